@@ -1,0 +1,230 @@
+//! A linearizability checker for histories of client operations.
+//!
+//! Given a history (see the `history` crate) and a sequential [`Model`], the checker decides
+//! whether the operations could have taken effect one at a time, each at an instant between
+//! its invocation and its completion, in an order the model accepts.
+//!
+//! Map of the crate:
+//! - [`model`]: the [`Model`] trait and the `register`, `cas-register` and `kv` models.
+//! - [`prepare`]: pairing invocations with completions, Jepsen's `fail`/`info` semantics,
+//!   grouping by partition.
+//! - [`search`]: the Wing–Gong/Lowe search with memoisation, for one partition.
+//! - [`memo`]: its bounded table of explored configurations.
+//! - [`verdict`]: the three-way [`Outcome`] and the [`Witness`] of a violation.
+//! - This module: P-compositionality. Partitions (keys) are independent objects, so they are
+//!   checked separately, in parallel; the first illegal partition in key order decides, and
+//!   later ones are cancelled. That rule also makes the reported witness deterministic.
+//!
+//! The checker is pure: no clock, no files, no printing. The caller passes a deadline as a
+//! function and a memory limit in [`CheckOptions`].
+
+pub mod hashing;
+pub mod memo;
+pub mod model;
+pub mod prepare;
+pub mod search;
+pub mod verdict;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use history::{Event, Value};
+
+pub use model::{infer as infer_model, CasRegister, Completion, Kv, Model, Register, MODEL_NAMES};
+pub use search::SearchStats;
+pub use verdict::{OpSummary, Outcome, PartitionResult, PartitionVerdict, Verdict, Witness};
+
+use prepare::{Operation, Partition};
+use search::Search;
+
+/// A history the checker cannot interpret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// An event is inconsistent with the rest of the history or with the model.
+    #[error("event {}: {message}", event + 1)]
+    Event {
+        /// 0-based index of the event at fault.
+        event: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// No model has this name.
+    #[error("unknown model `{0}` (expected one of: register, cas-register, kv)")]
+    UnknownModel(String),
+}
+
+/// How to run a check.
+pub struct CheckOptions<'a> {
+    /// Polled during the search; when it returns true the check gives up with `Unknown`.
+    pub deadline: &'a (dyn Fn() -> bool + Sync),
+    /// Worker threads for partitions (1 checks them one after another).
+    pub jobs: usize,
+    /// Memory limit for the memo tables of all workers together, in bytes.
+    pub memory_limit_bytes: usize,
+}
+
+/// Never stops.
+pub fn no_deadline() -> bool {
+    false
+}
+
+impl Default for CheckOptions<'_> {
+    fn default() -> Self {
+        Self { deadline: &no_deadline, jobs: 1, memory_limit_bytes: 256 << 20 }
+    }
+}
+
+/// Checks `events` against the model called `model_name` (one of [`MODEL_NAMES`]).
+pub fn check_named(model_name: &str, events: &[Event], options: &CheckOptions<'_>) -> Result<Verdict, CheckError> {
+    match model_name {
+        "register" => check(&Register, events, options),
+        "cas-register" => check(&CasRegister, events, options),
+        "kv" => check(&Kv, events, options),
+        other => Err(CheckError::UnknownModel(other.to_owned())),
+    }
+}
+
+/// Checks `events` against `model`.
+pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) -> Result<Verdict, CheckError> {
+    let partitions = prepare::prepare(model, events)?;
+    let count = partitions.len();
+    let jobs = options.jobs.clamp(1, count.max(1));
+    let memo_limit = options.memory_limit_bytes / jobs;
+    // Index of the first partition known to be illegal; partitions after it are cancelled.
+    let first_illegal = AtomicUsize::new(usize::MAX);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<PartitionVerdict>>> = Mutex::new(vec![None; count]);
+
+    let worker = || loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= count {
+            break;
+        }
+        let partition = &partitions[index];
+        let verdict = if first_illegal.load(Ordering::Relaxed) < index {
+            skipped(partition)
+        } else {
+            let stop = || (options.deadline)() || first_illegal.load(Ordering::Relaxed) < index;
+            let verdict = check_partition(model, events, partition, &stop, memo_limit);
+            if matches!(verdict.result, PartitionResult::Illegal(_)) {
+                first_illegal.fetch_min(index, Ordering::Relaxed);
+                verdict
+            } else if verdict.result == PartitionResult::Unknown && first_illegal.load(Ordering::Relaxed) < index {
+                // Stopped by cancellation, not by the deadline.
+                skipped(partition)
+            } else {
+                verdict
+            }
+        };
+        if let Ok(mut results) = results.lock() {
+            results[index] = Some(verdict);
+        }
+    };
+    if jobs == 1 {
+        worker();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(worker);
+            }
+        });
+    }
+
+    let partitions: Vec<PartitionVerdict> = results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .zip(&partitions)
+        .map(|(verdict, partition)| verdict.unwrap_or_else(|| skipped(partition)))
+        .collect();
+    let outcome = if partitions.iter().any(|p| matches!(p.result, PartitionResult::Illegal(_))) {
+        Outcome::NotLinearizable
+    } else if partitions.iter().any(|p| p.result == PartitionResult::Unknown) {
+        Outcome::Unknown
+    } else {
+        Outcome::Linearizable
+    };
+    Ok(Verdict { outcome, partitions })
+}
+
+fn skipped<O>(partition: &Partition<O>) -> PartitionVerdict {
+    PartitionVerdict {
+        key: partition.key.clone(),
+        operations: partition.ops.len(),
+        result: PartitionResult::Skipped,
+        stats: SearchStats::default(),
+    }
+}
+
+fn check_partition<M: Model>(
+    model: &M,
+    events: &[Event],
+    partition: &Partition<M::Op>,
+    stop: &dyn Fn() -> bool,
+    memo_limit: usize,
+) -> PartitionVerdict {
+    let ops = &partition.ops;
+    let (search, stats) = search::search(model, ops, stop, memo_limit);
+    let summary = |i: usize| summarize(events, &ops[i]);
+    let result = match search {
+        Search::Linearizable(order) => {
+            let replay: Vec<&M::Op> = order.iter().map(|&i| &ops[i].op).collect();
+            if model.verify(&replay) {
+                PartitionResult::Linearizable(order.into_iter().map(summary).collect())
+            } else {
+                // Only a fingerprint collision can get here; say "unknown" rather than guess.
+                PartitionResult::Unknown
+            }
+        }
+        Search::Stopped => PartitionResult::Unknown,
+        Search::Illegal(prefix) => PartitionResult::Illegal(Box::new(witness(model, events, ops, &prefix))),
+    };
+    PartitionVerdict { key: partition.key.clone(), operations: ops.len(), result, stats }
+}
+
+/// Explains a failed search from its longest legal prefix.
+fn witness<M: Model>(model: &M, events: &[Event], ops: &[Operation<M::Op>], prefix: &[usize]) -> Witness {
+    let mut placed = vec![false; ops.len()];
+    for &i in prefix {
+        placed[i] = true;
+    }
+    let replay: Vec<&M::Op> = prefix.iter().map(|&i| &ops[i].op).collect();
+    // A failed search always leaves a completed operation unplaced.
+    let blocked = (0..ops.len())
+        .filter(|&i| !placed[i])
+        .filter_map(|i| ops[i].return_at.map(|at| (at, i)))
+        .min()
+        .map_or(0, |(_, i)| i);
+    let deadline = ops[blocked].return_at.unwrap_or(u64::MAX);
+    let concurrent = (0..ops.len())
+        .filter(|&i| !placed[i] && i != blocked && ops[i].call_at < deadline)
+        .map(|i| summarize(events, &ops[i]))
+        .collect();
+    Witness {
+        prefix: prefix.iter().map(|&i| summarize(events, &ops[i])).collect(),
+        state_after_prefix: model.describe_prefix(&replay),
+        blocked: summarize(events, &ops[blocked]),
+        concurrent,
+    }
+}
+
+fn summarize<O>(events: &[Event], op: &Operation<O>) -> OpSummary {
+    let call = &events[op.call_event];
+    OpSummary {
+        process: match call.process {
+            history::Process::Client(p) => p,
+            history::Process::Named(_) => u64::MAX,
+        },
+        f: call.f.clone(),
+        input: call.value.clone(),
+        output: op.return_event.map(|r| events[r].value.clone()),
+        call_event: op.call_event,
+        return_event: op.return_event,
+    }
+}
+
+/// The key of a partition as reports print it (`-` for a history without keys).
+pub fn key_label(key: &Option<Value>) -> String {
+    key.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string)
+}

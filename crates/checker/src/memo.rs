@@ -1,0 +1,154 @@
+//! The memo of configurations already explored: (set of linearized operations, model state).
+//!
+//! Reaching a configuration twice cannot lead anywhere new (Lowe's observation), so the search
+//! prunes it. Keys are a bitset plus an interned state id, stored in one flat arena; the table
+//! is open addressing over arena indices, and the caller supplies the key's hash (an
+//! incremental Zobrist hash of the bitset), so inserting costs no allocation and no rehash of
+//! the bitset.
+//!
+//! Memory is bounded: when the table would pass its byte limit it is emptied. Forgetting
+//! configurations never makes the search wrong, only slower.
+
+/// A set of (bitset, state) keys with a byte limit.
+pub struct Memo {
+    /// Words per key: the bitset's words plus one for the state id.
+    stride: usize,
+    /// Key words of every entry, `stride` apiece.
+    arena: Vec<u64>,
+    /// The full hash of every entry, for growth without rehashing and cheap mismatch tests.
+    hashes: Vec<u64>,
+    /// Open-addressing slots: 0 is empty, otherwise entry index + 1.
+    slots: Vec<u32>,
+    limit_bytes: usize,
+    /// How many times the table was emptied to stay under its limit.
+    pub resets: u64,
+}
+
+const INITIAL_SLOTS: usize = 1 << 10;
+
+impl Memo {
+    /// An empty memo for bitsets of `words` words, using at most about `limit_bytes`.
+    pub fn new(words: usize, limit_bytes: usize) -> Self {
+        Self {
+            stride: words + 1,
+            arena: Vec::new(),
+            hashes: Vec::new(),
+            slots: vec![0; INITIAL_SLOTS],
+            limit_bytes,
+            resets: 0,
+        }
+    }
+
+    /// Number of configurations remembered.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Bytes held by the table.
+    pub fn bytes(&self) -> usize {
+        self.arena.capacity() * 8 + self.hashes.capacity() * 8 + self.slots.capacity() * 4
+    }
+
+    /// Inserts (bits, state) with hash `hash`; true when it was not there before.
+    pub fn insert(&mut self, bits: &[u64], state: u32, hash: u64) -> bool {
+        debug_assert_eq!(bits.len() + 1, self.stride);
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash as usize) & mask;
+        loop {
+            let occupant = self.slots[slot];
+            if occupant == 0 {
+                break;
+            }
+            let entry = occupant as usize - 1;
+            if self.hashes[entry] == hash {
+                let key = &self.arena[entry * self.stride..(entry + 1) * self.stride];
+                if key[0..bits.len()] == *bits && key[bits.len()] == u64::from(state) {
+                    return false;
+                }
+            }
+            slot = (slot + 1) & mask;
+        }
+        if self.len() >= u32::MAX as usize - 1 || self.bytes_after_insert() > self.limit_bytes {
+            self.clear();
+            return self.insert(bits, state, hash);
+        }
+        let entry = self.hashes.len();
+        self.arena.extend_from_slice(bits);
+        self.arena.push(u64::from(state));
+        self.hashes.push(hash);
+        self.slots[slot] = entry as u32 + 1;
+        if self.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        true
+    }
+
+    /// What the table would hold after one more entry (and the growth it may trigger).
+    fn bytes_after_insert(&self) -> usize {
+        let entries = self.len() + 1;
+        let slots = if entries * 2 > self.slots.len() { self.slots.len() * 2 } else { self.slots.len() };
+        // Vec growth doubles: count the capacity the pushes would reserve.
+        let grown = |len: usize, cap: usize| if len > cap { (cap * 2).max(len).max(4) } else { cap };
+        grown(entries * self.stride, self.arena.capacity()) * 8 + grown(entries, self.hashes.capacity()) * 8 + slots * 4
+    }
+
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let mask = size - 1;
+        let mut slots = vec![0u32; size];
+        for (entry, &hash) in self.hashes.iter().enumerate() {
+            let mut slot = (hash as usize) & mask;
+            while slots[slot] != 0 {
+                slot = (slot + 1) & mask;
+            }
+            slots[slot] = entry as u32 + 1;
+        }
+        self.slots = slots;
+    }
+
+    fn clear(&mut self) {
+        self.resets += 1;
+        self.arena = Vec::new();
+        self.hashes = Vec::new();
+        self.slots = vec![0; INITIAL_SLOTS];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_keys_and_tells_states_apart() {
+        let mut memo = Memo::new(2, 1 << 20);
+        for i in 0..5000u64 {
+            assert!(memo.insert(&[i, !i], 1, i.wrapping_mul(77)));
+        }
+        for i in 0..5000u64 {
+            assert!(!memo.insert(&[i, !i], 1, i.wrapping_mul(77)), "{i} is remembered");
+            assert!(memo.insert(&[i, !i], 2, i.wrapping_mul(77)), "another state is a new key");
+        }
+        assert_eq!(memo.len(), 10_000);
+        assert_eq!(memo.resets, 0);
+    }
+
+    #[test]
+    fn colliding_hashes_stay_distinct() {
+        let mut memo = Memo::new(1, 1 << 20);
+        assert!(memo.insert(&[1], 0, 42));
+        assert!(memo.insert(&[2], 0, 42));
+        assert!(!memo.insert(&[1], 0, 42));
+        assert!(!memo.insert(&[2], 0, 42));
+    }
+
+    #[test]
+    fn stays_under_its_byte_limit() {
+        let limit = 64 * 1024;
+        let mut memo = Memo::new(4, limit);
+        for i in 0..100_000u64 {
+            memo.insert(&[i, 0, 0, 0], 0, crate::hashing::mix(i));
+            assert!(memo.bytes() <= limit, "{} bytes after {i} inserts", memo.bytes());
+        }
+        assert!(memo.resets > 0);
+    }
+}

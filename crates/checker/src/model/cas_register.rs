@@ -1,0 +1,85 @@
+//! A register with compare-and-set, the object of the etcd corpus.
+
+use history::{Event, Value};
+
+use super::register::{read_write, step_read_write, RegisterOp};
+use super::{shape_error, Completion, Model};
+
+/// A register with `read`, `write` and `cas` (`value` is `[expected new]`), initially `nil`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CasRegister;
+
+/// An operation on a [`CasRegister`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CasOp {
+    /// A read or write.
+    Plain(RegisterOp),
+    /// A compare-and-set that succeeded, or whose outcome is unknown: it applies only when the
+    /// register holds `expected`. (A failed one certainly had no effect and is never searched.)
+    Cas {
+        /// The value compared against.
+        expected: Value,
+        /// The value written when the compare holds.
+        new: Value,
+    },
+}
+
+impl Model for CasRegister {
+    type State = Value;
+    type Op = CasOp;
+
+    fn name(&self) -> &'static str {
+        "cas-register"
+    }
+
+    fn init(&self) -> Value {
+        Value::Nil
+    }
+
+    fn show_state(&self, state: &Value) -> String {
+        state.to_string()
+    }
+
+    fn step(&self, state: &Value, op: &CasOp) -> Option<Value> {
+        match op {
+            CasOp::Plain(plain) => step_read_write(state, plain),
+            CasOp::Cas { expected, new } => (expected == state).then(|| new.clone()),
+        }
+    }
+
+    fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<CasOp>, String> {
+        if call.f != "cas" {
+            return read_write(self.name(), call, completion)
+                .map_err(|_| super::unknown_function(self.name(), &call.f, "read, write or cas"))
+                .map(|op| op.map(CasOp::Plain));
+        }
+        match call.value.as_list() {
+            Some([expected, new]) => Ok(Some(CasOp::Cas { expected: expected.clone(), new: new.clone() })),
+            _ => Err(shape_error(self.name(), "cas", "[expected new]", &call.value)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use history::{EventType, Process};
+
+    #[test]
+    fn cas_applies_only_on_match() {
+        let m = CasRegister;
+        let op = CasOp::Cas { expected: Value::Int(1), new: Value::Int(2) };
+        assert_eq!(m.step(&Value::Int(1), &op), Some(Value::Int(2)));
+        assert_eq!(m.step(&Value::Int(3), &op), None);
+    }
+
+    #[test]
+    fn malformed_cas_is_an_error() {
+        let call = Event::new(Process::Client(0), EventType::Invoke, "cas", Value::Int(1));
+        let err = CasRegister.operation(&call, Completion::Unknown).expect_err("needs a pair");
+        assert!(err.contains("[expected new]"), "{err}");
+        let call = Event::new(Process::Client(0), EventType::Invoke, "incr", Value::Int(1));
+        let err = CasRegister.operation(&call, Completion::Unknown).expect_err("unknown f");
+        assert!(err.contains("read, write or cas"), "{err}");
+    }
+}

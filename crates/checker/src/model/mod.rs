@@ -1,0 +1,114 @@
+//! Sequential specifications: what a single copy of the object would do.
+//!
+//! A [`Model`] turns a pair of events (invocation, completion) into a typed operation, steps a
+//! state with it, and says which partition (key) the operation belongs to. The search never
+//! looks inside states or operations, so a new model needs no change to it.
+
+mod cas_register;
+mod kv;
+mod register;
+
+pub use cas_register::CasRegister;
+pub use kv::Kv;
+pub use register::Register;
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use history::{Event, Value};
+
+/// How an operation ended, as the model needs to know it. Failed operations never reach a
+/// model: they certainly had no effect, so the checker drops them.
+#[derive(Debug, Clone, Copy)]
+pub enum Completion<'a> {
+    /// The operation completed; the event carries its result.
+    Ok(&'a Event),
+    /// Indeterminate (`info`, or no completion before the history ended): the operation may
+    /// take effect at any time after its invocation, or never.
+    Unknown,
+}
+
+/// A sequential specification the checker can search against.
+pub trait Model: Sync {
+    /// The object's state. Cloned and hashed by the search; keep it small.
+    type State: Clone + Eq + Hash + Debug + Send;
+    /// One operation with its argument and, when known, its result.
+    type Op: Debug + Send + Sync;
+
+    /// The model's name as the CLI spells it.
+    fn name(&self) -> &'static str;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Applies `op` to `state`: the next state, or `None` when the operation's recorded result
+    /// is impossible in `state`. For an operation with unknown result, `None` means "this
+    /// operation cannot take effect here" (it may still never take effect).
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// Translates an invocation and its completion. `Ok(None)` when the operation constrains
+    /// nothing and changes nothing (a read whose result is unknown), so the search can skip it.
+    fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<Self::Op>, String>;
+
+    /// The partition (independent object) an operation belongs to. Operations on different
+    /// partitions are checked separately (P-compositionality). Default: the event's key.
+    fn partition(&self, call: &Event) -> Option<Value> {
+        call.key.clone()
+    }
+
+    /// A state as reports print it. Default: its `Debug` rendering.
+    fn show_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+
+    /// The state after running `prefix` (a legal order) from the initial state, as reports
+    /// print it. Models whose states are fingerprints override this with an exact replay.
+    fn describe_prefix(&self, prefix: &[&Self::Op]) -> String {
+        let mut state = self.init();
+        for op in prefix {
+            match self.step(&state, op) {
+                Some(next) => state = next,
+                None => return "(the prefix does not replay)".to_owned(),
+            }
+        }
+        self.show_state(&state)
+    }
+
+    /// True when `order` is legal from the initial state. The search calls this on the order
+    /// it reports as a linearization; models with inexact states check exactly here.
+    fn verify(&self, order: &[&Self::Op]) -> bool {
+        let mut state = self.init();
+        for op in order {
+            match self.step(&state, op) {
+                Some(next) => state = next,
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Picks a model from the functions a history uses: `get`/`put`/`append` mean `kv`, `cas`
+/// means `cas-register`, anything else `register`.
+pub fn infer(events: &[Event]) -> &'static str {
+    if events.iter().any(|e| matches!(e.f.as_str(), "get" | "put" | "append")) {
+        "kv"
+    } else if events.iter().any(|e| e.f == "cas") {
+        "cas-register"
+    } else {
+        "register"
+    }
+}
+
+/// The names [`crate::check_with`] and the CLI accept.
+pub const MODEL_NAMES: [&str; 3] = ["register", "cas-register", "kv"];
+
+/// `what` of an operation must be a value of some shape; says so when it is not.
+pub(crate) fn shape_error(model: &str, f: &str, expected: &str, found: &Value) -> String {
+    format!("{model} model: `{f}` expects {expected}, found {} `{found}`", found.shape())
+}
+
+/// The error for a function the model does not know.
+pub(crate) fn unknown_function(model: &str, f: &str, known: &str) -> String {
+    format!("{model} model: unknown function `{f}` (expected {known})")
+}

@@ -1,0 +1,70 @@
+//! Importers and format detection.
+//!
+//! - [`edn`]: Jepsen/Knossos EDN: a vector of event maps, or one map per line (Porcupine's kv
+//!   corpus).
+//! - [`etcd_log`]: the `INFO  jepsen.util - P<TAB>:type<TAB>:f<TAB>value` log lines of the
+//!   Porcupine/etcd corpus.
+//! - [`crate::jsonl`]: the native format.
+
+pub mod edn;
+pub mod etcd_log;
+
+use crate::{History, ParseError};
+
+/// A history file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Decide by content (see [`Format::detect`]).
+    Auto,
+    /// The native JSON Lines format.
+    Jsonl,
+    /// Jepsen/Knossos EDN.
+    Edn,
+    /// The `jepsen.util` log format of the etcd corpus.
+    EtcdLog,
+}
+
+impl Format {
+    /// Picks a concrete format from the text: a first non-blank line starting with `{"` is
+    /// JSON Lines; one starting with `{` or `[` is EDN; a line containing `jepsen.util` is the
+    /// etcd log. An empty text is JSON Lines (an empty history). `None` when nothing fits.
+    pub fn detect(text: &str) -> Option<Format> {
+        let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
+            return Some(Format::Jsonl);
+        };
+        if first.starts_with('{') {
+            let rest = first.trim_start_matches('{').trim_start();
+            if rest.starts_with('"') || rest.starts_with('}') {
+                return Some(Format::Jsonl);
+            }
+            return Some(Format::Edn);
+        }
+        if first.starts_with('[') || first.starts_with(';') {
+            return Some(Format::Edn);
+        }
+        if first.contains("jepsen.util") {
+            return Some(Format::EtcdLog);
+        }
+        None
+    }
+}
+
+/// Parses `text` in `format` (detecting it when `Auto`).
+pub fn parse(text: &str, format: Format) -> Result<History, ParseError> {
+    let format = match format {
+        Format::Auto => Format::detect(text).ok_or_else(|| {
+            ParseError::new(
+                1,
+                1,
+                "cannot tell the format: expected JSON Lines ({\"process\": ...}), EDN ({:process ...} or [{...}]) or a jepsen.util log line",
+            )
+        })?,
+        other => other,
+    };
+    match format {
+        Format::Jsonl => crate::jsonl::parse(text),
+        Format::Edn => edn::parse(text),
+        Format::EtcdLog => etcd_log::parse(text),
+        Format::Auto => unreachable!("resolved above"),
+    }
+}

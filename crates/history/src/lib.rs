@@ -1,0 +1,44 @@
+//! Client operation histories, the material the linearizability checker judges.
+//!
+//! A history is a sequence of [`Event`]s in real-time order: a client process *invokes* an
+//! operation, and later the operation *completes* as `ok` (it happened, with this result),
+//! `fail` (it certainly did not happen) or `info` (unknown: it may have happened at any time
+//! after its invocation, or never). This is Jepsen's model.
+//!
+//! Map of the crate:
+//! - [`event`]: [`Event`], [`EventType`], [`Process`] and the [`History`] container.
+//! - [`value`]: [`Value`], the dynamically typed payload of an operation.
+//! - [`jsonl`]: the lab's native format, one JSON object per line.
+//! - [`import`]: importers for Jepsen/Knossos EDN, the Porcupine/etcd `jepsen.util` log, and
+//!   format detection ([`Format`]).
+//!
+//! Parsers take `&str` and never open files; errors name the line (and column) at fault and
+//! what was expected. Nothing here panics on bad input.
+
+pub mod event;
+pub mod import;
+pub mod jsonl;
+pub mod value;
+
+pub use event::{Event, EventType, History, Process};
+pub use import::{parse, Format};
+pub use value::Value;
+
+/// A history could not be read: where, and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// 1-based line of the input at fault.
+    pub line: usize,
+    /// 1-based column (in characters) at fault; 1 when the whole line is at fault.
+    pub column: usize,
+    /// What was found and what was expected instead.
+    pub message: String,
+}
+
+impl ParseError {
+    /// An error at `line`, `column` (both 1-based).
+    pub fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
+        Self { line, column, message: message.into() }
+    }
+}

@@ -1,0 +1,133 @@
+//! The command line, as clap parses it. Validation beyond what clap checks happens in the
+//! subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A laboratory for the SQL-vs-NoSQL consistency trade-off.
+#[derive(Debug, Parser)]
+#[command(name = "lab", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check histories for linearizability.
+    ///
+    /// Prints one line per file (FILE<TAB>VERDICT<TAB>MILLISECONDS) and a summary. Exit status:
+    /// 0 when every file is linearizable, 1 when any is not (or unknown), 2 on an input error.
+    Check(CheckArgs),
+    /// Check a corpus of histories with known verdicts (a directory with verdicts.tsv), and
+    /// measure the checker on it.
+    Corpus(CorpusArgs),
+}
+
+/// The sequential model a history is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Pick from the functions used: get/put/append -> kv, cas -> cas-register, else register.
+    Auto,
+    /// Read/write register.
+    Register,
+    /// Read/write/compare-and-set register.
+    CasRegister,
+    /// Key-value store of strings: get/put/append, checked per key.
+    Kv,
+}
+
+/// A history file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Decide by content.
+    Auto,
+    /// The lab's JSON Lines.
+    Jsonl,
+    /// Jepsen/Knossos EDN (a vector of maps, or one map per line).
+    Edn,
+    /// The jepsen.util log of the etcd corpus.
+    EtcdLog,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Model to check against.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub model: ModelArg,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Give up on a file after this long (e.g. 500ms, 10s, 2m; a bare number is seconds).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+    /// Print one JSON object per file instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// After each file's line, print the witness of a violation, or the linearization order.
+    #[arg(long)]
+    pub explain: bool,
+    /// Worker threads for partitions (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Memory limit for the search's memo, in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub memory_mib: usize,
+    /// History files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CorpusArgs {
+    /// The corpus directory (holding verdicts.tsv).
+    #[arg(default_value = "../shared/corpus/porcupine")]
+    pub dir: PathBuf,
+    /// Check every file this many times and report the median time.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Give up on a file after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+    /// Worker threads for partitions (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print the per-file table, not only the summary.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Parses `500ms`, `10s`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: expected a number with an optional unit (ms, s, m, h)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown duration unit `{other}` (expected ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("10 parsecs").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
+}

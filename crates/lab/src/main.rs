@@ -1,0 +1,33 @@
+//! `lab`: the command-line front end of the consistency laboratory.
+//!
+//! Every capability of the lab is a subcommand (see [`cli`]). This file only parses the
+//! arguments, runs the subcommand and turns its result into an exit status:
+//! 0 success, 1 a negative finding (a history that is not linearizable, a corpus verdict
+//! that disagrees), 2 a usage or input error.
+
+mod check;
+mod cli;
+mod corpus;
+mod input;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Corpus(args) => corpus::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("lab: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
