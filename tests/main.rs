@@ -1,1 +1,6 @@
-mod placeholder {}
+//! Integration tests of the lab: the checker against the corpus and a brute-force oracle,
+//! and the `lab` command line.
+
+mod cli;
+mod corpus;
+mod oracle;

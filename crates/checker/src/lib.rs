@@ -35,7 +35,7 @@ pub use search::SearchStats;
 pub use verdict::{OpSummary, Outcome, PartitionResult, PartitionVerdict, Verdict, Witness};
 
 use prepare::{Operation, Partition};
-use search::Search;
+use search::{Search, Searcher};
 
 /// A history the checker cannot interpret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,58 +85,64 @@ pub fn check_named(model_name: &str, events: &[Event], options: &CheckOptions<'_
     }
 }
 
+/// Steps every undecided partition may take in the first scheduling round.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
 /// Checks `events` against `model`.
+///
+/// Partitions are searched in rounds: in each round every undecided partition advances until
+/// it has taken the round's step budget in all (which grows fourfold per round), the partitions
+/// spread over `options.jobs` threads. After a round in which some partition proved illegal
+/// the check stops: a violation found in a small partition is not held up by a hard one, as
+/// in Porcupine. Because budgets count steps, not time, which partitions are decided when the
+/// check stops, and so the reported witness, does not depend on thread timing.
 pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) -> Result<Verdict, CheckError> {
     let partitions = prepare::prepare(model, events)?;
     let count = partitions.len();
-    let jobs = options.jobs.clamp(1, count.max(1));
-    let memo_limit = options.memory_limit_bytes / jobs;
-    // Index of the first partition known to be illegal; partitions after it are cancelled.
-    let first_illegal = AtomicUsize::new(usize::MAX);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<PartitionVerdict>>> = Mutex::new(vec![None; count]);
-
-    let worker = || loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        if index >= count {
-            break;
-        }
-        let partition = &partitions[index];
-        let verdict = if first_illegal.load(Ordering::Relaxed) < index {
-            skipped(partition)
-        } else {
-            let stop = || (options.deadline)() || first_illegal.load(Ordering::Relaxed) < index;
-            let verdict = check_partition(model, events, partition, &stop, memo_limit);
-            if matches!(verdict.result, PartitionResult::Illegal(_)) {
-                first_illegal.fetch_min(index, Ordering::Relaxed);
-                verdict
-            } else if verdict.result == PartitionResult::Unknown && first_illegal.load(Ordering::Relaxed) < index {
-                // Stopped by cancellation, not by the deadline.
-                skipped(partition)
-            } else {
-                verdict
+    // A partition's searcher lives from its first round until it concludes.
+    let searchers: Vec<Mutex<Option<Searcher<'_, M>>>> = partitions.iter().map(|_| Mutex::new(None)).collect();
+    let outcomes: Vec<Mutex<Option<(Search, SearchStats)>>> = partitions.iter().map(|_| Mutex::new(None)).collect();
+    let mut undecided: Vec<usize> = (0..count).collect();
+    let mut budget = FIRST_ROUND_STEPS;
+    while !undecided.is_empty() {
+        let memo_limit = options.memory_limit_bytes / undecided.len();
+        let next = AtomicUsize::new(0);
+        let worker = || loop {
+            let Some(&index) = undecided.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+            let (Ok(mut slot), Ok(mut outcome)) = (searchers[index].lock(), outcomes[index].lock()) else { break };
+            let searcher = slot.get_or_insert_with(|| Searcher::new(model, &partitions[index].ops, memo_limit));
+            searcher.set_memo_limit(memo_limit);
+            if let Some(done) = searcher.run(budget, options.deadline).cloned() {
+                *outcome = Some((done, searcher.stats()));
+                *slot = None;
             }
         };
-        if let Ok(mut results) = results.lock() {
-            results[index] = Some(verdict);
+        let jobs = options.jobs.clamp(1, undecided.len());
+        if jobs == 1 {
+            worker();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..jobs {
+                    scope.spawn(worker);
+                }
+            });
         }
-    };
-    if jobs == 1 {
-        worker();
-    } else {
-        std::thread::scope(|scope| {
-            for _ in 0..jobs {
-                scope.spawn(worker);
-            }
-        });
+        let decided = |i: &usize| outcomes[*i].lock().map(|o| o.is_some()).unwrap_or(true);
+        undecided.retain(|i| !decided(i));
+        let illegal = (0..count).any(|i| matches!(outcomes[i].lock().as_deref(), Ok(Some((Search::Illegal(_), _)))));
+        if illegal {
+            break;
+        }
+        budget = budget.saturating_mul(4);
     }
 
-    let partitions: Vec<PartitionVerdict> = results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .zip(&partitions)
-        .map(|(verdict, partition)| verdict.unwrap_or_else(|| skipped(partition)))
+    let partitions: Vec<PartitionVerdict> = partitions
+        .iter()
+        .zip(outcomes)
+        .map(|(partition, outcome)| {
+            let outcome = outcome.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+            partition_verdict(model, events, partition, outcome)
+        })
         .collect();
     let outcome = if partitions.iter().any(|p| matches!(p.result, PartitionResult::Illegal(_))) {
         Outcome::NotLinearizable
@@ -148,37 +154,30 @@ pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) 
     Ok(Verdict { outcome, partitions })
 }
 
-fn skipped<O>(partition: &Partition<O>) -> PartitionVerdict {
-    PartitionVerdict {
-        key: partition.key.clone(),
-        operations: partition.ops.len(),
-        result: PartitionResult::Skipped,
-        stats: SearchStats::default(),
-    }
-}
-
-fn check_partition<M: Model>(
+/// Turns a partition's search outcome (`None`: never concluded) into its verdict.
+fn partition_verdict<M: Model>(
     model: &M,
     events: &[Event],
     partition: &Partition<M::Op>,
-    stop: &dyn Fn() -> bool,
-    memo_limit: usize,
+    outcome: Option<(Search, SearchStats)>,
 ) -> PartitionVerdict {
     let ops = &partition.ops;
-    let (search, stats) = search::search(model, ops, stop, memo_limit);
     let summary = |i: usize| summarize(events, &ops[i]);
-    let result = match search {
-        Search::Linearizable(order) => {
+    let (result, stats) = match outcome {
+        None => (PartitionResult::Skipped, SearchStats::default()),
+        Some((Search::Stopped, stats)) => (PartitionResult::Unknown, stats),
+        Some((Search::Illegal(prefix), stats)) => {
+            (PartitionResult::Illegal(Box::new(witness(model, events, ops, &prefix))), stats)
+        }
+        Some((Search::Linearizable(order), stats)) => {
             let replay: Vec<&M::Op> = order.iter().map(|&i| &ops[i].op).collect();
             if model.verify(&replay) {
-                PartitionResult::Linearizable(order.into_iter().map(summary).collect())
+                (PartitionResult::Linearizable(order.into_iter().map(summary).collect()), stats)
             } else {
                 // Only a fingerprint collision can get here; say "unknown" rather than guess.
-                PartitionResult::Unknown
+                (PartitionResult::Unknown, stats)
             }
         }
-        Search::Stopped => PartitionResult::Unknown,
-        Search::Illegal(prefix) => PartitionResult::Illegal(Box::new(witness(model, events, ops, &prefix))),
     };
     PartitionVerdict { key: partition.key.clone(), operations: ops.len(), result, stats }
 }

@@ -39,6 +39,11 @@ impl Memo {
         }
     }
 
+    /// Changes the byte limit; it applies from the next insertion.
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit_bytes = bytes;
+    }
+
     /// Number of configurations remembered.
     pub fn len(&self) -> usize {
         self.hashes.len()

@@ -11,7 +11,7 @@
 //! - Operations with unknown outcome have no return entry: they never force a backtrack and
 //!   need not be linearized at all (they may never have happened). The search succeeds as soon
 //!   as every *completed* operation is linearized.
-//! - Model steps are memoised per (state, operation), so each is computed once.
+//! - Model steps of the first states are memoised per (state, operation).
 //!
 //! The search is pure: the caller passes a `stop` function (deadline, cancellation) polled
 //! every [`POLL_EVERY`] steps, and a byte limit for the memo.
@@ -27,6 +27,9 @@ use crate::prepare::Operation;
 pub const POLL_EVERY: u64 = 1 << 10;
 
 const NONE: u32 = u32::MAX;
+const UNCACHED: u32 = u32::MAX - 1;
+/// Entries of the dense transition table (4 bytes each).
+const TRANSITIONS_CACHED: usize = 1 << 18;
 
 /// What the search concluded about one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +60,15 @@ struct States<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
     ids: HashMap<M::State, u32, FxBuild>,
-    transitions: HashMap<u64, u32, FxBuild>,
+    /// `transitions[state * ops + op]`: the state after `op`, `NONE`, or `UNCACHED`.
+    transitions: Vec<u32>,
+    /// Operations in the partition (the row length of `transitions`).
+    ops: usize,
 }
 
 impl<'m, M: Model> States<'m, M> {
-    fn new(model: &'m M) -> Self {
-        let mut states = Self { model, states: Vec::new(), ids: HashMap::default(), transitions: HashMap::default() };
+    fn new(model: &'m M, ops: usize) -> Self {
+        let mut states = Self { model, states: Vec::new(), ids: HashMap::default(), transitions: Vec::new(), ops };
         states.intern(model.init());
         states
     }
@@ -77,17 +83,28 @@ impl<'m, M: Model> States<'m, M> {
         id
     }
 
-    /// The state after `op` from state `from`, or `NONE` when the model rejects it.
-    fn step(&mut self, from: u32, op_index: usize, op: &M::Op) -> u32 {
-        let key = (u64::from(from) << 32) | op_index as u64;
-        if let Some(&to) = self.transitions.get(&key) {
-            return to;
+    /// The state after operation `index` (`op`) from state `from`, or `NONE` when the model
+    /// rejects it. Transitions of the first states are kept in a dense table: registers have a
+    /// handful of states and meet each (state, operation) pair many times, while models with
+    /// a new state at every step (appends) would only fill memory with a larger cache.
+    #[inline]
+    fn step(&mut self, from: u32, index: usize, op: &M::Op) -> u32 {
+        let slot = from as usize * self.ops + index;
+        if let Some(&to) = self.transitions.get(slot) {
+            if to != UNCACHED {
+                return to;
+            }
         }
         let to = match self.model.step(&self.states[from as usize], op) {
             Some(next) => self.intern(next),
             None => NONE,
         };
-        self.transitions.insert(key, to);
+        if slot < TRANSITIONS_CACHED {
+            if slot >= self.transitions.len() {
+                self.transitions.resize((from as usize + 1) * self.ops, UNCACHED);
+            }
+            self.transitions[slot] = to;
+        }
         to
     }
 }
@@ -180,75 +197,149 @@ impl EntryList {
     }
 }
 
-/// Searches for a linearization of `ops` under `model`.
+/// A resumable search over one partition: [`Searcher::run`] advances it by a step budget, so
+/// a scheduler can interleave partitions (and stop them) deterministically.
+pub struct Searcher<'a, M: Model> {
+    ops: &'a [Operation<M::Op>],
+    list: EntryList,
+    states: States<'a, M>,
+    memo: Memo,
+    zobrist: Vec<u64>,
+    completed: Vec<bool>,
+    bits: Vec<u64>,
+    bits_hash: u64,
+    state: u32,
+    /// Completed operations not yet linearized.
+    remaining: usize,
+    /// The linearized calls, with the state before each.
+    stack: Vec<(u32, u32)>,
+    best: Vec<usize>,
+    entry: u32,
+    steps: u64,
+    outcome: Option<Search>,
+}
+
+impl<'a, M: Model> Searcher<'a, M> {
+    /// A search for a linearization of `ops` under `model`, its memo limited to about
+    /// `memo_limit_bytes`.
+    pub fn new(model: &'a M, ops: &'a [Operation<M::Op>], memo_limit_bytes: usize) -> Self {
+        let list = EntryList::new(ops);
+        let words = ops.len().div_ceil(64).max(1);
+        let completed: Vec<bool> = ops.iter().map(|o| o.return_at.is_some()).collect();
+        let entry = list.next[list.head as usize];
+        Self {
+            ops,
+            list,
+            states: States::new(model, ops.len()),
+            memo: Memo::new(words, memo_limit_bytes),
+            zobrist: (0..ops.len() as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect(),
+            remaining: completed.iter().filter(|c| **c).count(),
+            completed,
+            bits: vec![0; words],
+            bits_hash: 0,
+            state: 0,
+            stack: Vec::with_capacity(ops.len()),
+            best: Vec::new(),
+            entry,
+            steps: 0,
+            outcome: None,
+        }
+    }
+
+    /// The conclusion, once there is one.
+    pub fn outcome(&self) -> Option<&Search> {
+        self.outcome.as_ref()
+    }
+
+    /// Changes the memo's byte limit (it applies from the next insertion).
+    pub fn set_memo_limit(&mut self, bytes: usize) {
+        self.memo.set_limit(bytes);
+    }
+
+    /// Work done so far.
+    pub fn stats(&self) -> SearchStats {
+        SearchStats {
+            steps: self.steps,
+            memo_entries: self.memo.len() as u64,
+            memo_resets: self.memo.resets,
+            states: self.states.states.len() as u64,
+        }
+    }
+
+    /// Searches until the search concludes, `steps_total` steps have been taken in all, or
+    /// `stop` (polled every [`POLL_EVERY`] steps) returns true, which concludes it as
+    /// [`Search::Stopped`]. Returns the conclusion, if any.
+    pub fn run(&mut self, steps_total: u64, stop: &dyn Fn() -> bool) -> Option<&Search> {
+        while self.outcome.is_none() && self.steps < steps_total {
+            self.steps += 1;
+            if self.steps % POLL_EVERY == 0 && stop() {
+                self.outcome = Some(Search::Stopped);
+                break;
+            }
+            self.outcome = self.step();
+        }
+        self.outcome.as_ref()
+    }
+
+    /// One step of the search: considers the current list entry.
+    #[inline]
+    fn step(&mut self) -> Option<Search> {
+        if self.remaining == 0 {
+            return Some(Search::Linearizable(self.linearized()));
+        }
+        let entry = self.entry;
+        let list = &mut self.list;
+        if entry != list.tail && list.is_call[entry as usize] {
+            let op = list.op[entry as usize] as usize;
+            let next_state = self.states.step(self.state, op, &self.ops[op].op);
+            if next_state != NONE {
+                self.bits[op / 64] |= 1 << (op % 64);
+                self.bits_hash ^= self.zobrist[op];
+                if self.memo.insert(&self.bits, next_state, mix(self.bits_hash ^ u64::from(next_state))) {
+                    self.stack.push((entry, self.state));
+                    self.state = next_state;
+                    list.lift(entry);
+                    self.remaining -= usize::from(self.completed[op]);
+                    if self.stack.len() > self.best.len() {
+                        self.best = self.linearized();
+                    }
+                    self.entry = self.list.next[self.list.head as usize];
+                    return None;
+                }
+                self.bits[op / 64] &= !(1 << (op % 64));
+                self.bits_hash ^= self.zobrist[op];
+            }
+            self.entry = list.next[entry as usize];
+        } else {
+            // The return of an operation not yet linearized: this order is a dead end.
+            let Some((call, before)) = self.stack.pop() else {
+                return Some(Search::Illegal(std::mem::take(&mut self.best)));
+            };
+            let op = list.op[call as usize] as usize;
+            self.bits[op / 64] &= !(1 << (op % 64));
+            self.bits_hash ^= self.zobrist[op];
+            self.state = before;
+            list.unlift(call);
+            self.remaining += usize::from(self.completed[op]);
+            self.entry = list.next[call as usize];
+        }
+        None
+    }
+
+    /// The linearized operations, in order.
+    fn linearized(&self) -> Vec<usize> {
+        self.stack.iter().map(|&(call, _)| self.list.op[call as usize] as usize).collect()
+    }
+}
+
+/// Searches `ops` to a conclusion (or until `stop`).
 pub fn search<M: Model>(
     model: &M,
     ops: &[Operation<M::Op>],
     stop: &dyn Fn() -> bool,
     memo_limit_bytes: usize,
 ) -> (Search, SearchStats) {
-    let mut list = EntryList::new(ops);
-    let mut states = States::new(model);
-    let words = ops.len().div_ceil(64).max(1);
-    let mut memo = Memo::new(words, memo_limit_bytes);
-    let zobrist: Vec<u64> = (0..ops.len() as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect();
-    let completed: Vec<bool> = ops.iter().map(|o| o.return_at.is_some()).collect();
-
-    let mut bits = vec![0u64; words];
-    let mut bits_hash = 0u64;
-    let mut state = 0u32;
-    let mut remaining = completed.iter().filter(|c| **c).count();
-    // The linearized calls, with the state before each.
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(ops.len());
-    let mut best: Vec<usize> = Vec::new();
-    let mut stats = SearchStats::default();
-    let mut entry = list.next[list.head as usize];
-
-    let outcome = loop {
-        if remaining == 0 {
-            break Search::Linearizable(stack.iter().map(|&(call, _)| list.op[call as usize] as usize).collect());
-        }
-        stats.steps += 1;
-        if stats.steps % POLL_EVERY == 0 && stop() {
-            break Search::Stopped;
-        }
-        if entry != list.tail && list.is_call[entry as usize] {
-            let op = list.op[entry as usize] as usize;
-            let next_state = states.step(state, op, &ops[op].op);
-            if next_state != NONE {
-                bits[op / 64] |= 1 << (op % 64);
-                bits_hash ^= zobrist[op];
-                if memo.insert(&bits, next_state, mix(bits_hash ^ u64::from(next_state))) {
-                    stack.push((entry, state));
-                    state = next_state;
-                    list.lift(entry);
-                    remaining -= usize::from(completed[op]);
-                    if stack.len() > best.len() {
-                        best = stack.iter().map(|&(call, _)| list.op[call as usize] as usize).collect();
-                    }
-                    entry = list.next[list.head as usize];
-                    continue;
-                }
-                bits[op / 64] &= !(1 << (op % 64));
-                bits_hash ^= zobrist[op];
-            }
-            entry = list.next[entry as usize];
-        } else {
-            // The return of an operation not yet linearized: this order is a dead end.
-            let Some((call, before)) = stack.pop() else {
-                break Search::Illegal(best);
-            };
-            let op = list.op[call as usize] as usize;
-            bits[op / 64] &= !(1 << (op % 64));
-            bits_hash ^= zobrist[op];
-            state = before;
-            list.unlift(call);
-            remaining += usize::from(completed[op]);
-            entry = list.next[call as usize];
-        }
-    };
-    stats.memo_entries = memo.len() as u64;
-    stats.memo_resets = memo.resets;
-    stats.states = states.states.len() as u64;
-    (outcome, stats)
+    let mut searcher = Searcher::new(model, ops, memo_limit_bytes);
+    let outcome = searcher.run(u64::MAX, stop).cloned().unwrap_or(Search::Stopped);
+    (outcome, searcher.stats())
 }
