@@ -60,7 +60,8 @@ pub struct CheckOptions<'a> {
     pub deadline: &'a (dyn Fn() -> bool + Sync),
     /// Worker threads for partitions (1 checks them one after another).
     pub jobs: usize,
-    /// Memory limit for the memo tables of all workers together, in bytes.
+    /// Memory limit for the search tables (memo, interned states) of all partitions together,
+    /// in bytes. Passing it costs time, never correctness.
     pub memory_limit_bytes: usize,
 }
 
@@ -111,7 +112,7 @@ pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) 
             let Some(&index) = undecided.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
             let (Ok(mut slot), Ok(mut outcome)) = (searchers[index].lock(), outcomes[index].lock()) else { break };
             let searcher = slot.get_or_insert_with(|| Searcher::new(model, &partitions[index].ops, memo_limit));
-            searcher.set_memo_limit(memo_limit);
+            searcher.set_memory_limit(memo_limit);
             if let Some(done) = searcher.run(budget, options.deadline).cloned() {
                 *outcome = Some((done, searcher.stats()));
                 *slot = None;

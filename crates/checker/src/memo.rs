@@ -111,7 +111,8 @@ impl Memo {
         self.slots = slots;
     }
 
-    fn clear(&mut self) {
+    /// Forgets every configuration.
+    pub fn clear(&mut self) {
         self.resets += 1;
         self.arena = Vec::new();
         self.hashes = Vec::new();

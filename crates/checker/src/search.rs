@@ -14,7 +14,7 @@
 //! - Model steps of the first states are memoised per (state, operation).
 //!
 //! The search is pure: the caller passes a `stop` function (deadline, cancellation) polled
-//! every [`POLL_EVERY`] steps, and a byte limit for the memo.
+//! every [`POLL_EVERY`] steps, and a byte limit for its tables.
 
 use std::collections::HashMap;
 
@@ -49,7 +49,7 @@ pub struct SearchStats {
     pub steps: u64,
     /// Configurations remembered when the search ended.
     pub memo_entries: u64,
-    /// Times the memo was emptied to stay under its byte limit.
+    /// Times the memo (and the interned states) were emptied to stay under the byte limit.
     pub memo_resets: u64,
     /// Distinct model states met.
     pub states: u64,
@@ -71,6 +71,22 @@ impl<'m, M: Model> States<'m, M> {
         let mut states = Self { model, states: Vec::new(), ids: HashMap::default(), transitions: Vec::new(), ops };
         states.intern(model.init());
         states
+    }
+
+    /// Bytes held, counting states by their inline size (heap data they own is not seen).
+    fn bytes(&self) -> usize {
+        let state = std::mem::size_of::<M::State>();
+        self.states.capacity() * state + self.ids.capacity() * (state + 5) + self.transitions.capacity() * 4
+    }
+
+    /// Forgets every state except those `keep` refers to, which are renumbered in place.
+    fn compact<'k>(&mut self, keep: impl Iterator<Item = &'k mut u32>) {
+        let old = std::mem::take(&mut self.states);
+        self.ids = HashMap::default();
+        self.transitions = Vec::new();
+        for id in keep {
+            *id = self.intern(old[*id as usize].clone());
+        }
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
@@ -216,13 +232,14 @@ pub struct Searcher<'a, M: Model> {
     best: Vec<usize>,
     entry: u32,
     steps: u64,
+    memory_limit_bytes: usize,
     outcome: Option<Search>,
 }
 
 impl<'a, M: Model> Searcher<'a, M> {
-    /// A search for a linearization of `ops` under `model`, its memo limited to about
-    /// `memo_limit_bytes`.
-    pub fn new(model: &'a M, ops: &'a [Operation<M::Op>], memo_limit_bytes: usize) -> Self {
+    /// A search for a linearization of `ops` under `model`, its tables (memo and interned
+    /// states) limited to about `memory_limit_bytes`.
+    pub fn new(model: &'a M, ops: &'a [Operation<M::Op>], memory_limit_bytes: usize) -> Self {
         let list = EntryList::new(ops);
         let words = ops.len().div_ceil(64).max(1);
         let completed: Vec<bool> = ops.iter().map(|o| o.return_at.is_some()).collect();
@@ -231,7 +248,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             ops,
             list,
             states: States::new(model, ops.len()),
-            memo: Memo::new(words, memo_limit_bytes),
+            memo: Memo::new(words, memory_limit_bytes),
             zobrist: (0..ops.len() as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect(),
             remaining: completed.iter().filter(|c| **c).count(),
             completed,
@@ -242,6 +259,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             best: Vec::new(),
             entry,
             steps: 0,
+            memory_limit_bytes,
             outcome: None,
         }
     }
@@ -251,8 +269,9 @@ impl<'a, M: Model> Searcher<'a, M> {
         self.outcome.as_ref()
     }
 
-    /// Changes the memo's byte limit (it applies from the next insertion).
-    pub fn set_memo_limit(&mut self, bytes: usize) {
+    /// Changes the byte limit on the search's tables (it applies from the next poll).
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit_bytes = bytes;
         self.memo.set_limit(bytes);
     }
 
@@ -272,13 +291,28 @@ impl<'a, M: Model> Searcher<'a, M> {
     pub fn run(&mut self, steps_total: u64, stop: &dyn Fn() -> bool) -> Option<&Search> {
         while self.outcome.is_none() && self.steps < steps_total {
             self.steps += 1;
-            if self.steps % POLL_EVERY == 0 && stop() {
-                self.outcome = Some(Search::Stopped);
-                break;
+            if self.steps % POLL_EVERY == 0 {
+                if stop() {
+                    self.outcome = Some(Search::Stopped);
+                    break;
+                }
+                self.bound_memory();
             }
             self.outcome = self.step();
         }
         self.outcome.as_ref()
+    }
+
+    /// Keeps the memo and the interned states under the byte limit together: when they pass
+    /// it, both are emptied, except the states the search stack still refers to. Forgetting
+    /// only costs repeated work; the search stays exact.
+    fn bound_memory(&mut self) {
+        if self.memo.bytes() + self.states.bytes() <= self.memory_limit_bytes {
+            return;
+        }
+        self.memo.clear();
+        let stack = self.stack.iter_mut().map(|(_, before)| before);
+        self.states.compact(stack.chain(std::iter::once(&mut self.state)));
     }
 
     /// One step of the search: considers the current list entry.
@@ -337,9 +371,9 @@ pub fn search<M: Model>(
     model: &M,
     ops: &[Operation<M::Op>],
     stop: &dyn Fn() -> bool,
-    memo_limit_bytes: usize,
+    memory_limit_bytes: usize,
 ) -> (Search, SearchStats) {
-    let mut searcher = Searcher::new(model, ops, memo_limit_bytes);
+    let mut searcher = Searcher::new(model, ops, memory_limit_bytes);
     let outcome = searcher.run(u64::MAX, stop).cloned().unwrap_or(Search::Stopped);
     (outcome, searcher.stats())
 }

@@ -97,7 +97,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         if args.json {
             writeln!(out, "{}", json_line(path, model, &verdict, millis, &history, args.explain))?;
         } else {
-            writeln!(out, "{}\t{}\t{:.0}", path.display(), verdict.outcome, millis)?;
+            writeln!(out, "{}\t{}\t{:.1}", path.display(), verdict.outcome, millis)?;
             if args.explain {
                 write!(out, "{}", report::explain(&verdict, &history))?;
             }
@@ -106,7 +106,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     if !args.json {
         writeln!(
             out,
-            "total\t{} files: {} linearizable, {} not-linearizable, {} unknown, {} errors\t{:.0}",
+            "total\t{} files: {} linearizable, {} not-linearizable, {} unknown, {} errors\t{:.1}",
             tally.files,
             tally.linearizable,
             tally.not_linearizable,

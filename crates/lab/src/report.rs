@@ -33,7 +33,7 @@ fn row(role: &str, op: &OpSummary, history: &History) -> OpRow {
     OpRow {
         role: role.to_owned(),
         process: op.process.to_string(),
-        operation: format!("{} {}", op.f, op.input),
+        operation: if op.input.is_nil() { op.f.clone() } else { format!("{} {}", op.f, op.input) },
         result: op.output.as_ref().map_or_else(|| "unknown (info)".to_owned(), ToString::to_string),
         invoked: line_of(history, op.call_event),
         completed: op.return_event.map_or_else(|| "-".to_owned(), |e| line_of(history, e)),
@@ -54,8 +54,9 @@ pub fn witness(key: &str, witness: &Witness, history: &History) -> String {
     let mut table = Table::new(rows);
     table.with(Style::sharp());
     let mut out = format!(
-        "  partition {key}: the longest linearizable prefix holds {} operations (state after it: {});\n  \
-         the next operation to complete cannot be placed after it, nor can any concurrent one make it fit.\n",
+        "  partition {key}: the longest linearizable prefix found holds {} operations (state after it: {}).\n  \
+         After that prefix, the operation marked CANNOT BE PLACED cannot take effect before it returns,\n  \
+         whichever of the operations concurrent with it go first.\n",
         witness.prefix.len(),
         witness.state_after_prefix
     );
