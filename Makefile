@@ -20,8 +20,13 @@ test:
 check-corpus: build
 	$(LAB) corpus $(CORPUS)
 
-# Checker performance on the corpus: median of 5 runs per file, peak memory.
+# Checker performance on the corpus: median of 5 runs per file, peak memory; first on one
+# thread (the baseline), then on every core. Porcupine (Go) on this machine kind, from the
+# corpus README: etcd 400-490 ms in total, slowest etcd_002 150-175 ms, c50-ok ~112 ms, ~31 MB.
 bench-checker: build
+	@echo "== baseline: one worker thread =="
+	$(LAB) corpus $(CORPUS) --repeat 5 --jobs 1
+	@echo "== all cores =="
 	$(LAB) corpus $(CORPUS) --repeat 5
 
 lint:

@@ -1,1 +1,163 @@
-//! placeholder
+//! The `lab` command line: output format, exit statuses, errors on bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{corpus_dir, hard_kv_history, scratch};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn corpus_file(file: &str) -> String {
+    corpus_dir().join(file).display().to_string()
+}
+
+fn write(name: &str, text: &str) -> String {
+    let path = scratch(name);
+    std::fs::write(&path, text).expect("scratch file");
+    path.display().to_string()
+}
+
+#[test]
+fn check_prints_one_tab_separated_line_per_file_and_a_summary() {
+    let good = corpus_file("jepsen/etcd_002.log");
+    let bad = corpus_file("jepsen/etcd_000.log");
+    let output = lab(&["check", &good, &bad]);
+    assert_eq!(output.status.code(), Some(1), "a violation exits 1: {}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    let fields: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(fields[..2], [good.as_str(), "linearizable"]);
+    assert!(fields[2].parse::<f64>().is_ok(), "milliseconds: {}", fields[2]);
+    assert!(lines[1].starts_with(&format!("{bad}\tnot-linearizable\t")), "{text}");
+    assert!(lines[2].starts_with("total\t2 files: 1 linearizable, 1 not-linearizable, 0 unknown, 0 errors"), "{text}");
+}
+
+#[test]
+fn all_linearizable_exits_zero() {
+    let output = lab(&["check", "--model", "kv", &corpus_file("kv/c10-ok.txt"), &corpus_file("kv/c01-ok.txt")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn explain_prints_the_witness_table() {
+    let output = lab(&["check", "--explain", &corpus_file("kv/c01-bad.txt")]);
+    let text = stdout(&output);
+    assert!(text.contains("partition \"7\""), "{text}");
+    assert!(text.contains("CANNOT BE PLACED"), "{text}");
+    assert!(text.contains("x 0 0 yx 0 3 y"), "the state after the prefix is the real string: {text}");
+}
+
+#[test]
+fn explain_prints_the_order_of_a_linearizable_history() {
+    let path = write(
+        "order.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"invoke\",\"f\":\"read\"}\n\
+         {\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":1}\n",
+    );
+    let output = lab(&["check", "--explain", &path]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let write_at = text.find("write 1").expect("write listed");
+    let read_at = text.find("read nil -> 1").expect("read listed");
+    assert!(write_at < read_at, "the write is ordered before the read that saw it: {text}");
+}
+
+#[test]
+fn json_prints_one_object_per_file() {
+    let output = lab(&["check", "--json", &corpus_file("jepsen/etcd_000.log"), &corpus_file("jepsen/etcd_002.log")]);
+    let text = stdout(&output);
+    let objects: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0]["verdict"], "not-linearizable");
+    assert_eq!(objects[0]["model"], "cas-register");
+    assert!(objects[0]["witness"]["blocked"]["invoke_line"].is_u64(), "{}", objects[0]);
+    assert_eq!(objects[1]["verdict"], "linearizable");
+    assert!(objects[1]["witness"].is_null());
+}
+
+#[test]
+fn a_bad_file_is_reported_with_its_line_and_the_others_still_checked() {
+    let bad =
+        write("bad.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"}\n{\"process\":0,\"type\":\"done\"\n");
+    let good = corpus_file("jepsen/etcd_002.log");
+    let output = lab(&["check", &bad, &good]);
+    assert_eq!(output.status.code(), Some(2), "an input error exits 2");
+    let err = stderr(&output);
+    assert!(err.contains(&format!("{bad}:2:")), "names file and line: {err}");
+    assert!(stdout(&output).contains(&format!("{good}\tlinearizable")), "the good file is still checked");
+}
+
+#[test]
+fn inconsistent_histories_name_the_event_line() {
+    let path = write(
+        "orphan.jsonl",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+         {\"process\":1,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n",
+    );
+    let output = lab(&["check", &path]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains(&format!("{path}:2: process 1 completes `write`")), "{}", stderr(&output));
+    let path = write("badcas.jsonl", "{\"process\":0,\"type\":\"invoke\",\"f\":\"cas\",\"value\":3}\n");
+    let output = lab(&["check", &path]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`cas` expects [expected new]"), "{}", stderr(&output));
+}
+
+#[test]
+fn missing_files_wrong_formats_and_usage_errors_exit_two() {
+    let output = lab(&["check", "/nonexistent/history.jsonl"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("/nonexistent/history.jsonl"), "{}", stderr(&output));
+    let output = lab(&["check", "--format", "etcd-log", &corpus_file("kv/c01-ok.txt")]);
+    assert_eq!(output.status.code(), Some(2), "EDN read as an etcd log is an error");
+    let garbage = write("garbage.txt", "hello world\n");
+    let output = lab(&["check", &garbage]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("cannot tell the format"), "{}", stderr(&output));
+    assert_eq!(lab(&["check"]).status.code(), Some(2), "no files is a usage error");
+    assert_eq!(lab(&["check", "--timeout", "soon", "x"]).status.code(), Some(2));
+    assert_eq!(lab(&["check", "--model", "queue", "x"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_timeout_gives_unknown_on_a_history_too_hard_to_decide() {
+    let path = write("hard.jsonl", &hard_kv_history(24));
+    let start = std::time::Instant::now();
+    let output = lab(&["check", "--timeout", "300ms", &path]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(3), "took {:?}", start.elapsed());
+    assert_eq!(output.status.code(), Some(1), "unknown exits 1");
+    assert!(stdout(&output).contains(&format!("{path}\tunknown\t")), "{}", stdout(&output));
+}
+
+#[test]
+fn corpus_agrees_with_every_published_verdict() {
+    let dir = corpus_dir();
+    let output = lab(&["corpus", &dir.display().to_string()]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("108 files, 108 agree with verdicts.tsv, 0 disagree"), "{}", stdout(&output));
+}
+
+#[test]
+fn corpus_reports_a_disagreement() {
+    let dir = scratch("corpus");
+    std::fs::create_dir_all(dir.join("jepsen")).expect("dir");
+    std::fs::copy(corpus_dir().join("jepsen/etcd_000.log"), dir.join("jepsen/etcd_000.log")).expect("copy");
+    std::fs::write(dir.join("verdicts.tsv"), "file\tlinearizable\njepsen/etcd_000.log\ttrue\n").expect("tsv");
+    let output = lab(&["corpus", &dir.display().to_string()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("1 disagree"), "{}", stdout(&output));
+    assert!(Path::new(&dir).exists());
+}

@@ -12,8 +12,8 @@
 //! - [`memo`]: its bounded table of explored configurations.
 //! - [`verdict`]: the three-way [`Outcome`] and the [`Witness`] of a violation.
 //! - This module: P-compositionality. Partitions (keys) are independent objects, so they are
-//!   checked separately, in parallel; the first illegal partition in key order decides, and
-//!   later ones are cancelled. That rule also makes the reported witness deterministic.
+//!   checked separately, in parallel, in rounds of growing step budgets; the check stops after
+//!   the first round in which a partition proves illegal (see [`check`]).
 //!
 //! The checker is pure: no clock, no files, no printing. The caller passes a deadline as a
 //! function and a memory limit in [`CheckOptions`].
@@ -108,14 +108,17 @@ pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) 
     while !undecided.is_empty() {
         let memo_limit = options.memory_limit_bytes / undecided.len();
         let next = AtomicUsize::new(0);
-        let worker = || loop {
-            let Some(&index) = undecided.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-            let (Ok(mut slot), Ok(mut outcome)) = (searchers[index].lock(), outcomes[index].lock()) else { break };
-            let searcher = slot.get_or_insert_with(|| Searcher::new(model, &partitions[index].ops, memo_limit));
-            searcher.set_memory_limit(memo_limit);
-            if let Some(done) = searcher.run(budget, options.deadline).cloned() {
-                *outcome = Some((done, searcher.stats()));
-                *slot = None;
+        let worker = || {
+            while let Some(&index) = undecided.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let (Ok(mut slot), Ok(mut outcome)) = (searchers[index].lock(), outcomes[index].lock()) else {
+                    break;
+                };
+                let searcher = slot.get_or_insert_with(|| Searcher::new(model, &partitions[index].ops, memo_limit));
+                searcher.set_memory_limit(memo_limit);
+                if let Some(done) = searcher.run(budget, options.deadline).cloned() {
+                    *outcome = Some((done, searcher.stats()));
+                    *slot = None;
+                }
             }
         };
         let jobs = options.jobs.clamp(1, undecided.len());

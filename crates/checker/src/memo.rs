@@ -49,6 +49,11 @@ impl Memo {
         self.hashes.len()
     }
 
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
     /// Bytes held by the table.
     pub fn bytes(&self) -> usize {
         self.arena.capacity() * 8 + self.hashes.capacity() * 8 + self.slots.capacity() * 4

@@ -291,7 +291,7 @@ impl<'a, M: Model> Searcher<'a, M> {
     pub fn run(&mut self, steps_total: u64, stop: &dyn Fn() -> bool) -> Option<&Search> {
         while self.outcome.is_none() && self.steps < steps_total {
             self.steps += 1;
-            if self.steps % POLL_EVERY == 0 {
+            if self.steps.is_multiple_of(POLL_EVERY) {
                 if stop() {
                     self.outcome = Some(Search::Stopped);
                     break;

@@ -166,7 +166,7 @@ mod tests {
         let s = m.step(&m.init(), &KvOp::Append(text("x 0 0 y"))).expect("append applies");
         let s = m.step(&s, &KvOp::Append(text("x 1 0 y"))).expect("append applies");
         assert_eq!(s, text("x 0 0 yx 1 0 y").fingerprint);
-        assert!(m.step(&s, &KvOp::Get(text("x 0 0 y"))).is_some() == false);
+        assert!(m.step(&s, &KvOp::Get(text("x 0 0 y"))).is_none());
         assert!(m.step(&s, &KvOp::Get(text("x 0 0 yx 1 0 y"))).is_some());
         // Same characters, different split: the same state.
         let t = m.step(&m.init(), &KvOp::Append(text("x 0 0 yx 1"))).expect("append applies");

@@ -1,0 +1,49 @@
+//! Shared test support: where the corpus is, scratch files, generated histories.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The Porcupine corpus (`../shared/corpus/porcupine` from the repository, or `LAB_CORPUS`).
+/// Panics with a clear message when it cannot be found: these tests must not pass vacuously.
+pub fn corpus_dir() -> PathBuf {
+    let candidates = [
+        std::env::var_os("LAB_CORPUS").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/porcupine")),
+        Some(PathBuf::from("/work/shared/corpus/porcupine")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("verdicts.tsv").is_file())
+        .expect("the Porcupine corpus was not found: set LAB_CORPUS to its directory")
+}
+
+/// A fresh scratch file path under the system's temp directory.
+pub fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("lab-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{}-{name}", COUNTER.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// A history no checker can decide quickly: `n` concurrent appends to one key, then a get
+/// that no order of them explains. Every order of the appends is a different string, so the
+/// search must try all 2^n subsets in every order before it can say "not linearizable".
+pub fn hard_kv_history(n: usize) -> String {
+    let mut out = String::new();
+    for p in 0..n {
+        out.push_str(&format!(
+            "{{\"process\":{p},\"type\":\"invoke\",\"f\":\"append\",\"key\":\"k\",\"value\":\"<{p}>\"}}\n"
+        ));
+    }
+    for p in 0..n {
+        out.push_str(&format!(
+            "{{\"process\":{p},\"type\":\"ok\",\"f\":\"append\",\"key\":\"k\",\"value\":\"<{p}>\"}}\n"
+        ));
+    }
+    out.push_str(&format!("{{\"process\":{n},\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\"}}\n"));
+    out.push_str(&format!(
+        "{{\"process\":{n},\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\",\"value\":\"impossible\"}}\n"
+    ));
+    out
+}
