@@ -1,0 +1,1 @@
+//! The SQLite-backed transactional store (in progress).
