@@ -12,7 +12,8 @@
 //!   point of its interval (or, when indeterminate, later or never), optionally perturbed in
 //!   one completion, so that both verdicts are common;
 //! - every history may carry nemesis events, which the checker and the oracle both ignore,
-//!   and may carry times (strictly increasing, so real time is still event order).
+//!   and may carry times: strictly increasing ones (real time is still event order), or
+//!   non-decreasing ones where equal times are concurrent.
 //!
 //! Properties: the checker's outcome matches the oracle (overall and per partition); a reported
 //! linearization replays and respects real time; a reported violation blocks on a completed
@@ -53,6 +54,22 @@ struct OracleOp<O> {
     /// Index of the `ok` completion; `None` when the outcome is unknown (`info`, or never
     /// completed): such an operation may take effect at any time after its invocation, or never.
     return_event: Option<usize>,
+    /// When it was invoked: see [`real_time`].
+    call_at: u64,
+    /// When it completed (`ok`); `None` when the outcome is unknown.
+    return_at: Option<u64>,
+}
+
+/// The real-time position of every event: its `time` when every client event has one (the lab
+/// records simulated time, where equal times are concurrent), otherwise its index in the
+/// history (the order of events is then the real-time order).
+fn real_time(events: &[Event]) -> Vec<u64> {
+    let client = |e: &&Event| matches!(e.process, Process::Client(_));
+    if events.iter().filter(client).all(|e| e.time.is_some()) {
+        events.iter().map(|e| e.time.unwrap_or(0)).collect()
+    } else {
+        (0..events.len() as u64).collect()
+    }
 }
 
 /// Pairs each invocation with the next completion of the same client process, drops failed
@@ -73,6 +90,7 @@ fn oracle_ops<M: Model>(model: &M, events: &[Event]) -> Vec<OracleOp<M::Op>> {
     // Invocations never completed are indeterminate.
     pairs.extend(pending.into_values().map(|call| (call, None)));
 
+    let at = real_time(events);
     let mut ops = Vec::new();
     for (call, done) in pairs {
         let (completion, return_event) = match done {
@@ -81,7 +99,14 @@ fn oracle_ops<M: Model>(model: &M, events: &[Event]) -> Vec<OracleOp<M::Op>> {
             _ => (Completion::Unknown, None),
         };
         if let Some(op) = model.operation(&events[call], completion).expect("generated events are well formed") {
-            ops.push(OracleOp { op, key: model.partition(&events[call]), call_event: call, return_event });
+            ops.push(OracleOp {
+                op,
+                key: model.partition(&events[call]),
+                call_event: call,
+                return_event,
+                call_at: at[call],
+                return_at: return_event.map(|r| at[r]),
+            });
         }
     }
     ops.sort_by_key(|o| o.call_event);
@@ -100,12 +125,17 @@ fn oracle<M: Model>(model: &M, events: &[Event]) -> bool {
     linearizable(model, &oracle_ops(model, events))
 }
 
-/// The real-time rule: operation A must precede operation B when A completed (`ok`) and A's
-/// completion event comes before B's invocation event. So B may be placed next only when no
-/// unplaced *completed* operation returned before B was invoked. An operation with unknown
-/// outcome never returned, so it never forces anything to wait for it.
+/// The real-time rule: operation A must precede operation B when A completed (`ok`) strictly
+/// before B was invoked (for untimed histories: A's completion event comes before B's
+/// invocation event). So B may be placed next only when no unplaced *completed* operation
+/// returned before B was invoked. An operation with unknown outcome never returned, so it never
+/// forces anything to wait for it.
+fn precedes<O>(a: &OracleOp<O>, b: &OracleOp<O>) -> bool {
+    a.return_at.is_some_and(|ret| ret < b.call_at)
+}
+
 fn may_go_next<O>(ops: &[OracleOp<O>], placed: &[bool], b: usize) -> bool {
-    ops.iter().zip(placed).all(|(a, &a_placed)| a_placed || a.return_event.is_none_or(|ret| ret > ops[b].call_event))
+    ops.iter().zip(placed).all(|(a, &a_placed)| a_placed || !precedes(a, &ops[b]))
 }
 
 /// Depth-first search over every order: tries each operation that may go next, in turn.
@@ -216,16 +246,14 @@ fn replay_respects_real_time<M: Model>(
             Some(next) => state = next,
             None => return Err(TestCaseError::fail(format!("position {position}: the model rejects {:?}", op.op))),
         }
-        if let Some(ret) = summary.return_event {
-            for earlier in &order[..position] {
-                prop_assert!(
-                    ret > earlier.call_event,
-                    "real time: event {} (completed at {}) placed after event {} (invoked later)",
-                    summary.call_event,
-                    ret,
-                    earlier.call_event
-                );
-            }
+        for earlier in &order[..position] {
+            prop_assert!(
+                !precedes(op, by_call[&earlier.call_event]),
+                "real time: event {} (completed at {:?}) placed after event {} (invoked later)",
+                summary.call_event,
+                op.return_at,
+                earlier.call_event
+            );
         }
     }
     Ok(seen)
@@ -271,13 +299,14 @@ fn witness_is_sound<M: Model>(model: &M, events: &[Event]) -> Result<(), TestCas
     prop_assert!(witness.prefix.len() < partition.operations, "the prefix holds every operation");
     let in_prefix = replay_respects_real_time(model, &ops, &partition.key, &witness.prefix)?;
     prop_assert!(!in_prefix.contains(&blocked.call_event), "the blocked operation is in the prefix");
-    // The blocked operation is the earliest to return of the completed ones left out.
-    let earliest = ops
-        .iter()
-        .filter(|o| !in_prefix.contains(&o.call_event))
-        .filter_map(|o| o.return_event.map(|ret| (ret, o.call_event)))
-        .min();
-    prop_assert_eq!(earliest, blocked.return_event.map(|ret| (ret, blocked.call_event)), "blocked operation");
+    // The blocked operation is a completed one of the partition, and the earliest to return of
+    // those left out (with times, several may return at once).
+    let Some(op) = ops.iter().find(|o| o.call_event == blocked.call_event) else {
+        return Err(TestCaseError::fail(format!("blocked on event {}, not a searched operation", blocked.call_event)));
+    };
+    prop_assert_eq!(op.return_event, blocked.return_event, "blocked operation's completion");
+    let earliest = ops.iter().filter(|o| !in_prefix.contains(&o.call_event)).filter_map(|o| o.return_at).min();
+    prop_assert_eq!(earliest, op.return_at, "the blocked operation is not the earliest to return");
     Ok(())
 }
 
@@ -606,16 +635,18 @@ fn perturb(kind: Kind, events: &mut [Event], (which, how, value): (u8, u8, u8)) 
     }
 }
 
-/// What every history may also carry: nemesis events and times.
-type Extras = (Vec<(u8, bool)>, bool);
+/// What every history may also carry: nemesis events, and a clock (see [`decorate`]).
+type Extras = (Vec<(u8, bool)>, (u8, u32));
 
 fn extras() -> impl Strategy<Value = Extras> {
-    (vec(any::<(u8, bool)>(), 0..3), any::<bool>())
+    (vec(any::<(u8, bool)>(), 0..3), any::<(u8, u32)>())
 }
 
-/// Sprinkles nemesis events (an `info`, or an `invoke`/`info` pair) and, when `timed`, gives
-/// every event a strictly increasing time (so real time is still the order of events).
-fn decorate(mut events: Vec<Event>, (nemesis, timed): Extras) -> Vec<Event> {
+/// Sprinkles nemesis events (an `info`, or an `invoke`/`info` pair) and gives events times:
+/// none (a third of the histories), strictly increasing ones (so real time is still the order
+/// of events), or non-decreasing ones where consecutive events may share a time (and are then
+/// concurrent); in that last case nemesis events have no time, which must not matter.
+fn decorate(mut events: Vec<Event>, (nemesis, (clock, ticks)): Extras) -> Vec<Event> {
     for (position, pair) in nemesis {
         let at = usize::from(position) % (events.len() + 1);
         let nemesis = |kind| Event::new(Process::Named("nemesis".to_owned()), kind, "kill", Value::Nil);
@@ -624,9 +655,17 @@ fn decorate(mut events: Vec<Event>, (nemesis, timed): Extras) -> Vec<Event> {
             events.insert(at, nemesis(EventType::Invoke));
         }
     }
-    if timed {
-        for (i, event) in events.iter_mut().enumerate() {
-            event.time = Some(1_000 + 10 * i as u64);
+    let mut time = 1_000;
+    for (i, event) in events.iter_mut().enumerate() {
+        match clock % 3 {
+            0 => {}
+            1 => event.time = Some(1_000 + 10 * i as u64),
+            _ => {
+                time += 10 * u64::from((ticks >> (i % 32)) & 1);
+                if matches!(event.process, Process::Client(_)) {
+                    event.time = Some(time);
+                }
+            }
         }
     }
     events
@@ -784,9 +823,12 @@ fn nemesis(kind: EventType) -> Event {
 /// The oracle and the checker both give `expected`, and every property holds.
 fn expect<M: Model>(model: &M, events: &[Event], expected: bool) -> Verdict {
     assert_eq!(oracle(model, events), expected, "the oracle disagrees with the expected verdict");
-    let properties = [agrees_with_oracle(model, events).map(|_| ()), orders_are_legal(model, events)]
-        .into_iter()
-        .chain([witness_is_sound(model, events), deterministic(model, events)]);
+    let properties = [
+        agrees_with_oracle(model, events).map(drop),
+        orders_are_legal(model, events),
+        witness_is_sound(model, events),
+        deterministic(model, events),
+    ];
     for result in properties {
         if let Err(e) = result {
             panic!("{e}");
@@ -936,4 +978,27 @@ fn two_keys_only_one_bad() {
     let mut fixed = events.to_vec();
     fixed[7].value = Value::from("y");
     expect(&Kv, &fixed, true);
+}
+
+#[test]
+fn equal_times_are_concurrent() {
+    let timed = |mut event: Event, time: u64| {
+        event.time = Some(time);
+        event
+    };
+    let events = [
+        timed(invoke(0, "write", int(1)), 0),
+        timed(ok(0, "write", int(1)), 10),
+        timed(invoke(1, "read", Value::Nil), 10),
+        timed(ok(1, "read", Value::Nil), 20),
+        // Not timed, and not a client: does not make the history untimed.
+        nemesis(EventType::Info),
+    ];
+    expect(&Register, &events, true);
+    let mut later = events.to_vec();
+    later[2].time = Some(11);
+    expect(&Register, &later, false);
+    // Without times, the order of events decides: the write completed before the read began.
+    let untimed: Vec<Event> = events.iter().cloned().map(|e| Event { time: None, ..e }).collect();
+    expect(&Register, &untimed, false);
 }

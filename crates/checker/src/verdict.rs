@@ -74,7 +74,7 @@ pub enum PartitionResult {
     Illegal(Box<Witness>),
     /// The deadline passed first.
     Unknown,
-    /// Not checked: a partition earlier in key order was already found illegal.
+    /// Not checked to the end: the check stopped after another partition proved illegal.
     Skipped,
 }
 
