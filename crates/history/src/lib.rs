@@ -42,3 +42,20 @@ impl ParseError {
         Self { line, column, message: message.into() }
     }
 }
+
+/// The Porcupine corpus for tests: `LAB_CORPUS`, else `../shared/corpus/porcupine` beside the
+/// repository, else `/work/shared/corpus/porcupine`. Panics when none exists, so corpus tests
+/// cannot pass vacuously.
+#[cfg(test)]
+pub(crate) fn test_corpus_dir() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    [
+        std::env::var_os("LAB_CORPUS").map(std::path::PathBuf::from),
+        Some(here.join("../../../shared/corpus/porcupine")),
+        Some(std::path::PathBuf::from("/work/shared/corpus/porcupine")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|dir| dir.join("verdicts.tsv").is_file())
+    .expect("the Porcupine corpus was not found: set LAB_CORPUS to its directory")
+}

@@ -1,7 +1,34 @@
 //! The simulation harness: runs a system under test inside a deterministic turmoil
 //! simulation, drives it with Jepsen-style client processes, injects faults, and returns the
 //! recorded history.
+//!
+//! Map of the crate:
+//! - [`system`]: the contract a system under test implements ([`System`], [`Client`]).
+//! - [`config`]: [`SimConfig`], everything a run depends on, and its validation.
+//! - [`workload`]: [`Workload`] kinds and the per-client [`Generator`] of invocations.
+//! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
+//! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
+//! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
+//! - Private: `process` (the client process loop and the recording rules), `record` (the
+//!   shared history log), `apply` (faults carried out in the step loop).
+//!
+//! Determinism: one seed drives turmoil and every client's stream; the epoch is fixed;
+//! timestamps are simulated time; nothing reaching the history iterates a hash map. The same
+//! system, configuration and seed give the same history, byte for byte.
 
+mod apply;
+pub mod config;
+pub mod faults;
+mod process;
+mod record;
+pub mod rng;
+pub mod run;
 pub mod system;
+pub mod workload;
 
+pub use config::{client_host_name, ConfigError, SimConfig};
+pub use faults::{Fault, Schedule};
+pub use rng::{Rng, Zipf, ZipfError};
+pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
 pub use system::{CallError, Client, Invocation, LocalFuture, Reply, System};
+pub use workload::{key_name, Generator, KeyDistribution, Workload, VALUE_SPACE};

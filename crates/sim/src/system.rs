@@ -23,7 +23,8 @@ pub struct Invocation {
 /// The system's definite answer to an invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// The operation took effect (or, for reads, observed this); the value is its result.
+    /// The operation took effect (or, for reads, observed this); the value is its result. For a
+    /// write it is the value written (Jepsen's convention).
     Ok(Value),
     /// The operation certainly did not take effect (a failed compare, a refusal before
     /// executing anything); the string says why.
@@ -58,8 +59,9 @@ pub trait System: 'static {
     /// The start-up of server `host`: called at the start and on every restart after a crash.
     fn serve(&self, host: &str) -> LocalFuture<turmoil::Result>;
 
-    /// A client for logical client number `client` (0-based, stable across the run), to be
-    /// used from inside a client host.
+    /// A client for logical client number `client`, stable across the run: `0..total_clients`
+    /// are the regular processes, and `total_clients` is the set workload's final reader. The
+    /// harness calls this inside the client host (in turmoil's context).
     fn client(&self, client: usize) -> Self::Client;
 
     /// Messages sent so far by every part of the system (client requests, replies, and any

@@ -910,7 +910,7 @@ mod tests {
 
     /// The Porcupine corpus, shared with the rest of the lab (/work/shared from this crate).
     fn corpus_dir(sub: &str) -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/porcupine").join(sub)
+        crate::test_corpus_dir().join(sub)
     }
 
     fn kv_files() -> Vec<(String, String)> {

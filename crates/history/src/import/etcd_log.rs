@@ -115,7 +115,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn jepsen_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/porcupine/jepsen")
+        crate::test_corpus_dir().join("jepsen")
     }
 
     fn jepsen_files() -> Vec<(String, String)> {

@@ -1,0 +1,306 @@
+//! [`SimConfig`]: everything one run depends on, as a plain value, and its validation.
+//!
+//! The same configuration and seed give the same history, byte for byte. Validation happens
+//! twice: [`SimConfig::validate`] checks the configuration alone; at the start of a run,
+//! [`SimConfig::validate_hosts`] checks the host names the fault schedule uses against the
+//! system's servers and the client hosts.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::faults::{Fault, Schedule};
+use crate::rng::ZipfError;
+use crate::workload::Workload;
+
+/// The parameters of one simulated run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Seeds turmoil (latencies, host scheduling) and every client's workload stream.
+    pub seed: u64,
+    /// Simulated time during which clients invoke operations.
+    pub duration: Duration,
+    /// Minimum and maximum one-way message latency.
+    pub latency: (Duration, Duration),
+    /// Client hosts (`client-0`, `client-1`, ...). Each host costs simulation time; processes
+    /// within a host are nearly free.
+    pub client_hosts: usize,
+    /// Logical clients (concurrent processes) on each client host.
+    pub clients_per_host: usize,
+    /// How long a process waits for a reply before recording the operation as indeterminate.
+    pub op_timeout: Duration,
+    /// Pause between a process's operations (may be zero).
+    pub think_time: Duration,
+    /// Pause after an operation that failed or timed out, before the next (when longer than
+    /// `think_time`): keeps a process from hammering an unreachable server.
+    pub backoff: Duration,
+    /// What the clients do.
+    pub workload: Workload,
+    /// Faults and when to apply them (all before `duration`).
+    pub faults: Schedule,
+    /// After `duration`, with every partition healed and every crashed host restarted: how long
+    /// to wait before final reads.
+    pub settle: Duration,
+    /// Attempts of the final read of a [`Workload::Set`] (each recorded) before giving up.
+    pub final_read_attempts: u32,
+    /// turmoil's tick: simulated time each step advances every host.
+    pub tick: Duration,
+}
+
+impl SimConfig {
+    /// A configuration with sensible defaults: 10 s of operations by 2 client hosts × 5
+    /// processes, 1-10 ms latency, 1 s timeouts, 10 ms think time, 100 ms backoff, no faults,
+    /// 2 s settle, 1 ms ticks.
+    pub fn new(seed: u64, workload: Workload) -> Self {
+        Self {
+            seed,
+            duration: Duration::from_secs(10),
+            latency: (Duration::from_millis(1), Duration::from_millis(10)),
+            client_hosts: 2,
+            clients_per_host: 5,
+            op_timeout: Duration::from_secs(1),
+            think_time: Duration::from_millis(10),
+            backoff: Duration::from_millis(100),
+            workload,
+            faults: Schedule::new(),
+            settle: Duration::from_secs(2),
+            final_read_attempts: 10,
+            tick: Duration::from_millis(1),
+        }
+    }
+
+    /// The number of logical clients (concurrent processes) in all.
+    pub fn total_clients(&self) -> usize {
+        self.client_hosts.saturating_mul(self.clients_per_host)
+    }
+
+    /// The names of the client hosts: `client-0`, `client-1`, ...
+    pub fn client_host_names(&self) -> Vec<String> {
+        (0..self.client_hosts).map(client_host_name).collect()
+    }
+
+    /// An upper bound on the simulated time a run can take: clients finish their last
+    /// operations and the final reads end well before it. Passing it means the run is stuck.
+    pub fn time_limit(&self) -> Duration {
+        let pause = self.think_time.max(self.backoff);
+        let clients_done = self.op_timeout.saturating_add(pause).saturating_add(self.tick);
+        let attempt = self.op_timeout.saturating_add(self.backoff).saturating_add(self.tick);
+        let reads_done = self.settle.saturating_add(attempt.saturating_mul(self.final_read_attempts));
+        self.duration.saturating_add(clients_done.max(reads_done)).saturating_add(Duration::from_secs(1))
+    }
+
+    /// Checks the configuration on its own (host names are checked by
+    /// [`SimConfig::validate_hosts`]).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.client_hosts == 0 || self.clients_per_host == 0 {
+            return Err(ConfigError::NoClients { hosts: self.client_hosts, per_host: self.clients_per_host });
+        }
+        if self.total_clients() > MAX_CLIENTS {
+            return Err(ConfigError::TooManyClients { clients: self.total_clients(), max: MAX_CLIENTS });
+        }
+        let (min, max) = self.latency;
+        if min > max {
+            return Err(ConfigError::LatencyRange { min, max });
+        }
+        for (name, value) in [("duration", self.duration), ("op_timeout", self.op_timeout), ("tick", self.tick)] {
+            if value.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        self.workload.validate()?;
+        if self.workload == Workload::Set && self.final_read_attempts == 0 {
+            return Err(ConfigError::Zero("final_read_attempts"));
+        }
+        for (at, fault) in &self.faults {
+            if *at >= self.duration {
+                return Err(ConfigError::FaultAfterEnd { at: *at, fault: fault.clone(), duration: self.duration });
+            }
+            if let Fault::Partition { left, right } = fault {
+                if let Some(host) = left.iter().find(|h| right.contains(h)) {
+                    return Err(ConfigError::PartitionOverlap { host: host.clone(), fault: fault.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks host names against the system's `servers`: server names are unique and are not
+    /// client host names, and every fault names known hosts (crashes and restarts name servers).
+    pub fn validate_hosts(&self, servers: &[String]) -> Result<(), ConfigError> {
+        if servers.is_empty() {
+            return Err(ConfigError::NoServers);
+        }
+        let clients = self.client_host_names();
+        let mut seen = BTreeSet::new();
+        for host in servers.iter().chain(&clients) {
+            if !seen.insert(host.as_str()) {
+                return Err(ConfigError::DuplicateHost(host.clone()));
+            }
+            if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+                return Err(ConfigError::BadHostName(host.clone()));
+            }
+        }
+        for (at, fault) in &self.faults {
+            for host in fault.hosts() {
+                let unknown = match fault {
+                    Fault::Crash(_) | Fault::Restart(_) => !servers.iter().any(|s| s == host),
+                    Fault::Partition { .. } | Fault::Heal => !seen.contains(host),
+                };
+                if unknown {
+                    return Err(ConfigError::UnknownHost { host: host.to_owned(), at: *at, fault: fault.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The name of client host number `index`.
+pub fn client_host_name(index: usize) -> String {
+    format!("client-{index}")
+}
+
+/// The most logical clients a run may have (a bound on tasks and connections).
+pub const MAX_CLIENTS: usize = 100_000;
+
+/// A configuration that makes no sense.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No client would run.
+    #[error("no clients: {hosts} client hosts with {per_host} clients each")]
+    NoClients {
+        /// `client_hosts`.
+        hosts: usize,
+        /// `clients_per_host`.
+        per_host: usize,
+    },
+    /// More logical clients than [`MAX_CLIENTS`].
+    #[error("{clients} clients is more than the limit of {max}")]
+    TooManyClients {
+        /// The number asked for.
+        clients: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Minimum latency above the maximum.
+    #[error("minimum latency {min:?} is above the maximum {max:?}")]
+    LatencyRange {
+        /// The minimum.
+        min: Duration,
+        /// The maximum.
+        max: Duration,
+    },
+    /// A duration or count that must be positive is zero.
+    #[error("`{0}` must not be zero")]
+    Zero(&'static str),
+    /// The workload's parameters are invalid.
+    #[error("workload: {0}")]
+    Workload(#[from] ZipfError),
+    /// A fault is scheduled at or after the end of the operation phase (the harness heals
+    /// everything then).
+    #[error("fault `{fault}` at {at:?} is not before the end of the run's operations at {duration:?}")]
+    FaultAfterEnd {
+        /// When it was scheduled.
+        at: Duration,
+        /// The fault.
+        fault: Fault,
+        /// The configured `duration`.
+        duration: Duration,
+    },
+    /// A host is on both sides of a partition.
+    #[error("host `{host}` is on both sides of `{fault}`")]
+    PartitionOverlap {
+        /// The host.
+        host: String,
+        /// The partition.
+        fault: Fault,
+    },
+    /// A fault names a host that is not in the simulation (or crashes/restarts a client host).
+    #[error("fault `{fault}` at {at:?} names `{host}`, which is not a {}", if matches!(fault, Fault::Crash(_) | Fault::Restart(_)) { "server" } else { "host" })]
+    UnknownHost {
+        /// The unknown name.
+        host: String,
+        /// When the fault was scheduled.
+        at: Duration,
+        /// The fault.
+        fault: Fault,
+    },
+    /// The system has no server hosts.
+    #[error("the system under test has no server hosts")]
+    NoServers,
+    /// Two hosts share a name (servers and client hosts together).
+    #[error("two hosts are named `{0}`")]
+    DuplicateHost(String),
+    /// A host name turmoil would misread (empty, or an IP address).
+    #[error("`{0}` cannot be a host name")]
+    BadHostName(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> SimConfig {
+        SimConfig::new(1, Workload::Register)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(config().validate(), Ok(()));
+        assert_eq!(config().validate_hosts(&["db".to_owned()]), Ok(()));
+        assert_eq!(config().client_host_names(), ["client-0", "client-1"]);
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        let mut c = config();
+        c.clients_per_host = 0;
+        assert!(matches!(c.validate(), Err(ConfigError::NoClients { per_host: 0, .. })));
+
+        let mut c = config();
+        c.latency = (Duration::from_millis(5), Duration::from_millis(1));
+        assert!(matches!(c.validate(), Err(ConfigError::LatencyRange { .. })));
+
+        let mut c = config();
+        c.op_timeout = Duration::ZERO;
+        assert_eq!(c.validate(), Err(ConfigError::Zero("op_timeout")));
+
+        let mut c = config();
+        c.faults = Schedule::new().at(Duration::from_secs(10), Fault::Heal);
+        assert!(matches!(c.validate(), Err(ConfigError::FaultAfterEnd { .. })));
+
+        let mut c = config();
+        c.faults = Schedule::new().at(Duration::from_secs(1), Fault::partition(["db"], ["db"]));
+        assert!(matches!(c.validate(), Err(ConfigError::PartitionOverlap { .. })));
+
+        let mut c = config();
+        c.workload = Workload::Kv { keys: 0, distribution: crate::KeyDistribution::Uniform };
+        assert!(matches!(c.validate(), Err(ConfigError::Workload(_))));
+    }
+
+    #[test]
+    fn hosts_are_checked() {
+        let servers = ["db".to_owned()];
+        let mut c = config();
+        c.faults = Schedule::new().at(Duration::from_secs(1), Fault::partition(["client-0"], ["nowhere"]));
+        let err = c.validate_hosts(&servers).expect_err("unknown host");
+        assert!(matches!(&err, ConfigError::UnknownHost { host, .. } if host == "nowhere"), "{err}");
+
+        c.faults = Schedule::new().at(Duration::from_secs(1), Fault::crash("client-1"));
+        let err = c.validate_hosts(&servers).expect_err("clients cannot crash");
+        assert!(err.to_string().contains("not a server"), "{err}");
+
+        c.faults = Schedule::new().at(Duration::from_secs(1), Fault::partition(["client-1"], ["db"]));
+        assert_eq!(c.validate_hosts(&servers), Ok(()));
+
+        assert_eq!(c.validate_hosts(&[]), Err(ConfigError::NoServers));
+        assert_eq!(c.validate_hosts(&["client-0".to_owned()]), Err(ConfigError::DuplicateHost("client-0".into())));
+        assert_eq!(c.validate_hosts(&["10.0.0.1".to_owned()]), Err(ConfigError::BadHostName("10.0.0.1".into())));
+    }
+
+    #[test]
+    fn time_limit_covers_the_run() {
+        let c = config();
+        assert!(c.time_limit() > c.duration + c.settle + c.op_timeout);
+    }
+}

@@ -1,0 +1,160 @@
+//! Jepsen-style client processes: the loop each logical client runs inside its client host,
+//! and the final read of a set.
+//!
+//! One operation: record `invoke`, call the system under the operation timeout, record the
+//! completion. The mapping (Jepsen's):
+//!
+//! | outcome                                      | recorded | value              | then                    |
+//! |----------------------------------------------|----------|--------------------|-------------------------|
+//! | `Ok(Reply::Ok(v))`                           | `ok`     | `v`                |                         |
+//! | `Ok(Reply::Fail(_))`                         | `fail`   | invocation's value |                         |
+//! | `Err(CallError::NotSent(_))`                 | `fail`   | invocation's value | reset, back off         |
+//! | `Err(CallError::Indeterminate(_))`, timeout  | `info`   | invocation's value | reset, back off, retire |
+//!
+//! A retired process id is never used again: logical client `c` of `n` continues as process
+//! `c + n`, then `c + 2n`, ... so the checker may leave the indeterminate operation open
+//! forever without blocking the client's later operations.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use history::{EventType, Value};
+
+use crate::record::{now, Recorder};
+use crate::rng::Rng;
+use crate::system::{CallError, Client, Invocation, Reply, System};
+use crate::workload::{Generator, Workload};
+
+/// What every process of a run needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) seed: u64,
+    pub(crate) workload: Workload,
+    pub(crate) clients_per_host: usize,
+    pub(crate) total_clients: usize,
+    pub(crate) duration: Duration,
+    pub(crate) op_timeout: Duration,
+    pub(crate) think_time: Duration,
+    pub(crate) backoff: Duration,
+    pub(crate) settle: Duration,
+    pub(crate) final_read_attempts: u32,
+    pub(crate) tick: Duration,
+}
+
+/// How one operation ended, as the process loop acts on it.
+enum Outcome {
+    /// A definite reply (`ok` or `fail` recorded).
+    Replied(Reply),
+    /// `fail` recorded: the request never left; the connection must be reset.
+    NotSent,
+    /// `info` recorded: the outcome is unknown; reset and retire the process.
+    Unknown,
+}
+
+/// Records and performs one operation of `process`.
+async fn perform<C: Client>(
+    client: &mut C,
+    process: u64,
+    invocation: &Invocation,
+    recorder: &Recorder,
+    timeout: Duration,
+) -> Outcome {
+    recorder.invoke(process, invocation);
+    let result = tokio::time::timeout(timeout, client.call(invocation)).await;
+    let (kind, value, outcome) = match result {
+        Ok(Ok(Reply::Ok(value))) => (EventType::Ok, value.clone(), Outcome::Replied(Reply::Ok(value))),
+        Ok(Ok(Reply::Fail(why))) => (EventType::Fail, invocation.value.clone(), Outcome::Replied(Reply::Fail(why))),
+        Ok(Err(CallError::NotSent(_))) => (EventType::Fail, invocation.value.clone(), Outcome::NotSent),
+        Ok(Err(CallError::Indeterminate(_))) | Err(_) => (EventType::Info, invocation.value.clone(), Outcome::Unknown),
+    };
+    recorder.complete(process, kind, invocation, value);
+    outcome
+}
+
+/// Sleeps `pause`, or one tick when the last operation took no simulated time at all: a task
+/// that never lets time pass would keep turmoil's step from ending.
+async fn pause(pause: Duration, started: Duration, tick: Duration) {
+    let pause = if now() == started { pause.max(tick) } else { pause };
+    if !pause.is_zero() {
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// The loop of logical client `client`: operations until `plan.duration`.
+async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Plan>, recorder: Recorder) {
+    let rng = Rng::stream(plan.seed, client_index as u64);
+    let mut generator = Generator::new(plan.workload.clone(), client_index, rng);
+    let mut process = client_index as u64;
+    while now() < plan.duration {
+        let invocation = generator.next();
+        let started = now();
+        let outcome = perform(&mut client, process, &invocation, &recorder, plan.op_timeout).await;
+        let wait = match outcome {
+            Outcome::Replied(reply) => {
+                generator.observe(&invocation, &reply);
+                plan.think_time
+            }
+            Outcome::NotSent => {
+                client.reset();
+                plan.think_time.max(plan.backoff)
+            }
+            Outcome::Unknown => {
+                client.reset();
+                process += plan.total_clients as u64;
+                recorder.assign(process);
+                plan.think_time.max(plan.backoff)
+            }
+        };
+        pause(wait, started, plan.tick).await;
+    }
+}
+
+/// The final `read` of a set, after `duration + settle`: retried (every attempt recorded,
+/// a fresh process after an indeterminate one) until one is `ok` or the attempts run out.
+///
+/// Its process ids are above every id assigned so far, including the ids retired processes
+/// would continue as; no regular process invokes after `duration`, so none can collide.
+async fn final_read<C: Client>(mut client: C, plan: Rc<Plan>, recorder: Recorder) {
+    let start = plan.duration.saturating_add(plan.settle);
+    tokio::time::sleep(start.saturating_sub(now())).await;
+    let invocation = Invocation { f: "read".to_owned(), key: None, value: Value::Nil };
+    let mut process = recorder.fresh_process();
+    for _ in 0..plan.final_read_attempts {
+        let started = now();
+        match perform(&mut client, process, &invocation, &recorder, plan.op_timeout).await {
+            Outcome::Replied(Reply::Ok(_)) => return,
+            Outcome::Replied(Reply::Fail(_)) => {}
+            Outcome::NotSent => client.reset(),
+            Outcome::Unknown => {
+                client.reset();
+                process = recorder.fresh_process();
+            }
+        }
+        pause(plan.backoff, started, plan.tick).await;
+    }
+}
+
+/// The software of client host number `host`: its `clients_per_host` processes as local
+/// tasks (plus, on host 0 of a set workload, the final reader). Ends when all of them end.
+pub(crate) async fn client_host<S: System>(
+    system: Rc<S>,
+    host: usize,
+    plan: Rc<Plan>,
+    recorder: Recorder,
+) -> turmoil::Result {
+    let first = host * plan.clients_per_host;
+    let mut tasks = Vec::with_capacity(plan.clients_per_host + 1);
+    for index in first..first + plan.clients_per_host {
+        let client = system.client(index);
+        tasks.push(tokio::task::spawn_local(run_process(client, index, plan.clone(), recorder.clone())));
+    }
+    if host == 0 && plan.workload == Workload::Set {
+        // One client index past the processes' own: a fresh connection for the final read.
+        let client = system.client(plan.total_clients);
+        tasks.push(tokio::task::spawn_local(final_read(client, plan.clone(), recorder.clone())));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! One simulated run: build the turmoil simulation, register the system's servers and the
+//! client hosts, step it while applying the fault schedule, and collect the history.
+//!
+//! Phases, in simulated time:
+//! 1. `0 .. duration`: processes invoke operations; faults apply when `sim.elapsed()` reaches
+//!    their time (checked before every step, so at tick resolution).
+//! 2. At `duration`: every cut link is repaired and every crashed host restarted (recorded in
+//!    [`RunResult::faults`]). Processes stop invoking; operations in flight finish or time out.
+//! 3. At `duration + settle` (set workload only): the final read.
+//!
+//! The run ends when every client host's software has ended. A run that passes
+//! [`SimConfig::time_limit`] without ending is stuck ([`SimError::Stuck`]).
+
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use history::{Event, EventType, Process, Value};
+
+use crate::apply::{execute, Nemesis};
+use crate::config::{ConfigError, SimConfig};
+use crate::faults::Fault;
+use crate::process::{client_host, Plan};
+use crate::record::{nanos, Recorder};
+use crate::system::System;
+
+/// The fixed start of simulated time (2024-01-01T00:00:00Z): turmoil's default epoch is the
+/// wall clock, which would leak into anything a system derives from `SystemTime`.
+pub const EPOCH_UNIX_SECS: u64 = 1_704_067_200;
+
+/// The name of the nemesis process in [`RunResult::nemesis_events`].
+pub const NEMESIS: &str = "nemesis";
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunResult {
+    /// Every client operation: invocations and completions, in order of simulated time (ties in
+    /// execution order); `time` is simulated nanoseconds since the start.
+    pub history: Vec<Event>,
+    /// The faults as applied, with the simulated time of application (the schedule's time
+    /// rounded up to a tick), including the harness's own heal and restarts at `duration`.
+    pub faults: Vec<(Duration, Fault)>,
+    /// Messages the system sent in all ([`System::messages_sent`] at the end).
+    pub messages: u64,
+    /// Simulated time at the end.
+    pub elapsed: Duration,
+    /// Simulation steps taken.
+    pub steps: u64,
+}
+
+impl RunResult {
+    /// The applied faults as events of the `nemesis` process (type `info`, `f` the fault's
+    /// name, `value` its hosts). The checker ignores named processes.
+    pub fn nemesis_events(&self) -> Vec<Event> {
+        self.faults
+            .iter()
+            .map(|(at, fault)| {
+                let value = match fault {
+                    Fault::Partition { left, right } => {
+                        let side = |hosts: &[String]| Value::List(hosts.iter().map(|h| h.as_str().into()).collect());
+                        Value::List(vec![side(left), side(right)])
+                    }
+                    Fault::Heal => Value::Nil,
+                    Fault::Crash(host) | Fault::Restart(host) => host.as_str().into(),
+                };
+                let mut event = Event::new(Process::Named(NEMESIS.to_owned()), EventType::Info, fault.name(), value);
+                event.time = Some(nanos(*at));
+                event
+            })
+            .collect()
+    }
+
+    /// The history with the nemesis events merged in by time (a nemesis event goes before
+    /// client events of the same time).
+    pub fn history_with_nemesis(&self) -> Vec<Event> {
+        let mut events = self.nemesis_events();
+        events.extend(self.history.iter().cloned());
+        events.sort_by_key(|e| e.time);
+        events
+    }
+}
+
+/// Why a run could not complete.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The configuration makes no sense for this system.
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// Host software (a server's start-up future, or a client process) failed or panicked.
+    #[error("at {at:?} of simulated time: {message}")]
+    Host {
+        /// Simulated time of the failure.
+        at: Duration,
+        /// turmoil's report.
+        message: String,
+    },
+    /// The clients had not finished when the run passed its time limit.
+    #[error("clients still running at {at:?} of simulated time (limit {limit:?})")]
+    Stuck {
+        /// Simulated time when the run gave up.
+        at: Duration,
+        /// The limit ([`SimConfig::time_limit`]).
+        limit: Duration,
+    },
+}
+
+/// Runs `system` under `config` and returns the recorded history.
+pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimError> {
+    config.validate()?;
+    let servers = system.servers();
+    config.validate_hosts(&servers)?;
+
+    let system = Rc::new(system);
+    let recorder = Recorder::default();
+    let limit = config.time_limit();
+    let mut sim = builder(config, limit).build();
+
+    for name in servers {
+        let system = Rc::clone(&system);
+        let host = name.clone();
+        sim.host(name, move || system.serve(&host));
+    }
+    let plan = Rc::new(Plan {
+        seed: config.seed,
+        workload: config.workload.clone(),
+        clients_per_host: config.clients_per_host,
+        total_clients: config.total_clients(),
+        duration: config.duration,
+        op_timeout: config.op_timeout,
+        think_time: config.think_time,
+        backoff: config.backoff,
+        settle: config.settle,
+        final_read_attempts: config.final_read_attempts,
+        tick: config.tick,
+    });
+    for (index, name) in config.client_host_names().into_iter().enumerate() {
+        sim.client(name, client_host(Rc::clone(&system), index, Rc::clone(&plan), recorder.clone()));
+    }
+
+    let mut nemesis = Nemesis::default();
+    let mut applied = Vec::new();
+    let mut schedule = config.faults.iter().peekable();
+    let mut recovered = false;
+    let mut steps = 0u64;
+    loop {
+        let now = sim.elapsed();
+        let mut due: Vec<Fault> = Vec::new();
+        while let Some((_, fault)) = schedule.next_if(|(at, _)| *at <= now) {
+            due.push(fault.clone());
+        }
+        if !recovered && now >= config.duration {
+            due.extend(nemesis.recovery());
+            recovered = true;
+        }
+        for fault in due {
+            for action in nemesis.apply(&fault) {
+                execute(&mut sim, &action);
+            }
+            applied.push((now, fault));
+        }
+
+        let finished = sim.step().map_err(|e| SimError::Host { at: sim.elapsed(), message: e.to_string() })?;
+        steps += 1;
+        if finished {
+            break;
+        }
+        if sim.elapsed() > limit {
+            return Err(SimError::Stuck { at: sim.elapsed(), limit });
+        }
+    }
+
+    Ok(RunResult {
+        history: recorder.events(),
+        faults: applied,
+        messages: system.messages_sent(),
+        elapsed: sim.elapsed(),
+        steps,
+    })
+}
+
+/// turmoil's builder, seeded and with a fixed epoch (both are random by default).
+fn builder(config: &SimConfig, limit: Duration) -> turmoil::Builder {
+    let mut builder = turmoil::Builder::new();
+    let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS);
+    // The listener backlog panics when full: room for every client to connect at once, twice.
+    let tcp_capacity = config.total_clients().saturating_add(1).saturating_mul(2).max(4096);
+    builder
+        .rng_seed(config.seed)
+        .epoch(epoch)
+        .min_message_latency(config.latency.0)
+        .max_message_latency(config.latency.1)
+        .tick_duration(config.tick)
+        .tcp_capacity(tcp_capacity)
+        // Our own limit trips first; turmoil's is a backstop.
+        .simulation_duration(limit.saturating_add(config.tick.saturating_mul(10)));
+    builder
+}

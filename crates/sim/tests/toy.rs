@@ -1,0 +1,431 @@
+//! The harness against a toy system: one in-memory server `db` speaking a length-prefixed
+//! JSON frame protocol over turmoil TCP. The toy is linearizable when nothing goes wrong, and
+//! forgets everything on a restart (it has no disk), which is all these tests need.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use history::{Event, EventType, Process, Value};
+use sim::{
+    CallError, Client, ConfigError, Fault, Invocation, KeyDistribution, LocalFuture, Reply, Schedule, SimConfig,
+    SimError, System, Workload,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use turmoil::net::{TcpListener, TcpStream};
+
+const PORT: u16 = 7000;
+/// Frames larger than this are garbage.
+const MAX_FRAME: u32 = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// The toy system.
+
+/// The toy system.
+struct Toy {
+    /// `read` returns the set of added elements instead of a register.
+    set: bool,
+    /// How long the server takes to start listening (connections are refused until then).
+    startup: Duration,
+    /// The server fails at once on start-up.
+    broken: bool,
+    messages: Rc<Cell<u64>>,
+}
+
+impl Toy {
+    fn registers() -> Self {
+        Self { set: false, startup: Duration::ZERO, broken: false, messages: Rc::default() }
+    }
+
+    fn set() -> Self {
+        Self { set: true, ..Self::registers() }
+    }
+}
+
+#[derive(Default)]
+struct Store {
+    registers: BTreeMap<Option<Value>, Value>,
+    elements: Vec<Value>,
+}
+
+impl Store {
+    fn apply(&mut self, set: bool, f: &str, key: Option<Value>, value: Value) -> Reply {
+        match (f, value) {
+            ("read", _) if set => Reply::Ok(Value::List(self.elements.clone())),
+            ("read", _) => Reply::Ok(self.registers.get(&key).cloned().unwrap_or_default()),
+            ("write", value) => {
+                self.registers.insert(key, value.clone());
+                Reply::Ok(value)
+            }
+            ("cas", Value::List(pair)) if pair.len() == 2 => {
+                let current = self.registers.get(&key).cloned().unwrap_or_default();
+                if current == pair[0] {
+                    self.registers.insert(key, pair[1].clone());
+                    Reply::Ok(Value::List(pair))
+                } else {
+                    Reply::Fail(format!("expected {} but found {current}", pair[0]))
+                }
+            }
+            ("add", value) => {
+                self.elements.push(value.clone());
+                Reply::Ok(value)
+            }
+            (f, value) => Reply::Fail(format!("cannot {f} {value}")),
+        }
+    }
+}
+
+async fn write_frame(stream: &mut TcpStream, value: &Value) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
+    let mut frame = len.to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    stream.write_all(&frame).await
+}
+
+async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Value> {
+    let len = stream.read_u32().await?;
+    if len > MAX_FRAME {
+        return Err(std::io::Error::other(format!("frame of {len} bytes")));
+    }
+    let mut body = vec![0; len as usize];
+    stream.read_exact(&mut body).await?;
+    serde_json::from_slice(&body).map_err(std::io::Error::other)
+}
+
+async fn serve_connection(mut stream: TcpStream, store: Rc<RefCell<Store>>, set: bool, messages: Rc<Cell<u64>>) {
+    while let Ok(request) = read_frame(&mut stream).await {
+        let reply = match request.as_list() {
+            Some([Value::Str(f), key, value]) => {
+                let key = (!key.is_nil()).then(|| key.clone());
+                store.borrow_mut().apply(set, f, key, value.clone())
+            }
+            _ => Reply::Fail(format!("bad request {request}")),
+        };
+        let frame = match reply {
+            Reply::Ok(v) => Value::List(vec!["ok".into(), v]),
+            Reply::Fail(why) => Value::List(vec!["fail".into(), Value::Str(why)]),
+        };
+        messages.set(messages.get() + 1);
+        if write_frame(&mut stream, &frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl System for Toy {
+    type Client = ToyClient;
+
+    fn servers(&self) -> Vec<String> {
+        vec!["db".to_owned()]
+    }
+
+    fn serve(&self, _host: &str) -> LocalFuture<turmoil::Result> {
+        let (set, startup, broken, messages) = (self.set, self.startup, self.broken, Rc::clone(&self.messages));
+        Box::pin(async move {
+            if broken {
+                return Err("the toy refuses to start".into());
+            }
+            tokio::time::sleep(startup).await;
+            // In memory: a restart starts empty.
+            let store = Rc::new(RefCell::new(Store::default()));
+            let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
+            loop {
+                let (stream, _) = listener.accept().await?;
+                tokio::task::spawn_local(serve_connection(stream, Rc::clone(&store), set, Rc::clone(&messages)));
+            }
+        })
+    }
+
+    fn client(&self, _client: usize) -> ToyClient {
+        ToyClient { stream: None, messages: Rc::clone(&self.messages) }
+    }
+
+    fn messages_sent(&self) -> u64 {
+        self.messages.get()
+    }
+}
+
+/// One connection, opened on the first call after a reset.
+struct ToyClient {
+    stream: Option<TcpStream>,
+    messages: Rc<Cell<u64>>,
+}
+
+impl Client for ToyClient {
+    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
+        let stream = match &mut self.stream {
+            Some(stream) => stream,
+            None => {
+                let stream = TcpStream::connect(("db", PORT)).await.map_err(|e| CallError::NotSent(e.to_string()))?;
+                self.stream.insert(stream)
+            }
+        };
+        let key = invocation.key.clone().unwrap_or_default();
+        let request = Value::List(vec![invocation.f.as_str().into(), key, invocation.value.clone()]);
+        self.messages.set(self.messages.get() + 1);
+        write_frame(stream, &request).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;
+        let reply = read_frame(stream).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;
+        match reply.as_list() {
+            Some([Value::Str(ok), v]) if ok == "ok" => Ok(Reply::Ok(v.clone())),
+            Some([Value::Str(fail), Value::Str(why)]) if fail == "fail" => Ok(Reply::Fail(why.clone())),
+            _ => Err(CallError::Indeterminate(format!("garbage reply {reply}"))),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.stream = None;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn config(seed: u64, workload: Workload) -> SimConfig {
+    let mut config = SimConfig::new(seed, workload);
+    config.duration = secs(4.0);
+    config.client_hosts = 2;
+    config.clients_per_host = 3;
+    config.settle = secs(1.0);
+    config
+}
+
+fn process_of(event: &Event) -> u64 {
+    match event.process {
+        Process::Client(p) => p,
+        Process::Named(ref name) => panic!("unexpected named process {name}"),
+    }
+}
+
+/// Each invocation with its completion, in invocation order.
+fn operations(history: &[Event]) -> Vec<(&Event, &Event)> {
+    let mut pending: BTreeMap<u64, &Event> = BTreeMap::new();
+    let mut ops = Vec::new();
+    for event in history {
+        let p = process_of(event);
+        if event.kind == EventType::Invoke {
+            assert!(pending.insert(p, event).is_none(), "process {p} invokes twice");
+        } else {
+            let call = pending.remove(&p).expect("completion of a pending invocation");
+            assert_eq!((&call.f, &call.key), (&event.f, &event.key));
+            ops.push((call, event));
+        }
+    }
+    assert!(pending.is_empty(), "every operation completes: {pending:?}");
+    ops.sort_by_key(|(call, _)| call.time);
+    ops
+}
+
+fn kinds(ops: &[(&Event, &Event)]) -> BTreeMap<EventType, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, done) in ops {
+        *counts.entry(done.kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn at(event: &Event) -> Duration {
+    Duration::from_nanos(event.time.expect("timed"))
+}
+
+fn check(events: &[Event]) -> checker::Outcome {
+    checker::check_named("cas-register", events, &Default::default()).expect("checkable").outcome
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests.
+
+#[test]
+fn same_seed_same_history_different_seed_different_history() {
+    let mut c = config(7, Workload::Register);
+    c.faults = Schedule::new()
+        .at(secs(1.0), Fault::partition(["client-1"], ["db"]))
+        .at(secs(1.5), Fault::Heal)
+        .at(secs(2.0), Fault::crash("db"))
+        .at(secs(2.3), Fault::restart("db"));
+    let a = sim::run(Toy::registers(), &c).expect("runs");
+    let b = sim::run(Toy::registers(), &c).expect("runs");
+    assert!(a.history.len() > 100, "{} events", a.history.len());
+    assert_eq!(history::jsonl::to_string(&a.history), history::jsonl::to_string(&b.history));
+    assert_eq!((a.messages, a.steps, a.elapsed), (b.messages, b.steps, b.elapsed));
+
+    c.seed = 8;
+    let other = sim::run(Toy::registers(), &c).expect("runs");
+    assert_ne!(history::jsonl::to_string(&a.history), history::jsonl::to_string(&other.history));
+}
+
+#[test]
+fn fault_free_histories_complete_and_are_linearizable() {
+    let kv = Workload::Kv { keys: 5, distribution: KeyDistribution::Zipf(1.0) };
+    for workload in [Workload::Register, kv] {
+        let result = sim::run(Toy::registers(), &config(1, workload.clone())).expect("runs");
+        let ops = operations(&result.history);
+        let counts = kinds(&ops);
+        assert_eq!(counts.get(&EventType::Info), None, "{workload}: {counts:?}");
+        assert!(counts[&EventType::Ok] > 500, "{workload}: {counts:?}");
+        assert!(counts.get(&EventType::Fail).copied().unwrap_or(0) > 0, "{workload}: some cas fail: {counts:?}");
+        // Processes 0..6 only: nobody was retired.
+        assert!(result.history.iter().all(|e| process_of(e) < 6));
+        // Sorted by time.
+        assert!(result.history.windows(2).all(|w| w[0].time <= w[1].time));
+        // Every request and every reply counted.
+        assert_eq!(result.messages, 2 * ops.len() as u64);
+        assert!(result.faults.is_empty());
+        assert_eq!(check(&result.history), checker::Outcome::Linearizable, "{workload}");
+        if let Workload::Kv { .. } = workload {
+            let keys: BTreeSet<_> = result.history.iter().map(|e| e.key.clone().expect("keyed")).collect();
+            assert!(keys.len() > 1, "{keys:?}");
+        }
+    }
+}
+
+#[test]
+fn a_partition_cuts_off_one_client_host_only() {
+    let mut c = config(3, Workload::Register);
+    // Short enough that lost requests time out, and reconnects are tried, within the window.
+    c.op_timeout = secs(0.2);
+    c.faults = Schedule::new().at(secs(1.0), Fault::partition(["client-0"], ["db"])).at(secs(2.0), Fault::Heal);
+    let result = sim::run(Toy::registers(), &c).expect("runs");
+    assert_eq!(
+        result.faults,
+        [(secs(1.0), Fault::partition(["client-0"], ["db"])), (secs(2.0), Fault::Heal)],
+        "applied on time, nothing left to recover"
+    );
+
+    let total = c.total_clients() as u64;
+    let host = |event: &Event| (process_of(event) % total) / c.clients_per_host as u64;
+    let ops = operations(&result.history);
+    let window = |call: &Event| at(call) > secs(1.001) && at(call) < secs(1.999);
+    let cut_off: Vec<_> = ops.iter().filter(|(call, _)| host(call) == 0 && window(call)).collect();
+    assert!(!cut_off.is_empty());
+    assert!(cut_off.iter().all(|(_, done)| done.kind != EventType::Ok), "client-0 reaches nobody in the window");
+    assert!(cut_off.iter().any(|(_, done)| done.kind == EventType::Fail), "reconnects are refused");
+    let spared: Vec<_> = ops.iter().filter(|(call, _)| host(call) == 1 && window(call)).collect();
+    assert!(spared.len() > 50);
+    assert!(ops.iter().filter(|(call, _)| host(call) == 1).all(|(_, done)| done.kind != EventType::Info));
+    let after: Vec<_> = ops.iter().filter(|(call, _)| host(call) == 0 && at(call) > secs(2.5)).collect();
+    assert!(after.iter().all(|(_, done)| done.kind != EventType::Info) && !after.is_empty(), "healed");
+
+    // Requests on open connections were lost: info, and those processes are retired.
+    let mut retired = BTreeSet::new();
+    for event in &result.history {
+        let p = process_of(event);
+        assert!(!retired.contains(&p), "retired process {p} invokes again");
+        if event.kind == EventType::Info {
+            retired.insert(p);
+        }
+    }
+    assert!(!retired.is_empty());
+    assert!(result.history.iter().any(|e| process_of(e) >= total), "new process ids take over");
+    assert_eq!(check(&result.history), checker::Outcome::Linearizable);
+
+    let merged = result.history_with_nemesis();
+    assert_eq!(merged.len(), result.history.len() + 2);
+    assert!(merged.windows(2).all(|w| w[0].time <= w[1].time));
+}
+
+#[test]
+fn a_crashed_server_restarts_empty() {
+    let mut c = config(4, Workload::Register);
+    c.faults = Schedule::new().at(secs(1.0), Fault::crash("db")).at(secs(1.5), Fault::restart("db"));
+    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let ops = operations(&result.history);
+    let outage: Vec<_> = ops.iter().filter(|(call, _)| at(call) > secs(1.001) && at(call) < secs(1.499)).collect();
+    assert!(!outage.is_empty());
+    assert!(outage.iter().all(|(_, done)| done.kind != EventType::Ok), "nothing succeeds while db is down");
+    assert!(ops.iter().any(|(call, done)| at(call) > secs(2.6) && done.kind == EventType::Ok), "back up");
+
+    // A crash left for the harness to undo: restarted at `duration`, and recorded.
+    c.faults = Schedule::new().at(secs(3.0), Fault::crash("db"));
+    let result = sim::run(Toy::registers(), &c).expect("runs");
+    assert_eq!(result.faults, [(secs(3.0), Fault::crash("db")), (c.duration, Fault::restart("db"))]);
+}
+
+#[test]
+fn the_set_workload_ends_with_a_final_read() {
+    let mut c = config(5, Workload::Set);
+    c.duration = secs(2.0);
+    let result = sim::run(Toy::set(), &c).expect("runs");
+    let ops = operations(&result.history);
+    let (call, done) = ops.last().expect("operations");
+    assert_eq!((call.f.as_str(), done.kind, call.key.clone()), ("read", EventType::Ok, None));
+    assert!(at(call) >= c.duration + c.settle);
+    assert!(process_of(call) >= c.total_clients() as u64, "a fresh process");
+    let read: BTreeSet<Value> = done.value.as_list().expect("a list").iter().cloned().collect();
+    let added: BTreeSet<Value> =
+        ops.iter().filter(|(c, d)| c.f == "add" && d.kind == EventType::Ok).map(|(c, _)| c.value.clone()).collect();
+    assert!(added.len() > 100);
+    assert_eq!(read, added);
+    assert_eq!(ops.iter().filter(|(c, _)| c.f == "read").count(), 1);
+}
+
+#[test]
+fn the_final_read_retries_until_the_server_answers() {
+    let mut c = config(6, Workload::Set);
+    c.duration = secs(1.0);
+    c.settle = Duration::ZERO;
+    // Crashed near the end, restarted by the harness at `duration`; the server takes 250 ms to
+    // listen again, so the first read attempts are refused and retried.
+    c.faults = Schedule::new().at(secs(0.9), Fault::crash("db"));
+    let slow = Toy { startup: secs(0.25), ..Toy::set() };
+    let result = sim::run(slow, &c).expect("runs");
+    assert_eq!(result.faults.last(), Some(&(secs(1.0), Fault::restart("db"))));
+    let ops = operations(&result.history);
+    let reads: Vec<_> = ops.iter().filter(|(call, _)| call.f == "read").map(|(_, done)| done.kind).collect();
+    // Refused at 1.0, 1.1, 1.2 s (the server listens from 1.25 s), answered at 1.3 s.
+    assert_eq!(reads, [EventType::Fail, EventType::Fail, EventType::Fail, EventType::Ok]);
+}
+
+#[test]
+fn a_failing_server_is_a_typed_error() {
+    let broken = Toy { broken: true, ..Toy::registers() };
+    let err = sim::run(broken, &config(1, Workload::Register)).expect_err("the server fails");
+    assert!(matches!(&err, SimError::Host { message, .. } if message.contains("refuses to start")), "{err}");
+}
+
+#[test]
+fn bad_configurations_are_typed_errors() {
+    let mut c = config(1, Workload::Register);
+    c.client_hosts = 0;
+    assert!(matches!(sim::run(Toy::registers(), &c), Err(SimError::Config(ConfigError::NoClients { .. }))));
+
+    let mut c = config(1, Workload::Register);
+    c.faults = Schedule::new().at(secs(1.0), Fault::partition(["client-0"], ["dbx"]));
+    let err = sim::run(Toy::registers(), &c).expect_err("unknown host");
+    assert!(matches!(&err, SimError::Config(ConfigError::UnknownHost { host, .. }) if host == "dbx"), "{err}");
+
+    let mut c = config(1, Workload::Register);
+    c.faults = Schedule::new().at(secs(1.0), Fault::crash("client-1"));
+    assert!(matches!(sim::run(Toy::registers(), &c), Err(SimError::Config(ConfigError::UnknownHost { .. }))));
+}
+
+/// Throughput of the harness itself: `cargo test --release -p sim --test toy -- --ignored
+/// --nocapture speed`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn speed() {
+    for think_ms in [10, 0] {
+        let mut c = SimConfig::new(1, Workload::Register);
+        c.duration = secs(10.0);
+        c.client_hosts = 2;
+        c.clients_per_host = 50;
+        c.think_time = Duration::from_millis(think_ms);
+        let started = Instant::now();
+        let result = sim::run(Toy::registers(), &c).expect("runs");
+        let wall = started.elapsed();
+        let ops = result.history.len() / 2;
+        println!(
+            "think {think_ms} ms: {ops} ops, {} messages, {} steps, {:?} simulated in {wall:?} wall: {:.0} ops per wall second",
+            result.messages,
+            result.steps,
+            result.elapsed,
+            ops as f64 / wall.as_secs_f64()
+        );
+    }
+}
