@@ -9,6 +9,7 @@
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
+//! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
 //!   shared history log), `apply` (faults carried out in the step loop).
 //!
@@ -17,6 +18,7 @@
 //! system, configuration and seed give the same history, byte for byte.
 
 mod apply;
+pub mod calibrate;
 pub mod config;
 pub mod faults;
 mod process;

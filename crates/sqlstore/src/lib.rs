@@ -1,1 +1,29 @@
-//! The SQLite-backed transactional store (in progress).
+//! The SQL system under test: one server host whose state lives in SQLite, on turmoil's
+//! simulated disk through a SQLite VFS, so that a simulated crash loses exactly what SQLite
+//! had not synced.
+//!
+//! Map of the crate:
+//! - [`vfs`]: the SQLite VFS over `turmoil::fs::shim::std::fs`; per-store [`vfs::DiskIo`]
+//!   (liveness, disk-work counters, seeded RNG, write-back).
+//! - [`cost`]: the disk cost model ([`DiskWork`] to simulated time, [`DiskCost`] measured on
+//!   this machine) and the connection's [`cost::DiskQueue`]. Pure.
+//! - [`store`]: [`Store`], the SQLite database and its operations, one transaction each.
+//! - [`wire`]: the framed JSON protocol; pure encoder/decoder plus thin async adapters.
+//! - [`server`]: the server host's start-up future (open, recover, listen, serve, charge disk
+//!   time before replying).
+//! - [`client`]: [`SqlClient`], mapping Jepsen-style invocations to requests.
+//! - [`system`]: [`SqlSystem`], the [`sim::System`] the harness drives.
+
+pub mod client;
+pub mod cost;
+pub mod server;
+pub mod store;
+pub mod system;
+pub mod vfs;
+pub mod wire;
+
+pub use client::{Reads, SqlClient};
+pub use cost::{DiskCost, DiskWork};
+pub use server::PORT;
+pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous};
+pub use system::SqlSystem;

@@ -1,0 +1,440 @@
+//! [`Store`]: the server's state, a SQLite database on the simulated disk.
+//!
+//! Tables: `kv(key TEXT PRIMARY KEY, value TEXT NOT NULL)` and
+//! `set_elems(elem TEXT PRIMARY KEY)`. Keys, values and elements are stored as the JSON text of
+//! a [`Value`], so any value round-trips and `1` and `"1"` stay different keys. A key holding
+//! `nil` reads exactly like an absent key.
+//!
+//! Every operation is one SQLite transaction (`BEGIN IMMEDIATE` ... `COMMIT`) and returns once
+//! SQLite returned; what reached the disk by then depends on [`Synchronous`]. The disk work an
+//! operation caused is read with [`Store::take_disk_work`] so the server can charge simulated
+//! time for it (see [`crate::cost`]).
+//!
+//! Crashes: `Sim::crash` drops the host's tasks, and with them the store. Closing the SQLite
+//! connection then would checkpoint and sync (WAL) or finish a journal, turning the crash into
+//! a clean shutdown. So the connection lives in a `ManuallyDrop` and is leaked when the store
+//! is dropped, and dropping the store also marks its [`DiskIo`] dead so that the VFS refuses
+//! any I/O from the leaked connection. Only [`Store::close`] closes cleanly.
+
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use history::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use turmoil::fs::shim::std::fs as simfs;
+
+use crate::cost::{DiskCost, DiskWork};
+use crate::vfs::{self, DiskIo, IoScope, RegisterError, VFS_NAME};
+
+/// SQLite's `journal_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalMode {
+    /// Rollback journal, deleted at each commit (`locking_mode=NORMAL`, so SQLite really
+    /// creates and deletes `<db>-journal` per transaction).
+    Delete,
+    /// Write-ahead log (`locking_mode=EXCLUSIVE`, so the wal-index lives in heap memory and
+    /// no shared memory is needed).
+    Wal,
+}
+
+impl JournalMode {
+    fn sql(self) -> &'static str {
+        match self {
+            JournalMode::Delete => "delete",
+            JournalMode::Wal => "wal",
+        }
+    }
+
+    fn locking_mode(self) -> &'static str {
+        match self {
+            JournalMode::Delete => "normal",
+            JournalMode::Wal => "exclusive",
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Never sync: durability is whatever the OS (here: the write-back model) flushes.
+    Off,
+    /// Sync at critical moments only (in WAL mode: at checkpoints, not at commits).
+    Normal,
+    /// Sync at every commit.
+    Full,
+}
+
+impl Synchronous {
+    fn level(self) -> i64 {
+        match self {
+            Synchronous::Off => 0,
+            Synchronous::Normal => 1,
+            Synchronous::Full => 2,
+        }
+    }
+}
+
+/// How to open the store, and the disk model it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// SQLite's journal mode.
+    pub journal_mode: JournalMode,
+    /// SQLite's `synchronous`.
+    pub synchronous: Synchronous,
+    /// The database's absolute path on the host's simulated disk.
+    pub path: String,
+    /// Seeds the VFS's RNG.
+    pub seed: u64,
+    /// Kernel write-back model: every this often the server syncs the store's open files and
+    /// their directory, as a kernel's periodic flush of dirty pages would. `None`: unsynced
+    /// data reaches the disk only through SQLite's own syncs.
+    pub writeback: Option<Duration>,
+    /// What disk work costs in simulated time.
+    pub disk: DiskCost,
+}
+
+impl Default for StoreConfig {
+    /// WAL, `synchronous=FULL`, `/data/store.db`, seed 0, no write-back, measured disk cost.
+    fn default() -> Self {
+        StoreConfig {
+            journal_mode: JournalMode::Wal,
+            synchronous: Synchronous::Full,
+            path: "/data/store.db".to_owned(),
+            seed: 0,
+            writeback: None,
+            disk: DiskCost::default(),
+        }
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The VFS could not be registered.
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    /// Preparing the database's directory failed.
+    #[error("preparing directory {dir}: {source}")]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The shim's error.
+        source: std::io::Error,
+    },
+    /// SQLite failed (including I/O errors from the VFS). Whether a write took effect is
+    /// unknown.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A pragma did not take the value asked for.
+    #[error("pragma {pragma} is {actual}, expected {expected}")]
+    Pragma {
+        /// The pragma.
+        pragma: &'static str,
+        /// What was asked for.
+        expected: String,
+        /// What SQLite reports.
+        actual: String,
+    },
+    /// A stored key, value or element is not the JSON of a [`Value`].
+    #[error("stored text {text:?} is not a value: {message}")]
+    Corrupt {
+        /// The stored text.
+        text: String,
+        /// The JSON error.
+        message: String,
+    },
+    /// A transfer's amount is negative.
+    #[error("transfer amount {0} is negative")]
+    NegativeAmount(i64),
+    /// An account's balance is not an integer.
+    #[error("balance of {account} is {found}, not an integer")]
+    NotAnInteger {
+        /// The account.
+        account: Value,
+        /// What it holds.
+        found: Value,
+    },
+    /// The source account holds less than the amount.
+    #[error("insufficient funds: {account} holds {balance}, transfer of {amount}")]
+    InsufficientFunds {
+        /// The source account.
+        account: Value,
+        /// Its balance.
+        balance: i64,
+        /// The amount asked for.
+        amount: i64,
+    },
+    /// The destination's balance would overflow.
+    #[error("balance of {account} would overflow")]
+    Overflow {
+        /// The destination account.
+        account: Value,
+    },
+}
+
+impl StoreError {
+    /// True when the operation certainly had no effect: it was refused inside its
+    /// transaction, before writing anything, and rolled back. Other errors (SQLite, I/O) may
+    /// have struck during `COMMIT`, so their outcome is unknown.
+    pub fn is_definite(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NegativeAmount(_)
+                | StoreError::NotAnInteger { .. }
+                | StoreError::InsufficientFunds { .. }
+                | StoreError::Overflow { .. }
+        )
+    }
+}
+
+/// Marks the store's [`DiskIo`] dead when the store is dropped (crash or close).
+struct Lifeline(Arc<DiskIo>);
+
+impl Drop for Lifeline {
+    fn drop(&mut self) {
+        self.0.kill();
+    }
+}
+
+/// The SQLite store of one host. See the module documentation for crash behaviour.
+pub struct Store {
+    /// Never dropped: leaked on crash (see the module documentation).
+    conn: ManuallyDrop<Connection>,
+    io: Arc<DiskIo>,
+    config: StoreConfig,
+    _lifeline: Lifeline,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("config", &self.config).field("alive", &self.io.is_alive()).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `config.path` on the current host's
+    /// simulated disk. SQLite's own recovery (hot journal rollback, WAL replay) runs here.
+    /// Must be called inside a turmoil host.
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        vfs::register()?;
+        let io = Arc::new(DiskIo::new(config.seed));
+        let _scope = IoScope::enter(&io);
+        prepare_directory(Path::new(&config.path))?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags_and_vfs(&config.path, flags, VFS_NAME)?;
+        let mut store = Store {
+            conn: ManuallyDrop::new(conn),
+            io: Arc::clone(&io),
+            config: config.clone(),
+            _lifeline: Lifeline(io),
+        };
+        store.configure()?;
+        store.transaction(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
+            )?;
+            Ok(())
+        })?;
+        // Opening is not an operation: its disk work is not charged to the first request.
+        store.io.take_work();
+        Ok(store)
+    }
+
+    /// Sets and verifies the pragmas: locking mode before journal mode (WAL needs exclusive
+    /// locking, see [`JournalMode`]), then `synchronous`, and temporary tables in memory.
+    fn configure(&mut self) -> Result<(), StoreError> {
+        let mode = self.config.journal_mode;
+        let locking: String =
+            self.conn.query_row(&format!("PRAGMA locking_mode={}", mode.locking_mode()), [], |row| row.get(0))?;
+        expect_pragma("locking_mode", mode.locking_mode(), &locking)?;
+        let journal: String =
+            self.conn.query_row(&format!("PRAGMA journal_mode={}", mode.sql()), [], |row| row.get(0))?;
+        expect_pragma("journal_mode", mode.sql(), &journal)?;
+        let level = self.config.synchronous.level();
+        self.conn.execute_batch(&format!("PRAGMA synchronous={level}; PRAGMA temp_store=MEMORY;"))?;
+        let actual: i64 = self.conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        expect_pragma("synchronous", &level.to_string(), &actual.to_string())
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The store's disk handle, for the write-back task.
+    pub fn disk_io(&self) -> Arc<DiskIo> {
+        Arc::clone(&self.io)
+    }
+
+    /// The disk work done since the last call (syncs, bytes written), resetting the count.
+    pub fn take_disk_work(&self) -> DiskWork {
+        self.io.take_work()
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns `Ok`, rolled
+    /// back otherwise.
+    fn transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let _scope = IoScope::enter(&self.io);
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = body(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The value of `key` (`nil` when absent).
+    pub fn read(&mut self, key: &Value) -> Result<Value, StoreError> {
+        let key = encode(key);
+        self.transaction(|tx| get(tx, &key))
+    }
+
+    /// Sets `key` to `value`.
+    pub fn write(&mut self, key: &Value, value: &Value) -> Result<(), StoreError> {
+        let (key, value) = (encode(key), encode(value));
+        self.transaction(|tx| put(tx, &key, &value))
+    }
+
+    /// Sets `key` to `new` if it holds `expected` (`nil`: absent); returns whether it did.
+    pub fn cas(&mut self, key: &Value, expected: &Value, new: &Value) -> Result<bool, StoreError> {
+        let (key, new) = (encode(key), encode(new));
+        self.transaction(|tx| {
+            if get(tx, &key)? != *expected {
+                return Ok(false);
+            }
+            put(tx, &key, &new)?;
+            Ok(true)
+        })
+    }
+
+    /// Moves `amount` from account `from` to account `to` (absent accounts hold 0), in one
+    /// transaction that reads both balances and writes both, so the sum is preserved. Refused
+    /// (and rolled back, a definite failure) on a negative amount, insufficient funds, a
+    /// non-integer balance or an overflow.
+    pub fn transfer(&mut self, from: &Value, to: &Value, amount: i64) -> Result<(), StoreError> {
+        if amount < 0 {
+            return Err(StoreError::NegativeAmount(amount));
+        }
+        let (from_key, to_key) = (encode(from), encode(to));
+        self.transaction(|tx| {
+            let from_balance = balance(tx, &from_key, from)?;
+            let to_balance = balance(tx, &to_key, to)?;
+            if from_balance < amount {
+                return Err(StoreError::InsufficientFunds { account: from.clone(), balance: from_balance, amount });
+            }
+            if from_key == to_key {
+                return Ok(());
+            }
+            let to_after =
+                to_balance.checked_add(amount).ok_or_else(|| StoreError::Overflow { account: to.clone() })?;
+            put(tx, &from_key, &encode(&Value::Int(from_balance - amount)))?;
+            put(tx, &to_key, &encode(&Value::Int(to_after)))
+        })
+    }
+
+    /// The values of `keys`, in order, read in one transaction.
+    pub fn read_many(&mut self, keys: &[Value]) -> Result<Vec<Value>, StoreError> {
+        let keys: Vec<String> = keys.iter().map(encode).collect();
+        self.transaction(|tx| keys.iter().map(|key| get(tx, key)).collect())
+    }
+
+    /// Adds `element` to the set (adding a present element changes nothing).
+    pub fn add(&mut self, element: &Value) -> Result<(), StoreError> {
+        let element = encode(element);
+        self.transaction(|tx| {
+            tx.prepare_cached("INSERT OR IGNORE INTO set_elems(elem) VALUES (?1)")?.execute([&element])?;
+            Ok(())
+        })
+    }
+
+    /// The set's elements, sorted by [`Value`]'s order.
+    pub fn read_set(&mut self) -> Result<Vec<Value>, StoreError> {
+        let mut elements = self.transaction(|tx| {
+            let mut statement = tx.prepare_cached("SELECT elem FROM set_elems")?;
+            let texts = statement.query_map([], |row| row.get::<_, String>(0))?;
+            let mut elements = Vec::new();
+            for text in texts {
+                elements.push(decode(&text?)?);
+            }
+            Ok(elements)
+        })?;
+        elements.sort();
+        Ok(elements)
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` for a sound database, otherwise the problems.
+    pub fn integrity_check(&mut self) -> Result<Vec<String>, StoreError> {
+        let _scope = IoScope::enter(&self.io);
+        let mut statement = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.map(|row| row.map_err(StoreError::from)).collect()
+    }
+
+    /// Closes the connection cleanly (a graceful shutdown, not a crash: WAL is checkpointed).
+    pub fn close(self) -> Result<(), StoreError> {
+        let Store { conn, io, config: _, _lifeline } = self;
+        let _scope = IoScope::enter(&io);
+        ManuallyDrop::into_inner(conn).close().map_err(|(_, error)| StoreError::Sqlite(error))
+    }
+}
+
+fn expect_pragma(pragma: &'static str, expected: &str, actual: &str) -> Result<(), StoreError> {
+    if actual.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(StoreError::Pragma { pragma, expected: expected.to_owned(), actual: actual.to_owned() })
+    }
+}
+
+/// Creates the database's directory (and ancestors) and makes their entries durable.
+fn prepare_directory(path: &Path) -> Result<(), StoreError> {
+    let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty() && *dir != Path::new("/")) else {
+        return Ok(());
+    };
+    let fail = |source| StoreError::Directory { dir: dir.to_path_buf(), source };
+    vfs::check_in_host().map_err(fail)?;
+    // Also when the directory exists: a restart without a crash may find it not yet durable.
+    simfs::create_dir_all(dir).map_err(fail)?;
+    for ancestor in dir.ancestors().skip(1) {
+        simfs::sync_dir(ancestor).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// The JSON text a value is stored as.
+fn encode(value: &Value) -> String {
+    // A `Value` always serialises: it has no maps with non-string keys and no floats.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn decode(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|error| StoreError::Corrupt { text: text.to_owned(), message: error.to_string() })
+}
+
+fn get(tx: &Connection, key: &str) -> Result<Value, StoreError> {
+    let text: Option<String> =
+        tx.prepare_cached("SELECT value FROM kv WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
+    text.map_or(Ok(Value::Nil), |text| decode(&text))
+}
+
+fn put(tx: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO kv(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+fn balance(tx: &Connection, key: &str, account: &Value) -> Result<i64, StoreError> {
+    match get(tx, key)? {
+        Value::Nil => Ok(0),
+        Value::Int(balance) => Ok(balance),
+        found => Err(StoreError::NotAnInteger { account: account.clone(), found }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

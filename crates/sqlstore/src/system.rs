@@ -1,0 +1,60 @@
+//! [`SqlSystem`]: the SQL store as a [`sim::System`]: one server host, clients over TCP.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use sim::{LocalFuture, System};
+
+use crate::client::{Reads, SqlClient};
+use crate::server;
+use crate::store::StoreConfig;
+
+/// The SQL system under test: one server host running [`server::serve`].
+#[derive(Debug, Clone)]
+pub struct SqlSystem {
+    /// How the server opens its store.
+    pub config: StoreConfig,
+    /// The server's host name.
+    pub host: String,
+    /// Messages sent: client requests plus server replies.
+    pub messages: Rc<Cell<u64>>,
+    /// What a key-less `read` means (register or set workload).
+    pub reads: Reads,
+}
+
+impl SqlSystem {
+    /// A system on host `"db"` serving a register workload.
+    pub fn new(config: StoreConfig) -> Self {
+        SqlSystem { config, host: "db".to_owned(), messages: Rc::default(), reads: Reads::Register }
+    }
+
+    /// The same system, with key-less reads meaning `reads`.
+    pub fn with_reads(mut self, reads: Reads) -> Self {
+        self.reads = reads;
+        self
+    }
+}
+
+impl System for SqlSystem {
+    type Client = SqlClient;
+
+    fn servers(&self) -> Vec<String> {
+        vec![self.host.clone()]
+    }
+
+    fn serve(&self, host: &str) -> LocalFuture<turmoil::Result> {
+        if host != self.host {
+            let message = format!("{host:?} is not a server of this system (its server is {:?})", self.host);
+            return Box::pin(async move { Err(message.into()) });
+        }
+        Box::pin(server::serve(self.config.clone(), Rc::clone(&self.messages)))
+    }
+
+    fn client(&self, _client: usize) -> SqlClient {
+        SqlClient::new(self.host.clone(), self.reads, Rc::clone(&self.messages))
+    }
+
+    fn messages_sent(&self) -> u64 {
+        self.messages.get()
+    }
+}
