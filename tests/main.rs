@@ -4,4 +4,5 @@
 mod cli;
 mod corpus;
 mod oracle;
+mod sql;
 mod support;

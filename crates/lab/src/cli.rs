@@ -24,6 +24,9 @@ pub enum Command {
     /// Check a corpus of histories with known verdicts (a directory with verdicts.tsv), and
     /// measure the checker on it.
     Corpus(CorpusArgs),
+    /// Benchmark the simulation: the SQLite store's simulated operations per wall second,
+    /// beside turmoil's raw echo-RPC rate measured in the same run.
+    BenchSim(BenchSimArgs),
 }
 
 /// The sequential model a history is checked against.
@@ -97,6 +100,22 @@ pub struct CorpusArgs {
     /// Print the per-file table, not only the summary.
     #[arg(long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSimArgs {
+    /// Seed of the store's run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds of the store's run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Round trips of the echo baseline (spread over 100 tasks).
+    #[arg(long, default_value_t = 100_000)]
+    pub echo_rpcs: usize,
+    /// Runs of each measurement; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
 }
 
 /// Parses `500ms`, `10s`, `2m`, `1h` or a bare number of seconds.

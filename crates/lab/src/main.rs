@@ -5,6 +5,7 @@
 //! 0 success, 1 a negative finding (a history that is not linearizable, a corpus verdict
 //! that disagrees), 2 a usage or input error.
 
+mod bench;
 mod check;
 mod cli;
 mod corpus;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Corpus(args) => corpus::run(&args),
+        Command::BenchSim(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -3,7 +3,7 @@
 //! All hosts of a turmoil simulation run on one thread, so the log is a shared `Rc<RefCell>`.
 //! Events are stamped with simulated time ([`now`]), never wall time. turmoil runs hosts one
 //! after another within a step, so the append order is only roughly the time order;
-//! [`Recorder::into_events`] sorts by time, keeping the append order among equal times.
+//! [`Recorder::take_events`] sorts by time, keeping the append order among equal times.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -67,9 +67,9 @@ impl Recorder {
         fresh
     }
 
-    /// The events recorded so far, in order of simulated time (ties in append order).
-    pub(crate) fn events(&self) -> Vec<Event> {
-        let mut events = self.log.borrow().events.clone();
+    /// Takes the events recorded so far, in order of simulated time (ties in append order).
+    pub(crate) fn take_events(&self) -> Vec<Event> {
+        let mut events = std::mem::take(&mut self.log.borrow_mut().events);
         // Stable: equal times keep their append order, so a process's invocation stays before
         // its completion even when both happen at the same instant.
         events.sort_by_key(|e| e.time);

@@ -170,7 +170,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     }
 
     Ok(RunResult {
-        history: recorder.events(),
+        history: recorder.take_events(),
         faults: applied,
         messages: system.messages_sent(),
         elapsed: sim.elapsed(),

@@ -6,7 +6,6 @@
 //! last value its client observed (a read result or its own successful write), which makes
 //! successful compares common instead of hopeless.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use history::Value;
@@ -93,6 +92,14 @@ pub fn key_name(index: usize) -> Value {
     Value::Str(format!("k{index}"))
 }
 
+/// The index of a key made by [`key_name`] (`Some(0)` for no key).
+fn key_index(key: Option<&Value>) -> Option<usize> {
+    match key {
+        None => Some(0),
+        Some(key) => key.as_str()?.strip_prefix('k')?.parse().ok(),
+    }
+}
+
 /// The invocation stream of one logical client.
 #[derive(Debug, Clone)]
 pub struct Generator {
@@ -102,9 +109,9 @@ pub struct Generator {
     keys: Option<Zipf>,
     /// Values handed out so far (the low part of the next unique value).
     counter: i64,
-    /// The last value this client observed, per key (`None` for key-less workloads); absent
-    /// means nil.
-    observed: BTreeMap<Option<Value>, Value>,
+    /// The last value this client observed, per key index (index 0 for key-less workloads);
+    /// nil until something is observed. Indexed, not a map: this is on every operation's path.
+    observed: Vec<Value>,
 }
 
 impl Generator {
@@ -118,7 +125,8 @@ impl Generator {
             Err(e) => panic!("invalid workload {workload}: {e}"),
         };
         let client = i64::try_from(client).unwrap_or(i64::MAX / VALUE_SPACE).min(i64::MAX / VALUE_SPACE - 1);
-        Self { workload, client, rng, keys, counter: 0, observed: BTreeMap::new() }
+        let slots = keys.as_ref().map_or(1, Zipf::len);
+        Self { workload, client, rng, keys, counter: 0, observed: vec![Value::Nil; slots] }
     }
 
     /// The next invocation. (Not an `Iterator`: the stream never ends, and `observe` must be
@@ -128,7 +136,8 @@ impl Generator {
     /// After [`VALUE_SPACE`] - 1 values: they would no longer be unique.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Invocation {
-        let key = self.keys.as_ref().map(|zipf| key_name(zipf.sample(&mut self.rng)));
+        let index = self.keys.as_ref().map(|zipf| zipf.sample(&mut self.rng));
+        let key = index.map(key_name);
         if self.workload == Workload::Set {
             return Invocation { f: "add".to_owned(), key: None, value: self.unique() };
         }
@@ -136,7 +145,7 @@ impl Generator {
             0 | 1 => ("read", Value::Nil),
             2 => ("write", self.unique()),
             _ => {
-                let expected = self.observed.get(&key).cloned().unwrap_or_default();
+                let expected = self.observed.get(index.unwrap_or(0)).cloned().unwrap_or_default();
                 ("cas", Value::List(vec![expected, self.unique()]))
             }
         };
@@ -153,7 +162,9 @@ impl Generator {
             ("cas", Value::List(pair)) if pair.len() == 2 => pair[1].clone(),
             _ => return,
         };
-        self.observed.insert(invocation.key.clone(), seen);
+        if let Some(slot) = key_index(invocation.key.as_ref()).and_then(|i| self.observed.get_mut(i)) {
+            *slot = seen;
+        }
     }
 
     /// The next unique value of this client.
