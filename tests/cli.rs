@@ -161,3 +161,60 @@ fn corpus_reports_a_disagreement() {
     assert!(stdout(&output).contains("1 disagree"), "{}", stdout(&output));
     assert!(Path::new(&dir).exists());
 }
+
+#[test]
+fn sim_runs_checks_and_writes_the_same_history_for_the_same_seed() {
+    let (first, second) = (scratch("sim-a.jsonl"), scratch("sim-b.jsonl"));
+    let args = |path: &Path| {
+        vec![
+            "sim".to_owned(),
+            "--seed".to_owned(),
+            "3".to_owned(),
+            "--duration".to_owned(),
+            "3s".to_owned(),
+            "--partition".to_owned(),
+            "1s..1.5s".to_owned(),
+            "--crash".to_owned(),
+            "2s..2.3s".to_owned(),
+            "--history".to_owned(),
+            path.display().to_string(),
+        ]
+    };
+    let run = |path: &Path| {
+        let args = args(path);
+        lab(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let output = run(&first);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("checker     linearizable"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("crash db at 2s"), "{}", stdout(&output));
+    run(&second);
+    let (a, b) = (std::fs::read(&first).expect("history"), std::fs::read(&second).expect("history"));
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "same seed, same history bytes");
+    let checked = lab(&["check", &first.display().to_string()]);
+    assert_eq!(checked.status.code(), Some(0), "the written history checks: {}", stdout(&checked));
+}
+
+#[test]
+fn sim_reports_lost_writes_with_exit_one() {
+    let output = lab(&["sim", "--workload", "set", "--synchronous", "off", "--duration", "3s", "--crash", "1s..1.5s"]);
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    let text = stdout(&output);
+    let lost: usize = text
+        .split("acknowledged, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a lost count");
+    assert!(lost > 0, "{text}");
+}
+
+#[test]
+fn sim_refuses_bad_windows_and_hosts() {
+    assert_eq!(lab(&["sim", "--crash", "2s..1s"]).status.code(), Some(2));
+    assert_eq!(lab(&["sim", "--partition", "soon"]).status.code(), Some(2));
+    let output = lab(&["sim", "--clients-per-host", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("client"), "{}", stderr(&output));
+}

@@ -24,6 +24,10 @@ pub enum Command {
     /// Check a corpus of histories with known verdicts (a directory with verdicts.tsv), and
     /// measure the checker on it.
     Corpus(CorpusArgs),
+    /// Run the SQLite store in one simulation (optionally with a partition and a crash) and
+    /// check the history: linearizability, or lost writes for the set workload. Exit status 0
+    /// when the history passes, 1 when it does not.
+    Sim(SimArgs),
     /// Benchmark the simulation: the SQLite store's simulated operations per wall second,
     /// beside turmoil's raw echo-RPC rate measured in the same run.
     BenchSim(BenchSimArgs),
@@ -100,6 +104,83 @@ pub struct CorpusArgs {
     /// Print the per-file table, not only the summary.
     #[arg(long)]
     pub verbose: bool,
+}
+
+/// A workload the clients run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadArg {
+    /// One register: read, write, cas.
+    Register,
+    /// Many keys: read, write, cas per key.
+    Kv,
+    /// Unique adds, then a final read of the whole set.
+    Set,
+}
+
+/// SQLite's journal mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JournalArg {
+    /// Write-ahead log.
+    Wal,
+    /// Rollback journal.
+    Delete,
+}
+
+/// SQLite's `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncArg {
+    /// Never sync.
+    Off,
+    /// Sync at checkpoints (WAL) / critical moments.
+    Normal,
+    /// Sync at every commit.
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Seed: the run is a function of it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Workload.
+    #[arg(long, value_enum, default_value = "register")]
+    pub workload: WorkloadArg,
+    /// Keys of the kv workload.
+    #[arg(long, default_value_t = 10)]
+    pub keys: usize,
+    /// Zipf exponent for the kv workload's key choice (uniform when absent).
+    #[arg(long)]
+    pub zipf: Option<f64>,
+    /// Simulated time during which clients invoke operations.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Client hosts.
+    #[arg(long, default_value_t = 2)]
+    pub client_hosts: usize,
+    /// Logical clients per client host.
+    #[arg(long, default_value_t = 5)]
+    pub clients_per_host: usize,
+    /// Operation timeout (a timed-out operation is recorded as indeterminate).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub timeout: Duration,
+    /// SQLite journal mode.
+    #[arg(long, value_enum, default_value = "wal")]
+    pub journal: JournalArg,
+    /// SQLite synchronous setting.
+    #[arg(long, value_enum, default_value = "full")]
+    pub synchronous: SyncArg,
+    /// Kernel write-back period (unsynced data reaches disk this often); none by default.
+    #[arg(long, value_parser = parse_duration)]
+    pub writeback: Option<Duration>,
+    /// Cut client host 0 off from the server during START..END (e.g. 1s..2s).
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub partition: Option<(Duration, Duration)>,
+    /// Crash the server at START and restart it at END (e.g. 3s..3.5s).
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub crash: Option<(Duration, Duration)>,
+    /// Write the history (JSON Lines, nemesis events included) to this file.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

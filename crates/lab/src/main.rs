@@ -11,6 +11,7 @@ mod cli;
 mod corpus;
 mod input;
 mod report;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Corpus(args) => corpus::run(&args),
+        Command::Sim(args) => simulate::run(&args),
         Command::BenchSim(args) => bench::run(&args),
     };
     match result {
