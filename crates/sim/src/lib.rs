@@ -7,6 +7,7 @@
 //! - [`config`]: [`SimConfig`], everything a run depends on, and its validation.
 //! - [`workload`]: [`Workload`] kinds and the per-client [`Generator`] of invocations.
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
+//! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
@@ -20,6 +21,7 @@
 mod apply;
 pub mod calibrate;
 pub mod config;
+pub mod disk_cost;
 pub mod faults;
 mod process;
 mod record;

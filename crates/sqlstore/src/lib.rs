@@ -5,8 +5,8 @@
 //! Map of the crate:
 //! - [`vfs`]: the SQLite VFS over `turmoil::fs::shim::std::fs`; per-store [`vfs::DiskIo`]
 //!   (liveness, disk-work counters, seeded RNG, write-back).
-//! - [`cost`]: the disk cost model ([`DiskWork`] to simulated time, [`DiskCost`] measured on
-//!   this machine) and the connection's [`cost::DiskQueue`]. Pure.
+//! - `cost` (re-exported from [`sim::disk_cost`]): the disk cost model, shared with the quorum
+//!   store ([`DiskWork`] to simulated time, [`DiskCost`] measured on this machine).
 //! - [`store`]: [`Store`], the SQLite database and its operations, one transaction each.
 //! - [`wire`]: the framed JSON protocol; pure encoder/decoder plus thin async adapters.
 //! - [`server`]: the server host's start-up future (open, recover, listen, serve, charge disk
@@ -15,7 +15,7 @@
 //! - [`system`]: [`SqlSystem`], the [`sim::System`] the harness drives.
 
 pub mod client;
-pub mod cost;
+
 pub mod server;
 pub mod store;
 pub mod system;
@@ -23,7 +23,7 @@ pub mod vfs;
 pub mod wire;
 
 pub use client::{Reads, SqlClient};
-pub use cost::{DiskCost, DiskWork};
 pub use server::PORT;
+pub use sim::disk_cost::{self as cost, DiskCost, DiskWork};
 pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous};
 pub use system::SqlSystem;

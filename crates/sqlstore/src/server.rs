@@ -27,10 +27,10 @@ use std::time::Duration;
 use history::Value;
 use turmoil::net::{TcpListener, TcpStream};
 
-use crate::cost::{DiskCost, DiskQueue};
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
+use sim::disk_cost::{DiskCost, DiskQueue};
 
 /// The port the server listens on.
 pub const PORT: u16 = 5433;

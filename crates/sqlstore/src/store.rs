@@ -25,8 +25,8 @@ use history::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use turmoil::fs::shim::std::fs as simfs;
 
-use crate::cost::{DiskCost, DiskWork};
 use crate::vfs::{self, DiskIo, IoScope, RegisterError, VFS_NAME};
+use sim::disk_cost::{DiskCost, DiskWork};
 
 /// SQLite's `journal_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

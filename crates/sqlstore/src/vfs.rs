@@ -39,7 +39,7 @@ use std::time::Duration;
 use sqlite_vfs::{DatabaseHandle, LockKind, OpenAccess, OpenOptions, Vfs, WalDisabled};
 use turmoil::fs::shim::std::fs as simfs;
 
-use crate::cost::DiskWork;
+use sim::disk_cost::DiskWork;
 
 /// The name the VFS is registered under.
 pub const VFS_NAME: &str = "turmoil-simdisk";
