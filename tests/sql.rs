@@ -63,18 +63,20 @@ fn histories_are_linearizable_under_partitions_and_crashes_and_outages_never_ans
         };
         let journal = if seed % 4 < 2 { JournalMode::Wal } else { JournalMode::Delete };
         let system = SqlSystem::new(store(seed, journal, Synchronous::Full));
-        let run = sim::run(system, &config(seed, workload.clone(), outages())).expect("the run completes");
+        let config = config(seed, workload.clone(), outages());
+        let run = sim::run(system, &config).expect("the run completes");
         let model = workload.model_name().expect("a checkable workload");
         let verdict = check_named(model, &run.history, &CheckOptions::default()).expect("the history checks");
         assert_eq!(verdict.outcome, Outcome::Linearizable, "seed {seed} ({journal:?})");
 
-        let clients = 10; // SimConfig::new's 2 hosts x 5
+        let clients = config.total_clients() as u64;
+        let per_host = config.clients_per_host as u64;
         let mut during_outage = 0;
         let mut ok_total = 0;
         for (invoke, done) in operations(&run.history) {
             let (start, end) = (invoke.time.unwrap_or(0), done.time.unwrap_or(u64::MAX));
             let Process::Client(p) = invoke.process else { continue };
-            let on_cut_host = (p % clients) < 5;
+            let on_cut_host = (p % clients) < per_host;
             let inside = |from: f64, to: f64| start >= nanos(from) && end < nanos(to);
             // Started after the cut (plus one latency) and ended before the repair.
             let partitioned = on_cut_host && inside(1.02, 2.0);
@@ -138,10 +140,10 @@ fn the_same_seed_gives_the_same_history_bytes() {
         let system = SqlSystem::new(store(seed, JournalMode::Delete, Synchronous::Full));
         let workload = Workload::Kv { keys: 8, distribution: KeyDistribution::Uniform };
         let result = sim::run(system, &config(seed, workload, outages())).expect("the run completes");
-        history::jsonl::to_string(&result.history)
+        (history::jsonl::to_string(&result.history), result.messages, result.steps, result.elapsed)
     };
     let first = run(7);
-    assert!(first.lines().count() > 1000);
-    assert_eq!(first, run(7), "same seed, same bytes");
-    assert_ne!(first, run(8), "another seed, another history");
+    assert!(first.0.lines().count() > 1000);
+    assert_eq!(first, run(7), "same seed: same history bytes, messages, steps and elapsed time");
+    assert_ne!(first.0, run(8).0, "another seed, another history");
 }

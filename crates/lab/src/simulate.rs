@@ -78,6 +78,8 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
     config.client_hosts = args.client_hosts;
     config.clients_per_host = args.clients_per_host;
     config.op_timeout = args.timeout;
+    // The set's final read waits until every operation still in flight has ended.
+    config.settle = config.settle.max(args.timeout + config.latency.1 + Duration::from_millis(100));
     config.faults = faults(args);
     let store = store(args);
     let description = format!("sqlite ({:?}, synchronous={:?})", store.journal_mode, store.synchronous).to_lowercase();

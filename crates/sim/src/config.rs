@@ -110,6 +110,11 @@ impl SimConfig {
         if self.workload == Workload::Set && self.final_read_attempts == 0 {
             return Err(ConfigError::Zero("final_read_attempts"));
         }
+        // The final read must not overtake adds still in flight when invocations stop.
+        let in_flight = self.op_timeout.saturating_add(self.latency.1);
+        if self.workload == Workload::Set && self.settle < in_flight {
+            return Err(ConfigError::SettleTooShort { settle: self.settle, in_flight });
+        }
         for (at, fault) in &self.faults {
             if *at >= self.duration {
                 return Err(ConfigError::FaultAfterEnd { at: *at, fault: fault.clone(), duration: self.duration });
@@ -166,6 +171,14 @@ pub const MAX_CLIENTS: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// The set workload's settle period is shorter than an operation can stay in flight.
+    #[error("settle {settle:?} is shorter than op_timeout plus the maximum latency ({in_flight:?}): the final read could overtake adds still in flight")]
+    SettleTooShort {
+        /// The configured settle period.
+        settle: Duration,
+        /// The longest an operation can stay in flight.
+        in_flight: Duration,
+    },
     /// No client would run.
     #[error("no clients: {hosts} client hosts with {per_host} clients each")]
     NoClients {

@@ -110,7 +110,8 @@ impl DiskQueue {
             Some(busy) if busy > now => busy,
             _ => now,
         };
-        let done = start + cost;
+        // `charge` saturates; an absurd cost must not overflow the clock.
+        let done = start.checked_add(cost).unwrap_or(start + Duration::from_secs(365 * 24 * 3600));
         self.busy_until = Some(done);
         done
     }

@@ -192,6 +192,7 @@ fn config(seed: u64, workload: Workload) -> SimConfig {
     config.duration = secs(4.0);
     config.client_hosts = 2;
     config.clients_per_host = 3;
+    config.op_timeout = secs(0.5);
     config.settle = secs(1.0);
     config
 }
@@ -369,16 +370,17 @@ fn the_set_workload_ends_with_a_final_read() {
 fn the_final_read_retries_until_the_server_answers() {
     let mut c = config(6, Workload::Set);
     c.duration = secs(1.0);
-    c.settle = Duration::ZERO;
-    // Crashed near the end, restarted by the harness at `duration`; the server takes 250 ms to
+    c.op_timeout = secs(0.1);
+    c.settle = secs(0.11);
+    // Crashed near the end, restarted by the harness at `duration`; the server takes 360 ms to
     // listen again, so the first read attempts are refused and retried.
     c.faults = Schedule::new().at(secs(0.9), Fault::crash("db"));
-    let slow = Toy { startup: secs(0.25), ..Toy::set() };
+    let slow = Toy { startup: secs(0.36), ..Toy::set() };
     let result = sim::run(slow, &c).expect("runs");
     assert_eq!(result.faults.last(), Some(&(secs(1.0), Fault::restart("db"))));
     let ops = operations(&result.history);
     let reads: Vec<_> = ops.iter().filter(|(call, _)| call.f == "read").map(|(_, done)| done.kind).collect();
-    // Refused at 1.0, 1.1, 1.2 s (the server listens from 1.25 s), answered at 1.3 s.
+    // Refused at 1.11, 1.21, 1.31 s (the server listens from 1.36 s), answered at 1.41 s.
     assert_eq!(reads, [EventType::Fail, EventType::Fail, EventType::Fail, EventType::Ok]);
 }
 
@@ -428,4 +430,12 @@ fn speed() {
             ops as f64 / wall.as_secs_f64()
         );
     }
+}
+
+#[test]
+fn a_set_settle_shorter_than_an_operation_in_flight_is_refused() {
+    let mut c = config(1, Workload::Set);
+    c.settle = secs(0.2);
+    let err = sim::run(Toy::set(), &c).expect_err("settle too short");
+    assert!(matches!(err, SimError::Config(ConfigError::SettleTooShort { .. })), "{err}");
 }

@@ -79,7 +79,7 @@ impl SqlClient {
             let stream = TcpStream::connect((self.host.as_str(), PORT))
                 .await
                 .map_err(|error| CallError::NotSent(format!("connecting to {}:{PORT}: {error}", self.host)))?;
-            self.connection = Some(Connection { stream, decoder: FrameDecoder::default() });
+            self.connection = Some(Connection { stream, decoder: FrameDecoder::new(wire::MAX_REPLY_FRAME) });
         }
         self.connection.as_mut().ok_or_else(|| CallError::NotSent("no connection".to_owned()))
     }

@@ -64,9 +64,9 @@ pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Resu
 async fn writeback(io: Arc<DiskIo>, period: Duration) {
     loop {
         tokio::time::sleep(period).await;
-        if io.writeback().is_err() {
-            // The store is dead or the disk failed; a kernel would keep trying, but a dead
-            // store's host is about to be torn down.
+        // A kernel keeps flushing after a failed write-back; only a dead store (its host
+        // crashed) ends the loop.
+        if io.writeback().is_err() && !io.is_alive() {
             return;
         }
     }
@@ -95,18 +95,34 @@ impl Shared {
     }
 
     async fn reply(&self, stream: &mut TcpStream, response: &Response) -> Result<(), WireError> {
-        let frame = wire::encode(response)?;
+        let frame = match wire::encode_limited(response, wire::MAX_REPLY_FRAME) {
+            Err(WireError::Oversized { len, max }) => {
+                // Say so rather than drop the connection (which the client would read as a
+                // crash). The operation did run: its outcome is unknown to the client.
+                let failure = Failure::Storage(format!("reply of {len} bytes exceeds the {max}-byte limit"));
+                wire::encode(&Response { id: response.id, result: Err(failure) })?
+            }
+            other => other?,
+        };
         wire::write_frame(stream, &frame).await?;
         self.messages.set(self.messages.get() + 1);
         Ok(())
     }
 }
 
-/// Serves one connection until EOF, an I/O error or bad input.
+/// A connection that sends nothing for this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves one connection until EOF, an I/O error, bad input or [`IDLE_TIMEOUT`] of silence.
 async fn serve_connection(mut stream: TcpStream, shared: Rc<Shared>) {
     let mut decoder = FrameDecoder::default();
     loop {
-        let response = match wire::read_frame(&mut stream, &mut decoder).await {
+        // A client cut off by a partition never sends its FIN: without this, its connection's
+        // task would wait here for the host's lifetime.
+        let Ok(read) = tokio::time::timeout(IDLE_TIMEOUT, wire::read_frame(&mut stream, &mut decoder)).await else {
+            return;
+        };
+        let response = match read {
             Ok(Some(body)) => match wire::decode::<Request>(&body) {
                 Ok(request) => shared.handle(request).await,
                 Err(error) => {

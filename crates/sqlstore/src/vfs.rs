@@ -19,7 +19,8 @@
 //!   file's name survives a crash only after its directory is synced); `delete` syncs the
 //!   parent directory too, so a deleted rollback journal stays deleted;
 //! - locks are only recorded: one connection per host, nothing to arbitrate;
-//! - `random` draws from a seeded RNG and `sleep` returns at once.
+//! - `random` draws from a seeded RNG (but see the limit below: SQLite never asks this VFS)
+//!   and `sleep` returns at once.
 //!
 //! Known limit on determinism: SQLite's internal PRNG (journal nonces, WAL salts) is
 //! process-wide and seeds itself once from the *default* VFS (`unix`), not from this one, so

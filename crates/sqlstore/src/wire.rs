@@ -17,6 +17,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The largest body a frame may carry (1 MiB).
 pub const MAX_FRAME: usize = 1 << 20;
 
+/// The largest reply frame a client accepts: a set's final read lists every element, so
+/// replies may be far larger than requests.
+pub const MAX_REPLY_FRAME: usize = 64 << 20;
+
 /// The length prefix's size.
 pub const HEADER_LEN: usize = 4;
 
@@ -131,18 +135,27 @@ pub enum WireError {
     Io(#[from] std::io::Error),
 }
 
-/// Encodes `message` as one frame (header and body).
+/// Encodes `message` as one frame (header and body) of at most [`MAX_FRAME`] bytes.
 pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, WireError> {
-    let body = serde_json::to_vec(message).map_err(WireError::Malformed)?;
-    frame(&body)
+    encode_limited(message, MAX_FRAME)
 }
 
-/// Wraps `body` in a frame.
+/// Encodes `message` as one frame whose body is at most `max` bytes.
+pub fn encode_limited<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, WireError> {
+    let body = serde_json::to_vec(message).map_err(WireError::Malformed)?;
+    frame_limited(&body, max)
+}
+
+/// Wraps `body` in a frame of at most [`MAX_FRAME`] bytes.
 pub fn frame(body: &[u8]) -> Result<Vec<u8>, WireError> {
+    frame_limited(body, MAX_FRAME)
+}
+
+fn frame_limited(body: &[u8], max: usize) -> Result<Vec<u8>, WireError> {
     let len = u32::try_from(body.len())
         .ok()
-        .filter(|&len| len as usize <= MAX_FRAME)
-        .ok_or(WireError::Oversized { len: body.len() as u64, max: MAX_FRAME })?;
+        .filter(|&len| len as usize <= max)
+        .ok_or(WireError::Oversized { len: body.len() as u64, max })?;
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(body);

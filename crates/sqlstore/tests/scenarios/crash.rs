@@ -77,3 +77,17 @@ fn writeback_bounds_the_loss_with_sync_off() -> turmoil::Result {
     }
     Ok(())
 }
+
+/// WAL + NORMAL does not sync at commit, so a crash (unlike a clean close, which checkpoints
+/// and syncs) must lose acknowledged writes. Fails if the store's drop closes the connection.
+#[test]
+fn wal_normal_crash_is_not_a_clean_close() -> turmoil::Result {
+    let mut losses = Vec::new();
+    for seed in SEEDS {
+        let run = crash_run(config(JournalMode::Wal, Synchronous::Normal, None), seed, CrashPlan::for_seed(seed))?;
+        assert_integrity_ok(&run, &format!("WAL NORMAL, seed {seed}"));
+        losses.push(run.lost.len());
+    }
+    assert!(losses.iter().any(|&lost| lost > 0), "WAL NORMAL: no loss observed {losses:?}");
+    Ok(())
+}
