@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use turmoil::Sim;
 
 use crate::faults::Fault;
+use crate::system::System;
 
 /// One call on the simulation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub(crate) enum Action {
     Crash(String),
     /// `sim.bounce(host)`.
     Bounce(String),
+    /// The system's own clock of `host` set `offset_ms` from simulated time.
+    Skew(String, i64),
 }
 
 /// The nemesis's memory: links it cut and hosts it crashed.
@@ -29,6 +32,8 @@ pub(crate) struct Nemesis {
     cut: BTreeSet<(String, String)>,
     /// Crashed hosts not restarted yet.
     crashed: BTreeSet<String>,
+    /// Hosts whose clock is off.
+    skewed: BTreeSet<String>,
 }
 
 impl Nemesis {
@@ -58,21 +63,33 @@ impl Nemesis {
                 self.crashed.remove(host);
                 vec![Action::Bounce(host.clone())]
             }
+            Fault::Skew { host, offset_ms } => {
+                if *offset_ms == 0 {
+                    self.skewed.remove(host);
+                } else {
+                    self.skewed.insert(host.clone());
+                }
+                vec![Action::Skew(host.clone(), *offset_ms)]
+            }
         }
     }
 
-    /// The faults that return the cluster to health: a heal when some link is cut, and a
-    /// restart of every crashed host (in name order).
+    /// The faults that return the cluster to health: a heal when some link is cut, a restart
+    /// of every crashed host and a zero skew for every skewed clock (in name order).
     pub(crate) fn recovery(&self) -> Vec<Fault> {
         let heal = (!self.cut.is_empty()).then_some(Fault::Heal);
-        heal.into_iter().chain(self.crashed.iter().map(|h| Fault::Restart(h.clone()))).collect()
+        heal.into_iter()
+            .chain(self.crashed.iter().map(|h| Fault::Restart(h.clone())))
+            .chain(self.skewed.iter().map(|h| Fault::skew(h.clone(), 0)))
+            .collect()
     }
 }
 
 /// Performs `action` on `sim`. Host names were validated before the run: turmoil would
 /// otherwise invent an address for an unknown name and panic on the missing link.
-pub(crate) fn execute(sim: &mut Sim<'_>, action: &Action) {
+pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, action: &Action) {
     match action {
+        Action::Skew(host, offset_ms) => system.skew_clock(host, *offset_ms),
         Action::Partition(a, b) => sim.partition(a.as_str(), b.as_str()),
         Action::Repair(a, b) => sim.repair(a.as_str(), b.as_str()),
         Action::Crash(host) => sim.crash(host.as_str()),
@@ -110,5 +127,14 @@ mod tests {
             nemesis.apply(&fault);
         }
         assert_eq!(nemesis.recovery(), []);
+    }
+
+    #[test]
+    fn skews_are_undone_by_recovery() {
+        let mut nemesis = Nemesis::default();
+        assert_eq!(nemesis.apply(&Fault::skew("n2", -500)), [Action::Skew("n2".into(), -500)]);
+        nemesis.apply(&Fault::skew("n1", 200));
+        nemesis.apply(&Fault::skew("n1", 0));
+        assert_eq!(nemesis.recovery(), [Fault::skew("n2", 0)], "n1 is back at zero already");
     }
 }

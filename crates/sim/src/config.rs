@@ -147,7 +147,7 @@ impl SimConfig {
         for (at, fault) in &self.faults {
             for host in fault.hosts() {
                 let unknown = match fault {
-                    Fault::Crash(_) | Fault::Restart(_) => !servers.iter().any(|s| s == host),
+                    Fault::Crash(_) | Fault::Restart(_) | Fault::Skew { .. } => !servers.iter().any(|s| s == host),
                     Fault::Partition { .. } | Fault::Heal => !seen.contains(host),
                 };
                 if unknown {

@@ -30,6 +30,15 @@ pub enum Fault {
     /// Starts a server host's software again (after a crash: recovery from disk; on a running
     /// host: a process restart that keeps the page cache).
     Restart(String),
+    /// Sets a server host's clock to run `offset_ms` ahead of simulated time (negative:
+    /// behind). turmoil has no clock skew, so the system under test applies it to its own
+    /// clocks ([`System::skew_clock`](crate::System::skew_clock)).
+    Skew {
+        /// The host whose clock moves.
+        host: String,
+        /// The offset from simulated time, in milliseconds.
+        offset_ms: i64,
+    },
 }
 
 impl Fault {
@@ -57,12 +66,17 @@ impl Fault {
         Fault::Restart(host.into())
     }
 
+    /// A clock skew of `offset_ms` on `host`.
+    pub fn skew(host: impl Into<String>, offset_ms: i64) -> Self {
+        Fault::Skew { host: host.into(), offset_ms }
+    }
+
     /// Every host this fault names, in order of mention.
     pub fn hosts(&self) -> Vec<&str> {
         match self {
             Fault::Partition { left, right } => left.iter().chain(right).map(String::as_str).collect(),
             Fault::Heal => Vec::new(),
-            Fault::Crash(host) | Fault::Restart(host) => vec![host.as_str()],
+            Fault::Crash(host) | Fault::Restart(host) | Fault::Skew { host, .. } => vec![host.as_str()],
         }
     }
 
@@ -73,6 +87,7 @@ impl Fault {
             Fault::Heal => "heal",
             Fault::Crash(_) => "crash",
             Fault::Restart(_) => "restart",
+            Fault::Skew { .. } => "skew",
         }
     }
 }
@@ -85,6 +100,7 @@ impl fmt::Display for Fault {
             Fault::Heal => f.write_str("heal"),
             Fault::Crash(host) => write!(f, "crash {host}"),
             Fault::Restart(host) => write!(f, "restart {host}"),
+            Fault::Skew { host, offset_ms } => write!(f, "skew {host} {offset_ms:+}ms"),
         }
     }
 }

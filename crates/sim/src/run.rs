@@ -61,6 +61,7 @@ impl RunResult {
                     }
                     Fault::Heal => Value::Nil,
                     Fault::Crash(host) | Fault::Restart(host) => host.as_str().into(),
+                    Fault::Skew { host, offset_ms } => Value::List(vec![host.as_str().into(), Value::Int(*offset_ms)]),
                 };
                 let mut event = Event::new(Process::Named(NEMESIS.to_owned()), EventType::Info, fault.name(), value);
                 event.time = Some(nanos(*at));
@@ -154,7 +155,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         }
         for fault in due {
             for action in nemesis.apply(&fault) {
-                execute(&mut sim, &action);
+                execute(&mut sim, system.as_ref(), &action);
             }
             applied.push((now, fault));
         }

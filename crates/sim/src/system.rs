@@ -64,6 +64,11 @@ pub trait System: 'static {
     /// harness calls this inside the client host (in turmoil's context).
     fn client(&self, client: usize) -> Self::Client;
 
+    /// Sets the clock of server `host` to run `offset_ms` milliseconds from simulated time
+    /// (a [`Fault::Skew`](crate::Fault::Skew)). A system whose behaviour depends on no clock
+    /// says so in its implementation and does nothing.
+    fn skew_clock(&self, host: &str, offset_ms: i64);
+
     /// Messages sent so far by every part of the system (client requests, replies, and any
     /// messages between servers), for the run's counters.
     fn messages_sent(&self) -> u64;

@@ -143,6 +143,9 @@ impl System for Toy {
         ToyClient { stream: None, messages: Rc::clone(&self.messages) }
     }
 
+    /// The toy keeps no clock.
+    fn skew_clock(&self, _host: &str, _offset_ms: i64) {}
+
     fn messages_sent(&self) -> u64 {
         self.messages.get()
     }

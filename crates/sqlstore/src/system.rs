@@ -54,6 +54,10 @@ impl System for SqlSystem {
         SqlClient::new(self.host.clone(), self.reads, Rc::clone(&self.messages))
     }
 
+    /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock
+    /// (the store uses no SQL time functions).
+    fn skew_clock(&self, _host: &str, _offset_ms: i64) {}
+
     fn messages_sent(&self) -> u64 {
         self.messages.get()
     }
