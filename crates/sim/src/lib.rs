@@ -7,6 +7,7 @@
 //! - [`config`]: [`SimConfig`], everything a run depends on, and its validation.
 //! - [`workload`]: [`Workload`] kinds and the per-client [`Generator`] of invocations.
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
+//! - [`frame`]: length-prefixed JSON frames (pure codec, thin async adapters).
 //! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
@@ -23,6 +24,7 @@ pub mod calibrate;
 pub mod config;
 pub mod disk_cost;
 pub mod faults;
+pub mod frame;
 mod process;
 mod record;
 pub mod rng;

@@ -1,31 +1,16 @@
 //! The client-server protocol: length-prefixed JSON frames.
 //!
-//! A frame is a 4-byte big-endian body length followed by the body, at most [`MAX_FRAME`]
-//! bytes of JSON: a [`Request`] from client to server, a [`Response`] back. A client sends one
-//! request at a time and matches the reply by `id`.
-//!
-//! Encoding and decoding are pure functions over byte buffers: [`encode`] builds a frame,
-//! [`FrameDecoder`] is fed bytes and yields frame bodies, [`decode`] parses a body. An
-//! oversized length or a malformed body is a typed [`WireError`], never a panic. The async
-//! helpers [`read_frame`] and [`write_frame`] are thin adapters over tokio's I/O traits.
+//! Frames are [`sim::frame`]'s (re-exported here): a 4-byte big-endian body length followed by
+//! at most [`MAX_FRAME`] bytes of JSON: a [`Request`] from client to server, a [`Response`]
+//! back. A client sends one request at a time and matches the reply by `id`.
 
 use history::Value;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The largest body a frame may carry (1 MiB).
-pub const MAX_FRAME: usize = 1 << 20;
-
-/// The largest reply frame a client accepts: a set's final read lists every element, so
-/// replies may be far larger than requests.
-pub const MAX_REPLY_FRAME: usize = 64 << 20;
-
-/// The length prefix's size.
-pub const HEADER_LEN: usize = 4;
-
-/// How many bytes [`read_frame`] asks the socket for at a time.
-const READ_CHUNK: usize = 4096;
+pub use sim::frame::{
+    decode, encode, encode_limited, frame, read_frame, salvage_id, write_frame, FrameDecoder, WireError, HEADER_LEN,
+    MAX_FRAME, MAX_REPLY_FRAME,
+};
 
 /// One client request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,150 +92,6 @@ pub enum Failure {
     /// The store failed (SQLite or disk error): the operation may or may not have taken
     /// effect.
     Storage(String),
-}
-
-/// A frame or message could not be encoded, read or decoded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WireError {
-    /// A frame's length exceeds the limit.
-    #[error("frame of {len} bytes exceeds the limit of {max}")]
-    Oversized {
-        /// The length (announced by a header, or of a body to encode).
-        len: u64,
-        /// The limit.
-        max: usize,
-    },
-    /// A body is not the JSON of the expected message.
-    #[error("malformed message: {0}")]
-    Malformed(#[source] serde_json::Error),
-    /// The stream ended inside a frame.
-    #[error("stream ended inside a frame ({buffered} bytes buffered)")]
-    Truncated {
-        /// Bytes of the incomplete frame received.
-        buffered: usize,
-    },
-    /// The socket failed.
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Encodes `message` as one frame (header and body) of at most [`MAX_FRAME`] bytes.
-pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, WireError> {
-    encode_limited(message, MAX_FRAME)
-}
-
-/// Encodes `message` as one frame whose body is at most `max` bytes.
-pub fn encode_limited<T: Serialize>(message: &T, max: usize) -> Result<Vec<u8>, WireError> {
-    let body = serde_json::to_vec(message).map_err(WireError::Malformed)?;
-    frame_limited(&body, max)
-}
-
-/// Wraps `body` in a frame of at most [`MAX_FRAME`] bytes.
-pub fn frame(body: &[u8]) -> Result<Vec<u8>, WireError> {
-    frame_limited(body, MAX_FRAME)
-}
-
-fn frame_limited(body: &[u8], max: usize) -> Result<Vec<u8>, WireError> {
-    let len = u32::try_from(body.len())
-        .ok()
-        .filter(|&len| len as usize <= max)
-        .ok_or(WireError::Oversized { len: body.len() as u64, max })?;
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(body);
-    Ok(out)
-}
-
-/// Parses a frame body as a `T`.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
-    serde_json::from_slice(body).map_err(WireError::Malformed)
-}
-
-/// The id of a body that is not a valid [`Request`] but carries a numeric `id`, so the error
-/// reply can name it.
-pub fn salvage_id(body: &[u8]) -> Option<u64> {
-    #[derive(Deserialize)]
-    struct IdOnly {
-        id: u64,
-    }
-    serde_json::from_slice::<IdOnly>(body).ok().map(|only| only.id)
-}
-
-/// Splits a byte stream into frame bodies. Holds at most one partial frame (the header is
-/// checked as soon as it arrives, so an oversized frame is refused before it is buffered).
-#[derive(Debug, Clone)]
-pub struct FrameDecoder {
-    buffer: Vec<u8>,
-    max: usize,
-}
-
-impl Default for FrameDecoder {
-    fn default() -> Self {
-        FrameDecoder::new(MAX_FRAME)
-    }
-}
-
-impl FrameDecoder {
-    /// A decoder refusing bodies longer than `max` bytes.
-    pub fn new(max: usize) -> Self {
-        FrameDecoder { buffer: Vec::new(), max }
-    }
-
-    /// Appends received bytes.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        self.buffer.extend_from_slice(bytes);
-    }
-
-    /// Bytes received but not yet returned as a frame.
-    pub fn buffered(&self) -> usize {
-        self.buffer.len()
-    }
-
-    /// The next complete frame's body, `None` if more bytes are needed, or an error for an
-    /// oversized length (after which the stream cannot be resynchronised).
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, WireError> {
-        let Some(header) = self.buffer.first_chunk::<HEADER_LEN>() else { return Ok(None) };
-        let len = u32::from_be_bytes(*header);
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= self.max)
-            .ok_or(WireError::Oversized { len: u64::from(len), max: self.max })?;
-        let end = HEADER_LEN + len;
-        if self.buffer.len() < end {
-            return Ok(None);
-        }
-        let body = self.buffer[HEADER_LEN..end].to_vec();
-        self.buffer.drain(..end);
-        Ok(Some(body))
-    }
-}
-
-/// Reads the next frame body from `reader`; `None` at a clean end of stream (between frames).
-pub async fn read_frame<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    decoder: &mut FrameDecoder,
-) -> Result<Option<Vec<u8>>, WireError> {
-    let mut chunk = [0u8; READ_CHUNK];
-    loop {
-        if let Some(body) = decoder.next_frame()? {
-            return Ok(Some(body));
-        }
-        let n = reader.read(&mut chunk).await?;
-        if n == 0 {
-            return match decoder.buffered() {
-                0 => Ok(None),
-                buffered => Err(WireError::Truncated { buffered }),
-            };
-        }
-        decoder.feed(&chunk[..n]);
-    }
-}
-
-/// Writes one complete frame and flushes.
-pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, frame: &[u8]) -> std::io::Result<()> {
-    writer.write_all(frame).await?;
-    writer.flush().await
 }
 
 #[cfg(test)]
