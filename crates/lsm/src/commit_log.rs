@@ -1,0 +1,230 @@
+//! The commit log: segments of checksummed records, the sync modes a server can apply, and
+//! replay.
+//!
+//! A segment is a file `<id:020>.log` holding nothing but frames (see [`crate::codec`]), one
+//! per [`Engine::write`](crate::Engine::write), each carrying a cell payload. Records are
+//! appended and stay pending on the simulated disk until
+//! [`Engine::sync`](crate::Engine::sync); the first sync of a segment also syncs the
+//! directory, which makes the new file's name durable.
+//!
+//! Replay ([`replay`]) reads a segment up to its first frame that is truncated or fails its
+//! checksum and stops there: such a tail was being written when the node crashed, so it was
+//! never synced and (under batch or group sync) never acknowledged. That is not an error.
+//! The engine never appends after a damaged tail: every open starts a new segment.
+
+use std::time::Duration;
+
+use crate::cell::Cell;
+use crate::codec::{decode_cell, read_frame};
+use crate::disk::{Disk, File};
+use crate::error::{Corruption, EngineError};
+
+/// When a server syncs the commit log and acknowledges writes (Cassandra's
+/// `commitlog_sync`). The engine runs no timers: the server calls
+/// [`Engine::sync`](crate::Engine::sync) as its mode requires.
+///
+/// - [`Batch`](CommitLogSync::Batch): `write`, then `sync`, then acknowledge; every
+///   acknowledged write survives a crash; one sync per write.
+/// - [`Group`](CommitLogSync::Group): acknowledge no write before a `sync` that covers it.
+///   Writes arriving in a window are held; at the window's end one `sync` covers them all,
+///   then all are acknowledged. Every acknowledged write survives; latency grows by up to a
+///   window, syncs fall to one per window.
+/// - [`Periodic`](CommitLogSync::Periodic): acknowledge right after `write`; a timer calls
+///   `sync` every period. A crash loses the writes of up to the last period (acknowledged
+///   ones included), as Cassandra's default `periodic` mode with `commitlog_sync_period`.
+///
+/// A flush (memtable to SSTable) makes everything written before it durable too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitLogSync {
+    /// Acknowledge at once; sync every period.
+    Periodic(Duration),
+    /// Sync before acknowledging each write.
+    Batch,
+    /// Sync once per window, then acknowledge every write the sync covered.
+    Group(Duration),
+}
+
+impl CommitLogSync {
+    /// Whether a write's acknowledgement waits for a sync that covers it.
+    pub fn ack_waits_for_sync(&self) -> bool {
+        !matches!(self, CommitLogSync::Periodic(_))
+    }
+
+    /// How often a timer should sync (`None` for batch: every write syncs).
+    pub fn sync_interval(&self) -> Option<Duration> {
+        match self {
+            CommitLogSync::Periodic(period) | CommitLogSync::Group(period) => Some(*period),
+            CommitLogSync::Batch => None,
+        }
+    }
+}
+
+/// The file name of segment `id`.
+pub fn segment_name(id: u64) -> String {
+    format!("{id:020}.log")
+}
+
+/// The segment id of a file name, if it names a segment.
+pub fn parse_segment_name(name: &str) -> Option<u64> {
+    parse_numbered(name, ".log")
+}
+
+/// `<digits><suffix>` to the number.
+pub(crate) fn parse_numbered(name: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_suffix(suffix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The segment being appended to.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    id: u64,
+    name: String,
+    file: File,
+    len: u64,
+    /// Whether the directory was synced since this file was created.
+    entry_synced: bool,
+    /// Whether records were appended since the last sync.
+    dirty: bool,
+}
+
+impl Segment {
+    /// Creates segment `id` (empty; its name becomes durable on the first [`Segment::sync`]).
+    pub(crate) fn create(disk: &mut Disk, id: u64) -> Result<Segment, EngineError> {
+        let name = segment_name(id);
+        let file = disk.create(&name)?;
+        Ok(Segment { id, name, file, len: 0, entry_synced: false, dirty: false })
+    }
+
+    /// The segment's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Bytes appended so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends one framed record (pending until [`Segment::sync`]).
+    pub(crate) fn append(&mut self, disk: &mut Disk, framed: &[u8]) -> Result<(), EngineError> {
+        disk.write_at(&self.file, &self.name, framed, self.len)?;
+        self.len = self.len.saturating_add(u64::try_from(framed.len()).unwrap_or(u64::MAX));
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Makes every record appended so far durable: syncs the file if anything is pending,
+    /// and the directory on the segment's first sync. Free when nothing is pending.
+    pub(crate) fn sync(&mut self, disk: &mut Disk) -> Result<(), EngineError> {
+        if self.dirty {
+            disk.sync_file(&self.file, &self.name)?;
+            self.dirty = false;
+        }
+        if !self.entry_synced && self.len > 0 {
+            disk.sync_dir()?;
+            self.entry_synced = true;
+        }
+        Ok(())
+    }
+}
+
+/// What replaying one segment found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// The records, in log order.
+    pub records: Vec<(String, Cell)>,
+    /// Bytes of intact records (where replay stopped).
+    pub valid_len: u64,
+    /// Why replay stopped before the end of the data, if it did.
+    pub torn: Option<Corruption>,
+}
+
+/// Replays a segment's bytes: every intact record up to the first damaged one.
+pub fn replay(bytes: &[u8]) -> Replay {
+    let mut records = Vec::new();
+    let mut offset = 0;
+    let mut torn = None;
+    while offset < bytes.len() {
+        let decoded = read_frame(bytes, offset).and_then(|(payload, end)| Ok((decode_cell(payload)?, end)));
+        match decoded {
+            Ok((record, end)) => {
+                records.push(record);
+                offset = end;
+            }
+            Err(corruption) => {
+                torn = Some(corruption);
+                break;
+            }
+        }
+    }
+    Replay { records, valid_len: offset as u64, torn }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cell::Version;
+    use crate::codec::{encode_cell, frame};
+    use history::Value;
+
+    fn record(key: &str, ts: u64) -> (Vec<u8>, (String, Cell)) {
+        let cell = Cell::new(Value::Int(ts as i64), Version::new(ts, 0));
+        let payload = encode_cell(key, &cell).unwrap_or_default();
+        (frame(&payload), (key.to_owned(), cell))
+    }
+
+    #[test]
+    fn replay_reads_every_intact_record() {
+        let (a, ra) = record("a", 1);
+        let (b, rb) = record("b", 2);
+        let log = [a.clone(), b].concat();
+        let replayed = replay(&log);
+        assert_eq!(replayed.records, vec![ra.clone(), rb]);
+        assert_eq!(replayed.valid_len, log.len() as u64);
+        assert_eq!(replayed.torn, None);
+        assert_eq!(replay(&[]).records, vec![]);
+    }
+
+    #[test]
+    fn replay_stops_at_a_torn_or_corrupt_tail() {
+        let (a, ra) = record("a", 1);
+        let (b, _) = record("b", 2);
+        for cut in 1..b.len() {
+            let log = [a.clone(), b[..cut].to_vec()].concat();
+            let replayed = replay(&log);
+            assert_eq!(replayed.records, vec![ra.clone()], "cut {cut}");
+            assert_eq!(replayed.valid_len, a.len() as u64);
+            assert!(replayed.torn.is_some());
+        }
+        let mut flipped = [a.clone(), b.clone(), a.clone()].concat();
+        let last_of_b = a.len() + b.len() - 1;
+        flipped[last_of_b] ^= 1;
+        let replayed = replay(&flipped);
+        assert_eq!(replayed.records, vec![ra.clone()]);
+        assert!(matches!(replayed.torn, Some(Corruption::ChecksumMismatch { .. })));
+        let zeros = [a.clone(), vec![0; 20]].concat();
+        assert_eq!(replay(&zeros).records, vec![ra]);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        assert_eq!(segment_name(42), "00000000000000000042.log");
+        assert_eq!(parse_segment_name(&segment_name(42)), Some(42));
+        assert_eq!(parse_segment_name("42.sst"), None);
+        assert_eq!(parse_segment_name(".log"), None);
+        assert_eq!(parse_segment_name("-1.log"), None);
+    }
+
+    #[test]
+    fn sync_modes() {
+        assert!(CommitLogSync::Batch.ack_waits_for_sync());
+        assert!(CommitLogSync::Group(Duration::from_millis(5)).ack_waits_for_sync());
+        assert!(!CommitLogSync::Periodic(Duration::from_secs(10)).ack_waits_for_sync());
+        assert_eq!(CommitLogSync::Batch.sync_interval(), None);
+        assert_eq!(CommitLogSync::Group(Duration::from_millis(5)).sync_interval(), Some(Duration::from_millis(5)));
+    }
+}

@@ -1,0 +1,206 @@
+//! The only module that touches the file system: turmoil's simulated disk through its std
+//! shim (`turmoil::fs::shim::std::fs`), with every write and sync counted in [`DiskWork`].
+//!
+//! Every call first checks it runs inside a turmoil host (the shim panics anywhere else) and
+//! fails with [`EngineError::NotInSimulation`] if not. Reads are not counted: the disk cost
+//! model charges syncs and bytes written only.
+//!
+//! One turmoil quirk shapes [`Disk::remove`]: the simulated disk keys pending (unsynced)
+//! writes by path, so an unsynced file's writes outlive its deletion, stay in a list that
+//! every later shim call scans, and would reappear in any later file of the same name. A file
+//! that may hold unsynced data is therefore synced before it is deleted (the engine never
+//! reuses a name either).
+
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use sim::disk_cost::DiskWork;
+use turmoil::fs::shim::std::fs as simfs;
+
+use crate::error::EngineError;
+
+/// A simulated-disk file handle.
+pub(crate) type File = simfs::File;
+
+/// Fails unless called from inside a turmoil host (where the fs shim can be used).
+pub fn check_in_host() -> Result<(), EngineError> {
+    // `sim_elapsed` is `None` outside a simulation, while the world is borrowed, or with no
+    // current host: exactly the cases in which the shim would panic.
+    match turmoil::sim_elapsed() {
+        Some(_) => Ok(()),
+        None => Err(EngineError::NotInSimulation),
+    }
+}
+
+/// The engine's directory on the simulated disk, and the work done on it.
+#[derive(Debug)]
+pub(crate) struct Disk {
+    dir: PathBuf,
+    work: DiskWork,
+    /// Fault injection: mutations allowed before every mutation fails.
+    fail_after: Option<u64>,
+}
+
+impl Disk {
+    /// The directory `dir` (not touched yet).
+    pub fn new(dir: PathBuf) -> Self {
+        Disk { dir, work: DiskWork::default(), fail_after: None }
+    }
+
+    /// After `mutations` more mutating calls (create, write, sync, rename, remove), every
+    /// mutating call fails, as if the process had died there; `None` turns this off.
+    pub fn fail_after(&mut self, mutations: Option<u64>) {
+        self.fail_after = mutations;
+    }
+
+    /// Checks the host and counts one mutation against [`Disk::fail_after`].
+    fn mutation(&mut self, op: &'static str, path: &Path) -> Result<(), EngineError> {
+        check_in_host()?;
+        match &mut self.fail_after {
+            Some(0) => Err(EngineError::io(op, path, io::Error::other("injected disk failure"))),
+            Some(left) => {
+                *left -= 1;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The path of `name` in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// The work counted since the last call, resetting it.
+    pub fn take_work(&mut self) -> DiskWork {
+        std::mem::take(&mut self.work)
+    }
+
+    /// Creates the directory (and missing ancestors) if it does not exist, syncing each
+    /// parent so the new entries survive a crash.
+    pub fn ensure_dir(&mut self) -> Result<(), EngineError> {
+        check_in_host()?;
+        if simfs::exists(&self.dir) {
+            return Ok(());
+        }
+        let missing: Vec<PathBuf> = self
+            .dir
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty() && !simfs::exists(a))
+            .map(Path::to_path_buf)
+            .collect();
+        for dir in missing.iter().rev() {
+            self.mutation("create_dir", dir)?;
+            simfs::create_dir(dir).map_err(|e| EngineError::io("create_dir", dir, e))?;
+            let parent = dir.parent().unwrap_or(Path::new("/"));
+            simfs::sync_dir(parent).map_err(|e| EngineError::io("sync_dir", parent, e))?;
+            self.work.syncs += 1;
+        }
+        Ok(())
+    }
+
+    /// The names of the directory's entries, sorted.
+    pub fn list(&self) -> Result<Vec<String>, EngineError> {
+        check_in_host()?;
+        let entries = simfs::read_dir(&self.dir).map_err(|e| EngineError::io("read_dir", &self.dir, e))?;
+        let mut names: Vec<String> =
+            entries.filter_map(|entry| entry.ok()).filter_map(|entry| entry.file_name().into_string().ok()).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Creates `name`, which must not exist, for reading and writing.
+    pub fn create(&mut self, name: &str) -> Result<File, EngineError> {
+        let path = self.path(name);
+        self.mutation("create", &path)?;
+        simfs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| EngineError::io("create", path, e))
+    }
+
+    /// Opens `name` read-only.
+    pub fn open(&self, name: &str) -> Result<File, EngineError> {
+        check_in_host()?;
+        let path = self.path(name);
+        simfs::File::open(&path).map_err(|e| EngineError::io("open", path, e))
+    }
+
+    /// Writes all of `bytes` at `offset` of `file` (named `name`).
+    pub fn write_at(&mut self, file: &File, name: &str, bytes: &[u8], offset: u64) -> Result<(), EngineError> {
+        self.mutation("write", &self.path(name))?;
+        file.write_all_at(bytes, offset).map_err(|e| EngineError::io("write", self.path(name), e))?;
+        self.work.bytes_written =
+            self.work.bytes_written.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        Ok(())
+    }
+
+    /// Makes `file`'s data durable (not its name: see [`Disk::sync_dir`]).
+    pub fn sync_file(&mut self, file: &File, name: &str) -> Result<(), EngineError> {
+        self.mutation("sync", &self.path(name))?;
+        file.sync_all().map_err(|e| EngineError::io("sync", self.path(name), e))?;
+        self.work.syncs += 1;
+        Ok(())
+    }
+
+    /// Makes the directory's entries durable: new names, renames and deletions.
+    pub fn sync_dir(&mut self) -> Result<(), EngineError> {
+        self.mutation("sync_dir", &self.dir.clone())?;
+        simfs::sync_dir(&self.dir).map_err(|e| EngineError::io("sync_dir", &self.dir, e))?;
+        self.work.syncs += 1;
+        Ok(())
+    }
+
+    /// Deletes `name` (durable after the next [`Disk::sync_dir`]). With `may_be_unsynced`, the
+    /// file is synced first (see the module docs).
+    pub fn remove(&mut self, name: &str, may_be_unsynced: bool) -> Result<(), EngineError> {
+        let path = self.path(name);
+        if may_be_unsynced {
+            let file = self.open(name)?;
+            self.sync_file(&file, name)?;
+        }
+        self.mutation("remove", &path)?;
+        simfs::remove_file(&path).map_err(|e| EngineError::io("remove", path, e))
+    }
+
+    /// Renames `from` to `to` (durable after the next [`Disk::sync_dir`]).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), EngineError> {
+        let (from, to) = (self.path(from), self.path(to));
+        self.mutation("rename", &from)?;
+        simfs::rename(&from, &to).map_err(|e| EngineError::io("rename", from, e))
+    }
+
+    /// The whole content of `name`.
+    pub fn read_all(&self, name: &str) -> Result<Vec<u8>, EngineError> {
+        let file = self.open(name)?;
+        let len = file_len(&file).map_err(|e| EngineError::io("stat", self.path(name), e))?;
+        let mut buf = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
+        read_exact_at(&file, &mut buf, 0).map_err(|e| EngineError::io("read", self.path(name), e))?;
+        Ok(buf)
+    }
+}
+
+/// The length of `file`.
+pub fn file_len(file: &File) -> io::Result<u64> {
+    check_in_host().map_err(io::Error::other)?;
+    Ok(file.metadata()?.len())
+}
+
+/// Fills `buf` from `offset` of `file`; a short file is an `UnexpectedEof` error.
+pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    check_in_host().map_err(io::Error::other)?;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let at = offset.saturating_add(u64::try_from(filled).unwrap_or(u64::MAX));
+        match file.read_at(&mut buf[filled..], at) {
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than expected")),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

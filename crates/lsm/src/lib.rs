@@ -1,0 +1,52 @@
+//! `lsm`: the per-node storage engine of the quorum-replicated store, a small log-structured
+//! merge tree on turmoil's simulated disk.
+//!
+//! Map of the crate:
+//! - [`cell`]: [`Version`] (last-write-wins order) and [`Cell`] (value plus version).
+//! - [`engine`]: [`Engine`] (open, write, sync, get, scan, range, flush, compact, counters),
+//!   [`EngineConfig`], [`Stats`].
+//! - [`commit_log`]: segments of checksummed records, replay up to a torn tail, and
+//!   [`CommitLogSync`], how a server applies Cassandra's sync modes with [`Engine::sync`].
+//! - [`memtable`]: the sorted in-memory cells since the last flush.
+//! - [`sstable`]: immutable sorted files; [`sstable::format`] is their byte layout.
+//! - [`compaction`]: the pure policy, [`choose`] returning a [`Choice`].
+//! - [`manifest`]: which SSTables are live and which segments still matter.
+//! - [`recovery`]: from the files on disk to a running engine.
+//! - [`codec`]: CRC-32, frames and the cell encoding every file shares.
+//! - [`error`]: [`EngineError`] and [`Corruption`].
+//! - Private: `disk`, the only module that calls the file system (turmoil's std shim), and
+//!   counts syncs and bytes written as [`sim::disk_cost::DiskWork`].
+//!
+//! Durability: a write is durable once a later [`Engine::sync`] or flush returns. A crash
+//! (`Sim::crash`, which drops every unsynced write) keeps exactly that prefix; a torn last
+//! record ends replay without error; damage in a manifest or SSTable, which were synced
+//! before they were named, is an error.
+//!
+//! Determinism: no clocks, no randomness, no hash maps; directory listings are sorted; file
+//! numbers come from a counter. The same calls give the same files, replies and
+//! [`DiskWork`](sim::disk_cost::DiskWork).
+//!
+//! Files in the engine's directory (details in each module):
+//! `<id:020>.log` commit-log segments, `<id:020>.sst` SSTables, `MANIFEST-<seq:020>` (and
+//! `.tmp` while being written). File ids come from one counter and are never reused.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod cell;
+pub mod codec;
+pub mod commit_log;
+pub mod compaction;
+mod disk;
+pub mod engine;
+pub mod error;
+pub mod manifest;
+pub mod memtable;
+pub mod recovery;
+pub mod sstable;
+
+pub use cell::{Cell, Version};
+pub use commit_log::CommitLogSync;
+pub use compaction::{choose, Choice, SstableMeta};
+pub use engine::{Engine, EngineConfig, Stats};
+pub use error::{Corruption, EngineError};
+pub use recovery::{RecoveryReport, TornTail};
