@@ -4,5 +4,6 @@
 mod cli;
 mod corpus;
 mod oracle;
+mod quorum;
 mod sql;
 mod support;

@@ -1,0 +1,262 @@
+//! Plain data that crosses the node boundary: client requests and responses, messages between
+//! nodes, and the [`Effect`]s a node asks its adapter to carry out.
+//!
+//! Everything is serde data (the adapter frames it as JSON); nothing here holds behaviour.
+//! Request/response pairs between nodes carry a request id (`rid`) chosen by the coordinator
+//! from its counter, so a late or duplicated reply can be recognised and dropped.
+
+use history::Value;
+use lsm::Cell;
+use serde::{Deserialize, Serialize};
+
+use crate::level::Level;
+
+/// A client request to any node (the node coordinates it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// Chosen by the client; echoed in the [`Response`].
+    pub id: u64,
+    /// What to do.
+    pub op: Op,
+    /// Read level for this request (default: the node's configured level).
+    #[serde(default)]
+    pub read: Option<Level>,
+    /// Write level for this request (default: the node's configured level).
+    #[serde(default)]
+    pub write: Option<Level>,
+}
+
+/// A client operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// Read a key (`nil` when absent).
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Write a key; the response carries the value written.
+    Put {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: Value,
+    },
+    /// Add `element` to the set stored at `key` (a sorted list): a read at the read level,
+    /// then a write of the grown list at the write level. Concurrent adds may lose each
+    /// other under last-write-wins; that is the behaviour under test, not a bug.
+    Add {
+        /// The key.
+        key: String,
+        /// The element.
+        element: Value,
+    },
+}
+
+impl Op {
+    /// The key the operation addresses.
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Get { key } | Op::Put { key, .. } | Op::Add { key, .. } => key,
+        }
+    }
+}
+
+/// The answer to one [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    /// The request's id.
+    pub id: u64,
+    /// `Get`: the value read; `Put`: the value written; `Add`: the element added.
+    pub result: Result<Value, Failure>,
+}
+
+/// Why a request did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// Definite: not enough replicas were available, and nothing was written anywhere
+    /// (Cassandra's `UnavailableException`, or a read-modify-write whose read phase failed).
+    Unavailable(String),
+    /// Indeterminate: the required replies did not arrive in time; a write may have reached
+    /// some replicas (and may still become visible later).
+    Timeout,
+    /// Definite: the request cannot be served as asked (a level ANY for a read, a reserved or
+    /// oversized key, an `Add` to a key that does not hold a set).
+    Unsupported(String),
+}
+
+/// A message between nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PeerMessage {
+    /// Coordinator to replica: merge this cell. With `hint_for`, the receiver is a sloppy-quorum
+    /// fallback and keeps the cell as a hint for that node instead. Answered by `WriteAck`.
+    Write {
+        /// Request id.
+        rid: u64,
+        /// The key.
+        key: String,
+        /// The cell.
+        cell: Cell,
+        /// The replica this write is meant for, when the receiver stands in for it.
+        #[serde(default)]
+        hint_for: Option<u32>,
+    },
+    /// Replica to coordinator: a `Write` or `Repair` was (`ok`) or was not stored.
+    WriteAck {
+        /// The request id of the write.
+        rid: u64,
+        /// Whether the cell is stored.
+        ok: bool,
+    },
+    /// Coordinator to replica: send your cell for `key`. Answered by `ReadReply`.
+    Read {
+        /// Request id.
+        rid: u64,
+        /// The key.
+        key: String,
+    },
+    /// Replica to coordinator: the stored cell (`None`: absent); `ok` false when storage failed.
+    ReadReply {
+        /// The request id of the read.
+        rid: u64,
+        /// The replica's cell.
+        cell: Option<Cell>,
+        /// False when the replica could not read (then `cell` is `None` and means nothing).
+        ok: bool,
+    },
+    /// Read repair: merge this newer cell. `rid` 0 asks for no acknowledgement (asynchronous
+    /// repair); otherwise answered by `WriteAck`.
+    Repair {
+        /// Request id, or 0 for fire-and-forget.
+        rid: u64,
+        /// The key.
+        key: String,
+        /// The winning cell.
+        cell: Cell,
+    },
+    /// Hinted handoff: the holder of a hint delivers it to its intended replica.
+    Hint {
+        /// Delivery id, echoed in `HintAck`.
+        hid: u64,
+        /// The key.
+        key: String,
+        /// The hinted cell.
+        cell: Cell,
+    },
+    /// The intended replica stored (`ok`) a delivered hint.
+    HintAck {
+        /// The delivery id.
+        hid: u64,
+        /// Whether the cell is stored.
+        ok: bool,
+    },
+    /// Anti-entropy: the sender's digest of the keys both nodes replicate, one hash per bucket.
+    Digest {
+        /// The sender's round number (for tracing).
+        round: u64,
+        /// One hash per bucket ([`crate::anti_entropy::BUCKETS`] of them).
+        buckets: Vec<u64>,
+    },
+    /// Anti-entropy: the sender's cells in buckets whose digests differed. With `reply`, the
+    /// receiver merges them and answers with its own cells in those buckets that the sender
+    /// lacks or holds older.
+    Cells {
+        /// The round number of the digest this answers.
+        round: u64,
+        /// The buckets that differed.
+        buckets: Vec<u32>,
+        /// The sender's cells in those buckets (at most a bounded number).
+        cells: Vec<(String, Cell)>,
+        /// Whether the receiver should send back what the sender is missing.
+        reply: bool,
+    },
+}
+
+impl PeerMessage {
+    /// A short name of the message kind, for counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PeerMessage::Write { .. } => "write",
+            PeerMessage::WriteAck { .. } => "write_ack",
+            PeerMessage::Read { .. } => "read",
+            PeerMessage::ReadReply { .. } => "read_reply",
+            PeerMessage::Repair { .. } => "repair",
+            PeerMessage::Hint { .. } => "hint",
+            PeerMessage::HintAck { .. } => "hint_ack",
+            PeerMessage::Digest { .. } => "digest",
+            PeerMessage::Cells { .. } => "cells",
+        }
+    }
+}
+
+/// What a node asks its adapter to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send `msg` to node `to` (never the node itself). If it cannot be delivered, the adapter
+    /// should hand it back through `Node::on_unreachable`.
+    Send {
+        /// The destination node.
+        to: u32,
+        /// The message.
+        msg: PeerMessage,
+    },
+    /// Answer the client on connection `conn`.
+    Reply {
+        /// The connection the request came on.
+        conn: u64,
+        /// The answer.
+        response: Response,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lsm::Version;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let cell = Cell::new(Value::List(vec![Value::Int(1), Value::Str("x".into())]), Version::new(7, 2));
+        let messages = vec![
+            PeerMessage::Write { rid: 1, key: "k".into(), cell: cell.clone(), hint_for: Some(3) },
+            PeerMessage::ReadReply { rid: 2, cell: None, ok: true },
+            PeerMessage::ReadReply { rid: 2, cell: Some(Cell::new(Value::Nil, Version::new(1, 1))), ok: true },
+            PeerMessage::Cells { round: 1, buckets: vec![3], cells: vec![("k".into(), cell)], reply: true },
+        ];
+        for msg in messages {
+            let json = serde_json::to_string(&msg).expect("encodes");
+            let back: PeerMessage = serde_json::from_str(&json).expect("decodes");
+            assert_eq!(back, msg, "{json}");
+        }
+        let request = Request {
+            id: 9,
+            op: Op::Add { key: "s".into(), element: Value::Int(4) },
+            read: None,
+            write: Some(Level::All),
+        };
+        let json = serde_json::to_string(&request).expect("encodes");
+        assert_eq!(serde_json::from_str::<Request>(&json).ok(), Some(request));
+        let response = Response { id: 9, result: Err(Failure::Unavailable("x".into())) };
+        let json = serde_json::to_string(&response).expect("encodes");
+        assert_eq!(serde_json::from_str::<Response>(&json).ok(), Some(response));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "{}",
+            "{\"write\":{}}",
+            "{\"digest\":{\"round\":1,\"buckets\":[1.5]}}",
+            "[1,2]",
+            "{\"read\":{\"rid\":1,\"key\":\"k\",\"extra\":1}}",
+        ] {
+            assert!(serde_json::from_str::<PeerMessage>(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Request>("{\"id\":1,\"op\":{\"get\":{}}}").is_err());
+    }
+}

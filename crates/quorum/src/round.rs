@@ -1,0 +1,146 @@
+//! One request/response exchange between a coordinator and a set of nodes, and the quorum
+//! arithmetic over its answers.
+//!
+//! A round knows whom it asked, who answered (in arrival order) and who failed; it says
+//! whether the required count is reached, still possible, or impossible. It holds no policy:
+//! the coordinator decides what a reached or failed round leads to.
+
+use std::collections::BTreeMap;
+
+use lsm::Cell;
+
+/// A target's answer so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// Asked, no answer yet.
+    Pending,
+    /// Answered successfully; for reads, with its cell.
+    Ok(Option<Cell>),
+    /// Refused, unreachable, or timed out.
+    Failed,
+}
+
+/// Where a round stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Not enough answers yet, but enough targets still pending.
+    Waiting,
+    /// At least `need` successes.
+    Reached,
+    /// Even if every pending target succeeds, `need` cannot be reached.
+    Impossible,
+}
+
+/// One exchange.
+#[derive(Debug, Clone)]
+pub(crate) struct Round {
+    /// The request id carried by this round's messages.
+    pub rid: u64,
+    /// Successes required.
+    pub need: usize,
+    /// Successes that need no answer (a hint stored under ANY; replicas already known to hold
+    /// the value in an ABD write-back).
+    pub credit: usize,
+    /// Every target and its answer.
+    pub targets: BTreeMap<u32, Answer>,
+    /// Targets that succeeded, in arrival order.
+    pub order: Vec<u32>,
+    /// Sloppy-quorum stand-ins: fallback target -> the replica it stands in for.
+    pub stand_in: BTreeMap<u32, u32>,
+}
+
+impl Round {
+    /// A round with request id `rid` needing `need` successes from `targets`.
+    pub fn new(rid: u64, need: usize, targets: impl IntoIterator<Item = u32>) -> Self {
+        let targets = targets.into_iter().map(|t| (t, Answer::Pending)).collect();
+        Self { rid, need, credit: 0, targets, order: Vec::new(), stand_in: BTreeMap::new() }
+    }
+
+    /// Adds a target (a sloppy fallback standing in for `stand_in`) to a running round.
+    pub fn add_target(&mut self, node: u32, stand_in: Option<u32>) {
+        self.targets.entry(node).or_insert(Answer::Pending);
+        if let Some(intended) = stand_in {
+            self.stand_in.insert(node, intended);
+        }
+    }
+
+    /// Records `from`'s answer. Only a pending target's first answer counts; returns whether
+    /// this one did.
+    pub fn record(&mut self, from: u32, answer: Answer) -> bool {
+        match self.targets.get_mut(&from) {
+            Some(slot @ Answer::Pending) => {
+                if matches!(answer, Answer::Ok(_)) {
+                    self.order.push(from);
+                }
+                *slot = answer;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Successes so far, credit included.
+    pub fn successes(&self) -> usize {
+        self.order.len() + self.credit
+    }
+
+    /// Targets still pending, ascending.
+    pub fn pending(&self) -> Vec<u32> {
+        self.targets.iter().filter(|(_, a)| **a == Answer::Pending).map(|(&t, _)| t).collect()
+    }
+
+    /// Whether every target has answered or failed.
+    pub fn complete(&self) -> bool {
+        self.targets.values().all(|a| *a != Answer::Pending)
+    }
+
+    /// Where the round stands.
+    pub fn status(&self) -> Status {
+        if self.successes() >= self.need {
+            Status::Reached
+        } else if self.successes() + self.pending().len() < self.need {
+            Status::Impossible
+        } else {
+            Status::Waiting
+        }
+    }
+
+    /// The successful answers in arrival order: `(node, cell)`.
+    pub fn answers(&self) -> impl Iterator<Item = (u32, Option<&Cell>)> + '_ {
+        self.order.iter().map(move |node| match self.targets.get(node) {
+            Some(Answer::Ok(cell)) => (*node, cell.as_ref()),
+            _ => (*node, None),
+        })
+    }
+
+    /// Whether `node` succeeded.
+    pub fn succeeded(&self, node: u32) -> bool {
+        matches!(self.targets.get(&node), Some(Answer::Ok(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quorum_arithmetic() {
+        let mut round = Round::new(1, 2, [1, 2, 3]);
+        assert_eq!(round.status(), Status::Waiting);
+        assert!(round.record(2, Answer::Ok(None)));
+        assert!(!round.record(2, Answer::Failed), "a second answer does not count");
+        assert!(!round.record(9, Answer::Ok(None)), "strangers do not count");
+        assert!(round.record(1, Answer::Failed));
+        assert_eq!(round.status(), Status::Waiting);
+        assert!(round.record(3, Answer::Failed));
+        assert_eq!(round.status(), Status::Impossible);
+        assert!(round.complete());
+
+        let mut round = Round::new(2, 2, [1, 2]);
+        round.credit = 1;
+        round.record(2, Answer::Ok(None));
+        assert_eq!(round.status(), Status::Reached);
+        assert_eq!(round.pending(), vec![1]);
+        assert_eq!(round.answers().map(|(n, _)| n).collect::<Vec<_>>(), vec![2]);
+    }
+}

@@ -1,0 +1,206 @@
+//! The quorum store under the harness: availability by consistency level, the anomalies of
+//! LWW quorums, ABD's linearizability, durability by commit log mode, clock skew, bad input.
+
+use std::time::Duration;
+
+use checker::{check_named, set_loss, CheckOptions, Outcome};
+use history::{Event, EventType};
+use lsm::CommitLogSync;
+use quorum::client::Reads;
+use quorum::{ClusterConfig, Level, Mode, QuorumSystem};
+use sim::{Fault, Schedule, SimConfig, Workload};
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn nanos(s: f64) -> u64 {
+    secs(s).as_nanos() as u64
+}
+
+fn cluster(read: Level, write: Level) -> ClusterConfig {
+    let mut config = ClusterConfig::new(3);
+    config.node.read = read;
+    config.node.write = write;
+    config
+}
+
+fn run_config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
+    let mut config = SimConfig::new(seed, workload);
+    config.duration = secs(4.0);
+    config.op_timeout = secs(0.5);
+    config.faults = faults;
+    config
+}
+
+/// (invocation, completion) pairs of reads and writes (the store offers no compare-and-set).
+fn reads_and_writes(history: &[Event]) -> Vec<(&Event, &Event)> {
+    let mut open = std::collections::BTreeMap::new();
+    let mut ops = Vec::new();
+    for event in history {
+        if event.kind == EventType::Invoke {
+            open.insert(&event.process, event);
+        } else if let Some(invoke) = open.remove(&event.process) {
+            if invoke.f == "read" || invoke.f == "write" {
+                ops.push((invoke, event));
+            }
+        }
+    }
+    ops
+}
+
+/// n3 cut off from n1 and n2 during [1 s, 3 s); clients still reach every node.
+fn isolate_n3_between_nodes() -> Schedule {
+    Schedule::new().at(secs(1.0), Fault::partition(["n3"], ["n1", "n2"])).at(secs(3.0), Fault::Heal)
+}
+
+/// n3 cut off from everything (nodes and clients) during [1 s, 3 s).
+fn isolate_n3() -> Schedule {
+    Schedule::new()
+        .at(secs(1.0), Fault::partition(["n3"], ["n1", "n2", "client-0", "client-1"]))
+        .at(secs(3.0), Fault::Heal)
+}
+
+/// Share of reads and writes invoked in [from, to) that succeeded, and how many there were.
+fn success_in_window(history: &[Event], from: f64, to: f64) -> (f64, usize) {
+    let ops: Vec<_> = reads_and_writes(history)
+        .into_iter()
+        .filter(|(invoke, _)| invoke.time.is_some_and(|t| t >= nanos(from) && t < nanos(to)))
+        .collect();
+    let ok = ops.iter().filter(|(_, done)| done.kind == EventType::Ok).count();
+    (ok as f64 / ops.len().max(1) as f64, ops.len())
+}
+
+#[test]
+fn one_and_quorum_stay_available_on_the_majority_side_and_all_does_not() {
+    for seed in [1, 2, 3] {
+        for (level, name) in [(Level::One, "ONE"), (Level::Quorum, "QUORUM")] {
+            let run =
+                sim::run(QuorumSystem::new(cluster(level, level)), &run_config(seed, Workload::Register, isolate_n3()))
+                    .expect("runs");
+            let (share, ops) = success_in_window(&run.history, 1.05, 2.5);
+            assert!(ops > 100, "seed {seed} {name}: {ops} operations during the partition");
+            assert!(share > 0.95, "seed {seed} {name}: only {:.1}% succeeded during the partition", share * 100.0);
+        }
+        let mut long = run_config(seed, Workload::Register, isolate_n3());
+        long.duration = secs(6.0);
+        let run = sim::run(QuorumSystem::new(cluster(Level::All, Level::All)), &long).expect("runs");
+        let (share, ops) = success_in_window(&run.history, 1.6, 2.5);
+        assert!(ops > 10, "seed {seed} ALL: {ops} operations during the partition");
+        assert_eq!(share, 0.0, "seed {seed} ALL: some operation succeeded with a replica cut off");
+        // Back within half a second of the heal (peer connections are renewed every 500 ms).
+        let (after, _) = success_in_window(&run.history, 3.5, 6.0);
+        assert!(after > 0.95, "seed {seed} ALL: available again after the heal ({after})");
+    }
+}
+
+#[test]
+fn one_one_under_a_partition_is_not_linearizable() {
+    for seed in [1, 2, 3] {
+        let system = QuorumSystem::new(cluster(Level::One, Level::One));
+        let run = sim::run(system, &run_config(seed, Workload::Register, isolate_n3_between_nodes())).expect("runs");
+        let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("checks");
+        assert_eq!(verdict.outcome, Outcome::NotLinearizable, "seed {seed}: stale reads expected");
+    }
+}
+
+#[test]
+fn abd_is_linearizable_under_minority_partitions_and_single_crashes() {
+    for seed in 0..8u64 {
+        let node = |i: u64| format!("n{}", (seed + i) % 3 + 1);
+        let faults = Schedule::new()
+            .at(secs(0.5), Fault::partition([node(0)], [node(1), node(2)]))
+            .at(secs(1.5), Fault::Heal)
+            .at(secs(2.0), Fault::crash(node(1)))
+            .at(secs(2.7), Fault::restart(node(1)))
+            .at(secs(3.0), Fault::partition([node(2)], [node(0), node(1), "client-0".to_owned()]))
+            .at(secs(3.6), Fault::Heal);
+        let mut config = cluster(Level::Quorum, Level::Quorum);
+        config.node.mode = Mode::Abd;
+        config.sync = CommitLogSync::Batch;
+        let run = sim::run(QuorumSystem::new(config), &run_config(seed, Workload::Register, faults)).expect("runs");
+        let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("checks");
+        assert_eq!(verdict.outcome, Outcome::Linearizable, "seed {seed}");
+        assert!(run.history.iter().filter(|e| e.kind == EventType::Ok).count() > 200, "seed {seed}: progress");
+    }
+}
+
+/// One client adding elements one after another (no concurrent read-modify-writes, so any
+/// loss is the store's), every node crashed at once at 2 s and restarted at 2.5 s.
+fn durability_run(seed: u64, sync: CommitLogSync) -> set_loss::SetLoss {
+    let mut config = cluster(Level::Quorum, Level::Quorum);
+    config.sync = sync;
+    let mut faults = Schedule::new();
+    for node in ["n1", "n2", "n3"] {
+        faults.push(secs(2.0), Fault::crash(node));
+        faults.push(secs(2.5), Fault::restart(node));
+    }
+    let mut sim_config = run_config(seed, Workload::Set, faults);
+    sim_config.client_hosts = 1;
+    sim_config.clients_per_host = 1;
+    let run = sim::run(QuorumSystem::new(config).with_reads(Reads::Set), &sim_config).expect("runs");
+    set_loss::analyze(&run.history)
+}
+
+#[test]
+fn periodic_commit_log_loses_acknowledged_writes_when_every_replica_crashes_and_batch_does_not() {
+    for seed in [1, 2, 3] {
+        let batch = durability_run(seed, CommitLogSync::Batch);
+        assert!(batch.final_read && batch.acknowledged > 50, "seed {seed}: {batch:?}");
+        assert!(batch.lost.is_empty(), "seed {seed}: batch lost {:?}", batch.lost);
+        let periodic = durability_run(seed, CommitLogSync::Periodic(secs(1.0)));
+        eprintln!(
+            "seed {seed}: batch lost {} of {}; periodic (1 s) lost {} of {}",
+            batch.lost.len(),
+            batch.acknowledged,
+            periodic.lost.len(),
+            periodic.acknowledged
+        );
+        assert!(periodic.final_read, "seed {seed}: {periodic:?}");
+        assert!(
+            !periodic.lost.is_empty(),
+            "seed {seed}: periodic lost nothing ({} acknowledged)",
+            periodic.acknowledged
+        );
+    }
+}
+
+/// Two clients adding to one set through different coordinators; n2's clock optionally set
+/// 2 s behind.
+fn skew_run(seed: u64, skew: bool) -> set_loss::SetLoss {
+    let mut faults = Schedule::new();
+    if skew {
+        faults.push(secs(0.5), Fault::skew("n2", -2000));
+    }
+    let mut sim_config = run_config(seed, Workload::Set, faults);
+    sim_config.client_hosts = 1;
+    sim_config.clients_per_host = 2;
+    let system = QuorumSystem::new(cluster(Level::Quorum, Level::Quorum)).with_reads(Reads::Set);
+    set_loss::analyze(&sim::run(system, &sim_config).expect("runs").history)
+}
+
+#[test]
+fn clock_skew_under_last_write_wins_loses_acknowledged_adds() {
+    for seed in [1, 2] {
+        let honest = skew_run(seed, false);
+        let skewed = skew_run(seed, true);
+        eprintln!(
+            "seed {seed}: lost {} of {} acknowledged adds with n2 2 s behind, {} of {} without skew",
+            skewed.lost.len(),
+            skewed.acknowledged,
+            honest.lost.len(),
+            honest.acknowledged
+        );
+        assert!(honest.final_read && skewed.final_read);
+        // Concurrent read-modify-writes lose some adds anyway; a clock 2 s behind loses far more:
+        // every add coordinated by n2 carries an older timestamp than the set it extends.
+        assert!(
+            skewed.lost.len() > 2 * honest.lost.len() + 10,
+            "seed {seed}: lost {} with skew, {} without (of {} and {} acknowledged)",
+            skewed.lost.len(),
+            honest.lost.len(),
+            skewed.acknowledged,
+            honest.acknowledged
+        );
+    }
+}
