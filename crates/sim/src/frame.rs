@@ -145,19 +145,20 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
     decoder: &mut FrameDecoder,
 ) -> Result<Option<Vec<u8>>, WireError> {
-    let mut chunk = [0u8; READ_CHUNK];
     loop {
         if let Some(body) = decoder.next_frame()? {
             return Ok(Some(body));
         }
-        let n = reader.read(&mut chunk).await?;
+        // Straight into the decoder's buffer: a stack chunk would be zeroed on every call and
+        // carried (4 KiB) inside every future that awaits this one.
+        decoder.buffer.reserve(READ_CHUNK);
+        let n = reader.read_buf(&mut decoder.buffer).await?;
         if n == 0 {
             return match decoder.buffered() {
                 0 => Ok(None),
                 buffered => Err(WireError::Truncated { buffered }),
             };
         }
-        decoder.feed(&chunk[..n]);
     }
 }
 
