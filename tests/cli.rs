@@ -218,3 +218,21 @@ fn sim_refuses_bad_windows_and_hosts() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("client"), "{}", stderr(&output));
 }
+
+#[test]
+fn sim_runs_the_quorum_store_and_its_anomalies_change_the_exit_status() {
+    let abd = lab(&["sim", "--system", "quorum", "--mode", "abd", "--duration", "3s", "--partition", "1s..2s"]);
+    assert_eq!(abd.status.code(), Some(0), "{}{}", stdout(&abd), stderr(&abd));
+    assert!(stdout(&abd).contains("checker     linearizable"), "{}", stdout(&abd));
+    let one = lab(&["sim", "--system", "quorum", "--read", "one", "--write", "one", "--duration", "3s"]);
+    assert_eq!(one.status.code(), Some(1), "R=W=1 is not linearizable: {}", stdout(&one));
+    assert!(stdout(&one).contains("checker     not-linearizable"), "{}", stdout(&one));
+}
+
+#[test]
+fn sim_refuses_options_of_the_other_system() {
+    let output = lab(&["sim", "--skew-ms", "500"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--system quorum"), "{}", stderr(&output));
+    assert_eq!(lab(&["sim", "--system", "quorum", "--nodes", "12"]).status.code(), Some(2));
+}

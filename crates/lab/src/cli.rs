@@ -27,7 +27,7 @@ pub enum Command {
     /// Run the SQLite store in one simulation (optionally with a partition and a crash) and
     /// check the history: linearizability, or lost writes for the set workload. Exit status 0
     /// when the history passes, 1 when it does not.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// Benchmark the simulation: the SQLite store's simulated operations per wall second,
     /// beside turmoil's raw echo-RPC rate measured in the same run.
     BenchSim(BenchSimArgs),
@@ -137,11 +137,113 @@ pub enum SyncArg {
     Full,
 }
 
+/// A system under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SystemArg {
+    /// One SQLite server.
+    Sqlite,
+    /// The leaderless quorum-replicated store.
+    Quorum,
+}
+
+/// A consistency level of the quorum store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// One replica.
+    One,
+    /// Two replicas.
+    Two,
+    /// A majority of N.
+    Quorum,
+    /// All N replicas.
+    All,
+    /// Writes only: a stored hint counts.
+    Any,
+}
+
+/// The quorum store's replication mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Last-write-wins by coordinator timestamps.
+    Lww,
+    /// ABD: linearizable quorum reads and writes.
+    Abd,
+}
+
+/// The quorum store's commit log sync policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommitLogArg {
+    /// Sync before acknowledging each write.
+    Batch,
+    /// Acknowledge at once, sync every --commitlog-period.
+    Periodic,
+    /// Sync every --commitlog-period, acknowledge the writes it covered.
+    Group,
+}
+
+/// Hinted handoff policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HintsArg {
+    /// No hints.
+    Off,
+    /// Cassandra: hints never count toward W (except ANY).
+    Strict,
+    /// Dynamo: hints on fallback nodes count toward W.
+    Sloppy,
+}
+
+/// Read repair policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairArg {
+    /// No read repair.
+    Off,
+    /// Repair in the background.
+    Async,
+    /// Repair before replying.
+    Blocking,
+}
+
 #[derive(Debug, Args)]
 pub struct SimArgs {
+    /// The system under test.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub system: SystemArg,
     /// Seed: the run is a function of it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Quorum store: nodes (3 to 9).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Quorum store: replicas per key.
+    #[arg(long, default_value_t = 3)]
+    pub replication: usize,
+    /// Quorum store: read level.
+    #[arg(long, value_enum, default_value = "quorum")]
+    pub read: LevelArg,
+    /// Quorum store: write level.
+    #[arg(long, value_enum, default_value = "quorum")]
+    pub write: LevelArg,
+    /// Quorum store: replication mode.
+    #[arg(long, value_enum, default_value = "lww")]
+    pub mode: ModeArg,
+    /// Quorum store: commit log sync policy.
+    #[arg(long, value_enum, default_value = "batch")]
+    pub commitlog: CommitLogArg,
+    /// Quorum store: the commit log's sync period (periodic, group).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub commitlog_period: Duration,
+    /// Quorum store: hinted handoff.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub hints: HintsArg,
+    /// Quorum store: read repair.
+    #[arg(long, value_enum, default_value = "blocking")]
+    pub read_repair: RepairArg,
+    /// Quorum store: anti-entropy period (off when absent).
+    #[arg(long, value_parser = parse_duration)]
+    pub anti_entropy: Option<Duration>,
+    /// Quorum store: set node n2's clock this many milliseconds off (from the start).
+    #[arg(long, allow_hyphen_values = true)]
+    pub skew_ms: Option<i64>,
     /// Workload.
     #[arg(long, value_enum, default_value = "register")]
     pub workload: WorkloadArg,
@@ -172,12 +274,16 @@ pub struct SimArgs {
     /// Kernel write-back period (unsynced data reaches disk this often); none by default.
     #[arg(long, value_parser = parse_duration)]
     pub writeback: Option<Duration>,
-    /// Cut client host 0 off from the server during START..END (e.g. 1s..2s).
+    /// SQLite: cut client host 0 off from the server; quorum: cut node n1 off from every other
+    /// host; during START..END (e.g. 1s..2s).
     #[arg(long, value_parser = crate::simulate::parse_window)]
     pub partition: Option<(Duration, Duration)>,
-    /// Crash the server at START and restart it at END (e.g. 3s..3.5s).
+    /// Crash the server (quorum: node n1) at START and restart it at END (e.g. 3s..3.5s).
     #[arg(long, value_parser = crate::simulate::parse_window)]
     pub crash: Option<(Duration, Duration)>,
+    /// Quorum store: crash every node at START and restart them all at END.
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub crash_all: Option<(Duration, Duration)>,
     /// Write the history (JSON Lines, nemesis events included) to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

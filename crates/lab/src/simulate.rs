@@ -1,4 +1,5 @@
-//! `lab sim`: one simulated run of the SQLite store, with optional faults, checked.
+//! `lab sim`: one simulated run of the SQLite store or the quorum store, with optional
+//! faults, checked.
 //!
 //! A thin front end over `sim::run` and the checker: it builds the configuration from flags,
 //! runs, writes the history if asked, and prints what happened and what the checker says.
@@ -11,10 +12,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::EventType;
-use sim::{Fault, KeyDistribution, Schedule, SimConfig, Workload};
+use lsm::CommitLogSync;
+use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
+use sim::{Fault, KeyDistribution, RunResult, Schedule, SimConfig, Workload};
 use sqlstore::{JournalMode, Reads, SqlSystem, StoreConfig, Synchronous};
 
-use crate::cli::{parse_duration, JournalArg, SimArgs, SyncArg, WorkloadArg};
+use crate::cli::{
+    parse_duration, CommitLogArg, HintsArg, JournalArg, LevelArg, ModeArg, RepairArg, SimArgs, SyncArg, SystemArg,
+    WorkloadArg,
+};
 
 /// Parses `A..B` (two durations) into the start and end of a fault window.
 pub fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
@@ -57,21 +63,88 @@ fn store(args: &SimArgs) -> StoreConfig {
     }
 }
 
+fn level(arg: LevelArg) -> Level {
+    match arg {
+        LevelArg::One => Level::One,
+        LevelArg::Two => Level::Two,
+        LevelArg::Quorum => Level::Quorum,
+        LevelArg::All => Level::All,
+        LevelArg::Any => Level::Any,
+    }
+}
+
+fn cluster(args: &SimArgs) -> ClusterConfig {
+    let mut config = ClusterConfig::new(args.nodes);
+    config.node.replication = args.replication;
+    config.node.read = level(args.read);
+    config.node.write = level(args.write);
+    config.node.mode = match args.mode {
+        ModeArg::Lww => Mode::Lww,
+        ModeArg::Abd => Mode::Abd,
+    };
+    config.node.hints = match args.hints {
+        HintsArg::Off => Hints::Off,
+        HintsArg::Strict => Hints::Strict,
+        HintsArg::Sloppy => Hints::Sloppy,
+    };
+    config.node.read_repair = match args.read_repair {
+        RepairArg::Off => ReadRepair::Off,
+        RepairArg::Async => ReadRepair::Async,
+        RepairArg::Blocking => ReadRepair::Blocking,
+    };
+    config.node.anti_entropy = args.anti_entropy;
+    config.sync = match args.commitlog {
+        CommitLogArg::Batch => CommitLogSync::Batch,
+        CommitLogArg::Periodic => CommitLogSync::Periodic(args.commitlog_period),
+        CommitLogArg::Group => CommitLogSync::Group(args.commitlog_period),
+    };
+    config
+}
+
 fn faults(args: &SimArgs) -> Schedule {
     let mut schedule = Schedule::new();
+    let (server, others): (&str, Vec<String>) = match args.system {
+        SystemArg::Sqlite => ("db", vec!["client-0".to_owned()]),
+        SystemArg::Quorum => {
+            let mut others: Vec<String> = (2..=args.nodes).map(|i| format!("n{i}")).collect();
+            others.extend((0..args.client_hosts).map(sim::client_host_name));
+            ("n1", others)
+        }
+    };
     if let Some((from, to)) = args.partition {
-        schedule.push(from, Fault::partition(["client-0"], ["db"]));
+        schedule.push(from, Fault::partition([server], others));
         schedule.push(to, Fault::Heal);
     }
     if let Some((from, to)) = args.crash {
-        schedule.push(from, Fault::crash("db"));
-        schedule.push(to, Fault::restart("db"));
+        schedule.push(from, Fault::crash(server));
+        schedule.push(to, Fault::restart(server));
+    }
+    if let (SystemArg::Quorum, Some((from, to))) = (args.system, args.crash_all) {
+        for node in 1..=args.nodes {
+            schedule.push(from, Fault::crash(format!("n{node}")));
+            schedule.push(to, Fault::restart(format!("n{node}")));
+        }
+    }
+    if let (SystemArg::Quorum, Some(offset_ms)) = (args.system, args.skew_ms) {
+        schedule.push(Duration::ZERO, Fault::skew("n2", offset_ms));
     }
     schedule
 }
 
+/// Options that only one system understands, refused for the other.
+fn check_options(args: &SimArgs) -> Result<()> {
+    if args.system == SystemArg::Sqlite && (args.crash_all.is_some() || args.skew_ms.is_some()) {
+        bail!("--crash-all and --skew-ms apply to the quorum store (--system quorum)");
+    }
+    if args.system == SystemArg::Quorum && !(3..=9).contains(&args.nodes) {
+        bail!("--nodes {}: the quorum store runs 3 to 9 nodes", args.nodes);
+    }
+    Ok(())
+}
+
 /// Runs `lab sim`.
 pub fn run(args: &SimArgs) -> Result<ExitCode> {
+    check_options(args)?;
     let workload = workload(args);
     let mut config = SimConfig::new(args.seed, workload.clone());
     config.duration = args.duration;
@@ -81,18 +154,46 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
     // The set's final read waits until every operation still in flight has ended.
     config.settle = config.settle.max(args.timeout + config.latency.1 + Duration::from_millis(100));
     config.faults = faults(args);
-    let store = store(args);
-    let description = format!("sqlite ({:?}, synchronous={:?})", store.journal_mode, store.synchronous).to_lowercase();
-    let reads = if workload == Workload::Set { Reads::Set } else { Reads::Register };
-    let system = SqlSystem::new(store).with_reads(reads);
-
+    let set = workload == Workload::Set;
     let start = Instant::now();
-    let result = sim::run(system, &config).context("the simulation failed")?;
+    let (description, result) = match args.system {
+        SystemArg::Sqlite => {
+            let store = store(args);
+            let description =
+                format!("sqlite ({:?}, synchronous={:?})", store.journal_mode, store.synchronous).to_lowercase();
+            let system = SqlSystem::new(store).with_reads(if set { Reads::Set } else { Reads::Register });
+            (description, sim::run(system, &config))
+        }
+        SystemArg::Quorum => {
+            let cluster = cluster(args);
+            let node = &cluster.node;
+            let description = format!(
+                "quorum ({} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {:?})",
+                cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints,
+                node.read_repair, node.anti_entropy
+            )
+            .to_lowercase();
+            let reads = if set { quorum::client::Reads::Set } else { quorum::client::Reads::Register };
+            (description, sim::run(QuorumSystem::new(cluster).with_reads(reads), &config))
+        }
+    };
+    let result = result.context("the simulation failed")?;
     let wall = start.elapsed();
+    report(args, &config, &description, &result, wall)
+}
+
+/// Writes the history if asked, prints what happened and the checker's verdict.
+fn report(
+    args: &SimArgs,
+    config: &SimConfig,
+    description: &str,
+    result: &RunResult,
+    wall: Duration,
+) -> Result<ExitCode> {
     if let Some(path) = &args.history {
         write_history(path, &result.history_with_nemesis())?;
     }
-
+    let workload = &config.workload;
     let count = |kind| result.history.iter().filter(|e| e.kind == kind).count();
     let mut out = std::io::stdout().lock();
     writeln!(out, "system      {description}")?;
