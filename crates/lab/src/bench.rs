@@ -5,6 +5,7 @@
 //!
 //! Wall time is measured here, around whole simulations; it never enters simulated code.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,7 @@ fn completed(result: &RunResult, only_reads_and_writes: bool) -> usize {
 /// Runs `lab bench-sim`: the measurements alternate store by store, `--runs` times each, and
 /// medians are compared (the machine's noise moves single runs by ±20%).
 pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     if args.runs == 0 {
         anyhow::bail!("--runs must be at least 1");
     }
@@ -76,18 +78,20 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
     let (Some(raw), Some(sql), Some(quorum)) = (raw, sql, quorum) else { anyhow::bail!("no run") };
     let echo_wall = median(&mut echo_walls);
     let echo_rate = raw.rpcs as f64 / echo_wall.as_secs_f64();
-    println!(
+    writeln!(
+        out,
         "turmoil echo RPC (baseline), 1 server + 1 client host x 100 tasks: {} RPCs, median {:.3} s wall of {} runs \
          = {echo_rate:.0} RPCs per wall second",
         raw.rpcs,
         echo_wall.as_secs_f64(),
         args.runs
-    );
+    )?;
 
     let (wall, result) = (median(&mut sql_walls), sql);
     let ops = completed(&result, false);
     let rate = ops as f64 / wall.as_secs_f64();
-    println!(
+    writeln!(
+        out,
         "SQLite store (WAL, synchronous=FULL, kv 100 keys), 2 client hosts x 50 clients, {} s simulated: \
          {ops} operations, median {:.3} s wall = {rate:.0} operations per wall second \
          ({:.0} per simulated second, {:.2} messages per operation)",
@@ -95,31 +99,34 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
         wall.as_secs_f64(),
         ops as f64 / result.elapsed.as_secs_f64(),
         result.messages as f64 / ops.max(1) as f64
-    );
+    )?;
     let ratio = echo_rate / rate;
-    println!(
+    writeln!(
+        out,
         "  ratio: {ratio:.2}x slower than raw echo RPC (goal: within 5x: {})",
         if ratio <= 5.0 { "met" } else { "NOT met" }
-    );
+    )?;
 
     let (wall, result) = (median(&mut quorum_walls), quorum);
     let ops = completed(&result, true);
     let rate = ops as f64 / wall.as_secs_f64();
     let per_op = result.messages as f64 / ops.max(1) as f64;
-    println!(
+    writeln!(
+        out,
         "quorum store (3 nodes, N=3, QUORUM/QUORUM, LWW, batch commit log, kv 100 keys), 2 client hosts x 50 \
          clients, {} s simulated: {ops} reads and writes, median {:.3} s wall = {rate:.0} operations per wall \
          second ({:.0} per simulated second, {per_op:.2} messages per operation)",
         args.seconds,
         wall.as_secs_f64(),
         ops as f64 / result.elapsed.as_secs_f64(),
-    );
+    )?;
     let bound = echo_rate / per_op;
     let ratio = bound / rate;
-    println!(
+    writeln!(
+        out,
         "  ratio: {ratio:.2}x slower than raw echo RPC divided by messages per operation ({bound:.0}) \
          (goal: within 10x: {})",
         if ratio <= 10.0 { "met" } else { "NOT met" }
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

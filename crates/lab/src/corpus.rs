@@ -6,6 +6,7 @@
 //! memory. Parsing is not timed; checking is, `--repeat` times per file, median reported.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -84,6 +85,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 /// Runs `lab corpus`.
 pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }
@@ -128,9 +130,9 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
     }
     if args.verbose || disagreements > 0 {
         let shown: Vec<Row> = if args.verbose { rows } else { rows.into_iter().filter(|r| r.agrees == "NO").collect() };
-        println!("{}", Table::new(shown).with(Style::sharp()));
+        writeln!(out, "{}", Table::new(shown).with(Style::sharp()))?;
     }
-    println!(
+    writeln!(out, 
         "corpus {}: {} files, {} agree with verdicts.tsv, {} disagree (median of {} run(s) per file, {} worker thread(s))",
         args.dir.display(),
         expected.len(),
@@ -138,27 +140,28 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         disagreements,
         args.repeat,
         jobs
-    );
+    )?;
     for (group, files) in &groups {
         let total: f64 = files.iter().map(|m| m.ms).sum();
         let slowest = files.iter().max_by(|a, b| a.ms.total_cmp(&b.ms));
         if let Some(slowest) = slowest {
-            println!(
+            writeln!(
+                out,
                 "{group}/ ({} files): checking time {total:.1} ms in total, slowest {} {:.1} ms",
                 files.len(),
                 slowest.file,
                 slowest.ms
-            );
+            )?;
         }
         if files.len() <= 10 {
             for m in files {
-                println!("  {} {:.1} ms", m.file, m.ms);
+                writeln!(out, "  {} {:.1} ms", m.file, m.ms)?;
             }
         }
     }
     match peak_memory_mib() {
-        Some(mib) => println!("peak memory (VmHWM, whole process): {mib:.1} MiB"),
-        None => println!("peak memory: not available on this platform"),
+        Some(mib) => writeln!(out, "peak memory (VmHWM, whole process): {mib:.1} MiB")?,
+        None => writeln!(out, "peak memory: not available on this platform")?,
     }
     Ok(if disagreements == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
