@@ -132,7 +132,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
         let shown: Vec<Row> = if args.verbose { rows } else { rows.into_iter().filter(|r| r.agrees == "NO").collect() };
         writeln!(out, "{}", Table::new(shown).with(Style::sharp()))?;
     }
-    writeln!(out, 
+    writeln!(out,
         "corpus {}: {} files, {} agree with verdicts.tsv, {} disagree (median of {} run(s) per file, {} worker thread(s))",
         args.dir.display(),
         expected.len(),
