@@ -5,5 +5,6 @@ mod cli;
 mod corpus;
 mod oracle;
 mod quorum;
+mod quorum_net;
 mod sql;
 mod support;

@@ -14,6 +14,16 @@
 //! - A ticker drives `on_tick` (timeouts, hints, anti-entropy) every [`TICK`]; a syncer syncs the
 //!   commit log every period under `periodic` and `group`.
 //! - The node's clock offset (clock skew) is read from a shared cell before every call.
+//! - Bad input closes only its own connection and is counted ([`NodeSetup::bad_frames`]): a
+//!   frame that is not the expected message, a length above the limit, a stream that ends
+//!   inside a frame, a peer connection whose first frame is not a [`Hello`] from another
+//!   node. A client gets an `Unsupported` reply (with the request's id when it can be read)
+//!   before the close; a peer gets nothing.
+//! - Optionally a sampler publishes the node's client data (key and version of every cell,
+//!   reserved keys left out) every period of simulated time ([`ReplicaSamples`]), from which
+//!   [`crate::system::QuorumSystem::convergence`] tells when replicas became equal. It only
+//!   reads, so a run gives the same history with or without it.
+//! - [`raw`]: raw bytes to a node's ports, for bad-input tests.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -24,7 +34,7 @@ use std::time::Duration;
 use lsm::{CommitLogSync, Engine, EngineConfig};
 use serde::{Deserialize, Serialize};
 use sim::disk_cost::{DiskCost, DiskQueue, DiskWork};
-use sim::frame::{self, FrameDecoder, MAX_FRAME, MAX_REPLY_FRAME};
+use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -32,6 +42,7 @@ use crate::config::NodeConfig;
 use crate::engine_storage::EngineStorage;
 use crate::message::{Effect, Failure, PeerMessage, Request, Response};
 use crate::node::Node;
+use crate::system::ReplicaSamples;
 
 /// Where clients connect.
 pub const CLIENT_PORT: u16 = 9042;
@@ -49,6 +60,11 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// retransmits, so a stream that lost a segment to a partition stays stalled after the heal;
 /// renewing connections stands in for retransmission and bounds how long that lasts.
 pub const PEER_STREAM_MAX_AGE: Duration = Duration::from_millis(500);
+/// The largest frame between nodes. Larger than a client request may be ([`MAX_FRAME`]): a
+/// message between nodes carries a whole cell, and a client may write a value that fills its
+/// request frame (or grow a set by adds far beyond it), so with the client's limit such a cell
+/// could never be replicated, and every attempt would make the peer look unreachable.
+pub const MAX_PEER_FRAME: usize = MAX_REPLY_FRAME;
 /// Messages queued for one peer before further ones count as undeliverable.
 const PEER_QUEUE: usize = 4096;
 /// Replies queued for one client connection.
@@ -81,6 +97,8 @@ pub struct NodeSetup {
     pub skew_ns: Rc<Cell<i64>>,
     /// Malformed frames received (shared by the whole system).
     pub bad_frames: Rc<Cell<u64>>,
+    /// Where to publish the node's client data, and how often (`None`: no sampler).
+    pub samples: Option<(Duration, ReplicaSamples)>,
 }
 
 /// Simulated time since the start (zero outside a simulation).
@@ -194,6 +212,9 @@ pub async fn serve(setup: NodeSetup) -> turmoil::Result {
         tokio::task::spawn_local(peer_writer(Rc::clone(&host), peer, name, receiver));
     }
     tokio::task::spawn_local(ticker(Rc::clone(&host)));
+    if let Some((period, samples)) = host.setup.samples.clone() {
+        tokio::task::spawn_local(sampler(Rc::clone(&host), period, samples));
+    }
     if let Some(period) = host.setup.sync.sync_interval() {
         tokio::task::spawn_local(syncer(Rc::clone(&host), period));
     }
@@ -210,6 +231,25 @@ async fn ticker(host: Rc<Host>) {
     loop {
         tokio::time::sleep(TICK).await;
         host.run(|node, now| node.on_tick(now));
+    }
+}
+
+/// Publishes the node's client data at every multiple of `period` of simulated time (the
+/// sample is filed under that multiple even when the wake-up comes a tick late, so every
+/// node's sample of one moment lands in the same slot). Reads only: no disk time is charged
+/// and nothing the node does depends on it. A node whose storage cannot be read publishes
+/// nothing for that moment.
+async fn sampler(host: Rc<Host>, period: Duration, samples: ReplicaSamples) {
+    let period_ns = period.as_nanos().max(1);
+    loop {
+        let at = now();
+        let slot = at.as_nanos() / period_ns + 1;
+        let Ok(next) = u64::try_from(slot * period_ns).map(Duration::from_nanos) else { return };
+        tokio::time::sleep(next.saturating_sub(at)).await;
+        let data = host.node.borrow_mut().data();
+        if let Ok(data) = data {
+            samples.publish(host.id, next, data.into_iter().map(|(key, cell)| (key, cell.version)).collect());
+        }
     }
 }
 
@@ -244,6 +284,10 @@ async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::R
     let mut opened = Duration::ZERO;
     let mut down_until = Duration::ZERO;
     while let Some(msg) = queue.recv().await {
+        // A message too large to frame (only anti-entropy's batches of cells can be) is
+        // dropped: it says nothing about the peer, so the peer is not reported unreachable. A
+        // round waiting for it times out; anti-entropy tries again next period.
+        let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) else { continue };
         let suspect = host.node.borrow().suspects(peer, now());
         if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
             // The current stream may have lost a segment to a partition: start afresh.
@@ -256,9 +300,9 @@ async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::R
                 down_until = now() + PEER_BACKOFF;
             }
         }
-        let delivered = match (stream.as_mut(), frame::encode(&msg)) {
-            (Some(stream), Ok(bytes)) => frame::write_frame(stream, &bytes).await.is_ok(),
-            _ => false,
+        let delivered = match stream.as_mut() {
+            Some(stream) => frame::write_frame(stream, &bytes).await.is_ok(),
+            None => false,
         };
         if delivered {
             host.setup.messages.set(host.setup.messages.get() + 1);
@@ -278,11 +322,16 @@ async fn accept_peers(host: Rc<Host>, listener: TcpListener) {
 /// Reads one peer's messages: a [`Hello`], then [`PeerMessage`]s. Anything malformed closes
 /// the connection (and is counted); the node is never told about it.
 async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
-    let mut decoder = FrameDecoder::new(MAX_FRAME);
+    let mut decoder = FrameDecoder::new(MAX_PEER_FRAME);
     let mut from = None;
     loop {
         let read = tokio::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut stream, &mut decoder)).await;
-        let Ok(Ok(Some(body))) = read else { return };
+        let body = match read {
+            Ok(Ok(Some(body))) => body,
+            Ok(Err(error)) if is_bad_input(&error) => return bad_frame(&host),
+            // A clean close, a broken connection or an idle one.
+            _ => return,
+        };
         match from {
             None => match frame::decode::<Hello>(&body) {
                 Ok(hello) if host.setup.hosts.contains_key(&hello.from) && hello.from != host.id => {
@@ -298,8 +347,23 @@ async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
     }
 }
 
+/// Whether a read failed because of what the other side sent (an oversized length, a stream
+/// ending inside a frame), rather than because the connection broke.
+fn is_bad_input(error: &WireError) -> bool {
+    !matches!(error, WireError::Io(_))
+}
+
 fn bad_frame(host: &Host) {
     host.setup.bad_frames.set(host.setup.bad_frames.get() + 1);
+}
+
+/// Counts a bad frame from client connection `conn` and queues the `Unsupported` answer (to
+/// request `id`, 0 when it could not be read); the caller then closes the connection.
+fn refuse(host: &Host, conn: u64, id: u64, why: String) {
+    bad_frame(host);
+    if let Some(sender) = host.clients.borrow().get(&conn) {
+        let _ = sender.try_send(Response { id, result: Err(Failure::Unsupported(why)) });
+    }
 }
 
 /// Serves one client connection: requests in, replies out (from a writer task, since replies
@@ -323,16 +387,20 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     let mut decoder = FrameDecoder::new(MAX_FRAME);
     loop {
         let read = tokio::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut reader, &mut decoder)).await;
-        let Ok(Ok(Some(body))) = read else { break };
+        let body = match read {
+            Ok(Ok(Some(body))) => body,
+            Ok(Err(error)) if is_bad_input(&error) => {
+                refuse(&host, conn, 0, format!("bad frame: {error}"));
+                break;
+            }
+            // A clean close, a broken connection or an idle one.
+            _ => break,
+        };
         match frame::decode::<Request>(&body) {
             Ok(request) => host.run(|node, now| node.on_request(now, conn, request)),
             Err(error) => {
-                bad_frame(&host);
                 let id = frame::salvage_id(&body).unwrap_or(0);
-                let failure = Failure::Unsupported(format!("malformed request: {error}"));
-                if let Some(sender) = host.clients.borrow().get(&conn) {
-                    let _ = sender.try_send(Response { id, result: Err(failure) });
-                }
+                refuse(&host, conn, id, format!("malformed request: {error}"));
                 break;
             }
         }
@@ -340,4 +408,65 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     host.clients.borrow_mut().remove(&conn);
     // Let the writer send what is queued (the error reply), then end with the channel.
     let _ = write_task.await;
+}
+
+/// Raw bytes to a node's ports, outside the protocol: what a buggy client or a confused peer
+/// might send. For bad-input tests elsewhere (which need not depend on turmoil and tokio
+/// themselves): run these inside a turmoil host of the test's own.
+pub mod raw {
+    use std::time::Duration;
+
+    use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
+    use tokio::io::AsyncWriteExt;
+    use turmoil::net::TcpStream;
+
+    /// What came back on one raw connection.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct Exchange {
+        /// The frame bodies the node sent back, in order.
+        pub replies: Vec<Vec<u8>>,
+        /// Whether the node closed (or reset) the connection within the wait.
+        pub closed: bool,
+        /// Simulated time when the exchange ended.
+        pub ended: Duration,
+    }
+
+    /// Connects to `port` of `host`, sends `bytes` as they are (framing is the caller's), half
+    /// closes the connection if `hang_up`, then collects the frames that come back until the
+    /// node closes the connection or `wait` passes.
+    pub async fn exchange(
+        host: &str,
+        port: u16,
+        bytes: &[u8],
+        hang_up: bool,
+        wait: Duration,
+    ) -> std::io::Result<Exchange> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let connect = tokio::time::timeout_at(deadline, TcpStream::connect((host, port)));
+        let mut stream = connect.await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        stream.write_all(bytes).await?;
+        stream.flush().await?;
+        if hang_up {
+            stream.shutdown().await?;
+        }
+        let mut decoder = FrameDecoder::new(MAX_REPLY_FRAME);
+        let mut out = Exchange::default();
+        loop {
+            match tokio::time::timeout_at(deadline, frame::read_frame(&mut stream, &mut decoder)).await {
+                Ok(Ok(Some(body))) => out.replies.push(body),
+                Ok(Ok(None) | Err(_)) => {
+                    out.closed = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        out.ended = super::now();
+        Ok(out)
+    }
+
+    /// Sleeps until `at` of simulated time (at once if that has passed).
+    pub async fn sleep_until(at: Duration) {
+        tokio::time::sleep(at.saturating_sub(super::now())).await;
+    }
 }
