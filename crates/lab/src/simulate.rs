@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::EventType;
 use lsm::CommitLogSync;
+use quorum::system::Convergence;
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use sim::{Fault, KeyDistribution, RunResult, Schedule, SimConfig, Workload};
 use sqlstore::{JournalMode, Reads, SqlSystem, StoreConfig, Synchronous};
@@ -155,6 +156,7 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
     config.settle = config.settle.max(args.timeout + config.latency.1 + Duration::from_millis(100));
     config.faults = faults(args);
     let set = workload == Workload::Set;
+    let mut convergence = None;
     let start = Instant::now();
     let (description, result) = match args.system {
         SystemArg::Sqlite => {
@@ -174,12 +176,57 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
             )
             .to_lowercase();
             let reads = if set { quorum::client::Reads::Set } else { quorum::client::Reads::Register };
-            (description, sim::run(QuorumSystem::new(cluster).with_reads(reads), &config))
+            let system = QuorumSystem::new(cluster).with_reads(reads).with_sampling(SAMPLE_EVERY);
+            // The handle shares the sampler with the system the run consumes.
+            let handle = system.clone();
+            let result = sim::run(system, &config);
+            convergence = Some(handle.convergence());
+            (description, result)
         }
     };
     let result = result.context("the simulation failed")?;
     let wall = start.elapsed();
-    report(args, &config, &description, &result, wall)
+    let code = report(args, &config, &description, &result, wall)?;
+    if let Some(convergence) = convergence {
+        writeln!(std::io::stdout().lock(), "replicas    {}", describe_convergence(&convergence, &result))?;
+    }
+    Ok(code)
+}
+
+/// How often the quorum store's replicas are compared.
+const SAMPLE_EVERY: Duration = Duration::from_millis(20);
+
+/// When the replicas came to agree: after the last heal or restart, and after the last write
+/// (writes still in flight make replicas differ for a moment even without faults).
+fn describe_convergence(convergence: &Convergence, result: &RunResult) -> String {
+    let last_repair = result
+        .faults
+        .iter()
+        .filter(|(_, fault)| matches!(fault, Fault::Heal | Fault::Restart(_)))
+        .map(|(at, _)| *at)
+        .max();
+    let last_write = result
+        .history
+        .iter()
+        .filter(|e| e.kind != EventType::Invoke && matches!(e.f.as_str(), "write" | "add"))
+        .filter_map(|e| e.time)
+        .max()
+        .map(Duration::from_nanos);
+    let seconds = |d: Duration| d.as_secs_f64();
+    match (convergence.converged_since(), convergence.last_diverged()) {
+        (Some(since), _) => {
+            let mut text = format!("equal from {:.3} s to the end", seconds(since));
+            if let Some(repair) = last_repair {
+                text.push_str(&format!("; last heal/restart at {:.3} s", seconds(repair)));
+            }
+            if let Some(write) = last_write {
+                text.push_str(&format!("; last write completed at {:.3} s", seconds(write)));
+            }
+            format!("{text} (at most {} keys differed at once)", convergence.max_diverged())
+        }
+        (None, Some(last)) => format!("still differ on {} keys at {:.3} s", last.diverged.len(), seconds(last.at)),
+        (None, None) => "not sampled".to_owned(),
+    }
 }
 
 /// Writes the history if asked, prints what happened and the checker's verdict.
