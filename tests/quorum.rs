@@ -10,12 +10,10 @@ use quorum::client::Reads;
 use quorum::{ClusterConfig, Level, Mode, QuorumSystem};
 use sim::{Fault, Schedule, SimConfig, Workload};
 
+use crate::support::{nanos, operations};
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
-}
-
-fn nanos(s: f64) -> u64 {
-    secs(s).as_nanos() as u64
 }
 
 fn cluster(read: Level, write: Level) -> ClusterConfig {
@@ -35,18 +33,7 @@ fn run_config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
 
 /// (invocation, completion) pairs of reads and writes (the store offers no compare-and-set).
 fn reads_and_writes(history: &[Event]) -> Vec<(&Event, &Event)> {
-    let mut open = std::collections::BTreeMap::new();
-    let mut ops = Vec::new();
-    for event in history {
-        if event.kind == EventType::Invoke {
-            open.insert(&event.process, event);
-        } else if let Some(invoke) = open.remove(&event.process) {
-            if invoke.f == "read" || invoke.f == "write" {
-                ops.push((invoke, event));
-            }
-        }
-    }
-    ops
+    operations(history).into_iter().filter(|(invoke, _)| invoke.f == "read" || invoke.f == "write").collect()
 }
 
 /// n3 cut off from n1 and n2 during [1 s, 3 s); clients still reach every node.

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use checker::{check_named, set_loss, CheckOptions, Outcome};
-use history::{Event, EventType, Process};
+use history::{EventType, Process};
 use sim::{Fault, KeyDistribution, Schedule, SimConfig, Workload};
 use sqlstore::{JournalMode, Reads, SqlSystem, StoreConfig, Synchronous};
+
+use crate::support::{nanos, operations};
 
 const SEEDS: u64 = 20;
 
@@ -33,24 +35,6 @@ fn config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
     config.op_timeout = secs(0.25);
     config.faults = faults;
     config
-}
-
-/// Completions with their invocation, per process.
-fn operations(history: &[Event]) -> Vec<(&Event, &Event)> {
-    let mut open = std::collections::BTreeMap::new();
-    let mut ops = Vec::new();
-    for event in history {
-        if event.kind == EventType::Invoke {
-            open.insert(&event.process, event);
-        } else if let Some(invoke) = open.remove(&event.process) {
-            ops.push((invoke, event));
-        }
-    }
-    ops
-}
-
-fn nanos(s: f64) -> u64 {
-    secs(s).as_nanos() as u64
 }
 
 #[test]

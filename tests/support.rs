@@ -1,6 +1,8 @@
 //! Shared test support: where the corpus is, scratch files, generated histories.
 
 use std::path::PathBuf;
+
+use history::{Event, EventType};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The Porcupine corpus (`../shared/corpus/porcupine` from the repository, or `LAB_CORPUS`).
@@ -46,4 +48,23 @@ pub fn hard_kv_history(n: usize) -> String {
         "{{\"process\":{n},\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\",\"value\":\"impossible\"}}\n"
     ));
     out
+}
+
+/// Every completed operation as (invocation, completion), in order of completion.
+pub fn operations(history: &[Event]) -> Vec<(&Event, &Event)> {
+    let mut open = std::collections::BTreeMap::new();
+    let mut ops = Vec::new();
+    for event in history {
+        if event.kind == EventType::Invoke {
+            open.insert(&event.process, event);
+        } else if let Some(invoke) = open.remove(&event.process) {
+            ops.push((invoke, event));
+        }
+    }
+    ops
+}
+
+/// A simulated time in seconds as history nanoseconds.
+pub fn nanos(seconds: f64) -> u64 {
+    std::time::Duration::from_secs_f64(seconds).as_nanos() as u64
 }
