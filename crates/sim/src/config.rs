@@ -37,8 +37,9 @@ pub struct SimConfig {
     pub workload: Workload,
     /// Faults and when to apply them (all before `duration`).
     pub faults: Schedule,
-    /// After `duration`, with every partition healed and every crashed host restarted: how long
-    /// to wait before final reads.
+    /// After `duration`, with every partition healed and every crashed host restarted: the quiet
+    /// period, during which no client invokes anything, before the final reads (set workload)
+    /// and the end of the run (every workload).
     pub settle: Duration,
     /// Attempts of the final read of a [`Workload::Set`] (each recorded) before giving up.
     pub final_read_attempts: u32,

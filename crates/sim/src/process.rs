@@ -156,5 +156,11 @@ pub(crate) async fn client_host<S: System>(
     for task in tasks {
         task.await?;
     }
+    if host == 0 {
+        // The quiet period: the run goes on until `duration + settle` for every workload, so
+        // that replicas can converge (and be watched converging) with no client writing.
+        let end = plan.duration.saturating_add(plan.settle);
+        tokio::time::sleep(end.saturating_sub(now())).await;
+    }
     Ok(())
 }

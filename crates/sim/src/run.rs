@@ -6,7 +6,8 @@
 //!    their time (checked before every step, so at tick resolution).
 //! 2. At `duration`: every cut link is repaired and every crashed host restarted (recorded in
 //!    [`RunResult::faults`]). Processes stop invoking; operations in flight finish or time out.
-//! 3. At `duration + settle` (set workload only): the final read.
+//! 3. `duration .. duration + settle`: the quiet period. No process invokes anything; the run
+//!    goes on so that the system can converge. At its end (set workload): the final read.
 //!
 //! The run ends when every client host's software has ended. A run that passes
 //! [`SimConfig::time_limit`] without ending is stuck ([`SimError::Stuck`]).

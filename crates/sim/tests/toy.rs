@@ -442,3 +442,12 @@ fn a_set_settle_shorter_than_an_operation_in_flight_is_refused() {
     let err = sim::run(Toy::set(), &c).expect_err("settle too short");
     assert!(matches!(err, SimError::Config(ConfigError::SettleTooShort { .. })), "{err}");
 }
+
+#[test]
+fn every_run_ends_with_a_quiet_period() {
+    let c = config(2, Workload::Register);
+    let result = sim::run(Toy::registers(), &c).expect("runs");
+    assert!(result.elapsed >= c.duration + c.settle, "ran for {:?}", result.elapsed);
+    let last_invoke = result.history.iter().filter(|e| e.kind == EventType::Invoke).filter_map(|e| e.time).max();
+    assert!(last_invoke.is_some_and(|t| t < c.duration.as_nanos() as u64), "nothing is invoked after `duration`");
+}
