@@ -3,6 +3,7 @@
 
 mod cli;
 mod corpus;
+mod experiments;
 mod oracle;
 mod quorum;
 mod quorum_net;

@@ -31,6 +31,24 @@ pub enum Command {
     /// Benchmark the simulation: the SQLite store's simulated operations per wall second,
     /// beside turmoil's raw echo-RPC rate measured in the same run.
     BenchSim(BenchSimArgs),
+    /// Work with experiment scripts (experiments/*.toml).
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
+}
+
+/// `lab experiment ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// Parse and validate experiment files: prints FILE<TAB>ok<TAB>SUMMARY per valid file and
+    /// FILE:LINE:COL: ERROR on stderr for the others. Exit status 2 when any file is invalid.
+    Check(ExperimentCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExperimentCheckArgs {
+    /// Experiment files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// The sequential model a history is checked against.

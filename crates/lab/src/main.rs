@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod cli;
 mod corpus;
+mod experiment;
 mod input;
 mod report;
 mod simulate;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, ExperimentCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Corpus(args) => corpus::run(&args),
         Command::Sim(args) => simulate::run(&args),
         Command::BenchSim(args) => bench::run(&args),
+        Command::Experiment(ExperimentCommand::Check(args)) => experiment::check(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,613 @@
+//! The second parse: a [`RawExperiment`] checked and turned into an [`Experiment`] built from
+//! the types a run takes (`sim::Workload`, `StoreConfig`, `ClusterConfig`, `sim::Schedule`).
+//!
+//! Every error names the file, line and column of the value it is about. The first error
+//! found is returned. After its own checks, each system's run configuration goes through
+//! `SimConfig::validate` and `validate_hosts`, the checks `sim::run` itself makes, so that a
+//! file that validates here cannot be refused when it runs.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lsm::CommitLogSync;
+use quorum::level::{self, Access, LevelError};
+use quorum::{ClusterConfig, Level, QuorumSystem};
+use sim::{Fault, KeyDistribution, Schedule, SimConfig, System as _, Workload};
+use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
+use toml::Spanned;
+
+use super::raw::{
+    RawCommitLog, RawDistribution, RawExperiment, RawFault, RawFaultKind, RawJournal, RawSeeds, RawSynchronous,
+    RawSystem, RawSystemKind, RawWorkload, RawWorkloadKind,
+};
+use crate::cli::parse_duration;
+
+/// Most seeds one experiment may list or count.
+pub const MAX_SEEDS: usize = 1_000_000;
+/// Most systems one experiment may compare.
+pub const MAX_SYSTEMS: usize = 64;
+/// Most `[[fault]]` entries.
+pub const MAX_FAULTS: usize = 10_000;
+/// Longest simulated duration.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+/// Largest clock skew, either way.
+pub const MAX_SKEW_MS: i64 = 3_600_000;
+/// The quorum store's node counts.
+pub const NODES: std::ops::RangeInclusive<usize> = 3..=9;
+/// The host name that means each system's first server (`db` for SQLite, `n1` for quorum).
+pub const FIRST_SERVER: &str = "server";
+
+/// A validated experiment, ready to run.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// Short name.
+    #[allow(dead_code, reason = "read by `lab run`, which is not written yet")]
+    pub name: String,
+    /// The question it answers.
+    #[allow(dead_code, reason = "read by `lab run`, which is not written yet")]
+    pub question: String,
+    /// Every seed to run, in order, without duplicates.
+    pub seeds: Vec<u64>,
+    /// Simulated time during which clients invoke operations.
+    pub duration: Duration,
+    /// What the clients do.
+    pub workload: WorkloadSpec,
+    /// The systems compared, in file order, each with the fault schedule in its host names.
+    pub systems: Vec<System>,
+    /// The number of `[[fault]]` entries (each system's schedule has them expanded).
+    pub faults: usize,
+}
+
+/// The workload and the clients that run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    /// What the clients do.
+    pub workload: Workload,
+    /// Client hosts (`client-0`, ...).
+    pub client_hosts: usize,
+    /// Logical clients per client host.
+    pub clients_per_host: usize,
+    /// How long a client waits before recording an operation as indeterminate.
+    pub op_timeout: Duration,
+}
+
+/// One system under test.
+#[derive(Debug, Clone)]
+pub struct System {
+    /// Its name, unique in the experiment.
+    pub name: String,
+    /// Its configuration.
+    pub spec: SystemSpec,
+    /// The experiment's faults in this system's host names, heals and restarts included.
+    pub faults: Schedule,
+}
+
+/// The configuration of one of the stores.
+#[derive(Debug, Clone)]
+pub enum SystemSpec {
+    /// One SQLite server (host `db`).
+    Sqlite(StoreConfig),
+    /// The quorum store (hosts `n1`..`nN`); boxed, being four times the size of the other.
+    Quorum(Box<ClusterConfig>),
+}
+
+impl SystemSpec {
+    /// The server host names, as the system reports them.
+    pub fn servers(&self) -> Vec<String> {
+        match self {
+            SystemSpec::Sqlite(config) => SqlSystem::new(config.clone()).servers(),
+            SystemSpec::Quorum(config) => QuorumSystem::new(ClusterConfig::clone(config)).servers(),
+        }
+    }
+}
+
+impl Experiment {
+    /// The run configuration of `system` for `seed`.
+    pub fn sim_config(&self, system: &System, seed: u64) -> SimConfig {
+        let spec = &self.workload;
+        let mut config = SimConfig::new(seed, spec.workload.clone());
+        config.duration = self.duration;
+        config.client_hosts = spec.client_hosts;
+        config.clients_per_host = spec.clients_per_host;
+        config.op_timeout = spec.op_timeout;
+        // As `lab sim`: the set's final read waits for every operation still in flight.
+        config.settle = config.settle.max(spec.op_timeout + config.latency.1 + Duration::from_millis(100));
+        config.faults = system.faults.clone();
+        config
+    }
+}
+
+/// Why an experiment file was refused: where, and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ExperimentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ExperimentError {}
+
+/// Parses and validates the experiment file `file` whose contents are `text`.
+pub fn parse(file: &Path, text: &str) -> Result<Experiment, ExperimentError> {
+    let source = Source { file, text };
+    let raw: RawExperiment =
+        toml::from_str(text).map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+    source.experiment(raw)
+}
+
+/// The file being validated: turns spans into errors.
+struct Source<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+type Checked<T> = Result<T, ExperimentError>;
+
+impl Source<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ExperimentError {
+        let (line, column) = line_column(self.text, span.start);
+        ExperimentError { file: self.file.to_path_buf(), line, column, message: message.into() }
+    }
+
+    fn fail<T>(&self, span: Range<usize>, message: impl Into<String>) -> Checked<T> {
+        Err(self.error(span, message))
+    }
+
+    fn duration(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
+        let parsed = parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))?;
+        if parsed.is_zero() {
+            return self.fail(value.span(), format!("{what} must be longer than zero"));
+        }
+        Ok(parsed)
+    }
+
+    /// Refuses `field` when present: it does not apply to this `kind`.
+    fn refuse<T>(&self, field: &Option<Spanned<T>>, name: &str, applies_to: &str) -> Checked<()> {
+        match field {
+            Some(value) => self.fail(value.span(), format!("`{name}` applies only to {applies_to}")),
+            None => Ok(()),
+        }
+    }
+
+    fn experiment(&self, raw: RawExperiment) -> Checked<Experiment> {
+        let name = raw.name.get_ref().trim().to_owned();
+        if name.is_empty() || name.contains(['/', '\\']) {
+            return self.fail(raw.name.span(), "expected a non-empty name without `/` (results go to results/NAME/)");
+        }
+        if raw.question.get_ref().trim().is_empty() {
+            return self.fail(raw.question.span(), "expected a question: one paragraph saying what this shows");
+        }
+        let seeds = self.seeds(&raw.seeds)?;
+        let duration = self.duration(&raw.duration, "duration")?;
+        if duration > MAX_DURATION {
+            return self.fail(raw.duration.span(), format!("duration: at most {MAX_DURATION:?}"));
+        }
+        let workload = self.workload(&raw.workload)?;
+        let systems = self.systems(&raw.system)?;
+        if raw.fault.len() > MAX_FAULTS {
+            return self.fail(raw.fault[MAX_FAULTS].kind.span(), format!("at most {MAX_FAULTS} faults"));
+        }
+        let mut experiment = Experiment {
+            name,
+            question: raw.question.into_inner().trim().to_owned(),
+            seeds,
+            duration,
+            workload,
+            systems: Vec::with_capacity(systems.len()),
+            faults: raw.fault.len(),
+        };
+        for (name_span, system) in systems {
+            let mut system = system;
+            system.faults = self.schedule(&raw.fault, &experiment, &system)?;
+            // Backstop: the checks `sim::run` makes, so a valid file cannot fail to start.
+            let config = experiment.sim_config(&system, experiment.seeds[0]);
+            let checked = config.validate().and_then(|()| config.validate_hosts(&system.spec.servers()));
+            if let Err(e) = checked {
+                return self.fail(name_span, format!("system `{}` cannot run: {e}", system.name));
+            }
+            experiment.systems.push(system);
+        }
+        Ok(experiment)
+    }
+
+    fn seeds(&self, raw: &Spanned<RawSeeds>) -> Checked<Vec<u64>> {
+        let seeds: Vec<u64> = match raw.get_ref() {
+            RawSeeds::Count(count) => {
+                if *count as u128 > MAX_SEEDS as u128 {
+                    return self.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
+                }
+                (1..=*count).collect()
+            }
+            RawSeeds::List(list) => {
+                if list.len() > MAX_SEEDS {
+                    return self.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
+                }
+                let mut sorted = list.clone();
+                sorted.sort_unstable();
+                if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+                    return self.fail(raw.span(), format!("seeds: seed {} is listed twice", pair[0]));
+                }
+                list.clone()
+            }
+        };
+        if seeds.is_empty() {
+            return self.fail(raw.span(), "seeds: expected at least one seed (a count of 1 or more, or a list)");
+        }
+        Ok(seeds)
+    }
+
+    fn workload(&self, raw: &RawWorkload) -> Checked<WorkloadSpec> {
+        let kv = "kind = \"kv\" workloads";
+        let workload = match raw.kind.get_ref() {
+            RawWorkloadKind::Register | RawWorkloadKind::Set => {
+                self.refuse(&raw.keys, "keys", kv)?;
+                self.refuse(&raw.distribution, "distribution", kv)?;
+                if *raw.kind.get_ref() == RawWorkloadKind::Set {
+                    Workload::Set
+                } else {
+                    Workload::Register
+                }
+            }
+            RawWorkloadKind::Kv => {
+                let keys = raw.keys.as_ref().map_or(10, |k| *k.get_ref());
+                if let Some(span) = raw.keys.as_ref().map(Spanned::span).filter(|_| keys == 0) {
+                    return self.fail(span, "keys: expected at least 1");
+                }
+                let distribution = match raw.distribution.as_ref().map(Spanned::get_ref) {
+                    None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
+                    Some(RawDistribution::Zipf(s)) => KeyDistribution::Zipf(*s),
+                };
+                let workload = Workload::Kv { keys, distribution };
+                if let (Err(e), Some(span)) = (workload.validate(), raw.distribution.as_ref().map(Spanned::span)) {
+                    return self.fail(span, format!("distribution: {e}"));
+                }
+                workload
+            }
+        };
+        let count = |value: &Option<Spanned<usize>>, name: &str, default: usize| match value {
+            Some(v) if *v.get_ref() == 0 || *v.get_ref() > sim::config::MAX_CLIENTS => {
+                self.fail(v.span(), format!("{name}: expected 1 to {}", sim::config::MAX_CLIENTS))
+            }
+            Some(v) => Ok(*v.get_ref()),
+            None => Ok(default),
+        };
+        let client_hosts = count(&raw.client_hosts, "client_hosts", 2)?;
+        let clients_per_host = count(&raw.clients_per_host, "clients_per_host", 5)?;
+        if client_hosts.saturating_mul(clients_per_host) > sim::config::MAX_CLIENTS {
+            let span = raw.clients_per_host.as_ref().map_or(raw.kind.span(), Spanned::span);
+            return self.fail(span, format!("at most {} clients in all", sim::config::MAX_CLIENTS));
+        }
+        let op_timeout = match &raw.timeout {
+            Some(value) => self.duration(value, "timeout")?,
+            None => Duration::from_secs(1),
+        };
+        Ok(WorkloadSpec { workload, client_hosts, clients_per_host, op_timeout })
+    }
+
+    /// The systems with their name spans; their fault schedules are filled in later.
+    fn systems(&self, raw: &[RawSystem]) -> Checked<Vec<(Range<usize>, System)>> {
+        if raw.is_empty() {
+            return self.fail(self.text.len()..self.text.len(), "expected at least one [[system]]");
+        }
+        if raw.len() > MAX_SYSTEMS {
+            return self.fail(raw[MAX_SYSTEMS].name.span(), format!("at most {MAX_SYSTEMS} systems"));
+        }
+        let mut systems: Vec<(Range<usize>, System)> = Vec::with_capacity(raw.len());
+        for system in raw {
+            let name = system.name.get_ref().trim();
+            if name.is_empty() || name.contains(['/', '\\']) {
+                return self.fail(system.name.span(), "expected a non-empty system name without `/`");
+            }
+            if let Some((first, _)) = systems.iter().find(|(_, s)| s.name == name) {
+                let (line, column) = line_column(self.text, first.start);
+                return self.fail(
+                    system.name.span(),
+                    format!("duplicate system name `{name}` (first used at line {line}, column {column})"),
+                );
+            }
+            let spec = match system.kind.get_ref() {
+                RawSystemKind::Sqlite => SystemSpec::Sqlite(self.sqlite(system)?),
+                RawSystemKind::Quorum => SystemSpec::Quorum(Box::new(self.quorum(system)?)),
+            };
+            systems.push((system.name.span(), System { name: name.to_owned(), spec, faults: Schedule::new() }));
+        }
+        Ok(systems)
+    }
+
+    fn sqlite(&self, raw: &RawSystem) -> Checked<StoreConfig> {
+        let quorum = "kind = \"quorum\" systems";
+        self.refuse(&raw.nodes, "nodes", quorum)?;
+        self.refuse(&raw.n, "n", quorum)?;
+        self.refuse(&raw.read, "read", quorum)?;
+        self.refuse(&raw.write, "write", quorum)?;
+        self.refuse(&raw.r, "r", quorum)?;
+        self.refuse(&raw.w, "w", quorum)?;
+        self.refuse(&raw.mode, "mode", quorum)?;
+        self.refuse(&raw.commitlog, "commitlog", quorum)?;
+        self.refuse(&raw.hints, "hints", quorum)?;
+        self.refuse(&raw.read_repair, "read_repair", quorum)?;
+        self.refuse(&raw.anti_entropy, "anti_entropy", quorum)?;
+        let mut config = StoreConfig::default();
+        if let Some(journal) = &raw.journal {
+            config.journal_mode = match journal.get_ref() {
+                RawJournal::Wal => JournalMode::Wal,
+                RawJournal::Delete => JournalMode::Delete,
+            };
+        }
+        if let Some(synchronous) = &raw.synchronous {
+            config.synchronous = match synchronous.get_ref() {
+                RawSynchronous::Off => Synchronous::Off,
+                RawSynchronous::Normal => Synchronous::Normal,
+                RawSynchronous::Full => Synchronous::Full,
+            };
+        }
+        Ok(config)
+    }
+
+    fn quorum(&self, raw: &RawSystem) -> Checked<ClusterConfig> {
+        let sqlite = "kind = \"sqlite\" systems";
+        self.refuse(&raw.journal, "journal", sqlite)?;
+        self.refuse(&raw.synchronous, "synchronous", sqlite)?;
+        let nodes = raw.nodes.as_ref().map_or(3, |v| *v.get_ref());
+        if let Some(span) = raw.nodes.as_ref().map(Spanned::span).filter(|_| !NODES.contains(&nodes)) {
+            return self.fail(span, format!("nodes = {nodes}: the quorum store runs 3 to 9 nodes"));
+        }
+        let mut config = ClusterConfig::new(nodes);
+        let n = raw.n.as_ref().map_or(3.min(nodes), |v| *v.get_ref());
+        if let Some(value) = &raw.n {
+            if n == 0 || n > nodes {
+                return self.fail(value.span(), format!("N = {n}: expected 1 to nodes = {nodes}"));
+            }
+        }
+        config.node.replication = n;
+        config.node.read = self.level(&raw.read, &raw.r, n, Access::Read, raw)?;
+        config.node.write = self.level(&raw.write, &raw.w, n, Access::Write, raw)?;
+        if let Some(mode) = &raw.mode {
+            config.node.mode = *mode.get_ref();
+        }
+        if let Some(hints) = &raw.hints {
+            config.node.hints = *hints.get_ref();
+        }
+        if let Some(repair) = &raw.read_repair {
+            config.node.read_repair = *repair.get_ref();
+        }
+        if let Some(period) = &raw.anti_entropy {
+            config.node.anti_entropy = Some(self.duration(period, "anti_entropy")?);
+        }
+        if let Some(commitlog) = &raw.commitlog {
+            let period = |text: &String| self.duration(&Spanned::new(commitlog.span(), text.clone()), "commitlog");
+            config.sync = match commitlog.get_ref() {
+                RawCommitLog::Batch => CommitLogSync::Batch,
+                RawCommitLog::Periodic(text) => CommitLogSync::Periodic(period(text)?),
+                RawCommitLog::Group(text) => CommitLogSync::Group(period(text)?),
+            };
+        }
+        if let Err(e) = config.node.validate() {
+            return self.fail(raw.name.span(), format!("system `{}`: {e}", raw.name.get_ref()));
+        }
+        Ok(config)
+    }
+
+    /// A read or write level, by name (`read = "quorum"`) or by count (`r = 2`), checked
+    /// against N.
+    fn level(
+        &self,
+        named: &Option<Spanned<Level>>,
+        count: &Option<Spanned<usize>>,
+        n: usize,
+        access: Access,
+        raw: &RawSystem,
+    ) -> Checked<Level> {
+        let (name, letter) = match access {
+            Access::Read => ("read", "R"),
+            Access::Write => ("write", "W"),
+        };
+        let (level, span) = match (named, count) {
+            (Some(_), Some(count)) => {
+                return self.fail(count.span(), format!("give `{name}` or `{}`, not both", letter.to_lowercase()))
+            }
+            (Some(level), None) => (*level.get_ref(), level.span()),
+            (None, Some(count)) => (Level::Count(*count.get_ref()), count.span()),
+            (None, None) => return Ok(Level::Quorum),
+        };
+        match level::validate(level, n, access) {
+            Ok(_) => Ok(level),
+            Err(LevelError::Unachievable { level: Level::Count(k), .. }) => {
+                self.fail(span, format!("{letter} = {k} exceeds N = {n} (system `{}`)", raw.name.get_ref()))
+            }
+            Err(LevelError::Unachievable { required, .. }) => self.fail(
+                span,
+                format!("{name} = {level:?} needs {required} replicas but N = {n} (system `{}`)", raw.name.get_ref()),
+            ),
+            Err(e @ LevelError::Unsupported { .. }) => self.fail(span, format!("{letter}: {e}")),
+        }
+    }
+
+    /// The faults in `system`'s host names, each with its end (heal, restart, skew back).
+    fn schedule(&self, raw: &[RawFault], experiment: &Experiment, system: &System) -> Checked<Schedule> {
+        let servers = system.spec.servers();
+        let clients: Vec<String> = (0..experiment.workload.client_hosts).map(sim::client_host_name).collect();
+        let hosts = Hosts { servers: &servers, clients: &clients, system: &system.name };
+        let mut schedule = Schedule::new();
+        for fault in raw {
+            let at = self.duration_at(&fault.at, "at")?;
+            if at >= experiment.duration {
+                return self.fail(
+                    fault.at.span(),
+                    format!("at = {at:?} is not before the end of the run (duration = {:?})", experiment.duration),
+                );
+            }
+            let until = match &fault.until {
+                None => None,
+                Some(value) => {
+                    let until = self.duration_at(value, "until")?;
+                    if until <= at {
+                        return self.fail(value.span(), format!("until = {until:?} must be after at = {at:?}"));
+                    }
+                    if until >= experiment.duration {
+                        return self.fail(
+                            value.span(),
+                            format!(
+                                "until = {until:?} is not before the end of the run (duration = {:?})",
+                                experiment.duration
+                            ),
+                        );
+                    }
+                    Some(until)
+                }
+            };
+            for (start, end) in self.fault(fault, &hosts)? {
+                schedule.push(at, start);
+                if let (Some(until), Some(end)) = (until, end) {
+                    schedule.push(until, end);
+                }
+            }
+        }
+        Ok(schedule)
+    }
+
+    /// A time in the run: zero is allowed (a fault from the start).
+    fn duration_at(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
+        parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))
+    }
+
+    /// One `[[fault]]` as (fault, what ends it) pairs in one system's host names.
+    fn fault(&self, raw: &RawFault, hosts: &Hosts<'_>) -> Checked<Vec<(Fault, Option<Fault>)>> {
+        let kind = *raw.kind.get_ref();
+        let needs_node = matches!(kind, RawFaultKind::Isolate | RawFaultKind::Crash | RawFaultKind::Skew);
+        let what = match kind {
+            RawFaultKind::Isolate => "isolate",
+            RawFaultKind::Partition => "partition",
+            RawFaultKind::Crash => "crash",
+            RawFaultKind::CrashAll => "crash-all",
+            RawFaultKind::Skew => "skew",
+        };
+        if !needs_node {
+            self.refuse(&raw.node, "node", "isolate, crash and skew faults")?;
+        }
+        if kind != RawFaultKind::Partition {
+            self.refuse(&raw.left, "left", "partition faults")?;
+            self.refuse(&raw.right, "right", "partition faults")?;
+        }
+        if kind != RawFaultKind::Skew {
+            self.refuse(&raw.offset_ms, "offset_ms", "skew faults")?;
+        }
+        let node = match (&raw.node, needs_node) {
+            (Some(node), _) => Some(node),
+            (None, true) => return self.fail(raw.kind.span(), format!("a {what} fault needs `node = \"...\"`")),
+            (None, false) => None,
+        };
+        let server = |node: &Spanned<String>| self.host(node, hosts, true);
+        Ok(match kind {
+            RawFaultKind::Isolate => {
+                let host = node.map(|node| self.host(node, hosts, false)).transpose()?.unwrap_or_default();
+                let others = hosts.servers.iter().chain(hosts.clients).filter(|h| **h != host).cloned();
+                vec![(Fault::partition([host.clone()], others), Some(Fault::Heal))]
+            }
+            RawFaultKind::Partition => vec![(self.partition(raw, hosts)?, Some(Fault::Heal))],
+            RawFaultKind::Crash => {
+                let host = node.map(server).transpose()?.unwrap_or_default();
+                vec![(Fault::crash(host.clone()), Some(Fault::restart(host)))]
+            }
+            RawFaultKind::CrashAll => hosts
+                .servers
+                .iter()
+                .map(|host| (Fault::crash(host.clone()), Some(Fault::restart(host.clone()))))
+                .collect(),
+            RawFaultKind::Skew => {
+                let host = node.map(server).transpose()?.unwrap_or_default();
+                let Some(offset) = &raw.offset_ms else {
+                    return self.fail(raw.kind.span(), "a skew fault needs `offset_ms = ...`");
+                };
+                if offset.get_ref().unsigned_abs() > MAX_SKEW_MS.unsigned_abs() {
+                    return self.fail(offset.span(), format!("offset_ms: expected -{MAX_SKEW_MS} to {MAX_SKEW_MS}"));
+                }
+                vec![(Fault::skew(host.clone(), *offset.get_ref()), Some(Fault::skew(host, 0)))]
+            }
+        })
+    }
+
+    fn partition(&self, raw: &RawFault, hosts: &Hosts<'_>) -> Checked<Fault> {
+        let mut sides = Vec::with_capacity(2);
+        for (side, name) in [(&raw.left, "left"), (&raw.right, "right")] {
+            let Some(side) = side else {
+                return self.fail(raw.kind.span(), format!("a partition fault needs `{name} = [...]`"));
+            };
+            if side.get_ref().is_empty() {
+                return self.fail(side.span(), format!("{name}: expected at least one host"));
+            }
+            let names = side.get_ref().iter().map(|host| self.host(host, hosts, false));
+            sides.push(names.collect::<Checked<Vec<String>>>()?);
+        }
+        let right = sides.pop().unwrap_or_default();
+        let left = sides.pop().unwrap_or_default();
+        if let Some(host) = left.iter().find(|h| right.contains(h)) {
+            let span = raw.right.as_ref().map_or(raw.kind.span(), Spanned::span);
+            return self.fail(span, format!("host `{host}` is on both sides (system `{}`)", hosts.system));
+        }
+        Ok(Fault::partition(left, right))
+    }
+
+    /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server; any
+    /// other name must be one of its servers (or, unless `server_only`, client hosts).
+    fn host(&self, name: &Spanned<String>, hosts: &Hosts<'_>, server_only: bool) -> Checked<String> {
+        let text = name.get_ref();
+        if text == FIRST_SERVER {
+            if let Some(first) = hosts.servers.first() {
+                return Ok(first.clone());
+            }
+        }
+        let known =
+            hosts.servers.iter().any(|h| h == text) || (!server_only && hosts.clients.iter().any(|h| h == text));
+        if known {
+            return Ok(text.clone());
+        }
+        let mut expected = hosts.servers.join(", ");
+        if !server_only {
+            expected.push_str(&format!(", {}", hosts.clients.join(", ")));
+        }
+        self.fail(
+            name.span(),
+            format!(
+                "unknown {} `{text}` in system `{}`: expected `{FIRST_SERVER}` (its first server) or one of {expected}",
+                if server_only { "server" } else { "host" },
+                hosts.system
+            ),
+        )
+    }
+}
+
+/// One system's host names, to resolve fault hosts against.
+struct Hosts<'a> {
+    servers: &'a [String],
+    clients: &'a [String],
+    system: &'a str,
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests;

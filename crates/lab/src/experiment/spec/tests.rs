@@ -1,0 +1,238 @@
+//! Validation: a valid file and what it becomes, and each impossible value refused with its
+//! line, column and what was expected.
+
+use super::*;
+
+/// The head of a valid file: lines 1-8.
+const HEAD: &str = r#"name = "t"
+question = "q"
+seeds = 3
+duration = "10s"
+[workload]
+kind = "kv"
+keys = 4
+client_hosts = 2
+"#;
+
+/// A SQLite and a quorum system: lines 9-15.
+const SYSTEMS: &str = r#"[[system]]
+name = "sql"
+kind = "sqlite"
+[[system]]
+name = "q"
+kind = "quorum"
+nodes = 3
+"#;
+
+fn ok(text: &str) -> Experiment {
+    match parse(Path::new("t.toml"), text) {
+        Ok(experiment) => experiment,
+        Err(e) => panic!("expected a valid file, got {e}"),
+    }
+}
+
+/// The error's line, column and message.
+fn error(text: &str) -> (usize, usize, String) {
+    match parse(Path::new("t.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => {
+            assert!(e.to_string().starts_with(&format!("t.toml:{}:{}: ", e.line, e.column)), "{e}");
+            (e.line, e.column, e.message)
+        }
+    }
+}
+
+fn assert_error(text: &str, line: usize, column: usize, needle: &str) {
+    let (l, c, message) = error(text);
+    assert_eq!((l, c), (line, column), "position of: {message}");
+    assert!(message.contains(needle), "`{message}` should contain `{needle}`");
+}
+
+#[test]
+fn a_valid_file_becomes_an_experiment_with_one_schedule_per_system() {
+    let faults = "[[fault]]\nat = \"1s\"\nuntil = \"2s\"\nkind = \"isolate\"\nnode = \"server\"\n\
+                  [[fault]]\nat = \"3s\"\nuntil = \"4s\"\nkind = \"crash-all\"\n";
+    let experiment = ok(&format!("{HEAD}{SYSTEMS}{faults}"));
+    assert_eq!(experiment.seeds, vec![1, 2, 3]);
+    assert_eq!(experiment.duration, Duration::from_secs(10));
+    assert_eq!(experiment.faults, 2);
+    assert_eq!(experiment.workload.workload, Workload::Kv { keys: 4, distribution: KeyDistribution::Uniform });
+    let [sql, quorum] = &experiment.systems[..] else { panic!("two systems") };
+    assert!(matches!(&sql.spec, SystemSpec::Sqlite(c) if c.synchronous == Synchronous::Full));
+    let s = Duration::from_secs;
+    let clients = ["client-0", "client-1"];
+    let expected_sql = Schedule::new()
+        .at(s(1), Fault::partition(["db"], clients))
+        .at(s(2), Fault::Heal)
+        .at(s(3), Fault::crash("db"))
+        .at(s(4), Fault::restart("db"));
+    assert_eq!(sql.faults, expected_sql);
+    let mut expected_quorum =
+        Schedule::new().at(s(1), Fault::partition(["n1"], ["n2", "n3", "client-0", "client-1"])).at(s(2), Fault::Heal);
+    for node in ["n1", "n2", "n3"] {
+        expected_quorum.push(s(3), Fault::crash(node));
+        expected_quorum.push(s(4), Fault::restart(node));
+    }
+    assert_eq!(quorum.faults, expected_quorum);
+    let config = experiment.sim_config(quorum, 7);
+    assert_eq!((config.seed, config.faults.len()), (7, 8));
+}
+
+#[test]
+fn quorum_settings_reach_the_cluster_config() {
+    let system = "[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 5\nn = 3\nr = 2\nwrite = \"all\"\n\
+                  mode = \"abd\"\ncommitlog = { group = \"50ms\" }\nhints = \"sloppy\"\nread_repair = \"off\"\n\
+                  anti_entropy = \"1s\"\n";
+    let experiment = ok(&format!("{HEAD}{system}"));
+    let SystemSpec::Quorum(config) = &experiment.systems[0].spec else { panic!("a quorum system") };
+    assert_eq!((config.nodes, config.node.replication), (5, 3));
+    assert_eq!((config.node.read, config.node.write), (Level::Count(2), Level::All));
+    assert_eq!(config.node.mode, quorum::Mode::Abd);
+    assert_eq!(config.sync, CommitLogSync::Group(Duration::from_millis(50)));
+    assert_eq!(config.node.hints, quorum::Hints::Sloppy);
+    assert_eq!(config.node.read_repair, quorum::ReadRepair::Off);
+    assert_eq!(config.node.anti_entropy, Some(Duration::from_secs(1)));
+}
+
+#[test]
+fn r_greater_than_n_is_refused() {
+    assert_error(&format!("{HEAD}{SYSTEMS}n = 2\nr = 3\n"), 17, 5, "R = 3 exceeds N = 2");
+}
+
+#[test]
+fn w_greater_than_n_is_refused() {
+    assert_error(&format!("{HEAD}{SYSTEMS}w = 4\n"), 16, 5, "W = 4 exceeds N = 3");
+}
+
+#[test]
+fn a_named_level_beyond_n_and_any_for_reads_are_refused() {
+    assert_error(&format!("{HEAD}{SYSTEMS}n = 2\nwrite = \"three\"\n"), 17, 9, "needs 3 replicas but N = 2");
+    assert_error(&format!("{HEAD}{SYSTEMS}read = \"any\"\n"), 16, 8, "not supported for reads");
+    assert_error(&format!("{HEAD}{SYSTEMS}read = \"one\"\nr = 1\n"), 17, 5, "give `read` or `r`, not both");
+}
+
+#[test]
+fn n_greater_than_nodes_is_refused() {
+    assert_error(&format!("{HEAD}{SYSTEMS}n = 4\n"), 16, 5, "N = 4: expected 1 to nodes = 3");
+}
+
+#[test]
+fn nodes_outside_three_to_nine_are_refused() {
+    let two = SYSTEMS.replace("nodes = 3", "nodes = 2");
+    assert_error(&format!("{HEAD}{two}"), 15, 9, "nodes = 2: the quorum store runs 3 to 9 nodes");
+    let ten = SYSTEMS.replace("nodes = 3", "nodes = 10");
+    assert_error(&format!("{HEAD}{ten}"), 15, 9, "3 to 9 nodes");
+}
+
+#[test]
+fn fields_of_the_other_system_kind_are_refused() {
+    let text = format!("{HEAD}[[system]]\nname = \"s\"\nkind = \"sqlite\"\nnodes = 3\n");
+    assert_error(&text, 12, 9, "`nodes` applies only to kind = \"quorum\"");
+    assert_error(&format!("{HEAD}{SYSTEMS}journal = \"wal\"\n"), 16, 11, "`journal` applies only to kind = \"sqlite\"");
+}
+
+#[test]
+fn duplicate_system_names_are_refused() {
+    let text = format!("{HEAD}{SYSTEMS}[[system]]\nname = \"sql\"\nkind = \"sqlite\"\n");
+    assert_error(&text, 17, 8, "duplicate system name `sql` (first used at line 10, column 8)");
+}
+
+#[test]
+fn until_before_at_is_refused() {
+    let fault = "[[fault]]\nat = \"2s\"\nuntil = \"1s\"\nkind = \"crash\"\nnode = \"server\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{fault}"), 18, 9, "until = 1s must be after at = 2s");
+    let same = fault.replace("\"1s\"", "\"2s\"");
+    assert_error(&format!("{HEAD}{SYSTEMS}{same}"), 18, 9, "must be after");
+}
+
+#[test]
+fn faults_after_the_duration_are_refused() {
+    let fault = "[[fault]]\nat = \"10s\"\nkind = \"crash-all\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{fault}"), 17, 6, "not before the end of the run (duration = 10s)");
+    let late_heal = "[[fault]]\nat = \"1s\"\nuntil = \"11s\"\nkind = \"crash-all\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{late_heal}"), 18, 9, "until = 11s is not before the end");
+}
+
+#[test]
+fn a_host_unknown_to_any_system_is_refused() {
+    // n2 exists in the quorum system, not beside SQLite: refused, naming the system.
+    let fault = "[[fault]]\nat = \"1s\"\nkind = \"skew\"\nnode = \"n2\"\noffset_ms = -2000\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{fault}"), 19, 8, "unknown server `n2` in system `sql`");
+    let n4 = "[[fault]]\nat = \"1s\"\nkind = \"isolate\"\nnode = \"n4\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{n4}"), 19, 8, "unknown host `n4` in system `sql`");
+    let client_crash = "[[fault]]\nat = \"1s\"\nkind = \"crash\"\nnode = \"client-0\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{client_crash}"), 19, 8, "unknown server `client-0`");
+    let partition =
+        "[[fault]]\nat = \"1s\"\nkind = \"partition\"\nleft = [\"server\"]\nright = [\"client-0\", \"client-2\"]\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{partition}"), 20, 22, "unknown host `client-2`");
+}
+
+#[test]
+fn fault_fields_are_checked_per_kind() {
+    let no_node = "[[fault]]\nat = \"1s\"\nkind = \"crash\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{no_node}"), 18, 8, "a crash fault needs `node");
+    let stray = "[[fault]]\nat = \"1s\"\nkind = \"crash-all\"\nnode = \"server\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{stray}"), 19, 8, "`node` applies only to isolate, crash and skew");
+    let overlap = "[[fault]]\nat = \"1s\"\nkind = \"partition\"\nleft = [\"server\"]\nright = [\"server\"]\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{overlap}"), 20, 9, "host `db` is on both sides");
+}
+
+#[test]
+fn zero_seeds_are_refused() {
+    assert_error(&HEAD.replace("seeds = 3", "seeds = 0"), 3, 9, "expected at least one seed");
+    assert_error(&HEAD.replace("seeds = 3", "seeds = []"), 3, 9, "expected at least one seed");
+    assert_error(&HEAD.replace("seeds = 3", "seeds = [4, 5, 4]"), 3, 9, "seed 4 is listed twice");
+}
+
+#[test]
+fn a_seed_list_keeps_its_order() {
+    let experiment = ok(&format!("{}{SYSTEMS}", HEAD.replace("seeds = 3", "seeds = [9, 2, 5]")));
+    assert_eq!(experiment.seeds, vec![9, 2, 5]);
+}
+
+#[test]
+fn bad_durations_and_workload_values_are_refused() {
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("\"10s\"", "\"10 parsecs\"")), 4, 12, "duration: ");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("\"10s\"", "\"0s\"")), 4, 12, "longer than zero");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("keys = 4", "keys = 0")), 7, 8, "keys: expected at least 1");
+    let zipf = HEAD.replace("keys = 4", "distribution = { zipf = -1.0 }");
+    assert_error(&format!("{zipf}{SYSTEMS}"), 7, 16, "distribution: ");
+    let register_keys = HEAD.replace("kind = \"kv\"", "kind = \"register\"");
+    assert_error(&format!("{register_keys}{SYSTEMS}"), 7, 8, "`keys` applies only to kind = \"kv\"");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("client_hosts = 2", "client_hosts = 0")), 8, 16, "expected 1 to");
+}
+
+#[test]
+fn no_systems_is_refused_at_the_end_of_the_file() {
+    assert_error(HEAD, 9, 1, "expected at least one [[system]]");
+}
+
+#[test]
+fn line_column_counts_characters_and_clamps() {
+    assert_eq!(line_column("ab\ncé\nx", 0), (1, 1));
+    assert_eq!(line_column("ab\ncé\nx", 3), (2, 1));
+    assert_eq!(line_column("ab\ncé\nx", 7), (3, 1));
+    assert_eq!(line_column("ab\ncé\nx", 5), (2, 2), "inside `é`: its start");
+    assert_eq!(line_column("ab", 99), (1, 3));
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = parse(Path::new("t.toml"), &text);
+    }
+
+    #[test]
+    fn every_prefix_and_edit_of_a_valid_file_is_judged_without_panicking(
+        cut in 0usize..400,
+        junk in "[a-z0-9=\\[\\]\"{}., \\n-]{0,8}",
+    ) {
+        let text = format!("{HEAD}{SYSTEMS}[[fault]]\nat = \"1s\"\nkind = \"skew\"\nnode = \"server\"\noffset_ms = 5\n");
+        let mut cut = cut.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let _ = parse(Path::new("t.toml"), &text[..cut]);
+        let _ = parse(Path::new("t.toml"), &format!("{}{junk}{}", &text[..cut], &text[cut..]));
+    }
+}
