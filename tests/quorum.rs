@@ -6,7 +6,6 @@ use std::time::Duration;
 use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::{Event, EventType};
 use lsm::CommitLogSync;
-use quorum::client::Reads;
 use quorum::{ClusterConfig, Level, Mode, QuorumSystem};
 use sim::{Fault, Schedule, SimConfig, Workload};
 
@@ -125,7 +124,7 @@ fn durability_run(seed: u64, sync: CommitLogSync) -> set_loss::SetLoss {
     let mut sim_config = run_config(seed, Workload::Set, faults);
     sim_config.client_hosts = 1;
     sim_config.clients_per_host = 1;
-    let run = sim::run(QuorumSystem::new(config).with_reads(Reads::Set), &sim_config).expect("runs");
+    let run = sim::run(QuorumSystem::new(config), &sim_config).expect("runs");
     set_loss::analyze(&run.history)
 }
 
@@ -174,7 +173,7 @@ fn skew_run(seed: u64, skew: bool) -> set_loss::SetLoss {
     let mut sim_config = run_config(seed, Workload::Set, faults);
     sim_config.client_hosts = 1;
     sim_config.clients_per_host = 2;
-    let system = QuorumSystem::new(cluster(Level::Quorum, Level::Quorum)).with_reads(Reads::Set);
+    let system = QuorumSystem::new(cluster(Level::Quorum, Level::Quorum));
     set_loss::analyze(&sim::run(system, &sim_config).expect("runs").history)
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use checker::set_loss;
 use history::{Event, EventType, Value};
-use quorum::client::{QuorumClient, Reads};
+use quorum::client::QuorumClient;
 use quorum::server::{raw, Hello, CLIENT_PORT, MAX_PEER_FRAME, PEER_PORT};
 use quorum::system::Convergence;
 use quorum::{ClusterConfig, Failure, Hints, Level, Op, PeerMessage, QuorumSystem, Request, Response};
@@ -271,8 +271,8 @@ impl System for WithIntruder {
         })
     }
 
-    fn client(&self, client: usize) -> QuorumClient {
-        self.inner.client(client)
+    fn client(&self, client: usize, workload: &Workload) -> QuorumClient {
+        self.inner.client(client, workload)
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {
@@ -334,7 +334,7 @@ fn judge(step: &Step, exchange: &raw::Exchange) -> Option<String> {
 #[test]
 fn bad_frames_are_refused_counted_and_harmless() {
     let start = secs(0.5);
-    let system = QuorumSystem::new(ClusterConfig::new(3)).with_reads(Reads::Set);
+    let system = QuorumSystem::new(ClusterConfig::new(3));
     let counters = system.clone();
     let outcomes = Outcomes::default();
     // One client adding to the set through n1 the whole time: its adds are all acknowledged,
@@ -420,8 +420,8 @@ impl System for BlindWrites {
         self.0.serve(host)
     }
 
-    fn client(&self, client: usize) -> BlindClient {
-        BlindClient(self.0.client(client))
+    fn client(&self, client: usize, workload: &Workload) -> BlindClient {
+        BlindClient(self.0.client(client, workload))
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {

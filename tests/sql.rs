@@ -6,7 +6,7 @@ use std::time::Duration;
 use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::{EventType, Process};
 use sim::{Fault, KeyDistribution, Schedule, SimConfig, Workload};
-use sqlstore::{JournalMode, Reads, SqlSystem, StoreConfig, Synchronous};
+use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 
 use crate::support::{nanos, operations};
 
@@ -86,7 +86,7 @@ fn crashes() -> Schedule {
 }
 
 fn set_run(seed: u64, store: StoreConfig) -> set_loss::SetLoss {
-    let system = SqlSystem::new(store).with_reads(Reads::Set);
+    let system = SqlSystem::new(store);
     let run = sim::run(system, &config(seed, Workload::Set, crashes())).expect("the run completes");
     set_loss::analyze(&run.history)
 }

@@ -16,7 +16,7 @@ use lsm::CommitLogSync;
 use quorum::system::Convergence;
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use sim::{Fault, KeyDistribution, RunResult, Schedule, SimConfig, Workload};
-use sqlstore::{JournalMode, Reads, SqlSystem, StoreConfig, Synchronous};
+use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 
 use crate::cli::{
     parse_duration, CommitLogArg, HintsArg, JournalArg, LevelArg, ModeArg, RepairArg, SimArgs, SyncArg, SystemArg,
@@ -155,7 +155,6 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
     // The set's final read waits until every operation still in flight has ended.
     config.settle = config.settle.max(args.timeout + config.latency.1 + Duration::from_millis(100));
     config.faults = faults(args);
-    let set = workload == Workload::Set;
     let mut convergence = None;
     let start = Instant::now();
     let (description, result) = match args.system {
@@ -163,7 +162,7 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
             let store = store(args);
             let description =
                 format!("sqlite ({:?}, synchronous={:?})", store.journal_mode, store.synchronous).to_lowercase();
-            let system = SqlSystem::new(store).with_reads(if set { Reads::Set } else { Reads::Register });
+            let system = SqlSystem::new(store);
             (description, sim::run(system, &config))
         }
         SystemArg::Quorum => {
@@ -175,8 +174,7 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
                 node.read_repair, node.anti_entropy
             )
             .to_lowercase();
-            let reads = if set { quorum::client::Reads::Set } else { quorum::client::Reads::Register };
-            let system = QuorumSystem::new(cluster).with_reads(reads).with_sampling(SAMPLE_EVERY);
+            let system = QuorumSystem::new(cluster).with_sampling(SAMPLE_EVERY);
             // The handle shares the sampler with the system the run consumes.
             let handle = system.clone();
             let result = sim::run(system, &config);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use history::Value;
 use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
-use sim::{CallError, Client, Invocation, Reply};
+use sim::{CallError, Client, Invocation, Reads, Reply};
 use turmoil::net::TcpStream;
 
 use crate::level::Level;
@@ -24,16 +24,6 @@ pub const REGISTER_KEY: &str = "r";
 pub const SET_KEY: &str = "set";
 /// How long opening a connection to one node may take before the next is tried.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
-
-/// What a key-less `read` reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Reads {
-    /// The register [`REGISTER_KEY`].
-    #[default]
-    Register,
-    /// The set [`SET_KEY`] (the set workload's final read).
-    Set,
-}
 
 /// One logical client.
 #[derive(Debug)]

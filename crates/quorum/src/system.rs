@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use lsm::{CommitLogSync, EngineConfig, Version};
 use sim::disk_cost::DiskCost;
-use sim::{LocalFuture, System};
+use sim::{LocalFuture, System, Workload};
 
-use crate::client::{QuorumClient, Reads};
+use crate::client::QuorumClient;
 use crate::config::NodeConfig;
 use crate::level::Level;
 use crate::ring::Ring;
@@ -67,7 +67,6 @@ impl ClusterConfig {
 #[derive(Debug, Clone)]
 pub struct QuorumSystem {
     config: ClusterConfig,
-    reads: Reads,
     messages: Rc<Cell<u64>>,
     bad_frames: Rc<Cell<u64>>,
     skews: BTreeMap<String, Rc<Cell<i64>>>,
@@ -76,17 +75,10 @@ pub struct QuorumSystem {
 }
 
 impl QuorumSystem {
-    /// A cluster as configured, serving a register (or kv) workload.
+    /// A cluster as configured.
     pub fn new(config: ClusterConfig) -> Self {
         let skews = (1..=config.nodes as u32).map(|id| (ClusterConfig::host(id), Rc::new(Cell::new(0)))).collect();
-        Self {
-            config,
-            reads: Reads::Register,
-            messages: Rc::default(),
-            bad_frames: Rc::default(),
-            skews,
-            sampling: None,
-        }
+        Self { config, messages: Rc::default(), bad_frames: Rc::default(), skews, sampling: None }
     }
 
     /// The same system, with every node publishing its client data every `period` of
@@ -106,12 +98,6 @@ impl QuorumSystem {
         let ring = Ring::new(&ids, self.config.node.vnodes);
         let n = self.config.node.replication.clamp(1, ids.len().max(1));
         samples.convergence(&ring, n)
-    }
-
-    /// The same system, with key-less reads meaning `reads`.
-    pub fn with_reads(mut self, reads: Reads) -> Self {
-        self.reads = reads;
-        self
     }
 
     /// Malformed frames the nodes received so far.
@@ -154,11 +140,11 @@ impl System for QuorumSystem {
         Box::pin(server::serve(setup))
     }
 
-    fn client(&self, client: usize) -> QuorumClient {
+    fn client(&self, client: usize, workload: &Workload) -> QuorumClient {
         QuorumClient::new(
             self.servers(),
             client,
-            self.reads,
+            workload.reads(),
             (self.config.read, self.config.write),
             Rc::clone(&self.messages),
         )

@@ -37,4 +37,4 @@ pub use faults::{Fault, Schedule};
 pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
 pub use system::{CallError, Client, Invocation, LocalFuture, Reply, System};
-pub use workload::{key_name, Generator, KeyDistribution, Workload, VALUE_SPACE};
+pub use workload::{key_name, Generator, KeyDistribution, Reads, Workload, VALUE_SPACE};

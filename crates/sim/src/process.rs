@@ -145,12 +145,12 @@ pub(crate) async fn client_host<S: System>(
     let first = host * plan.clients_per_host;
     let mut tasks = Vec::with_capacity(plan.clients_per_host + 1);
     for index in first..first + plan.clients_per_host {
-        let client = system.client(index);
+        let client = system.client(index, &plan.workload);
         tasks.push(tokio::task::spawn_local(run_process(client, index, plan.clone(), recorder.clone())));
     }
     if host == 0 && plan.workload == Workload::Set {
         // One client index past the processes' own: a fresh connection for the final read.
-        let client = system.client(plan.total_clients);
+        let client = system.client(plan.total_clients, &plan.workload);
         tasks.push(tokio::task::spawn_local(final_read(client, plan.clone(), recorder.clone())));
     }
     for task in tasks {

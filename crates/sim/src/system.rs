@@ -9,6 +9,8 @@ use std::pin::Pin;
 
 use history::Value;
 
+use crate::workload::Workload;
+
 /// One operation a client process invokes: the same fields a history event carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
@@ -61,8 +63,9 @@ pub trait System: 'static {
 
     /// A client for logical client number `client`, stable across the run: `0..total_clients`
     /// are the regular processes, and `total_clients` is the set workload's final reader. The
+    /// client serves `workload` (see [`Workload::reads`] for what a key-less read means). The
     /// harness calls this inside the client host (in turmoil's context).
-    fn client(&self, client: usize) -> Self::Client;
+    fn client(&self, client: usize, workload: &Workload) -> Self::Client;
 
     /// Sets the clock of server `host` to run `offset_ms` milliseconds from simulated time
     /// (a [`Fault::Skew`](crate::Fault::Skew)). A system whose behaviour depends on no clock

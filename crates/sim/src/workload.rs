@@ -53,6 +53,15 @@ impl Workload {
         self.key_sampler().map(|_| ())
     }
 
+    /// What a key-less `read` means in this workload.
+    pub fn reads(&self) -> Reads {
+        if *self == Workload::Set {
+            Reads::Set
+        } else {
+            Reads::Register
+        }
+    }
+
     /// The checker model for histories of this workload, when there is one (a set's history
     /// is judged by comparing the final read with the adds, not by a model).
     pub fn model_name(&self) -> Option<&'static str> {
@@ -90,6 +99,18 @@ impl fmt::Display for Workload {
 /// The name of key number `index` of a [`Workload::Kv`].
 pub fn key_name(index: usize) -> Value {
     Value::Str(format!("k{index}"))
+}
+
+/// What a key-less `read` means to a system. The set workload ends with a `read` that has no
+/// key, exactly like a register read, so a system learns from the workload which one it serves
+/// ([`Workload::reads`], handed to [`System::client`](crate::System::client)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// A key-less `read` reads the register.
+    #[default]
+    Register,
+    /// A key-less `read` reads the whole set (the set workload's final read).
+    Set,
 }
 
 /// The index of a key made by [`key_name`] (`Some(0)` for no key).

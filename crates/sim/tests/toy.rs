@@ -139,7 +139,7 @@ impl System for Toy {
         })
     }
 
-    fn client(&self, _client: usize) -> ToyClient {
+    fn client(&self, _client: usize, _workload: &Workload) -> ToyClient {
         ToyClient { stream: None, messages: Rc::clone(&self.messages) }
     }
 

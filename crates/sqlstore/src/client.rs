@@ -27,7 +27,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use history::Value;
-use sim::{CallError, Client, Invocation, Reply};
+use sim::{CallError, Client, Invocation, Reads, Reply};
 use turmoil::net::TcpStream;
 
 use crate::server::PORT;
@@ -35,19 +35,6 @@ use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response};
 
 /// The key of key-less register operations.
 pub const REGISTER_KEY: &str = "r";
-
-/// What a key-less `read` means.
-///
-/// The harness's set workload ends with `f = "read"` and no key, exactly like a register
-/// read, so the system must be told which workload it serves.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Reads {
-    /// A key-less `read` reads the register [`REGISTER_KEY`].
-    #[default]
-    Register,
-    /// A key-less `read` reads the whole set (the set workload's final read).
-    Set,
-}
 
 /// One logical client: a lazily opened connection to the server host.
 #[derive(Debug)]

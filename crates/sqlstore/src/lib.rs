@@ -22,8 +22,9 @@ pub mod system;
 pub mod vfs;
 pub mod wire;
 
-pub use client::{Reads, SqlClient};
+pub use client::SqlClient;
 pub use server::PORT;
 pub use sim::disk_cost::{self as cost, DiskCost, DiskWork};
+pub use sim::Reads;
 pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous};
 pub use system::SqlSystem;

@@ -3,9 +3,9 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use sim::{LocalFuture, System};
+use sim::{LocalFuture, System, Workload};
 
-use crate::client::{Reads, SqlClient};
+use crate::client::SqlClient;
 use crate::server;
 use crate::store::StoreConfig;
 
@@ -18,20 +18,12 @@ pub struct SqlSystem {
     pub host: String,
     /// Messages sent: client requests plus server replies.
     pub messages: Rc<Cell<u64>>,
-    /// What a key-less `read` means (register or set workload).
-    pub reads: Reads,
 }
 
 impl SqlSystem {
-    /// A system on host `"db"` serving a register workload.
+    /// A system on host `"db"`.
     pub fn new(config: StoreConfig) -> Self {
-        SqlSystem { config, host: "db".to_owned(), messages: Rc::default(), reads: Reads::Register }
-    }
-
-    /// The same system, with key-less reads meaning `reads`.
-    pub fn with_reads(mut self, reads: Reads) -> Self {
-        self.reads = reads;
-        self
+        SqlSystem { config, host: "db".to_owned(), messages: Rc::default() }
     }
 }
 
@@ -50,8 +42,8 @@ impl System for SqlSystem {
         Box::pin(server::serve(self.config.clone(), Rc::clone(&self.messages)))
     }
 
-    fn client(&self, _client: usize) -> SqlClient {
-        SqlClient::new(self.host.clone(), self.reads, Rc::clone(&self.messages))
+    fn client(&self, _client: usize, workload: &Workload) -> SqlClient {
+        SqlClient::new(self.host.clone(), workload.reads(), Rc::clone(&self.messages))
     }
 
     /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock

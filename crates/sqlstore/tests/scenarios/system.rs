@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use history::Value;
-use sim::{CallError, Client, Reply, System};
-use sqlstore::{Reads, SqlSystem, StoreConfig};
+use sim::{CallError, Client, Reply, System, Workload};
+use sqlstore::{SqlSystem, StoreConfig};
 
 use super::common::{call, inv, simulation};
 
@@ -34,7 +34,7 @@ fn register_bank_and_errors_through_the_contract() -> turmoil::Result {
     assert_eq!(system.servers(), vec!["db".to_owned()]);
     with_system(system, |system| async move {
         let limit = Duration::from_secs(2);
-        let mut client = system.client(0);
+        let mut client = system.client(0, &Workload::Register);
         let pair = |a: i64, b: i64| list(vec![Value::Int(a), Value::Int(b)]);
         assert_eq!(call(&mut client, &inv("read", None, Value::Nil), limit).await, Ok(Reply::Ok(Value::Nil)));
         assert_eq!(call(&mut client, &inv("write", None, Value::Int(1)), limit).await, Ok(Reply::Ok(Value::Int(1))));
@@ -72,10 +72,10 @@ fn register_bank_and_errors_through_the_contract() -> turmoil::Result {
 
 #[test]
 fn set_workload_reads_the_set() -> turmoil::Result {
-    let system = SqlSystem::new(StoreConfig::default()).with_reads(Reads::Set);
+    let system = SqlSystem::new(StoreConfig::default());
     with_system(system, |system| async move {
         let limit = Duration::from_secs(2);
-        let mut clients: Vec<_> = (0..3).map(|i| system.client(i)).collect();
+        let mut clients: Vec<_> = (0..3).map(|i| system.client(i, &Workload::Set)).collect();
         for (i, element) in [5, 1, 3, 1].into_iter().enumerate() {
             let add = inv("add", None, Value::Int(element));
             let client = &mut clients[i % 3];
@@ -113,7 +113,7 @@ fn nobody_listening_is_not_sent_and_the_client_recovers() -> turmoil::Result {
         }
     });
     sim.client("client", async move {
-        let mut client = system.client(0);
+        let mut client = system.client(0, &Workload::Register);
         let read = inv("read", None, Value::Nil);
         let outcome = client.call(&read).await;
         assert!(matches!(outcome, Err(CallError::NotSent(_))), "{outcome:?}");
@@ -127,7 +127,7 @@ fn nobody_listening_is_not_sent_and_the_client_recovers() -> turmoil::Result {
 #[test]
 fn a_cancelled_call_does_not_confuse_the_next() -> turmoil::Result {
     with_system(SqlSystem::new(StoreConfig::default()), |system| async move {
-        let mut client = system.client(0);
+        let mut client = system.client(0, &Workload::Register);
         let read = inv("read", None, Value::Nil);
         assert_eq!(client.call(&read).await, Ok(Reply::Ok(Value::Nil)));
         // Cancelled after the request went out, before the reply came back (no `reset`).
