@@ -167,3 +167,65 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, frame: &[u8]) ->
     writer.write_all(frame).await?;
     writer.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(bytes: &[u8], chunk: usize) -> Result<Vec<Vec<u8>>, WireError> {
+        let mut decoder = FrameDecoder::new(64);
+        let mut out = Vec::new();
+        for piece in bytes.chunks(chunk.max(1)) {
+            decoder.feed(piece);
+            while let Some(body) = decoder.next_frame()? {
+                out.push(body);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn frames_split_anywhere_come_back_whole() {
+        let mut bytes = frame(b"first").expect("frames");
+        bytes.extend(frame(b"").expect("an empty body is a frame"));
+        bytes.extend(frame(b"third body").expect("frames"));
+        for chunk in 1..bytes.len() {
+            let got = bodies(&bytes, chunk).expect("decodes");
+            assert_eq!(got, [b"first".to_vec(), Vec::new(), b"third body".to_vec()], "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_length_is_refused_before_its_body_arrives() {
+        let mut decoder = FrameDecoder::new(16);
+        decoder.feed(&17u32.to_be_bytes());
+        assert!(matches!(decoder.next_frame(), Err(WireError::Oversized { len: 17, max: 16 })));
+        assert!(matches!(frame(&vec![0u8; MAX_FRAME + 1]), Err(WireError::Oversized { .. })));
+        assert!(matches!(encode_limited(&"x".repeat(10), 5), Err(WireError::Oversized { .. })));
+    }
+
+    #[tokio::test]
+    async fn reads_frames_from_a_stream_and_detects_truncation() {
+        let mut stream = Vec::new();
+        for body in [&b"a"[..], &[7u8; READ_CHUNK * 3][..], b"end"] {
+            write_frame(&mut stream, &frame(body).expect("frames")).await.expect("writes");
+        }
+        let mut reader = &stream[..];
+        let mut decoder = FrameDecoder::new(MAX_FRAME);
+        let mut got = Vec::new();
+        while let Some(body) = read_frame(&mut reader, &mut decoder).await.expect("reads") {
+            got.push(body.len());
+        }
+        assert_eq!(got, [1, READ_CHUNK * 3, 3], "a body larger than one read arrives whole");
+        let mut cut = &stream[..stream.len() - 1];
+        let mut decoder = FrameDecoder::new(MAX_FRAME);
+        let mut result = Ok(None);
+        for _ in 0..4 {
+            result = read_frame(&mut cut, &mut decoder).await;
+            if !matches!(result, Ok(Some(_))) {
+                break;
+            }
+        }
+        assert!(matches!(result, Err(WireError::Truncated { buffered: 6 })), "{result:?}");
+    }
+}
