@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::faults::{Fault, Schedule};
 use crate::rng::ZipfError;
-use crate::workload::Workload;
+use crate::workload::{MixError, OpMix, Workload};
 
 /// The parameters of one simulated run.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,27 @@ pub struct SimConfig {
     pub final_read_attempts: u32,
     /// turmoil's tick: simulated time each step advances every host.
     pub tick: Duration,
+    /// Disk faults turmoil's simulated disk injects on every host for the whole run.
+    pub disk: DiskFaults,
+    /// The operation mix of register and kv workloads (the set workload only adds).
+    pub mix: OpMix,
+}
+
+/// Disk faults of turmoil's simulated disk, applied to every host for the whole run (turmoil
+/// configures its disk when the simulation is built, so these cannot be timed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DiskFaults {
+    /// Bytes each host's disk holds; a write past it fails with "no space left" (ENOSPC).
+    pub capacity_bytes: Option<u64>,
+    /// Probability that a disk operation fails with an I/O error (0 to 1).
+    pub io_error_probability: f64,
+}
+
+impl DiskFaults {
+    /// True when no fault is configured.
+    pub fn is_none(&self) -> bool {
+        self.capacity_bytes.is_none() && self.io_error_probability == 0.0
+    }
 }
 
 impl SimConfig {
@@ -66,6 +87,8 @@ impl SimConfig {
             settle: Duration::from_secs(2),
             final_read_attempts: 10,
             tick: Duration::from_millis(1),
+            disk: DiskFaults::default(),
+            mix: OpMix::default(),
         }
     }
 
@@ -108,6 +131,11 @@ impl SimConfig {
             }
         }
         self.workload.validate()?;
+        self.mix.validate()?;
+        let p = self.disk.io_error_probability;
+        if !(0.0..=1.0).contains(&p) {
+            return Err(ConfigError::Probability { name: "io_error_probability", value: p });
+        }
         if self.workload == Workload::Set && self.final_read_attempts == 0 {
             return Err(ConfigError::Zero("final_read_attempts"));
         }
@@ -210,6 +238,17 @@ pub enum ConfigError {
     /// The workload's parameters are invalid.
     #[error("workload: {0}")]
     Workload(#[from] ZipfError),
+    /// The operation mix is invalid.
+    #[error("operation mix: {0}")]
+    Mix(#[from] MixError),
+    /// A probability outside 0 to 1.
+    #[error("`{name}` = {value} is not a probability (0 to 1)")]
+    Probability {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
     /// A fault is scheduled at or after the end of the operation phase (the harness heals
     /// everything then).
     #[error("fault `{fault}` at {at:?} is not before the end of the run's operations at {duration:?}")]

@@ -32,9 +32,9 @@ pub mod run;
 pub mod system;
 pub mod workload;
 
-pub use config::{client_host_name, ConfigError, SimConfig};
+pub use config::{client_host_name, ConfigError, DiskFaults, SimConfig};
 pub use faults::{Fault, Schedule};
 pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
 pub use system::{CallError, Client, Invocation, LocalFuture, Reply, System};
-pub use workload::{key_name, Generator, KeyDistribution, Reads, Workload, VALUE_SPACE};
+pub use workload::{key_name, Generator, KeyDistribution, MixError, OpMix, Reads, Workload, VALUE_SPACE};

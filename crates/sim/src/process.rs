@@ -23,7 +23,7 @@ use history::{EventType, Value};
 use crate::record::{now, Recorder};
 use crate::rng::Rng;
 use crate::system::{CallError, Client, Invocation, Reply, System};
-use crate::workload::{Generator, Workload};
+use crate::workload::{Generator, OpMix, Workload};
 
 /// What every process of a run needs to know.
 #[derive(Debug, Clone)]
@@ -39,6 +39,7 @@ pub(crate) struct Plan {
     pub(crate) settle: Duration,
     pub(crate) final_read_attempts: u32,
     pub(crate) tick: Duration,
+    pub(crate) mix: OpMix,
 }
 
 /// How one operation ended, as the process loop acts on it.
@@ -83,7 +84,7 @@ async fn pause(pause: Duration, started: Duration, tick: Duration) {
 /// The loop of logical client `client`: operations until `plan.duration`.
 async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Plan>, recorder: Recorder) {
     let rng = Rng::stream(plan.seed, client_index as u64);
-    let mut generator = Generator::new(plan.workload.clone(), client_index, rng);
+    let mut generator = Generator::new(plan.workload.clone(), client_index, rng).with_mix(plan.mix);
     let mut process = client_index as u64;
     while now() < plan.duration {
         let invocation = generator.next();

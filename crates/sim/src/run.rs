@@ -134,6 +134,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         settle: config.settle,
         final_read_attempts: config.final_read_attempts,
         tick: config.tick,
+        mix: config.mix,
     });
     for (index, name) in config.client_host_names().into_iter().enumerate() {
         sim.client(name, client_host(Rc::clone(&system), index, Rc::clone(&plan), recorder.clone()));
@@ -195,5 +196,10 @@ fn builder(config: &SimConfig, limit: Duration) -> turmoil::Builder {
         .tcp_capacity(tcp_capacity)
         // Our own limit trips first; turmoil's is a backstop.
         .simulation_duration(limit.saturating_add(config.tick.saturating_mul(10)));
+    let disk = builder.fs();
+    if let Some(bytes) = config.disk.capacity_bytes {
+        disk.capacity(bytes);
+    }
+    disk.io_error_probability(config.disk.io_error_probability);
     builder
 }

@@ -96,6 +96,54 @@ impl fmt::Display for Workload {
     }
 }
 
+/// The shares of `read`, `write` and `cas` among the operations of register and kv workloads,
+/// as integer weights (the default, Jepsen's: 2 reads, 1 write, 1 cas in 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpMix {
+    /// Weight of reads.
+    pub read: u32,
+    /// Weight of writes.
+    pub write: u32,
+    /// Weight of compare-and-sets.
+    pub cas: u32,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        Self { read: 2, write: 1, cas: 1 }
+    }
+}
+
+/// An operation mix that cannot be drawn from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MixError {
+    /// Every weight is zero.
+    #[error("every weight is zero: nothing to invoke")]
+    Empty,
+    /// The weights add up past `u32::MAX`.
+    #[error("the weights add up to more than {}", u32::MAX)]
+    TooLarge,
+}
+
+impl OpMix {
+    /// Checks that some operation has weight and the total fits.
+    pub fn validate(&self) -> Result<u32, MixError> {
+        let total = self.read.checked_add(self.write).and_then(|t| t.checked_add(self.cas)).ok_or(MixError::TooLarge)?;
+        if total == 0 {
+            return Err(MixError::Empty);
+        }
+        Ok(total)
+    }
+}
+
+impl fmt::Display for OpMix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "read {} : write {} : cas {}", self.read, self.write, self.cas)
+    }
+}
+
 /// The name of key number `index` of a [`Workload::Kv`].
 pub fn key_name(index: usize) -> Value {
     Value::Str(format!("k{index}"))
@@ -133,6 +181,9 @@ pub struct Generator {
     /// The last value this client observed, per key index (index 0 for key-less workloads);
     /// nil until something is observed. Indexed, not a map: this is on every operation's path.
     observed: Vec<Value>,
+    /// The operation weights and their total.
+    mix: OpMix,
+    mix_total: u32,
 }
 
 impl Generator {
@@ -147,7 +198,21 @@ impl Generator {
         };
         let client = i64::try_from(client).unwrap_or(i64::MAX / VALUE_SPACE).min(i64::MAX / VALUE_SPACE - 1);
         let slots = keys.as_ref().map_or(1, Zipf::len);
-        Self { workload, client, rng, keys, counter: 0, observed: vec![Value::Nil; slots] }
+        let mix = OpMix::default();
+        Self { workload, client, rng, keys, counter: 0, observed: vec![Value::Nil; slots], mix, mix_total: 4 }
+    }
+
+    /// This generator drawing operations with `mix` instead of the default.
+    ///
+    /// # Panics
+    /// When the mix is invalid (see [`OpMix::validate`]; the harness validates first).
+    pub fn with_mix(mut self, mix: OpMix) -> Self {
+        match mix.validate() {
+            Ok(total) => self.mix_total = total,
+            Err(e) => panic!("invalid operation mix {mix}: {e}"),
+        }
+        self.mix = mix;
+        self
     }
 
     /// The next invocation. (Not an `Iterator`: the stream never ends, and `observe` must be
@@ -162,9 +227,10 @@ impl Generator {
         if self.workload == Workload::Set {
             return Invocation { f: "add".to_owned(), key: None, value: self.unique() };
         }
-        let (f, value) = match self.rng.below(4) {
-            0 | 1 => ("read", Value::Nil),
-            2 => ("write", self.unique()),
+        let draw = self.rng.below(u64::from(self.mix_total));
+        let (f, value) = match draw {
+            d if d < u64::from(self.mix.read) => ("read", Value::Nil),
+            d if d < u64::from(self.mix.read) + u64::from(self.mix.write) => ("write", self.unique()),
             _ => {
                 let expected = self.observed.get(index.unwrap_or(0)).cloned().unwrap_or_default();
                 ("cas", Value::List(vec![expected, self.unique()]))
@@ -216,6 +282,21 @@ mod tests {
         assert!((1_800..2_200).contains(&counts["read"]), "{counts:?}");
         assert!((850..1_150).contains(&counts["write"]), "{counts:?}");
         assert!((850..1_150).contains(&counts["cas"]), "{counts:?}");
+    }
+
+    #[test]
+    fn the_mix_sets_the_shares() {
+        let mix = OpMix { read: 1, write: 3, cas: 0 };
+        let mut g = generator(Workload::Register, 0).with_mix(mix);
+        let mut counts = std::collections::BTreeMap::new();
+        for _ in 0..4_000 {
+            *counts.entry(g.next().f).or_insert(0) += 1;
+        }
+        assert!((850..1_150).contains(&counts["read"]), "{counts:?}");
+        assert!((2_850..3_150).contains(&counts["write"]), "{counts:?}");
+        assert!(!counts.contains_key("cas"), "{counts:?}");
+        assert_eq!(OpMix { read: 0, write: 0, cas: 0 }.validate(), Err(MixError::Empty));
+        assert_eq!(OpMix { read: u32::MAX, write: 1, cas: 0 }.validate(), Err(MixError::TooLarge));
     }
 
     #[test]
