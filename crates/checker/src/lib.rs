@@ -11,6 +11,7 @@
 //! - [`search`]: the Wing–Gong/Lowe search with memoisation, for one partition.
 //! - [`memo`]: its bounded table of explored configurations.
 //! - [`set_loss`]: lost and unexpected elements of set histories (Jepsen's set checker).
+//! - [`staleness`]: stale reads and lost acknowledged writes of register histories.
 //! - [`verdict`]: the three-way [`Outcome`] and the [`Witness`] of a violation.
 //! - This module: P-compositionality. Partitions (keys) are independent objects, so they are
 //!   checked separately, in parallel, in rounds of growing step budgets; the check stops after
@@ -25,6 +26,7 @@ pub mod model;
 pub mod prepare;
 pub mod search;
 pub mod set_loss;
+pub mod staleness;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
