@@ -34,6 +34,78 @@ pub enum Command {
     /// Work with experiment scripts (experiments/*.toml).
     #[command(subcommand)]
     Experiment(ExperimentCommand),
+    /// Run experiment scripts: every system for every seed (in parallel), each history
+    /// checked; prints one comparison table per experiment and writes results/NAME/ (the table
+    /// as Markdown, CSV and JSON, per-seed records, plots, and the history and witness of every
+    /// seed that violated a property). Exit status 0 when every run completed (violations are
+    /// findings, not errors), 1 when some run failed, 2 on a usage or file error.
+    Run(RunArgs),
+    /// Combine the results of `lab run --shard I/N` into the tables of one run.
+    Merge(MergeArgs),
+}
+
+/// `lab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Experiment files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run only this seed, reproducing it exactly (results go to results/NAME/seed-S/).
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Run seeds 1..=N instead of the file's seeds.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Run the I-th of N deterministic shares of the seeds (1-based, e.g. 2/8); results go to
+    /// results/NAME/shard-I-of-N/, to be combined by `lab merge`.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Simulations run at once (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Only these systems (names from the files, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub system: Vec<String>,
+    /// Where results go.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Wall time the checker may spend on one history before its verdict is `unknown`.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub check_timeout: Duration,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `lab merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard result directories (results/NAME/shard-I-of-N), of one or more experiments.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged results go (results/NAME/ under it).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+}
+
+/// One share of the seeds: number `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which share, 1 to `count`.
+    pub index: usize,
+    /// How many shares.
+    pub count: usize,
+}
+
+/// Parses `I/N` with 1 <= I <= N.
+pub fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text.split_once('/').ok_or_else(|| format!("`{text}`: expected I/N, e.g. 2/8"))?;
+    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("`{text}`: expected I/N with whole numbers"));
+    let (index, count) = (number(index)?, number(count)?);
+    if count == 0 || index == 0 || index > count {
+        return Err(format!("`{text}`: expected 1 <= I <= N"));
+    }
+    Ok(Shard { index, count })
 }
 
 /// `lab experiment ...`.
@@ -344,6 +416,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!(parse_shard("2/8"), Ok(Shard { index: 2, count: 8 }));
+        assert!(parse_shard("0/8").is_err());
+        assert!(parse_shard("9/8").is_err());
+        assert!(parse_shard("1/0").is_err());
+        assert!(parse_shard("1-2").is_err());
+    }
 
     #[test]
     fn durations_parse_with_units() {

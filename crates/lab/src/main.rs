@@ -12,6 +12,7 @@ mod corpus;
 mod experiment;
 mod input;
 mod report;
+mod run;
 mod simulate;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => simulate::run(&args),
         Command::BenchSim(args) => bench::run(&args),
         Command::Experiment(ExperimentCommand::Check(args)) => experiment::check(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Merge(args) => run::merge::merge(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,5 @@
 //! Jepsen-style client processes: the loop each logical client runs inside its client host,
-//! and the final read of a set.
+//! and the final reads after the quiet period (of the set, the register, or every key).
 //!
 //! One operation: record `invoke`, call the system under the operation timeout, record the
 //! completion. The mapping (Jepsen's):
@@ -23,7 +23,7 @@ use history::{EventType, Value};
 use crate::record::{now, Recorder};
 use crate::rng::Rng;
 use crate::system::{CallError, Client, Invocation, Reply, System};
-use crate::workload::{Generator, OpMix, Workload};
+use crate::workload::{key_name, Generator, OpMix, Workload};
 
 /// What every process of a run needs to know.
 #[derive(Debug, Clone)]
@@ -110,15 +110,16 @@ async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Pla
     }
 }
 
-/// The final `read` of a set, after `duration + settle`: retried (every attempt recorded,
-/// a fresh process after an indeterminate one) until one is `ok` or the attempts run out.
+/// One final `read` after `duration + settle`: of the whole set (set workload), of the register,
+/// or of one key of a kv workload. Retried (every attempt recorded, a fresh process after an
+/// indeterminate one) until one is `ok` or the attempts run out.
 ///
 /// Its process ids are above every id assigned so far, including the ids retired processes
 /// would continue as; no regular process invokes after `duration`, so none can collide.
-async fn final_read<C: Client>(mut client: C, plan: Rc<Plan>, recorder: Recorder) {
+async fn final_read<C: Client>(mut client: C, key: Option<Value>, plan: Rc<Plan>, recorder: Recorder) {
     let start = plan.duration.saturating_add(plan.settle);
     tokio::time::sleep(start.saturating_sub(now())).await;
-    let invocation = Invocation { f: "read".to_owned(), key: None, value: Value::Nil };
+    let invocation = Invocation { f: "read".to_owned(), key, value: Value::Nil };
     let mut process = recorder.fresh_process();
     for _ in 0..plan.final_read_attempts {
         let started = now();
@@ -135,8 +136,16 @@ async fn final_read<C: Client>(mut client: C, plan: Rc<Plan>, recorder: Recorder
     }
 }
 
+/// The keys the final reads read: every key of a kv workload, else the one key-less object.
+fn final_read_keys(workload: &Workload) -> Vec<Option<Value>> {
+    match workload {
+        Workload::Kv { keys, .. } => (0..*keys).map(|k| Some(key_name(k))).collect(),
+        Workload::Register | Workload::Set => vec![None],
+    }
+}
+
 /// The software of client host number `host`: its `clients_per_host` processes as local
-/// tasks (plus, on host 0 of a set workload, the final reader). Ends when all of them end.
+/// tasks (plus, on host 0, the final readers). Ends when all of them end.
 pub(crate) async fn client_host<S: System>(
     system: Rc<S>,
     host: usize,
@@ -149,10 +158,13 @@ pub(crate) async fn client_host<S: System>(
         let client = system.client(index, &plan.workload);
         tasks.push(tokio::task::spawn_local(run_process(client, index, plan.clone(), recorder.clone())));
     }
-    if host == 0 && plan.workload == Workload::Set {
-        // One client index past the processes' own: a fresh connection for the final read.
-        let client = system.client(plan.total_clients, &plan.workload);
-        tasks.push(tokio::task::spawn_local(final_read(client, plan.clone(), recorder.clone())));
+    if host == 0 {
+        // One client index past the processes' own: fresh connections for the final reads, one
+        // per key, all at once (so that many keys do not lengthen the run).
+        for key in final_read_keys(&plan.workload) {
+            let client = system.client(plan.total_clients, &plan.workload);
+            tasks.push(tokio::task::spawn_local(final_read(client, key, plan.clone(), recorder.clone())));
+        }
     }
     for task in tasks {
         task.await?;

@@ -62,7 +62,7 @@ pub trait System: 'static {
     fn serve(&self, host: &str) -> LocalFuture<turmoil::Result>;
 
     /// A client for logical client number `client`, stable across the run: `0..total_clients`
-    /// are the regular processes, and `total_clients` is the set workload's final reader. The
+    /// are the regular processes, and `total_clients` is the final readers (one client per key). The
     /// client serves `workload` (see [`Workload::reads`] for what a key-less read means). The
     /// harness calls this inside the client host (in turmoil's context).
     fn client(&self, client: usize, workload: &Workload) -> Self::Client;

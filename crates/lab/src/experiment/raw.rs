@@ -83,6 +83,23 @@ pub struct RawWorkload {
     pub clients_per_host: Option<Spanned<usize>>,
     /// Operation timeout, e.g. `"1s"`.
     pub timeout: Option<Spanned<String>>,
+    /// Register and kv only: the weights of reads, writes and compare-and-sets.
+    pub mix: Option<Spanned<RawMix>>,
+}
+
+/// `mix = { read = 1, write = 1, cas = 0 }`: integer weights; absent ones are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMix {
+    /// Weight of reads.
+    #[serde(default)]
+    pub read: u32,
+    /// Weight of writes.
+    #[serde(default)]
+    pub write: u32,
+    /// Weight of compare-and-sets.
+    #[serde(default)]
+    pub cas: u32,
 }
 
 /// The system kind.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use lsm::CommitLogSync;
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Level, QuorumSystem};
-use sim::{Fault, KeyDistribution, Schedule, SimConfig, System as _, Workload};
+use sim::{Fault, KeyDistribution, OpMix, Schedule, SimConfig, System as _, Workload};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
@@ -43,10 +43,8 @@ pub const FIRST_SERVER: &str = "server";
 #[derive(Debug, Clone)]
 pub struct Experiment {
     /// Short name.
-    #[allow(dead_code, reason = "read by `lab run`, which is not written yet")]
     pub name: String,
     /// The question it answers.
-    #[allow(dead_code, reason = "read by `lab run`, which is not written yet")]
     pub question: String,
     /// Every seed to run, in order, without duplicates.
     pub seeds: Vec<u64>,
@@ -71,6 +69,8 @@ pub struct WorkloadSpec {
     pub clients_per_host: usize,
     /// How long a client waits before recording an operation as indeterminate.
     pub op_timeout: Duration,
+    /// The operation mix (register and kv).
+    pub mix: OpMix,
 }
 
 /// One system under test.
@@ -104,6 +104,20 @@ impl SystemSpec {
 }
 
 impl Experiment {
+    /// The fault schedule of system number `index`, described in one line.
+    pub fn describe_faults(&self, index: usize) -> String {
+        let faults: Vec<String> = self.systems[index]
+            .faults
+            .iter()
+            .map(|(at, fault)| format!("{fault} at {}", crate::experiment::spec::seconds(*at)))
+            .collect();
+        if faults.is_empty() {
+            "none".to_owned()
+        } else {
+            faults.join("; ")
+        }
+    }
+
     /// The run configuration of `system` for `seed`.
     pub fn sim_config(&self, system: &System, seed: u64) -> SimConfig {
         let spec = &self.workload;
@@ -112,6 +126,7 @@ impl Experiment {
         config.client_hosts = spec.client_hosts;
         config.clients_per_host = spec.clients_per_host;
         config.op_timeout = spec.op_timeout;
+        config.mix = spec.mix;
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(spec.op_timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = system.faults.clone();
@@ -294,7 +309,21 @@ impl Source<'_> {
             Some(value) => self.duration(value, "timeout")?,
             None => Duration::from_secs(1),
         };
-        Ok(WorkloadSpec { workload, client_hosts, clients_per_host, op_timeout })
+        let mix = match &raw.mix {
+            None => OpMix::default(),
+            Some(mix) if workload == Workload::Set => {
+                return self.fail(mix.span(), "`mix` applies only to register and kv workloads (a set only adds)")
+            }
+            Some(mix) => {
+                let raw_mix = *mix.get_ref();
+                let mix_value = OpMix { read: raw_mix.read, write: raw_mix.write, cas: raw_mix.cas };
+                if let Err(e) = mix_value.validate() {
+                    return self.fail(mix.span(), format!("mix: {e}"));
+                }
+                mix_value
+            }
+        };
+        Ok(WorkloadSpec { workload, client_hosts, clients_per_host, op_timeout, mix })
     }
 
     /// The systems with their name spans; their fault schedules are filled in later.
@@ -595,6 +624,13 @@ struct Hosts<'a> {
     servers: &'a [String],
     clients: &'a [String],
     system: &'a str,
+}
+
+/// A time as seconds with up to three decimals (`3s`, `2.5s`).
+pub fn seconds(at: Duration) -> String {
+    let text = format!("{:.3}", at.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}s")
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.

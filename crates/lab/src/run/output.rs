@@ -1,0 +1,188 @@
+//! The results directory of one experiment: `experiment.json` (what was run), `runs.jsonl`
+//! (one [`SeedRecord`] per system and seed: the source of every table), `table.{md,csv,json}`
+//! and `summary.md` (the table with the question, the faults, the legend and links to the
+//! plots and violations), `plots/` and `violations/`.
+//!
+//! Rendering is pure (the functions returning strings); [`write_results`] only writes them.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::record::SeedRecord;
+use super::table::{self, Row};
+
+/// What a results directory holds the results of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// The experiment's name.
+    pub name: String,
+    /// Its question.
+    pub question: String,
+    /// The file it came from.
+    pub file: String,
+    /// FNV-1a of the file's bytes: shards of different versions of a file are not merged.
+    pub fingerprint: String,
+    /// Every seed of the run (for a shard: of the whole run, before sharding).
+    pub seeds: Vec<u64>,
+    /// `[I, N]` for a shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<[usize; 2]>,
+    /// The systems, in file order.
+    pub systems: Vec<String>,
+    /// Whether the workload is the set (the check is then set validity, not linearizability).
+    pub set_workload: bool,
+    /// Each system's fault schedule, described.
+    pub faults: Vec<(String, String)>,
+}
+
+/// FNV-1a, 64 bits, as hex.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The records sorted as files show them: by system (in `meta` order), then seed.
+pub fn sorted(meta: &Meta, records: &[SeedRecord]) -> Vec<SeedRecord> {
+    let position = |system: &str| meta.systems.iter().position(|s| s == system).unwrap_or(usize::MAX);
+    let mut records = records.to_vec();
+    records.sort_by(|a, b| (position(&a.system), a.seed).cmp(&(position(&b.system), b.seed)));
+    records
+}
+
+/// The file name of a violation's history (`.jsonl`) or explanation (`.txt`), without extension.
+pub fn violation_stem(system: &str, seed: u64) -> String {
+    format!("{system}-seed-{seed}")
+}
+
+/// The table and everything around it, as Markdown.
+pub fn summary(meta: &Meta, rows: &[Row], plots: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n\n{}\n", meta.name, meta.question);
+    let seeds = match meta.seeds.as_slice() {
+        [one] => format!("seed {one}"),
+        many => {
+            format!("{} seeds ({} to {})", many.len(), many.iter().min().unwrap_or(&0), many.iter().max().unwrap_or(&0))
+        }
+    };
+    let _ = writeln!(out, "From `{}`, {seeds}.\n", meta.file);
+    let _ = writeln!(out, "{}\n", table::markdown(rows));
+    out.push_str(LEGEND);
+    out.push_str("\n## Faults\n\n");
+    for (system, faults) in &meta.faults {
+        let _ = writeln!(out, "- `{system}`: {faults}");
+    }
+    if !plots.is_empty() {
+        out.push_str("\n## Plots\n\nLatency of every operation over simulated time (ok, fail, info), fault windows shaded, and availability over time.\n\n");
+        for (system, path) in plots {
+            let _ = writeln!(out, "- [{system}]({path})");
+        }
+    }
+    let violations: Vec<&Row> = rows.iter().filter(|r| !r.violating_seeds.is_empty()).collect();
+    if !violations.is_empty() {
+        out.push_str("\n## Violations\n\nThe history (JSON Lines, `lab check --model cas-register FILE` reads it) and the witness of each:\n\n");
+        for row in violations {
+            let links: Vec<String> = row
+                .violating_seeds
+                .iter()
+                .map(|seed| {
+                    let stem = violation_stem(&row.system, *seed);
+                    format!("seed {seed} ([history](violations/{stem}.jsonl), [witness](violations/{stem}.txt))")
+                })
+                .collect();
+            let _ = writeln!(out, "- `{}`: {}", row.system, links.join(", "));
+        }
+    }
+    out
+}
+
+/// What the columns mean.
+pub const LEGEND: &str = "\
+Columns: `ops` operations invoked while clients ran (all seeds); `ok/fail/info %` how they ended \
+(`info`: outcome unknown, e.g. a timeout); `avail.` the share `ok` among operations invoked while \
+a fault was in effect, and while none was; the check column counts seeds that passed out of seeds \
+checked (`linearizable`: the cas-register checker found an order; `set-valid`: the final read \
+holds every acknowledged add and nothing else); `stale reads` reads that returned a value \
+certainly overwritten before they began; `lost writes` acknowledged writes the final reads no \
+longer reflect, of all acknowledged; `converged` the slowest time, after the last heal or write, \
+until every replica agreed (`-`: one replica); latencies of `ok` operations in simulated ms; \
+`ok/s` per simulated second; `msgs/op` messages sent per operation.
+";
+
+/// Writes the results of `records` into `dir` and returns the rows.
+pub fn write_results(dir: &Path, meta: &Meta, records: &[SeedRecord]) -> Result<Vec<Row>> {
+    fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let records = sorted(meta, records);
+    let rows = table::aggregate(&records, &meta.systems, meta.set_workload);
+    let mut plots = Vec::new();
+    for system in &meta.systems {
+        let path = format!("plots/{system}.svg");
+        if dir.join(&path).is_file() {
+            plots.push((system.clone(), path));
+        }
+    }
+    let mut runs = String::new();
+    for record in &records {
+        runs.push_str(&serde_json::to_string(record)?);
+        runs.push('\n');
+    }
+    let json = serde_json::json!({ "experiment": meta, "rows": rows });
+    let files: [(&str, String); 6] = [
+        ("experiment.json", serde_json::to_string_pretty(meta)? + "\n"),
+        ("runs.jsonl", runs),
+        ("table.md", table::markdown(&rows) + "\n"),
+        ("table.csv", table::csv(&rows)),
+        ("table.json", serde_json::to_string_pretty(&json)? + "\n"),
+        ("summary.md", summary(meta, &rows, &plots)),
+    ];
+    for (name, contents) in files {
+        write(&dir.join(name), contents.as_bytes())?;
+    }
+    Ok(rows)
+}
+
+/// Writes `bytes` to `path`, through a temporary file renamed into place.
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temporary: PathBuf = path.with_extension("partial");
+    fs::write(&temporary, bytes).with_context(|| format!("{}: cannot write", temporary.display()))?;
+    fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Reads a results directory's `experiment.json` and `runs.jsonl`.
+pub fn read_results(dir: &Path) -> Result<(Meta, Vec<SeedRecord>)> {
+    let meta_path = dir.join("experiment.json");
+    let text = fs::read_to_string(&meta_path).with_context(|| format!("{}: cannot read", meta_path.display()))?;
+    let meta: Meta = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not the experiment.json of a lab run", meta_path.display()))?;
+    let runs_path = dir.join("runs.jsonl");
+    let text = fs::read_to_string(&runs_path).with_context(|| format!("{}: cannot read", runs_path.display()))?;
+    let mut records = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: SeedRecord = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not a seed record", runs_path.display(), index + 1))?;
+        records.push(record);
+    }
+    Ok((meta, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_fnv1a() {
+        assert_eq!(fingerprint(b""), "cbf29ce484222325");
+        assert_eq!(fingerprint(b"a"), "af63dc4c8601ec8c");
+    }
+}

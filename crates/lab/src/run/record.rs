@@ -1,0 +1,136 @@
+//! What one run of one system for one seed measured: [`SeedRecord`], the unit that `lab run`
+//! writes to `runs.jsonl` and that `lab merge` combines. Everything a table shows is computed
+//! from these records alone, so a table of shards merged equals the table of one run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The measurements of one system under one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRecord {
+    /// The system's name in the experiment.
+    pub system: String,
+    /// The seed.
+    pub seed: u64,
+    /// Why the run could not complete (the other fields are then zero).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Operations invoked by the client processes while they ran (final reads excluded).
+    pub ops: u64,
+    /// Of those: `ok`.
+    pub ok: u64,
+    /// Of those: `fail` (certainly no effect).
+    pub fail: u64,
+    /// Of those: `info` (outcome unknown: timed out or cut off).
+    pub info: u64,
+    /// Operations invoked while some fault was in effect.
+    pub faulty_ops: u64,
+    /// Of those: `ok`.
+    pub faulty_ok: u64,
+    /// Operations invoked while no fault was in effect.
+    pub healthy_ops: u64,
+    /// Of those: `ok`.
+    pub healthy_ok: u64,
+    /// The consistency check of the whole history.
+    pub check: Check,
+    /// Reads that returned a value certainly overwritten before they began (`None`: the
+    /// workload has no reads to judge).
+    pub stale_reads: Option<u64>,
+    /// Acknowledged writes the final reads no longer reflect (`None`: nothing could be judged).
+    pub lost_writes: Option<u64>,
+    /// Acknowledged writes (or adds).
+    pub acknowledged_writes: u64,
+    /// When the replicas came to agree for good.
+    pub convergence: Convergence,
+    /// Latencies of `ok` operations: microseconds of simulated time to count.
+    pub latency_us: BTreeMap<u64, u64>,
+    /// Simulated time of client operations, in milliseconds.
+    pub duration_ms: u64,
+    /// Messages the system sent in the whole run.
+    pub messages: u64,
+    /// Every operation of the history, final reads included (the denominator of messages per
+    /// operation).
+    pub all_ops: u64,
+}
+
+/// The consistency verdict of one history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// Register and kv workloads: the checker found a linearization.
+    Linearizable,
+    /// Register and kv workloads: no linearization exists.
+    NotLinearizable,
+    /// The checker's deadline passed first.
+    Unknown,
+    /// Set workload: the final read holds every acknowledged add and nothing invented.
+    SetValid,
+    /// Set workload: an acknowledged add is missing, something unexpected appeared, or no final
+    /// read succeeded.
+    SetInvalid,
+    /// The run failed: nothing to check.
+    NotRun,
+}
+
+impl Check {
+    /// True when the history passed.
+    pub fn passed(self) -> bool {
+        matches!(self, Check::Linearizable | Check::SetValid)
+    }
+
+    /// True when the history was decided (passed or failed, not unknown or not run).
+    pub fn decided(self) -> bool {
+        !matches!(self, Check::Unknown | Check::NotRun)
+    }
+}
+
+/// When the replicas agreed for good, measured from the last heal, restart or completed write,
+/// whichever came last (writes in flight make replicas differ for a moment even without faults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Convergence {
+    /// One replica of everything (SQLite): nothing to converge.
+    NotReplicated,
+    /// Equal from this many milliseconds after the reference moment to the end of the run.
+    AfterMs(u64),
+    /// Still different at the end of the run.
+    Never,
+}
+
+impl SeedRecord {
+    /// A record of a run that failed with `error`.
+    pub fn failed(system: &str, seed: u64, error: String) -> Self {
+        Self {
+            system: system.to_owned(),
+            seed,
+            error: Some(error),
+            ops: 0,
+            ok: 0,
+            fail: 0,
+            info: 0,
+            faulty_ops: 0,
+            faulty_ok: 0,
+            healthy_ops: 0,
+            healthy_ok: 0,
+            check: Check::NotRun,
+            stale_reads: None,
+            lost_writes: None,
+            acknowledged_writes: 0,
+            convergence: Convergence::Never,
+            latency_us: BTreeMap::new(),
+            duration_ms: 0,
+            messages: 0,
+            all_ops: 0,
+        }
+    }
+
+    /// True when the history violated a property: not linearizable, an invalid set, a stale
+    /// read or a lost acknowledged write.
+    pub fn violated(&self) -> bool {
+        matches!(self.check, Check::NotLinearizable | Check::SetInvalid)
+            || self.stale_reads.is_some_and(|n| n > 0)
+            || self.lost_writes.is_some_and(|n| n > 0)
+    }
+}

@@ -1,0 +1,388 @@
+//! From seed records to comparison tables: [`aggregate`] combines the records of each system
+//! (pure arithmetic on counts and latency histograms, so the order of records and the way they
+//! were sharded do not matter); the renderers turn rows into text, Markdown, CSV or JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::record::{Check, Convergence, SeedRecord};
+
+/// One system's row: every seed's measurements combined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The system.
+    pub system: String,
+    /// Seeds with a record.
+    pub seeds: usize,
+    /// Seeds whose run failed to complete.
+    pub errors: usize,
+    /// Operations invoked while clients ran, over all seeds.
+    pub ops: u64,
+    /// Share of them that ended `ok`.
+    pub ok_share: f64,
+    /// Share `fail`.
+    pub fail_share: f64,
+    /// Share `info` (unknown outcome).
+    pub info_share: f64,
+    /// Share `ok` among operations invoked during a fault (`None`: none were).
+    pub availability_faulty: Option<f64>,
+    /// Share `ok` among operations invoked while healthy.
+    pub availability_healthy: Option<f64>,
+    /// What the check is: `linearizable` (register, kv) or `set-valid` (set).
+    pub check: &'static str,
+    /// Seeds that passed the check.
+    pub check_passed: usize,
+    /// Seeds decided (passed or failed).
+    pub check_decided: usize,
+    /// Seeds the checker could not decide in time.
+    pub check_unknown: usize,
+    /// Stale reads over all seeds (`None`: the workload has none to judge).
+    pub stale_reads: Option<u64>,
+    /// Acknowledged writes lost over all seeds (`None`: no final read could judge them).
+    pub lost_writes: Option<u64>,
+    /// Acknowledged writes over all seeds.
+    pub acknowledged_writes: u64,
+    /// Whether the system replicates (convergence applies).
+    pub replicated: bool,
+    /// The slowest convergence among seeds that converged, in ms.
+    pub convergence_ms_max: Option<u64>,
+    /// Seeds whose replicas still differed at the end.
+    pub convergence_never: usize,
+    /// Median latency of `ok` operations, simulated ms.
+    pub latency_ms_p50: Option<f64>,
+    /// 99th percentile.
+    pub latency_ms_p99: Option<f64>,
+    /// Maximum.
+    pub latency_ms_max: Option<f64>,
+    /// `ok` operations per simulated second (of client time), averaged over seeds.
+    pub throughput_ok_per_s: f64,
+    /// Messages sent per operation invoked.
+    pub messages_per_op: f64,
+    /// Seeds that violated a property, ascending.
+    pub violating_seeds: Vec<u64>,
+}
+
+/// One row per system, in `order`; records of systems not in `order` are ignored.
+pub fn aggregate(records: &[SeedRecord], order: &[String], set_workload: bool) -> Vec<Row> {
+    order.iter().map(|system| row(system, records.iter().filter(|r| &r.system == system), set_workload)).collect()
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_workload: bool) -> Row {
+    let mut row = Row {
+        system: system.to_owned(),
+        seeds: 0,
+        errors: 0,
+        ops: 0,
+        ok_share: 0.0,
+        fail_share: 0.0,
+        info_share: 0.0,
+        availability_faulty: None,
+        availability_healthy: None,
+        check: if set_workload { "set-valid" } else { "linearizable" },
+        check_passed: 0,
+        check_decided: 0,
+        check_unknown: 0,
+        stale_reads: None,
+        lost_writes: None,
+        acknowledged_writes: 0,
+        replicated: false,
+        convergence_ms_max: None,
+        convergence_never: 0,
+        latency_ms_p50: None,
+        latency_ms_p99: None,
+        latency_ms_max: None,
+        throughput_ok_per_s: 0.0,
+        messages_per_op: 0.0,
+        violating_seeds: Vec::new(),
+    };
+    let (mut ok, mut fail, mut info) = (0u64, 0u64, 0u64);
+    let (mut faulty, mut faulty_ok, mut healthy, mut healthy_ok) = (0u64, 0u64, 0u64, 0u64);
+    let (mut messages, mut all_ops, mut duration_ms) = (0u64, 0u64, 0u64);
+    let mut latency: BTreeMap<u64, u64> = BTreeMap::new();
+    for record in records {
+        row.seeds += 1;
+        if record.error.is_some() {
+            row.errors += 1;
+            continue;
+        }
+        row.ops += record.ops;
+        ok += record.ok;
+        fail += record.fail;
+        info += record.info;
+        faulty += record.faulty_ops;
+        faulty_ok += record.faulty_ok;
+        healthy += record.healthy_ops;
+        healthy_ok += record.healthy_ok;
+        messages += record.messages;
+        all_ops += record.all_ops;
+        duration_ms += record.duration_ms;
+        if record.check.passed() {
+            row.check_passed += 1;
+        }
+        if record.check.decided() {
+            row.check_decided += 1;
+        } else if record.check == Check::Unknown {
+            row.check_unknown += 1;
+        }
+        if let Some(n) = record.stale_reads {
+            row.stale_reads = Some(row.stale_reads.unwrap_or(0) + n);
+        }
+        if let Some(n) = record.lost_writes {
+            row.lost_writes = Some(row.lost_writes.unwrap_or(0) + n);
+        }
+        row.acknowledged_writes += record.acknowledged_writes;
+        match record.convergence {
+            Convergence::NotReplicated => {}
+            Convergence::AfterMs(ms) => {
+                row.replicated = true;
+                row.convergence_ms_max = Some(row.convergence_ms_max.map_or(ms, |max| max.max(ms)));
+            }
+            Convergence::Never => {
+                row.replicated = true;
+                row.convergence_never += 1;
+            }
+        }
+        for (micros, count) in &record.latency_us {
+            *latency.entry(*micros).or_insert(0) += count;
+        }
+        if record.violated() {
+            row.violating_seeds.push(record.seed);
+        }
+    }
+    row.violating_seeds.sort_unstable();
+    let ops = ok + fail + info;
+    row.ok_share = share(ok, ops).unwrap_or(0.0);
+    row.fail_share = share(fail, ops).unwrap_or(0.0);
+    row.info_share = share(info, ops).unwrap_or(0.0);
+    row.availability_faulty = share(faulty_ok, faulty);
+    row.availability_healthy = share(healthy_ok, healthy);
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    row.latency_ms_p50 = quantile(&latency, 0.50).map(ms);
+    row.latency_ms_p99 = quantile(&latency, 0.99).map(ms);
+    row.latency_ms_max = latency.keys().next_back().copied().map(ms);
+    row.throughput_ok_per_s = if duration_ms > 0 { ok as f64 / (duration_ms as f64 / 1000.0) } else { 0.0 };
+    row.messages_per_op = share(messages, all_ops).unwrap_or(0.0);
+    row
+}
+
+/// The nearest-rank `q` quantile of a histogram (value -> count).
+pub fn quantile(histogram: &BTreeMap<u64, u64>, q: f64) -> Option<u64> {
+    let total: u64 = histogram.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for (value, count) in histogram {
+        seen += count;
+        if seen >= rank {
+            return Some(*value);
+        }
+    }
+    histogram.keys().next_back().copied()
+}
+
+/// The column headers, short enough for a terminal.
+pub const HEADERS: [&str; 16] = [
+    "system",
+    "ops",
+    "ok %",
+    "fail %",
+    "info %",
+    "avail. fault",
+    "avail. healthy",
+    "CHECK",
+    "stale reads",
+    "lost writes",
+    "converged",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "ok/s",
+    "msgs/op",
+];
+
+fn percent(share: f64) -> String {
+    format!("{:.1}", share * 100.0)
+}
+
+fn optional(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".to_owned())
+}
+
+/// The cells of a row, as the tables show them.
+pub fn cells(row: &Row) -> Vec<String> {
+    let mut check = format!("{}/{}", row.check_passed, row.check_decided + row.check_unknown);
+    if row.check_unknown > 0 {
+        check.push_str(&format!(" ({} unknown)", row.check_unknown));
+    }
+    if row.errors > 0 {
+        check.push_str(&format!(" ({} runs failed)", row.errors));
+    }
+    let converged = if !row.replicated {
+        "-".to_owned()
+    } else {
+        match (row.convergence_ms_max, row.convergence_never) {
+            (Some(ms), 0) => format!("<= {ms} ms"),
+            (Some(ms), never) => format!("<= {ms} ms, never in {never}"),
+            (None, never) => format!("never ({never} seeds)"),
+        }
+    };
+    let lost = row.lost_writes.map(|lost| format!("{lost} of {}", row.acknowledged_writes));
+    let ms = |v: Option<f64>| optional(v.map(|v| format!("{v:.1}")));
+    vec![
+        row.system.clone(),
+        row.ops.to_string(),
+        percent(row.ok_share),
+        percent(row.fail_share),
+        percent(row.info_share),
+        optional(row.availability_faulty.map(|s| format!("{} %", percent(s)))),
+        optional(row.availability_healthy.map(|s| format!("{} %", percent(s)))),
+        check,
+        optional(row.stale_reads.map(|n| n.to_string())),
+        optional(lost),
+        converged,
+        ms(row.latency_ms_p50),
+        ms(row.latency_ms_p99),
+        ms(row.latency_ms_max),
+        format!("{:.0}", row.throughput_ok_per_s),
+        format!("{:.2}", row.messages_per_op),
+    ]
+}
+
+fn headers(rows: &[Row]) -> Vec<String> {
+    let check = rows.first().map_or("linearizable", |r| r.check);
+    HEADERS.iter().map(|h| if *h == "CHECK" { check.to_owned() } else { (*h).to_owned() }).collect()
+}
+
+fn builder(rows: &[Row]) -> Builder {
+    let mut builder = Builder::default();
+    builder.push_record(headers(rows));
+    for row in rows {
+        builder.push_record(cells(row));
+    }
+    builder
+}
+
+/// The table for a terminal.
+pub fn text(rows: &[Row]) -> String {
+    let mut table = builder(rows).build();
+    table.with(Style::sharp());
+    table.to_string()
+}
+
+/// The table as Markdown.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut table = builder(rows).build();
+    table.with(Style::markdown());
+    table.to_string()
+}
+
+/// The table as CSV (RFC 4180 quoting), with the table's cells.
+pub fn csv(rows: &[Row]) -> String {
+    let quote = |cell: &str| {
+        if cell.contains([',', '"', '\n']) {
+            format!("\"{}\"", cell.replace('"', "\"\""))
+        } else {
+            cell.to_owned()
+        }
+    };
+    let line = |cells: Vec<String>| cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n";
+    let mut out = line(headers(rows));
+    for row in rows {
+        out.push_str(&line(cells(row)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(system: &str, seed: u64, ok: u64, latency: &[(u64, u64)]) -> SeedRecord {
+        let mut r = SeedRecord::failed(system, seed, String::new());
+        r.error = None;
+        r.ops = ok + 2;
+        r.ok = ok;
+        r.fail = 1;
+        r.info = 1;
+        r.faulty_ops = 2;
+        r.faulty_ok = 0;
+        r.healthy_ops = ok;
+        r.healthy_ok = ok;
+        r.check = Check::Linearizable;
+        r.latency_us = latency.iter().copied().collect();
+        r.duration_ms = 1000;
+        r.messages = 10 * (ok + 2);
+        r.all_ops = ok + 2;
+        r.convergence = Convergence::AfterMs(seed * 10);
+        r
+    }
+
+    #[test]
+    fn quantiles_are_nearest_rank() {
+        let h: BTreeMap<u64, u64> = [(1, 50), (2, 49), (100, 1)].into_iter().collect();
+        assert_eq!(quantile(&h, 0.5), Some(1));
+        assert_eq!(quantile(&h, 0.99), Some(2));
+        assert_eq!(quantile(&h, 1.0), Some(100));
+        assert_eq!(quantile(&BTreeMap::new(), 0.5), None);
+    }
+
+    #[test]
+    fn rows_combine_seeds_in_any_order() {
+        let records =
+            vec![record("a", 1, 8, &[(1000, 8)]), record("b", 1, 3, &[(5000, 3)]), record("a", 2, 18, &[(3000, 18)])];
+        let order = ["a".to_owned(), "b".to_owned()];
+        let rows = aggregate(&records, &order, false);
+        let mut reversed = records.clone();
+        reversed.reverse();
+        assert_eq!(aggregate(&reversed, &order, false), rows);
+        let a = &rows[0];
+        assert_eq!((a.seeds, a.ops, a.check_passed, a.check_decided), (2, 30, 2, 2));
+        assert!((a.ok_share - 26.0 / 30.0).abs() < 1e-12);
+        assert_eq!(a.availability_faulty, Some(0.0));
+        assert_eq!(a.availability_healthy, Some(1.0));
+        assert_eq!(a.latency_ms_p50, Some(3.0));
+        assert_eq!(a.latency_ms_max, Some(3.0));
+        assert_eq!(a.convergence_ms_max, Some(20));
+        assert!((a.throughput_ok_per_s - 13.0).abs() < 1e-12, "26 ok over 2 simulated seconds");
+        assert!((a.messages_per_op - 10.0).abs() < 1e-12);
+        assert_eq!(rows[1].system, "b");
+    }
+
+    #[test]
+    fn violations_and_failures_are_counted() {
+        let mut bad = record("a", 3, 5, &[]);
+        bad.check = Check::NotLinearizable;
+        let mut lost = record("a", 4, 5, &[]);
+        lost.lost_writes = Some(2);
+        lost.acknowledged_writes = 7;
+        let failed = SeedRecord::failed("a", 5, "stuck".into());
+        let mut unknown = record("a", 6, 5, &[]);
+        unknown.check = Check::Unknown;
+        let rows = aggregate(&[bad, lost, failed, unknown], &["a".to_owned()], false);
+        let row = &rows[0];
+        assert_eq!(row.violating_seeds, [3, 4]);
+        assert_eq!((row.check_passed, row.check_decided, row.check_unknown, row.errors), (1, 2, 1, 1));
+        let cells = cells(row);
+        assert_eq!(cells[7], "1/3 (1 unknown) (1 runs failed)");
+        assert_eq!(cells[9], "2 of 7");
+    }
+
+    #[test]
+    fn renderings_agree() {
+        let rows = aggregate(&[record("x,y", 1, 4, &[(2000, 4)])], &["x,y".to_owned()], true);
+        let csv = csv(&rows);
+        assert!(csv.starts_with("system,ops,ok %,fail %,info %,avail. fault,avail. healthy,set-valid,"), "{csv}");
+        assert!(csv.contains("\"x,y\",6,66.7,16.7,16.7,0.0 %,100.0 %,"), "{csv}");
+        assert!(markdown(&rows).lines().nth(1).is_some_and(|l| l.starts_with("|-")), "{}", markdown(&rows));
+        assert!(text(&rows).contains("x,y"));
+    }
+}
