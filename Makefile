@@ -9,9 +9,11 @@ all: build
 build:
 	cargo build --release
 
-# The main job. Until the experiments exist: the checker over the bundled Jepsen corpus.
+# The main job: every standard experiment (experiments/*.toml), every system and seed, checked;
+# one comparison table per experiment on stdout, everything else under results/.
+EXPERIMENTS ?= $(sort $(wildcard experiments/*.toml))
 run: build
-	$(LAB) corpus $(CORPUS) --verbose
+	$(LAB) run $(EXPERIMENTS)
 
 test:
 	cargo test --workspace --release
