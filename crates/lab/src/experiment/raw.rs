@@ -30,6 +30,18 @@ pub struct RawExperiment {
     /// The fault schedule (`[[fault]]`).
     #[serde(default)]
     pub fault: Vec<RawFault>,
+    /// Disk faults for the whole run (`[disk]`).
+    pub disk: Option<RawDisk>,
+}
+
+/// `[disk]`: turmoil's simulated disk faults, on every host for the whole run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDisk {
+    /// Bytes each host's disk holds; writes past it fail with "no space left".
+    pub capacity_bytes: Option<Spanned<u64>>,
+    /// Probability that a disk operation fails with an I/O error.
+    pub io_error_probability: Option<Spanned<f64>>,
 }
 
 /// `seeds = 5` or `seeds = [1, 2, 3]`.

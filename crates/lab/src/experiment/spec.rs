@@ -14,12 +14,12 @@ use std::time::Duration;
 use lsm::CommitLogSync;
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Level, QuorumSystem};
-use sim::{Fault, KeyDistribution, OpMix, Schedule, SimConfig, System as _, Workload};
+use sim::{DiskFaults, Fault, KeyDistribution, OpMix, Schedule, SimConfig, System as _, Workload};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
 use super::raw::{
-    RawCommitLog, RawDistribution, RawExperiment, RawFault, RawFaultKind, RawJournal, RawSeeds, RawSynchronous,
+    RawCommitLog, RawDisk, RawDistribution, RawExperiment, RawFault, RawFaultKind, RawJournal, RawSeeds, RawSynchronous,
     RawSystem, RawSystemKind, RawWorkload, RawWorkloadKind,
 };
 use crate::cli::parse_duration;
@@ -56,6 +56,8 @@ pub struct Experiment {
     pub systems: Vec<System>,
     /// The number of `[[fault]]` entries (each system's schedule has them expanded).
     pub faults: usize,
+    /// Disk faults for the whole run.
+    pub disk: DiskFaults,
 }
 
 /// The workload and the clients that run it.
@@ -130,6 +132,7 @@ impl Experiment {
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(spec.op_timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = system.faults.clone();
+        config.disk = self.disk;
         config
     }
 }
@@ -223,6 +226,7 @@ impl Source<'_> {
             workload,
             systems: Vec::with_capacity(systems.len()),
             faults: raw.fault.len(),
+            disk: self.disk(raw.disk.as_ref())?,
         };
         for (name_span, system) in systems {
             let mut system = system;
@@ -236,6 +240,24 @@ impl Source<'_> {
             experiment.systems.push(system);
         }
         Ok(experiment)
+    }
+
+    fn disk(&self, raw: Option<&RawDisk>) -> Checked<DiskFaults> {
+        let mut disk = DiskFaults::default();
+        let Some(raw) = raw else { return Ok(disk) };
+        if let Some(capacity) = &raw.capacity_bytes {
+            if *capacity.get_ref() == 0 {
+                return self.fail(capacity.span(), "capacity_bytes: expected at least 1 byte");
+            }
+            disk.capacity_bytes = Some(*capacity.get_ref());
+        }
+        if let Some(p) = &raw.io_error_probability {
+            if !(0.0..=1.0).contains(p.get_ref()) {
+                return self.fail(p.span(), format!("io_error_probability = {}: expected 0 to 1", p.get_ref()));
+            }
+            disk.io_error_probability = *p.get_ref();
+        }
+        Ok(disk)
     }
 
     fn seeds(&self, raw: &Spanned<RawSeeds>) -> Checked<Vec<u64>> {
