@@ -96,6 +96,29 @@ pub enum SystemSpec {
 }
 
 impl SystemSpec {
+    /// The configuration in one line, e.g. `quorum: 3 nodes, N=3, R=one W=one, lww, ...`.
+    pub fn describe(&self) -> String {
+        match self {
+            SystemSpec::Sqlite(config) => {
+                let mut text = format!("sqlite: journal {:?}, synchronous={:?}", config.journal_mode, config.synchronous);
+                if let Some(writeback) = config.writeback {
+                    text.push_str(&format!(", kernel write-back every {}", seconds(writeback)));
+                }
+                text.to_lowercase()
+            }
+            SystemSpec::Quorum(cluster) => {
+                let node = &cluster.node;
+                let anti_entropy = node.anti_entropy.map_or("off".to_owned(), seconds);
+                format!(
+                    "quorum: {} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {anti_entropy}",
+                    cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints,
+                    node.read_repair
+                )
+                .to_lowercase()
+            }
+        }
+    }
+
     /// The server host names, as the system reports them.
     pub fn servers(&self) -> Vec<String> {
         match self {

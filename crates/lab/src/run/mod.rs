@@ -12,6 +12,7 @@
 pub mod measure;
 pub mod merge;
 pub mod output;
+mod pictures;
 pub mod record;
 pub mod table;
 mod windows;
@@ -99,6 +100,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 eprintln!("lab: {} / {} / seed {}: the run failed: {error}", planned.meta.name, system.name, job.seed);
             }
             keep(planned, &measured)?;
+            if planned.seeds.first() == Some(&job.seed) && measured.record.error.is_none() {
+                pictures::write_plot(&planned.dir, &planned.meta.name, &system.name, &system.spec.describe(), &measured)?;
+            }
             records[job.planned].push(measured.record);
         }
         Ok(())
@@ -186,6 +190,7 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         shard: args.shard.map(|s| [s.index, s.count]),
         systems: systems.iter().map(|&i| experiment.systems[i].name.clone()).collect(),
         set_workload: experiment.workload.workload == sim::Workload::Set,
+        configs: systems.iter().map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe())).collect(),
         faults: systems.iter().map(|&i| (experiment.systems[i].name.clone(), experiment.describe_faults(i))).collect(),
     };
     Ok(Planned { experiment, meta, seeds, systems, dir })

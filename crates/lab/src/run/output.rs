@@ -36,6 +36,8 @@ pub struct Meta {
     pub systems: Vec<String>,
     /// Whether the workload is the set (the check is then set validity, not linearizability).
     pub set_workload: bool,
+    /// Each system's configuration, described.
+    pub configs: Vec<(String, String)>,
     /// Each system's fault schedule, described.
     pub faults: Vec<(String, String)>,
 }
@@ -76,9 +78,9 @@ pub fn summary(meta: &Meta, rows: &[Row], plots: &[(String, String)]) -> String 
     let _ = writeln!(out, "From `{}`, {seeds}.\n", meta.file);
     let _ = writeln!(out, "{}\n", table::markdown(rows));
     out.push_str(LEGEND);
-    out.push_str("\n## Faults\n\n");
-    for (system, faults) in &meta.faults {
-        let _ = writeln!(out, "- `{system}`: {faults}");
+    out.push_str("\n## Systems and faults\n\n");
+    for ((system, config), (_, faults)) in meta.configs.iter().zip(&meta.faults) {
+        let _ = writeln!(out, "- `{system}` ({config}): {faults}");
     }
     if !plots.is_empty() {
         out.push_str("\n## Plots\n\nLatency of every operation over simulated time (ok, fail, info), fault windows shaded, and availability over time.\n\n");
