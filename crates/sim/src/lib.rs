@@ -13,7 +13,8 @@
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
-//!   shared history log), `apply` (faults carried out in the step loop).
+//!   shared history log), `apply` (faults carried out in the step loop, strobing clocks
+//!   flipped, and the replay behind [`fault_windows`]).
 //!
 //! Determinism: one seed drives turmoil and every client's stream; the epoch is fixed;
 //! timestamps are simulated time; nothing reaching the history iterates a hash map. The same
@@ -32,6 +33,7 @@ pub mod run;
 pub mod system;
 pub mod workload;
 
+pub use apply::fault_windows;
 pub use config::{client_host_name, ConfigError, DiskFaults, SimConfig};
 pub use faults::{Fault, Schedule};
 pub use rng::{Rng, Zipf, ZipfError};
