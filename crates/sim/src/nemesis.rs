@@ -45,8 +45,11 @@ use std::time::Duration;
 use crate::faults::{Fault, Schedule};
 use crate::rng::Rng;
 
+mod shapes;
 #[cfg(test)]
 mod tests;
+
+use shapes::{bridge, crashes, drawn, drawn_offset, halves, majorities_ring};
 
 /// The hosts a nemesis can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,81 +423,6 @@ pub fn realize(kind: &FaultKind, cluster: &Cluster, rng: &mut Rng) -> Result<Rea
         }
     };
     Ok(realized)
-}
-
-/// `value`, or when it is zero a draw in `low..=high`.
-fn drawn(value: u64, (low, high): (u64, u64), rng: &mut Rng) -> u64 {
-    if value != 0 {
-        return value;
-    }
-    rng.range(low..high + 1)
-}
-
-/// `offset_ms`, or when it is zero a magnitude in [`DRAWN_SKEW_MS`] with a drawn sign.
-fn drawn_offset(offset_ms: i64, rng: &mut Rng) -> i64 {
-    if offset_ms != 0 {
-        return offset_ms;
-    }
-    let magnitude = i64::try_from(drawn(0, DRAWN_SKEW_MS, rng)).unwrap_or(i64::MAX);
-    if rng.chance(0.5) {
-        magnitude
-    } else {
-        -magnitude
-    }
-}
-
-fn crashes(hosts: Vec<String>) -> Realized {
-    Realized {
-        start: hosts.iter().cloned().map(Fault::Crash).collect(),
-        end: hosts.into_iter().map(Fault::Restart).collect(),
-    }
-}
-
-/// Deals the client hosts to two sides, round-robin, the first side first.
-fn deal(cluster: &Cluster, clients: ClientSide, first: &mut Vec<String>, second: &mut Vec<String>) {
-    if clients == ClientSide::Split {
-        for (i, client) in cluster.clients.iter().enumerate() {
-            if i % 2 == 0 { &mut *first } else { &mut *second }.push(client.clone());
-        }
-    }
-}
-
-/// A strict majority of shuffled servers against the rest.
-fn halves(cluster: &Cluster, clients: ClientSide, rng: &mut Rng) -> Fault {
-    let mut majority = cluster.shuffled_servers(rng);
-    let mut minority = majority.split_off(majority.len() / 2 + 1);
-    deal(cluster, clients, &mut majority, &mut minority);
-    Fault::Partition { left: majority, right: minority }
-}
-
-/// The first shuffled server bridges two halves of the rest (the first half is the larger).
-fn bridge(cluster: &Cluster, clients: ClientSide, rng: &mut Rng) -> Fault {
-    let shuffled = cluster.shuffled_servers(rng);
-    let rest = &shuffled[1..];
-    let (first, second) = rest.split_at(rest.len().div_ceil(2));
-    let (mut first, mut second) = (first.to_vec(), second.to_vec());
-    deal(cluster, clients, &mut first, &mut second);
-    Fault::Partition { left: first, right: second }
-}
-
-/// The cuts of a majorities ring over `ring` (servers in ring order): see the module docs.
-fn majorities_ring(ring: &[String]) -> Vec<Fault> {
-    let n = ring.len();
-    match n {
-        0..=2 => Vec::new(),
-        3 => vec![Fault::partition([ring[0].clone()], [ring[1].clone()])],
-        _ => {
-            let reach = (n / 2).div_ceil(2);
-            let distance = |i: usize, j: usize| (j - i).min(n - (j - i));
-            (0..n)
-                .filter_map(|i| {
-                    let far: Vec<String> =
-                        (i + 1..n).filter(|&j| distance(i, j) > reach).map(|j| ring[j].clone()).collect();
-                    (!far.is_empty()).then(|| Fault::Partition { left: vec![ring[i].clone()], right: far })
-                })
-                .collect()
-        }
-    }
 }
 
 /// Jepsen's standard nemesis: from `start`, every `every`, alternately a fault drawn from
