@@ -64,9 +64,14 @@ pub enum Fault {
     /// The links between `left` and `right` fail: each message on one of them, either way,
     /// breaks the link with probability `fail_ppm` per million. turmoil's link failure is not
     /// independent packet loss: it drops the message and every message in flight on the link
-    /// (both ways), and the next message sent repairs it. TCP has no retransmission, so every
-    /// stream that lost a segment stalls for good; its calls time out (indeterminate) and the
-    /// clients reconnect. Lasts until [`Fault::Heal`].
+    /// (both ways), and the next message sent repairs it (turmoil's repair rate is 1). TCP has
+    /// no retransmission, so every stream that lost a segment stalls for good: its calls time
+    /// out (indeterminate) and the client reconnects; a lost connection request is a refused
+    /// connection (the call fails, certainly not executed). Even at 1 000 000 ppm every other
+    /// message gets through. Measured with the harness's toy register server (3 processes on
+    /// the flaky client host, 200 ms timeouts, 2 s of fault; `flaky_measurement` in
+    /// `tests/nemesis.rs`): 1 000 ppm: 1 of 389 calls indeterminate; 10 000 ppm: 8 of 274;
+    /// 50 000 ppm: 17 of 98; 1 000 000 ppm: none of 33 succeeds. Lasts until [`Fault::Heal`].
     Flaky {
         /// One side.
         left: Vec<String>,
