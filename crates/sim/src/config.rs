@@ -148,17 +148,21 @@ impl SimConfig {
             if *at >= self.duration {
                 return Err(ConfigError::FaultAfterEnd { at: *at, fault: fault.clone(), duration: self.duration });
             }
-            if let Fault::Partition { left, right } = fault {
+            if let Some((left, right)) = fault.sides() {
                 if let Some(host) = left.iter().find(|h| right.contains(h)) {
                     return Err(ConfigError::PartitionOverlap { host: host.clone(), fault: fault.clone() });
                 }
+            }
+            if let Some(problem) = parameter_problem(fault) {
+                return Err(ConfigError::FaultParameter { at: *at, fault: fault.clone(), problem });
             }
         }
         Ok(())
     }
 
     /// Checks host names against the system's `servers`: server names are unique and are not
-    /// client host names, and every fault names known hosts (crashes and restarts name servers).
+    /// client host names, and every fault names known hosts (crashes, restarts, skews and strobes
+    /// name servers; partitions, one-way partitions, slow and flaky links name any host).
     pub fn validate_hosts(&self, servers: &[String]) -> Result<(), ConfigError> {
         if servers.is_empty() {
             return Err(ConfigError::NoServers);
@@ -175,16 +179,34 @@ impl SimConfig {
         }
         for (at, fault) in &self.faults {
             for host in fault.hosts() {
-                let unknown = match fault {
-                    Fault::Crash(_) | Fault::Restart(_) | Fault::Skew { .. } => !servers.iter().any(|s| s == host),
-                    Fault::Partition { .. } | Fault::Heal => !seen.contains(host),
-                };
+                let unknown =
+                    if names_a_server(fault) { !servers.iter().any(|s| s == host) } else { !seen.contains(host) };
                 if unknown {
                     return Err(ConfigError::UnknownHost { host: host.to_owned(), at: *at, fault: fault.clone() });
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// True for faults that act on a server's software (a client host has none the system owns).
+fn names_a_server(fault: &Fault) -> bool {
+    matches!(fault, Fault::Crash(_) | Fault::Restart(_) | Fault::Skew { .. } | Fault::Strobe { .. })
+}
+
+/// The longest latency a [`Fault::Slow`] may set: a minute is already far past any timeout.
+pub const MAX_SLOW_LATENCY_MS: u64 = 60_000;
+
+/// What is wrong with a fault's parameters, if anything.
+fn parameter_problem(fault: &Fault) -> Option<&'static str> {
+    match fault {
+        Fault::Slow { latency_ms: 0, .. } => Some("latency_ms must be positive"),
+        Fault::Slow { latency_ms, .. } if *latency_ms > MAX_SLOW_LATENCY_MS => Some("latency_ms must be at most 60000"),
+        Fault::Flaky { fail_ppm, .. } if *fail_ppm > 1_000_000 => Some("fail_ppm must be at most 1000000"),
+        Fault::Strobe { period_ms: 0, .. } => Some("period_ms must be positive"),
+        Fault::Strobe { offset_ms: 0, .. } => Some("offset_ms must not be zero"),
+        _ => None,
     }
 }
 
@@ -260,7 +282,7 @@ pub enum ConfigError {
         /// The configured `duration`.
         duration: Duration,
     },
-    /// A host is on both sides of a partition.
+    /// A host is on both sides of a partition (or of a one-way partition, slow or flaky link).
     #[error("host `{host}` is on both sides of `{fault}`")]
     PartitionOverlap {
         /// The host.
@@ -268,8 +290,20 @@ pub enum ConfigError {
         /// The partition.
         fault: Fault,
     },
-    /// A fault names a host that is not in the simulation (or crashes/restarts a client host).
-    #[error("fault `{fault}` at {at:?} names `{host}`, which is not a {}", if matches!(fault, Fault::Crash(_) | Fault::Restart(_)) { "server" } else { "host" })]
+    /// A fault's parameter is out of range (a slow link's latency, a fail rate, a strobe's period
+    /// or offset).
+    #[error("fault `{fault}` at {at:?}: {problem}")]
+    FaultParameter {
+        /// When the fault was scheduled.
+        at: Duration,
+        /// The fault.
+        fault: Fault,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// A fault names a host that is not in the simulation (or crashes, restarts or skews a
+    /// client host).
+    #[error("fault `{fault}` at {at:?} names `{host}`, which is not a {}", if names_a_server(fault) { "server" } else { "host" })]
     UnknownHost {
         /// The unknown name.
         host: String,
@@ -349,6 +383,75 @@ mod tests {
         assert_eq!(c.validate_hosts(&[]), Err(ConfigError::NoServers));
         assert_eq!(c.validate_hosts(&["client-0".to_owned()]), Err(ConfigError::DuplicateHost("client-0".into())));
         assert_eq!(c.validate_hosts(&["10.0.0.1".to_owned()]), Err(ConfigError::BadHostName("10.0.0.1".into())));
+    }
+
+    #[test]
+    fn new_faults_are_validated() {
+        let at = Duration::from_secs(1);
+        let with = |fault: Fault| {
+            let mut c = config();
+            c.faults = Schedule::new().at(at, fault);
+            c
+        };
+        for fault in [
+            Fault::partition_one_way(["a", "b"], ["b"]),
+            Fault::slow(["a"], ["a"], 10),
+            Fault::flaky(["x", "y"], ["z", "x"], 10),
+        ] {
+            let err = with(fault).validate().expect_err("overlap");
+            assert!(matches!(&err, ConfigError::PartitionOverlap { .. }), "{err}");
+        }
+        let refused = [
+            (Fault::slow(["a"], ["b"], 0), "latency_ms must be positive"),
+            (Fault::slow(["a"], ["b"], 60_001), "latency_ms must be at most 60000"),
+            (Fault::flaky(["a"], ["b"], 1_000_001), "fail_ppm must be at most 1000000"),
+            (Fault::strobe("db", 100, 0), "period_ms must be positive"),
+            (Fault::strobe("db", 0, 10), "offset_ms must not be zero"),
+        ];
+        for (fault, why) in refused {
+            let err = with(fault.clone()).validate().expect_err(why);
+            assert_eq!(err, ConfigError::FaultParameter { at, fault, problem: why });
+        }
+        for fault in [
+            Fault::slow(["a"], ["b"], 60_000),
+            Fault::flaky(["a"], ["b"], 1_000_000),
+            Fault::strobe("db", -5, 1),
+            Fault::partition_one_way(["a"], ["b"]),
+        ] {
+            assert_eq!(with(fault).validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn new_faults_name_known_hosts() {
+        let servers = ["db".to_owned()];
+        let at = Duration::from_secs(1);
+        let with = |fault: Fault| {
+            let mut c = config();
+            c.faults = Schedule::new().at(at, fault);
+            c
+        };
+        for fault in [
+            Fault::partition_one_way(["client-0"], ["db"]),
+            Fault::slow(["db"], ["client-1"], 5),
+            Fault::flaky(["client-0"], ["client-1"], 5),
+            Fault::strobe("db", 5, 5),
+        ] {
+            assert_eq!(with(fault).validate_hosts(&servers), Ok(()));
+        }
+        for (fault, host) in [
+            (Fault::partition_one_way(["client-0"], ["dbx"]), "dbx"),
+            (Fault::slow(["nowhere"], ["db"], 5), "nowhere"),
+            (Fault::flaky(["db"], ["client-2"], 5), "client-2"),
+        ] {
+            let err = with(fault).validate_hosts(&servers).expect_err("unknown");
+            assert!(matches!(&err, ConfigError::UnknownHost { host: h, .. } if h == host), "{err}");
+            assert!(err.to_string().contains("not a host"), "{err}");
+        }
+        for fault in [Fault::strobe("client-0", 5, 5), Fault::skew("client-0", 5)] {
+            let err = with(fault).validate_hosts(&servers).expect_err("clients have no clock to skew");
+            assert!(err.to_string().contains("not a server"), "{err}");
+        }
     }
 
     #[test]

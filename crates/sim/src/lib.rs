@@ -7,13 +7,16 @@
 //! - [`config`]: [`SimConfig`], everything a run depends on, and its validation.
 //! - [`workload`]: [`Workload`] kinds and the per-client [`Generator`] of invocations.
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
+//! - [`nemesis`]: partition shapes and Jepsen's random nemesis ([`FaultKind`], [`realize`],
+//!   [`random_schedule`]), pure; [`fault_windows`] says when faults were in effect.
 //! - [`frame`]: length-prefixed JSON frames (pure codec, thin async adapters).
 //! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
-//!   shared history log), `apply` (faults carried out in the step loop).
+//!   shared history log), `apply` (faults carried out in the step loop, strobing clocks
+//!   flipped, and the replay behind [`fault_windows`]).
 //!
 //! Determinism: one seed drives turmoil and every client's stream; the epoch is fixed;
 //! timestamps are simulated time; nothing reaching the history iterates a hash map. The same
@@ -25,6 +28,7 @@ pub mod config;
 pub mod disk_cost;
 pub mod faults;
 pub mod frame;
+pub mod nemesis;
 mod process;
 mod record;
 pub mod rng;
@@ -32,8 +36,10 @@ pub mod run;
 pub mod system;
 pub mod workload;
 
+pub use apply::fault_windows;
 pub use config::{client_host_name, ConfigError, DiskFaults, SimConfig};
 pub use faults::{Fault, Schedule};
+pub use nemesis::{random_schedule, realize, ClientSide, Cluster, FaultKind, NemesisError, Realized};
 pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
 pub use system::{CallError, Client, Invocation, LocalFuture, Reply, System};

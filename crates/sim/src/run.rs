@@ -3,9 +3,11 @@
 //!
 //! Phases, in simulated time:
 //! 1. `0 .. duration`: processes invoke operations; faults apply when `sim.elapsed()` reaches
-//!    their time (checked before every step, so at tick resolution).
-//! 2. At `duration`: every cut link is repaired and every crashed host restarted (recorded in
-//!    [`RunResult::faults`]). Processes stop invoking; operations in flight finish or time out.
+//!    their time (checked before every step, so at tick resolution), and strobing clocks flip
+//!    when due (checked before every step too).
+//! 2. At `duration`: every network fault is healed, every crashed host restarted and every
+//!    skewed or strobing clock set back to true time (recorded in [`RunResult::faults`]).
+//!    Processes stop invoking; operations in flight finish or time out.
 //! 3. `duration .. duration + settle`: the quiet period. No process invokes anything; the run
 //!    goes on so that the system can converge. At its end (set workload): the final read.
 //!
@@ -38,7 +40,8 @@ pub struct RunResult {
     /// execution order); `time` is simulated nanoseconds since the start.
     pub history: Vec<Event>,
     /// The faults as applied, with the simulated time of application (the schedule's time
-    /// rounded up to a tick), including the harness's own heal and restarts at `duration`.
+    /// rounded up to a tick), including the harness's own recovery at `duration` (a heal,
+    /// restarts, zero skews). A strobing clock's flips are not faults and are not listed.
     pub faults: Vec<(Duration, Fault)>,
     /// Messages the system sent in all ([`System::messages_sent`] at the end).
     pub messages: u64,
@@ -50,21 +53,14 @@ pub struct RunResult {
 
 impl RunResult {
     /// The applied faults as events of the `nemesis` process (type `info`, `f` the fault's
-    /// name, `value` its hosts). The checker ignores named processes.
+    /// [name](Fault::name), `value` what it acted on: see [`fault_value`]). The checker ignores
+    /// named processes.
     pub fn nemesis_events(&self) -> Vec<Event> {
         self.faults
             .iter()
             .map(|(at, fault)| {
-                let value = match fault {
-                    Fault::Partition { left, right } => {
-                        let side = |hosts: &[String]| Value::List(hosts.iter().map(|h| h.as_str().into()).collect());
-                        Value::List(vec![side(left), side(right)])
-                    }
-                    Fault::Heal => Value::Nil,
-                    Fault::Crash(host) | Fault::Restart(host) => host.as_str().into(),
-                    Fault::Skew { host, offset_ms } => Value::List(vec![host.as_str().into(), Value::Int(*offset_ms)]),
-                };
-                let mut event = Event::new(Process::Named(NEMESIS.to_owned()), EventType::Info, fault.name(), value);
+                let mut event =
+                    Event::new(Process::Named(NEMESIS.to_owned()), EventType::Info, fault.name(), fault_value(fault));
                 event.time = Some(nanos(*at));
                 event
             })
@@ -78,6 +74,28 @@ impl RunResult {
         events.extend(self.history.iter().cloned());
         events.sort_by_key(|e| e.time);
         events
+    }
+}
+
+/// The `value` of a fault's nemesis event: `[[left...] [right...]]` for a partition,
+/// `[[from...] [to...]]` for a one-way partition, `[[left...] [right...] latency_ms]` for a slow
+/// link, `[[left...] [right...] fail_ppm]` for a flaky one, the host for a crash or restart,
+/// `[host offset_ms]` for a skew, `[host offset_ms period_ms]` for a strobe, `nil` for a heal.
+pub fn fault_value(fault: &Fault) -> Value {
+    let side = |hosts: &[String]| Value::List(hosts.iter().map(|h| h.as_str().into()).collect());
+    // Parameters are validated far below i64::MAX; saturate rather than wrap if not.
+    let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    match fault {
+        Fault::Partition { left, right } => Value::List(vec![side(left), side(right)]),
+        Fault::PartitionOneWay { from, to } => Value::List(vec![side(from), side(to)]),
+        Fault::Slow { left, right, latency_ms } => Value::List(vec![side(left), side(right), int(*latency_ms)]),
+        Fault::Flaky { left, right, fail_ppm } => Value::List(vec![side(left), side(right), int(u64::from(*fail_ppm))]),
+        Fault::Heal => Value::Nil,
+        Fault::Crash(host) | Fault::Restart(host) => host.as_str().into(),
+        Fault::Skew { host, offset_ms } => Value::List(vec![host.as_str().into(), Value::Int(*offset_ms)]),
+        Fault::Strobe { host, offset_ms, period_ms } => {
+            Value::List(vec![host.as_str().into(), Value::Int(*offset_ms), int(*period_ms)])
+        }
     }
 }
 
@@ -140,7 +158,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         sim.client(name, client_host(Rc::clone(&system), index, Rc::clone(&plan), recorder.clone()));
     }
 
-    let mut nemesis = Nemesis::default();
+    let mut nemesis = Nemesis::new(config.latency);
     let mut applied = Vec::new();
     let mut schedule = config.faults.iter().peekable();
     let mut recovered = false;
@@ -156,10 +174,13 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
             recovered = true;
         }
         for fault in due {
-            for action in nemesis.apply(&fault) {
+            for action in nemesis.apply(&fault, now) {
                 execute(&mut sim, system.as_ref(), &action);
             }
             applied.push((now, fault));
+        }
+        for action in nemesis.tick(now) {
+            execute(&mut sim, system.as_ref(), &action);
         }
 
         let finished = sim.step().map_err(|e| SimError::Host { at: sim.elapsed(), message: e.to_string() })?;
