@@ -11,6 +11,9 @@ mod cli;
 mod corpus;
 mod experiment;
 mod input;
+// Not wired into a subcommand yet.
+#[allow(dead_code)]
+mod plot;
 mod report;
 mod run;
 mod simulate;
