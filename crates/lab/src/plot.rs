@@ -15,7 +15,8 @@
 //!
 //! Any input gives a readable file of bounded size: values that are not numbers, or that fall
 //! outside the time axis, are skipped or clamped and counted in the legend; above 50 000
-//! dots only the first dot of each 4-pixel cell and outcome is kept, and the legend says so;
+//! dots only the first dot of each 4-pixel cell and outcome is kept, as opaque as that outcome's
+//! share of the cell, and the legend says so;
 //! buckets, labels, windows and decades are capped. Floats are printed with fixed precision and
 //! nothing iterates a hash map, so the same input gives the same bytes.
 //!

@@ -8,6 +8,7 @@ use super::*;
 /// How many functions the legend lists before it says "+N more".
 const LEGEND_FUNCTIONS_MAX: usize = 6;
 
+/// A dot group's attributes for a mark ([`mark_of`]) in an outcome's colour.
 fn group_style(mark: Mark, colour: &str) -> String {
     match mark {
         Mark::Filled => format!("fill=\"{colour}\" fill-opacity=\"0.8\""),
