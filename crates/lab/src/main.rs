@@ -11,8 +11,6 @@ mod cli;
 mod corpus;
 mod experiment;
 mod input;
-// Not wired into a subcommand yet.
-#[allow(dead_code)]
 mod plot;
 mod report;
 mod run;

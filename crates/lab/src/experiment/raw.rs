@@ -32,6 +32,8 @@ pub struct RawExperiment {
     pub fault: Vec<RawFault>,
     /// Disk faults for the whole run (`[disk]`).
     pub disk: Option<RawDisk>,
+    /// The random nemesis (`[nemesis]`).
+    pub nemesis: Option<RawNemesis>,
 }
 
 /// `[disk]`: turmoil's simulated disk faults, on every host for the whole run.
@@ -202,12 +204,40 @@ pub enum RawFaultKind {
     Isolate,
     /// Cut `left` off from `right`.
     Partition,
+    /// Servers split into a majority and a minority.
+    Halves,
+    /// Every server sees a different majority.
+    MajoritiesRing,
+    /// Two halves joined through one bridge server.
+    Bridge,
+    /// One node's outgoing messages dropped.
+    OneWay,
+    /// Every client host cut from some servers.
+    CutClients,
     /// Crash one server.
     Crash,
+    /// Crash a minority of servers.
+    CrashMinority,
     /// Crash every server (power loss).
     CrashAll,
     /// Move one server's clock.
     Skew,
+    /// Flip one server's clock back and forth.
+    Strobe,
+    /// Slow every link of one node.
+    Slow,
+    /// Make every link of one node fail now and then.
+    Flaky,
+}
+
+/// Where client hosts go when servers are split (`halves`, `bridge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawClientSide {
+    /// Clients keep reaching every server.
+    All,
+    /// Client hosts are dealt to the sides.
+    Split,
 }
 
 /// `[[fault]]`.
@@ -220,14 +250,49 @@ pub struct RawFault {
     pub until: Option<Spanned<String>>,
     /// What the fault is.
     pub kind: Spanned<RawFaultKind>,
-    /// isolate, crash, skew: the host.
+    /// isolate, one-way, crash, skew, strobe, slow, flaky: the host (absent: drawn per seed).
     pub node: Option<Spanned<String>>,
+    /// halves, bridge: where the client hosts go.
+    pub clients: Option<Spanned<RawClientSide>>,
+    /// cut-clients: the servers the clients lose (absent: a minority drawn per seed).
+    pub servers: Option<Spanned<Vec<Spanned<String>>>>,
+    /// strobe: how often the clock flips, e.g. `"50ms"`.
+    pub period: Option<Spanned<String>>,
+    /// slow: the latency of every message, e.g. `"200ms"`.
+    pub latency: Option<Spanned<String>>,
+    /// flaky: the probability that a message breaks its link (0 to 1).
+    pub fail_rate: Option<Spanned<f64>>,
     /// partition: one side.
     pub left: Option<Spanned<Vec<Spanned<String>>>>,
     /// partition: the other side.
     pub right: Option<Spanned<Vec<Spanned<String>>>>,
-    /// skew: the clock offset in milliseconds.
+    /// skew, strobe: the clock offset in milliseconds.
     pub offset_ms: Option<Spanned<i64>>,
+}
+
+/// `[nemesis]`: Jepsen's random nemesis.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNemesis {
+    /// Only `"random"` (checked by serde: the one kind there is).
+    #[allow(dead_code, reason = "serde refuses any other kind; there is nothing more to read")]
+    pub kind: Spanned<RawNemesisKind>,
+    /// A fault starts every other period and ends at the next, e.g. `"2s"`.
+    pub every: Spanned<String>,
+    /// When the first fault starts (default: one period in).
+    pub start: Option<Spanned<String>>,
+    /// When the last fault must have ended (default: the run's end).
+    pub end: Option<Spanned<String>>,
+    /// The kinds to draw from, e.g. `["isolate", "halves", "crash"]`.
+    pub faults: Spanned<Vec<Spanned<RawFaultKind>>>,
+}
+
+/// The nemesis kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawNemesisKind {
+    /// A fault drawn from a list, then its end, every period.
+    Random,
 }
 
 #[cfg(test)]

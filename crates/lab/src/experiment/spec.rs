@@ -14,13 +14,13 @@ use std::time::Duration;
 use lsm::CommitLogSync;
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Level, QuorumSystem};
-use sim::{DiskFaults, Fault, KeyDistribution, OpMix, Schedule, SimConfig, System as _, Workload};
+use sim::{Cluster, DiskFaults, KeyDistribution, NemesisError, OpMix, Rng, Schedule, SimConfig, System as _, Workload};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
 use super::raw::{
-    RawCommitLog, RawDisk, RawDistribution, RawExperiment, RawFault, RawFaultKind, RawJournal, RawSeeds, RawSynchronous,
-    RawSystem, RawSystemKind, RawWorkload, RawWorkloadKind,
+    RawCommitLog, RawDisk, RawDistribution, RawExperiment, RawJournal, RawSeeds, RawSynchronous, RawSystem,
+    RawSystemKind, RawWorkload, RawWorkloadKind,
 };
 use crate::cli::parse_duration;
 
@@ -58,6 +58,8 @@ pub struct Experiment {
     pub faults: usize,
     /// Disk faults for the whole run.
     pub disk: DiskFaults,
+    /// The random nemesis, when the file has one.
+    pub random: Option<RandomNemesis>,
 }
 
 /// The workload and the clients that run it.
@@ -82,8 +84,10 @@ pub struct System {
     pub name: String,
     /// Its configuration.
     pub spec: SystemSpec,
-    /// The experiment's faults in this system's host names, heals and restarts included.
-    pub faults: Schedule,
+    /// The experiment's `[[fault]]`s in this system's host names, in file order.
+    pub faults: Vec<PlannedFault>,
+    /// Its hosts, as the nemesis sees them.
+    pub cluster: Cluster,
 }
 
 /// The configuration of one of the stores.
@@ -100,7 +104,8 @@ impl SystemSpec {
     pub fn describe(&self) -> String {
         match self {
             SystemSpec::Sqlite(config) => {
-                let mut text = format!("sqlite: journal {:?}, synchronous={:?}", config.journal_mode, config.synchronous);
+                let mut text =
+                    format!("sqlite: journal {:?}, synchronous={:?}", config.journal_mode, config.synchronous);
                 if let Some(writeback) = config.writeback {
                     text.push_str(&format!(", kernel write-back every {}", seconds(writeback)));
                 }
@@ -131,8 +136,16 @@ impl SystemSpec {
 impl Experiment {
     /// The fault schedule of system number `index`, described in one line.
     pub fn describe_faults(&self, index: usize) -> String {
-        let faults: Vec<String> = self.systems[index]
-            .faults
+        let system = &self.systems[index];
+        if self.random.is_some() || system.faults.iter().any(|f| matches!(f.what, Planned::Drawn(_))) {
+            let mut parts: Vec<String> = system.faults.iter().map(PlannedFault::describe).collect();
+            if let Some(random) = &self.random {
+                parts.push(random.describe());
+            }
+            return format!("drawn per seed: {}", parts.join("; "));
+        }
+        let schedule = self.schedule(system, self.seeds[0]).unwrap_or_default();
+        let faults: Vec<String> = schedule
             .iter()
             .map(|(at, fault)| format!("{fault} at {}", crate::experiment::spec::seconds(*at)))
             .collect();
@@ -143,8 +156,9 @@ impl Experiment {
         }
     }
 
-    /// The run configuration of `system` for `seed`.
-    pub fn sim_config(&self, system: &System, seed: u64) -> SimConfig {
+    /// The run configuration of `system` for `seed`: the fault schedule is drawn from the seed
+    /// (hosts and parameters the file leaves open, and the random nemesis).
+    pub fn sim_config(&self, system: &System, seed: u64) -> Result<SimConfig, NemesisError> {
         let spec = &self.workload;
         let mut config = SimConfig::new(seed, spec.workload.clone());
         config.duration = self.duration;
@@ -154,9 +168,40 @@ impl Experiment {
         config.mix = spec.mix;
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(spec.op_timeout + config.latency.1 + Duration::from_millis(100));
-        config.faults = system.faults.clone();
+        config.faults = self.schedule(system, seed)?;
         config.disk = self.disk;
-        config
+        Ok(config)
+    }
+
+    /// The fault schedule of `system` for `seed`.
+    pub fn schedule(&self, system: &System, seed: u64) -> Result<Schedule, NemesisError> {
+        let mut rng = Rng::stream(seed, NEMESIS_STREAM);
+        let mut schedule = match &self.random {
+            Some(random) => sim::random_schedule(
+                &random.kinds,
+                &system.cluster,
+                seed ^ NEMESIS_STREAM,
+                random.start,
+                random.end,
+                random.every,
+            )?,
+            None => Schedule::new(),
+        };
+        for planned in &system.faults {
+            let realized = match &planned.what {
+                Planned::Fixed(realized) => realized.clone(),
+                Planned::Drawn(kind) => sim::realize(kind, &system.cluster, &mut rng)?,
+            };
+            for fault in realized.start {
+                schedule.push(planned.at, fault);
+            }
+            if let Some(until) = planned.until {
+                for fault in realized.end {
+                    schedule.push(until, fault);
+                }
+            }
+        }
+        Ok(schedule)
     }
 }
 
@@ -250,13 +295,29 @@ impl Source<'_> {
             systems: Vec::with_capacity(systems.len()),
             faults: raw.fault.len(),
             disk: self.disk(raw.disk.as_ref())?,
+            random: None,
         };
+        experiment.random = raw.nemesis.as_ref().map(|n| self.nemesis(n, duration)).transpose()?;
         for (name_span, system) in systems {
             let mut system = system;
-            system.faults = self.schedule(&raw.fault, &experiment, &system)?;
+            let clients: Vec<String> = (0..experiment.workload.client_hosts).map(sim::client_host_name).collect();
+            system.cluster = Cluster::new(system.spec.servers(), clients);
+            system.faults = self.planned_faults(&raw.fault, &experiment, &system)?;
+            if let (Some(random), Some(raw_nemesis)) = (&experiment.random, &raw.nemesis) {
+                for kind in &random.kinds {
+                    if let Err(e) = kind.validate(&system.cluster) {
+                        return self.fail(raw_nemesis.faults.span(), format!("system `{}`: {e}", system.name));
+                    }
+                }
+            }
             // Backstop: the checks `sim::run` makes, so a valid file cannot fail to start.
-            let config = experiment.sim_config(&system, experiment.seeds[0]);
-            let checked = config.validate().and_then(|()| config.validate_hosts(&system.spec.servers()));
+            let checked =
+                experiment.sim_config(&system, experiment.seeds[0]).map_err(|e| e.to_string()).and_then(|config| {
+                    config
+                        .validate()
+                        .and_then(|()| config.validate_hosts(&system.spec.servers()))
+                        .map_err(|e| e.to_string())
+                });
             if let Err(e) = checked {
                 return self.fail(name_span, format!("system `{}` cannot run: {e}", system.name));
             }
@@ -396,7 +457,8 @@ impl Source<'_> {
                 RawSystemKind::Sqlite => SystemSpec::Sqlite(self.sqlite(system)?),
                 RawSystemKind::Quorum => SystemSpec::Quorum(Box::new(self.quorum(system)?)),
             };
-            systems.push((system.name.span(), System { name: name.to_owned(), spec, faults: Schedule::new() }));
+            let cluster = Cluster::new(Vec::<String>::new(), Vec::<String>::new());
+            systems.push((system.name.span(), System { name: name.to_owned(), spec, faults: Vec::new(), cluster }));
         }
         Ok(systems)
     }
@@ -510,131 +572,6 @@ impl Source<'_> {
         }
     }
 
-    /// The faults in `system`'s host names, each with its end (heal, restart, skew back).
-    fn schedule(&self, raw: &[RawFault], experiment: &Experiment, system: &System) -> Checked<Schedule> {
-        let servers = system.spec.servers();
-        let clients: Vec<String> = (0..experiment.workload.client_hosts).map(sim::client_host_name).collect();
-        let hosts = Hosts { servers: &servers, clients: &clients, system: &system.name };
-        let mut schedule = Schedule::new();
-        for fault in raw {
-            let at = self.duration_at(&fault.at, "at")?;
-            if at >= experiment.duration {
-                return self.fail(
-                    fault.at.span(),
-                    format!("at = {at:?} is not before the end of the run (duration = {:?})", experiment.duration),
-                );
-            }
-            let until = match &fault.until {
-                None => None,
-                Some(value) => {
-                    let until = self.duration_at(value, "until")?;
-                    if until <= at {
-                        return self.fail(value.span(), format!("until = {until:?} must be after at = {at:?}"));
-                    }
-                    if until >= experiment.duration {
-                        return self.fail(
-                            value.span(),
-                            format!(
-                                "until = {until:?} is not before the end of the run (duration = {:?})",
-                                experiment.duration
-                            ),
-                        );
-                    }
-                    Some(until)
-                }
-            };
-            for (start, end) in self.fault(fault, &hosts)? {
-                schedule.push(at, start);
-                if let (Some(until), Some(end)) = (until, end) {
-                    schedule.push(until, end);
-                }
-            }
-        }
-        Ok(schedule)
-    }
-
-    /// A time in the run: zero is allowed (a fault from the start).
-    fn duration_at(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
-        parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))
-    }
-
-    /// One `[[fault]]` as (fault, what ends it) pairs in one system's host names.
-    fn fault(&self, raw: &RawFault, hosts: &Hosts<'_>) -> Checked<Vec<(Fault, Option<Fault>)>> {
-        let kind = *raw.kind.get_ref();
-        let needs_node = matches!(kind, RawFaultKind::Isolate | RawFaultKind::Crash | RawFaultKind::Skew);
-        let what = match kind {
-            RawFaultKind::Isolate => "isolate",
-            RawFaultKind::Partition => "partition",
-            RawFaultKind::Crash => "crash",
-            RawFaultKind::CrashAll => "crash-all",
-            RawFaultKind::Skew => "skew",
-        };
-        if !needs_node {
-            self.refuse(&raw.node, "node", "isolate, crash and skew faults")?;
-        }
-        if kind != RawFaultKind::Partition {
-            self.refuse(&raw.left, "left", "partition faults")?;
-            self.refuse(&raw.right, "right", "partition faults")?;
-        }
-        if kind != RawFaultKind::Skew {
-            self.refuse(&raw.offset_ms, "offset_ms", "skew faults")?;
-        }
-        let node = match (&raw.node, needs_node) {
-            (Some(node), _) => Some(node),
-            (None, true) => return self.fail(raw.kind.span(), format!("a {what} fault needs `node = \"...\"`")),
-            (None, false) => None,
-        };
-        let server = |node: &Spanned<String>| self.host(node, hosts, true);
-        Ok(match kind {
-            RawFaultKind::Isolate => {
-                let host = node.map(|node| self.host(node, hosts, false)).transpose()?.unwrap_or_default();
-                let others = hosts.servers.iter().chain(hosts.clients).filter(|h| **h != host).cloned();
-                vec![(Fault::partition([host.clone()], others), Some(Fault::Heal))]
-            }
-            RawFaultKind::Partition => vec![(self.partition(raw, hosts)?, Some(Fault::Heal))],
-            RawFaultKind::Crash => {
-                let host = node.map(server).transpose()?.unwrap_or_default();
-                vec![(Fault::crash(host.clone()), Some(Fault::restart(host)))]
-            }
-            RawFaultKind::CrashAll => hosts
-                .servers
-                .iter()
-                .map(|host| (Fault::crash(host.clone()), Some(Fault::restart(host.clone()))))
-                .collect(),
-            RawFaultKind::Skew => {
-                let host = node.map(server).transpose()?.unwrap_or_default();
-                let Some(offset) = &raw.offset_ms else {
-                    return self.fail(raw.kind.span(), "a skew fault needs `offset_ms = ...`");
-                };
-                if offset.get_ref().unsigned_abs() > MAX_SKEW_MS.unsigned_abs() {
-                    return self.fail(offset.span(), format!("offset_ms: expected -{MAX_SKEW_MS} to {MAX_SKEW_MS}"));
-                }
-                vec![(Fault::skew(host.clone(), *offset.get_ref()), Some(Fault::skew(host, 0)))]
-            }
-        })
-    }
-
-    fn partition(&self, raw: &RawFault, hosts: &Hosts<'_>) -> Checked<Fault> {
-        let mut sides = Vec::with_capacity(2);
-        for (side, name) in [(&raw.left, "left"), (&raw.right, "right")] {
-            let Some(side) = side else {
-                return self.fail(raw.kind.span(), format!("a partition fault needs `{name} = [...]`"));
-            };
-            if side.get_ref().is_empty() {
-                return self.fail(side.span(), format!("{name}: expected at least one host"));
-            }
-            let names = side.get_ref().iter().map(|host| self.host(host, hosts, false));
-            sides.push(names.collect::<Checked<Vec<String>>>()?);
-        }
-        let right = sides.pop().unwrap_or_default();
-        let left = sides.pop().unwrap_or_default();
-        if let Some(host) = left.iter().find(|h| right.contains(h)) {
-            let span = raw.right.as_ref().map_or(raw.kind.span(), Spanned::span);
-            return self.fail(span, format!("host `{host}` is on both sides (system `{}`)", hosts.system));
-        }
-        Ok(Fault::partition(left, right))
-    }
-
     /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server; any
     /// other name must be one of its servers (or, unless `server_only`, client hosts).
     fn host(&self, name: &Spanned<String>, hosts: &Hosts<'_>, server_only: bool) -> Checked<String> {
@@ -690,5 +627,8 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+mod faults;
 #[cfg(test)]
 mod tests;
+
+pub use faults::{Planned, PlannedFault, RandomNemesis, NEMESIS_STREAM};

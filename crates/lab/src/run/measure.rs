@@ -46,7 +46,10 @@ pub struct Measured {
 /// Runs `system` of `experiment` under `seed` and measures it. The checker gets
 /// `check_timeout` of wall time per history (a longer search gives the verdict `unknown`).
 pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeout: Duration) -> Measured {
-    let config = experiment.sim_config(system, seed);
+    let config = match experiment.sim_config(system, seed) {
+        Ok(config) => config,
+        Err(e) => return failed(&system.name, seed, format!("the fault schedule cannot be drawn: {e}")),
+    };
     let (result, convergence) = match &system.spec {
         SystemSpec::Sqlite(store) => {
             let mut store = store.clone();
@@ -63,18 +66,10 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     };
     let result = match result {
         Ok(result) => result,
-        Err(e) => {
-            return Measured {
-                record: SeedRecord::failed(&system.name, seed, e.to_string()),
-                history: Vec::new(),
-                explanation: None,
-                windows: Vec::new(),
-                faults: Vec::new(),
-            }
-        }
+        Err(e) => return failed(&system.name, seed, e.to_string()),
     };
     let history = result.history_with_nemesis();
-    let windows = super::windows::fault_windows(&result.faults);
+    let windows = sim::fault_windows(&result.faults);
     let mut record = count(&system.name, seed, &history, &windows, config.duration);
     record.messages = result.messages;
     record.convergence = match convergence {
@@ -148,6 +143,17 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     }
     let explanation = (!explanation.is_empty()).then_some(explanation);
     Measured { record, history, explanation, windows, faults: result.faults }
+}
+
+/// What a run that could not complete measured.
+fn failed(system: &str, seed: u64, error: String) -> Measured {
+    Measured {
+        record: SeedRecord::failed(system, seed, error),
+        history: Vec::new(),
+        explanation: None,
+        windows: Vec::new(),
+        faults: Vec::new(),
+    }
 }
 
 /// The checker's memory limit per history.
@@ -263,7 +269,7 @@ fn count(
 
 /// When the replicas agreed for good, after the last heal, restart or completed write.
 fn converged(samples: &quorum::system::Convergence, result: &RunResult) -> Convergence {
-    let last_repair = super::windows::fault_windows(&result.faults)
+    let last_repair = sim::fault_windows(&result.faults)
         .last()
         .map(|(_, end)| *end)
         .filter(|end| *end != Duration::MAX)

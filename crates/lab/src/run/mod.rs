@@ -15,7 +15,6 @@ pub mod output;
 mod pictures;
 pub mod record;
 pub mod table;
-mod windows;
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -101,7 +100,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             }
             keep(planned, &measured)?;
             if planned.seeds.first() == Some(&job.seed) && measured.record.error.is_none() {
-                pictures::write_plot(&planned.dir, &planned.meta.name, &system.name, &system.spec.describe(), &measured)?;
+                pictures::write_plot(
+                    &planned.dir,
+                    &planned.meta.name,
+                    &system.name,
+                    &system.spec.describe(),
+                    &measured,
+                )?;
             }
             records[job.planned].push(measured.record);
         }
@@ -190,7 +195,10 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         shard: args.shard.map(|s| [s.index, s.count]),
         systems: systems.iter().map(|&i| experiment.systems[i].name.clone()).collect(),
         set_workload: experiment.workload.workload == sim::Workload::Set,
-        configs: systems.iter().map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe())).collect(),
+        configs: systems
+            .iter()
+            .map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe()))
+            .collect(),
         faults: systems.iter().map(|&i| (experiment.systems[i].name.clone(), experiment.describe_faults(i))).collect(),
     };
     Ok(Planned { experiment, meta, seeds, systems, dir })

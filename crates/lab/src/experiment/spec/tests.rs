@@ -2,6 +2,7 @@
 //! line, column and what was expected.
 
 use super::*;
+use sim::Fault;
 
 /// The head of a valid file: lines 1-8.
 const HEAD: &str = r#"name = "t"
@@ -66,15 +67,15 @@ fn a_valid_file_becomes_an_experiment_with_one_schedule_per_system() {
         .at(s(2), Fault::Heal)
         .at(s(3), Fault::crash("db"))
         .at(s(4), Fault::restart("db"));
-    assert_eq!(sql.faults, expected_sql);
+    assert_eq!(experiment.schedule(sql, 1).expect("drawn"), expected_sql);
     let mut expected_quorum =
         Schedule::new().at(s(1), Fault::partition(["n1"], ["n2", "n3", "client-0", "client-1"])).at(s(2), Fault::Heal);
     for node in ["n1", "n2", "n3"] {
         expected_quorum.push(s(3), Fault::crash(node));
         expected_quorum.push(s(4), Fault::restart(node));
     }
-    assert_eq!(quorum.faults, expected_quorum);
-    let config = experiment.sim_config(quorum, 7);
+    assert_eq!(experiment.schedule(quorum, 1).expect("drawn"), expected_quorum);
+    let config = experiment.sim_config(quorum, 7).expect("drawn");
     assert_eq!((config.seed, config.faults.len()), (7, 8));
 }
 
@@ -169,10 +170,12 @@ fn a_host_unknown_to_any_system_is_refused() {
 
 #[test]
 fn fault_fields_are_checked_per_kind() {
-    let no_node = "[[fault]]\nat = \"1s\"\nkind = \"crash\"\n";
-    assert_error(&format!("{HEAD}{SYSTEMS}{no_node}"), 18, 8, "a crash fault needs `node");
     let stray = "[[fault]]\nat = \"1s\"\nkind = \"crash-all\"\nnode = \"server\"\n";
-    assert_error(&format!("{HEAD}{SYSTEMS}{stray}"), 19, 8, "`node` applies only to isolate, crash and skew");
+    assert_error(&format!("{HEAD}{SYSTEMS}{stray}"), 19, 8, "`node` applies only to isolate, one-way, crash");
+    let latency = "[[fault]]\nat = \"1s\"\nkind = \"flaky\"\nlatency = \"1s\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{latency}"), 19, 11, "`latency` applies only to slow faults");
+    let clients = "[[fault]]\nat = \"1s\"\nkind = \"crash\"\nclients = \"split\"\n";
+    assert_error(&format!("{HEAD}{SYSTEMS}{clients}"), 19, 11, "`clients` applies only to halves and bridge");
     let overlap = "[[fault]]\nat = \"1s\"\nkind = \"partition\"\nleft = [\"server\"]\nright = [\"server\"]\n";
     assert_error(&format!("{HEAD}{SYSTEMS}{overlap}"), 20, 9, "host `db` is on both sides");
 }
@@ -235,4 +238,127 @@ proptest::proptest! {
         let _ = parse(Path::new("t.toml"), &text[..cut]);
         let _ = parse(Path::new("t.toml"), &format!("{}{junk}{}", &text[..cut], &text[cut..]));
     }
+}
+
+/// A file with one `[[fault]]` of the given body, at 1 s until 2 s.
+fn with_fault(body: &str) -> String {
+    format!("{HEAD}{SYSTEMS}[[fault]]\nat = \"1s\"\nuntil = \"2s\"\n{body}")
+}
+
+#[test]
+fn every_fault_kind_parses_and_is_realized_per_seed() {
+    let bodies = [
+        "kind = \"isolate\"",
+        "kind = \"halves\"",
+        "kind = \"halves\"\nclients = \"all\"",
+        "kind = \"majorities-ring\"",
+        "kind = \"bridge\"",
+        "kind = \"one-way\"\nnode = \"server\"",
+        "kind = \"cut-clients\"",
+        "kind = \"cut-clients\"\nservers = [\"server\"]",
+        "kind = \"crash\"",
+        "kind = \"crash-minority\"",
+        "kind = \"crash-all\"",
+        "kind = \"skew\"\noffset_ms = 500",
+        "kind = \"strobe\"\noffset_ms = 200\nperiod = \"50ms\"",
+        "kind = \"slow\"\nlatency = \"300ms\"",
+        "kind = \"flaky\"\nfail_rate = 0.01",
+    ];
+    for body in bodies {
+        let experiment = ok(&with_fault(body));
+        for system in &experiment.systems {
+            let once = experiment.schedule(system, 5).expect("drawn");
+            assert_eq!(experiment.schedule(system, 5).expect("drawn"), once, "{body}: the same seed, the same faults");
+            let windows = sim::fault_windows(once.entries());
+            assert!(
+                windows.iter().all(|(_, end)| *end <= Duration::from_secs(2)),
+                "{body}: every fault ends: {once:?}"
+            );
+        }
+    }
+    // Shapes that shuffle servers differ between seeds.
+    let experiment = ok(&with_fault("kind = \"crash\""));
+    let quorum = &experiment.systems[1];
+    let drawn: std::collections::BTreeSet<String> =
+        (1..=20).map(|seed| format!("{:?}", experiment.schedule(quorum, seed).expect("drawn"))).collect();
+    assert!(drawn.len() > 1, "a crash without `node` draws its server per seed");
+    // `halves` splits the clients by default: the SQLite system loses half of them.
+    let experiment = ok(&with_fault("kind = \"halves\""));
+    let sql = experiment.schedule(&experiment.systems[0], 1).expect("drawn");
+    assert!(
+        matches!(&sql.entries()[0].1, Fault::Partition { left, right } if left.contains(&"db".to_owned()) && !right.is_empty()),
+        "{sql:?}"
+    );
+}
+
+#[test]
+fn fault_parameters_are_checked() {
+    assert_error(
+        &with_fault("kind = \"flaky\"\nfail_rate = 2.0"),
+        20,
+        13,
+        "fail_rate = 2: expected above 0, at most 1",
+    );
+    assert_error(&with_fault("kind = \"slow\"\nlatency = \"0ms\""), 20, 11, "latency must be longer than zero");
+    assert_error(&with_fault("kind = \"slow\"\nlatency = \"2m\""), 20, 11, "latency: expected 1 ms to 60000 ms");
+    assert_error(&with_fault("kind = \"strobe\"\nperiod = \"fast\""), 20, 10, "period: ");
+    assert_error(&with_fault("kind = \"skew\"\noffset_ms = 0"), 20, 13, "expected a non-zero offset");
+    assert_error(
+        &with_fault("kind = \"cut-clients\"\nservers = [\"n9\"]"),
+        20,
+        12,
+        "unknown server `n9` in system `sql`",
+    );
+    assert_error(&with_fault("kind = \"cut-clients\"\nservers = []"), 20, 11, "servers: expected at least one server");
+    assert_error(&with_fault("kind = \"crash\"\nnode = \"client-0\""), 20, 8, "unknown server `client-0`");
+}
+
+const NEMESIS: &str =
+    "[nemesis]\nkind = \"random\"\nevery = \"1s\"\nfaults = [\"isolate\", \"halves\", \"crash\", \"strobe\"]\n";
+
+#[test]
+fn the_random_nemesis_draws_a_schedule_per_seed() {
+    let experiment = ok(&format!("{HEAD}{SYSTEMS}{NEMESIS}"));
+    let random = experiment.random.as_ref().expect("a nemesis");
+    assert_eq!(
+        (random.start, random.end, random.every),
+        (Duration::from_secs(1), Duration::from_secs(10), Duration::from_secs(1))
+    );
+    for system in &experiment.systems {
+        let a = experiment.schedule(system, 1).expect("drawn");
+        assert_eq!(experiment.schedule(system, 1).expect("drawn"), a);
+        assert_ne!(experiment.schedule(system, 2).expect("drawn"), a, "seeds draw different schedules");
+        assert!(a.len() >= 4, "four faults and their ends at least: {a:?}");
+        assert!(a.iter().all(|(at, _)| *at >= Duration::from_secs(1) && *at < Duration::from_secs(10)));
+    }
+    assert!(experiment
+        .describe_faults(1)
+        .contains("random nemesis every 1s from 1s to 10s: isolate, halves, crash, strobe"));
+}
+
+#[test]
+fn bad_nemesis_tables_are_refused() {
+    let nemesis = |text: &str| format!("{HEAD}{SYSTEMS}{text}");
+    assert_error(
+        &nemesis(&NEMESIS.replace("\"random\"", "\"chaos\"")),
+        17,
+        8,
+        "unknown variant `chaos`, expected `random`",
+    );
+    assert_error(
+        &nemesis(&NEMESIS.replace("\"halves\"", "\"partition\"")),
+        19,
+        22,
+        "`partition` needs its hosts named",
+    );
+    assert_error(
+        &nemesis(&NEMESIS.replace("[\"isolate\", \"halves\", \"crash\", \"strobe\"]", "[]")),
+        19,
+        10,
+        "at least one kind",
+    );
+    assert_error(&nemesis(&format!("{NEMESIS}end = \"11s\"\n")), 20, 7, "after the end of the run");
+    assert_error(&nemesis(&format!("{NEMESIS}start = \"9s\"\n")), 20, 9, "no fault fits");
+    assert_error(&nemesis(&NEMESIS.replace("\"1s\"", "\"0s\"")), 18, 9, "every must be longer than zero");
+    assert_error(&nemesis(&format!("{NEMESIS}colour = 1\n")), 20, 1, "unknown field `colour`");
 }
