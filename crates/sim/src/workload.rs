@@ -130,7 +130,8 @@ pub enum MixError {
 impl OpMix {
     /// Checks that some operation has weight and the total fits.
     pub fn validate(&self) -> Result<u32, MixError> {
-        let total = self.read.checked_add(self.write).and_then(|t| t.checked_add(self.cas)).ok_or(MixError::TooLarge)?;
+        let total =
+            self.read.checked_add(self.write).and_then(|t| t.checked_add(self.cas)).ok_or(MixError::TooLarge)?;
         if total == 0 {
             return Err(MixError::Empty);
         }
