@@ -170,6 +170,13 @@ fn one_seed_alone_reproduces_its_rows_exactly() {
     assert_eq!(from_all.len(), 2, "both systems ran seed 3");
     assert_eq!(seed_3(read(&alone.join("small/seed-3/runs.jsonl"))), from_all);
     assert_eq!(read(&again.join("small/seed-3/table.json")), read(&alone.join("small/seed-3/table.json")));
+    for system in ["sqlite", "one"] {
+        let plot = format!("small/seed-3/plots/{system}.svg");
+        let svg = read(&alone.join(&plot));
+        assert!(svg.contains("<svg ") && svg.trim_end().ends_with("</svg>"), "{plot}");
+        assert_eq!(read(&again.join(&plot)), svg, "{plot}: the same seed, the same picture");
+    }
+    assert!(read(&alone.join("small/seed-3/summary.md")).contains("[sqlite](plots/sqlite.svg)"));
 }
 
 #[test]

@@ -38,10 +38,10 @@ pub struct SimConfig {
     /// Faults and when to apply them (all before `duration`).
     pub faults: Schedule,
     /// After `duration`, with every partition healed and every crashed host restarted: the quiet
-    /// period, during which no client invokes anything, before the final reads (set workload)
+    /// period, during which no client invokes anything, before the final reads (of every key)
     /// and the end of the run (every workload).
     pub settle: Duration,
-    /// Attempts of the final read of a [`Workload::Set`] (each recorded) before giving up.
+    /// Attempts of each final read (each recorded) before giving up.
     pub final_read_attempts: u32,
     /// turmoil's tick: simulated time each step advances every host.
     pub tick: Duration,

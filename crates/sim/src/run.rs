@@ -9,7 +9,8 @@
 //!    skewed or strobing clock set back to true time (recorded in [`RunResult::faults`]).
 //!    Processes stop invoking; operations in flight finish or time out.
 //! 3. `duration .. duration + settle`: the quiet period. No process invokes anything; the run
-//!    goes on so that the system can converge. At its end (set workload): the final read.
+//!    goes on so that the system can converge. At its end: the final reads
+//!    (the whole set, the register, or every key of a kv workload, each once).
 //!
 //! The run ends when every client host's software has ended. A run that passes
 //! [`SimConfig::time_limit`] without ending is stuck ([`SimError::Stuck`]).

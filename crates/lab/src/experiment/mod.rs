@@ -19,6 +19,7 @@
 //! kind = "kv"              # "register" | "kv" | "set"
 //! keys = 10                # kv only (default 10)
 //! distribution = "uniform" # kv only: "uniform" | { zipf = 1.0 }
+//! mix = { read = 1, write = 1, cas = 0 }  # register, kv: integer weights (default 2:1:1)
 //! client_hosts = 2         # default 2: hosts client-0, client-1, ...
 //! clients_per_host = 5     # default 5
 //! timeout = "1s"           # default 1s: a later reply is an indeterminate operation
@@ -46,12 +47,36 @@
 //! at = "2s"                # start
 //! until = "5s"             # optional end: heal / restart / clock back to 0
 //! kind = "isolate"         # cut `node` off from every other host, servers and clients
-//! node = "server"
+//! node = "server"          # absent: a server drawn per seed
 //!
+//! # Network (ended by a heal):
 //! # kind = "partition", left = ["client-0"], right = ["server"]
-//! # kind = "crash", node = "server"       (ended by a restart)
-//! # kind = "crash-all"                    (every server of the system: power loss)
+//! # kind = "halves", clients = "split"    (majority | minority of shuffled servers; "split"
+//! #                                        deals client hosts to both sides, "all" keeps them
+//! #                                        connected to everyone; default "split")
+//! # kind = "majorities-ring"              (every server sees a different majority)
+//! # kind = "bridge", clients = "split"    (two halves joined through one server)
+//! # kind = "one-way", node = "n1"         (n1's outgoing messages dropped)
+//! # kind = "cut-clients", servers = ["n1"] (absent: a minority drawn per seed)
+//! # kind = "slow", node = "n1", latency = "200ms"  (every link of the node)
+//! # kind = "flaky", node = "n1", fail_rate = 0.01  (each message may break its link)
+//! # Processes (ended by restarts):
+//! # kind = "crash", node = "server"  |  kind = "crash-minority"  |  kind = "crash-all"
+//! # Clocks (ended by the clock back at 0):
 //! # kind = "skew", node = "n2", offset_ms = -2000
+//! # kind = "strobe", node = "n2", offset_ms = 200, period = "50ms"
+//! # Parameters left out (offset_ms, period, latency, fail_rate) are drawn per seed.
+//!
+//! [nemesis]                # optional: Jepsen's random nemesis, besides any [[fault]]
+//! kind = "random"
+//! every = "3s"             # a drawn fault starts every other period, ending at the next
+//! start = "3s"             # default: one period in
+//! end = "30s"              # default: the run's end
+//! faults = ["isolate", "halves", "crash", "strobe"]  # any kind but "partition"
+//!
+//! [disk]                   # optional: turmoil's disk faults on every host, whole run
+//! capacity_bytes = 1048576
+//! io_error_probability = 0.001
 //! ```
 //!
 //! # Host names in faults
@@ -60,9 +85,10 @@
 //! has one server `db`, the quorum store `n1`..`nN`, and every system has the client hosts
 //! `client-0`, `client-1`, ... The name `server` means each system's first server (`db`,
 //! `n1`), so one file can isolate or crash "the server" of systems with different hosts. A
-//! name some system lacks (`n2` beside a SQLite system) is an error. Crash and skew name
-//! servers; isolate and partition name any host. So each system has its own
-//! [`sim::Schedule`] ([`System::faults`](spec::System::faults)).
+//! name some system lacks (`n2` beside a SQLite system) is an error. Crash, skew and strobe
+//! name servers; the network kinds name any host. Each system has its own planned faults
+//! ([`System::faults`](spec::System::faults)), drawn into a [`sim::Schedule`] per seed by
+//! [`Experiment::schedule`](spec::Experiment::schedule): the same seed, the same faults.
 //!
 //! Every fault ends before `duration`; faults without `until` last until the run's end, where
 //! the simulation heals partitions and restarts crashed hosts before its quiet period.

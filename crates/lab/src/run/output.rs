@@ -56,7 +56,7 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 pub fn sorted(meta: &Meta, records: &[SeedRecord]) -> Vec<SeedRecord> {
     let position = |system: &str| meta.systems.iter().position(|s| s == system).unwrap_or(usize::MAX);
     let mut records = records.to_vec();
-    records.sort_by(|a, b| (position(&a.system), a.seed).cmp(&(position(&b.system), b.seed)));
+    records.sort_by_key(|r| (position(&r.system), r.seed));
     records
 }
 
