@@ -116,7 +116,11 @@ holds every acknowledged add and nothing else); `stale reads` reads that returne
 certainly overwritten before they began; `lost writes` acknowledged writes the final reads no \
 longer reflect, of all acknowledged; `converged` the slowest time, after the last heal or write, \
 until every replica agreed (`-`: one replica); latencies of `ok` operations in simulated ms; \
-`ok/s` per simulated second; `msgs/op` messages sent per operation.
+`ok/s` per simulated second; `msgs/op` messages sent per operation. Clients wait 100 ms after \
+a failure or timeout before their next operation (10 ms otherwise), so an outage yields fewer \
+operations than the same time healthy: availability is a share of operations, not of time (the \
+plots show it over time). A `cas` whose comparison fails is a `fail` too; the standard \
+experiments invoke no `cas`.
 ";
 
 /// Writes the results of `records` into `dir` and returns the rows.
