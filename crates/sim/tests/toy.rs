@@ -268,14 +268,16 @@ fn same_seed_same_history_different_seed_different_history() {
 fn fault_free_histories_complete_and_are_linearizable() {
     let kv = Workload::Kv { keys: 5, distribution: KeyDistribution::Zipf(1.0) };
     for workload in [Workload::Register, kv] {
-        let result = sim::run(Toy::registers(), &config(1, workload.clone())).expect("runs");
+        let c = config(1, workload.clone());
+        let result = sim::run(Toy::registers(), &c).expect("runs");
         let ops = operations(&result.history);
         let counts = kinds(&ops);
         assert_eq!(counts.get(&EventType::Info), None, "{workload}: {counts:?}");
         assert!(counts[&EventType::Ok] > 500, "{workload}: {counts:?}");
         assert!(counts.get(&EventType::Fail).copied().unwrap_or(0) > 0, "{workload}: some cas fail: {counts:?}");
-        // Processes 0..6 only: nobody was retired.
-        assert!(result.history.iter().all(|e| process_of(e) < 6));
+        // Processes 0..6 only, besides the final readers: nobody was retired.
+        let end = c.duration.as_nanos() as u64;
+        assert!(result.history.iter().filter(|e| e.time.is_some_and(|t| t < end)).all(|e| process_of(e) < 6));
         // Sorted by time.
         assert!(result.history.windows(2).all(|w| w[0].time <= w[1].time));
         // Every request and every reply counted.
@@ -448,6 +450,32 @@ fn every_run_ends_with_a_quiet_period() {
     let c = config(2, Workload::Register);
     let result = sim::run(Toy::registers(), &c).expect("runs");
     assert!(result.elapsed >= c.duration + c.settle, "ran for {:?}", result.elapsed);
-    let last_invoke = result.history.iter().filter(|e| e.kind == EventType::Invoke).filter_map(|e| e.time).max();
-    assert!(last_invoke.is_some_and(|t| t < c.duration.as_nanos() as u64), "nothing is invoked after `duration`");
+    let quiet = c.duration.as_nanos() as u64..(c.duration + c.settle).as_nanos() as u64;
+    let invokes: Vec<&history::Event> = result.history.iter().filter(|e| e.kind == EventType::Invoke).collect();
+    assert!(invokes.iter().all(|e| e.time.is_some_and(|t| !quiet.contains(&t))), "nothing is invoked while quiet");
+    // After it: the final read, once (nothing fails here), by a process no client used.
+    let finals: Vec<&&history::Event> = invokes.iter().filter(|e| e.time.is_some_and(|t| t >= quiet.end)).collect();
+    assert_eq!(finals.len(), 1, "{finals:?}");
+    assert_eq!((finals[0].f.as_str(), &finals[0].key), ("read", &None));
+    assert!(process_of(finals[0]) >= c.total_clients() as u64);
+}
+
+#[test]
+fn a_kv_run_ends_with_one_final_read_of_every_key() {
+    let mut c = config(3, Workload::Kv { keys: 7, distribution: KeyDistribution::Uniform });
+    c.duration = secs(1.0);
+    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let after = (c.duration + c.settle).as_nanos() as u64;
+    let mut keys: Vec<String> = result
+        .history
+        .iter()
+        .filter(|e| e.kind == EventType::Invoke && e.time.is_some_and(|t| t >= after))
+        .map(|e| {
+            assert_eq!(e.f, "read");
+            e.key.as_ref().map(ToString::to_string).unwrap_or_default()
+        })
+        .collect();
+    keys.sort();
+    let expected: Vec<String> = (0..7).map(|k| sim::key_name(k).to_string()).collect();
+    assert_eq!(keys, expected);
 }
