@@ -1,141 +1,17 @@
 //! The new faults through the harness, end to end: one-way partitions, slow and flaky links,
-//! strobing clocks, and a random nemesis schedule. The system is a trimmed copy of the toy of
-//! `toy.rs` (one in-memory register server `db`, length-prefixed JSON over turmoil TCP) that
-//! also records the clock offsets the harness sets.
+//! strobing clocks, and a random nemesis schedule, on the toy system of `common` (one
+//! in-memory register server `db`, which records the clock offsets the harness sets).
 
-use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use history::{Event, EventType, Process, Value};
-use sim::{
-    CallError, Client, ClientSide, Cluster, Fault, FaultKind, Invocation, LocalFuture, Reply, RunResult, Schedule,
-    SimConfig, System, Workload,
-};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::{TcpListener, TcpStream};
+use history::{Event, EventType, Process};
+use sim::{Client, ClientSide, Cluster, Fault, FaultKind, RunResult, Schedule, SimConfig, Workload};
 
-const PORT: u16 = 7000;
-const MAX_FRAME: u32 = 1 << 20;
+mod common;
 
-/// One register server; `skews` records every [`System::skew_clock`] call.
-#[derive(Default)]
-struct Toy {
-    skews: Rc<RefCell<Vec<(String, i64)>>>,
-    messages: Rc<Cell<u64>>,
-}
-
-async fn write_frame(stream: &mut TcpStream, value: &Value) -> std::io::Result<()> {
-    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
-    let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
-    let mut frame = len.to_be_bytes().to_vec();
-    frame.extend_from_slice(&body);
-    stream.write_all(&frame).await
-}
-
-async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Value> {
-    let len = stream.read_u32().await?;
-    if len > MAX_FRAME {
-        return Err(std::io::Error::other(format!("frame of {len} bytes")));
-    }
-    let mut body = vec![0; len as usize];
-    stream.read_exact(&mut body).await?;
-    serde_json::from_slice(&body).map_err(std::io::Error::other)
-}
-
-fn apply(registers: &mut BTreeMap<Value, Value>, f: &str, key: Value, value: Value) -> Value {
-    let current = registers.get(&key).cloned().unwrap_or_default();
-    match (f, value) {
-        ("read", _) => Value::List(vec!["ok".into(), current]),
-        ("write", value) => {
-            registers.insert(key, value.clone());
-            Value::List(vec!["ok".into(), value])
-        }
-        ("cas", Value::List(pair)) if pair.len() == 2 && current == pair[0] => {
-            registers.insert(key, pair[1].clone());
-            Value::List(vec!["ok".into(), Value::List(pair)])
-        }
-        (f, value) => Value::List(vec!["fail".into(), Value::Str(format!("cannot {f} {value}"))]),
-    }
-}
-
-async fn serve_connection(mut stream: TcpStream, registers: Rc<RefCell<BTreeMap<Value, Value>>>, sent: Rc<Cell<u64>>) {
-    while let Ok(request) = read_frame(&mut stream).await {
-        let reply = match request.as_list() {
-            Some([Value::Str(f), key, value]) => apply(&mut registers.borrow_mut(), f, key.clone(), value.clone()),
-            _ => Value::List(vec!["fail".into(), "bad request".into()]),
-        };
-        sent.set(sent.get() + 1);
-        if write_frame(&mut stream, &reply).await.is_err() {
-            return;
-        }
-    }
-}
-
-impl System for Toy {
-    type Client = ToyClient;
-
-    fn servers(&self) -> Vec<String> {
-        vec!["db".to_owned()]
-    }
-
-    fn serve(&self, _host: &str) -> LocalFuture<turmoil::Result> {
-        let sent = Rc::clone(&self.messages);
-        Box::pin(async move {
-            let registers = Rc::new(RefCell::new(BTreeMap::new()));
-            let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
-            loop {
-                let (stream, _) = listener.accept().await?;
-                tokio::task::spawn_local(serve_connection(stream, Rc::clone(&registers), Rc::clone(&sent)));
-            }
-        })
-    }
-
-    fn client(&self, _client: usize, _workload: &Workload) -> ToyClient {
-        ToyClient { stream: None, sent: Rc::clone(&self.messages) }
-    }
-
-    fn skew_clock(&self, host: &str, offset_ms: i64) {
-        self.skews.borrow_mut().push((host.to_owned(), offset_ms));
-    }
-
-    fn messages_sent(&self) -> u64 {
-        self.messages.get()
-    }
-}
-
-struct ToyClient {
-    stream: Option<TcpStream>,
-    sent: Rc<Cell<u64>>,
-}
-
-impl Client for ToyClient {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let stream = match &mut self.stream {
-            Some(stream) => stream,
-            None => {
-                let stream = TcpStream::connect(("db", PORT)).await.map_err(|e| CallError::NotSent(e.to_string()))?;
-                self.stream.insert(stream)
-            }
-        };
-        let key = invocation.key.clone().unwrap_or_default();
-        let request = Value::List(vec![invocation.f.as_str().into(), key, invocation.value.clone()]);
-        self.sent.set(self.sent.get() + 1);
-        write_frame(stream, &request).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;
-        let reply = read_frame(stream).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;
-        match reply.as_list() {
-            Some([Value::Str(ok), v]) if ok == "ok" => Ok(Reply::Ok(v.clone())),
-            Some([Value::Str(fail), Value::Str(why)]) if fail == "fail" => Ok(Reply::Fail(why.clone())),
-            _ => Err(CallError::Indeterminate(format!("garbage reply {reply}"))),
-        }
-    }
-
-    fn reset(&mut self) {
-        self.stream = None;
-    }
-}
+use common::Toy;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
@@ -156,7 +32,7 @@ fn config(seed: u64, faults: Schedule) -> SimConfig {
 }
 
 fn run(config: &SimConfig) -> (RunResult, Vec<(String, i64)>) {
-    let toy = Toy::default();
+    let toy = Toy::registers();
     let skews = Rc::clone(&toy.skews);
     let result = sim::run(toy, config).expect("runs");
     let skews = skews.borrow().clone();
