@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use history::{Event, EventType, Process};
-use sim::{Client, ClientSide, Cluster, Fault, FaultKind, RunResult, Schedule, SimConfig, Workload};
+use sim::{ClientSide, Cluster, Fault, FaultKind, RunResult, Schedule, SimConfig, Workload};
 
 mod common;
 
