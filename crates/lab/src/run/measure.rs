@@ -141,7 +141,15 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
             }
         }
     }
-    let explanation = (!explanation.is_empty()).then_some(explanation);
+    let explanation = (!explanation.is_empty()).then(|| {
+        let applied: Vec<String> = result
+            .faults
+            .iter()
+            .map(|(at, fault)| format!("{fault} at {}", crate::experiment::spec::seconds(*at)))
+            .collect();
+        let applied = if applied.is_empty() { "none".to_owned() } else { applied.join("; ") };
+        format!("{} seed {seed}\nfaults applied: {applied}\n\n{explanation}", system.name)
+    });
     Measured { record, history, explanation, windows, faults: result.faults }
 }
 
