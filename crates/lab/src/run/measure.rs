@@ -72,6 +72,11 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     let windows = sim::fault_windows(&result.faults);
     let mut record = count(&system.name, seed, &history, &windows, config.duration);
     record.messages = result.messages;
+    record.faults = result
+        .faults
+        .iter()
+        .map(|(at, fault)| format!("{fault} at {}", crate::experiment::spec::seconds(*at)))
+        .collect();
     record.convergence = match convergence {
         None => Convergence::NotReplicated,
         Some(samples) => converged(&samples, &result),

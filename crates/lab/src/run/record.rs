@@ -17,6 +17,10 @@ pub struct SeedRecord {
     /// Why the run could not complete (the other fields are then zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The faults the seed applied, as `FAULT at TIME` (the harness's end-of-run healing
+    /// included).
+    #[serde(default)]
+    pub faults: Vec<String>,
     /// Operations invoked by the client processes while they ran (final reads excluded).
     pub ops: u64,
     /// Of those: `ok`.
@@ -106,6 +110,7 @@ impl SeedRecord {
             system: system.to_owned(),
             seed,
             error: Some(error),
+            faults: Vec::new(),
             ops: 0,
             ok: 0,
             fail: 0,
