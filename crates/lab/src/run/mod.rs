@@ -251,11 +251,13 @@ fn keep(planned: &Planned, measured: &Measured) -> Result<()> {
 struct Progress {
     total: usize,
     enabled: bool,
+    /// Wall time, for the estimate only: nothing measured depends on it.
+    started: std::time::Instant,
 }
 
 impl Progress {
     fn new(total: usize, enabled: bool) -> Self {
-        Self { total, enabled }
+        Self { total, enabled, started: std::time::Instant::now() }
     }
 
     fn show(&self, done: usize, experiment: &str, system: &str, seed: u64) {
@@ -263,7 +265,12 @@ impl Progress {
             let width = 30;
             let filled = (done * width).checked_div(self.total).unwrap_or(width);
             let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
-            eprint!("\r\x1b[2K[{bar}] {done}/{} {experiment} {system} seed {seed}", self.total);
+            let elapsed = self.started.elapsed().as_secs_f64();
+            let left = elapsed / done.max(1) as f64 * self.total.saturating_sub(done) as f64;
+            eprint!(
+                "\r\x1b[2K[{bar}] {done}/{} {elapsed:.0}s, ~{left:.0}s left: {experiment} {system} seed {seed}",
+                self.total
+            );
             let _ = std::io::stderr().flush();
         }
     }
