@@ -210,7 +210,7 @@ fn shards_merged_give_the_table_of_one_run() {
     );
     let partial = lab(&["merge", "--out", &merged_arg, &shard_dirs[0], &shard_dirs[1]]);
     assert_eq!(partial.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&partial.stdout).contains("missing seeds (no shard ran them): 3"));
+    assert!(String::from_utf8_lossy(&partial.stdout).contains("missing seeds (no shard ran them): sqlite:3 one:3"));
 }
 
 #[test]
@@ -224,4 +224,53 @@ fn run_refuses_a_bad_file_before_running_anything() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("{}:20:9: until = 400ms must be after at = 500ms", bad.display())), "{stderr}");
     assert!(!out.exists(), "nothing ran");
+}
+
+#[test]
+fn merging_into_a_shard_or_with_stray_records_is_refused() {
+    let file = small_file();
+    let out = scratch("guarded");
+    let out_arg = out.display().to_string();
+    run_ok(&["run", &file, "--quiet", "--shard", "1/1", "--out", &out_arg]);
+    let shard = out.join("small/shard-1-of-1");
+    let plot = read(&shard.join("plots/sqlite.svg"));
+    // The merged directory would be the shard itself: refused, and nothing is emptied.
+    let alone = scratch("alone-shard");
+    std::fs::create_dir_all(&alone).expect("dir");
+    let copy = alone.join("small");
+    assert!(Command::new("cp").arg("-r").arg(&shard).arg(&copy).status().expect("cp").success());
+    let into_itself = lab(&["merge", "--out", &alone.display().to_string(), &copy.display().to_string()]);
+    assert_eq!(into_itself.status.code(), Some(2), "{}", String::from_utf8_lossy(&into_itself.stdout));
+    assert!(String::from_utf8_lossy(&into_itself.stderr).contains("would overwrite this shard"));
+    assert_eq!(read(&copy.join("plots/sqlite.svg")), plot, "the shard's files are untouched");
+    // A record of a system the experiment does not have is refused.
+    let runs = shard.join("runs.jsonl");
+    let text = read(&runs);
+    std::fs::write(
+        &runs,
+        format!(
+            "{text}{}",
+            text.lines().next().expect("a record").replace("\"system\":\"sqlite\"", "\"system\":\"ghost\"")
+        ),
+    )
+    .expect("write");
+    let stray = lab(&["merge", "--out", &scratch("stray").display().to_string(), &shard.display().to_string()]);
+    assert_eq!(stray.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&stray.stderr).contains("system `ghost`"),
+        "{}",
+        String::from_utf8_lossy(&stray.stderr)
+    );
+}
+
+#[test]
+fn a_run_of_some_systems_leaves_the_full_results_alone() {
+    let file = small_file();
+    let out = scratch("some");
+    let out_arg = out.display().to_string();
+    run_ok(&["run", &file, "--quiet", "--seeds", "1", "--out", &out_arg]);
+    let full = read(&out.join("small/runs.jsonl"));
+    run_ok(&["run", &file, "--quiet", "--seeds", "1", "--system", "one", "--out", &out_arg]);
+    assert_eq!(read(&out.join("small/runs.jsonl")), full);
+    assert_eq!(read(&out.join("small/only-one/runs.jsonl")).lines().count(), 1);
 }

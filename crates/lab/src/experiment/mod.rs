@@ -90,6 +90,9 @@
 //! ([`System::faults`](spec::System::faults)), drawn into a [`sim::Schedule`] per seed by
 //! [`Experiment::schedule`](spec::Experiment::schedule): the same seed, the same faults.
 //!
+//! A heal ends every network fault in effect (partitions, one-way cuts, slow and flaky links),
+//! as Jepsen's does: network faults that overlap in time end together, at the first `until`.
+//!
 //! Every fault ends before `duration`; faults without `until` last until the run's end, where
 //! the simulation heals partitions and restarts crashed hosts before its quiet period.
 

@@ -36,6 +36,23 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 pub const MAX_SKEW_MS: i64 = 3_600_000;
 /// The quorum store's node counts.
 pub const NODES: std::ops::RangeInclusive<usize> = 3..=9;
+/// Most keys of a kv workload (each gets a final-read connection on one client host, whose
+/// ephemeral ports turmoil limits to 16,384).
+pub const MAX_KEYS: usize = 10_000;
+/// Longest operation timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest experiment or system name.
+pub const MAX_NAME: usize = 100;
+
+/// Whether `name` can name a file or directory on every platform: 1 to [`MAX_NAME`] ASCII
+/// letters, digits, `.`, `_` or `-`, and not `.` or `..`.
+pub fn is_file_name(name: &str) -> bool {
+    (1..=MAX_NAME).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// The host name that means each system's first server (`db` for SQLite, `n1` for quorum).
 pub const FIRST_SERVER: &str = "server";
 
@@ -270,8 +287,13 @@ impl Source<'_> {
 
     fn experiment(&self, raw: RawExperiment) -> Checked<Experiment> {
         let name = raw.name.get_ref().trim().to_owned();
-        if name.is_empty() || name.contains(['/', '\\']) {
-            return self.fail(raw.name.span(), "expected a non-empty name without `/` (results go to results/NAME/)");
+        if !is_file_name(&name) {
+            return self.fail(
+                raw.name.span(),
+                format!(
+                    "expected a name of 1 to {MAX_NAME} letters, digits, `.`, `_` or `-` (results go to results/NAME/)"
+                ),
+            );
         }
         if raw.question.get_ref().trim().is_empty() {
             return self.fail(raw.question.span(), "expected a question: one paragraph saying what this shows");
@@ -384,8 +406,8 @@ impl Source<'_> {
             }
             RawWorkloadKind::Kv => {
                 let keys = raw.keys.as_ref().map_or(10, |k| *k.get_ref());
-                if let Some(span) = raw.keys.as_ref().map(Spanned::span).filter(|_| keys == 0) {
-                    return self.fail(span, "keys: expected at least 1");
+                if let Some(span) = raw.keys.as_ref().map(Spanned::span).filter(|_| keys == 0 || keys > MAX_KEYS) {
+                    return self.fail(span, format!("keys: expected 1 to {MAX_KEYS} (each key gets a final read)"));
                 }
                 let distribution = match raw.distribution.as_ref().map(Spanned::get_ref) {
                     None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
@@ -412,7 +434,13 @@ impl Source<'_> {
             return self.fail(span, format!("at most {} clients in all", sim::config::MAX_CLIENTS));
         }
         let op_timeout = match &raw.timeout {
-            Some(value) => self.duration(value, "timeout")?,
+            Some(value) => {
+                let timeout = self.duration(value, "timeout")?;
+                if timeout > MAX_TIMEOUT {
+                    return self.fail(value.span(), format!("timeout: at most {}", seconds(MAX_TIMEOUT)));
+                }
+                timeout
+            }
             None => Duration::from_secs(1),
         };
         let mix = match &raw.mix {
@@ -443,8 +471,13 @@ impl Source<'_> {
         let mut systems: Vec<(Range<usize>, System)> = Vec::with_capacity(raw.len());
         for system in raw {
             let name = system.name.get_ref().trim();
-            if name.is_empty() || name.contains(['/', '\\']) {
-                return self.fail(system.name.span(), "expected a non-empty system name without `/`");
+            if !is_file_name(name) {
+                return self.fail(
+                    system.name.span(),
+                    format!(
+                        "expected a system name of 1 to {MAX_NAME} letters, digits, `.`, `_` or `-` (it names files)"
+                    ),
+                );
             }
             if let Some((first, _)) = systems.iter().find(|(_, s)| s.name == name) {
                 let (line, column) = line_column(self.text, first.start);

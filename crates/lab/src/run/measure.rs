@@ -159,7 +159,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
 }
 
 /// What a run that could not complete measured.
-fn failed(system: &str, seed: u64, error: String) -> Measured {
+pub fn failed(system: &str, seed: u64, error: String) -> Measured {
     Measured {
         record: SeedRecord::failed(system, seed, error),
         history: Vec::new(),

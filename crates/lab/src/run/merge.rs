@@ -24,6 +24,13 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let mut groups: BTreeMap<String, Vec<(PathBuf, Meta, Vec<SeedRecord>)>> = BTreeMap::new();
     for dir in &args.dirs {
         let (meta, records) = read_results(dir)?;
+        if !crate::experiment::spec::is_file_name(&meta.name) {
+            bail!(
+                "{}: experiment.json names the experiment `{}`, which cannot be a directory name",
+                dir.display(),
+                meta.name
+            );
+        }
         groups.entry(meta.name.clone()).or_default().push((dir.clone(), meta, records));
     }
     let mut incomplete = false;
@@ -32,6 +39,13 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
         let (meta, records, missing) = combine(&shards)?;
         let dir = args.out.join(&name);
         fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        let target = fs::canonicalize(&dir).with_context(|| format!("{}: cannot resolve", dir.display()))?;
+        for (shard, _, _) in &shards {
+            if fs::canonicalize(shard).ok().as_ref() == Some(&target) {
+                bail!("{}: the merged results would overwrite this shard's own; choose another --out", shard.display());
+            }
+        }
+        super::prepare_dir(&dir)?;
         copy_files(&shards, &meta, &dir)?;
         let rows = write_results(&dir, &meta, &records)?;
         writeln!(out, "== {name} ({} seeds from {} shards) ==", meta.seeds.len(), shards.len())?;
@@ -39,8 +53,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
         writeln!(out, "{}", table::text(&rows))?;
         if !missing.is_empty() {
             incomplete = true;
-            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
-            writeln!(out, "missing seeds (no shard ran them): {}", list.join(" "))?;
+            writeln!(out, "missing seeds (no shard ran them): {}", missing.join(" "))?;
         }
         writeln!(out, "results: {}\n", dir.join("summary.md").display())?;
     }
@@ -48,7 +61,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
 }
 
 /// The merged meta and records of one experiment's shards, and the seeds no shard ran.
-fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<SeedRecord>, Vec<u64>)> {
+fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<SeedRecord>, Vec<String>)> {
     let (first_dir, first, _) = &shards[0];
     let mut seen: BTreeMap<(String, u64), &Path> = BTreeMap::new();
     let mut records = Vec::new();
@@ -68,6 +81,15 @@ fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<See
             bail!(differs("system or seed selections"));
         }
         for record in shard_records {
+            if !first.systems.contains(&record.system) || !first.seeds.contains(&record.seed) {
+                bail!(
+                    "{}: a record of system `{}` seed {} is not part of the experiment (systems {:?})",
+                    dir.display(),
+                    record.system,
+                    record.seed,
+                    first.systems
+                );
+            }
             if let Some(other) = seen.insert((record.system.clone(), record.seed), dir) {
                 bail!(
                     "system `{}` seed {} is in both {} and {}: were the same shard's results given twice?",
@@ -81,7 +103,14 @@ fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<See
         }
     }
     let present: Vec<u64> = first.seeds.iter().copied().filter(|s| records.iter().any(|r| r.seed == *s)).collect();
-    let missing: Vec<u64> = first.seeds.iter().copied().filter(|s| !present.contains(s)).collect();
+    // Every system must have every seed: a pair missing anywhere is reported.
+    let missing: Vec<String> = first
+        .seeds
+        .iter()
+        .flat_map(|seed| first.systems.iter().map(move |system| (system, *seed)))
+        .filter(|(system, seed)| !seen.contains_key(&((*system).clone(), *seed)))
+        .map(|(system, seed)| if first.systems.len() == 1 { seed.to_string() } else { format!("{system}:{seed}") })
+        .collect();
     let mut meta = first.clone();
     meta.shard = None;
     meta.seeds = present;

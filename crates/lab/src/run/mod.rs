@@ -66,6 +66,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         .collect();
     for planned in &plans {
         prepare_dir(&planned.dir)?;
+        // What this directory holds, before any record: a run cut short is never mistaken
+        // for an earlier version's.
+        write(&planned.dir.join("experiment.json"), (serde_json::to_string_pretty(&planned.meta)? + "\n").as_bytes())?;
     }
     let workers = default_jobs(args.jobs).min(jobs.len().max(1));
     let progress = Progress::new(jobs.len(), !args.quiet && std::io::stderr().is_terminal());
@@ -81,8 +84,18 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(index).copied() else { break };
                 let planned = &plans[job.planned];
-                let measured =
-                    measure(&planned.experiment, &planned.experiment.systems[job.system], job.seed, args.check_timeout);
+                let system = &planned.experiment.systems[job.system];
+                let run = || measure(&planned.experiment, system, job.seed, args.check_timeout);
+                // A panic is a bug in a store or the harness: record it as a failed run and
+                // carry on, so the other runs and their tables are not lost.
+                let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_owned());
+                    measure::failed(&system.name, job.seed, format!("panicked: {message}"))
+                });
                 if sender.send((job, measured)).is_err() {
                     break;
                 }
@@ -145,7 +158,13 @@ fn plan(args: &RunArgs) -> Result<Vec<Planned>> {
             }
         };
         match parse(file, &text) {
-            Ok(experiment) => plans.push(planned(args, file, &text, experiment)?),
+            Ok(experiment) => {
+                let planned = planned(args, file, &text, experiment)?;
+                // `--system` names systems of some files only: the others do not run at all.
+                if !planned.systems.is_empty() {
+                    plans.push(planned);
+                }
+            }
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -158,7 +177,7 @@ fn plan(args: &RunArgs) -> Result<Vec<Planned>> {
         bail!("two experiment files are named `{}`: their results would overwrite each other", pair[0]);
     }
     for wanted in &args.system {
-        if !plans.iter().any(|p| p.experiment.systems.iter().any(|s| &s.name == wanted)) {
+        if !plans.iter().any(|p| p.meta.systems.iter().any(|s| s == wanted)) {
             bail!("--system {wanted}: no experiment has a system of that name");
         }
     }
@@ -169,6 +188,9 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
     let all_seeds: Vec<u64> = match (args.seed, args.seeds) {
         (Some(seed), _) => vec![seed],
         (None, Some(0)) => bail!("--seeds 0: expected at least one seed"),
+        (None, Some(count)) if count > crate::experiment::spec::MAX_SEEDS as u64 => {
+            bail!("--seeds {count}: at most {}", crate::experiment::spec::MAX_SEEDS)
+        }
         (None, Some(count)) => (1..=count).collect(),
         (None, None) => experiment.seeds.clone(),
     };
@@ -180,6 +202,12 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         .filter(|&i| args.system.is_empty() || args.system.contains(&experiment.systems[i].name))
         .collect();
     let mut dir = args.out.join(&experiment.name);
+    if !args.system.is_empty() {
+        // A run of some systems must not overwrite the results of all of them.
+        let mut names: Vec<&str> = systems.iter().map(|&i| experiment.systems[i].name.as_str()).collect();
+        names.sort_unstable();
+        dir = dir.join(format!("only-{}", names.join("+")));
+    }
     if let Some(seed) = args.seed {
         dir = dir.join(format!("seed-{seed}"));
     }
@@ -210,7 +238,7 @@ pub fn share(seeds: &[u64], shard: Shard) -> Vec<u64> {
 }
 
 /// Empties what an earlier run left in `dir` (its results would otherwise mix with these).
-fn prepare_dir(dir: &Path) -> Result<()> {
+pub fn prepare_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for sub in ["plots", "violations"] {
         let path = dir.join(sub);
@@ -218,12 +246,18 @@ fn prepare_dir(dir: &Path) -> Result<()> {
             fs::remove_dir_all(&path).with_context(|| format!("{}: cannot remove", path.display()))?;
         }
     }
-    let runs = dir.join("runs.jsonl");
-    if runs.is_file() {
-        fs::remove_file(&runs).with_context(|| format!("{}: cannot remove", runs.display()))?;
+    for name in OWNED_FILES {
+        let path = dir.join(name);
+        if path.is_file() {
+            fs::remove_file(&path).with_context(|| format!("{}: cannot remove", path.display()))?;
+        }
     }
     Ok(())
 }
+
+/// The files a results directory's owner rewrites (everything else in it is left alone).
+pub const OWNED_FILES: [&str; 6] =
+    ["experiment.json", "runs.jsonl", "table.md", "table.csv", "table.json", "summary.md"];
 
 /// Writes what must survive of one run as soon as it is known: its record (appended to
 /// `runs.jsonl`, rewritten in order at the end), and for a violation its history and witness.

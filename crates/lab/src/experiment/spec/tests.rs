@@ -362,3 +362,14 @@ fn bad_nemesis_tables_are_refused() {
     assert_error(&nemesis(&NEMESIS.replace("\"1s\"", "\"0s\"")), 18, 9, "every must be longer than zero");
     assert_error(&nemesis(&format!("{NEMESIS}colour = 1\n")), 20, 1, "unknown field `colour`");
 }
+
+#[test]
+fn names_keys_and_timeouts_are_bounded() {
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("name = \"t\"", "name = \"..\"")), 1, 8, "letters, digits");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("name = \"t\"", "name = \"a b\"")), 1, 8, "letters, digits");
+    assert_error(&format!("{HEAD}{}", SYSTEMS.replace("name = \"sql\"", "name = \"a,b\"")), 10, 8, "it names files");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("keys = 4", "keys = 10001")), 7, 8, "keys: expected 1 to 10000");
+    let timeout = HEAD.replace("client_hosts = 2", "client_hosts = 2\ntimeout = \"2m\"");
+    assert_error(&format!("{timeout}{SYSTEMS}"), 9, 11, "timeout: at most 60s");
+    assert!(is_file_name("quorum-one.v2_b") && !is_file_name(".") && !is_file_name(&"x".repeat(101)));
+}
