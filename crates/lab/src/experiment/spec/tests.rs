@@ -197,7 +197,7 @@ fn a_seed_list_keeps_its_order() {
 fn bad_durations_and_workload_values_are_refused() {
     assert_error(&format!("{}{SYSTEMS}", HEAD.replace("\"10s\"", "\"10 parsecs\"")), 4, 12, "duration: ");
     assert_error(&format!("{}{SYSTEMS}", HEAD.replace("\"10s\"", "\"0s\"")), 4, 12, "longer than zero");
-    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("keys = 4", "keys = 0")), 7, 8, "keys: expected at least 1");
+    assert_error(&format!("{}{SYSTEMS}", HEAD.replace("keys = 4", "keys = 0")), 7, 8, "keys: expected 1 to 10000");
     let zipf = HEAD.replace("keys = 4", "distribution = { zipf = -1.0 }");
     assert_error(&format!("{zipf}{SYSTEMS}"), 7, 16, "distribution: ");
     let register_keys = HEAD.replace("kind = \"kv\"", "kind = \"register\"");
