@@ -90,6 +90,14 @@ impl Disk {
         std::mem::take(&mut self.work)
     }
 
+    /// Runs `f` without counting its work: for background housekeeping no request waits for.
+    pub fn uncounted<T>(&mut self, f: impl FnOnce(&mut Disk) -> T) -> T {
+        let counted = std::mem::take(&mut self.work);
+        let out = f(self);
+        self.work = counted;
+        out
+    }
+
     /// Creates the directory (and missing ancestors) if it does not exist, syncing each
     /// parent so the new entries survive a crash.
     pub fn ensure_dir(&mut self) -> Result<(), EngineError> {
