@@ -11,6 +11,13 @@
 //! checksum and stops there: such a tail was being written when the node crashed, so it was
 //! never synced and (under batch or group sync) never acknowledged. That is not an error.
 //! The engine never appends after a damaged tail: every open starts a new segment.
+//!
+//! Failures: an append that finds the disk full wrote nothing ([`EngineError::DiskFull`]);
+//! the segment's length is unchanged and the next append goes to the same offset. A sync that
+//! fails truncates the segment back to the length its last successful sync covered before
+//! reporting the error: the kernel may have dropped the pages it could not write and marked
+//! them clean (PostgreSQL's "fsyncgate"), so the bytes after that length are not to be
+//! trusted, read or replayed (see [`crate::engine`]).
 
 use std::time::Duration;
 
@@ -85,6 +92,8 @@ pub(crate) struct Segment {
     name: String,
     file: File,
     len: u64,
+    /// Bytes covered by the last successful sync.
+    synced_len: u64,
     /// Whether the directory was synced since this file was created.
     entry_synced: bool,
     /// Whether records were appended since the last sync.
@@ -96,7 +105,7 @@ impl Segment {
     pub(crate) fn create(disk: &mut Disk, id: u64) -> Result<Segment, EngineError> {
         let name = segment_name(id);
         let file = disk.create(&name)?;
-        Ok(Segment { id, name, file, len: 0, entry_synced: false, dirty: false })
+        Ok(Segment { id, name, file, len: 0, synced_len: 0, entry_synced: false, dirty: false })
     }
 
     /// The segment's id.
@@ -109,7 +118,8 @@ impl Segment {
         self.len
     }
 
-    /// Appends one framed record (pending until [`Segment::sync`]).
+    /// Appends one framed record (pending until [`Segment::sync`]). On error nothing is
+    /// counted as appended.
     pub(crate) fn append(&mut self, disk: &mut Disk, framed: &[u8]) -> Result<(), EngineError> {
         disk.write_at(&self.file, &self.name, framed, self.len)?;
         self.len = self.len.saturating_add(u64::try_from(framed.len()).unwrap_or(u64::MAX));
@@ -119,10 +129,19 @@ impl Segment {
 
     /// Makes every record appended so far durable: syncs the file if anything is pending,
     /// and the directory on the segment's first sync. Free when nothing is pending.
+    ///
+    /// A failed file sync first cuts the segment back to what the last successful sync
+    /// covered (best effort: if that fails too, the engine is poisoned anyway and the bytes
+    /// are, at worst, records that were never acknowledged under `batch` or `group`).
     pub(crate) fn sync(&mut self, disk: &mut Disk) -> Result<(), EngineError> {
         if self.dirty {
-            disk.sync_file(&self.file, &self.name)?;
+            if let Err(error) = disk.sync_file(&self.file, &self.name) {
+                let _ = disk.set_len(&self.file, &self.name, self.synced_len);
+                self.len = self.synced_len;
+                return Err(error);
+            }
             self.dirty = false;
+            self.synced_len = self.len;
         }
         if !self.entry_synced && self.len > 0 {
             disk.sync_dir()?;

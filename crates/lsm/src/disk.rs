@@ -5,6 +5,11 @@
 //! fails with [`EngineError::NotInSimulation`] if not. Reads are not counted: the disk cost
 //! model charges syncs and bytes written only.
 //!
+//! Errors: a write that fails for lack of space ("no space left on device": turmoil's
+//! capacity limit, `ENOSPC`) is [`EngineError::DiskFull`]; turmoil checks the space before it
+//! writes anything, so such a write left no bytes behind. Every other failure is
+//! [`EngineError::Io`].
+//!
 //! One turmoil quirk shapes [`Disk::remove`]: the simulated disk keys pending (unsynced)
 //! writes by path, so an unsynced file's writes outlive its deletion, stay in a list that
 //! every later shim call scans, and would reappear in any later file of the same name. A file
@@ -40,18 +45,26 @@ pub(crate) struct Disk {
     work: DiskWork,
     /// Fault injection: mutations allowed before every mutation fails.
     fail_after: Option<u64>,
+    /// Fault injection: file syncs that fail next (as a kernel reporting a write-back error).
+    fail_syncs: u64,
 }
 
 impl Disk {
     /// The directory `dir` (not touched yet).
     pub fn new(dir: PathBuf) -> Self {
-        Disk { dir, work: DiskWork::default(), fail_after: None }
+        Disk { dir, work: DiskWork::default(), fail_after: None, fail_syncs: 0 }
     }
 
     /// After `mutations` more mutating calls (create, write, sync, rename, remove), every
     /// mutating call fails, as if the process had died there; `None` turns this off.
     pub fn fail_after(&mut self, mutations: Option<u64>) {
         self.fail_after = mutations;
+    }
+
+    /// The next `syncs` file syncs fail with an I/O error (after doing nothing), as a kernel
+    /// reports a failed write-back.
+    pub fn fail_next_syncs(&mut self, syncs: u64) {
+        self.fail_syncs = syncs;
     }
 
     /// Checks the host and counts one mutation against [`Disk::fail_after`].
@@ -75,6 +88,14 @@ impl Disk {
     /// The work counted since the last call, resetting it.
     pub fn take_work(&mut self) -> DiskWork {
         std::mem::take(&mut self.work)
+    }
+
+    /// Runs `f` without counting its work: for background housekeeping no request waits for.
+    pub fn uncounted<T>(&mut self, f: impl FnOnce(&mut Disk) -> T) -> T {
+        let counted = std::mem::take(&mut self.work);
+        let out = f(self);
+        self.work = counted;
+        out
     }
 
     /// Creates the directory (and missing ancestors) if it does not exist, syncing each
@@ -132,7 +153,13 @@ impl Disk {
     /// Writes all of `bytes` at `offset` of `file` (named `name`).
     pub fn write_at(&mut self, file: &File, name: &str, bytes: &[u8], offset: u64) -> Result<(), EngineError> {
         self.mutation("write", &self.path(name))?;
-        file.write_all_at(bytes, offset).map_err(|e| EngineError::io("write", self.path(name), e))?;
+        file.write_all_at(bytes, offset).map_err(|e| {
+            if is_no_space(&e) {
+                EngineError::DiskFull { op: "write", path: self.path(name) }
+            } else {
+                EngineError::io("write", self.path(name), e)
+            }
+        })?;
         self.work.bytes_written =
             self.work.bytes_written.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         Ok(())
@@ -141,9 +168,30 @@ impl Disk {
     /// Makes `file`'s data durable (not its name: see [`Disk::sync_dir`]).
     pub fn sync_file(&mut self, file: &File, name: &str) -> Result<(), EngineError> {
         self.mutation("sync", &self.path(name))?;
+        if self.fail_syncs > 0 {
+            self.fail_syncs -= 1;
+            return Err(EngineError::io("sync", self.path(name), io::Error::other("injected write-back failure")));
+        }
         file.sync_all().map_err(|e| EngineError::io("sync", self.path(name), e))?;
         self.work.syncs += 1;
         Ok(())
+    }
+
+    /// Sets `file`'s length to `len` (pending until the next sync, like a write).
+    pub fn set_len(&mut self, file: &File, name: &str, len: u64) -> Result<(), EngineError> {
+        self.mutation("set_len", &self.path(name))?;
+        file.set_len(len).map_err(|e| EngineError::io("set_len", self.path(name), e))
+    }
+
+    /// The length of `name`, or `None` if it does not exist.
+    pub fn len_of(&self, name: &str) -> Result<Option<u64>, EngineError> {
+        check_in_host()?;
+        let path = self.path(name);
+        if !simfs::exists(&path) {
+            return Ok(None);
+        }
+        let file = self.open(name)?;
+        file_len(&file).map(Some).map_err(|e| EngineError::io("stat", path, e))
     }
 
     /// Makes the directory's entries durable: new names, renames and deletions.
@@ -181,6 +229,15 @@ impl Disk {
         read_exact_at(&file, &mut buf, 0).map_err(|e| EngineError::io("read", self.path(name), e))?;
         Ok(buf)
     }
+}
+
+/// Whether an I/O error says the disk is full (`ENOSPC`; turmoil reports its capacity limit
+/// as an untyped error with the same message).
+pub fn is_no_space(error: &io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    error.kind() == io::ErrorKind::StorageFull
+        || error.raw_os_error() == Some(ENOSPC)
+        || error.to_string().contains("No space left on device")
 }
 
 /// The length of `file`.

@@ -13,6 +13,34 @@
 //!
 //! A crash at any point leaves either the old or the new manifest, with all files it names;
 //! leftovers are deleted by the next open ([`crate::recovery`]).
+//!
+//! # Disk failures
+//!
+//! - **A full disk** ([`EngineError::DiskFull`]) does not poison. A write that finds no space
+//!   appended nothing (turmoil checks the capacity before writing) and is refused, definitely;
+//!   the engine then tries to make room: it deletes its reserve (the file `RESERVE`, a sixteenth of the
+//!   memtable's size between 4 and 32 KiB, written while there was room), flushes
+//!   the memtable (which retires the commit log the memtable covers, usually far more bytes
+//!   than the new SSTable: the log also holds every overwritten version) and writes the reserve
+//!   again. A flush or compaction that runs out of space deletes the files it had created and
+//!   changes nothing. If even the reserve's room cannot hold the flush, the engine stops
+//!   trying: it keeps serving reads, refuses writes that do not fit, and stays read-only until
+//!   it is reopened. Opening works on a full disk (it needs no new bytes).
+//! - **Any other failed write, and any failed sync**, poisons the engine: every later change
+//!   is refused ([`EngineError::Poisoned`]) until it is reopened, and the caller should treat
+//!   that as a crash (drop the engine, reopen from the files). This is what PostgreSQL does
+//!   since 2018 (a failed `fsync` is a PANIC followed by crash recovery), for the reason it
+//!   does it: after a failed write-back the kernel may have dropped the dirty pages and marked
+//!   them clean, so a retried sync "succeeds" without writing them, and the page cache can no
+//!   longer be trusted to say what is on the disk. The engine goes one step further for its
+//!   commit log, the one file whose unsynced tail recovery would read: the segment whose sync
+//!   failed is first cut back to the length its last successful sync covered, so the reopened
+//!   engine replays only bytes a sync confirmed. SSTables and manifests are named (and so
+//!   read by recovery) only after their syncs succeeded. Nothing acknowledged is lost: under
+//!   `batch` and `group` no write is acknowledged before a sync covering it succeeded.
+//! - **A failed read** changes nothing on the disk: the call fails (a `get`, a `scan`, the read
+//!   phase of a compaction) and the engine stays usable. Recovery that cannot read fails
+//!   [`Engine::open`], which may simply be retried.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +57,8 @@ use crate::manifest::{manifest_name, manifest_tmp_name, Manifest};
 use crate::memtable::Memtable;
 use crate::recovery::{recover, RecoveryReport};
 use crate::sstable::{sstable_name, Sstable};
+
+mod failure;
 
 /// The commit log may grow to this many times `memtable_bytes` before it forces a flush
 /// (overwrites grow the log but not the memtable).
@@ -96,6 +126,12 @@ pub struct Engine {
     compactions: u64,
     recovery: RecoveryReport,
     poisoned: bool,
+    /// A write-triggered flush found no space: do not retry one until a flush succeeds.
+    out_of_space: bool,
+    /// Reclaiming space failed even with the reserve: read-only until reopened.
+    reclaim_failed: bool,
+    /// Whether the reserve file is in place.
+    reserve: bool,
 }
 
 impl Engine {
@@ -126,10 +162,19 @@ impl Engine {
             compactions: 0,
             recovery: recovered.report,
             poisoned: false,
+            out_of_space: false,
+            reclaim_failed: false,
+            reserve: false,
         };
         if engine.needs_flush() {
-            engine.flush()?;
+            // On a full disk the replayed log stays the record; the engine serves without
+            // the flush.
+            match engine.flush() {
+                Err(e) if !e.is_disk_full() => return Err(e),
+                _ => {}
+            }
         }
+        engine.take_reserve();
         Ok(engine)
     }
 
@@ -145,9 +190,12 @@ impl Engine {
 
     /// Logs `cell` for `key` (pending until [`Engine::sync`]) and merges it into the
     /// memtable under last-write-wins (a cell that loses is logged but changes no read).
-    /// Flushes, and maybe compacts, once the memtable is full.
+    /// Flushes, and maybe compacts, once the memtable is full (unless the disk is full: the
+    /// write is logged either way).
     ///
-    /// An error leaves the outcome unknown: the write may survive.
+    /// An error for which [`EngineError::is_definite`] holds means the write did not happen
+    /// (e.g. [`EngineError::DiskFull`], after which the engine tries to make room for later
+    /// writes); any other leaves the outcome unknown: the write may survive.
     pub fn write(&mut self, key: &str, cell: Cell) -> Result<(), EngineError> {
         self.check_writable()?;
         let payload = encode_cell(key, &cell).map_err(|e| match e {
@@ -157,17 +205,34 @@ impl Engine {
             EncodeError::TooDeep => EngineError::ValueTooDeep { max: MAX_VALUE_DEPTH },
         })?;
         let framed = frame(&payload);
-        let appended = self.log.append(&mut self.disk, &framed);
-        self.poison_on_err(appended)?;
+        match self.log.append(&mut self.disk, &framed) {
+            Ok(()) => {}
+            Err(e) if e.is_disk_full() => {
+                self.reclaim();
+                return Err(e);
+            }
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        }
         self.memtable.insert(key, cell);
-        if self.needs_flush() {
-            self.flush()?;
+        if self.needs_flush() && !self.out_of_space {
+            match self.flush() {
+                // Logged; the flush waits for space.
+                Err(e) if e.is_disk_full() => self.out_of_space = true,
+                other => other?,
+            }
         }
         Ok(())
     }
 
     /// Makes every write so far durable (one file sync if anything is pending, plus a
     /// directory sync on a new segment's first sync; free when nothing is pending).
+    ///
+    /// A failure poisons the engine, after cutting the segment back to what the last
+    /// successful sync covered (see the module docs): the writes since are lost with the
+    /// engine's memory when it is reopened.
     pub fn sync(&mut self) -> Result<(), EngineError> {
         self.check_writable()?;
         let synced = self.log.sync(&mut self.disk);
@@ -221,26 +286,45 @@ impl Engine {
 
     /// Writes the memtable to a new SSTable and retires the commit log it covered (see the
     /// module docs for the order). Everything written so far is durable afterwards. Does
-    /// nothing when the memtable is empty. May compact.
+    /// nothing when the memtable is empty. May compact (a compaction that fails without
+    /// poisoning the engine is left for the next flush).
+    ///
+    /// [`EngineError::DiskFull`]: there was no room; nothing changed (the files it had
+    /// created are deleted) and the engine stays usable.
     pub fn flush(&mut self) -> Result<(), EngineError> {
         self.check_writable()?;
         if self.memtable.is_empty() {
             return Ok(());
         }
         let flushed = self.flush_inner();
-        self.poison_on_err(flushed)?;
-        self.maybe_compact()
+        self.poison_unless_full(flushed)?;
+        self.out_of_space = false;
+        self.reclaim_failed = false;
+        match self.maybe_compact() {
+            Err(e) if self.poisoned => Err(e),
+            _ => Ok(()),
+        }
     }
 
     fn flush_inner(&mut self) -> Result<(), EngineError> {
         let sstable_id = self.allocate_file();
-        let table = Sstable::write(&mut self.disk, sstable_id, self.memtable.iter().map(|(k, c)| (k.as_str(), c)))?;
+        let cells = self.memtable.iter().map(|(k, c)| (k.as_str(), c));
+        let table =
+            Sstable::write(&mut self.disk, sstable_id, cells).map_err(|e| self.undo(e, &[sstable_name(sstable_id)]))?;
         let segment_id = self.allocate_file();
-        let segment = Segment::create(&mut self.disk, segment_id)?;
+        let segment =
+            Segment::create(&mut self.disk, segment_id).map_err(|e| self.undo(e, &[sstable_name(sstable_id)]))?;
         let mut manifest = self.manifest.clone();
         manifest.sstables.push(sstable_id);
         manifest.log_floor = segment_id;
-        let old_manifest = self.install_manifest(manifest)?;
+        let tmp = manifest_tmp_name(self.manifest.seq + 1);
+        let old_manifest = match self.install_manifest(manifest) {
+            Ok(old) => old,
+            Err(e) => {
+                drop(segment);
+                return Err(self.undo(e, &[sstable_name(sstable_id), segment_name(segment_id), tmp]));
+            }
+        };
         // The SSTable is durable and named by the manifest: the old segments are obsolete.
         let old_log = std::mem::replace(&mut self.log, segment);
         let mut obsolete: Vec<String> = self.older_segments.drain(..).map(|(id, _)| segment_name(id)).collect();
@@ -257,29 +341,27 @@ impl Engine {
     }
 
     /// Merges every live SSTable into one, if there are at least two (regardless of the
-    /// policy's limit).
+    /// policy's limit). A read error or a full disk fails it without changing anything or
+    /// poisoning the engine.
     pub fn compact(&mut self) -> Result<(), EngineError> {
         self.check_writable()?;
         if self.sstables.len() < 2 {
             return Ok(());
         }
         let ids: Vec<u64> = self.sstables.iter().map(Sstable::id).collect();
-        let merged = self.merge(&ids);
-        self.poison_on_err(merged)
+        self.merge(&ids)
     }
 
     fn maybe_compact(&mut self) -> Result<(), EngineError> {
         let metas: Vec<_> = self.sstables.iter().map(Sstable::meta).collect();
         match choose(&metas, self.config.max_sstables) {
             Choice::DoNothing => Ok(()),
-            Choice::Merge(ids) => {
-                let merged = self.merge(&ids);
-                self.poison_on_err(merged)
-            }
+            Choice::Merge(ids) => self.merge(&ids),
         }
     }
 
-    /// Merges the tables `ids` into one new table, keeping each key's winning cell.
+    /// Merges the tables `ids` into one new table, keeping each key's winning cell. The read
+    /// phase changes nothing, so its errors do not poison.
     fn merge(&mut self, ids: &[u64]) -> Result<(), EngineError> {
         let mut merged: BTreeMap<String, Option<Cell>> = BTreeMap::new();
         for table in self.sstables.iter().filter(|t| ids.contains(&t.id())) {
@@ -287,14 +369,27 @@ impl Engine {
                 merge_into(merged.entry(key).or_default(), cell);
             }
         }
+        let written = self.write_merged(ids, &merged);
+        self.poison_unless_full(written)
+    }
+
+    fn write_merged(&mut self, ids: &[u64], merged: &BTreeMap<String, Option<Cell>>) -> Result<(), EngineError> {
         let output_id = self.allocate_file();
         let cells = merged.iter().filter_map(|(k, c)| Some((k.as_str(), c.as_ref()?)));
-        let output = Sstable::write(&mut self.disk, output_id, cells)?;
+        let output =
+            Sstable::write(&mut self.disk, output_id, cells).map_err(|e| self.undo(e, &[sstable_name(output_id)]))?;
         let mut manifest = self.manifest.clone();
         manifest.sstables.retain(|id| !ids.contains(id));
         manifest.sstables.push(output_id);
         manifest.sstables.sort_unstable();
-        let old_manifest = self.install_manifest(manifest)?;
+        let tmp = manifest_tmp_name(self.manifest.seq + 1);
+        let old_manifest = match self.install_manifest(manifest) {
+            Ok(old) => old,
+            Err(e) => {
+                drop(output);
+                return Err(self.undo(e, &[sstable_name(output_id), tmp]));
+            }
+        };
         let (inputs, kept): (Vec<Sstable>, Vec<Sstable>) =
             std::mem::take(&mut self.sstables).into_iter().partition(|t| ids.contains(&t.id()));
         self.sstables = kept;
@@ -358,22 +453,6 @@ impl Engine {
             return Err(EngineError::Poisoned);
         }
         Ok(())
-    }
-
-    fn poison_on_err<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
-        if result.is_err() {
-            self.poisoned = true;
-        }
-        result
-    }
-
-    /// Fault injection for crash tests: after `mutations` more mutating disk calls (create,
-    /// write, sync, rename, remove), every one fails with an I/O error, as if the process had
-    /// died at that point (the engine is then poisoned); `None` turns this off. Crashing the
-    /// host right after the failure explores crash points inside a flush or compaction, which
-    /// a simulation cannot otherwise reach: engine calls never yield.
-    pub fn fail_disk_after(&mut self, mutations: Option<u64>) {
-        self.disk.fail_after(mutations);
     }
 
     /// The disk work done since the last call (syncs issued, bytes written), for the

@@ -45,9 +45,13 @@ pub enum Corruption {
 
 /// Why an engine call failed.
 ///
-/// Writes: an error means the outcome is unknown (the record may already be in the commit
-/// log and the memtable); after an I/O error in a call that changes the disk the engine
-/// refuses further changes ([`EngineError::Poisoned`]) and must be reopened.
+/// Writes ([`Engine::write`](crate::Engine::write)): [`EngineError::is_definite`] says whether
+/// the write certainly did not happen (refused before anything reached the commit log: disk
+/// full, a poisoned engine, a record too large); otherwise the outcome is unknown (the record
+/// may be in the commit log and may survive). After an I/O error in a call that changes the
+/// disk, and after any failed sync, the engine refuses further changes
+/// ([`EngineError::Poisoned`]) and must be reopened (see [`crate::engine`] for why). A full
+/// disk does not poison: the engine stays usable and keeps serving reads.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
@@ -111,12 +115,44 @@ pub enum EngineError {
         /// The limit.
         max: usize,
     },
+    /// A write found no space left on the disk. Nothing was written: turmoil refuses a write
+    /// past its capacity before changing anything.
+    #[error("{op} {path}: disk full (no space left on the device)")]
+    DiskFull {
+        /// The call (`"write"`).
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
     /// An earlier I/O error left the files in an unknown state: reopen the engine.
     #[error("an earlier I/O error poisoned the engine; reopen it")]
     Poisoned,
 }
 
 impl EngineError {
+    /// For an error of [`Engine::write`](crate::Engine::write): whether the write certainly
+    /// did not happen (it was refused before its record reached the commit log). `false`
+    /// means the outcome is unknown.
+    pub fn is_definite(&self) -> bool {
+        match self {
+            EngineError::NotInSimulation
+            | EngineError::InvalidConfig { .. }
+            | EngineError::RecordTooLarge { .. }
+            | EngineError::ValueTooDeep { .. }
+            | EngineError::DiskFull { .. }
+            | EngineError::Poisoned => true,
+            EngineError::Io { .. }
+            | EngineError::CorruptSstable { .. }
+            | EngineError::CorruptManifest { .. }
+            | EngineError::MissingSstable { .. } => false,
+        }
+    }
+
+    /// Whether the error is a full disk.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, EngineError::DiskFull { .. })
+    }
+
     /// An [`EngineError::Io`].
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         EngineError::Io { op, path: path.into(), source }

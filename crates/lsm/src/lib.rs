@@ -15,7 +15,13 @@
 //! - [`codec`]: CRC-32, frames and the cell encoding every file shares.
 //! - [`error`]: [`EngineError`] and [`Corruption`].
 //! - Private: `disk`, the only module that calls the file system (turmoil's std shim), and
-//!   counts syncs and bytes written as [`sim::disk_cost::DiskWork`].
+//!   counts syncs and bytes written as [`sim::disk_cost::DiskWork`]; `reserve`, the file of
+//!   zeros that makes room to flush on a full disk.
+//!
+//! Disk failures (a full disk, I/O errors, failed syncs) and what each means for a write's
+//! outcome are set out in [`engine`]: a full disk refuses writes definitely and leaves the
+//! engine usable; other write and sync failures poison it until it is reopened, as
+//! PostgreSQL treats a failed `fsync` as a crash.
 //!
 //! Durability: a write is durable once a later [`Engine::sync`] or flush returns. A crash
 //! (`Sim::crash`, which drops every unsynced write) keeps exactly that prefix; a torn last
@@ -28,7 +34,7 @@
 //!
 //! Files in the engine's directory (details in each module):
 //! `<id:020>.log` commit-log segments, `<id:020>.sst` SSTables, `MANIFEST-<seq:020>` (and
-//! `.tmp` while being written). File ids come from one counter and are never reused.
+//! `.tmp` while being written), `RESERVE`. File ids come from one counter and are never reused.
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -42,6 +48,7 @@ pub mod error;
 pub mod manifest;
 pub mod memtable;
 pub mod recovery;
+mod reserve;
 pub mod sstable;
 
 pub use cell::{Cell, Version};

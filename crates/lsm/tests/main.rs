@@ -6,6 +6,7 @@ mod scenarios {
     pub mod common;
     mod corruption;
     mod crash;
+    mod disk_faults;
     mod disk_work;
     mod model;
     mod torn_tail;

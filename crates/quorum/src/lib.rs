@@ -22,6 +22,13 @@
 //!   server file that touches sockets), [`client`] (clients with failover) and [`system`]
 //!   ([`system::QuorumSystem`], the `sim::System` the harness drives).
 //!
+//! Disk failures: a replica whose storage refused a write (a full disk: [`StorageError::Refused`],
+//! definite) or failed it (an I/O error: unknown) answers so, and never counts towards W; a
+//! write every target refused is answered `Unavailable` ("... disk full") and leaves no hint;
+//! one with any unknown target is a `Timeout`. A node whose engine a failed write or sync
+//! poisoned restarts as if it had crashed, and a start that fails is retried
+//! ([`server`], [`server::Restarts`]); [`engine_storage`] maps the engine's errors.
+//!
 //! Determinism: ordered maps everywhere, ids from one counter per node, time passed in, no
 //! randomness. The same inputs in the same order give the same effects.
 //!

@@ -78,7 +78,8 @@ pub struct Response {
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
     /// Definite: not enough replicas were available, and nothing was written anywhere
-    /// (Cassandra's `UnavailableException`, or a read-modify-write whose read phase failed).
+    /// (Cassandra's `UnavailableException`, a read-modify-write whose read phase failed, or a
+    /// write every replica's disk refused, e.g. `"... disk full"`).
     Unavailable(String),
     /// Indeterminate: the required replies did not arrive in time; a write may have reached
     /// some replicas (and may still become visible later).
@@ -105,12 +106,21 @@ pub enum PeerMessage {
         #[serde(default)]
         hint_for: Option<u32>,
     },
-    /// Replica to coordinator: a `Write` or `Repair` was (`ok`) or was not stored.
+    /// Replica to coordinator: a `Write` or `Repair` was (`ok`) or was not stored (`!ok`:
+    /// whether it may still be is unknown, e.g. after an I/O error).
     WriteAck {
         /// The request id of the write.
         rid: u64,
         /// Whether the cell is stored.
         ok: bool,
+    },
+    /// Replica to coordinator: a `Write` or `Repair` was certainly not stored, and will not
+    /// be later (the replica's storage refused it before writing anything: a full disk).
+    WriteRefused {
+        /// The request id of the write.
+        rid: u64,
+        /// Why (`"disk full"`).
+        reason: String,
     },
     /// Coordinator to replica: send your cell for `key`. Answered by `ReadReply`.
     Read {
@@ -182,6 +192,7 @@ impl PeerMessage {
         match self {
             PeerMessage::Write { .. } => "write",
             PeerMessage::WriteAck { .. } => "write_ack",
+            PeerMessage::WriteRefused { .. } => "write_refused",
             PeerMessage::Read { .. } => "read",
             PeerMessage::ReadReply { .. } => "read_reply",
             PeerMessage::Repair { .. } => "repair",
@@ -224,6 +235,7 @@ mod tests {
         let messages = vec![
             PeerMessage::Write { rid: 1, key: "k".into(), cell: cell.clone(), hint_for: Some(3) },
             PeerMessage::ReadReply { rid: 2, cell: None, ok: true },
+            PeerMessage::WriteRefused { rid: 3, reason: "disk full".into() },
             PeerMessage::ReadReply { rid: 2, cell: Some(Cell::new(Value::Nil, Version::new(1, 1))), ok: true },
             PeerMessage::Cells { round: 1, buckets: vec![3], cells: vec![("k".into(), cell)], reply: true },
         ];

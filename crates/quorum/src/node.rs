@@ -51,6 +51,8 @@ pub struct NodeStats {
     pub late_replies: u64,
     /// Storage calls that failed.
     pub storage_errors: u64,
+    /// Writes the storage refused definitely (a full disk), among `storage_errors`.
+    pub storage_refusals: u64,
     /// Hints stored (by this node, as coordinator or sloppy fallback).
     pub hints_stored: u64,
     /// Hints dropped because the hint store was full.
@@ -153,6 +155,9 @@ impl<S: Storage> Node<S> {
             PeerMessage::Hint { hid, key, cell } => self.serve_hint(from, hid, key, cell, &mut out),
             PeerMessage::HintAck { hid, ok } => self.hint_acked(from, hid, ok),
             PeerMessage::WriteAck { rid, ok } => self.on_answer(now, from, rid, Answer::Ack(ok), &mut out),
+            PeerMessage::WriteRefused { rid, reason } => {
+                self.on_answer(now, from, rid, Answer::WriteRefused(reason), &mut out);
+            }
             PeerMessage::ReadReply { rid, cell, ok } => {
                 let answer = if ok { Answer::Cell(cell) } else { Answer::Refused };
                 self.on_answer(now, from, rid, answer, &mut out);
@@ -206,6 +211,7 @@ impl<S: Storage> Node<S> {
             }
             // Replies and anti-entropy are not retried: the peer asks again or the next round does.
             PeerMessage::WriteAck { .. }
+            | PeerMessage::WriteRefused { .. }
             | PeerMessage::ReadReply { .. }
             | PeerMessage::HintAck { .. }
             | PeerMessage::Digest { .. }
@@ -316,6 +322,8 @@ impl<S: Storage> Node<S> {
 pub(crate) enum Answer {
     /// A `WriteAck`.
     Ack(bool),
+    /// A `WriteRefused`: the replica certainly did not store the cell.
+    WriteRefused(String),
     /// A successful `ReadReply`.
     Cell(Option<Cell>),
     /// A `ReadReply` whose replica could not read.

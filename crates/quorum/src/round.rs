@@ -16,8 +16,11 @@ pub(crate) enum Answer {
     Pending,
     /// Answered successfully; for reads, with its cell.
     Ok(Option<Cell>),
-    /// Refused, unreachable, or timed out.
+    /// Refused, unreachable, or timed out: whether the target acted is unknown.
     Failed,
+    /// Refused definitely: the target certainly did not act (its disk refused the write),
+    /// with the reason.
+    Refused(String),
 }
 
 /// Where a round stands.
@@ -113,6 +116,33 @@ impl Round {
         })
     }
 
+    /// When every target refused definitely (none succeeded, none failed in an unknown way,
+    /// none pending, no credit): their reasons, deduplicated and joined. Then the round
+    /// certainly had no effect anywhere.
+    pub fn refused_by_all(&self) -> Option<String> {
+        if self.credit > 0 || self.targets.is_empty() {
+            return None;
+        }
+        let mut reasons: Vec<&str> = Vec::new();
+        for answer in self.targets.values() {
+            match answer {
+                Answer::Refused(reason) => {
+                    if !reasons.contains(&reason.as_str()) {
+                        reasons.push(reason);
+                    }
+                }
+                Answer::Pending | Answer::Ok(_) | Answer::Failed => return None,
+            }
+        }
+        Some(reasons.join("; "))
+    }
+
+    /// Whether every answer so far is a definite refusal (no success, no credit, no unknown
+    /// failure), so that the round may still end refused by all.
+    pub fn only_refusals_so_far(&self) -> bool {
+        self.credit == 0 && self.targets.values().all(|a| matches!(a, Answer::Pending | Answer::Refused(_)))
+    }
+
     /// Whether `node` succeeded.
     pub fn succeeded(&self, node: u32) -> bool {
         matches!(self.targets.get(&node), Some(Answer::Ok(_)))
@@ -135,6 +165,18 @@ mod tests {
         assert!(round.record(3, Answer::Failed));
         assert_eq!(round.status(), Status::Impossible);
         assert!(round.complete());
+
+        let mut round = Round::new(3, 1, [1, 2]);
+        assert!(round.record(1, Answer::Refused("disk full".into())));
+        assert_eq!(round.refused_by_all(), None, "2 is pending");
+        assert!(round.record(2, Answer::Refused("disk full".into())));
+        assert_eq!(round.status(), Status::Impossible);
+        assert_eq!(round.refused_by_all().as_deref(), Some("disk full"));
+        let mut mixed = Round::new(4, 1, [1, 2]);
+        mixed.record(1, Answer::Refused("disk full".into()));
+        mixed.record(2, Answer::Failed);
+        assert_eq!(mixed.status(), Status::Impossible);
+        assert_eq!(mixed.refused_by_all(), None, "2 may have stored it");
 
         let mut round = Round::new(2, 2, [1, 2]);
         round.credit = 1;

@@ -19,6 +19,15 @@
 //!   inside a frame, a peer connection whose first frame is not a [`Hello`] from another
 //!   node. A client gets an `Unsupported` reply (with the request's id when it can be read)
 //!   before the close; a peer gets nothing.
+//! - Disk failures: the node host is its own supervisor. When a storage call fails in a way
+//!   that poisons the engine (a failed write or sync, see [`lsm::engine`]), the node stops
+//!   at once, as if its process had crashed: every task it runs is aborted (connections
+//!   close, so callers see an indeterminate outcome), effects not yet sent are dropped, and
+//!   after [`RESTART_BACKOFF`] it starts again from its files, which is how PostgreSQL answers
+//!   a failed `fsync`. A start that fails (the disk fails while recovering) is retried the
+//!   same way, with the backoff doubling up to [`RESTART_BACKOFF_MAX`]. Both are counted in
+//!   [`Restarts`]. A full disk is not a failure: the engine refuses writes definitely and
+//!   keeps serving reads.
 //! - Optionally a sampler publishes the node's client data (key and version of every cell,
 //!   reserved keys left out) every period of simulated time ([`ReplicaSamples`]), from which
 //!   [`crate::system::QuorumSystem::convergence`] tells when replicas became equal. It only
@@ -27,11 +36,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use lsm::{CommitLogSync, Engine, EngineConfig};
+use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
 use sim::disk_cost::{DiskCost, DiskQueue, DiskWork};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
@@ -43,6 +51,11 @@ use crate::engine_storage::EngineStorage;
 use crate::message::{Effect, Failure, PeerMessage, Request, Response};
 use crate::node::Node;
 use crate::system::ReplicaSamples;
+
+pub mod raw;
+mod supervisor;
+
+pub use supervisor::{serve, Restarts};
 
 /// Where clients connect.
 pub const CLIENT_PORT: u16 = 9042;
@@ -65,6 +78,10 @@ pub const PEER_STREAM_MAX_AGE: Duration = Duration::from_millis(500);
 /// request frame (or grow a set by adds far beyond it), so with the client's limit such a cell
 /// could never be replicated, and every attempt would make the peer look unreachable.
 pub const MAX_PEER_FRAME: usize = MAX_REPLY_FRAME;
+/// The pause before a node starts again after a disk failure or a failed start.
+pub const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest pause between start attempts (the backoff doubles per failed start).
+pub const RESTART_BACKOFF_MAX: Duration = Duration::from_millis(1_600);
 /// Messages queued for one peer before further ones count as undeliverable.
 const PEER_QUEUE: usize = 4096;
 /// Replies queued for one client connection.
@@ -99,6 +116,8 @@ pub struct NodeSetup {
     pub bad_frames: Rc<Cell<u64>>,
     /// Where to publish the node's client data, and how often (`None`: no sampler).
     pub samples: Option<(Duration, ReplicaSamples)>,
+    /// What the supervisors did (shared by the whole system).
+    pub restarts: Rc<Restarts>,
 }
 
 /// Simulated time since the start (zero outside a simulation).
@@ -116,19 +135,36 @@ struct Host {
     /// Effects waiting for the next group-commit sync.
     held: RefCell<Vec<Effect>>,
     setup: NodeSetup,
+    /// Every task this incarnation spawned, aborted when it stops.
+    tasks: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    /// Set once the node must stop (then nothing it does reaches the outside any more).
+    dead: Cell<bool>,
+    /// Why it stopped.
+    failure: RefCell<Option<String>>,
+    /// Wakes the supervisor when the node must stop.
+    stop: tokio::sync::Notify,
 }
 
 impl Host {
-    /// Runs one node call, then sends its effects once its disk time has passed.
+    /// Runs one node call, then sends its effects once its disk time has passed. A call
+    /// after which the storage needs a restart stops the node instead: its effects are
+    /// dropped (what it answered may rest on writes the disk does not hold).
     fn run(self: &Rc<Self>, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
-        let (effects, work, hold) = {
+        if self.dead.get() {
+            return;
+        }
+        let (effects, work, hold, failed) = {
             let mut node = self.node.borrow_mut();
             node.set_clock_offset(self.setup.skew_ns.get());
             let effects = call(&mut node, now());
             let storage = node.storage_mut();
             let hold = matches!(storage.sync_policy(), CommitLogSync::Group(_)) && storage.dirty();
-            (effects, storage.take_disk_work(), hold)
+            let failed = storage.needs_restart().then(|| storage.last_error());
+            (effects, storage.take_disk_work(), hold, failed)
         };
+        if let Some(reason) = failed {
+            return self.fail(reason.unwrap_or_else(|| "the storage engine needs a restart".to_owned()));
+        }
         if hold {
             self.charge(work);
             self.held.borrow_mut().extend(effects);
@@ -154,7 +190,7 @@ impl Host {
             None => self.route(effects),
             Some(done) => {
                 let host = Rc::clone(self);
-                tokio::task::spawn_local(async move {
+                self.spawn(async move {
                     tokio::time::sleep_until(done).await;
                     host.route(effects);
                 });
@@ -162,7 +198,37 @@ impl Host {
         }
     }
 
+    /// Spawns a task of this incarnation (aborted when it stops).
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        let handle = tokio::task::spawn_local(task);
+        let mut tasks = self.tasks.borrow_mut();
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
+    /// The node must stop (a disk failure): from now on it does nothing; the supervisor
+    /// aborts its tasks and starts it again.
+    fn fail(&self, reason: String) {
+        if self.dead.replace(true) {
+            return;
+        }
+        *self.failure.borrow_mut() = Some(reason);
+        self.held.borrow_mut().clear();
+        self.stop.notify_one();
+    }
+
+    /// Aborts every task of this incarnation, as a crash of its process would.
+    fn halt(&self) {
+        self.dead.set(true);
+        for task in self.tasks.take() {
+            task.abort();
+        }
+    }
+
     fn route(self: &Rc<Self>, effects: Vec<Effect>) {
+        if self.dead.get() {
+            return;
+        }
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => {
@@ -188,45 +254,6 @@ impl Host {
     }
 }
 
-/// The node host's start-up future: recover the engine, start the node, serve.
-pub async fn serve(setup: NodeSetup) -> turmoil::Result {
-    let engine = Engine::open(setup.engine.clone())?;
-    let storage = EngineStorage::new(engine, setup.sync);
-    let node = Node::new(setup.config.clone(), storage, now())?;
-    let id = setup.config.id;
-    let host = Rc::new(Host {
-        node: RefCell::new(node),
-        id,
-        peers: RefCell::new(BTreeMap::new()),
-        clients: RefCell::new(BTreeMap::new()),
-        next_conn: Cell::new(1),
-        queue: Cell::new(DiskQueue::new()),
-        held: RefCell::new(Vec::new()),
-        setup,
-    });
-    let peers: Vec<(u32, String)> =
-        host.setup.hosts.iter().filter(|(&peer, _)| peer != id).map(|(&p, n)| (p, n.clone())).collect();
-    for (peer, name) in peers {
-        let (sender, receiver) = mpsc::channel(PEER_QUEUE);
-        host.peers.borrow_mut().insert(peer, sender);
-        tokio::task::spawn_local(peer_writer(Rc::clone(&host), peer, name, receiver));
-    }
-    tokio::task::spawn_local(ticker(Rc::clone(&host)));
-    if let Some((period, samples)) = host.setup.samples.clone() {
-        tokio::task::spawn_local(sampler(Rc::clone(&host), period, samples));
-    }
-    if let Some(period) = host.setup.sync.sync_interval() {
-        tokio::task::spawn_local(syncer(Rc::clone(&host), period));
-    }
-    let peer_listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, PEER_PORT)).await?;
-    let client_listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, CLIENT_PORT)).await?;
-    tokio::task::spawn_local(accept_peers(Rc::clone(&host), peer_listener));
-    loop {
-        let (stream, _) = client_listener.accept().await?;
-        tokio::task::spawn_local(client_connection(Rc::clone(&host), stream));
-    }
-}
-
 async fn ticker(host: Rc<Host>) {
     loop {
         tokio::time::sleep(TICK).await;
@@ -246,6 +273,9 @@ async fn sampler(host: Rc<Host>, period: Duration, samples: ReplicaSamples) {
         let slot = at.as_nanos() / period_ns + 1;
         let Ok(next) = u64::try_from(slot * period_ns).map(Duration::from_nanos) else { return };
         tokio::time::sleep(next.saturating_sub(at)).await;
+        if host.dead.get() {
+            return;
+        }
         let data = host.node.borrow_mut().data();
         if let Ok(data) = data {
             samples.publish(host.id, next, data.into_iter().map(|(key, cell)| (key, cell.version)).collect());
@@ -254,19 +284,26 @@ async fn sampler(host: Rc<Host>, period: Duration, samples: ReplicaSamples) {
 }
 
 /// The commit log's timer (`periodic`, `group`): sync, charge the disk time, then release what
-/// group commit held back. Effects whose writes could not be synced are dropped: their
-/// clients time out, which is the truth (the writes are not durable).
+/// group commit held back. A failed sync stops the node (see the module docs): the held
+/// effects are dropped and their clients see the connection close, which is the truth (the
+/// writes may not be durable).
 async fn syncer(host: Rc<Host>, period: Duration) {
     loop {
         tokio::time::sleep(period).await;
+        if host.dead.get() {
+            return;
+        }
         let (synced, work) = {
             let mut node = host.node.borrow_mut();
             let storage = node.storage_mut();
-            let synced = storage.sync().is_ok();
+            let synced = storage.sync().map_err(|e| e.to_string());
             (synced, storage.take_disk_work())
         };
+        if let Err(error) = synced {
+            return host.fail(format!("commit log sync failed: {error}"));
+        }
         let held = std::mem::take(&mut *host.held.borrow_mut());
-        host.dispatch_after(work, if synced { held } else { Vec::new() });
+        host.dispatch_after(work, held);
     }
 }
 
@@ -315,7 +352,7 @@ async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::R
 
 async fn accept_peers(host: Rc<Host>, listener: TcpListener) {
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::task::spawn_local(peer_reader(Rc::clone(&host), stream));
+        host.spawn(peer_reader(Rc::clone(&host), stream));
     }
 }
 
@@ -375,6 +412,8 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     let (sender, mut replies) = mpsc::channel::<Response>(CLIENT_QUEUE);
     host.clients.borrow_mut().insert(conn, sender);
     let messages = Rc::clone(&host.setup.messages);
+    // Not registered with the host: it ends with its channel, and aborting this task (the
+    // reader) drops the channel's sender.
     let write_task = tokio::task::spawn_local(async move {
         while let Some(response) = replies.recv().await {
             let Ok(bytes) = frame::encode_limited(&response, MAX_REPLY_FRAME) else { break };
@@ -408,65 +447,4 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     host.clients.borrow_mut().remove(&conn);
     // Let the writer send what is queued (the error reply), then end with the channel.
     let _ = write_task.await;
-}
-
-/// Raw bytes to a node's ports, outside the protocol: what a buggy client or a confused peer
-/// might send. For bad-input tests elsewhere (which need not depend on turmoil and tokio
-/// themselves): run these inside a turmoil host of the test's own.
-pub mod raw {
-    use std::time::Duration;
-
-    use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
-    use tokio::io::AsyncWriteExt;
-    use turmoil::net::TcpStream;
-
-    /// What came back on one raw connection.
-    #[derive(Debug, Clone, Default, PartialEq, Eq)]
-    pub struct Exchange {
-        /// The frame bodies the node sent back, in order.
-        pub replies: Vec<Vec<u8>>,
-        /// Whether the node closed (or reset) the connection within the wait.
-        pub closed: bool,
-        /// Simulated time when the exchange ended.
-        pub ended: Duration,
-    }
-
-    /// Connects to `port` of `host`, sends `bytes` as they are (framing is the caller's), half
-    /// closes the connection if `hang_up`, then collects the frames that come back until the
-    /// node closes the connection or `wait` passes.
-    pub async fn exchange(
-        host: &str,
-        port: u16,
-        bytes: &[u8],
-        hang_up: bool,
-        wait: Duration,
-    ) -> std::io::Result<Exchange> {
-        let deadline = tokio::time::Instant::now() + wait;
-        let connect = tokio::time::timeout_at(deadline, TcpStream::connect((host, port)));
-        let mut stream = connect.await.map_err(|_| std::io::ErrorKind::TimedOut)??;
-        stream.write_all(bytes).await?;
-        stream.flush().await?;
-        if hang_up {
-            stream.shutdown().await?;
-        }
-        let mut decoder = FrameDecoder::new(MAX_REPLY_FRAME);
-        let mut out = Exchange::default();
-        loop {
-            match tokio::time::timeout_at(deadline, frame::read_frame(&mut stream, &mut decoder)).await {
-                Ok(Ok(Some(body))) => out.replies.push(body),
-                Ok(Ok(None) | Err(_)) => {
-                    out.closed = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        out.ended = super::now();
-        Ok(out)
-    }
-
-    /// Sleeps until `at` of simulated time (at once if that has passed).
-    pub async fn sleep_until(at: Duration) {
-        tokio::time::sleep(at.saturating_sub(super::now())).await;
-    }
 }

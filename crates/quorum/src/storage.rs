@@ -10,13 +10,21 @@ use std::collections::BTreeMap;
 
 use lsm::Cell;
 
-/// The storage failed; the operation may not have happened.
+/// The storage failed.
+///
+/// For a `put`: [`StorageError::Refused`] means the cell certainly was not stored (and will
+/// not be later); any other error leaves the outcome unknown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    /// An I/O error (the disk failed, or the node is crashing).
+    /// An I/O error (the disk failed, or the node is crashing); a `put` may or may not have
+    /// happened.
     #[error("storage I/O failed: {0}")]
     Io(String),
+    /// A `put` refused before anything was written (the disk is full, or the storage refuses
+    /// changes until it restarts): it certainly did not happen.
+    #[error("storage refused the write: {0}")]
+    Refused(String),
     /// Stored data failed a check when read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -32,13 +40,23 @@ pub trait Storage {
     fn scan(&mut self) -> Result<Vec<(String, Cell)>, StorageError>;
 }
 
-/// In-memory storage for tests and models. `failing` makes every call fail.
+impl StorageError {
+    /// Whether a failed `put` certainly did not happen.
+    pub fn is_definite(&self) -> bool {
+        matches!(self, StorageError::Refused(_))
+    }
+}
+
+/// In-memory storage for tests and models. `failing` makes every call fail; `full` makes
+/// every `put` be refused, as on a full disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemStorage {
     /// The stored cells.
     pub cells: BTreeMap<String, Cell>,
     /// When true, every call returns [`StorageError::Io`].
     pub failing: bool,
+    /// When true, every `put` returns [`StorageError::Refused`] (reads still work).
+    pub full: bool,
 }
 
 impl MemStorage {
@@ -64,6 +82,9 @@ impl Storage for MemStorage {
 
     fn put(&mut self, key: &str, cell: Cell) -> Result<(), StorageError> {
         self.check()?;
+        if self.full {
+            return Err(StorageError::Refused("disk full".to_owned()));
+        }
         match self.cells.get(key) {
             Some(current) if !cell.supersedes(current) => {}
             _ => {
@@ -92,9 +113,14 @@ mod tests {
         let old = Cell::new(Value::Int(1), Version::new(4, 9));
         assert_eq!(s.put("k", new.clone()), Ok(()));
         assert_eq!(s.put("k", old), Ok(()));
-        assert_eq!(s.get("k"), Ok(Some(new)));
+        assert_eq!(s.get("k"), Ok(Some(new.clone())));
         assert_eq!(s.get("absent"), Ok(None));
+        s.full = true;
+        let refused = s.put("k", Cell::new(Value::Int(3), Version::new(9, 1)));
+        assert!(refused.as_ref().is_err_and(StorageError::is_definite), "{refused:?}");
+        assert_eq!(s.get("k"), Ok(Some(new.clone())), "a full store still reads");
         s.failing = true;
         assert!(s.scan().is_err());
+        assert!(!s.put("k", new).is_err_and(|e| e.is_definite()), "an I/O error is not definite");
     }
 }

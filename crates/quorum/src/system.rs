@@ -21,7 +21,7 @@ use crate::client::QuorumClient;
 use crate::config::NodeConfig;
 use crate::level::Level;
 use crate::ring::Ring;
-use crate::server::{self, NodeSetup};
+use crate::server::{self, NodeSetup, Restarts};
 
 /// How the cluster is built.
 #[derive(Debug, Clone)]
@@ -72,13 +72,21 @@ pub struct QuorumSystem {
     skews: BTreeMap<String, Rc<Cell<i64>>>,
     /// The sampler's period and what the nodes published (`None`: not sampled).
     sampling: Option<(Duration, ReplicaSamples)>,
+    restarts: Rc<Restarts>,
 }
 
 impl QuorumSystem {
     /// A cluster as configured.
     pub fn new(config: ClusterConfig) -> Self {
         let skews = (1..=config.nodes as u32).map(|id| (ClusterConfig::host(id), Rc::new(Cell::new(0)))).collect();
-        Self { config, messages: Rc::default(), bad_frames: Rc::default(), skews, sampling: None }
+        Self {
+            config,
+            messages: Rc::default(),
+            bad_frames: Rc::default(),
+            skews,
+            sampling: None,
+            restarts: Rc::default(),
+        }
     }
 
     /// The same system, with every node publishing its client data every `period` of
@@ -98,6 +106,11 @@ impl QuorumSystem {
         let ring = Ring::new(&ids, self.config.node.vnodes);
         let n = self.config.node.replication.clamp(1, ids.len().max(1));
         samples.convergence(&ring, n)
+    }
+
+    /// What the nodes' supervisors did: failed starts and restarts after disk failures.
+    pub fn restarts(&self) -> &Restarts {
+        &self.restarts
     }
 
     /// Malformed frames the nodes received so far.
@@ -136,6 +149,7 @@ impl System for QuorumSystem {
             skew_ns: Rc::clone(skew),
             bad_frames: Rc::clone(&self.bad_frames),
             samples: self.sampling.clone(),
+            restarts: Rc::clone(&self.restarts),
         };
         Box::pin(server::serve(setup))
     }

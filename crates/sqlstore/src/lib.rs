@@ -13,6 +13,11 @@
 //!   time before replying).
 //! - [`client`]: [`SqlClient`], mapping Jepsen-style invocations to requests.
 //! - [`system`]: [`SqlSystem`], the [`sim::System`] the harness drives.
+//!
+//! Disk faults: [`store`] says which failures certainly had no effect (a disk failure before
+//! the transaction's commit point, found by the VFS, is a definite "disk full" or "I/O error")
+//! and how a full disk is handled; [`server`] reopens a store that failed to open or whose
+//! sync failed, counted in [`server::Restarts`].
 
 pub mod client;
 
@@ -26,5 +31,5 @@ pub use client::SqlClient;
 pub use server::PORT;
 pub use sim::disk_cost::{self as cost, DiskCost, DiskWork};
 pub use sim::Reads;
-pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous};
+pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous, DISK_FULL, IO_ERROR};
 pub use system::SqlSystem;

@@ -6,6 +6,16 @@
 //! (`Rc<RefCell<Store>>`); operations are synchronous SQLite calls, so the borrow is never
 //! held across an `await`.
 //!
+//! Disk failures: [`serve`] is its own supervisor. A store that cannot be opened (the disk
+//! failed during recovery) is opened again after [`RESTART_BACKOFF`], doubling up to
+//! [`RESTART_BACKOFF_MAX`]. After a failed sync (SQLite's, or the write-back model's) the
+//! store is not trusted any more, as PostgreSQL treats a failed `fsync` as a crash: every
+//! operation still running gets an indeterminate `Storage` reply, every connection is closed,
+//! the store is dropped as a crash drops it (the connection is leaked, not closed), and it is
+//! opened again from its files. Both are counted in [`Restarts`]. Other disk errors need no
+//! restart (SQLite rolls back and drops its own cache; see [`crate::store`] for what each
+//! error tells the client).
+//!
 //! Disk time: after executing a request the server takes the disk work it caused, books it on
 //! the connection's [`DiskQueue`] and sleeps until it is done, *before* replying. A durable
 //! commit therefore costs simulated time, and an acknowledgement still implies the data was
@@ -34,40 +44,136 @@ use sim::disk_cost::{DiskCost, DiskQueue};
 
 /// The port the server listens on.
 pub const PORT: u16 = 5433;
+/// The pause before the store is opened again after a failed open or a failed sync.
+pub const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest pause between open attempts (the backoff doubles per failed open).
+pub const RESTART_BACKOFF_MAX: Duration = Duration::from_millis(1_600);
 
-/// Opens the store described by `config` and serves it until the host stops. `messages`
-/// counts the replies sent.
-pub async fn serve(config: StoreConfig, messages: Rc<Cell<u64>>) -> turmoil::Result {
-    let store = Store::open(&config)?;
-    serve_store(store, messages).await
+/// What a server's supervisor did: failed opens and restarts after a failed sync.
+#[derive(Debug, Default)]
+pub struct Restarts {
+    failed_starts: Cell<u64>,
+    restarts: Cell<u64>,
+    last_reason: RefCell<Option<String>>,
 }
 
-/// Serves an already opened store (tests use this to inspect the store first).
-pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Result {
-    if let Some(period) = store.config().writeback {
-        tokio::task::spawn_local(writeback(store.disk_io(), period));
+impl Restarts {
+    /// Opens of the store that failed (the disk failed while SQLite recovered) and were
+    /// retried.
+    pub fn failed_starts(&self) -> u64 {
+        self.failed_starts.get()
     }
-    let listener = TcpListener::bind(("0.0.0.0", PORT)).await?;
+
+    /// Times a running store was dropped after a failed sync and opened again.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.get()
+    }
+
+    /// Why the last failed open or restart happened.
+    pub fn last_reason(&self) -> Option<String> {
+        self.last_reason.borrow().clone()
+    }
+
+    fn record(&self, counter: &Cell<u64>, reason: String) {
+        counter.set(counter.get() + 1);
+        *self.last_reason.borrow_mut() = Some(reason);
+    }
+}
+
+/// Opens the store described by `config` and serves it until the host stops, reopening it
+/// after disk failures (see the module docs). `messages` counts the replies sent.
+pub async fn serve(config: StoreConfig, messages: Rc<Cell<u64>>) -> turmoil::Result {
+    serve_supervised(config, messages, Rc::default()).await
+}
+
+/// [`serve`], counting failed opens and restarts in `restarts`. Only errors that retrying
+/// cannot cure (the VFS cannot be registered, a pragma is refused) end it.
+pub async fn serve_supervised(config: StoreConfig, messages: Rc<Cell<u64>>, restarts: Rc<Restarts>) -> turmoil::Result {
+    let mut backoff = RESTART_BACKOFF;
+    let mut after_failed_sync = false;
+    loop {
+        match open(&config, after_failed_sync) {
+            Ok(store) => match run(store, Rc::clone(&messages)).await {
+                Ok(reason) => {
+                    restarts.record(&restarts.restarts, reason);
+                    backoff = RESTART_BACKOFF;
+                    after_failed_sync = true;
+                }
+                Err(error) => restarts.record(&restarts.failed_starts, error.to_string()),
+            },
+            Err(error @ (StoreError::Register(_) | StoreError::Pragma { .. })) => return Err(error.into()),
+            Err(error) => restarts.record(&restarts.failed_starts, format!("opening the store failed: {error}")),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = backoff.saturating_mul(2).min(RESTART_BACKOFF_MAX);
+    }
+}
+
+/// Opens the store; after a failed sync, also checkpoints it (see [`Store::checkpoint`]), so
+/// that nothing it serves rests on pages the failed write-back may have lost.
+fn open(config: &StoreConfig, after_failed_sync: bool) -> Result<Store, StoreError> {
+    let mut store = Store::open(config)?;
+    if after_failed_sync {
+        store.checkpoint()?;
+    }
+    Ok(store)
+}
+
+/// Serves an already opened store (tests use this to inspect the store first) until the host
+/// stops or the store needs a restart (a failed sync: see the module docs), which ends it.
+pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Result {
+    run(store, messages).await?;
+    Ok(())
+}
+
+/// Serves `store` until it must be reopened; returns why.
+async fn run(store: Store, messages: Rc<Cell<u64>>) -> Result<String, std::io::Error> {
+    let writeback_period = store.config().writeback;
+    let io = store.disk_io();
     let shared = Rc::new(Shared {
         cost: store.config().disk,
         store: RefCell::new(store),
         queue: Cell::new(DiskQueue::new()),
         messages,
+        tasks: RefCell::new(Vec::new()),
+        dead: Cell::new(false),
+        stop: tokio::sync::Notify::new(),
     });
+    if let Some(period) = writeback_period {
+        shared.spawn(writeback(io, period, Rc::clone(&shared)));
+    }
+    let ended = accept(&shared).await;
+    shared.halt();
+    ended
+}
+
+async fn accept(shared: &Rc<Shared>) -> Result<String, std::io::Error> {
+    let listener = TcpListener::bind(("0.0.0.0", PORT)).await?;
     loop {
-        let (stream, _peer) = listener.accept().await?;
-        tokio::task::spawn_local(serve_connection(stream, Rc::clone(&shared)));
+        tokio::select! {
+            biased;
+            () = shared.stop.notified() => return Ok("a sync failed: the store was reopened".to_owned()),
+            accepted = listener.accept() => {
+                let (stream, _peer) = accepted?;
+                shared.spawn(serve_connection(stream, Rc::clone(shared)));
+            }
+        }
     }
 }
 
 /// The kernel write-back model: every `period`, sync the store's open files and directory.
-async fn writeback(io: Arc<DiskIo>, period: Duration) {
+async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
     loop {
         tokio::time::sleep(period).await;
-        // A kernel keeps flushing after a failed write-back; only a dead store (its host
-        // crashed) ends the loop.
-        if io.writeback().is_err() && !io.is_alive() {
-            return;
+        // A kernel keeps flushing after a failed write-back; but the store has lost data it
+        // believed written, and must be reopened. A dead store (its host crashed) ends the loop.
+        if io.writeback().is_err() {
+            if io.sync_failed() {
+                shared.fail();
+            }
+            if !io.is_alive() {
+                return;
+            }
         }
     }
 }
@@ -77,14 +183,54 @@ struct Shared {
     cost: DiskCost,
     queue: Cell<DiskQueue>,
     messages: Rc<Cell<u64>>,
+    /// Every task of this incarnation, aborted when it stops.
+    tasks: RefCell<Vec<tokio::task::JoinHandle<()>>>,
+    /// Set once the store must be reopened: nothing is executed any more.
+    dead: Cell<bool>,
+    /// Wakes the accept loop when the store must be reopened.
+    stop: tokio::sync::Notify,
 }
 
+/// The reply to a request when the store must be reopened: whatever the operation did may
+/// not be on the disk.
+const RESTARTING: &str = "a sync failed: the store is being reopened";
+
 impl Shared {
+    /// Spawns a task of this incarnation.
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        let handle = tokio::task::spawn_local(task);
+        let mut tasks = self.tasks.borrow_mut();
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
+    }
+
+    /// The store must be reopened.
+    fn fail(&self) {
+        if !self.dead.replace(true) {
+            self.stop.notify_one();
+        }
+    }
+
+    /// Aborts every task of this incarnation, as a crash of the process would.
+    fn halt(&self) {
+        self.dead.set(true);
+        for task in self.tasks.take() {
+            task.abort();
+        }
+    }
+
     /// Executes one request and waits out its disk time.
     async fn handle(&self, request: Request) -> Response {
+        if self.dead.get() {
+            return Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) };
+        }
         let (result, work) = {
             let mut store = self.store.borrow_mut();
-            let result = execute(&mut store, &request.op);
+            let mut result = execute(&mut store, &request.op);
+            if store.needs_restart() {
+                result = Err(Failure::Storage(RESTARTING.to_owned()));
+                self.fail();
+            }
             (result, store.take_disk_work())
         };
         let mut queue = self.queue.get();

@@ -15,9 +15,32 @@
 //! a clean shutdown. So the connection lives in a `ManuallyDrop` and is leaked when the store
 //! is dropped, and dropping the store also marks its [`DiskIo`] dead so that the VFS refuses
 //! any I/O from the leaked connection. Only [`Store::close`] closes cleanly.
+//!
+//! Disk faults, and what an operation's error says about its outcome:
+//!
+//! | failure | SQLite | error | outcome |
+//! |---|---|---|---|
+//! | refused inside the transaction (insufficient funds, ...) | rolled back | e.g. [`StoreError::InsufficientFunds`] | definite: no effect |
+//! | disk full or I/O error before the transaction's commit point | rolled back | [`StoreError::Aborted`] (`"disk full"`, `"I/O error"`) | definite: no effect |
+//! | any failure after the commit point, or SQLite did not roll back | ? | [`StoreError::Sqlite`] | unknown |
+//!
+//! The commit point is the VFS's ([`DiskIo::commit_points`]): in WAL mode, the write of the
+//! commit frame's header; in DELETE mode, the rollback journal's deletion. A transaction that
+//! failed before it (every failed read, and writes of frames or journal pages) and that
+//! SQLite rolled back cannot surface later: recovery replays a WAL only up to its last commit
+//! frame, and a hot journal is rolled back. Reads that fail are definite failures too.
+//!
+//! After a failed disk operation SQLite itself drops its page cache (the pager's error state
+//! is cleared only by discarding the cache and re-reading from the file), so the store keeps
+//! serving. After a failed *sync* it does not: [`Store::needs_restart`] says so, and the
+//! server reopens the store from its files (see [`crate::server`]). On a full disk, a write
+//! fails cleanly with "disk full"; the store then checkpoints the WAL (`PRAGMA
+//! wal_checkpoint(RESTART)`), so that the next writer starts the log again from its beginning
+//! and reuses its space instead of growing it: reads always work, and writes work again as
+//! long as the database itself fits (once it does not, the store is read-only).
 
 use std::mem::ManuallyDrop;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +48,13 @@ use history::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use turmoil::fs::shim::std::fs as simfs;
 
-use crate::vfs::{self, DiskIo, IoScope, RegisterError, VFS_NAME};
+use crate::vfs::{self, DiskIo, IoScope, VFS_NAME};
 use sim::disk_cost::{DiskCost, DiskWork};
+
+mod error;
+
+use error::disk_failure;
+pub use error::{StoreError, DISK_FULL, IO_ERROR};
 
 /// SQLite's `journal_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,87 +134,6 @@ impl Default for StoreConfig {
             writeback: None,
             disk: DiskCost::default(),
         }
-    }
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The VFS could not be registered.
-    #[error(transparent)]
-    Register(#[from] RegisterError),
-    /// Preparing the database's directory failed.
-    #[error("preparing directory {dir}: {source}")]
-    Directory {
-        /// The directory.
-        dir: PathBuf,
-        /// The shim's error.
-        source: std::io::Error,
-    },
-    /// SQLite failed (including I/O errors from the VFS). Whether a write took effect is
-    /// unknown.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// A pragma did not take the value asked for.
-    #[error("pragma {pragma} is {actual}, expected {expected}")]
-    Pragma {
-        /// The pragma.
-        pragma: &'static str,
-        /// What was asked for.
-        expected: String,
-        /// What SQLite reports.
-        actual: String,
-    },
-    /// A stored key, value or element is not the JSON of a [`Value`].
-    #[error("stored text {text:?} is not a value: {message}")]
-    Corrupt {
-        /// The stored text.
-        text: String,
-        /// The JSON error.
-        message: String,
-    },
-    /// A transfer's amount is negative.
-    #[error("transfer amount {0} is negative")]
-    NegativeAmount(i64),
-    /// An account's balance is not an integer.
-    #[error("balance of {account} is {found}, not an integer")]
-    NotAnInteger {
-        /// The account.
-        account: Value,
-        /// What it holds.
-        found: Value,
-    },
-    /// The source account holds less than the amount.
-    #[error("insufficient funds: {account} holds {balance}, transfer of {amount}")]
-    InsufficientFunds {
-        /// The source account.
-        account: Value,
-        /// Its balance.
-        balance: i64,
-        /// The amount asked for.
-        amount: i64,
-    },
-    /// The destination's balance would overflow.
-    #[error("balance of {account} would overflow")]
-    Overflow {
-        /// The destination account.
-        account: Value,
-    },
-}
-
-impl StoreError {
-    /// True when the operation certainly had no effect: it was refused inside its
-    /// transaction, before writing anything, and rolled back. Other errors (SQLite, I/O) may
-    /// have struck during `COMMIT`, so their outcome is unknown.
-    pub fn is_definite(&self) -> bool {
-        matches!(
-            self,
-            StoreError::NegativeAmount(_)
-                | StoreError::NotAnInteger { .. }
-                | StoreError::InsufficientFunds { .. }
-                | StoreError::Overflow { .. }
-        )
     }
 }
 
@@ -275,12 +222,41 @@ impl Store {
         self.io.take_work()
     }
 
+    /// Whether a sync failed: the store's state can no longer be trusted, and it must be
+    /// reopened from its files (see the module docs).
+    pub fn needs_restart(&self) -> bool {
+        self.io.sync_failed()
+    }
+
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns `Ok`, rolled
-    /// back otherwise.
-    ///
+    /// back otherwise. A disk failure before the commit point is [`StoreError::Aborted`]; a
+    /// full disk then also checkpoints the WAL to make room (see the module docs).
+    fn transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let commit_points = self.io.commit_points();
+        let result = self.run_transaction(body);
+        let error = match result {
+            Ok(out) => return Ok(out),
+            Err(error) => error,
+        };
+        let rolled_back = self.conn.is_autocommit() && self.io.commit_points() == commit_points;
+        let error = match error {
+            StoreError::Sqlite(source) if rolled_back => match disk_failure(&source) {
+                Some(reason) => StoreError::Aborted { reason, source },
+                None => StoreError::Sqlite(source),
+            },
+            other => other,
+        };
+        if error.is_disk_full() && self.config.journal_mode == JournalMode::Wal {
+            let _scope = IoScope::enter(&self.io);
+            // Best effort: if the checkpoint fails, the next full disk tries again.
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+        }
+        Err(error)
+    }
+
     /// `BEGIN` and `COMMIT` are cached statements: parsing them anew for every operation was a
     /// fifth of the simulation's time.
-    fn transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn run_transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let _scope = IoScope::enter(&self.io);
         let conn: &Connection = &self.conn;
         let result = conn
@@ -376,6 +352,29 @@ impl Store {
         })?;
         elements.sort();
         Ok(elements)
+    }
+
+    /// Checkpoints the WAL into the database file and truncates it (`PRAGMA
+    /// wal_checkpoint(TRUNCATE)`; nothing in journal mode DELETE, whose commits write the
+    /// database file itself). After a reopen that followed a failed sync, this is
+    /// PostgreSQL's end-of-recovery checkpoint: what recovery found in the WAL, read through
+    /// a page cache that a failed write-back may have left wrong, is written again, with
+    /// fresh writes and syncs, into the database file, and the WAL is emptied.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if self.config.journal_mode != JournalMode::Wal {
+            return Ok(());
+        }
+        let _scope = IoScope::enter(&self.io);
+        let (busy, _, _): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        if busy != 0 {
+            return Err(StoreError::Checkpoint("the WAL is busy".to_owned()));
+        }
+        if self.needs_restart() {
+            return Err(StoreError::Checkpoint("a sync failed".to_owned()));
+        }
+        Ok(())
     }
 
     /// `PRAGMA integrity_check`: `["ok"]` for a sound database, otherwise the problems.

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use sim::{LocalFuture, System, Workload};
 
 use crate::client::SqlClient;
-use crate::server;
+use crate::server::{self, Restarts};
 use crate::store::StoreConfig;
 
 /// The SQL system under test: one server host running [`server::serve`].
@@ -18,12 +18,14 @@ pub struct SqlSystem {
     pub host: String,
     /// Messages sent: client requests plus server replies.
     pub messages: Rc<Cell<u64>>,
+    /// What the server's supervisor did: failed opens, restarts after a failed sync.
+    pub restarts: Rc<Restarts>,
 }
 
 impl SqlSystem {
     /// A system on host `"db"`.
     pub fn new(config: StoreConfig) -> Self {
-        SqlSystem { config, host: "db".to_owned(), messages: Rc::default() }
+        SqlSystem { config, host: "db".to_owned(), messages: Rc::default(), restarts: Rc::default() }
     }
 }
 
@@ -39,7 +41,7 @@ impl System for SqlSystem {
             let message = format!("{host:?} is not a server of this system (its server is {:?})", self.host);
             return Box::pin(async move { Err(message.into()) });
         }
-        Box::pin(server::serve(self.config.clone(), Rc::clone(&self.messages)))
+        Box::pin(server::serve_supervised(self.config.clone(), Rc::clone(&self.messages), Rc::clone(&self.restarts)))
     }
 
     fn client(&self, _client: usize, workload: &Workload) -> SqlClient {

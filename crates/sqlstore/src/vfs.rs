@@ -22,6 +22,27 @@
 //! - `random` draws from a seeded RNG (but see the limit below: SQLite never asks this VFS)
 //!   and `sleep` returns at once.
 //!
+//! Disk faults (turmoil's `io_error_probability` and `capacity`), as SQLite sees them:
+//! - a write past the disk's capacity ("no space left on device") becomes
+//!   `ErrorKind::WriteZero`, which `sqlite-vfs` reports as `SQLITE_FULL`; every other failed
+//!   read or write is `SQLITE_IOERR_READ`/`_WRITE`;
+//! - [`DiskIo::commit_points`] counts the moments a transaction may become durable: a
+//!   complete WAL commit frame (without one no recovery replays the transaction's frames) and
+//!   the deletion of a rollback journal after the database file was written (the commit of
+//!   journal mode DELETE writes the database's pages, then deletes the journal; a deletion
+//!   with no database write since the last one ends a rollback of a transaction that never
+//!   touched the database; one after writes may also end a rollback, which errs on the side
+//!   of "unknown"). A transaction that failed
+//!   without passing one certainly did not commit ([`crate::store`] builds on this). SQLite
+//!   writes a frame's 24-byte header, then its page; a commit frame's header holds a non-zero
+//!   database size. If the page of a commit frame cannot be written after its header was, the
+//!   VFS zeroes that header before failing: a zero salt never matches the WAL's, so recovery
+//!   stops before the frame whatever bytes follow it, and the transaction certainly did not
+//!   commit. If zeroing fails too, the commit point counts as passed;
+//! - a failed sync (a real one, one injected with [`DiskIo::fail_next_syncs`], or one of the
+//!   write-back model's) is remembered ([`DiskIo::sync_failed`]): the store must then be
+//!   reopened rather than trusted (see [`crate::server`]).
+//!
 //! Known limit on determinism: SQLite's internal PRNG (journal nonces, WAL salts) is
 //! process-wide and seeds itself once from the *default* VFS (`unix`), not from this one, so
 //! those few bytes on the simulated disk differ between processes. They never change what
@@ -29,18 +50,20 @@
 //! deterministic. `temp_store=MEMORY` keeps temporary files (and their names) off the disk.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use sqlite_vfs::{DatabaseHandle, LockKind, OpenAccess, OpenOptions, Vfs, WalDisabled};
 use turmoil::fs::shim::std::fs as simfs;
 
-use sim::disk_cost::DiskWork;
+mod disk_io;
+
+pub use disk_io::DiskIo;
 
 /// The name the VFS is registered under.
 pub const VFS_NAME: &str = "turmoil-simdisk";
@@ -57,120 +80,6 @@ pub fn register() -> Result<(), RegisterError> {
         .get_or_init(|| sqlite_vfs::register(VFS_NAME, SimDiskVfs::default(), false).map_err(|e| e.to_string()))
         .clone()
         .map_err(RegisterError)
-}
-
-/// One store's view of its host's disk: liveness, counters, RNG and open files.
-///
-/// Shared (`Arc`) between the store, its open file handles and the write-back task.
-#[derive(Debug)]
-pub struct DiskIo {
-    alive: AtomicBool,
-    syncs: AtomicU64,
-    bytes_written: AtomicU64,
-    writeback_syncs: AtomicU64,
-    rng: Mutex<SplitMix64>,
-    next_temp: AtomicU64,
-    next_file: AtomicU64,
-    open: Mutex<BTreeMap<u64, OpenFile>>,
-}
-
-#[derive(Debug)]
-struct OpenFile {
-    path: PathBuf,
-    file: Weak<simfs::File>,
-}
-
-impl DiskIo {
-    /// A live store's disk; `seed` seeds [`Vfs::random`].
-    pub fn new(seed: u64) -> Self {
-        DiskIo {
-            alive: AtomicBool::new(true),
-            syncs: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
-            writeback_syncs: AtomicU64::new(0),
-            rng: Mutex::new(SplitMix64(seed)),
-            next_temp: AtomicU64::new(0),
-            next_file: AtomicU64::new(0),
-            open: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Marks the store dead (its host crashed or it was closed): every later I/O is refused.
-    pub fn kill(&self) {
-        self.alive.store(false, Ordering::SeqCst);
-    }
-
-    /// Whether the store is still alive.
-    pub fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::SeqCst)
-    }
-
-    /// Fails unless the shim may be used now: inside a turmoil host, store alive.
-    pub fn check(&self) -> io::Result<()> {
-        if !self.is_alive() {
-            return Err(io::Error::other("store is dead (host crashed or store closed): I/O refused"));
-        }
-        check_in_host()
-    }
-
-    /// The work counted since the last call (syncs issued, bytes written), resetting it.
-    /// Write-back syncs are not included: the kernel does them in the background.
-    pub fn take_work(&self) -> DiskWork {
-        DiskWork {
-            syncs: self.syncs.swap(0, Ordering::SeqCst),
-            bytes_written: self.bytes_written.swap(0, Ordering::SeqCst),
-        }
-    }
-
-    /// Syncs issued by [`DiskIo::writeback`] so far.
-    pub fn writeback_syncs(&self) -> u64 {
-        self.writeback_syncs.load(Ordering::SeqCst)
-    }
-
-    /// Kernel write-back: syncs every file the store has open, then their directories, as a
-    /// real kernel's periodic flush of dirty pages and metadata would. Returns the number of
-    /// syncs issued. Runs between operations (SQLite calls never yield), so it always sees
-    /// the files in a state SQLite left them in between two calls.
-    pub fn writeback(&self) -> io::Result<u64> {
-        self.check()?;
-        let files: Vec<(PathBuf, Arc<simfs::File>)> =
-            lock(&self.open).values().filter_map(|open| Some((open.path.clone(), open.file.upgrade()?))).collect();
-        let mut dirs = BTreeSet::new();
-        let mut syncs = 0;
-        for (path, file) in &files {
-            file.sync_all()?;
-            syncs += 1;
-            dirs.insert(parent_of(path));
-        }
-        for dir in dirs {
-            simfs::sync_dir(&dir)?;
-            syncs += 1;
-        }
-        self.writeback_syncs.fetch_add(syncs, Ordering::SeqCst);
-        Ok(syncs)
-    }
-
-    fn count_sync(&self) {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn count_written(&self, bytes: usize) {
-        self.bytes_written.fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::SeqCst);
-    }
-
-    fn fill_random(&self, buffer: &mut [i8]) {
-        lock(&self.rng).fill(buffer);
-    }
-
-    fn register_file(&self, path: &Path, file: &Arc<simfs::File>) -> u64 {
-        let id = self.next_file.fetch_add(1, Ordering::SeqCst);
-        lock(&self.open).insert(id, OpenFile { path: path.to_path_buf(), file: Arc::downgrade(file) });
-        id
-    }
-
-    fn unregister_file(&self, id: u64) {
-        lock(&self.open).remove(&id);
-    }
 }
 
 /// Fails unless called from inside a turmoil host (where the fs shim can be used).
@@ -286,12 +195,15 @@ impl Vfs for SimDiskVfs {
         // Flushing them first is invisible: the removal below is made durable before anything
         // else can happen (no await, so no crash, in between), which discards the data.
         if simfs::exists(path) {
-            simfs::File::open(path)?.sync_all()?;
+            io.note_sync(simfs::File::open(path)?.sync_all())?;
         }
         simfs::remove_file(path)?;
+        if db.ends_with("-journal") && io.db_written.swap(false, Ordering::SeqCst) {
+            io.commit_points.fetch_add(1, Ordering::SeqCst);
+        }
         // sqlite-vfs drops SQLite's `dirSync` flag; sync always, so that a deleted rollback
         // journal cannot reappear after a crash and roll back a committed transaction.
-        simfs::sync_dir(parent_of(path))?;
+        io.note_sync(simfs::sync_dir(parent_of(path)))?;
         io.count_sync();
         Ok(())
     }
@@ -342,7 +254,36 @@ fn open_file(db: &str, access: OpenAccess) -> io::Result<SimFile> {
     }
     let file = Arc::new(options.open(&path)?);
     let id = io.register_file(&path, &file);
-    Ok(SimFile { file, path, io, lock: LockKind::None, entry_synced: false, id })
+    let wal = db.ends_with("-wal");
+    let main = !wal && !db.ends_with("-journal");
+    Ok(SimFile { file, path, io, lock: LockKind::None, entry_synced: false, id, wal, main, commit_header_at: None })
+}
+
+/// The size of a WAL frame header, and of the WAL file header before the first frame.
+const WAL_FRAME_HEADER_BYTES: usize = 24;
+const WAL_HEADER_BYTES: u64 = 32;
+
+/// Whether a write to a WAL file is the header of a commit frame: SQLite writes each frame's
+/// 24-byte header on its own (`walWriteOneFrame`), and a commit frame's bytes 4..8 hold the
+/// database size in pages, which is zero in every other frame.
+fn is_commit_frame_header(buf: &[u8], offset: u64) -> bool {
+    offset >= WAL_HEADER_BYTES
+        && buf.len() == WAL_FRAME_HEADER_BYTES
+        && buf.get(4..8).is_some_and(|size| size.iter().any(|&b| b != 0))
+}
+
+/// The error SQLite should see for a failed write: `WriteZero` (`SQLITE_FULL`) when the disk
+/// is full (turmoil reports its capacity limit as an untyped "No space left on device").
+fn write_error(error: io::Error) -> io::Error {
+    const ENOSPC: i32 = 28;
+    let full = error.kind() == io::ErrorKind::StorageFull
+        || error.raw_os_error() == Some(ENOSPC)
+        || error.to_string().contains("No space left on device");
+    if full {
+        io::Error::new(io::ErrorKind::WriteZero, "disk full")
+    } else {
+        error
+    }
 }
 
 /// A file SQLite opened through the VFS: a shim file plus the recorded lock level.
@@ -354,6 +295,39 @@ struct SimFile {
     /// Whether this handle has synced its directory (made its name durable) yet.
     entry_synced: bool,
     id: u64,
+    /// Whether this is a WAL file (whose commit frames are commit points).
+    wal: bool,
+    /// Whether this is the main database file (written before a DELETE-mode commit point).
+    main: bool,
+    /// Where a commit frame's header was just written, its page not yet.
+    commit_header_at: Option<u64>,
+}
+
+impl SimFile {
+    /// Tracks commit frames across the two writes of each (see the module docs); `written`
+    /// is the outcome of the write of `buf` at `offset`.
+    fn track_commit(&mut self, buf: &[u8], offset: u64, written: &io::Result<()>) {
+        if !self.wal {
+            return;
+        }
+        let passed = match self.commit_header_at.take() {
+            None => {
+                if written.is_ok() && is_commit_frame_header(buf, offset) {
+                    self.commit_header_at = Some(offset);
+                }
+                false
+            }
+            // The commit frame's page: written, or not; then the header must go.
+            Some(header) if offset == header + WAL_FRAME_HEADER_BYTES as u64 => {
+                written.is_ok() || self.file.write_all_at(&[0u8; WAL_FRAME_HEADER_BYTES], header).is_err()
+            }
+            // Not what SQLite does; count it, to err on the side of "unknown".
+            Some(_) => true,
+        };
+        if passed {
+            self.io.commit_points.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl Drop for SimFile {
@@ -392,17 +366,27 @@ impl DatabaseHandle for SimFile {
 
     fn write_all_at(&mut self, buf: &[u8], offset: u64) -> io::Result<()> {
         self.io.check()?;
-        self.file.write_all_at(buf, offset)?;
+        if self.main {
+            self.io.db_written.store(true, Ordering::SeqCst);
+        }
+        let written = self.file.write_all_at(buf, offset).map_err(write_error);
+        self.track_commit(buf, offset, &written);
+        written?;
         self.io.count_written(buf.len());
         Ok(())
     }
 
     fn sync(&mut self, _data_only: bool) -> io::Result<()> {
         self.io.check()?;
-        self.file.sync_all()?;
+        if self.commit_header_at.take().is_some() {
+            // Not what SQLite does (the page follows the header at once); err on "unknown".
+            self.io.commit_points.fetch_add(1, Ordering::SeqCst);
+        }
+        self.io.injected_sync_failure()?;
+        self.io.note_sync(self.file.sync_all())?;
         self.io.count_sync();
         if !self.entry_synced {
-            simfs::sync_dir(parent_of(&self.path))?;
+            self.io.note_sync(simfs::sync_dir(parent_of(&self.path)))?;
             self.io.count_sync();
             self.entry_synced = true;
         }

@@ -7,5 +7,6 @@ mod scenarios {
     mod crash;
     mod determinism;
     mod disk_cost;
+    mod disk_faults;
     mod system;
 }

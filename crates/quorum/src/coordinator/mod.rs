@@ -19,8 +19,11 @@
 //!
 //! Failure replies: `Unavailable` whenever nothing was written (too few live replicas before
 //! sending; a read whose replicas failed; a read-modify-write whose read phase failed or timed
-//! out); `Timeout` whenever a write round started but did not reach its level (in time, or at
-//! all), a blocking repair or write-back did not complete, or a `Get` ran out of time.
+//! out; a write every target's storage refused, e.g. on full disks); `Timeout` whenever a
+//! write round started but did not reach its level (in time, or at all) and some target may
+//! have stored it, a blocking repair or write-back did not complete, or a `Get` ran out of
+//! time. A replica whose write failed never counts towards W: it is answered as an
+//! unreachable replica is (see [`write`]).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -81,8 +84,11 @@ pub(crate) struct Operation {
     pub winner: Option<Cell>,
     /// What the write stage writes.
     pub cell: Option<Cell>,
-    /// Replicas the coordinator hinted at the start of the write (they were suspect).
+    /// Replicas the coordinator hinted durably at the start of the write (they were suspect).
     pub hinted: BTreeSet<u32>,
+    /// Whether any hint of the write was kept (durable or only in memory): then it may take
+    /// effect later, and its failure cannot be definite.
+    pub hint_kept: bool,
     /// Request ids registered for this operation.
     pub rids: Vec<u64>,
 }
@@ -156,6 +162,7 @@ impl<S: Storage> Node<S> {
             winner: None,
             cell: None,
             hinted: BTreeSet::new(),
+            hint_kept: false,
             rids: Vec::new(),
         };
         let started = match (&op.kind, self.config.mode) {
@@ -198,6 +205,9 @@ impl<S: Storage> Node<S> {
             (Stage::Read, Incoming::Cell(cell)) => Some(Answer::Ok(cell)),
             (Stage::Read, Incoming::Refused | Incoming::Unreachable) => Some(Answer::Failed),
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::Ack(true)) => Some(Answer::Ok(None)),
+            (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::WriteRefused(reason)) => {
+                Some(Answer::Refused(reason))
+            }
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::Ack(false) | Incoming::Unreachable) => {
                 Some(Answer::Failed)
             }
@@ -207,7 +217,7 @@ impl<S: Storage> Node<S> {
             self.stats.rejected += 1;
             return self.settle(op);
         };
-        let failed = recorded == Answer::Failed;
+        let failed = matches!(recorded, Answer::Failed | Answer::Refused(_));
         if !op.round.record(from, recorded) {
             self.stats.late_replies += 1;
             return self.settle(op);
@@ -251,7 +261,22 @@ impl<S: Storage> Node<S> {
                     self.reply(op, Err(Failure::Unavailable(why)), out);
                     self.finish(op, now);
                 }
-                (Status::Impossible, Stage::Write) => self.reply(op, Err(Failure::Timeout), out),
+                (Status::Impossible, Stage::Write) => {
+                    if !op.hint_kept {
+                        if let Some(reason) = op.round.refused_by_all() {
+                            // Certainly written nowhere: say so, and keep no hint of it.
+                            op.cell = None;
+                            let why = format!("every replica refused the write: {reason}");
+                            self.reply(op, Err(Failure::Unavailable(why)), out);
+                            continue;
+                        }
+                        if op.round.only_refusals_so_far() {
+                            // The rest may refuse too: wait for them (or the deadline).
+                            return;
+                        }
+                    }
+                    self.reply(op, Err(Failure::Timeout), out);
+                }
                 (Status::Impossible, Stage::Repair | Stage::WriteBack) => {
                     self.reply(op, Err(Failure::Timeout), out);
                     self.finish(op, now);

@@ -68,9 +68,9 @@ impl<S: Storage> Node<S> {
         let Some(cell) = op.winner.clone() else { return };
         self.stats.read_repairs += 1;
         if to == self.config.id {
-            let ok = self.store_locally(Duration::ZERO, &op.key, cell, None);
+            let stored = self.store_locally(Duration::ZERO, &op.key, cell, None);
             if rid != 0 {
-                op.round.record(to, if ok { Answer::Ok(None) } else { Answer::Failed });
+                op.round.record(to, stored.answer());
             }
         } else {
             out.push(Effect::Send { to, msg: PeerMessage::Repair { rid, key: op.key.clone(), cell } });
@@ -116,8 +116,8 @@ impl<S: Storage> Node<S> {
                     let Some(cell) = winner else { return };
                     for target in targets {
                         if target == self.config.id {
-                            let ok = self.store_locally(now, &op.key, cell.clone(), None);
-                            op.round.record(target, if ok { Answer::Ok(None) } else { Answer::Failed });
+                            let stored = self.store_locally(now, &op.key, cell.clone(), None);
+                            op.round.record(target, stored.answer());
                         } else {
                             let msg =
                                 PeerMessage::Write { rid, key: op.key.clone(), cell: cell.clone(), hint_for: None };

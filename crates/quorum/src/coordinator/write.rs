@@ -1,5 +1,11 @@
 //! The write stage: choosing targets (replicas, sloppy stand-ins, coordinator hints), sending,
 //! replacing failed targets by fallbacks, and hinting the replicas a finished write missed.
+//!
+//! A replica whose write failed counts as a failed target, exactly like an unreachable one:
+//! never towards W. When the write cannot reach its level and every target refused it
+//! definitely (every disk full) with no hint kept anywhere, it certainly had no effect: the
+//! client gets `Unavailable` with the refusals' reason, and no hint is kept afterwards.
+//! Any target whose outcome is unknown (an I/O error, a timeout) makes it `Timeout`.
 
 use std::time::Duration;
 
@@ -7,6 +13,7 @@ use lsm::Cell;
 
 use super::{Operation, Stage};
 use crate::config::{Hints, Mode};
+use crate::hints::Stored;
 use crate::message::{Effect, Failure, PeerMessage};
 use crate::node::Node;
 use crate::plan;
@@ -48,8 +55,14 @@ impl<S: Storage> Node<S> {
             op.round.add_target(target, stand_in);
         }
         for replica in plan.hint_now {
-            if self.keep_hint(now, replica, &op.key, cell.clone()) {
-                op.hinted.insert(replica);
+            match self.keep_hint(now, replica, &op.key, cell.clone()) {
+                Stored::Kept { durable } => {
+                    op.hint_kept = true;
+                    if durable {
+                        op.hinted.insert(replica);
+                    }
+                }
+                Stored::Dropped => {}
             }
         }
         if op.write_any && !op.hinted.is_empty() {
@@ -58,8 +71,8 @@ impl<S: Storage> Node<S> {
         op.cell = Some(cell.clone());
         for (target, hint_for) in plan.targets {
             if target == self.config.id {
-                let ok = self.store_locally(now, &op.key, cell.clone(), hint_for);
-                op.round.record(target, if ok { Answer::Ok(None) } else { Answer::Failed });
+                let stored = self.store_locally(now, &op.key, cell.clone(), hint_for);
+                op.round.record(target, stored.answer());
             } else {
                 let msg = PeerMessage::Write { rid, key: op.key.clone(), cell: cell.clone(), hint_for };
                 out.push(Effect::Send { to: target, msg });
@@ -83,8 +96,8 @@ impl<S: Storage> Node<S> {
         };
         op.round.add_target(fallback, Some(intended));
         if fallback == self.config.id {
-            let ok = self.keep_hint(now, intended, &op.key, cell);
-            op.round.record(fallback, if ok { Answer::Ok(None) } else { Answer::Failed });
+            let durable = self.keep_hint(now, intended, &op.key, cell) == Stored::Kept { durable: true };
+            op.round.record(fallback, if durable { Answer::Ok(None) } else { Answer::Failed });
         } else {
             let msg = PeerMessage::Write { rid: op.round.rid, key: op.key.clone(), cell, hint_for: Some(intended) };
             out.push(Effect::Send { to: fallback, msg });
@@ -92,7 +105,8 @@ impl<S: Storage> Node<S> {
     }
 
     /// Hints, at this coordinator, every replica the write neither reached nor had a stand-in
-    /// or hint for.
+    /// or hint for. Not after a write answered as certainly failed (its cell is taken away
+    /// then): a hint would make it take effect later.
     pub(super) fn hint_missing(&mut self, op: &Operation, now: Duration) {
         if self.handoff() == Hints::Off {
             return;

@@ -1,4 +1,9 @@
-//! VFS behaviour that needs no SQLite: refusals, scopes, RNG, short reads, counters.
+//! VFS behaviour that needs no SQLite: refusals, scopes, RNG, short reads, counters, commit
+//! points and full disks.
+
+use std::rc::Rc;
+
+use sim::disk_cost::DiskWork;
 
 use super::*;
 
@@ -78,4 +83,59 @@ fn short_reads_zero_fill_and_syncs_are_counted() -> turmoil::Result {
         Ok(())
     });
     sim.run()
+}
+
+#[test]
+fn commit_frame_headers_are_recognised() {
+    let mut header = [0u8; WAL_FRAME_HEADER_BYTES];
+    assert!(!is_commit_frame_header(&header, 32), "database size zero: not a commit frame");
+    header[7] = 3;
+    assert!(is_commit_frame_header(&header, 32));
+    assert!(!is_commit_frame_header(&header, 0), "the WAL's own header comes first");
+    assert!(!is_commit_frame_header(&[1u8; 4096], 56), "a page is not a header");
+    let full = write_error(io::Error::other("No space left on device"));
+    assert_eq!(full.kind(), io::ErrorKind::WriteZero, "becomes SQLITE_FULL");
+    assert_eq!(write_error(io::Error::other("I/O error")).kind(), io::ErrorKind::Other);
+}
+
+/// Writes a WAL header, a commit frame's header, then its page, on a disk with `capacity`;
+/// returns the page write's outcome, the commit points counted and the frame header read back.
+fn commit_frame_on(capacity: Option<u64>) -> turmoil::Result<(io::Result<()>, u64, Vec<u8>)> {
+    let mut builder = turmoil::Builder::new();
+    if let Some(bytes) = capacity {
+        builder.fs().capacity(bytes);
+    }
+    let mut sim = builder.build();
+    let out = Rc::new(RefCell::new(None));
+    let slot = Rc::clone(&out);
+    sim.client("h", async move {
+        let io = Arc::new(DiskIo::new(1));
+        let _scope = IoScope::enter(&io);
+        let mut wal = open_file("/db-wal", OpenAccess::Create)?;
+        wal.write_all_at(&[7u8; 32], 0)?;
+        let mut header = [9u8; WAL_FRAME_HEADER_BYTES];
+        header[4..8].copy_from_slice(&2u32.to_be_bytes());
+        wal.write_all_at(&header, 32)?;
+        let page = wal.write_all_at(&[5u8; 4096], 56);
+        let mut back = vec![0u8; WAL_FRAME_HEADER_BYTES];
+        wal.read_exact_at(&mut back, 32)?;
+        *slot.borrow_mut() = Some((page, io.commit_points(), back));
+        Ok(())
+    });
+    sim.run()?;
+    let result = out.borrow_mut().take();
+    result.ok_or_else(|| "the host never ran".into())
+}
+
+#[test]
+fn a_commit_frame_whose_page_fails_is_erased_and_not_a_commit_point() -> turmoil::Result {
+    let (page, points, header) = commit_frame_on(None)?;
+    assert!(page.is_ok());
+    assert_eq!(points, 1, "a complete commit frame is a commit point");
+    assert_eq!(header[4..8], 2u32.to_be_bytes());
+    let (page, points, header) = commit_frame_on(Some(1_000))?;
+    assert_eq!(page.map_err(|e| e.kind()), Err(io::ErrorKind::WriteZero), "the disk is full");
+    assert_eq!(points, 0, "the transaction certainly did not commit");
+    assert_eq!(header, vec![0u8; WAL_FRAME_HEADER_BYTES], "the header was erased");
+    Ok(())
 }

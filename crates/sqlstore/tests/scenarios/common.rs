@@ -183,3 +183,56 @@ pub fn assert_integrity_ok(run: &CrashRun, what: &str) {
         assert_eq!(check, &vec!["ok".to_owned()], "{what}");
     }
 }
+
+/// A system whose clients count every failure reason they see (`Reply::Fail` reasons and
+/// call errors), for tests that must tell disk failures from other refusals.
+#[derive(Clone)]
+pub struct Recorded<S> {
+    /// The system under test.
+    pub inner: S,
+    /// Reason -> how often it was seen.
+    pub reasons: Rc<RefCell<std::collections::BTreeMap<String, u64>>>,
+}
+
+/// [`Recorded`]'s client.
+pub struct RecordedClient<C> {
+    inner: C,
+    reasons: Rc<RefCell<std::collections::BTreeMap<String, u64>>>,
+}
+
+impl<S: sim::System> sim::System for Recorded<S> {
+    type Client = RecordedClient<S::Client>;
+    fn servers(&self) -> Vec<String> {
+        self.inner.servers()
+    }
+    fn serve(&self, host: &str) -> sim::LocalFuture<turmoil::Result> {
+        self.inner.serve(host)
+    }
+    fn client(&self, client: usize, workload: &sim::Workload) -> Self::Client {
+        RecordedClient { inner: self.inner.client(client, workload), reasons: Rc::clone(&self.reasons) }
+    }
+    fn skew_clock(&self, host: &str, offset_ms: i64) {
+        self.inner.skew_clock(host, offset_ms);
+    }
+    fn messages_sent(&self) -> u64 {
+        self.inner.messages_sent()
+    }
+}
+
+impl<C: Client> Client for RecordedClient<C> {
+    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
+        let outcome = self.inner.call(invocation).await;
+        let reason = match &outcome {
+            Ok(Reply::Fail(why)) => Some(format!("fail: {why}")),
+            Err(error) => Some(format!("error: {error}")),
+            Ok(Reply::Ok(_)) => None,
+        };
+        if let Some(reason) = reason {
+            *self.reasons.borrow_mut().entry(reason).or_default() += 1;
+        }
+        outcome
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+}

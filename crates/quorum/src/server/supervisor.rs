@@ -1,0 +1,147 @@
+//! The node host's supervisor: [`serve`] starts incarnations of the node and starts them
+//! again after disk failures (see [`crate::server`]); [`Restarts`] counts what it did.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use lsm::Engine;
+use sim::disk_cost::DiskQueue;
+use tokio::sync::mpsc;
+use turmoil::net::TcpListener;
+
+use super::{
+    accept_peers, client_connection, now, peer_writer, sampler, syncer, ticker, Host, NodeSetup, CLIENT_PORT,
+    PEER_PORT, PEER_QUEUE, RESTART_BACKOFF, RESTART_BACKOFF_MAX,
+};
+use crate::engine_storage::EngineStorage;
+use crate::node::{Node, NodeError};
+
+/// What the node hosts' supervisors did: failed starts and restarts after a disk failure,
+/// for the whole system (one simulation runs on one thread).
+#[derive(Debug, Default)]
+pub struct Restarts {
+    failed_starts: Cell<u64>,
+    restarts: Cell<u64>,
+    last_reason: RefCell<Option<String>>,
+}
+
+impl Restarts {
+    /// Starts that failed (the engine could not recover, the node could not read its hints, a
+    /// port could not be bound) and were retried.
+    pub fn failed_starts(&self) -> u64 {
+        self.failed_starts.get()
+    }
+
+    /// Times a running node stopped because a disk failure poisoned its storage, and started
+    /// again.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.get()
+    }
+
+    /// Why the last failed start or restart happened.
+    pub fn last_reason(&self) -> Option<String> {
+        self.last_reason.borrow().clone()
+    }
+
+    fn record(&self, counter: &Cell<u64>, host: &str, reason: String) {
+        counter.set(counter.get() + 1);
+        *self.last_reason.borrow_mut() = Some(format!("{host}: {reason}"));
+    }
+}
+
+/// The node host's start-up future (re-run by turmoil after a crash): the supervisor loop.
+/// Each round starts an incarnation of the node (recover the engine, build the node, listen)
+/// and serves until a disk failure stops it; then, after a backoff, the next round starts
+/// from the files (see the module docs). Only a configuration the node refuses ends it.
+pub async fn serve(setup: NodeSetup) -> turmoil::Result {
+    let name = setup.hosts.get(&setup.config.id).cloned().unwrap_or_default();
+    let mut backoff = RESTART_BACKOFF;
+    loop {
+        match start(&setup) {
+            Ok(host) => {
+                let ended = run(&host).await;
+                host.halt();
+                match ended {
+                    Ok(reason) => {
+                        setup.restarts.record(&setup.restarts.restarts, &name, reason);
+                        backoff = RESTART_BACKOFF;
+                    }
+                    Err(reason) => setup.restarts.record(&setup.restarts.failed_starts, &name, reason),
+                }
+            }
+            Err(Start::Refused(error)) => return Err(error.into()),
+            Err(Start::Failed(reason)) => setup.restarts.record(&setup.restarts.failed_starts, &name, reason),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = backoff.saturating_mul(2).min(RESTART_BACKOFF_MAX);
+    }
+}
+
+/// Why an incarnation did not start.
+enum Start {
+    /// The configuration is invalid: retrying cannot help.
+    Refused(NodeError),
+    /// Recovery failed (the disk): retry.
+    Failed(String),
+}
+
+/// Recovers the engine and builds the node.
+fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
+    let engine = Engine::open(setup.engine.clone()).map_err(|e| Start::Failed(format!("recovery failed: {e}")))?;
+    let storage = EngineStorage::new(engine, setup.sync);
+    let node = Node::new(setup.config.clone(), storage, now()).map_err(|e| match e {
+        NodeError::Storage(error) => Start::Failed(format!("reading the hints failed: {error}")),
+        refused => Start::Refused(refused),
+    })?;
+    Ok(Rc::new(Host {
+        node: RefCell::new(node),
+        id: setup.config.id,
+        peers: RefCell::new(BTreeMap::new()),
+        clients: RefCell::new(BTreeMap::new()),
+        next_conn: Cell::new(1),
+        queue: Cell::new(DiskQueue::new()),
+        held: RefCell::new(Vec::new()),
+        setup: setup.clone(),
+        tasks: RefCell::new(Vec::new()),
+        dead: Cell::new(false),
+        failure: RefCell::new(None),
+        stop: tokio::sync::Notify::new(),
+    }))
+}
+
+/// Serves one incarnation until it must stop: `Ok(why)` after a disk failure, `Err(why)` when
+/// it could not listen.
+async fn run(host: &Rc<Host>) -> Result<String, String> {
+    let id = host.id;
+    let peers: Vec<(u32, String)> =
+        host.setup.hosts.iter().filter(|(&peer, _)| peer != id).map(|(&p, n)| (p, n.clone())).collect();
+    for (peer, name) in peers {
+        let (sender, receiver) = mpsc::channel(PEER_QUEUE);
+        host.peers.borrow_mut().insert(peer, sender);
+        host.spawn(peer_writer(Rc::clone(host), peer, name, receiver));
+    }
+    host.spawn(ticker(Rc::clone(host)));
+    if let Some((period, samples)) = host.setup.samples.clone() {
+        host.spawn(sampler(Rc::clone(host), period, samples));
+    }
+    if let Some(period) = host.setup.sync.sync_interval() {
+        host.spawn(syncer(Rc::clone(host), period));
+    }
+    let bind = |port| TcpListener::bind((Ipv4Addr::UNSPECIFIED, port));
+    let peer_listener = bind(PEER_PORT).await.map_err(|e| format!("binding the peer port: {e}"))?;
+    let client_listener = bind(CLIENT_PORT).await.map_err(|e| format!("binding the client port: {e}"))?;
+    host.spawn(accept_peers(Rc::clone(host), peer_listener));
+    loop {
+        tokio::select! {
+            biased;
+            () = host.stop.notified() => break,
+            accepted = client_listener.accept() => match accepted {
+                Ok((stream, _)) => host.spawn(client_connection(Rc::clone(host), stream)),
+                Err(error) => host.fail(format!("accepting a client failed: {error}")),
+            },
+        }
+    }
+    Ok(host.failure.borrow().clone().unwrap_or_default())
+}

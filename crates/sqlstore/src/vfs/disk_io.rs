@@ -1,0 +1,176 @@
+//! [`DiskIo`]: one store's view of its host's disk, shared by the store, its open files and
+//! the write-back task: liveness, disk-work counters, commit points, sync failures (and their
+//! injection), the seeded RNG and the open-file registry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use sim::disk_cost::DiskWork;
+use turmoil::fs::shim::std::fs as simfs;
+
+use super::{check_in_host, lock, parent_of, SplitMix64};
+
+/// One store's view of its host's disk: liveness, counters, RNG and open files.
+///
+/// Shared (`Arc`) between the store, its open file handles and the write-back task.
+#[derive(Debug)]
+pub struct DiskIo {
+    alive: AtomicBool,
+    syncs: AtomicU64,
+    bytes_written: AtomicU64,
+    writeback_syncs: AtomicU64,
+    pub(super) commit_points: AtomicU64,
+    /// Whether the main database file was written (or a write was tried) since the last
+    /// rollback journal deletion.
+    pub(super) db_written: AtomicBool,
+    sync_failed: AtomicBool,
+    fail_syncs: AtomicU64,
+    rng: Mutex<SplitMix64>,
+    pub(super) next_temp: AtomicU64,
+    next_file: AtomicU64,
+    open: Mutex<BTreeMap<u64, OpenFile>>,
+}
+
+#[derive(Debug)]
+struct OpenFile {
+    path: PathBuf,
+    file: Weak<simfs::File>,
+}
+
+impl DiskIo {
+    /// A live store's disk; `seed` seeds the VFS's `random`.
+    pub fn new(seed: u64) -> Self {
+        DiskIo {
+            alive: AtomicBool::new(true),
+            syncs: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            writeback_syncs: AtomicU64::new(0),
+            commit_points: AtomicU64::new(0),
+            db_written: AtomicBool::new(false),
+            sync_failed: AtomicBool::new(false),
+            fail_syncs: AtomicU64::new(0),
+            rng: Mutex::new(SplitMix64(seed)),
+            next_temp: AtomicU64::new(0),
+            next_file: AtomicU64::new(0),
+            open: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Marks the store dead (its host crashed or it was closed): every later I/O is refused.
+    pub fn kill(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the store is still alive.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Fails unless the shim may be used now: inside a turmoil host, store alive.
+    pub fn check(&self) -> io::Result<()> {
+        if !self.is_alive() {
+            return Err(io::Error::other("store is dead (host crashed or store closed): I/O refused"));
+        }
+        check_in_host()
+    }
+
+    /// The work counted since the last call (syncs issued, bytes written), resetting it.
+    /// Write-back syncs are not included: the kernel does them in the background.
+    pub fn take_work(&self) -> DiskWork {
+        DiskWork {
+            syncs: self.syncs.swap(0, Ordering::SeqCst),
+            bytes_written: self.bytes_written.swap(0, Ordering::SeqCst),
+        }
+    }
+
+    /// Commit points passed so far (see the module docs): compare before and after a
+    /// transaction to learn whether it may have committed.
+    pub fn commit_points(&self) -> u64 {
+        self.commit_points.load(Ordering::SeqCst)
+    }
+
+    /// Whether a sync of this store's files has failed: after that its page cache, and so
+    /// the store, cannot be trusted (PostgreSQL's "fsyncgate").
+    pub fn sync_failed(&self) -> bool {
+        self.sync_failed.load(Ordering::SeqCst)
+    }
+
+    /// Fault injection: the next `syncs` syncs of this store's files fail with an I/O error
+    /// (turmoil's disk never fails a sync by itself).
+    pub fn fail_next_syncs(&self, syncs: u64) {
+        self.fail_syncs.store(syncs, Ordering::SeqCst);
+    }
+
+    /// Fails (and remembers the failure) if a sync failure was injected for this sync.
+    pub(super) fn injected_sync_failure(&self) -> io::Result<()> {
+        let injected =
+            self.fail_syncs.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok();
+        if injected {
+            self.sync_failed.store(true, Ordering::SeqCst);
+            return Err(io::Error::other("injected write-back failure"));
+        }
+        Ok(())
+    }
+
+    /// Remembers a failed sync and passes the result on.
+    pub(super) fn note_sync<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.sync_failed.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Syncs issued by [`DiskIo::writeback`] so far.
+    pub fn writeback_syncs(&self) -> u64 {
+        self.writeback_syncs.load(Ordering::SeqCst)
+    }
+
+    /// Kernel write-back: syncs every file the store has open, then their directories, as a
+    /// real kernel's periodic flush of dirty pages and metadata would. Returns the number of
+    /// syncs issued. Runs between operations (SQLite calls never yield), so it always sees
+    /// the files in a state SQLite left them in between two calls.
+    pub fn writeback(&self) -> io::Result<u64> {
+        self.check()?;
+        let files: Vec<(PathBuf, Arc<simfs::File>)> =
+            lock(&self.open).values().filter_map(|open| Some((open.path.clone(), open.file.upgrade()?))).collect();
+        let mut dirs = BTreeSet::new();
+        let mut syncs = 0;
+        for (path, file) in &files {
+            self.injected_sync_failure()?;
+            self.note_sync(file.sync_all())?;
+            syncs += 1;
+            dirs.insert(parent_of(path));
+        }
+        for dir in dirs {
+            self.note_sync(simfs::sync_dir(&dir))?;
+            syncs += 1;
+        }
+        self.writeback_syncs.fetch_add(syncs, Ordering::SeqCst);
+        Ok(syncs)
+    }
+
+    pub(super) fn count_sync(&self) {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn count_written(&self, bytes: usize) {
+        self.bytes_written.fetch_add(u64::try_from(bytes).unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+
+    pub(super) fn fill_random(&self, buffer: &mut [i8]) {
+        lock(&self.rng).fill(buffer);
+    }
+
+    pub(super) fn register_file(&self, path: &Path, file: &Arc<simfs::File>) -> u64 {
+        let id = self.next_file.fetch_add(1, Ordering::SeqCst);
+        lock(&self.open).insert(id, OpenFile { path: path.to_path_buf(), file: Arc::downgrade(file) });
+        id
+    }
+
+    pub(super) fn unregister_file(&self, id: u64) {
+        lock(&self.open).remove(&id);
+    }
+}
