@@ -55,7 +55,8 @@ use crate::system::ReplicaSamples;
 pub mod raw;
 mod supervisor;
 
-pub use supervisor::{serve, Restarts};
+pub use sim::supervise::{Restarts, RESTART_BACKOFF, RESTART_BACKOFF_MAX};
+pub use supervisor::serve;
 
 /// Where clients connect.
 pub const CLIENT_PORT: u16 = 9042;
@@ -78,10 +79,6 @@ pub const PEER_STREAM_MAX_AGE: Duration = Duration::from_millis(500);
 /// request frame (or grow a set by adds far beyond it), so with the client's limit such a cell
 /// could never be replicated, and every attempt would make the peer look unreachable.
 pub const MAX_PEER_FRAME: usize = MAX_REPLY_FRAME;
-/// The pause before a node starts again after a disk failure or a failed start.
-pub const RESTART_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest pause between start attempts (the backoff doubles per failed start).
-pub const RESTART_BACKOFF_MAX: Duration = Duration::from_millis(1_600);
 /// Messages queued for one peer before further ones count as undeliverable.
 const PEER_QUEUE: usize = 4096;
 /// Replies queued for one client connection.

@@ -13,6 +13,8 @@
 //! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
+//! - [`supervise`]: [`supervise::Restarts`] and [`supervise::Backoff`], for servers that restart
+//!   themselves after disk failures.
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
 //!   shared history log), `apply` (faults carried out in the step loop, strobing clocks
@@ -33,6 +35,7 @@ mod process;
 mod record;
 pub mod rng;
 pub mod run;
+pub mod supervise;
 pub mod system;
 pub mod workload;
 

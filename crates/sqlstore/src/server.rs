@@ -41,44 +41,11 @@ use crate::store::{Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
 use sim::disk_cost::{DiskCost, DiskQueue};
+use sim::supervise::Backoff;
 
 /// The port the server listens on.
 pub const PORT: u16 = 5433;
-/// The pause before the store is opened again after a failed open or a failed sync.
-pub const RESTART_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest pause between open attempts (the backoff doubles per failed open).
-pub const RESTART_BACKOFF_MAX: Duration = Duration::from_millis(1_600);
-
-/// What a server's supervisor did: failed opens and restarts after a failed sync.
-#[derive(Debug, Default)]
-pub struct Restarts {
-    failed_starts: Cell<u64>,
-    restarts: Cell<u64>,
-    last_reason: RefCell<Option<String>>,
-}
-
-impl Restarts {
-    /// Opens of the store that failed (the disk failed while SQLite recovered) and were
-    /// retried.
-    pub fn failed_starts(&self) -> u64 {
-        self.failed_starts.get()
-    }
-
-    /// Times a running store was dropped after a failed sync and opened again.
-    pub fn restarts(&self) -> u64 {
-        self.restarts.get()
-    }
-
-    /// Why the last failed open or restart happened.
-    pub fn last_reason(&self) -> Option<String> {
-        self.last_reason.borrow().clone()
-    }
-
-    fn record(&self, counter: &Cell<u64>, reason: String) {
-        counter.set(counter.get() + 1);
-        *self.last_reason.borrow_mut() = Some(reason);
-    }
-}
+pub use sim::supervise::{Restarts, RESTART_BACKOFF, RESTART_BACKOFF_MAX};
 
 /// Opens the store described by `config` and serves it until the host stops, reopening it
 /// after disk failures (see the module docs). `messages` counts the replies sent.
@@ -89,23 +56,22 @@ pub async fn serve(config: StoreConfig, messages: Rc<Cell<u64>>) -> turmoil::Res
 /// [`serve`], counting failed opens and restarts in `restarts`. Only errors that retrying
 /// cannot cure (the VFS cannot be registered, a pragma is refused) end it.
 pub async fn serve_supervised(config: StoreConfig, messages: Rc<Cell<u64>>, restarts: Rc<Restarts>) -> turmoil::Result {
-    let mut backoff = RESTART_BACKOFF;
+    let mut backoff = Backoff::default();
     let mut after_failed_sync = false;
     loop {
         match open(&config, after_failed_sync) {
             Ok(store) => match run(store, Rc::clone(&messages)).await {
                 Ok(reason) => {
-                    restarts.record(&restarts.restarts, reason);
-                    backoff = RESTART_BACKOFF;
+                    restarts.restart(reason);
+                    backoff.reset();
                     after_failed_sync = true;
                 }
-                Err(error) => restarts.record(&restarts.failed_starts, error.to_string()),
+                Err(error) => restarts.failed_start(error.to_string()),
             },
             Err(error @ (StoreError::Register(_) | StoreError::Pragma { .. })) => return Err(error.into()),
-            Err(error) => restarts.record(&restarts.failed_starts, format!("opening the store failed: {error}")),
+            Err(error) => restarts.failed_start(format!("opening the store failed: {error}")),
         }
-        tokio::time::sleep(backoff).await;
-        backoff = backoff.saturating_mul(2).min(RESTART_BACKOFF_MAX);
+        tokio::time::sleep(backoff.next_pause()).await;
     }
 }
 

@@ -8,48 +8,16 @@ use std::rc::Rc;
 
 use lsm::Engine;
 use sim::disk_cost::DiskQueue;
+use sim::supervise::Backoff;
 use tokio::sync::mpsc;
 use turmoil::net::TcpListener;
 
 use super::{
     accept_peers, client_connection, now, peer_writer, sampler, syncer, ticker, Host, NodeSetup, CLIENT_PORT,
-    PEER_PORT, PEER_QUEUE, RESTART_BACKOFF, RESTART_BACKOFF_MAX,
+    PEER_PORT, PEER_QUEUE,
 };
 use crate::engine_storage::EngineStorage;
 use crate::node::{Node, NodeError};
-
-/// What the node hosts' supervisors did: failed starts and restarts after a disk failure,
-/// for the whole system (one simulation runs on one thread).
-#[derive(Debug, Default)]
-pub struct Restarts {
-    failed_starts: Cell<u64>,
-    restarts: Cell<u64>,
-    last_reason: RefCell<Option<String>>,
-}
-
-impl Restarts {
-    /// Starts that failed (the engine could not recover, the node could not read its hints, a
-    /// port could not be bound) and were retried.
-    pub fn failed_starts(&self) -> u64 {
-        self.failed_starts.get()
-    }
-
-    /// Times a running node stopped because a disk failure poisoned its storage, and started
-    /// again.
-    pub fn restarts(&self) -> u64 {
-        self.restarts.get()
-    }
-
-    /// Why the last failed start or restart happened.
-    pub fn last_reason(&self) -> Option<String> {
-        self.last_reason.borrow().clone()
-    }
-
-    fn record(&self, counter: &Cell<u64>, host: &str, reason: String) {
-        counter.set(counter.get() + 1);
-        *self.last_reason.borrow_mut() = Some(format!("{host}: {reason}"));
-    }
-}
 
 /// The node host's start-up future (re-run by turmoil after a crash): the supervisor loop.
 /// Each round starts an incarnation of the node (recover the engine, build the node, listen)
@@ -57,7 +25,7 @@ impl Restarts {
 /// from the files (see the module docs). Only a configuration the node refuses ends it.
 pub async fn serve(setup: NodeSetup) -> turmoil::Result {
     let name = setup.hosts.get(&setup.config.id).cloned().unwrap_or_default();
-    let mut backoff = RESTART_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         match start(&setup) {
             Ok(host) => {
@@ -65,17 +33,16 @@ pub async fn serve(setup: NodeSetup) -> turmoil::Result {
                 host.halt();
                 match ended {
                     Ok(reason) => {
-                        setup.restarts.record(&setup.restarts.restarts, &name, reason);
-                        backoff = RESTART_BACKOFF;
+                        setup.restarts.restart(format!("{name}: {reason}"));
+                        backoff.reset();
                     }
-                    Err(reason) => setup.restarts.record(&setup.restarts.failed_starts, &name, reason),
+                    Err(reason) => setup.restarts.failed_start(format!("{name}: {reason}")),
                 }
             }
             Err(Start::Refused(error)) => return Err(error.into()),
-            Err(Start::Failed(reason)) => setup.restarts.record(&setup.restarts.failed_starts, &name, reason),
+            Err(Start::Failed(reason)) => setup.restarts.failed_start(format!("{name}: {reason}")),
         }
-        tokio::time::sleep(backoff).await;
-        backoff = backoff.saturating_mul(2).min(RESTART_BACKOFF_MAX);
+        tokio::time::sleep(backoff.next_pause()).await;
     }
 }
 
