@@ -31,6 +31,9 @@ pub enum Command {
     /// Benchmark the simulation: the SQLite store's simulated operations per wall second,
     /// beside turmoil's raw echo-RPC rate measured in the same run.
     BenchSim(BenchSimArgs),
+    /// Benchmarks on this machine's real hardware.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Work with experiment scripts (experiments/*.toml).
     #[command(subcommand)]
     Experiment(ExperimentCommand),
@@ -106,6 +109,24 @@ pub fn parse_shard(text: &str) -> Result<Shard, String> {
         return Err(format!("`{text}`: expected 1 <= I <= N"));
     }
     Ok(Shard { index, count })
+}
+
+/// `lab bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The storage engines on this machine's real disk: the quorum store's commit-log engine
+    /// and SQLite (default VFS) under every durability setting, beside the disk's raw fsync
+    /// rate and append bandwidth measured in the same run. Prints a table and writes
+    /// results/engines/.
+    Engines(BenchEnginesArgs),
+}
+
+/// `lab bench engines`.
+#[derive(Debug, Args)]
+pub struct BenchEnginesArgs {
+    /// Where results go (results/engines/ under it).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
 }
 
 /// `lab experiment ...`.

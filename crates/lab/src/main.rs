@@ -9,18 +9,21 @@ mod bench;
 mod check;
 mod cli;
 mod corpus;
+mod engines;
 mod experiment;
 mod input;
 mod plot;
 mod report;
 mod run;
+mod scaling;
 mod simulate;
+mod staleness;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ExperimentCommand};
+use cli::{BenchCommand, Cli, Command, ExperimentCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Command::Corpus(args) => corpus::run(&args),
         Command::Sim(args) => simulate::run(&args),
         Command::BenchSim(args) => bench::run(&args),
+        Command::Bench(BenchCommand::Engines(args)) => engines::run(&args),
         Command::Experiment(ExperimentCommand::Check(args)) => experiment::check(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge(args) => run::merge::merge(&args),

@@ -99,6 +99,30 @@
 pub mod raw;
 pub mod spec;
 
+/// What an experiment file measures, from its top-level `kind` (absent: a fault experiment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptKind {
+    /// Systems under a fault schedule (the format above).
+    Faults,
+    /// `kind = "scaling"`: throughput as offered load and cluster size grow ([`crate::scaling`]).
+    Scaling,
+    /// `kind = "staleness"`: Probabilistically Bounded Staleness ([`crate::staleness`]).
+    Staleness,
+}
+
+impl ScriptKind {
+    /// The kind `text` declares. A file that is not TOML, or whose `kind` is not a string, is
+    /// taken for a fault experiment, whose parser reports the error with its position.
+    pub fn of(text: &str) -> ScriptKind {
+        let Ok(table) = text.parse::<toml::Table>() else { return ScriptKind::Faults };
+        match table.get("kind").and_then(toml::Value::as_str) {
+            Some("scaling") => ScriptKind::Scaling,
+            Some("staleness") => ScriptKind::Staleness,
+            _ => ScriptKind::Faults,
+        }
+    }
+}
+
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -122,6 +146,21 @@ pub fn check(args: &ExperimentCheckArgs) -> Result<ExitCode> {
                 continue;
             }
         };
+        let checked = match ScriptKind::of(&text) {
+            ScriptKind::Scaling => Some(crate::scaling::check(file, &text)),
+            ScriptKind::Staleness => Some(crate::staleness::check(file, &text)),
+            ScriptKind::Faults => None,
+        };
+        if let Some(checked) = checked {
+            match checked {
+                Ok(summary) => writeln!(out, "{}\tok\t{summary}", file.display())?,
+                Err(error) => {
+                    eprintln!("{error:#}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
         match parse(file, &text) {
             Ok(experiment) => writeln!(
                 out,

@@ -28,6 +28,7 @@ use anyhow::{bail, Context, Result};
 use crate::check::default_jobs;
 use crate::cli::{RunArgs, Shard};
 use crate::experiment::spec::{parse, Experiment};
+use crate::experiment::ScriptKind;
 use measure::{measure, Measured};
 use output::{fingerprint, violation_stem, write, write_results, Meta};
 use record::SeedRecord;
@@ -51,9 +52,37 @@ struct Job {
     seed: u64,
 }
 
+/// An experiment file of a kind with its own runner ([`ScriptKind::Scaling`],
+/// [`ScriptKind::Staleness`]), checked before anything runs.
+struct Special {
+    kind: ScriptKind,
+    file: PathBuf,
+    text: String,
+}
+
 /// Runs `lab run`.
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
-    let plans = plan(args)?;
+    let (plans, specials) = plan(args)?;
+    let mut code = run_fault_experiments(args, &plans)?;
+    let mut out = std::io::stdout().lock();
+    for special in &specials {
+        let completed = match special.kind {
+            ScriptKind::Scaling => crate::scaling::run(&special.file, &special.text, args, &mut out)?,
+            ScriptKind::Staleness => crate::staleness::run(&special.file, &special.text, args, &mut out)?,
+            ScriptKind::Faults => true,
+        };
+        if !completed {
+            code = ExitCode::from(1);
+        }
+    }
+    Ok(code)
+}
+
+/// Runs the fault experiments: every system of each for every seed, on worker threads.
+fn run_fault_experiments(args: &RunArgs, plans: &[Planned]) -> Result<ExitCode> {
+    if plans.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let jobs: Vec<Job> = plans
         .iter()
         .enumerate()
@@ -64,7 +93,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 .flat_map(move |&s| planned.seeds.iter().map(move |&seed| Job { planned: p, system: s, seed }))
         })
         .collect();
-    for planned in &plans {
+    for planned in plans {
         prepare_dir(&planned.dir)?;
         // What this directory holds, before any record: a run cut short is never mistaken
         // for an earlier version's.
@@ -79,7 +108,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..workers {
             let sender = sender.clone();
-            let (plans, jobs, next) = (&plans, &jobs, &next);
+            let (plans, jobs, next) = (plans, &jobs, &next);
             scope.spawn(move || loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(index).copied() else { break };
@@ -145,9 +174,11 @@ fn describe_seeds(seeds: &[u64]) -> String {
     }
 }
 
-/// Parses every file (refusing all before running any when one is bad) and plans its runs.
-fn plan(args: &RunArgs) -> Result<Vec<Planned>> {
+/// Parses every file (refusing all before running any when one is bad) and plans its runs;
+/// files of other kinds are checked and returned for their own runners.
+fn plan(args: &RunArgs) -> Result<(Vec<Planned>, Vec<Special>)> {
     let mut plans = Vec::new();
+    let mut specials = Vec::new();
     let mut errors = Vec::new();
     for file in &args.files {
         let text = match fs::read_to_string(file) {
@@ -157,6 +188,19 @@ fn plan(args: &RunArgs) -> Result<Vec<Planned>> {
                 continue;
             }
         };
+        let kind = ScriptKind::of(&text);
+        let checked = match kind {
+            ScriptKind::Scaling => Some(crate::scaling::check(file, &text)),
+            ScriptKind::Staleness => Some(crate::staleness::check(file, &text)),
+            ScriptKind::Faults => None,
+        };
+        if let Some(checked) = checked {
+            match checked {
+                Ok(_) => specials.push(Special { kind, file: file.clone(), text }),
+                Err(e) => errors.push(format!("{e:#}")),
+            }
+            continue;
+        }
         match parse(file, &text) {
             Ok(experiment) => {
                 let planned = planned(args, file, &text, experiment)?;
@@ -177,11 +221,11 @@ fn plan(args: &RunArgs) -> Result<Vec<Planned>> {
         bail!("two experiment files are named `{}`: their results would overwrite each other", pair[0]);
     }
     for wanted in &args.system {
-        if !plans.iter().any(|p| p.meta.systems.iter().any(|s| s == wanted)) {
+        if !plans.iter().any(|p| p.meta.systems.iter().any(|s| s == wanted)) && specials.is_empty() {
             bail!("--system {wanted}: no experiment has a system of that name");
         }
     }
-    Ok(plans)
+    Ok((plans, specials))
 }
 
 fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> Result<Planned> {
