@@ -8,4 +8,5 @@ mod oracle;
 mod quorum;
 mod quorum_net;
 mod sql;
+mod staleness;
 mod support;
