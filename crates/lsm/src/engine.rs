@@ -48,7 +48,7 @@ use std::path::PathBuf;
 use sim::disk_cost::DiskWork;
 
 use crate::cell::{merge_into, Cell};
-use crate::codec::{encode_cell, frame, EncodeError, MAX_PAYLOAD_BYTES, MAX_VALUE_DEPTH};
+use crate::codec::{encode_framed_cell, EncodeError, MAX_PAYLOAD_BYTES, MAX_VALUE_DEPTH};
 use crate::commit_log::{segment_name, Segment};
 use crate::compaction::{choose, Choice};
 use crate::disk::Disk;
@@ -138,6 +138,8 @@ pub struct Engine {
     reserve: bool,
     /// The commit log's write buffer limit (0: off; see [`crate::commit_log`]).
     log_buffer_bytes: usize,
+    /// The record being written, reused by every [`Engine::write`].
+    record: Vec<u8>,
 }
 
 impl Engine {
@@ -184,6 +186,7 @@ impl Engine {
             reclaim_failed: false,
             reserve: false,
             log_buffer_bytes: 0,
+            record: Vec::new(),
         };
         if engine.needs_flush() {
             // On a full disk the replayed log stays the record; the engine serves without
@@ -217,19 +220,23 @@ impl Engine {
     /// writes); any other leaves the outcome unknown: the write may survive.
     pub fn write(&mut self, key: &str, cell: Cell) -> Result<(), EngineError> {
         self.check_writable()?;
-        let payload = encode_cell(key, &cell).map_err(|e| match e {
+        // One reused buffer: no allocation per record on the write path.
+        let mut framed = std::mem::take(&mut self.record);
+        let encoded = encode_framed_cell(&mut framed, key, &cell).map_err(|e| match e {
             EncodeError::TooLarge { bytes } => {
                 EngineError::RecordTooLarge { key_bytes: key.len(), bytes, max: MAX_PAYLOAD_BYTES }
             }
             EncodeError::TooDeep => EngineError::ValueTooDeep { max: MAX_VALUE_DEPTH },
-        })?;
-        let framed = frame(&payload);
-        match self.log.append(&mut self.disk, &framed) {
+        });
+        let appended = encoded.and_then(|()| self.log.append(&mut self.disk, &framed));
+        self.record = framed;
+        match appended {
             Ok(()) => {}
             Err(e) if e.is_disk_full() => {
                 self.reclaim();
                 return Err(e);
             }
+            Err(e @ (EngineError::RecordTooLarge { .. } | EngineError::ValueTooDeep { .. })) => return Err(e),
             Err(e) => {
                 self.poisoned = true;
                 return Err(e);
