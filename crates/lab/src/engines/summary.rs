@@ -25,9 +25,17 @@ pub struct Goal {
     pub figure: String,
 }
 
-/// The first raw row named `setting` (the run's start; the repeat at the end is named apart).
+/// Appended to the setting of the raw rows measured again at the end of the run.
+pub const AGAIN: &str = " (again, at the end)";
+
+/// The better (higher writes/s) of the raw rows named `setting`, measured at the run's start
+/// and again at its end: the machine is shared and drifts, and the faster figure is the
+/// stricter bar.
 fn raw<'a>(rows: &'a [Row], setting: &str) -> Option<&'a Row> {
-    rows.iter().find(|r| r.engine == "raw" && r.setting == setting)
+    let again = format!("{setting}{AGAIN}");
+    rows.iter()
+        .filter(|r| r.engine == "raw" && (r.setting == setting || r.setting == again))
+        .max_by(|a, b| a.writes_per_s.total_cmp(&b.writes_per_s))
 }
 
 const PAGE_CACHE: &str = "append 1 MiB (page cache)";
@@ -54,7 +62,7 @@ pub fn compare(rows: &mut [Row]) {
             let (b, r) =
                 if by_bandwidth { (base.mb_per_s, row.mb_per_s) } else { (base.writes_per_s, row.writes_per_s) };
             row.x_baseline = Some(b / r.max(1e-12));
-            row.baseline = Some(name);
+            row.baseline = Some(if base.setting.ends_with(AGAIN) { format!("{name} (end run)") } else { name });
         }
     }
 }
@@ -69,7 +77,7 @@ fn sync_goal(row: Option<&Row>, goal: &str, also: Option<&Row>) -> Goal {
     let Some(row) = row else { return Goal { goal: goal.to_owned(), met: false, figure: "not measured".to_owned() } };
     let x = row.x_baseline.unwrap_or(f64::INFINITY);
     let mut figure = format!(
-        "{:.0} writes/s, {:.2}x slower than {} ({:.0}/s)",
+        "{:.0} writes/s, {:.2}x slower than raw {} ({:.0}/s)",
         row.writes_per_s,
         x,
         row.baseline.as_deref().unwrap_or("?"),
@@ -187,7 +195,7 @@ pub fn render(report: &Report) -> String {
          autocommit upsert, a batch is one `BEGIN IMMEDIATE` transaction of 100 upserts; 8 writers are 8 \
          connections with a 30 s busy timeout.\n",
     );
-    s.push_str("\n## Baselines (raw, measured in the same run)\n\n| operation | writes/s | MB/s | note |\n| --- | --- | --- | --- |\n");
+    s.push_str("\n## Baselines (raw, measured in the same run, at its start and again at its end; ratios use the better of the two)\n\n| operation | writes/s | MB/s | note |\n| --- | --- | --- | --- |\n");
     for row in report.rows.iter().filter(|r| r.engine == "raw") {
         let _ = writeln!(s, "| {} | {:.0} | {:.1} | {} |", row.setting, row.writes_per_s, row.mb_per_s, row.note);
     }
@@ -265,5 +273,18 @@ mod tests {
         let goals = goals(&rows);
         assert_eq!(goals.iter().map(|g| g.met).collect::<Vec<_>>(), vec![true, false, true, true]);
         assert!(goals[3].goal.ends_with("(met only with the write buffer)"), "{}", goals[3].goal);
+    }
+
+    #[test]
+    fn the_better_of_two_baseline_runs_is_the_bar() {
+        let mut rows = vec![
+            row("raw", "4096 B append + fsync", "fsync", (1, 1), 1000.0, 4.0),
+            row("lsm", "sync per commit", "fsync", (1, 1), 800.0, 0.1),
+            row("raw", &format!("4096 B append + fsync{AGAIN}"), "fsync", (1, 1), 1600.0, 6.4),
+        ];
+        compare(&mut rows);
+        assert_eq!(rows[1].x_baseline, Some(2.0));
+        assert_eq!(rows[1].baseline.as_deref(), Some("4096 B append + fsync (end run)"));
+        assert!(!goals(&rows)[0].met);
     }
 }
