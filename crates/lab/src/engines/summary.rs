@@ -5,7 +5,7 @@
 //! rewritten in place after each checkpoint and SQLite syncs with `fdatasync` on Linux, so its
 //! synced rows are compared with 4 KiB overwrites + `fdatasync` (the fastest raw sync, the
 //! strictest bar). Unsynced and periodic rows are compared by bandwidth (MB/s) with 1 MiB
-//! appends into the page cache.
+//! appends, into the page cache or with a final `fsync`, whichever measured faster.
 
 use std::fmt::Write as _;
 
@@ -40,6 +40,10 @@ fn raw<'a>(rows: &'a [Row], setting: &str) -> Option<&'a Row> {
 
 const PAGE_CACHE: &str = "append 1 MiB (page cache)";
 
+/// The device's sequential bandwidth: can measure above [`PAGE_CACHE`] on a VM whose fresh
+/// memory is slow to touch; the bandwidth bar is the better of the two.
+const DEVICE: &str = "append 1 MiB + final fsync";
+
 /// The baseline of a non-raw row and whether it is compared by bandwidth (else by writes/s).
 fn baseline_of(row: &Row) -> (String, bool) {
     let synced = match row.engine.as_str() {
@@ -58,7 +62,16 @@ pub fn compare(rows: &mut [Row]) {
     let snapshot: Vec<Row> = rows.to_vec();
     for row in rows.iter_mut().filter(|r| r.engine != "raw") {
         let (name, by_bandwidth) = baseline_of(row);
-        if let Some(base) = raw(&snapshot, &name) {
+        let base = if by_bandwidth {
+            [raw(&snapshot, PAGE_CACHE), raw(&snapshot, DEVICE)]
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| a.mb_per_s.total_cmp(&b.mb_per_s))
+        } else {
+            raw(&snapshot, &name)
+        };
+        if let Some(base) = base {
+            let name = base.setting.strip_suffix(AGAIN).unwrap_or(&base.setting).to_owned();
             let (b, r) =
                 if by_bandwidth { (base.mb_per_s, row.mb_per_s) } else { (base.writes_per_s, row.writes_per_s) };
             row.x_baseline = Some(b / r.max(1e-12));
@@ -130,9 +143,10 @@ pub fn goals(rows: &[Row]) -> Vec<Goal> {
         if let Some(row) = row {
             let _ = write!(
                 figure,
-                "{name}: {:.1} MB/s, {:.2}x from {PAGE_CACHE}",
+                "{name}: {:.1} MB/s, {:.2}x from raw {}",
                 row.mb_per_s,
-                row.x_baseline.unwrap_or(f64::NAN)
+                row.x_baseline.unwrap_or(f64::NAN),
+                row.baseline.as_deref().unwrap_or("?")
             );
             if let Some(small) = small {
                 let _ = write!(
@@ -262,6 +276,7 @@ mod tests {
             row("lsm", "no sync + 64 KiB buffer", "fsync", (1, 1), 6e6, 780.0),
             row("sqlite", "WAL synchronous=FULL", "fdatasync", (1, 1), 2000.0, 1.0),
             Row { writes_per_fsync: Some(3.0), ..row("lsm", "group commit", "fsync", (1, 8), 3000.0, 0.4) },
+            row("raw", DEVICE, "fsync", (1, 1), 1500.0, 1500.0),
         ];
         compare(&mut rows);
         assert_eq!(rows[5].baseline.as_deref(), Some("4096 B append + fsync"));
@@ -286,5 +301,14 @@ mod tests {
         assert_eq!(rows[1].x_baseline, Some(2.0));
         assert_eq!(rows[1].baseline.as_deref(), Some("4096 B append + fsync (end run)"));
         assert!(!goals(&rows)[0].met);
+        // Bandwidth: the faster of the page-cache and device runs.
+        let mut rows = vec![
+            row("raw", PAGE_CACHE, "-", (1, 1), 100.0, 100.0),
+            row("raw", &format!("{DEVICE}{AGAIN}"), "fsync", (1, 1), 300.0, 300.0),
+            row("lsm", "no sync", "fsync", (1, 1), 1e6, 150.0),
+        ];
+        compare(&mut rows);
+        assert_eq!(rows[2].x_baseline, Some(2.0));
+        assert_eq!(rows[2].baseline.as_deref(), Some("append 1 MiB + final fsync (end run)"));
     }
 }
