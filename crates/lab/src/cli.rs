@@ -127,6 +127,26 @@ pub struct BenchEnginesArgs {
     /// Where results go (results/engines/ under it).
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// Scratch directory for the engines' files: must be on the real disk (tmpfs is refused).
+    /// Created if missing; what the bench writes there is deleted afterwards.
+    #[arg(long, default_value = "target/bench-engines")]
+    pub dir: PathBuf,
+    /// Wall seconds per measured cell.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// A fast smoke run (0.05 s and at most 2,000 rows per cell): checks the machinery, its
+    /// figures mean little.
+    #[arg(long)]
+    pub quick: bool,
+    /// The period of the periodic sync setting, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub period_ms: u64,
+    /// Distinct keys written (round-robin overwrites).
+    #[arg(long, default_value_t = 100_000)]
+    pub keys: usize,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 100)]
+    pub value_bytes: usize,
 }
 
 /// `lab experiment ...`.

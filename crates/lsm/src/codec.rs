@@ -29,10 +29,13 @@ pub const MAX_VALUE_DEPTH: usize = 32;
 /// Bytes of a frame's header (`len` and `crc`).
 pub const FRAME_HEADER_BYTES: usize = 8;
 
-const CRC_TABLE: [u32; 256] = crc_table();
+/// Slice-by-8 tables: `CRC_TABLES[0]` is the classic byte-at-a-time table; `CRC_TABLES[k]`
+/// advances a byte through `k` more zero bytes, so eight bytes cost eight lookups and no
+/// data-dependent chain per byte (about 4x faster than one table on this machine).
+const CRC_TABLES: [[u32; 256]; 8] = crc_tables();
 
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
+const fn crc_tables() -> [[u32; 256]; 8] {
+    let mut tables = [[0u32; 256]; 8];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -41,21 +44,47 @@ const fn crc_table() -> [u32; 256] {
             c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             k += 1;
         }
-        table[i] = c;
+        tables[0][i] = c;
         i += 1;
     }
-    table
+    let mut i = 0;
+    while i < 256 {
+        let mut k = 1;
+        while k < 8 {
+            let prev = tables[k - 1][i];
+            tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
+            k += 1;
+        }
+        i += 1;
+    }
+    tables
+}
+
+/// Feeds `bytes` into a running (pre-inverted) CRC.
+fn crc_update(mut crc: u32, bytes: &[u8]) -> u32 {
+    let t = &CRC_TABLES;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let lo = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let hi = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+        crc = t[7][(lo & 0xff) as usize]
+            ^ t[6][((lo >> 8) & 0xff) as usize]
+            ^ t[5][((lo >> 16) & 0xff) as usize]
+            ^ t[4][(lo >> 24) as usize]
+            ^ t[3][(hi & 0xff) as usize]
+            ^ t[2][((hi >> 8) & 0xff) as usize]
+            ^ t[1][((hi >> 16) & 0xff) as usize]
+            ^ t[0][(hi >> 24) as usize];
+    }
+    for &byte in chunks.remainder() {
+        crc = t[0][usize::from((crc as u8) ^ byte)] ^ (crc >> 8);
+    }
+    crc
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`) over the concatenation of `parts`.
 pub fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for part in parts {
-        for &byte in *part {
-            crc = CRC_TABLE[usize::from((crc as u8) ^ byte)] ^ (crc >> 8);
-        }
-    }
-    !crc
+    !parts.iter().fold(0xFFFF_FFFFu32, |crc, part| crc_update(crc, part))
 }
 
 /// Appends little-endian integers and strings to a buffer.
@@ -88,7 +117,9 @@ pub enum EncodeError {
     TooDeep,
 }
 
-fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), EncodeError> {
+/// Appends `value`; `start` is where the payload began in `out` (the size limit is the
+/// payload's).
+fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize, start: usize) -> Result<(), EncodeError> {
     if depth > MAX_VALUE_DEPTH {
         return Err(EncodeError::TooDeep);
     }
@@ -109,9 +140,9 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), En
             let count = u32::try_from(items.len()).map_err(|_| EncodeError::TooLarge { bytes: items.len() })?;
             put_u32(out, count);
             for item in items {
-                encode_value(out, item, depth + 1)?;
-                if out.len() > MAX_PAYLOAD_BYTES {
-                    return Err(EncodeError::TooLarge { bytes: out.len() });
+                encode_value(out, item, depth + 1, start)?;
+                if out.len() - start > MAX_PAYLOAD_BYTES {
+                    return Err(EncodeError::TooLarge { bytes: out.len() - start });
                 }
             }
         }
@@ -122,14 +153,35 @@ fn encode_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), En
 /// The cell payload for `key` (see the module docs), bounded by [`MAX_PAYLOAD_BYTES`].
 pub fn encode_cell(key: &str, cell: &Cell) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(key.len() + 32);
-    put_bytes(&mut out, key.as_bytes())?;
-    put_u64(&mut out, cell.version.timestamp);
-    put_u32(&mut out, cell.version.node);
-    encode_value(&mut out, &cell.value, 0)?;
-    if out.len() > MAX_PAYLOAD_BYTES {
-        return Err(EncodeError::TooLarge { bytes: out.len() });
-    }
+    encode_cell_into(&mut out, key, cell)?;
     Ok(out)
+}
+
+/// Appends the cell payload to `out`.
+fn encode_cell_into(out: &mut Vec<u8>, key: &str, cell: &Cell) -> Result<(), EncodeError> {
+    let start = out.len();
+    put_bytes(out, key.as_bytes())?;
+    put_u64(out, cell.version.timestamp);
+    put_u32(out, cell.version.node);
+    encode_value(out, &cell.value, 0, start)?;
+    if out.len() - start > MAX_PAYLOAD_BYTES {
+        return Err(EncodeError::TooLarge { bytes: out.len() - start });
+    }
+    Ok(())
+}
+
+/// `frame(&encode_cell(key, cell)?)`, written into `out` (cleared first) without the two
+/// intermediate vectors: the commit log's write path reuses one buffer for every record.
+pub fn encode_framed_cell(out: &mut Vec<u8>, key: &str, cell: &Cell) -> Result<(), EncodeError> {
+    out.clear();
+    out.extend_from_slice(&[0; FRAME_HEADER_BYTES]);
+    encode_cell_into(out, key, cell)?;
+    let payload_len = out.len() - FRAME_HEADER_BYTES;
+    let len = u32::try_from(payload_len).map_err(|_| EncodeError::TooLarge { bytes: payload_len })?.to_le_bytes();
+    let crc = crc32(&[&len, &out[FRAME_HEADER_BYTES..]]);
+    out[..4].copy_from_slice(&len);
+    out[4..FRAME_HEADER_BYTES].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
 }
 
 /// Wraps `payload` in a frame (see the module docs). `payload` must be non-empty and at most
@@ -275,6 +327,26 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn crc32_matches_the_byte_at_a_time_definition() {
+        fn reference(bytes: &[u8]) -> u32 {
+            let mut crc = 0xFFFF_FFFFu32;
+            for &byte in bytes {
+                crc ^= u32::from(byte);
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+                }
+            }
+            !crc
+        }
+        let bytes: Vec<u8> = (0..300u32).map(|i| (i * 131 % 251) as u8).collect();
+        for len in 0..bytes.len() {
+            assert_eq!(crc32(&[&bytes[..len]]), reference(&bytes[..len]), "length {len}");
+            let (a, b) = bytes[..len].split_at(len / 3);
+            assert_eq!(crc32(&[a, b]), reference(&bytes[..len]), "split at {}", len / 3);
+        }
+    }
+
+    #[test]
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(&[b"123456789"]), 0xCBF4_3926);
         assert_eq!(crc32(&[b"1234", b"56789"]), 0xCBF4_3926);
@@ -335,7 +407,11 @@ mod tests {
             let framed = frame(&payload);
             let (read, end) = read_frame(&framed, 0).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(end, framed.len());
-            prop_assert_eq!(decode_cell(read), Ok((key, cell)));
+            prop_assert_eq!(decode_cell(read), Ok((key.clone(), cell.clone())));
+            // The one-buffer path writes the same bytes, whatever the buffer held before.
+            let mut reused = vec![9u8; 3];
+            encode_framed_cell(&mut reused, &key, &cell).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_eq!(reused, framed);
         }
 
         #[test]

@@ -12,6 +12,17 @@
 //! never synced and (under batch or group sync) never acknowledged. That is not an error.
 //! The engine never appends after a damaged tail: every open starts a new segment.
 //!
+//! Write buffer (off by default; [`Engine::set_log_buffer`](crate::Engine::set_log_buffer)):
+//! with a limit of `n` bytes, appended records collect in memory and reach the file system in
+//! one `write` once `n` bytes are pending, at a sync, or when the buffer is turned off. It
+//! saves a system call per record in the modes that do not sync each write (none, periodic).
+//! The price: a record still in the buffer is lost when the engine is dropped (as by a
+//! process crash, which loses even the OS page cache's view of it), and a write that fills
+//! the buffer carries the earlier records' write: its failure, a full disk included, is an
+//! I/O error that poisons the engine, never a definite refusal. That is why the simulation
+//! keeps it off: its disk-full semantics ("a full disk refuses one write, definitely") need
+//! one `write` per record.
+//!
 //! Failures: an append that finds the disk full wrote nothing ([`EngineError::DiskFull`]);
 //! the segment's length is unchanged and the next append goes to the same offset. A sync that
 //! fails truncates the segment back to the length its last successful sync covered before
@@ -98,14 +109,55 @@ pub(crate) struct Segment {
     entry_synced: bool,
     /// Whether records were appended since the last sync.
     dirty: bool,
+    /// Records appended but not yet written (see the module docs); `len` counts them.
+    buffer: Vec<u8>,
+    /// Write the buffer once it holds this many bytes; 0: no buffer.
+    buffer_limit: usize,
 }
 
 impl Segment {
     /// Creates segment `id` (empty; its name becomes durable on the first [`Segment::sync`]).
-    pub(crate) fn create(disk: &mut Disk, id: u64) -> Result<Segment, EngineError> {
+    /// Records are buffered up to `buffer_limit` bytes (0: none; see the module docs).
+    pub(crate) fn create(disk: &mut Disk, id: u64, buffer_limit: usize) -> Result<Segment, EngineError> {
         let name = segment_name(id);
         let file = disk.create(&name)?;
-        Ok(Segment { id, name, file, len: 0, synced_len: 0, entry_synced: false, dirty: false })
+        Ok(Segment {
+            id,
+            name,
+            file,
+            len: 0,
+            synced_len: 0,
+            entry_synced: false,
+            dirty: false,
+            buffer: Vec::new(),
+            buffer_limit,
+        })
+    }
+
+    /// Changes the buffer's limit (0 turns it off), first writing what it holds.
+    pub(crate) fn set_buffer_limit(&mut self, disk: &mut Disk, limit: usize) -> Result<(), EngineError> {
+        self.write_buffer(disk)?;
+        self.buffer_limit = limit;
+        Ok(())
+    }
+
+    /// Hands the buffered records to the file system. A failure, a full disk included, is an
+    /// I/O error: the records were already counted as appended.
+    fn write_buffer(&mut self, disk: &mut Disk) -> Result<(), EngineError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let at = self.len - self.buffer.len() as u64;
+        let written = disk.write_at(&self.file, &self.name, &self.buffer, at).map_err(|e| match e {
+            EngineError::DiskFull { op, path } => EngineError::io(
+                op,
+                path,
+                std::io::Error::new(std::io::ErrorKind::StorageFull, "buffered commit-log write found the disk full"),
+            ),
+            other => other,
+        });
+        self.buffer.clear();
+        written
     }
 
     /// The segment's id.
@@ -120,10 +172,19 @@ impl Segment {
 
     /// Appends one framed record (pending until [`Segment::sync`]). On error nothing is
     /// counted as appended.
+    /// With a buffer, the record is kept in memory and an error comes from writing the buffer
+    /// (see the module docs).
     pub(crate) fn append(&mut self, disk: &mut Disk, framed: &[u8]) -> Result<(), EngineError> {
-        disk.write_at(&self.file, &self.name, framed, self.len)?;
+        if self.buffer_limit == 0 {
+            disk.write_at(&self.file, &self.name, framed, self.len)?;
+        } else {
+            self.buffer.extend_from_slice(framed);
+        }
         self.len = self.len.saturating_add(u64::try_from(framed.len()).unwrap_or(u64::MAX));
         self.dirty = true;
+        if self.buffer_limit > 0 && self.buffer.len() >= self.buffer_limit {
+            self.write_buffer(disk)?;
+        }
         Ok(())
     }
 
@@ -135,7 +196,8 @@ impl Segment {
     /// are, at worst, records that were never acknowledged under `batch` or `group`).
     pub(crate) fn sync(&mut self, disk: &mut Disk) -> Result<(), EngineError> {
         if self.dirty {
-            if let Err(error) = disk.sync_file(&self.file, &self.name) {
+            let written = self.write_buffer(disk);
+            if let Err(error) = written.and_then(|()| disk.sync_file(&self.file, &self.name)) {
                 let _ = disk.set_len(&self.file, &self.name, self.synced_len);
                 self.len = self.synced_len;
                 return Err(error);

@@ -1,14 +1,17 @@
-//! The only module that touches the file system: turmoil's simulated disk through its std
-//! shim (`turmoil::fs::shim::std::fs`), with every write and sync counted in [`DiskWork`].
+//! The only module that calls the file system, through a [`FileSystem`] (turmoil's simulated
+//! disk, [`crate::fs::SimFs`], or the real one, [`crate::fs::RealFs`]), with every write and
+//! sync counted in [`DiskWork`] and the fault-injection hooks applied to both.
 //!
-//! Every call first checks it runs inside a turmoil host (the shim panics anywhere else) and
-//! fails with [`EngineError::NotInSimulation`] if not. Reads are not counted: the disk cost
+//! Every call first asks the file system whether it can be used from here
+//! ([`FileSystem::check`]: the simulated disk fails with [`EngineError::NotInSimulation`]
+//! outside a turmoil host, where its shim would panic). Reads are not counted: the disk cost
 //! model charges syncs and bytes written only.
 //!
 //! Errors: a write that fails for lack of space ("no space left on device": turmoil's
 //! capacity limit, `ENOSPC`) is [`EngineError::DiskFull`]; turmoil checks the space before it
-//! writes anything, so such a write left no bytes behind. Every other failure is
-//! [`EngineError::Io`].
+//! writes anything, so such a write left no bytes behind (a real file system may have written
+//! part of it: the commit log's length is not advanced either way, so the next record
+//! overwrites the partial one). Every other failure is [`EngineError::Io`].
 //!
 //! One turmoil quirk shapes [`Disk::remove`]: the simulated disk keys pending (unsynced)
 //! writes by path, so an unsynced file's writes outlive its deletion, stay in a list that
@@ -17,30 +20,20 @@
 //! reuses a name either).
 
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use sim::disk_cost::DiskWork;
-use turmoil::fs::shim::std::fs as simfs;
 
 use crate::error::EngineError;
+use crate::fs::{FileSystem, FsFile};
 
-/// A simulated-disk file handle.
-pub(crate) type File = simfs::File;
+/// An open file of the engine's file system.
+pub(crate) type File = Box<dyn FsFile>;
 
-/// Fails unless called from inside a turmoil host (where the fs shim can be used).
-pub fn check_in_host() -> Result<(), EngineError> {
-    // `sim_elapsed` is `None` outside a simulation, while the world is borrowed, or with no
-    // current host: exactly the cases in which the shim would panic.
-    match turmoil::sim_elapsed() {
-        Some(_) => Ok(()),
-        None => Err(EngineError::NotInSimulation),
-    }
-}
-
-/// The engine's directory on the simulated disk, and the work done on it.
+/// The engine's directory on its file system, and the work done on it.
 #[derive(Debug)]
 pub(crate) struct Disk {
+    fs: Box<dyn FileSystem>,
     dir: PathBuf,
     work: DiskWork,
     /// Fault injection: mutations allowed before every mutation fails.
@@ -50,9 +43,15 @@ pub(crate) struct Disk {
 }
 
 impl Disk {
-    /// The directory `dir` (not touched yet).
-    pub fn new(dir: PathBuf) -> Self {
-        Disk { dir, work: DiskWork::default(), fail_after: None, fail_syncs: 0 }
+    /// The directory `dir` on `fs` (not touched yet).
+    pub fn new(fs: Box<dyn FileSystem>, dir: PathBuf) -> Self {
+        Disk { fs, dir, work: DiskWork::default(), fail_after: None, fail_syncs: 0 }
+    }
+
+    /// Fails when the file system cannot be used from here (outside a turmoil host, for the
+    /// simulated disk).
+    pub fn check(&self) -> Result<(), EngineError> {
+        self.fs.check()
     }
 
     /// After `mutations` more mutating calls (create, write, sync, rename, remove), every
@@ -69,7 +68,7 @@ impl Disk {
 
     /// Checks the host and counts one mutation against [`Disk::fail_after`].
     fn mutation(&mut self, op: &'static str, path: &Path) -> Result<(), EngineError> {
-        check_in_host()?;
+        self.fs.check()?;
         match &mut self.fail_after {
             Some(0) => Err(EngineError::io(op, path, io::Error::other("injected disk failure"))),
             Some(left) => {
@@ -101,21 +100,21 @@ impl Disk {
     /// Creates the directory (and missing ancestors) if it does not exist, syncing each
     /// parent so the new entries survive a crash.
     pub fn ensure_dir(&mut self) -> Result<(), EngineError> {
-        check_in_host()?;
-        if simfs::exists(&self.dir) {
+        self.fs.check()?;
+        if self.fs.exists(&self.dir) {
             return Ok(());
         }
         let missing: Vec<PathBuf> = self
             .dir
             .ancestors()
-            .filter(|a| !a.as_os_str().is_empty() && !simfs::exists(a))
+            .filter(|a| !a.as_os_str().is_empty() && !self.fs.exists(a))
             .map(Path::to_path_buf)
             .collect();
         for dir in missing.iter().rev() {
             self.mutation("create_dir", dir)?;
-            simfs::create_dir(dir).map_err(|e| EngineError::io("create_dir", dir, e))?;
+            self.fs.create_dir(dir).map_err(|e| EngineError::io("create_dir", dir, e))?;
             let parent = dir.parent().unwrap_or(Path::new("/"));
-            simfs::sync_dir(parent).map_err(|e| EngineError::io("sync_dir", parent, e))?;
+            self.fs.sync_dir(parent).map_err(|e| EngineError::io("sync_dir", parent, e))?;
             self.work.syncs += 1;
         }
         Ok(())
@@ -123,10 +122,8 @@ impl Disk {
 
     /// The names of the directory's entries, sorted.
     pub fn list(&self) -> Result<Vec<String>, EngineError> {
-        check_in_host()?;
-        let entries = simfs::read_dir(&self.dir).map_err(|e| EngineError::io("read_dir", &self.dir, e))?;
-        let mut names: Vec<String> =
-            entries.filter_map(|entry| entry.ok()).filter_map(|entry| entry.file_name().into_string().ok()).collect();
+        self.fs.check()?;
+        let mut names = self.fs.read_dir(&self.dir).map_err(|e| EngineError::io("read_dir", &self.dir, e))?;
         names.sort();
         Ok(names)
     }
@@ -135,19 +132,14 @@ impl Disk {
     pub fn create(&mut self, name: &str) -> Result<File, EngineError> {
         let path = self.path(name);
         self.mutation("create", &path)?;
-        simfs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| EngineError::io("create", path, e))
+        self.fs.create_new(&path).map_err(|e| EngineError::io("create", path, e))
     }
 
     /// Opens `name` read-only.
     pub fn open(&self, name: &str) -> Result<File, EngineError> {
-        check_in_host()?;
+        self.fs.check()?;
         let path = self.path(name);
-        simfs::File::open(&path).map_err(|e| EngineError::io("open", path, e))
+        self.fs.open(&path).map_err(|e| EngineError::io("open", path, e))
     }
 
     /// Writes all of `bytes` at `offset` of `file` (named `name`).
@@ -172,7 +164,7 @@ impl Disk {
             self.fail_syncs -= 1;
             return Err(EngineError::io("sync", self.path(name), io::Error::other("injected write-back failure")));
         }
-        file.sync_all().map_err(|e| EngineError::io("sync", self.path(name), e))?;
+        file.sync().map_err(|e| EngineError::io("sync", self.path(name), e))?;
         self.work.syncs += 1;
         Ok(())
     }
@@ -185,9 +177,9 @@ impl Disk {
 
     /// The length of `name`, or `None` if it does not exist.
     pub fn len_of(&self, name: &str) -> Result<Option<u64>, EngineError> {
-        check_in_host()?;
+        self.fs.check()?;
         let path = self.path(name);
-        if !simfs::exists(&path) {
+        if !self.fs.exists(&path) {
             return Ok(None);
         }
         let file = self.open(name)?;
@@ -197,7 +189,7 @@ impl Disk {
     /// Makes the directory's entries durable: new names, renames and deletions.
     pub fn sync_dir(&mut self) -> Result<(), EngineError> {
         self.mutation("sync_dir", &self.dir.clone())?;
-        simfs::sync_dir(&self.dir).map_err(|e| EngineError::io("sync_dir", &self.dir, e))?;
+        self.fs.sync_dir(&self.dir).map_err(|e| EngineError::io("sync_dir", &self.dir, e))?;
         self.work.syncs += 1;
         Ok(())
     }
@@ -211,14 +203,14 @@ impl Disk {
             self.sync_file(&file, name)?;
         }
         self.mutation("remove", &path)?;
-        simfs::remove_file(&path).map_err(|e| EngineError::io("remove", path, e))
+        self.fs.remove_file(&path).map_err(|e| EngineError::io("remove", path, e))
     }
 
     /// Renames `from` to `to` (durable after the next [`Disk::sync_dir`]).
     pub fn rename(&mut self, from: &str, to: &str) -> Result<(), EngineError> {
         let (from, to) = (self.path(from), self.path(to));
         self.mutation("rename", &from)?;
-        simfs::rename(&from, &to).map_err(|e| EngineError::io("rename", from, e))
+        self.fs.rename(&from, &to).map_err(|e| EngineError::io("rename", from, e))
     }
 
     /// The whole content of `name`.
@@ -242,13 +234,11 @@ pub fn is_no_space(error: &io::Error) -> bool {
 
 /// The length of `file`.
 pub fn file_len(file: &File) -> io::Result<u64> {
-    check_in_host().map_err(io::Error::other)?;
-    Ok(file.metadata()?.len())
+    file.size()
 }
 
 /// Fills `buf` from `offset` of `file`; a short file is an `UnexpectedEof` error.
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    check_in_host().map_err(io::Error::other)?;
     let mut filled = 0;
     while filled < buf.len() {
         let at = offset.saturating_add(u64::try_from(filled).unwrap_or(u64::MAX));

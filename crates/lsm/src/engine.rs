@@ -48,11 +48,12 @@ use std::path::PathBuf;
 use sim::disk_cost::DiskWork;
 
 use crate::cell::{merge_into, Cell};
-use crate::codec::{encode_cell, frame, EncodeError, MAX_PAYLOAD_BYTES, MAX_VALUE_DEPTH};
+use crate::codec::{encode_framed_cell, EncodeError, MAX_PAYLOAD_BYTES, MAX_VALUE_DEPTH};
 use crate::commit_log::{segment_name, Segment};
 use crate::compaction::{choose, Choice};
-use crate::disk::{check_in_host, Disk};
+use crate::disk::Disk;
 use crate::error::EngineError;
+use crate::fs::{FileSystem, RealFs, SimFs, SyncCall};
 use crate::manifest::{manifest_name, manifest_tmp_name, Manifest};
 use crate::memtable::Memtable;
 use crate::recovery::{recover, RecoveryReport};
@@ -105,10 +106,13 @@ pub struct Stats {
     pub manifest_seq: u64,
 }
 
-/// A per-node LSM storage engine on turmoil's simulated disk.
+/// A per-node LSM storage engine on turmoil's simulated disk ([`Engine::open`]) or on a real
+/// directory ([`Engine::open_real`], [`Engine::open_on`]).
 ///
-/// Must be used inside a turmoil host (every call fails with
-/// [`EngineError::NotInSimulation`] elsewhere). Not shared between hosts.
+/// On the simulated disk it must be used inside a turmoil host (every call fails with
+/// [`EngineError::NotInSimulation`] elsewhere) and is not shared between hosts. On the real
+/// file system it is `Send` and can be shared between threads behind a lock (see
+/// [`crate::group_commit`]).
 #[derive(Debug)]
 pub struct Engine {
     config: EngineConfig,
@@ -132,6 +136,10 @@ pub struct Engine {
     reclaim_failed: bool,
     /// Whether the reserve file is in place.
     reserve: bool,
+    /// The commit log's write buffer limit (0: off; see [`crate::commit_log`]).
+    log_buffer_bytes: usize,
+    /// The record being written, reused by every [`Engine::write`].
+    record: Vec<u8>,
 }
 
 impl Engine {
@@ -139,15 +147,27 @@ impl Engine {
     /// indexes, replays the commit log, deletes leftovers and starts a new segment (see
     /// [`crate::recovery`]). A torn commit-log tail is not an error; a damaged manifest or
     /// SSTable is.
+    ///
+    /// The files are on turmoil's simulated disk ([`SimFs`]): call it inside a turmoil host.
     pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        check_in_host()?;
+        Engine::open_on(config, Box::new(SimFs))
+    }
+
+    /// [`Engine::open`] on a real directory (`std::fs`), syncing files with `sync`.
+    pub fn open_real(config: EngineConfig, sync: SyncCall) -> Result<Engine, EngineError> {
+        Engine::open_on(config, Box::new(RealFs::new(sync)))
+    }
+
+    /// [`Engine::open`] on the file system `fs`.
+    pub fn open_on(config: EngineConfig, fs: Box<dyn FileSystem>) -> Result<Engine, EngineError> {
+        fs.check()?;
         if !config.dir.is_absolute() {
             return Err(EngineError::InvalidConfig { reason: "dir must be an absolute path" });
         }
-        let mut disk = Disk::new(config.dir.clone());
+        let mut disk = Disk::new(fs, config.dir.clone());
         let recovered = recover(&mut disk)?;
         let mut next_file = recovered.next_file;
-        let log = Segment::create(&mut disk, next_file)?;
+        let log = Segment::create(&mut disk, next_file, 0)?;
         next_file += 1;
         let mut engine = Engine {
             config,
@@ -165,6 +185,8 @@ impl Engine {
             out_of_space: false,
             reclaim_failed: false,
             reserve: false,
+            log_buffer_bytes: 0,
+            record: Vec::new(),
         };
         if engine.needs_flush() {
             // On a full disk the replayed log stays the record; the engine serves without
@@ -198,19 +220,23 @@ impl Engine {
     /// writes); any other leaves the outcome unknown: the write may survive.
     pub fn write(&mut self, key: &str, cell: Cell) -> Result<(), EngineError> {
         self.check_writable()?;
-        let payload = encode_cell(key, &cell).map_err(|e| match e {
+        // One reused buffer: no allocation per record on the write path.
+        let mut framed = std::mem::take(&mut self.record);
+        let encoded = encode_framed_cell(&mut framed, key, &cell).map_err(|e| match e {
             EncodeError::TooLarge { bytes } => {
                 EngineError::RecordTooLarge { key_bytes: key.len(), bytes, max: MAX_PAYLOAD_BYTES }
             }
             EncodeError::TooDeep => EngineError::ValueTooDeep { max: MAX_VALUE_DEPTH },
-        })?;
-        let framed = frame(&payload);
-        match self.log.append(&mut self.disk, &framed) {
+        });
+        let appended = encoded.and_then(|()| self.log.append(&mut self.disk, &framed));
+        self.record = framed;
+        match appended {
             Ok(()) => {}
             Err(e) if e.is_disk_full() => {
                 self.reclaim();
                 return Err(e);
             }
+            Err(e @ (EngineError::RecordTooLarge { .. } | EngineError::ValueTooDeep { .. })) => return Err(e),
             Err(e) => {
                 self.poisoned = true;
                 return Err(e);
@@ -239,10 +265,27 @@ impl Engine {
         self.poison_on_err(synced)
     }
 
+    /// Sets the commit log's userspace write buffer to `bytes` (0, the default, turns it off
+    /// after writing what it holds). Meant for the modes that do not sync every write: see
+    /// [`crate::commit_log`] for what a buffered record risks and why a full disk then
+    /// poisons the engine.
+    pub fn set_log_buffer(&mut self, bytes: usize) -> Result<(), EngineError> {
+        self.check_writable()?;
+        let set = self.log.set_buffer_limit(&mut self.disk, bytes);
+        self.poison_on_err(set)?;
+        self.log_buffer_bytes = bytes;
+        Ok(())
+    }
+
+    /// The commit log's write buffer limit (0: off).
+    pub fn log_buffer(&self) -> usize {
+        self.log_buffer_bytes
+    }
+
     /// The winning cell of `key` across the memtable and every SSTable (by version, not by
     /// file age).
     pub fn get(&self, key: &str) -> Result<Option<Cell>, EngineError> {
-        check_in_host()?;
+        self.disk.check()?;
         let mut best = self.memtable.get(key).cloned();
         for table in self.sstables.iter().rev() {
             // A table whose highest version is below the best so far cannot hold a winner.
@@ -264,14 +307,14 @@ impl Engine {
     /// The winning cells of keys in `[from, to)` (empty unless `from < to`), sorted by key.
     pub fn range(&self, from: &str, to: &str) -> Result<Vec<(String, Cell)>, EngineError> {
         if from >= to {
-            check_in_host()?;
+            self.disk.check()?;
             return Ok(Vec::new());
         }
         self.merged(Some((from, to)))
     }
 
     fn merged(&self, bounds: Option<(&str, &str)>) -> Result<Vec<(String, Cell)>, EngineError> {
-        check_in_host()?;
+        self.disk.check()?;
         let mut out: BTreeMap<String, Option<Cell>> = BTreeMap::new();
         for table in &self.sstables {
             for (key, cell) in table.scan(bounds)? {
@@ -312,8 +355,8 @@ impl Engine {
         let table =
             Sstable::write(&mut self.disk, sstable_id, cells).map_err(|e| self.undo(e, &[sstable_name(sstable_id)]))?;
         let segment_id = self.allocate_file();
-        let segment =
-            Segment::create(&mut self.disk, segment_id).map_err(|e| self.undo(e, &[sstable_name(sstable_id)]))?;
+        let segment = Segment::create(&mut self.disk, segment_id, self.log_buffer_bytes)
+            .map_err(|e| self.undo(e, &[sstable_name(sstable_id)]))?;
         let mut manifest = self.manifest.clone();
         manifest.sstables.push(sstable_id);
         manifest.log_floor = segment_id;
@@ -448,7 +491,7 @@ impl Engine {
     }
 
     fn check_writable(&self) -> Result<(), EngineError> {
-        check_in_host()?;
+        self.disk.check()?;
         if self.poisoned {
             return Err(EngineError::Poisoned);
         }

@@ -1,5 +1,5 @@
 //! `lsm`: the per-node storage engine of the quorum-replicated store, a small log-structured
-//! merge tree on turmoil's simulated disk.
+//! merge tree on turmoil's simulated disk (or, for benchmarks, a real directory).
 //!
 //! Map of the crate:
 //! - [`cell`]: [`Version`] (last-write-wins order) and [`Cell`] (value plus version).
@@ -14,9 +14,13 @@
 //! - [`recovery`]: from the files on disk to a running engine.
 //! - [`codec`]: CRC-32, frames and the cell encoding every file shares.
 //! - [`error`]: [`EngineError`] and [`Corruption`].
-//! - Private: `disk`, the only module that calls the file system (turmoil's std shim), and
-//!   counts syncs and bytes written as [`sim::disk_cost::DiskWork`]; `reserve`, the file of
-//!   zeros that makes room to flush on a full disk.
+//! - [`fs`]: the file-system trait ([`FileSystem`], [`FsFile`]) and its two implementations,
+//!   [`SimFs`] (turmoil's simulated disk) and [`RealFs`] (`std::fs`).
+//! - [`group_commit`]: [`GroupCommit`], an engine shared by writer threads on a real disk,
+//!   one sync covering every write before it (leader/follower).
+//! - Private: `disk`, the only module that calls the file system (through [`FileSystem`]),
+//!   and counts syncs and bytes written as [`sim::disk_cost::DiskWork`]; `reserve`, the file
+//!   of zeros that makes room to flush on a full disk.
 //!
 //! Disk failures (a full disk, I/O errors, failed syncs) and what each means for a write's
 //! outcome are set out in [`engine`]: a full disk refuses writes definitely and leaves the
@@ -45,6 +49,8 @@ pub mod compaction;
 mod disk;
 pub mod engine;
 pub mod error;
+pub mod fs;
+pub mod group_commit;
 pub mod manifest;
 pub mod memtable;
 pub mod recovery;
@@ -56,4 +62,6 @@ pub use commit_log::CommitLogSync;
 pub use compaction::{choose, Choice, SstableMeta};
 pub use engine::{Engine, EngineConfig, Stats};
 pub use error::{Corruption, EngineError};
+pub use fs::{FileSystem, FsFile, RealFs, SimFs, SyncCall};
+pub use group_commit::{GroupCommit, GroupStats};
 pub use recovery::{RecoveryReport, TornTail};

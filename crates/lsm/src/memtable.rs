@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use crate::cell::{merge_into, Cell};
+use crate::cell::Cell;
 
 /// Fixed per-entry overhead added to the byte count (map node, lengths, version).
 const ENTRY_OVERHEAD_BYTES: usize = 32;
@@ -38,15 +38,21 @@ impl Memtable {
 
     /// Merges `cell` in under last-write-wins; returns whether the stored cell changed.
     pub fn insert(&mut self, key: &str, cell: Cell) -> bool {
-        let before = self.cells.get(key).map(|old| entry_bytes(key, old));
-        let mut slot = self.cells.get(key).cloned();
-        if !merge_into(&mut slot, cell) {
-            return false;
+        // One lookup, no clone of the old cell and no new key on an overwrite: this is on
+        // every write's path.
+        if let Some(current) = self.cells.get_mut(key) {
+            // The rule of `merge_into`: the incoming cell replaces the stored one iff it wins.
+            if !cell.supersedes(current) {
+                return false;
+            }
+            let before = entry_bytes(key, current);
+            let after = entry_bytes(key, &cell);
+            *current = cell;
+            self.bytes = self.bytes.saturating_sub(before).saturating_add(after);
+            return true;
         }
-        let Some(winner) = slot else { return false };
-        let after = entry_bytes(key, &winner);
-        self.bytes = self.bytes.saturating_sub(before.unwrap_or(0)).saturating_add(after);
-        self.cells.insert(key.to_owned(), winner);
+        self.bytes = self.bytes.saturating_add(entry_bytes(key, &cell));
+        self.cells.insert(key.to_owned(), cell);
         true
     }
 
