@@ -2,7 +2,7 @@
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/porcupine /work/shared/corpus/porcupine))
 LAB := target/release/lab
 
-.PHONY: all build run test check-corpus bench-checker bench-sim lint fmt clean
+.PHONY: all build run test check-corpus bench bench-checker bench-sim bench-engines bench-lsm lint fmt clean
 
 all: build
 
@@ -35,6 +35,19 @@ bench-checker: build
 # wall second, beside turmoil's raw echo-RPC rate measured in the same run (medians of 5).
 bench-sim: build
 	$(LAB) bench-sim
+
+# The storage engines on this machine's real disk: the commit-log engine (lsm on the real file
+# system) and SQLite (default VFS) per durability setting, beside the disk's raw fsync rate and
+# append bandwidth measured in the same run; table in results/engines/.
+bench-engines: build
+	$(LAB) bench engines
+
+# The commit log alone on the real file system (append, buffered append, sync per write, batched).
+bench-lsm:
+	cargo bench -p lsm --bench commit_log
+
+# Every benchmark.
+bench: bench-checker bench-sim bench-engines bench-lsm
 
 lint:
 	cargo fmt --all -- --check
