@@ -10,12 +10,15 @@ fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
 }
 
+/// The fault experiments (files with a top-level `kind`, such as `kind = "scaling"`, have
+/// runners and tests of their own: tests/scaling.rs).
 fn experiment_files() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("experiments");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("experiments/ exists")
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .filter(|path| !std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.starts_with("kind = "))))
         .map(|path| path.display().to_string())
         .collect();
     files.sort();

@@ -7,5 +7,6 @@ mod experiments;
 mod oracle;
 mod quorum;
 mod quorum_net;
+mod scaling;
 mod sql;
 mod support;

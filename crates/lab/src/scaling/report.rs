@@ -67,8 +67,11 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
             }
         })
         .collect();
-    let base: Vec<(String, f64)> =
-        rows.iter().filter(|r| r.nodes == 3 && r.level != "-").map(|r| (r.level.clone(), r.saturation_ok_per_s)).collect();
+    let base: Vec<(String, f64)> = rows
+        .iter()
+        .filter(|r| r.nodes == 3 && r.level != "-")
+        .map(|r| (r.level.clone(), r.saturation_ok_per_s))
+        .collect();
     for row in rows.iter_mut().filter(|r| r.level != "-") {
         if let Some((_, three)) = base.iter().find(|(level, t)| *level == row.level && *t > 0.0) {
             let speedup = row.saturation_ok_per_s / three;
@@ -79,8 +82,17 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     rows
 }
 
-const HEADER: [&str; 9] =
-    ["system", "nodes", "level", "saturation ok/s", "knee clients", "p99 ms at saturation", "speed-up vs 3", "efficiency", "model bound ok/s"];
+const HEADER: [&str; 9] = [
+    "system",
+    "nodes",
+    "level",
+    "saturation ok/s",
+    "knee clients",
+    "p99 ms at saturation",
+    "speed-up vs 3",
+    "efficiency",
+    "model bound ok/s",
+];
 
 fn opt(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
@@ -152,8 +164,18 @@ pub fn points_csv(points: &[PointResult]) -> String {
 pub fn summary(scaling: &Scaling, rows: &[Row], points: &[PointResult], wall_total_s: f64) -> String {
     let mut out = format!("# {}\n\n{}\n\n## Model\n\n", scaling.name, scaling.question);
     let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
-    let _ = writeln!(out, "- CPU per incoming frame: {:.1} us + {} ns per byte", us(scaling.cpu.per_message), scaling.cpu.per_byte.as_nanos());
-    let _ = writeln!(out, "- disk: fsync {:.0} us, {} ns per KiB written", us(scaling.disk.per_sync), scaling.disk.per_kib_written.as_nanos());
+    let _ = writeln!(
+        out,
+        "- CPU per incoming frame: {:.1} us + {} ns per byte",
+        us(scaling.cpu.per_message),
+        scaling.cpu.per_byte.as_nanos()
+    );
+    let _ = writeln!(
+        out,
+        "- disk: fsync {:.0} us, {} ns per KiB written",
+        us(scaling.disk.per_sync),
+        scaling.disk.per_kib_written.as_nanos()
+    );
     let _ = writeln!(
         out,
         "- tick {} ms, one-way latency {} ms, warm-up {:.2} s, measured {:.2} s, {} keys uniform, mix read {} / write {} / cas {}, zero think time, seed {}",
@@ -175,7 +197,12 @@ pub fn summary(scaling: &Scaling, rows: &[Row], points: &[PointResult], wall_tot
     let _ = writeln!(out, "- SQLite's model bound: 1 / (cpu_per_message + write share x fsync), an upper bound\n");
     out.push_str("## Table\n\n");
     out.push_str(&render(rows, true));
-    let _ = writeln!(out, "\n## Wall time\n\n{} runs, {:.1} s in all (on the worker threads).\n", points.len(), wall_total_s);
+    let _ = writeln!(
+        out,
+        "\n## Wall time\n\n{} runs, {:.1} s in all (on the worker threads).\n",
+        points.len(),
+        wall_total_s
+    );
     out.push_str("| series | clients | ok/s | p99 ms | steps | wall s |\n|---|---|---|---|---|---|\n");
     for p in points {
         let _ = writeln!(
@@ -214,7 +241,8 @@ pub fn plot(title: &str, points: &[PointResult], series: &[String]) -> String {
     );
     for i in 0..=5 {
         let t = max_t * f64::from(i) / 5.0;
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{t:.0}</text>", left - 6.0, y(t) + 4.0);
+        let _ =
+            writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{t:.0}</text>", left - 6.0, y(t) + 4.0);
     }
     let mut ticks: Vec<usize> = points.iter().map(|p| p.clients).collect();
     ticks.sort_unstable();

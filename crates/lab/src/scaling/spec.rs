@@ -290,12 +290,20 @@ impl Source<'_> {
         };
         let c = &raw.capacity;
         let cpu = CpuCost {
-            per_message: Duration::from_nanos(self.at_most(&c.cpu_per_message_ns, "cpu_per_message_ns", 1_000_000_000)?),
+            per_message: Duration::from_nanos(self.at_most(
+                &c.cpu_per_message_ns,
+                "cpu_per_message_ns",
+                1_000_000_000,
+            )?),
             per_byte: Duration::from_nanos(self.at_most(&c.cpu_per_byte_ns, "cpu_per_byte_ns", 1_000_000)?),
         };
         let disk = DiskCost {
             per_sync: Duration::from_micros(self.at_most(&c.fsync_us, "fsync_us", 1_000_000)?),
-            per_kib_written: Duration::from_nanos(self.at_most(&c.write_ns_per_kib, "write_ns_per_kib", 1_000_000_000)?),
+            per_kib_written: Duration::from_nanos(self.at_most(
+                &c.write_ns_per_kib,
+                "write_ns_per_kib",
+                1_000_000_000,
+            )?),
         };
         let mut series = Vec::new();
         if let Some(quorum) = &raw.quorum {
@@ -362,7 +370,8 @@ impl Source<'_> {
         }
         let n = raw.n.as_ref().map_or(3, |v| *v.get_ref());
         if n == 0 || n > nodes[0] {
-            return self.fail(raw.n.as_ref().map_or(0..0, Spanned::span), format!("N = {n}: expected 1 to {}", nodes[0]));
+            return self
+                .fail(raw.n.as_ref().map_or(0..0, Spanned::span), format!("N = {n}: expected 1 to {}", nodes[0]));
         }
         let per_node = self.sweep(&raw.clients_per_node, "clients_per_node", MAX_CLIENTS / 9)?;
         let sync = match raw.commitlog.as_ref().map(Spanned::get_ref) {
