@@ -18,7 +18,10 @@ fn experiment_files() -> Vec<String> {
         .expect("experiments/ exists")
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.extension().is_some_and(|e| e == "toml"))
-        .filter(|path| !std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.starts_with("kind = "))))
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            !text.parse::<toml::Table>().is_ok_and(|table| table.contains_key("kind"))
+        })
         .map(|path| path.display().to_string())
         .collect();
     files.sort();
