@@ -7,6 +7,7 @@ mod experiments;
 mod oracle;
 mod quorum;
 mod quorum_net;
+mod scaling;
 mod sql;
 mod staleness;
 mod support;

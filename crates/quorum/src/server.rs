@@ -8,9 +8,13 @@
 //!   node as `on_unreachable`. turmoil's TCP never retransmits, so a stream that crossed a
 //!   partition may be stalled for good: while the node suspects a peer, each message to it
 //!   opens a fresh connection, and any connection is renewed after [`PEER_STREAM_MAX_AGE`].
-//! - Disk time is charged as in the SQL store: the disk work a node call caused is turned into
-//!   simulated time ([`DiskCost`]), serialised on one disk queue, and the call's effects go out
-//!   only after it. Under `group` commit, effects of calls that wrote wait for the next sync.
+//! - Capacity ([`sim::capacity`]): every incoming frame (a client request, a peer message)
+//!   costs CPU time ([`CpuCost`], free unless configured), the disk work a node call caused is
+//!   turned into simulated time ([`DiskCost`]), both booked on the node's [`NodeClock`]
+//!   (pipelined: the CPU serves the next frame while the disk syncs), and the call's effects go
+//!   out only when both are done. Internal calls (timers, undeliverable messages) cost no CPU
+//!   but queue behind it. Under `group` commit, effects of calls that wrote wait for the next
+//!   sync, which queues on the disk only.
 //! - A ticker drives `on_tick` (timeouts, hints, anti-entropy) every [`TICK`]; a syncer syncs the
 //!   commit log every period under `periodic` and `group`.
 //! - The node's clock offset (clock skew) is read from a shared cell before every call.
@@ -41,7 +45,8 @@ use std::time::Duration;
 
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
-use sim::disk_cost::{DiskCost, DiskQueue, DiskWork};
+use sim::capacity::{CpuCost, NodeClock};
+use sim::disk_cost::DiskCost;
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
@@ -105,6 +110,8 @@ pub struct NodeSetup {
     pub sync: CommitLogSync,
     /// What disk work costs in simulated time.
     pub disk: DiskCost,
+    /// What each incoming frame costs in CPU time.
+    pub cpu: CpuCost,
     /// Messages sent (shared by the whole system).
     pub messages: Rc<Cell<u64>>,
     /// This node's clock offset from simulated time, in nanoseconds (set by clock-skew faults).
@@ -128,7 +135,8 @@ struct Host {
     peers: RefCell<BTreeMap<u32, mpsc::Sender<PeerMessage>>>,
     clients: RefCell<BTreeMap<u64, mpsc::Sender<Response>>>,
     next_conn: Cell<u64>,
-    queue: Cell<DiskQueue>,
+    /// The CPU and disk timelines.
+    clock: Cell<NodeClock>,
     /// Effects waiting for the next group-commit sync.
     held: RefCell<Vec<Effect>>,
     setup: NodeSetup,
@@ -143,10 +151,24 @@ struct Host {
 }
 
 impl Host {
-    /// Runs one node call, then sends its effects once its disk time has passed. A call
-    /// after which the storage needs a restart stops the node instead: its effects are
-    /// dropped (what it answered may rest on writes the disk does not hold).
+    /// Runs one internal node call (a timer, an undeliverable message): no CPU cost.
     fn run(self: &Rc<Self>, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
+        self.run_costing(Duration::ZERO, call);
+    }
+
+    /// Runs the node call for an incoming frame of `bytes` bytes, charging its CPU time.
+    fn receive(self: &Rc<Self>, bytes: usize, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
+        self.run_costing(self.setup.cpu.charge(bytes), call);
+    }
+
+    /// Runs one node call, then sends its effects once its CPU and disk time have passed. A
+    /// call after which the storage needs a restart stops the node instead: its effects are
+    /// dropped (what it answered may rest on writes the disk does not hold).
+    fn run_costing(
+        self: &Rc<Self>,
+        cpu: Duration,
+        call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>,
+    ) {
         if self.dead.get() {
             return;
         }
@@ -162,28 +184,19 @@ impl Host {
         if let Some(reason) = failed {
             return self.fail(reason.unwrap_or_else(|| "the storage engine needs a restart".to_owned()));
         }
+        let mut clock = self.clock.get();
+        let done = clock.book(tokio::time::Instant::now(), cpu, self.setup.disk.charge(work));
+        self.clock.set(clock);
         if hold {
-            self.charge(work);
             self.held.borrow_mut().extend(effects);
         } else {
-            self.dispatch_after(work, effects);
+            self.dispatch_after(done, effects);
         }
     }
 
-    /// Books `work` on the disk queue; returns when it is done.
-    fn charge(&self, work: DiskWork) -> Option<tokio::time::Instant> {
-        let cost = self.setup.disk.charge(work);
-        if cost.is_zero() {
-            return None;
-        }
-        let mut queue = self.queue.get();
-        let done = queue.reserve(tokio::time::Instant::now(), cost);
-        self.queue.set(queue);
-        Some(done)
-    }
-
-    fn dispatch_after(self: &Rc<Self>, work: DiskWork, effects: Vec<Effect>) {
-        match self.charge(work) {
+    /// Sends `effects` at `done` (`None`: at once).
+    fn dispatch_after(self: &Rc<Self>, done: Option<tokio::time::Instant>, effects: Vec<Effect>) {
+        match done {
             None => self.route(effects),
             Some(done) => {
                 let host = Rc::clone(self);
@@ -300,7 +313,10 @@ async fn syncer(host: Rc<Host>, period: Duration) {
             return host.fail(format!("commit log sync failed: {error}"));
         }
         let held = std::mem::take(&mut *host.held.borrow_mut());
-        host.dispatch_after(work, held);
+        let mut clock = host.clock.get();
+        let done = clock.book_disk(tokio::time::Instant::now(), host.setup.disk.charge(work));
+        host.clock.set(clock);
+        host.dispatch_after(done, held);
     }
 }
 
@@ -374,7 +390,7 @@ async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
                 _ => return bad_frame(&host),
             },
             Some(peer) => match frame::decode::<PeerMessage>(&body) {
-                Ok(msg) => host.run(|node, now| node.on_peer(now, peer, msg)),
+                Ok(msg) => host.receive(body.len(), |node, now| node.on_peer(now, peer, msg)),
                 Err(_) => return bad_frame(&host),
             },
         }
@@ -433,7 +449,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
             _ => break,
         };
         match frame::decode::<Request>(&body) {
-            Ok(request) => host.run(|node, now| node.on_request(now, conn, request)),
+            Ok(request) => host.receive(body.len(), |node, now| node.on_request(now, conn, request)),
             Err(error) => {
                 let id = frame::salvage_id(&body).unwrap_or(0);
                 refuse(&host, conn, id, format!("malformed request: {error}"));

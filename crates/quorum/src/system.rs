@@ -14,6 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use lsm::{CommitLogSync, EngineConfig, Version};
+use sim::capacity::{Capacity, CpuCost};
 use sim::disk_cost::DiskCost;
 use sim::{LocalFuture, System, Workload};
 
@@ -36,6 +37,8 @@ pub struct ClusterConfig {
     pub engine: EngineConfig,
     /// What disk work costs in simulated time.
     pub disk: DiskCost,
+    /// What each frame a node receives costs in CPU time (free by default).
+    pub cpu: CpuCost,
     /// Levels clients ask for (`None`: the coordinator's default).
     pub read: Option<Level>,
     /// See `read`.
@@ -43,7 +46,8 @@ pub struct ClusterConfig {
 }
 
 impl ClusterConfig {
-    /// `nodes` nodes with the protocol's defaults (N=3, QUORUM/QUORUM, LWW), `batch` commit.
+    /// `nodes` nodes with the protocol's defaults (N=3, QUORUM/QUORUM, LWW), `batch` commit, the
+    /// measured disk cost and free CPU.
     pub fn new(nodes: usize) -> Self {
         let ids: Vec<u32> = (1..=nodes as u32).collect();
         Self {
@@ -52,6 +56,7 @@ impl ClusterConfig {
             sync: CommitLogSync::Batch,
             engine: EngineConfig::new("/data/lsm"),
             disk: DiskCost::default(),
+            cpu: CpuCost::FREE,
             read: None,
             write: None,
         }
@@ -145,6 +150,7 @@ impl System for QuorumSystem {
             engine: self.config.engine.clone(),
             sync: self.config.sync,
             disk: self.config.disk,
+            cpu: self.config.cpu,
             messages: Rc::clone(&self.messages),
             skew_ns: Rc::clone(skew),
             bad_frames: Rc::clone(&self.bad_frames),
@@ -162,6 +168,16 @@ impl System for QuorumSystem {
             (self.config.read, self.config.write),
             Rc::clone(&self.messages),
         )
+    }
+
+    /// Every node charges the model's CPU cost per frame and its disk cost.
+    fn set_capacity(&mut self, capacity: &Capacity) {
+        if let Some(cpu) = capacity.cpu {
+            self.config.cpu = cpu;
+        }
+        if let Some(disk) = capacity.disk {
+            self.config.disk = disk;
+        }
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::capacity::Capacity;
 use crate::faults::{Fault, Schedule};
 use crate::rng::ZipfError;
 use crate::workload::{MixError, OpMix, Workload};
@@ -49,6 +50,10 @@ pub struct SimConfig {
     pub disk: DiskFaults,
     /// The operation mix of register and kv workloads (the set workload only adds).
     pub mix: OpMix,
+    /// What the servers' CPU and disk cost ([`Capacity`]); the default keeps each system's
+    /// own costs. The harness hands it to the system before the run
+    /// ([`System::set_capacity`](crate::System::set_capacity)).
+    pub capacity: Capacity,
 }
 
 /// Disk faults of turmoil's simulated disk, applied to every host for the whole run (turmoil
@@ -71,7 +76,7 @@ impl DiskFaults {
 impl SimConfig {
     /// A configuration with sensible defaults: 10 s of operations by 2 client hosts × 5
     /// processes, 1-10 ms latency, 1 s timeouts, 10 ms think time, 100 ms backoff, no faults,
-    /// 2 s settle, 1 ms ticks.
+    /// 2 s settle, 1 ms ticks, each system's own CPU and disk costs.
     pub fn new(seed: u64, workload: Workload) -> Self {
         Self {
             seed,
@@ -89,6 +94,7 @@ impl SimConfig {
             tick: Duration::from_millis(1),
             disk: DiskFaults::default(),
             mix: OpMix::default(),
+            capacity: Capacity::default(),
         }
     }
 

@@ -11,6 +11,8 @@
 //!   [`random_schedule`]), pure; [`fault_windows`] says when faults were in effect.
 //! - [`frame`]: length-prefixed JSON frames (pure codec, thin async adapters).
 //! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
+//! - [`capacity`]: the per-node capacity model ([`Capacity`]: CPU per frame and the disk cost),
+//!   and [`NodeClock`], the CPU and disk timelines both stores book their calls on.
 //! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`supervise`]: [`supervise::Restarts`] and [`supervise::Backoff`], for servers that restart
@@ -26,6 +28,7 @@
 
 mod apply;
 pub mod calibrate;
+pub mod capacity;
 pub mod config;
 pub mod disk_cost;
 pub mod faults;
@@ -40,6 +43,7 @@ pub mod system;
 pub mod workload;
 
 pub use apply::fault_windows;
+pub use capacity::{Capacity, CpuCost, NodeClock, Overlap};
 pub use config::{client_host_name, ConfigError, DiskFaults, SimConfig};
 pub use faults::{Fault, Schedule};
 pub use nemesis::{random_schedule, realize, ClientSide, Cluster, FaultKind, NemesisError, Realized};

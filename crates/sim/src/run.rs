@@ -131,6 +131,8 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     let servers = system.servers();
     config.validate_hosts(&servers)?;
 
+    let mut system = system;
+    system.set_capacity(&config.capacity);
     let system = Rc::new(system);
     let recorder = Recorder::default();
     let limit = config.time_limit();

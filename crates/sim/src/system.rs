@@ -9,6 +9,7 @@ use std::pin::Pin;
 
 use history::Value;
 
+use crate::capacity::Capacity;
 use crate::workload::Workload;
 
 /// One operation a client process invokes: the same fields a history event carries.
@@ -71,6 +72,14 @@ pub trait System: 'static {
     /// (a [`Fault::Skew`](crate::Fault::Skew)). A system whose behaviour depends on no clock
     /// says so in its implementation and does nothing.
     fn skew_clock(&self, host: &str, offset_ms: i64);
+
+    /// Applies the run's capacity model ([`SimConfig::capacity`](crate::SimConfig::capacity))
+    /// to the servers this system will start: each cost that is `Some` replaces the system's
+    /// own. The harness calls it once, before any server starts. The default ignores it: a
+    /// system that models no costs (a toy) keeps serving for free.
+    fn set_capacity(&mut self, capacity: &Capacity) {
+        let _ = capacity;
+    }
 
     /// Messages sent so far by every part of the system (client requests, replies, and any
     /// messages between servers), for the run's counters.

@@ -16,8 +16,10 @@
 //! restart (SQLite rolls back and drops its own cache; see [`crate::store`] for what each
 //! error tells the client).
 //!
-//! Disk time: after executing a request the server takes the disk work it caused, books it on
-//! the connection's [`DiskQueue`] and sleeps until it is done, *before* replying. A durable
+//! Disk and CPU time: after executing a request the server takes the disk work it caused, books
+//! it with the request's CPU cost ([`StoreConfig::cpu`], per request frame) on the connection's
+//! [`NodeClock`] (serial: one connection does the CPU work and the commit back to back, holding
+//! SQLite's lock) and sleeps until it is done, *before* replying. A durable
 //! commit therefore costs simulated time, and an acknowledgement still implies the data was
 //! synced when SQLite said so. Measured through the VFS, a one-row write with
 //! `synchronous=FULL` issues 1 sync and writes ~8 KiB in WAL mode (two 4 KiB frames), and
@@ -40,7 +42,8 @@ use turmoil::net::{TcpListener, TcpStream};
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
-use sim::disk_cost::{DiskCost, DiskQueue};
+use sim::capacity::{CpuCost, NodeClock, Overlap};
+use sim::disk_cost::DiskCost;
 use sim::supervise::Backoff;
 
 /// The port the server listens on.
@@ -98,8 +101,9 @@ async fn run(store: Store, messages: Rc<Cell<u64>>) -> Result<String, std::io::E
     let io = store.disk_io();
     let shared = Rc::new(Shared {
         cost: store.config().disk,
+        cpu: store.config().cpu,
         store: RefCell::new(store),
-        queue: Cell::new(DiskQueue::new()),
+        clock: Cell::new(NodeClock::new(Overlap::Serial)),
         messages,
         tasks: RefCell::new(Vec::new()),
         dead: Cell::new(false),
@@ -147,7 +151,8 @@ async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
 struct Shared {
     store: RefCell<Store>,
     cost: DiskCost,
-    queue: Cell<DiskQueue>,
+    cpu: CpuCost,
+    clock: Cell<NodeClock>,
     messages: Rc<Cell<u64>>,
     /// Every task of this incarnation, aborted when it stops.
     tasks: RefCell<Vec<tokio::task::JoinHandle<()>>>,
@@ -185,8 +190,8 @@ impl Shared {
         }
     }
 
-    /// Executes one request and waits out its disk time.
-    async fn handle(&self, request: Request) -> Response {
+    /// Executes one request (its frame `bytes` long) and waits out its CPU and disk time.
+    async fn handle(&self, request: Request, bytes: usize) -> Response {
         if self.dead.get() {
             return Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) };
         }
@@ -199,9 +204,10 @@ impl Shared {
             }
             (result, store.take_disk_work())
         };
-        let mut queue = self.queue.get();
-        let done = queue.reserve(tokio::time::Instant::now(), self.cost.charge(work));
-        self.queue.set(queue);
+        let now = tokio::time::Instant::now();
+        let mut clock = self.clock.get();
+        let done = clock.book(now, self.cpu.charge(bytes), self.cost.charge(work)).unwrap_or(now);
+        self.clock.set(clock);
         tokio::time::sleep_until(done).await;
         Response { id: request.id, result }
     }
@@ -236,7 +242,7 @@ async fn serve_connection(mut stream: TcpStream, shared: Rc<Shared>) {
         };
         let response = match read {
             Ok(Some(body)) => match wire::decode::<Request>(&body) {
-                Ok(request) => shared.handle(request).await,
+                Ok(request) => shared.handle(request, body.len()).await,
                 Err(error) => {
                     let id = wire::salvage_id(&body).unwrap_or(0);
                     let _ = shared.reply(&mut stream, &bad_request(id, &error)).await;

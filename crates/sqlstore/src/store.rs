@@ -49,6 +49,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use turmoil::fs::shim::std::fs as simfs;
 
 use crate::vfs::{self, DiskIo, IoScope, VFS_NAME};
+use sim::capacity::CpuCost;
 use sim::disk_cost::{DiskCost, DiskWork};
 
 mod error;
@@ -121,10 +122,13 @@ pub struct StoreConfig {
     pub writeback: Option<Duration>,
     /// What disk work costs in simulated time.
     pub disk: DiskCost,
+    /// What each request the server receives costs in CPU time (free by default).
+    pub cpu: CpuCost,
 }
 
 impl Default for StoreConfig {
-    /// WAL, `synchronous=FULL`, `/data/store.db`, seed 0, no write-back, measured disk cost.
+    /// WAL, `synchronous=FULL`, `/data/store.db`, seed 0, no write-back, measured disk cost,
+    /// free CPU.
     fn default() -> Self {
         StoreConfig {
             journal_mode: JournalMode::Wal,
@@ -133,6 +137,7 @@ impl Default for StoreConfig {
             seed: 0,
             writeback: None,
             disk: DiskCost::default(),
+            cpu: CpuCost::FREE,
         }
     }
 }

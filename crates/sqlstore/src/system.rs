@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use sim::{LocalFuture, System, Workload};
+use sim::{Capacity, LocalFuture, System, Workload};
 
 use crate::client::SqlClient;
 use crate::server::{self, Restarts};
@@ -46,6 +46,16 @@ impl System for SqlSystem {
 
     fn client(&self, _client: usize, workload: &Workload) -> SqlClient {
         SqlClient::new(self.host.clone(), workload.reads(), Rc::clone(&self.messages))
+    }
+
+    /// The server charges the model's CPU cost per request and its disk cost.
+    fn set_capacity(&mut self, capacity: &Capacity) {
+        if let Some(cpu) = capacity.cpu {
+            self.config.cpu = cpu;
+        }
+        if let Some(disk) = capacity.disk {
+            self.config.disk = disk;
+        }
     }
 
     /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock

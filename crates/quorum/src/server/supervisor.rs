@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::rc::Rc;
 
 use lsm::Engine;
-use sim::disk_cost::DiskQueue;
+use sim::capacity::{NodeClock, Overlap};
 use sim::supervise::Backoff;
 use tokio::sync::mpsc;
 use turmoil::net::TcpListener;
@@ -68,7 +68,7 @@ fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
         peers: RefCell::new(BTreeMap::new()),
         clients: RefCell::new(BTreeMap::new()),
         next_conn: Cell::new(1),
-        queue: Cell::new(DiskQueue::new()),
+        clock: Cell::new(NodeClock::new(Overlap::Pipelined)),
         held: RefCell::new(Vec::new()),
         setup: setup.clone(),
         tasks: RefCell::new(Vec::new()),
