@@ -59,7 +59,8 @@ pub fn run(file: &Path, text: &str, args: &RunArgs, out: &mut dyn Write) -> Resu
         ("table.csv", report::csv(&rows)),
         ("table.json", serde_json::to_string_pretty(&rows)? + "\n"),
         ("points.csv", report::points_csv(&points)),
-        ("summary.md", report::summary(&scaling, &rows, &points, wall_total_s)),
+        ("summary.md", report::summary(&scaling, &rows)),
+        ("wall.md", report::wall(&points, wall_total_s)),
         ("throughput.svg", report::plot(&format!("{}: ok/s against clients", scaling.name), &points, &names)),
     ];
     for (name, contents) in files {

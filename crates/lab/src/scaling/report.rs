@@ -160,8 +160,9 @@ pub fn points_csv(points: &[PointResult]) -> String {
     out
 }
 
-/// `summary.md`: the question, the model's constants, the tick, the table and the wall times.
-pub fn summary(scaling: &Scaling, rows: &[Row], points: &[PointResult], wall_total_s: f64) -> String {
+/// `summary.md`: the question, the model's constants, the tick and the table (a function of the
+/// file and the seed: the wall times, which depend on the machine, are in [`wall`]).
+pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
     let mut out = format!("# {}\n\n{}\n\n## Model\n\n", scaling.name, scaling.question);
     let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
     let _ = writeln!(
@@ -197,9 +198,14 @@ pub fn summary(scaling: &Scaling, rows: &[Row], points: &[PointResult], wall_tot
     let _ = writeln!(out, "- SQLite's model bound: 1 / (cpu_per_message + write share x fsync), an upper bound\n");
     out.push_str("## Table\n\n");
     out.push_str(&render(rows, true));
-    let _ = writeln!(
-        out,
-        "\n## Wall time\n\n{} runs, {:.1} s in all (on the worker threads).\n",
+    out.push_str("\nWall time per run (what the simulation cost on this machine): [wall.md](wall.md).\n");
+    out
+}
+
+/// `wall.md`: the wall time of every run, which depends on the machine (not a figure).
+pub fn wall(points: &[PointResult], wall_total_s: f64) -> String {
+    let mut out = format!(
+        "# Wall time\n\n{} runs, {:.1} s in all (on the worker threads). Machine-dependent: not part of any figure.\n\n",
         points.len(),
         wall_total_s
     );

@@ -203,7 +203,7 @@ impl Scaling {
 
     /// The one-line summary `lab experiment check` prints.
     pub fn summary(&self) -> String {
-        format!("{} series, {} points, {} of simulated time each", self.series.len(), self.points().len(), {
+        format!("scaling: {} series, {} points, {} of simulated time each", self.series.len(), self.points().len(), {
             crate::experiment::spec::seconds(self.warmup + self.measure)
         })
     }
