@@ -66,7 +66,7 @@ fn the_scaling_experiment_validates() {
     let output = lab(&["experiment", "check", &file.display().to_string()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("\tok\t13 series, "), "{stdout}");
+    assert!(stdout.contains("\tok\tscaling: 13 series, "), "{stdout}");
 }
 
 #[test]
