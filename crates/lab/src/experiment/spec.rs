@@ -246,26 +246,36 @@ impl std::error::Error for ExperimentError {}
 /// Parses and validates the experiment file `file` whose contents are `text`.
 pub fn parse(file: &Path, text: &str) -> Result<Experiment, ExperimentError> {
     let source = Source { file, text };
-    let raw: RawExperiment =
-        toml::from_str(text).map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+    let raw: RawExperiment = source.toml()?;
     source.experiment(raw)
 }
 
-/// The file being validated: turns spans into errors.
-struct Source<'a> {
-    file: &'a Path,
-    text: &'a str,
+/// The file being validated: turns spans into errors. Shared by every experiment kind's
+/// parser ([`crate::scaling`], [`crate::staleness`] add their own checks in their modules).
+pub(crate) struct Source<'a> {
+    /// The file.
+    pub(crate) file: &'a Path,
+    /// Its contents.
+    pub(crate) text: &'a str,
 }
 
-type Checked<T> = Result<T, ExperimentError>;
+/// A value, or the error that names where the file is wrong.
+pub(crate) type Checked<T> = Result<T, ExperimentError>;
 
 impl Source<'_> {
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ExperimentError {
+    /// The first parse: serde refuses unknown fields and wrong types, at their position.
+    pub(crate) fn toml<T: serde::de::DeserializeOwned>(&self) -> Checked<T> {
+        toml::from_str(self.text).map_err(|e| self.error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))
+    }
+
+    /// An error at `span`.
+    pub(crate) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ExperimentError {
         let (line, column) = line_column(self.text, span.start);
         ExperimentError { file: self.file.to_path_buf(), line, column, message: message.into() }
     }
 
-    fn fail<T>(&self, span: Range<usize>, message: impl Into<String>) -> Checked<T> {
+    /// `Err` of an error at `span`.
+    pub(crate) fn fail<T>(&self, span: Range<usize>, message: impl Into<String>) -> Checked<T> {
         Err(self.error(span, message))
     }
 

@@ -12,7 +12,6 @@
 //!
 //! Every error names file:line:col.
 
-use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use toml::Spanned;
 
 use crate::cli::parse_duration;
 use crate::experiment::raw::{RawCommitLog, RawJournal, RawMix, RawSynchronous};
-use crate::experiment::spec::{is_file_name, line_column, ExperimentError, MAX_KEYS, NODES};
+use crate::experiment::spec::{is_file_name, Checked, ExperimentError, Source, MAX_KEYS, NODES};
 
 /// Most sweep points in one file.
 pub const MAX_POINTS: usize = 1_000;
@@ -212,28 +211,11 @@ impl Scaling {
 /// Parses and validates `text`, the contents of `file`.
 pub fn parse(file: &Path, text: &str) -> Result<Scaling, ExperimentError> {
     let source = Source { file, text };
-    let raw: RawScaling =
-        toml::from_str(text).map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+    let raw: RawScaling = source.toml()?;
     source.scaling(raw)
 }
 
-struct Source<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-type Checked<T> = Result<T, ExperimentError>;
-
 impl Source<'_> {
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ExperimentError {
-        let (line, column) = line_column(self.text, span.start);
-        ExperimentError { file: self.file.to_path_buf(), line, column, message: message.into() }
-    }
-
-    fn fail<T>(&self, span: Range<usize>, message: impl Into<String>) -> Checked<T> {
-        Err(self.error(span, message))
-    }
-
     fn window(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
         let parsed = parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))?;
         if parsed.is_zero() || parsed > MAX_WINDOW {
@@ -307,10 +289,10 @@ impl Source<'_> {
         };
         let mut series = Vec::new();
         if let Some(quorum) = &raw.quorum {
-            self.quorum(quorum, &mut series)?;
+            self.quorum_series(quorum, &mut series)?;
         }
         if let Some(sqlite) = &raw.sqlite {
-            series.push(self.sqlite(sqlite)?);
+            series.push(self.sqlite_series(sqlite)?);
         }
         if series.is_empty() {
             return self.fail(self.text.len()..self.text.len(), "expected a [quorum] or [sqlite] table");
@@ -359,7 +341,7 @@ impl Source<'_> {
         Ok(values.clone())
     }
 
-    fn quorum(&self, raw: &RawQuorum, series: &mut Vec<Series>) -> Checked<()> {
+    fn quorum_series(&self, raw: &RawQuorum, series: &mut Vec<Series>) -> Checked<()> {
         let nodes = raw.nodes.get_ref();
         if nodes.is_empty() || nodes.iter().any(|n| !NODES.contains(n)) || !nodes.windows(2).all(|w| w[0] < w[1]) {
             return self.fail(raw.nodes.span(), "nodes: expected an ascending list of cluster sizes, each 3 to 9");
@@ -408,7 +390,7 @@ impl Source<'_> {
         Ok(())
     }
 
-    fn sqlite(&self, raw: &RawSqlite) -> Checked<Series> {
+    fn sqlite_series(&self, raw: &RawSqlite) -> Checked<Series> {
         let mut config = StoreConfig::default();
         if let Some(journal) = &raw.journal {
             config.journal_mode = match journal.get_ref() {

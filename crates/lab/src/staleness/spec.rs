@@ -26,7 +26,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cli::parse_duration;
-use crate::experiment::spec::{is_file_name, line_column, ExperimentError};
+use crate::experiment::spec::{is_file_name, Checked, Source};
 
 /// A validated staleness experiment.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,29 +90,18 @@ struct RawDelay {
     mean: Spanned<String>,
 }
 
-struct Source<'a> {
-    file: &'a Path,
-    text: &'a str,
-}
-
-type Checked<T> = Result<T, ExperimentError>;
-
 impl Source<'_> {
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ExperimentError {
-        let (line, column) = line_column(self.text, span.start);
-        ExperimentError { file: self.file.to_path_buf(), line, column, message: message.into() }
-    }
-
-    fn duration(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
+    /// A duration, zero allowed (a wait or a delay's minimum).
+    fn span_of_time(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
         parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))
     }
 
     fn delay(&self, raw: &RawDelay, what: &str, at: Range<usize>) -> Checked<Delay> {
         let min = match &raw.min {
-            Some(min) => self.duration(min, &format!("{what}.min"))?,
+            Some(min) => self.span_of_time(min, &format!("{what}.min"))?,
             None => Duration::ZERO,
         };
-        let delay = Delay { min, mean_extra: self.duration(&raw.mean, &format!("{what}.mean"))? };
+        let delay = Delay { min, mean_extra: self.span_of_time(&raw.mean, &format!("{what}.mean"))? };
         delay.validate().map_err(|e| self.error(at, format!("{what}: {e}")))?;
         Ok(delay)
     }
@@ -149,8 +138,7 @@ impl Source<'_> {
 /// Parses and validates `text`, the contents of `file`.
 pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
     let source = Source { file, text };
-    let raw: RawStaleness =
-        toml::from_str(text).map_err(|e| source.error(e.span().unwrap_or(0..0), e.message().trim_end().to_owned()))?;
+    let raw: RawStaleness = source.toml()?;
     let name = raw.name.get_ref().trim().to_owned();
     if !is_file_name(&name) {
         return Err(source.error(raw.name.span(), "expected a name of letters, digits, `.`, `_` or `-`"));
@@ -171,7 +159,7 @@ pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
     };
     let mut waits = Vec::new();
     for wait in raw.waits.get_ref() {
-        let parsed = source.duration(wait, "wait")?;
+        let parsed = source.span_of_time(wait, "wait")?;
         if parsed > pbs::delay::MAX_DELAY {
             return Err(source.error(wait.span(), "a wait of at most an hour"));
         }
