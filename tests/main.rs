@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod experiments;
+mod fault_tolerance;
 mod oracle;
 mod quorum;
 mod quorum_net;
