@@ -50,6 +50,10 @@ pub struct SeedRecord {
     pub convergence: Convergence,
     /// Latencies of `ok` operations: microseconds of simulated time to count.
     pub latency_us: BTreeMap<u64, u64>,
+    /// Of those, the writes' (`write`, `add`): microseconds to count. Absent in records
+    /// written before it existed (read as empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub write_latency_us: BTreeMap<u64, u64>,
     /// Simulated time of client operations, in milliseconds.
     pub duration_ms: u64,
     /// Messages the system sent in the whole run.
@@ -125,6 +129,7 @@ impl SeedRecord {
             acknowledged_writes: 0,
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),
+            write_latency_us: BTreeMap::new(),
             duration_ms: 0,
             messages: 0,
             all_ops: 0,
