@@ -23,10 +23,10 @@ pub struct Evidence {
     pub experiments: BTreeMap<String, Experiment>,
     /// The scaling sweep.
     pub scaling: Option<Scaling>,
-    /// The staleness experiment's points.
-    pub staleness: Option<Vec<StalenessPoint>>,
-    /// The engines benchmark's rows (real disk).
-    pub engines: Option<Vec<EngineRow>>,
+    /// The staleness experiment.
+    pub staleness: Option<Staleness>,
+    /// The engines benchmark (real disk).
+    pub engines: Option<Engines>,
 }
 
 /// One fault experiment's results.
@@ -143,6 +143,15 @@ pub struct StalenessPoint {
     pub model: f64,
 }
 
+/// The staleness experiment: its seed (from summary.md) and points.
+#[derive(Debug, Clone, Default)]
+pub struct Staleness {
+    /// The seed.
+    pub seed: Option<u64>,
+    /// Every point.
+    pub points: Vec<StalenessPoint>,
+}
+
 /// One engines row (`engines/table.json`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct EngineRow {
@@ -158,9 +167,25 @@ pub struct EngineRow {
     pub writes_per_s: f64,
 }
 
-#[derive(Deserialize)]
-struct EnginesReport {
-    rows: Vec<EngineRow>,
+/// The engines benchmark (`engines/table.json`): its rows and whether it was a `--quick`
+/// smoke run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Engines {
+    /// The options it ran with.
+    pub options: EngineOptions,
+    /// Every row.
+    pub rows: Vec<EngineRow>,
+}
+
+/// The engines benchmark's options that matter here.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct EngineOptions {
+    /// Wall seconds per cell.
+    #[serde(default)]
+    pub seconds: f64,
+    /// A smoke run: its figures mean little.
+    #[serde(default)]
+    pub quick: bool,
 }
 
 /// Where the scaling, staleness and engines results live under a results directory.
@@ -200,13 +225,20 @@ pub fn load(dir: &Path) -> Result<Evidence> {
     if scaling.join("table.json").is_file() {
         evidence.scaling = Some(load_scaling(&scaling)?);
     }
-    let staleness = dir.join(STALENESS).join("table.json");
-    if staleness.is_file() {
-        evidence.staleness = Some(json(&staleness)?);
+    let staleness = dir.join(STALENESS);
+    if staleness.join("table.json").is_file() {
+        let points = json(&staleness.join("table.json"))?;
+        let summary = fs::read_to_string(staleness.join("summary.md")).unwrap_or_default();
+        let seed = summary
+            .split("Seed ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse().ok());
+        evidence.staleness = Some(Staleness { seed, points });
     }
     let engines = dir.join(ENGINES).join("table.json");
     if engines.is_file() {
-        evidence.engines = Some(json::<EnginesReport>(&engines)?.rows);
+        evidence.engines = Some(json(&engines)?);
     }
     Ok(evidence)
 }

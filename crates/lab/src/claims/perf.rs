@@ -75,6 +75,7 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     let mut gain: f64 = 0.0;
     let mut compared = 0;
     let mut unsynced_lost = 0u64;
+    let mut lost_text: Vec<String> = Vec::new();
     for (unsynced, synced) in pairs {
         let (Some(u), Some(s)) = (evidence.row(POWER_LOSS, unsynced), evidence.row(POWER_LOSS, synced)) else {
             continue;
@@ -87,6 +88,7 @@ pub fn memtable(evidence: &Evidence) -> Claim {
         compared += 1;
         gain = gain.max(s50 / u50.max(f64::MIN_POSITIVE)).max(s99 / u99.max(f64::MIN_POSITIVE));
         unsynced_lost += lost(u);
+        lost_text.push(format!("{unsynced} {} of {}", lost(u), u.acknowledged_writes));
         for row in [u, s] {
             claim.figure(
                 format!("{POWER_LOSS}/{}/write_latency_ms_p50", row.system),
@@ -134,7 +136,13 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     // The real disk, when `lab bench engines` ran.
     let mut disk_gain: Option<f64> = None;
     let mut disk_text = String::new();
-    if let Some(rows) = &evidence.engines {
+    if let Some(engines) = &evidence.engines {
+        let rows = &engines.rows;
+        let how = if engines.options.quick {
+            "a --quick smoke run: its figures mean little".to_owned()
+        } else {
+            format!("{} s of wall time per cell, not seeded", engines.options.seconds)
+        };
         let lsm = (engine(rows, "lsm", "no sync"), engine(rows, "lsm", "sync per commit"));
         let sqlite = (engine(rows, "sqlite", "WAL synchronous=OFF"), engine(rows, "sqlite", "WAL synchronous=FULL"));
         let mut parts = Vec::new();
@@ -148,13 +156,15 @@ pub fn memtable(evidence: &Evidence) -> Claim {
                 "{name}: {} {:.0} writes/s against {} {:.0} ({ratio:.0}x)",
                 fast.setting, fast.writes_per_s, slow.setting, slow.writes_per_s
             );
-            claim.line(format!("engines (this machine's real disk, 1 thread, 1 row per commit): {line}"));
+            claim.line(format!("engines (this machine's real disk, {how}; 1 thread, 1 row per commit): {line}"));
             parts.push(line);
         }
         disk_text = parts.join("; ");
     }
-    let cost =
-        format!("acknowledging before the sync lost {unsynced_lost} acknowledged writes at power loss (claim 10)");
+    let cost = format!(
+        "acknowledging before the sync lost acknowledged writes at power loss ({}; claim 10)",
+        lost_text.join(", ")
+    );
     if gain >= SYNC_GAIN {
         if unsynced_lost > 0 {
             return claim.judged(
@@ -441,7 +451,7 @@ pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
 
 #[cfg(test)]
 mod tests {
-    use super::super::evidence::{ScalingPoint, ScalingRow};
+    use super::super::evidence::{Engines, ScalingPoint, ScalingRow};
     use super::super::testing::{evidence, row};
     use super::*;
 
@@ -462,28 +472,32 @@ mod tests {
         assert_eq!(claim.figures["simulation_sync_gain"], 1.0);
 
         let mut with_disk = equal.clone();
-        with_disk.engines = Some(vec![
-            EngineRow {
-                engine: "lsm".into(),
-                setting: "no sync".into(),
-                rows_per_commit: 1,
-                threads: 1,
-                writes_per_s: 390_000.0,
-            },
-            EngineRow {
-                engine: "lsm".into(),
-                setting: "sync per commit".into(),
-                rows_per_commit: 1,
-                threads: 1,
-                writes_per_s: 2_900.0,
-            },
-        ]);
+        with_disk.engines = Some(Engines {
+            options: Default::default(),
+            rows: vec![
+                EngineRow {
+                    engine: "lsm".into(),
+                    setting: "no sync".into(),
+                    rows_per_commit: 1,
+                    threads: 1,
+                    writes_per_s: 390_000.0,
+                },
+                EngineRow {
+                    engine: "lsm".into(),
+                    setting: "sync per commit".into(),
+                    rows_per_commit: 1,
+                    threads: 1,
+                    writes_per_s: 2_900.0,
+                },
+            ],
+        });
         let Verdict::HoldsOnlyWhen { condition } = memtable(&with_disk).verdict else { panic!() };
         assert!(condition.contains("real disk") && condition.contains("134x"), "{condition}");
 
         let slower = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 30), written(BATCH, 10.0, 0)])]);
         let Verdict::HoldsOnlyWhen { condition } = memtable(&slower).verdict else { panic!() };
-        assert!(condition.contains("acknowledged before it is synced") && condition.contains("lost 30"), "{condition}");
+        assert!(condition.contains("acknowledged before it is synced"), "{condition}");
+        assert!(condition.contains("quorum-quorum 30 of 100"), "{condition}");
         let free = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 0), written(BATCH, 10.0, 0)])]);
         assert_eq!(memtable(&free).verdict, Verdict::Holds);
 
