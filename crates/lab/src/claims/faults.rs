@@ -46,6 +46,24 @@ pub const SQLITE_FULL: &str = "sqlite-full";
 /// of power-loss and quorum-caveats answer other questions).
 pub const STANDARD_SYSTEMS: [&str; 5] = ["sqlite-full", "quorum-one", "quorum-quorum", "quorum-all", "quorum-abd"];
 
+/// The experiments claim 5 cannot be judged without: one server cut off, the servers split,
+/// one server down (the others add to the evidence when present).
+pub const REQUIRED_FOR_AVAILABILITY: [&str; 3] = ["isolate-one-node", "partition-halves", "crash-restart"];
+
+/// The experiments claims 6 and 7 cannot be judged without: the single-node faults and the
+/// power loss (where SQLite's weaker settings and the replicas' convergence are tested).
+pub const REQUIRED_FOR_CONSISTENCY: [&str; 4] = ["isolate-one-node", "partition-halves", "crash-restart", "power-loss"];
+
+/// "Not measured" naming the `required` experiments without results, if any.
+pub fn missing(evidence: &Evidence, required: &[&str]) -> Option<Verdict> {
+    let absent: Vec<&str> = required.iter().copied().filter(|name| !evidence.experiments.contains_key(*name)).collect();
+    if absent.is_empty() {
+        return None;
+    }
+    let files: Vec<String> = absent.iter().map(|name| format!("experiments/{name}.toml")).collect();
+    Some(Verdict::missing(format!("no results of {}: run `lab run {}`", absent.join(", "), files.join(" "))))
+}
+
 /// What an experiment injects, in a few words (for conditions).
 pub fn injected(experiment: &str) -> &'static str {
     match experiment {
@@ -113,6 +131,9 @@ pub fn availability(evidence: &Evidence) -> Claim {
     );
     for name in FAULT_EXPERIMENTS {
         claim = claim.tested_by(name, &command(name));
+    }
+    if let Some(verdict) = missing(evidence, &REQUIRED_FOR_AVAILABILITY) {
+        return claim.judged(verdict, "availability during faults needs at least the single-fault experiments");
     }
     // (experiment, system, availability during faults, replicated)
     let mut cells: Vec<(String, String, f64, bool)> = Vec::new();
@@ -230,6 +251,9 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
     for name in FAULT_EXPERIMENTS {
         claim = claim.tested_by(name, &command(name));
     }
+    if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
+        return claim.judged(verdict, "SQLite's consistency needs the single-fault experiments and the power loss");
+    }
     let mut full_decided = 0usize;
     let mut full_bad: Vec<String> = Vec::new();
     let mut weaker_bad: Vec<String> = Vec::new();
@@ -319,6 +343,9 @@ pub fn convergence(evidence: &Evidence) -> Claim {
     for name in FAULT_EXPERIMENTS.iter().chain([CAVEATS].iter()) {
         claim = claim.tested_by(name, &command(name));
     }
+    if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
+        return claim.judged(verdict, "convergence needs the single-fault experiments and the power loss");
+    }
     let mut any = false;
     let mut slowest: Option<(u64, String)> = None;
     let mut never: Vec<String> = Vec::new();
@@ -403,7 +430,11 @@ fn rw_condition(experiment: &str) -> String {
     match experiment {
         "clock-skew-lww" => "clocks agree (LWW orders writes by timestamp)".to_owned(),
         "power-loss" => "no replica loses writes it acknowledged (a periodic commit log does)".to_owned(),
-        "random-nemesis" => "none of the random nemesis's faults occur (clock strobes among them)".to_owned(),
+        "random-nemesis" => {
+            "none of the random nemesis's faults occur (it mixes partitions, crashes, clock strobes and slow links: \
+             its violations/ witnesses say which one struck)"
+                .to_owned()
+        }
         other => format!("none of the faults of {other} occur ({})", injected(other)),
     }
 }
@@ -617,6 +648,18 @@ mod tests {
     use super::super::testing::{evidence, row};
     use super::*;
 
+    /// `e` with an empty result for every standard fault experiment it lacks (the required
+    /// experiments present, contributing nothing).
+    fn complete(mut e: Evidence) -> Evidence {
+        for name in FAULT_EXPERIMENTS {
+            if !e.experiments.contains_key(name) {
+                e.experiments
+                    .insert(name.to_owned(), Experiment { name: name.to_owned(), seeds: vec![1, 2], rows: Vec::new() });
+            }
+        }
+        e
+    }
+
     #[test]
     fn availability_holds_only_where_the_level_tolerates_the_fault() {
         let mut sqlite = row("sqlite-full");
@@ -627,22 +670,28 @@ mod tests {
         let mut all = one.clone();
         all.system = "quorum-all".into();
         all.availability_faulty = Some(0.0);
-        let e = evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone(), all])]);
+        let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone(), all])]));
         let claim = availability(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("quorum-all unavailable in isolate-one-node 0.0 %"), "{condition}");
         assert!(condition.contains("quorum-one available under every fault"), "{condition}");
         assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.999);
 
-        let e = evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone()])]);
+        let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone()])]));
         assert_eq!(availability(&e).verdict, Verdict::Holds);
 
         let mut sqlite_up = sqlite.clone();
         sqlite_up.availability_faulty = Some(1.0);
-        let e = evidence(&[("isolate-one-node", vec![sqlite_up, one])]);
+        let e = complete(evidence(&[("isolate-one-node", vec![sqlite_up, one])]));
         assert_eq!(availability(&e).verdict, Verdict::Refuted, "SQLite as available as the quorum store");
 
         assert!(matches!(availability(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let Verdict::NotMeasured { run } = availability(&evidence(&[("power-loss", vec![row("quorum-one")])])).verdict
+        else {
+            panic!("the single-fault experiments are required")
+        };
+        assert!(run.contains("isolate-one-node, partition-halves, crash-restart"), "{run}");
+        assert!(run.contains("lab run experiments/isolate-one-node.toml"), "{run}");
     }
 
     #[test]
@@ -657,19 +706,22 @@ mod tests {
         off.check_passed = 0;
         off.lost_writes = Some(40);
         off.violating_seeds = vec![1, 2];
-        let e = evidence(&[("power-loss", vec![full.clone(), off.clone()])]);
+        let e = complete(evidence(&[("power-loss", vec![full.clone(), off.clone()])]));
         let claim = sql_consistency(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("synchronous=FULL") && condition.contains("power-loss/sqlite-off"), "{condition}");
 
-        assert_eq!(sql_consistency(&evidence(&[("power-loss", vec![full.clone()])])).verdict, Verdict::Holds);
+        assert_eq!(sql_consistency(&complete(evidence(&[("power-loss", vec![full.clone()])]))).verdict, Verdict::Holds);
         let mut broken = full.clone();
         broken.stale_reads = Some(1);
-        assert_eq!(sql_consistency(&evidence(&[("x", vec![broken])])).verdict, Verdict::Refuted);
+        assert_eq!(sql_consistency(&complete(evidence(&[("x", vec![broken])]))).verdict, Verdict::Refuted);
         let mut undecided = full;
         undecided.check_passed = 0;
         undecided.check_decided = 0;
-        assert!(matches!(sql_consistency(&evidence(&[("x", vec![undecided])])).verdict, Verdict::NotMeasured { .. }));
+        assert!(matches!(
+            sql_consistency(&complete(evidence(&[("x", vec![undecided])]))).verdict,
+            Verdict::NotMeasured { .. }
+        ));
     }
 
     #[test]
@@ -680,13 +732,23 @@ mod tests {
         let mut diverged = healthy.clone();
         diverged.convergence_ms_max = Some(2003);
         diverged.convergence_never = 1;
-        let e = evidence(&[("crash-restart", vec![healthy.clone()]), ("power-loss", vec![diverged])]);
+        let e = complete(evidence(&[("crash-restart", vec![healthy.clone()]), ("power-loss", vec![diverged])]));
         let claim = convergence(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("power-loss") && condition.contains("in crash-restart"), "{condition}");
         assert_eq!(claim.figures["slowest_convergence_ms"], 21.0, "of the systems that converged on every seed");
-        assert_eq!(convergence(&evidence(&[("crash-restart", vec![healthy])])).verdict, Verdict::Holds);
+        assert_eq!(
+            convergence(&complete(evidence(&[("crash-restart", vec![healthy.clone()])]))).verdict,
+            Verdict::Holds
+        );
         assert!(matches!(convergence(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let without_power_loss = evidence(&[
+            ("isolate-one-node", vec![]),
+            ("partition-halves", vec![]),
+            ("crash-restart", vec![healthy.clone()]),
+        ]);
+        let Verdict::NotMeasured { run } = convergence(&without_power_loss).verdict else { panic!() };
+        assert!(run.contains("no results of power-loss"), "{run}");
     }
 
     #[test]

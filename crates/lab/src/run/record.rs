@@ -144,3 +144,21 @@ impl SeedRecord {
             || self.lost_writes.is_some_and(|n| n > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_without_write_latencies_still_read() {
+        let mut record = SeedRecord::failed("s", 1, String::new());
+        record.error = None;
+        let old = serde_json::to_string(&record).expect("json");
+        assert!(!old.contains("write_latency_us"), "an empty histogram is left out: {old}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&old).expect("reads"), record);
+        record.write_latency_us.insert(5000, 2);
+        let new = serde_json::to_string(&record).expect("json");
+        assert!(new.contains("\"write_latency_us\":{\"5000\":2}"), "{new}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&new).expect("reads"), record);
+    }
+}
