@@ -197,7 +197,7 @@ pub fn availability(evidence: &Evidence) -> Claim {
         if no.is_empty() {
             format!("{system} available under every fault")
         } else {
-            format!("{system} unavailable in {}", no.join(", "))
+            format!("{system} below {} ok in {}", percent(AVAILABLE), no.join(", "))
         }
     };
     let replicated: Vec<String> = systems.iter().filter(|(_, r)| *r).map(|(s, _)| summary(s)).collect();
@@ -212,14 +212,25 @@ pub fn availability(evidence: &Evidence) -> Claim {
             ),
         );
     }
-    let example = wins.iter().map(|(e, s, share, _)| format!("{s} in {e} ({})", percent(*share))).collect::<Vec<_>>();
+    // The wins grouped by experiment, in order of appearance.
+    let mut example: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (e, _, _, _) in &wins {
+        if seen.contains(&e.as_str()) {
+            continue;
+        }
+        seen.push(e);
+        let here: Vec<String> =
+            wins.iter().filter(|w| &w.0 == e).map(|(_, s, share, _)| format!("{s} {}", percent(*share))).collect();
+        example.push(format!("{e}: {}", here.join(", ")));
+    }
     if fails.is_empty() {
         return claim.judged(
             Verdict::Holds,
             format!(
                 "every replicated configuration stayed available under every fault, where SQLite did not: {} \
                  ({threshold})",
-                example.join(", ")
+                example.join("; ")
             ),
         );
     }
@@ -234,7 +245,7 @@ pub fn availability(evidence: &Evidence) -> Claim {
         format!(
             "replicated configurations stayed available where SQLite did not ({}), but not under every fault \
              ({threshold})",
-            example.join(", ")
+            example.join("; ")
         ),
     )
 }
@@ -673,7 +684,7 @@ mod tests {
         let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone(), all])]));
         let claim = availability(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("quorum-all unavailable in isolate-one-node 0.0 %"), "{condition}");
+        assert!(condition.contains("quorum-all below 95.0 % ok in isolate-one-node 0.0 %"), "{condition}");
         assert!(condition.contains("quorum-one available under every fault"), "{condition}");
         assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.999);
 
