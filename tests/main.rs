@@ -1,6 +1,7 @@
 //! Integration tests of the lab: the checker against the corpus and a brute-force oracle,
 //! and the `lab` command line.
 
+mod claims;
 mod cli;
 mod corpus;
 mod experiments;

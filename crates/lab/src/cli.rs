@@ -45,6 +45,22 @@ pub enum Command {
     Run(RunArgs),
     /// Combine the results of `lab run --shard I/N` into the tables of one run.
     Merge(MergeArgs),
+    /// The claims ledger: judges each claim (from the seed text and the literature) on what
+    /// `lab run` (and `lab bench engines`) wrote, prints the ledger and writes OUT/claims.md
+    /// and OUT/claims.json. Exit status 0 when every claim got a verdict, 1 when some claim
+    /// is not measured (the command that measures it is named), 2 on unreadable results.
+    Claims(ClaimsArgs),
+}
+
+/// `lab claims`.
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Where `lab run` wrote its results (one directory per experiment under it).
+    #[arg(long, default_value = "results")]
+    pub results: PathBuf,
+    /// Where claims.md and claims.json go.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
 }
 
 /// `lab run`.

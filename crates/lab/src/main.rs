@@ -7,6 +7,7 @@
 
 mod bench;
 mod check;
+mod claims;
 mod cli;
 mod corpus;
 mod engines;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Experiment(ExperimentCommand::Check(args)) => experiment::check(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge(args) => run::merge::merge(&args),
+        Command::Claims(args) => claims::run(&args),
     };
     match result {
         Ok(code) => code,

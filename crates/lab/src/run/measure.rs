@@ -275,6 +275,9 @@ fn count(
         if let (true, Some(done)) = (ok, op.completion) {
             let micros = at(done).saturating_sub(invoked).as_micros() as u64;
             *record.latency_us.entry(micros).or_insert(0) += 1;
+            if matches!(op.invoke.f.as_str(), "write" | "add") {
+                *record.write_latency_us.entry(micros).or_insert(0) += 1;
+            }
         }
     }
     record

@@ -50,6 +50,10 @@ pub struct SeedRecord {
     pub convergence: Convergence,
     /// Latencies of `ok` operations: microseconds of simulated time to count.
     pub latency_us: BTreeMap<u64, u64>,
+    /// Of those, the writes' (`write`, `add`): microseconds to count. Absent in records
+    /// written before it existed (read as empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub write_latency_us: BTreeMap<u64, u64>,
     /// Simulated time of client operations, in milliseconds.
     pub duration_ms: u64,
     /// Messages the system sent in the whole run.
@@ -125,6 +129,7 @@ impl SeedRecord {
             acknowledged_writes: 0,
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),
+            write_latency_us: BTreeMap::new(),
             duration_ms: 0,
             messages: 0,
             all_ops: 0,
@@ -137,5 +142,23 @@ impl SeedRecord {
         matches!(self.check, Check::NotLinearizable | Check::SetInvalid)
             || self.stale_reads.is_some_and(|n| n > 0)
             || self.lost_writes.is_some_and(|n| n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_without_write_latencies_still_read() {
+        let mut record = SeedRecord::failed("s", 1, String::new());
+        record.error = None;
+        let old = serde_json::to_string(&record).expect("json");
+        assert!(!old.contains("write_latency_us"), "an empty histogram is left out: {old}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&old).expect("reads"), record);
+        record.write_latency_us.insert(5000, 2);
+        let new = serde_json::to_string(&record).expect("json");
+        assert!(new.contains("\"write_latency_us\":{\"5000\":2}"), "{new}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&new).expect("reads"), record);
     }
 }

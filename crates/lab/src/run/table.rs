@@ -57,6 +57,11 @@ pub struct Row {
     pub latency_ms_p99: Option<f64>,
     /// Maximum.
     pub latency_ms_max: Option<f64>,
+    /// Median latency of `ok` writes (`write`, `add`), simulated ms (`None`: no write
+    /// latencies recorded, e.g. records older than the per-kind histogram).
+    pub write_latency_ms_p50: Option<f64>,
+    /// 99th percentile of the writes' latency.
+    pub write_latency_ms_p99: Option<f64>,
     /// `ok` operations per simulated second (of client time), averaged over seeds.
     pub throughput_ok_per_s: f64,
     /// Messages sent per operation invoked.
@@ -98,6 +103,8 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         latency_ms_p50: None,
         latency_ms_p99: None,
         latency_ms_max: None,
+        write_latency_ms_p50: None,
+        write_latency_ms_p99: None,
         throughput_ok_per_s: 0.0,
         messages_per_op: 0.0,
         violating_seeds: Vec::new(),
@@ -106,6 +113,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     let (mut faulty, mut faulty_ok, mut healthy, mut healthy_ok) = (0u64, 0u64, 0u64, 0u64);
     let (mut messages, mut all_ops, mut duration_ms) = (0u64, 0u64, 0u64);
     let mut latency: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut write_latency: BTreeMap<u64, u64> = BTreeMap::new();
     for record in records {
         row.seeds += 1;
         if record.error.is_some() {
@@ -152,6 +160,9 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         for (micros, count) in &record.latency_us {
             *latency.entry(*micros).or_insert(0) += count;
         }
+        for (micros, count) in &record.write_latency_us {
+            *write_latency.entry(*micros).or_insert(0) += count;
+        }
         if record.violated() {
             row.violating_seeds.push(record.seed);
         }
@@ -167,6 +178,8 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     row.latency_ms_p50 = quantile(&latency, 0.50).map(ms);
     row.latency_ms_p99 = quantile(&latency, 0.99).map(ms);
     row.latency_ms_max = latency.keys().next_back().copied().map(ms);
+    row.write_latency_ms_p50 = quantile(&write_latency, 0.50).map(ms);
+    row.write_latency_ms_p99 = quantile(&write_latency, 0.99).map(ms);
     row.throughput_ok_per_s = if duration_ms > 0 { ok as f64 / (duration_ms as f64 / 1000.0) } else { 0.0 };
     row.messages_per_op = share(messages, all_ops).unwrap_or(0.0);
     row
@@ -351,10 +364,23 @@ mod tests {
         assert_eq!(a.availability_healthy, Some(1.0));
         assert_eq!(a.latency_ms_p50, Some(3.0));
         assert_eq!(a.latency_ms_max, Some(3.0));
+        assert_eq!(a.write_latency_ms_p50, None, "no write latencies recorded");
         assert_eq!(a.convergence_ms_max, Some(20));
         assert!((a.throughput_ok_per_s - 13.0).abs() < 1e-12, "26 ok over 2 simulated seconds");
         assert!((a.messages_per_op - 10.0).abs() < 1e-12);
         assert_eq!(rows[1].system, "b");
+    }
+
+    #[test]
+    fn write_latency_combines_only_writes() {
+        let mut a = record("a", 1, 4, &[(1000, 2), (9000, 2)]);
+        a.write_latency_us = [(9000, 2)].into_iter().collect();
+        let mut b = record("a", 2, 4, &[(1000, 3), (7000, 1)]);
+        b.write_latency_us = [(7000, 1)].into_iter().collect();
+        let rows = aggregate(&[a, b], &["a".to_owned()], false);
+        assert_eq!(rows[0].latency_ms_p50, Some(1.0));
+        assert_eq!(rows[0].write_latency_ms_p50, Some(9.0), "the median of 7, 9, 9 ms");
+        assert_eq!(rows[0].write_latency_ms_p99, Some(9.0));
     }
 
     #[test]

@@ -1,0 +1,605 @@
+//! Claims 1-4: write latency (memtable and sync), linear scaling, what eventual consistency
+//! buys in throughput, SQL's bottleneck. Pure functions of the evidence.
+
+use super::evidence::{EngineRow, Evidence, Scaling};
+use super::ledger::{percent, seeds, Claim, Verdict};
+use super::{command, SEED_SOURCE};
+use crate::run::table::Row;
+
+/// The power-loss experiment and the systems claim 1 compares in it.
+pub const POWER_LOSS: &str = "power-loss";
+/// Commit log synced every 10 s: acknowledged from the memtable and the unsynced log.
+pub const PERIODIC: &str = "quorum-quorum";
+/// Commit log synced before the acknowledgement.
+pub const BATCH: &str = "quorum-quorum-batch";
+/// SQLite syncing each commit.
+pub const SQLITE_FULL: &str = "sqlite-full";
+/// SQLite in WAL mode syncing at checkpoints only.
+pub const SQLITE_NORMAL: &str = "sqlite-normal";
+/// SQLite never syncing.
+pub const SQLITE_OFF: &str = "sqlite-off";
+
+/// A sync before the acknowledgement "costs latency" when the synced variant's median (or
+/// 99th percentile) write is at least this many times the unsynced one's. The simulation
+/// delivers messages on whole-millisecond ticks, so one tick on a 5 ms median is 20 %: a
+/// smaller difference is below what the simulation can resolve.
+pub const SYNC_GAIN: f64 = 1.2;
+
+/// Scaling counts as linear when every cluster keeps at least this efficiency (speed-up over
+/// the node ratio, against 3 nodes at the same level): 9 nodes must give at least 2.7x of 3.
+/// "Linear" in the claim tolerates small losses, not a third of the machines idle.
+pub const EFFICIENCY_FLOOR: f64 = 0.9;
+
+/// Weaker consistency gives "much higher" throughput when ONE saturates at least this many
+/// times higher than ALL on the same nodes: half as much again, far beyond the few percent
+/// the model's per-message costs can explain away.
+pub const MUCH_HIGHER: f64 = 1.5;
+
+/// SQLite "reaches" its serial bound at this share of it.
+pub const BOUND_SHARE: f64 = 0.9;
+
+/// Throughput has "collapsed" when the most loaded point keeps less than this share of the
+/// series' peak (a plateau with sampling noise stays well above it).
+pub const FLAT_SHARE: f64 = 0.9;
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"))
+}
+
+fn lost(row: &Row) -> u64 {
+    row.lost_writes.unwrap_or(0)
+}
+
+fn engine<'a>(rows: &'a [EngineRow], engine: &str, setting: &str) -> Option<&'a EngineRow> {
+    rows.iter().find(|r| r.engine == engine && r.setting == setting && r.rows_per_commit == 1 && r.threads == 1)
+}
+
+/// Claim 1: the memtable gives minimal write latency.
+pub fn memtable(evidence: &Evidence) -> Claim {
+    let mut claim = Claim::new(
+        1,
+        "memtable writes give minimal latency",
+        "Its architecture uses a \"write-optimized\" approach, where writes are first recorded in memory (memtable) \
+         and then flushed to disk. This allows for minimal latency in write-heavy workloads",
+        SEED_SOURCE,
+    )
+    .tested_by(POWER_LOSS, &command(POWER_LOSS))
+    .tested_by("engines", "lab bench engines (make bench-engines; optional: this machine's real disk)");
+    let Some(experiment) = evidence.experiments.get(POWER_LOSS) else {
+        return claim.judged(
+            Verdict::missing(format!("no results of {POWER_LOSS}: run `{}`", command(POWER_LOSS))),
+            "write latency with and without the sync needs the power-loss experiment",
+        );
+    };
+    let pairs = [(PERIODIC, BATCH), (SQLITE_OFF, SQLITE_FULL), (SQLITE_NORMAL, SQLITE_FULL)];
+    let mut gain: f64 = 0.0;
+    let mut compared = 0;
+    let mut unsynced_lost = 0u64;
+    let mut lost_text: Vec<String> = Vec::new();
+    for (unsynced, synced) in pairs {
+        let (Some(u), Some(s)) = (evidence.row(POWER_LOSS, unsynced), evidence.row(POWER_LOSS, synced)) else {
+            continue;
+        };
+        let (Some(u50), Some(s50), Some(u99), Some(s99)) =
+            (u.write_latency_ms_p50, s.write_latency_ms_p50, u.write_latency_ms_p99, s.write_latency_ms_p99)
+        else {
+            continue;
+        };
+        compared += 1;
+        gain = gain.max(s50 / u50.max(f64::MIN_POSITIVE)).max(s99 / u99.max(f64::MIN_POSITIVE));
+        unsynced_lost += lost(u);
+        lost_text.push(format!("{unsynced} {} of {}", lost(u), u.acknowledged_writes));
+        for row in [u, s] {
+            claim.figure(
+                format!("{POWER_LOSS}/{}/write_latency_ms_p50", row.system),
+                row.write_latency_ms_p50.unwrap_or(0.0),
+            );
+            claim.figure(
+                format!("{POWER_LOSS}/{}/write_latency_ms_p99", row.system),
+                row.write_latency_ms_p99.unwrap_or(0.0),
+            );
+        }
+        claim.line(format!(
+            "{POWER_LOSS} (simulated disk, fsync 150 us), write latency p50/p99 over {}: {unsynced} (acknowledged \
+             before the sync) {}/{} and {} of {} acknowledged writes lost at power loss; {synced} (synced before \
+             the ack) {}/{} and {} lost",
+            seeds(&experiment.seeds),
+            ms(u.write_latency_ms_p50),
+            ms(u.write_latency_ms_p99),
+            lost(u),
+            u.acknowledged_writes,
+            ms(s.write_latency_ms_p50),
+            ms(s.write_latency_ms_p99),
+            lost(s)
+        ));
+    }
+    if compared == 0 {
+        return claim.judged(
+            Verdict::missing(format!(
+                "{POWER_LOSS} has no write latencies of {PERIODIC}/{BATCH} or the SQLite settings (results from \
+                 before the per-kind histogram, or systems missing): run `{}`",
+                command(POWER_LOSS)
+            )),
+            "write latency needs the synced and unsynced variants",
+        );
+    }
+    claim.figure("simulation_sync_gain", gain);
+    let equal = match (evidence.row(POWER_LOSS, BATCH), evidence.row(POWER_LOSS, SQLITE_FULL)) {
+        (Some(b), Some(f)) => format!(
+            "; at equal durability the memtable store's median write ({BATCH}, QUORUM of 3 replicas) took {} against \
+             {SQLITE_FULL}'s {}",
+            ms(b.write_latency_ms_p50),
+            ms(f.write_latency_ms_p50)
+        ),
+        _ => String::new(),
+    };
+    // The real disk, when `lab bench engines` ran.
+    let mut disk_gain: Option<f64> = None;
+    let mut disk_text = String::new();
+    if let Some(engines) = &evidence.engines {
+        let rows = &engines.rows;
+        let how = if engines.options.quick {
+            "a --quick smoke run: shown, not used for the verdict".to_owned()
+        } else {
+            format!("{} s of wall time per cell, not seeded", engines.options.seconds)
+        };
+        let lsm = (engine(rows, "lsm", "no sync"), engine(rows, "lsm", "sync per commit"));
+        let sqlite = (engine(rows, "sqlite", "WAL synchronous=OFF"), engine(rows, "sqlite", "WAL synchronous=FULL"));
+        let mut parts = Vec::new();
+        for (name, (fast, slow)) in [("lsm (memtable + commit log)", lsm), ("SQLite WAL", sqlite)] {
+            let (Some(fast), Some(slow)) = (fast, slow) else { continue };
+            let ratio = fast.writes_per_s / slow.writes_per_s.max(f64::MIN_POSITIVE);
+            if !engines.options.quick {
+                disk_gain = Some(disk_gain.map_or(ratio, |g: f64| g.max(ratio)));
+            }
+            claim.figure(format!("engines/{}/{}/writes_per_s", fast.engine, fast.setting), fast.writes_per_s);
+            claim.figure(format!("engines/{}/{}/writes_per_s", slow.engine, slow.setting), slow.writes_per_s);
+            let line = format!(
+                "{name}: {} {:.0} writes/s against {} {:.0} ({ratio:.0}x)",
+                fast.setting, fast.writes_per_s, slow.setting, slow.writes_per_s
+            );
+            claim.line(format!("engines (this machine's real disk, {how}; 1 thread, 1 row per commit): {line}"));
+            parts.push(line);
+        }
+        disk_text = parts.join("; ");
+    }
+    let cost = format!(
+        "acknowledging before the sync lost acknowledged writes at power loss ({}; claim 10)",
+        lost_text.join(", ")
+    );
+    if gain >= SYNC_GAIN {
+        if unsynced_lost > 0 {
+            return claim.judged(
+                Verdict::only_when(format!(
+                    "the write is acknowledged before it is synced (periodic commit log, SQLite synchronous=OFF or \
+                     NORMAL: the gain needs no memtable), which costs durability: {cost}"
+                )),
+                format!("the synced variants' writes were up to {gain:.2}x slower in the simulation{equal}"),
+            );
+        }
+        return claim.judged(
+            Verdict::Holds,
+            format!("acknowledging before the sync cut write latency (up to {gain:.2}x) and lost nothing{equal}"),
+        );
+    }
+    match disk_gain {
+        Some(disk) if disk >= SYNC_GAIN => claim.judged(
+            Verdict::only_when(format!(
+                "the write is acknowledged before it is synced, on a real disk ({disk_text}: SQLite gains as much \
+                 without a memtable, so the sync, not the memtable, decides), which costs durability: {cost}"
+            )),
+            format!(
+                "in the simulation's model (fsync 150 us, millisecond network delays) skipping the sync gained \
+                 nothing measurable (at most {gain:.2}x){equal}"
+            ),
+        ),
+        _ => claim.judged(
+            Verdict::Refuted,
+            format!(
+                "in the simulation the synced and unsynced variants wrote equally fast (at most {gain:.2}x apart, \
+                 threshold {SYNC_GAIN}x), while {cost}{equal}: write latency here is network round trips and \
+                 replication, not the storage engine (real-disk figures: `lab bench engines`)"
+            ),
+        ),
+    }
+}
+
+fn scaling_missing(claim: Claim, what: &str) -> Claim {
+    claim.judged(Verdict::missing(format!("{what}: run `{}`", command("scaling"))), "the claim needs the scaling sweep")
+}
+
+fn seed_text(scaling: &Scaling) -> String {
+    scaling.seed.map_or_else(|| "seed unknown".to_owned(), |s| format!("seed {s}"))
+}
+
+/// The quorum levels of the sweep, in first-seen order.
+fn levels(scaling: &Scaling) -> Vec<String> {
+    let mut levels: Vec<String> = Vec::new();
+    for row in scaling.rows.iter().filter(|r| r.level != "-") {
+        if !levels.contains(&row.level) {
+            levels.push(row.level.clone());
+        }
+    }
+    levels
+}
+
+/// Claim 2: Cassandra scales linearly with nodes.
+pub fn linear_scaling(evidence: &Evidence) -> Claim {
+    let claim = Claim::new(
+        2,
+        "scales linearly with nodes",
+        "Cassandra scales linearly with the addition of nodes to the cluster, enabling it to handle large volumes \
+         of write operations with ease.",
+        SEED_SOURCE,
+    )
+    .tested_by("scaling", &command("scaling"));
+    let Some(scaling) = &evidence.scaling else { return scaling_missing(claim, "no scaling results") };
+    let mut claim = claim;
+    let mut worst: Option<(f64, String)> = None;
+    for level in levels(scaling) {
+        let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.level == level && r.errors == 0).collect();
+        rows.sort_by_key(|r| r.nodes);
+        let parts: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                if let Some(e) = r.efficiency {
+                    claim.figure(format!("scaling/{}/efficiency", r.system), e);
+                    if worst.as_ref().is_none_or(|(w, _)| e < *w) {
+                        worst = Some((e, format!("{} nodes at {level}", r.nodes)));
+                    }
+                }
+                claim.figure(format!("scaling/{}/saturation_ok_per_s", r.system), r.saturation_ok_per_s);
+                let efficiency = r.efficiency.map_or_else(String::new, |e| format!(" (efficiency {e:.2})"));
+                format!("{} nodes {:.0} ok/s{efficiency}", r.nodes, r.saturation_ok_per_s)
+            })
+            .collect();
+        claim.line(format!(
+            "scaling ({}), quorum store N=3 at {level}, saturation throughput: {}",
+            seed_text(scaling),
+            parts.join(", ")
+        ));
+    }
+    let Some((worst, at)) = worst else {
+        return scaling_missing(claim, "the scaling results have no quorum series with a 3-node base");
+    };
+    claim.figure("worst_efficiency", worst);
+    if worst < EFFICIENCY_FLOOR {
+        return claim.judged(
+            Verdict::Refuted,
+            format!("efficiency fell to {worst:.2} ({at}), below {EFFICIENCY_FLOOR}: adding nodes added less than their share"),
+        );
+    }
+    let model = if scaling.model.is_empty() {
+        "the capacity model of results/scaling/summary.md".to_owned()
+    } else {
+        // The model's costs and the run's shape; the definitions of saturation and bound stay
+        // in the summary.
+        let lines: Vec<&str> = scaling
+            .model
+            .iter()
+            .map(String::as_str)
+            .filter(|l| ["CPU", "disk", "tick"].iter().any(|p| l.starts_with(p)))
+            .collect();
+        lines.join("; ")
+    };
+    claim.judged(
+        Verdict::only_when(format!(
+            "the lab's capacity model holds: each node has its own CPU and one disk, and every operation costs the \
+             same work on its N = 3 replicas whatever the cluster size, with keys spread evenly and every node \
+             coordinating an equal share of clients ({model})"
+        )),
+        format!("every cluster kept at least {worst:.2} efficiency (lowest: {at}; threshold {EFFICIENCY_FLOOR})"),
+    )
+}
+
+/// Claim 3: eventual consistency gives much higher write throughput.
+pub fn eventual_throughput(evidence: &Evidence) -> Claim {
+    let claim = Claim::new(
+        3,
+        "eventual consistency buys much higher throughput",
+        "NoSQL databases, on the other hand, tend to prioritize Eventual Consistency over strict ACID compliance, \
+         which allows them to achieve much higher write throughput.",
+        SEED_SOURCE,
+    )
+    .tested_by("scaling", &command("scaling"));
+    let Some(scaling) = &evidence.scaling else { return scaling_missing(claim, "no scaling results") };
+    let mut claim = claim;
+    let mut nodes: Vec<usize> = scaling.rows.iter().filter(|r| r.level != "-").map(|r| r.nodes).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let mut ratios: Vec<(usize, f64)> = Vec::new();
+    for n in &nodes {
+        let at = |level: &str| scaling.rows.iter().find(|r| r.nodes == *n && r.level == level && r.errors == 0);
+        let (Some(one), Some(all)) = (at("one"), at("all")) else { continue };
+        if all.saturation_ok_per_s <= 0.0 {
+            continue;
+        }
+        let ratio = one.saturation_ok_per_s / all.saturation_ok_per_s;
+        ratios.push((*n, ratio));
+        claim.figure(format!("scaling/{n}/one_over_all"), ratio);
+        let quorum = at("quorum").map_or_else(String::new, |q| format!(", QUORUM {:.0}", q.saturation_ok_per_s));
+        claim.line(format!(
+            "scaling ({}), {n} nodes: ONE {:.0} ok/s{quorum}, ALL {:.0}: ONE/ALL {ratio:.2}",
+            seed_text(scaling),
+            one.saturation_ok_per_s,
+            all.saturation_ok_per_s
+        ));
+    }
+    if ratios.is_empty() {
+        return scaling_missing(claim, "the scaling results lack ONE and ALL at the same nodes");
+    }
+    let sqlite = scaling.rows.iter().find(|r| r.level == "-" && r.errors == 0);
+    let mut machines = String::new();
+    if let (Some(sqlite), Some(biggest)) =
+        (sqlite, scaling.rows.iter().filter(|r| r.level == "one" && r.errors == 0).max_by_key(|r| r.nodes))
+    {
+        let per_node = biggest.saturation_ok_per_s / biggest.nodes as f64;
+        claim.figure("scaling/sqlite/saturation_ok_per_s", sqlite.saturation_ok_per_s);
+        claim.figure(format!("scaling/{}/per_node_ok_per_s", biggest.system), per_node);
+        claim.line(format!(
+            "scaling ({}): SQLite (1 node) {:.0} ok/s; {} {:.0} ok/s in total, {per_node:.0} per node",
+            seed_text(scaling),
+            sqlite.saturation_ok_per_s,
+            biggest.system,
+            biggest.saturation_ok_per_s
+        ));
+        machines = format!(
+            "; the quorum store's lead over SQLite comes from machines: {} nodes give {:.1}x SQLite's throughput, \
+             {:.2}x per node",
+            biggest.nodes,
+            biggest.saturation_ok_per_s / sqlite.saturation_ok_per_s.max(f64::MIN_POSITIVE),
+            per_node / sqlite.saturation_ok_per_s.max(f64::MIN_POSITIVE)
+        );
+    }
+    let best = ratios.iter().map(|(_, r)| *r).fold(0.0, f64::max);
+    let least = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
+    claim.figure("best_one_over_all", best);
+    let mix = "(read/write mix of the sweep: results/scaling/summary.md)";
+    if best < MUCH_HIGHER {
+        return claim.judged(
+            Verdict::Refuted,
+            format!(
+                "on the same nodes ONE saturated at most {best:.2}x higher than ALL (threshold {MUCH_HIGHER}x) \
+                 {mix}: the consistency level barely moves throughput{machines}"
+            ),
+        );
+    }
+    if least >= MUCH_HIGHER {
+        return claim.judged(
+            Verdict::Holds,
+            format!("ONE saturated at least {least:.2}x higher than ALL on every cluster size {mix}{machines}"),
+        );
+    }
+    let big: Vec<String> = ratios.iter().filter(|(_, r)| *r >= MUCH_HIGHER).map(|(n, _)| n.to_string()).collect();
+    claim.judged(
+        Verdict::only_when(format!("the cluster has {} nodes (ONE/ALL >= {MUCH_HIGHER})", big.join(" or "))),
+        format!("ONE/ALL ranged {least:.2}-{best:.2}x {mix}{machines}"),
+    )
+}
+
+/// Claim 4: SQL bottlenecks on locking and transactions as load increases.
+pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
+    let claim = Claim::new(
+        4,
+        "SQL bottlenecks on locking as load grows",
+        "SQL databases often experience bottlenecks in write-heavy applications due to locking, transaction \
+         handling, and the need to maintain consistency across distributed systems. As the load increases, these \
+         bottlenecks can lead to significant slowdowns.",
+        SEED_SOURCE,
+    )
+    .tested_by("scaling", &command("scaling"));
+    let Some(scaling) = &evidence.scaling else { return scaling_missing(claim, "no scaling results") };
+    let mut claim = claim;
+    let Some(row) = scaling.rows.iter().find(|r| r.level == "-" && r.errors == 0) else {
+        return scaling_missing(claim, "the scaling results have no SQLite series");
+    };
+    let curve = scaling.curve(&row.system);
+    let (Some(first), Some(last), Some(bound)) = (curve.first(), curve.last(), row.model_bound_ok_per_s) else {
+        return scaling_missing(claim, "the SQLite series has no points or no model bound");
+    };
+    let peak = row.saturation_ok_per_s;
+    let share_of_bound = peak / bound.max(f64::MIN_POSITIVE);
+    let kept = last.ok_per_s / peak.max(f64::MIN_POSITIVE);
+    claim.figure("scaling/sqlite/saturation_ok_per_s", peak);
+    claim.figure("scaling/sqlite/model_bound_ok_per_s", bound);
+    claim.figure("scaling/sqlite/share_of_bound", share_of_bound);
+    claim.figure("scaling/sqlite/last_over_peak", kept);
+    let curve_text: Vec<String> = curve.iter().map(|p| format!("{} clients {:.0}", p.clients, p.ok_per_s)).collect();
+    claim.line(format!(
+        "scaling ({}), SQLite (one writer), ok/s against clients: {}",
+        seed_text(scaling),
+        curve_text.join(", ")
+    ));
+    claim.line(format!(
+        "scaling ({}), SQLite: peak {peak:.0} ok/s at {} clients = {} of the serial bound {bound:.0} ok/s \
+         (1 / (CPU per message + write share x fsync)); p99 {} at {} clients, {} at {}",
+        seed_text(scaling),
+        row.knee_clients,
+        percent(share_of_bound),
+        ms(first.p99_ms),
+        first.clients,
+        ms(last.p99_ms),
+        last.clients
+    ));
+    if kept < FLAT_SHARE {
+        return claim.judged(
+            Verdict::Holds,
+            format!(
+                "throughput fell as load grew: {peak:.0} ok/s at its peak, {:.0} at {} clients ({} of the peak)",
+                last.ok_per_s,
+                last.clients,
+                percent(kept)
+            ),
+        );
+    }
+    let latency = format!("p99 grows from {} to {} as clients queue", ms(first.p99_ms), ms(last.p99_ms));
+    if share_of_bound >= BOUND_SHARE {
+        return claim.judged(
+            Verdict::only_when(format!(
+                "writes serialize on one writer: throughput caps at the serial bound ({} of {bound:.0} ok/s from {} \
+                 clients on) and stays flat to {} clients ({} of the peak) while {latency}: a ceiling and a queue, \
+                 not a collapse",
+                percent(share_of_bound),
+                row.knee_clients,
+                last.clients,
+                percent(kept)
+            )),
+            "the bottleneck is the single writer's per-commit cost, and it does not degrade under more load",
+        );
+    }
+    claim.judged(
+        Verdict::only_when(format!(
+            "load exceeds what caps it at {peak:.0} ok/s, {} of its serial bound: flat to {} clients ({} of the peak) \
+             while {latency}, so something besides the writer's commit cost limits it, without a collapse",
+            percent(share_of_bound),
+            last.clients,
+            percent(kept)
+        )),
+        "throughput plateaus below the serial bound",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::evidence::{Engines, ScalingPoint, ScalingRow};
+    use super::super::testing::{evidence, row};
+    use super::*;
+
+    fn written(system: &str, p50: f64, lost: u64) -> Row {
+        let mut r = row(system);
+        r.write_latency_ms_p50 = Some(p50);
+        r.write_latency_ms_p99 = Some(p50 * 2.0);
+        r.lost_writes = Some(lost);
+        r.acknowledged_writes = 100;
+        r
+    }
+
+    #[test]
+    fn memtable_latency_verdicts_follow_the_sync() {
+        let equal = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 10.0, 30), written(BATCH, 10.0, 0)])]);
+        let claim = memtable(&equal);
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert_eq!(claim.figures["simulation_sync_gain"], 1.0);
+
+        let mut with_disk = equal.clone();
+        with_disk.engines = Some(Engines {
+            options: Default::default(),
+            rows: vec![
+                EngineRow {
+                    engine: "lsm".into(),
+                    setting: "no sync".into(),
+                    rows_per_commit: 1,
+                    threads: 1,
+                    writes_per_s: 390_000.0,
+                },
+                EngineRow {
+                    engine: "lsm".into(),
+                    setting: "sync per commit".into(),
+                    rows_per_commit: 1,
+                    threads: 1,
+                    writes_per_s: 2_900.0,
+                },
+            ],
+        });
+        let Verdict::HoldsOnlyWhen { condition } = memtable(&with_disk).verdict else { panic!() };
+        assert!(condition.contains("real disk") && condition.contains("134x"), "{condition}");
+        if let Some(engines) = with_disk.engines.as_mut() {
+            engines.options.quick = true;
+        }
+        let claim = memtable(&with_disk);
+        assert_eq!(claim.verdict, Verdict::Refuted, "a --quick run is shown, not used");
+        assert!(claim.evidence.iter().any(|l| l.contains("--quick") && l.contains("134x")), "{:?}", claim.evidence);
+
+        let slower = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 30), written(BATCH, 10.0, 0)])]);
+        let Verdict::HoldsOnlyWhen { condition } = memtable(&slower).verdict else { panic!() };
+        assert!(condition.contains("acknowledged before it is synced"), "{condition}");
+        assert!(condition.contains("quorum-quorum 30 of 100"), "{condition}");
+        let free = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 0), written(BATCH, 10.0, 0)])]);
+        assert_eq!(memtable(&free).verdict, Verdict::Holds);
+
+        let old = evidence(&[(POWER_LOSS, vec![row(PERIODIC), row(BATCH)])]);
+        assert!(matches!(memtable(&old).verdict, Verdict::NotMeasured { .. }), "no write latencies recorded");
+        assert!(matches!(memtable(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+
+    fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> ScalingRow {
+        ScalingRow {
+            system: system.into(),
+            nodes,
+            level: level.into(),
+            saturation_ok_per_s: saturation,
+            knee_clients: 16,
+            p99_ms_at_saturation: Some(5.0),
+            speedup_vs_3: None,
+            efficiency: None,
+            model_bound_ok_per_s: None,
+            errors: 0,
+        }
+    }
+
+    fn sweep(five_one: f64, five_all: f64) -> Evidence {
+        let mut rows = vec![
+            series("quorum-3-one", 3, "one", 3000.0),
+            series("quorum-3-all", 3, "all", 2900.0),
+            series("quorum-5-one", 5, "one", five_one),
+            series("quorum-5-all", 5, "all", five_all),
+        ];
+        for r in rows.iter_mut() {
+            let base = if r.level == "one" { 3000.0 } else { 2900.0 };
+            r.efficiency = Some(r.saturation_ok_per_s / base / (r.nodes as f64 / 3.0));
+        }
+        let mut sqlite = series("sqlite", 1, "-", 9000.0);
+        sqlite.model_bound_ok_per_s = Some(9500.0);
+        rows.push(sqlite);
+        let points = [(4, 5000.0, 1.0), (16, 9000.0, 3.0), (128, 8900.0, 30.0)]
+            .iter()
+            .map(|(c, t, p)| ScalingPoint { series: "sqlite".into(), clients: *c, ok_per_s: *t, p99_ms: Some(*p) })
+            .collect();
+        Evidence {
+            scaling: Some(Scaling { seed: Some(1), model: vec!["CPU per frame 10 us".into()], rows, points }),
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn scaling_is_linear_only_under_the_model() {
+        let claim = linear_scaling(&sweep(5000.0, 4800.0));
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(condition.contains("CPU per frame 10 us"), "{condition}");
+        assert_eq!(linear_scaling(&sweep(3500.0, 4800.0)).verdict, Verdict::Refuted, "5 nodes at 0.7 efficiency");
+        assert!(matches!(linear_scaling(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+
+    #[test]
+    fn consistency_level_must_buy_much_more_throughput() {
+        let claim = eventual_throughput(&sweep(5000.0, 4800.0));
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(claim.reasoning.contains("from machines"), "{}", claim.reasoning);
+        assert_eq!(eventual_throughput(&sweep(5000.0, 2000.0)).verdict.label(), "holds only when");
+        let mut all_slow = sweep(5000.0, 2000.0);
+        if let Some(s) = all_slow.scaling.as_mut() {
+            s.rows[1].saturation_ok_per_s = 1000.0;
+        }
+        assert_eq!(eventual_throughput(&all_slow).verdict, Verdict::Holds);
+        assert!(matches!(eventual_throughput(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+
+    #[test]
+    fn sqlite_caps_at_its_writer_without_collapsing() {
+        let claim = sql_bottleneck(&sweep(5000.0, 4800.0));
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(condition.contains("one writer") && condition.contains("94.7 %"), "{condition}");
+        let mut collapse = sweep(5000.0, 4800.0);
+        if let Some(s) = collapse.scaling.as_mut() {
+            s.points[2].ok_per_s = 4000.0;
+        }
+        assert_eq!(sql_bottleneck(&collapse).verdict, Verdict::Holds);
+        let mut below = sweep(5000.0, 4800.0);
+        if let Some(s) = below.scaling.as_mut() {
+            s.rows[4].model_bound_ok_per_s = Some(20_000.0);
+        }
+        let Verdict::HoldsOnlyWhen { condition } = sql_bottleneck(&below).verdict else { panic!() };
+        assert!(condition.contains("something besides the writer"), "{condition}");
+        assert!(matches!(sql_bottleneck(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+}

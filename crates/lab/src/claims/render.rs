@@ -1,0 +1,162 @@
+//! The ledger as text for the terminal (a table, then each claim's detail), as Markdown
+//! (`claims.md`) and as JSON (`claims.json`). Pure: claims in, text out.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use serde::Serialize;
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Style, Width};
+
+use super::ledger::{Claim, Verdict};
+
+/// The verdict with its condition, in words.
+pub fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Holds | Verdict::Refuted => verdict.label().to_owned(),
+        Verdict::HoldsOnlyWhen { condition } => format!("holds only when {condition}"),
+        Verdict::NotMeasured { run } => format!("not measured: {run}"),
+    }
+}
+
+/// The key evidence of the table: why the verdict (for "not measured", what to run).
+fn key(claim: &Claim) -> String {
+    match &claim.verdict {
+        Verdict::NotMeasured { run } => run.clone(),
+        _ => claim.reasoning.clone(),
+    }
+}
+
+/// The summary table for the terminal.
+pub fn table(claims: &[Claim]) -> String {
+    let mut builder = Builder::default();
+    builder.push_record(["#", "claim", "verdict", "key evidence"]);
+    for claim in claims {
+        builder.push_record([claim.id.to_string(), claim.short.clone(), claim.verdict.label().to_owned(), key(claim)]);
+    }
+    let mut table = builder.build();
+    table
+        .with(Style::sharp())
+        .modify(Columns::one(1), Width::wrap(24).keep_words(true))
+        .modify(Columns::one(3), Width::wrap(80).keep_words(true));
+    table.to_string()
+}
+
+/// The ledger for the terminal: the table, then each claim's detail.
+pub fn text(claims: &[Claim]) -> String {
+    let mut out = String::from("== claims ledger ==\n");
+    out.push_str(&table(claims));
+    out.push('\n');
+    for claim in claims {
+        let _ = writeln!(out, "\n{}. {}: {}", claim.id, claim.short, verdict_text(&claim.verdict));
+        let _ = writeln!(out, "   \"{}\" ({})", claim.quote, claim.source);
+        if !claim.reasoning.is_empty() {
+            let _ = writeln!(out, "   why: {}", claim.reasoning);
+        }
+        for line in &claim.evidence {
+            let _ = writeln!(out, "   - {line}");
+        }
+    }
+    out
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `claims.md`: the table and every claim in full.
+pub fn markdown(claims: &[Claim], results: &Path) -> String {
+    let mut out = String::from("# Claims ledger\n\n");
+    let _ = writeln!(
+        out,
+        "Each claim, quoted from the seed text or the literature, judged by `lab claims` on the results in \
+         `{}`: the experiments that test it (and the commands that reproduce them), the evidence (figures with \
+         their seeds, simulated time unless it says real disk) and the verdict. Thresholds and the reasoning \
+         behind each verdict are documented in `crates/lab/src/claims/`.\n",
+        results.display()
+    );
+    out.push_str("| # | claim | verdict | key evidence |\n|---|---|---|---|\n");
+    for claim in claims {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            claim.id,
+            cell(&claim.short),
+            claim.verdict.label(),
+            cell(&key(claim))
+        );
+    }
+    for claim in claims {
+        let _ = writeln!(out, "\n## {}. {}\n", claim.id, claim.short);
+        let _ = writeln!(out, "> {}\n\nSource: {}\n", claim.quote, claim.source);
+        let _ = writeln!(out, "**Verdict: {}**\n", verdict_text(&claim.verdict));
+        if !claim.reasoning.is_empty() {
+            let _ = writeln!(out, "Why: {}\n", claim.reasoning);
+        }
+        out.push_str("Tested by:\n\n");
+        for test in &claim.tests {
+            let _ = writeln!(out, "- `{}`: `{}`", test.experiment, test.command);
+        }
+        if !claim.evidence.is_empty() {
+            out.push_str("\nEvidence:\n\n");
+            for line in &claim.evidence {
+                let _ = writeln!(out, "- {line}");
+            }
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Ledger<'a> {
+    claims: &'a [Claim],
+    holds: usize,
+    refuted: usize,
+    holds_only_when: usize,
+    not_measured: usize,
+}
+
+/// `claims.json`: every claim with its figures, and the count of each verdict.
+pub fn json(claims: &[Claim]) -> Result<String> {
+    let count = |label: &str| claims.iter().filter(|c| c.verdict.label() == label).count();
+    let ledger = Ledger {
+        claims,
+        holds: count("holds"),
+        refuted: count("refuted"),
+        holds_only_when: count("holds only when"),
+        not_measured: count("not measured"),
+    };
+    Ok(serde_json::to_string_pretty(&ledger)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> Vec<Claim> {
+        let mut a = Claim::new(1, "a | b", "quoted", "somewhere").tested_by("x", "lab run experiments/x.toml");
+        a.line("x, s: 3 of 4 lost over seeds 1-2");
+        a.figure("x/s/lost_writes", 3.0);
+        let a = a.judged(Verdict::only_when("synced"), "because");
+        let b = Claim::new(2, "b", "q", "s").judged(Verdict::missing("run `lab run y`"), "needs y");
+        vec![a, b]
+    }
+
+    #[test]
+    fn renderings_carry_verdicts_conditions_and_evidence() {
+        let claims = claims();
+        let text = text(&claims);
+        assert!(text.contains("holds only when synced") && text.contains("- x, s: 3 of 4 lost"), "{text}");
+        let md = markdown(&claims, Path::new("results"));
+        assert!(md.contains("| 1 | a \\| b | holds only when | because |"), "{md}");
+        assert!(md.contains("| 2 | b | not measured | run `lab run y` |"), "{md}");
+        assert!(md.contains("- `x`: `lab run experiments/x.toml`"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&json(&claims).expect("json")).expect("parses");
+        assert_eq!(json["claims"][0]["verdict"]["condition"], "synced");
+        assert_eq!(json["claims"][0]["figures"]["x/s/lost_writes"], 3.0);
+        assert_eq!((json["holds_only_when"].as_u64(), json["not_measured"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(markdown(&claims, Path::new("results")), md, "rendering is a function of the claims");
+    }
+}

@@ -1,0 +1,322 @@
+//! `lab claims`: every verdict of the ledger, from seeded runs small enough for CI. The fault
+//! experiments are the real files of experiments/ at 2 seeds; the scaling sweep is a smaller
+//! one (3 and 5 nodes, fewer points). If a change to a store or the harness changes what the
+//! lab concludes, a test here fails. Also: missing results are "not measured" with the command
+//! to run (exit 1), a corrupt runs.jsonl is an error at its line (exit 2), and the same results
+//! give the same ledger, byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::support::scratch;
+
+/// The fault experiments the claims need, as the repository has them.
+const FAULT_FILES: [&str; 8] = [
+    "isolate-one-node",
+    "partition-halves",
+    "crash-restart",
+    "power-loss",
+    "clock-skew-lww",
+    "random-nemesis",
+    "disk-io-errors",
+    "quorum-caveats",
+];
+
+/// The scaling sweep, small: the same capacity model as experiments/scaling.toml, 3 and 5
+/// nodes at ONE and ALL, SQLite from 4 to 128 clients.
+const SMALL_SCALING: &str = r#"
+kind = "scaling"
+name = "scaling"
+question = "The scaling sweep, small enough for CI."
+warmup = "100ms"
+measure = "300ms"
+keys = 200
+mix = { read = 1, write = 1, cas = 0 }
+client_hosts = 2
+
+[capacity]
+cpu_per_message_ns = 10000
+cpu_per_byte_ns = 2
+fsync_us = 150
+write_ns_per_kib = 650
+
+[quorum]
+nodes = [3, 5]
+levels = ["one", "all"]
+n = 3
+commitlog = "batch"
+clients_per_node = [16, 64, 128]
+
+[sqlite]
+journal = "wal"
+synchronous = "full"
+clients = [4, 16, 64, 128]
+"#;
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn show(output: &Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// The results of every experiment the claims need, run once for all tests of this file.
+fn results() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch("claims-results");
+        let scaling = scratch("scaling.toml");
+        std::fs::write(&scaling, SMALL_SCALING).expect("scratch file");
+        let mut args: Vec<String> = vec!["run".into(), "--seeds".into(), "2".into(), "--quiet".into()];
+        args.extend(["--out".into(), dir.display().to_string()]);
+        args.extend(
+            FAULT_FILES.iter().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()),
+        );
+        args.push(scaling.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = lab(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+        dir
+    })
+}
+
+/// `lab claims` on the shared results: its exit status, stdout and claims.json.
+fn ledger() -> &'static (Option<i32>, String, Value) {
+    static LEDGER: OnceLock<(Option<i32>, String, Value)> = OnceLock::new();
+    LEDGER.get_or_init(|| {
+        let out = scratch("claims-out");
+        let output =
+            lab(&["claims", "--results", &results().display().to_string(), "--out", &out.display().to_string()]);
+        let json = std::fs::read_to_string(out.join("claims.json")).expect("claims.json written");
+        let md = std::fs::read_to_string(out.join("claims.md")).expect("claims.md written");
+        assert!(md.starts_with("# Claims ledger"), "{md}");
+        (output.status.code(), show(&output), serde_json::from_str(&json).expect("claims.json is JSON"))
+    })
+}
+
+fn claim(id: u64) -> &'static Value {
+    let (_, _, json) = ledger();
+    json["claims"].as_array().and_then(|c| c.iter().find(|c| c["id"] == id)).expect("the claim is in the ledger")
+}
+
+fn verdict(id: u64) -> &'static str {
+    claim(id)["verdict"]["kind"].as_str().expect("a verdict")
+}
+
+fn condition(id: u64) -> &'static str {
+    claim(id)["verdict"]["condition"].as_str().unwrap_or_else(|| panic!("claim {id} has a condition: {}", claim(id)))
+}
+
+fn figure(id: u64, name: &str) -> f64 {
+    claim(id)["figures"][name].as_f64().unwrap_or_else(|| panic!("claim {id} has figure {name}: {}", claim(id)))
+}
+
+#[test]
+fn every_claim_gets_a_verdict_with_evidence_and_seeds() {
+    let (code, output, json) = ledger();
+    assert_eq!(*code, Some(0), "{output}");
+    assert!(output.contains("== claims ledger =="), "{output}");
+    let claims = json["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), 10);
+    assert_eq!(json["not_measured"], 0, "{output}");
+    for c in claims {
+        let evidence = c["evidence"].as_array().expect("evidence");
+        assert!(!evidence.is_empty(), "claim {} has evidence", c["id"]);
+        assert!(evidence.iter().all(|l| l.as_str().is_some_and(|l| l.contains("seed"))), "{c}");
+        assert!(c["tests"].as_array().is_some_and(|t| !t.is_empty()), "{c}");
+    }
+}
+
+#[test]
+fn claim_1_writes_are_as_fast_synced_as_unsynced_in_the_simulation() {
+    assert_eq!(verdict(1), "refuted", "{}", claim(1));
+    let p50 = |system: &str| figure(1, &format!("power-loss/{system}/write_latency_ms_p50"));
+    assert_eq!(p50("quorum-quorum"), p50("quorum-quorum-batch"));
+    assert_eq!(p50("sqlite-off"), p50("sqlite-full"));
+    assert!(p50("quorum-quorum-batch") > p50("sqlite-full"), "replication round trips cost more than SQLite's sync");
+    assert!(figure(1, "simulation_sync_gain") < 1.2);
+}
+
+#[test]
+fn claim_2_scaling_is_linear_under_the_capacity_model() {
+    assert_eq!(verdict(2), "holds-only-when", "{}", claim(2));
+    assert!(
+        condition(2).contains("capacity model") && condition(2).contains("CPU per incoming frame"),
+        "{}",
+        condition(2)
+    );
+    assert!(figure(2, "worst_efficiency") >= 0.9);
+}
+
+#[test]
+fn claim_3_consistency_level_does_not_buy_much_throughput() {
+    assert_eq!(verdict(3), "refuted", "{}", claim(3));
+    assert!(figure(3, "best_one_over_all") < 1.5);
+    assert!(claim(3)["reasoning"].as_str().is_some_and(|r| r.contains("from machines")), "{}", claim(3));
+}
+
+#[test]
+fn claim_4_sqlite_caps_at_its_single_writer_without_collapse() {
+    assert_eq!(verdict(4), "holds-only-when", "{}", claim(4));
+    assert!(condition(4).contains("serialize on one writer"), "{}", condition(4));
+    assert!(figure(4, "scaling/sqlite/share_of_bound") >= 0.9);
+    assert!(figure(4, "scaling/sqlite/last_over_peak") >= 0.9);
+}
+
+#[test]
+fn claim_5_availability_depends_on_level_and_fault() {
+    assert_eq!(verdict(5), "holds-only-when", "{}", claim(5));
+    let available = |e: &str, s: &str| figure(5, &format!("{e}/{s}/availability_faulty"));
+    assert!(available("isolate-one-node", "quorum-one") >= 0.95);
+    assert!(available("isolate-one-node", "quorum-quorum") >= 0.95);
+    assert!(available("isolate-one-node", "quorum-all") <= 0.05);
+    assert!(available("isolate-one-node", "sqlite-full") <= 0.05);
+    assert!(available("crash-restart", "sqlite-full") <= 0.05);
+    assert!(available("partition-halves", "quorum-quorum") < 0.95, "QUORUM serves only the majority side");
+    assert!(condition(5).contains("quorum-all below 95.0 % ok in isolate-one-node 0.0 %"), "{}", condition(5));
+}
+
+#[test]
+fn claim_6_sqlite_is_linearizable_with_full_sync() {
+    assert_eq!(verdict(6), "holds-only-when", "{}", claim(6));
+    assert!(
+        condition(6).contains("synchronous=FULL") && condition(6).contains("power-loss/sqlite-off"),
+        "{}",
+        condition(6)
+    );
+    for e in ["isolate-one-node", "partition-halves", "crash-restart", "power-loss", "clock-skew-lww", "random-nemesis"]
+    {
+        let key = format!("{e}/sqlite-full");
+        assert_eq!(figure(6, &format!("{key}/check_passed")), 2.0, "{key}");
+        assert_eq!(figure(6, &format!("{key}/lost_writes")), 0.0, "{key}");
+    }
+    assert!(figure(6, "power-loss/sqlite-off/lost_writes") > 0.0);
+}
+
+#[test]
+fn claim_7_replicas_converge_unless_power_loss_leaves_them_apart() {
+    assert_eq!(verdict(7), "holds-only-when", "{}", claim(7));
+    assert!(condition(7).contains("after power-loss"), "{}", condition(7));
+    for e in ["isolate-one-node", "partition-halves", "crash-restart", "clock-skew-lww"] {
+        assert_eq!(figure(7, &format!("{e}/quorum-quorum/convergence_never")), 0.0, "{e}");
+    }
+}
+
+#[test]
+fn claim_8_strict_quorums_need_write_back_and_strict_membership() {
+    assert_eq!(verdict(8), "holds-only-when", "{}", claim(8));
+    let c = condition(8);
+    assert!(
+        c.contains("blocking read repair") && c.contains("quorums are strict") && c.contains("clocks agree"),
+        "{c}"
+    );
+    assert_eq!(figure(8, "quorum-caveats/quorum-quorum/violating_seeds"), 0.0);
+    assert!(figure(8, "quorum-caveats/quorum-quorum-no-repair/violating_seeds") > 0.0);
+    assert!(figure(8, "quorum-caveats/quorum-quorum-sloppy/violating_seeds") > 0.0);
+    assert_eq!(figure(8, "quorum-caveats/quorum-abd/violating_seeds"), 0.0);
+}
+
+#[test]
+fn claim_9_last_write_wins_loses_writes_under_skew() {
+    assert_eq!(verdict(9), "refuted", "{}", claim(9));
+    for system in ["quorum-one", "quorum-quorum", "quorum-all"] {
+        assert!(figure(9, &format!("clock-skew-lww/{system}/lost_writes")) > 0.0, "{system}");
+    }
+    assert_eq!(figure(9, "clock-skew-lww/quorum-abd/lost_writes"), 0.0);
+    assert_eq!(figure(9, "clock-skew-lww/sqlite-full/lost_writes"), 0.0);
+}
+
+#[test]
+fn claim_10_acknowledged_writes_survive_only_if_synced_first() {
+    assert_eq!(verdict(10), "holds-only-when", "{}", claim(10));
+    assert!(condition(10).contains("synced before it is acknowledged"), "{}", condition(10));
+    for system in ["sqlite-full", "quorum-quorum-batch"] {
+        assert_eq!(figure(10, &format!("power-loss/{system}/lost_writes")), 0.0, "{system}");
+    }
+    for system in ["sqlite-normal", "sqlite-off", "quorum-one", "quorum-quorum", "quorum-all", "quorum-abd"] {
+        assert!(figure(10, &format!("power-loss/{system}/lost_writes")) > 0.0, "{system}");
+    }
+}
+
+#[test]
+fn the_same_results_give_the_same_ledger() {
+    let (a, b) = (scratch("claims-a"), scratch("claims-b"));
+    for out in [&a, &b] {
+        let output =
+            lab(&["claims", "--results", &results().display().to_string(), "--out", &out.display().to_string()]);
+        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    }
+    for name in ["claims.md", "claims.json"] {
+        let read = |dir: &Path| std::fs::read(dir.join(name)).expect("written");
+        assert_eq!(read(&a), read(&b), "{name}");
+    }
+}
+
+/// Whitespace collapsed, for comparing quotes with the seed text's wrapped lines.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn seed_quotes_are_exact() {
+    let candidates = [
+        repo().join("../shared/seed/high-write-throughput.txt"),
+        PathBuf::from("/work/shared/seed/high-write-throughput.txt"),
+    ];
+    let path =
+        candidates.iter().find(|p| p.is_file()).expect("the seed text (../shared/seed/high-write-throughput.txt)");
+    let seed = words(&std::fs::read_to_string(path).expect("seed text"));
+    let (_, _, json) = ledger();
+    let mut checked = 0;
+    for c in json["claims"].as_array().expect("claims") {
+        if !c["source"].as_str().is_some_and(|s| s.starts_with("the seed text")) {
+            continue;
+        }
+        for part in c["quote"].as_str().expect("quote").split("[...]") {
+            assert!(seed.contains(&words(part)), "claim {}: `{}` is not in the seed text", c["id"], part.trim());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "{checked} quotes checked");
+}
+
+#[test]
+fn missing_results_are_not_measured_with_the_command_to_run() {
+    let empty = scratch("claims-empty");
+    std::fs::create_dir_all(&empty).expect("scratch dir");
+    let output = lab(&["claims", "--results", &empty.display().to_string(), "--out", &empty.display().to_string()]);
+    assert_eq!(output.status.code(), Some(1), "{}", show(&output));
+    let text = show(&output);
+    assert!(text.contains("not measured"), "{text}");
+    assert!(text.contains("lab run experiments/power-loss.toml"), "{text}");
+    assert!(text.contains("lab run experiments/scaling.toml"), "{text}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(empty.join("claims.json")).expect("written")).expect("JSON");
+    assert_eq!(json["not_measured"], 10);
+}
+
+#[test]
+fn a_corrupt_runs_jsonl_is_an_error_at_its_line() {
+    let dir = scratch("claims-corrupt");
+    let copy = dir.join("clock-skew-lww");
+    std::fs::create_dir_all(&copy).expect("scratch dir");
+    let source = results().join("clock-skew-lww");
+    std::fs::copy(source.join("experiment.json"), copy.join("experiment.json")).expect("copy");
+    let runs = std::fs::read_to_string(source.join("runs.jsonl")).expect("runs.jsonl");
+    let mut lines: Vec<&str> = runs.lines().collect();
+    lines[2] = "{\"system\": \"quorum-one\", \"seed\": ";
+    std::fs::write(copy.join("runs.jsonl"), lines.join("\n") + "\n").expect("write");
+    let output = lab(&["claims", "--results", &dir.display().to_string(), "--out", &dir.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("runs.jsonl:3"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
