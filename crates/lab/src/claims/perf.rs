@@ -193,12 +193,26 @@ pub fn memtable(evidence: &Evidence) -> Claim {
                  nothing measurable (at most {gain:.2}x){equal}"
             ),
         ),
-        _ => claim.judged(
+        Some(disk) => claim.judged(
             Verdict::Refuted,
             format!(
-                "in the simulation the synced and unsynced variants wrote equally fast (at most {gain:.2}x apart, \
-                 threshold {SYNC_GAIN}x), while {cost}{equal}: write latency here is network round trips and \
-                 replication, not the storage engine (real-disk figures: `lab bench engines`)"
+                "on this machine's disk skipping the sync did not make writes faster ({disk_text}: at most \
+                 {disk:.2}x, threshold {SYNC_GAIN}x), and in the simulation the synced and unsynced variants wrote \
+                 equally fast (at most {gain:.2}x apart), while {cost}{equal}"
+            ),
+        ),
+        // The simulation cannot tell: its disk model charges 150 us per sync, below the 1 ms tick
+        // on which it delivers messages, so synced and unsynced histories come out identical.
+        // That is a limit of the instrument, not evidence against the claim.
+        None => claim.judged(
+            Verdict::missing(
+                "a real-disk run of the engines: run `lab bench engines` (make bench-engines; `make run` runs a \
+                 short one); a --quick run is not used for the verdict"
+                    .to_owned(),
+            ),
+            format!(
+                "the simulation cannot resolve the cost of a sync (150 us per fsync, below its 1 ms tick): its \
+                 synced and unsynced variants wrote equally fast (at most {gain:.2}x apart), while {cost}{equal}"
             ),
         ),
     }
@@ -478,7 +492,7 @@ mod tests {
     fn memtable_latency_verdicts_follow_the_sync() {
         let equal = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 10.0, 30), written(BATCH, 10.0, 0)])]);
         let claim = memtable(&equal);
-        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(matches!(claim.verdict, Verdict::NotMeasured { .. }), "the simulation alone cannot tell: {claim:?}");
         assert_eq!(claim.figures["simulation_sync_gain"], 1.0);
 
         let mut with_disk = equal.clone();
@@ -507,8 +521,14 @@ mod tests {
             engines.options.quick = true;
         }
         let claim = memtable(&with_disk);
-        assert_eq!(claim.verdict, Verdict::Refuted, "a --quick run is shown, not used");
+        assert!(matches!(claim.verdict, Verdict::NotMeasured { .. }), "a --quick run is shown, not used");
         assert!(claim.evidence.iter().any(|l| l.contains("--quick") && l.contains("134x")), "{:?}", claim.evidence);
+
+        if let Some(engines) = with_disk.engines.as_mut() {
+            engines.options.quick = false;
+            engines.rows[0].writes_per_s = 3_000.0;
+        }
+        assert_eq!(memtable(&with_disk).verdict, Verdict::Refuted, "a real disk where the sync costs nothing");
 
         let slower = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 30), written(BATCH, 10.0, 0)])]);
         let Verdict::HoldsOnlyWhen { condition } = memtable(&slower).verdict else { panic!() };
