@@ -86,7 +86,8 @@ fn results() -> &'static Path {
         assert_eq!(output.status.code(), Some(0), "{}", show(&output));
         // Claim 1's evidence: the engines on the real disk (the target directory, not a tmpfs),
         // briefly; its verdict rests on a gap of one to two orders of magnitude.
-        let scratch_disk = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("claims-engines-{}", std::process::id()));
+        let scratch_disk =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("claims-engines-{}", std::process::id()));
         let (out, disk) = (dir.display().to_string(), scratch_disk.display().to_string());
         let output = lab(&["bench", "engines", "--seconds", "0.1", "--out", &out, "--dir", &disk]);
         assert_eq!(output.status.code(), Some(0), "{}", show(&output));

@@ -90,15 +90,17 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
         return claim.judged(Verdict::Holds, "no acknowledged write was lost, synced before the ack or not");
     }
     let kept = if synced_kept.is_empty() { "none measured".to_owned() } else { synced_kept.join(", ") };
-    claim.judged(
-        Verdict::only_when(format!(
-            "the write is synced before it is acknowledged (lost nothing: {kept}); acknowledged before the sync, \
+    claim
+        .judged(
+            Verdict::only_when(format!(
+                "the write is synced before it is acknowledged (lost nothing: {kept}); acknowledged before the sync, \
              a power loss takes it: {}",
-            unsynced_lost.join(", ")
-        )),
-        "every system that syncs before acknowledging kept every acknowledged write; the others lost writes, \
+                unsynced_lost.join(", ")
+            )),
+            "every system that syncs before acknowledging kept every acknowledged write; the others lost writes, \
          replication notwithstanding (every replica lost power together)",
-    )
+        )
+        .gist("the write is synced before it is acknowledged (replication does not replace the sync)")
 }
 
 #[cfg(test)]

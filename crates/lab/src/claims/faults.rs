@@ -248,6 +248,7 @@ pub fn availability(evidence: &Evidence) -> Claim {
             example.join("; ")
         ),
     )
+    .gist("the level needs no more replicas than the fault leaves reachable (SQLite: its one server reachable and up)")
 }
 
 /// Claim 6: SQL databases ensure strong consistency.
@@ -319,18 +320,22 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
         );
     }
     if !weaker_bad.is_empty() {
-        return claim.judged(
-            Verdict::only_when(format!(
-                "it syncs each commit before acknowledging it (synchronous=FULL): with a weaker setting a power \
+        return claim
+            .judged(
+                Verdict::only_when(format!(
+                    "it syncs each commit before acknowledging it (synchronous=FULL): with a weaker setting a power \
                  loss rolls acknowledged commits back, which the checker sees as lost writes and a non-linearizable \
                  history ({}); durability, not isolation, is the caveat",
-                weaker_bad.join("; ")
-            )),
-            format!(
-                "{SQLITE_FULL} was linearizable on every decided seed ({full_decided}), with no stale read and no \
+                    weaker_bad.join("; ")
+                )),
+                format!(
+                    "{SQLITE_FULL} was linearizable on every decided seed ({full_decided}), with no stale read and no \
                  lost write, under every fault"
-            ),
-        );
+                ),
+            )
+            .gist(
+                "each commit is synced before it is acknowledged (synchronous=FULL; a power loss undoes weaker ones)",
+            );
     }
     let weaker = if weaker_seen > 0 { " (and so were its weaker synchronous settings)" } else { "" };
     claim.judged(
@@ -434,6 +439,10 @@ pub fn convergence(evidence: &Evidence) -> Claim {
         )),
         format!("replicas converged after every other fault; of the systems that converged on every seed, {slowest_text} after the last heal or write"),
     )
+    .gist(format!(
+        "no fault leaves replicas apart with nothing to repair them (no anti-entropy here; apart after {})",
+        never_experiments.join(", ")
+    ))
 }
 
 /// What a quorum-quorum violation in `experiment` says R + W > N also needs.
@@ -502,6 +511,7 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
         );
     }
     let mut conditions: Vec<String> = Vec::new();
+    let mut gists: Vec<String> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     if let Some(strict) = strict {
         if !strict.violating_seeds.is_empty() {
@@ -515,13 +525,18 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
             );
         }
         reasons.push(format!("{STRICT} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
-        for (system, condition) in [
-            (NO_REPAIR, "reads write back what they return before answering (blocking read repair)"),
-            (SLOPPY, "quorums are strict (no fallback node's hint counts toward W)"),
+        for (system, condition, gist) in [
+            (
+                NO_REPAIR,
+                "reads write back what they return before answering (blocking read repair)",
+                "reads write back",
+            ),
+            (SLOPPY, "quorums are strict (no fallback node's hint counts toward W)", "quorums are strict"),
         ] {
             match evidence.row(CAVEATS, system) {
                 Some(row) if !row.violating_seeds.is_empty() => {
                     conditions.push(format!("{condition}: {system} violated on {}", seeds(&row.violating_seeds)));
+                    gists.push(gist.to_owned());
                 }
                 Some(_) => reasons.push(format!("{system} did not violate in these seeds (caveat not observed)")),
                 None => reasons.push(format!("{system} was not run (caveat not exercised)")),
@@ -532,16 +547,15 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
             .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
     }
     for (experiment, violated) in &elsewhere {
-        conditions.push(format!(
-            "{}: {STRICT} violated in {experiment} on {}",
-            rw_condition(experiment),
-            seeds(violated)
-        ));
+        let condition = rw_condition(experiment);
+        // The gist: the condition without its parenthesis.
+        gists.push(condition.split(" (").next().unwrap_or(&condition).to_owned());
+        conditions.push(format!("{condition}: {STRICT} violated in {experiment} on {}", seeds(violated)));
     }
     if conditions.is_empty() {
         return claim.judged(Verdict::Holds, reasons.join("; "));
     }
-    claim.judged(Verdict::only_when(conditions.join("; ")), reasons.join("; "))
+    claim.judged(Verdict::only_when(conditions.join("; ")), reasons.join("; ")).gist(gists.join(", "))
 }
 
 /// The staleness experiment's contrast for claim 8 (evidence only, not the verdict): with
@@ -642,14 +656,16 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
         );
     }
     if !lww_violated.is_empty() {
-        return claim.judged(
-            Verdict::only_when(format!(
+        return claim
+            .judged(
+                Verdict::only_when(format!(
                 "only durability is asked: no acknowledged write was lost, but reads were stale or not linearizable \
                  ({})",
                 lww_violated.join(", ")
             )),
-            "LWW kept every acknowledged write in these seeds, yet clock skew reordered reads",
-        );
+                "LWW kept every acknowledged write in these seeds, yet clock skew reordered reads",
+            )
+            .gist("only durability is asked (reads were stale or not linearizable)");
     }
     claim.judged(Verdict::Holds, "LWW lost no acknowledged write and stayed linearizable with one clock 2 s behind")
 }

@@ -78,6 +78,9 @@ pub struct Claim {
     pub verdict: Verdict,
     /// Why the figures give that verdict.
     pub reasoning: String,
+    /// A holds-only-when verdict's condition in a few words, for the ledger's table (the full
+    /// condition, with its figures, is in the verdict); empty for the other verdicts.
+    pub gist: String,
 }
 
 impl Claim {
@@ -93,6 +96,7 @@ impl Claim {
             figures: BTreeMap::new(),
             verdict: Verdict::missing("nothing judged yet"),
             reasoning: String::new(),
+            gist: String::new(),
         }
     }
 
@@ -116,6 +120,12 @@ impl Claim {
     pub fn judged(mut self, verdict: Verdict, reasoning: impl Into<String>) -> Self {
         self.verdict = verdict;
         self.reasoning = reasoning.into();
+        self
+    }
+
+    /// Sets the condition's gist for the table (see [`Claim::gist`]).
+    pub fn gist(mut self, gist: impl Into<String>) -> Self {
+        self.gist = gist.into();
         self
     }
 }

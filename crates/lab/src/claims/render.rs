@@ -29,18 +29,31 @@ fn key(claim: &Claim) -> String {
     }
 }
 
+/// The verdict as the table shows it: a holds-only-when verdict with its condition's gist (the
+/// full condition when the judgment gave none).
+fn verdict_cell(claim: &Claim) -> String {
+    match &claim.verdict {
+        Verdict::HoldsOnlyWhen { condition } => {
+            let gist = if claim.gist.is_empty() { condition } else { &claim.gist };
+            format!("holds only when {gist}")
+        }
+        other => other.label().to_owned(),
+    }
+}
+
 /// The summary table for the terminal.
 pub fn table(claims: &[Claim]) -> String {
     let mut builder = Builder::default();
     builder.push_record(["#", "claim", "verdict", "key evidence"]);
     for claim in claims {
-        builder.push_record([claim.id.to_string(), claim.short.clone(), claim.verdict.label().to_owned(), key(claim)]);
+        builder.push_record([claim.id.to_string(), claim.short.clone(), verdict_cell(claim), key(claim)]);
     }
     let mut table = builder.build();
     table
         .with(Style::sharp())
         .modify(Columns::one(1), Width::wrap(24).keep_words(true))
-        .modify(Columns::one(3), Width::wrap(80).keep_words(true));
+        .modify(Columns::one(2), Width::wrap(36).keep_words(true))
+        .modify(Columns::one(3), Width::wrap(72).keep_words(true));
     table.to_string()
 }
 
@@ -84,7 +97,7 @@ pub fn markdown(claims: &[Claim], results: &Path) -> String {
             "| {} | {} | {} | {} |",
             claim.id,
             cell(&claim.short),
-            claim.verdict.label(),
+            cell(&verdict_cell(claim)),
             cell(&key(claim))
         );
     }
@@ -139,7 +152,7 @@ mod tests {
         let mut a = Claim::new(1, "a | b", "quoted", "somewhere").tested_by("x", "lab run experiments/x.toml");
         a.line("x, s: 3 of 4 lost over seeds 1-2");
         a.figure("x/s/lost_writes", 3.0);
-        let a = a.judged(Verdict::only_when("synced"), "because");
+        let a = a.judged(Verdict::only_when("synced (3 of 4 lost otherwise)"), "because").gist("synced");
         let b = Claim::new(2, "b", "q", "s").judged(Verdict::missing("run `lab run y`"), "needs y");
         vec![a, b]
     }
@@ -150,11 +163,12 @@ mod tests {
         let text = text(&claims);
         assert!(text.contains("holds only when synced") && text.contains("- x, s: 3 of 4 lost"), "{text}");
         let md = markdown(&claims, Path::new("results"));
-        assert!(md.contains("| 1 | a \\| b | holds only when | because |"), "{md}");
+        assert!(md.contains("| 1 | a \\| b | holds only when synced | because |"), "{md}");
         assert!(md.contains("| 2 | b | not measured | run `lab run y` |"), "{md}");
         assert!(md.contains("- `x`: `lab run experiments/x.toml`"), "{md}");
         let json: serde_json::Value = serde_json::from_str(&json(&claims).expect("json")).expect("parses");
-        assert_eq!(json["claims"][0]["verdict"]["condition"], "synced");
+        assert_eq!(json["claims"][0]["verdict"]["condition"], "synced (3 of 4 lost otherwise)");
+        assert_eq!(json["claims"][0]["gist"], "synced");
         assert_eq!(json["claims"][0]["figures"]["x/s/lost_writes"], 3.0);
         assert_eq!((json["holds_only_when"].as_u64(), json["not_measured"].as_u64()), (Some(1), Some(1)));
         assert_eq!(markdown(&claims, Path::new("results")), md, "rendering is a function of the claims");
