@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::run::output::read_results;
+use crate::run::record::SeedRecord;
 use crate::run::table::{aggregate, Row};
 
 /// Everything the claims are judged on.
@@ -38,6 +39,10 @@ pub struct Experiment {
     pub seeds: Vec<u64>,
     /// One row per system, in file order.
     pub rows: Vec<Row>,
+    /// Every seed record (what a row leaves out: each seed's faults).
+    pub records: Vec<SeedRecord>,
+    /// Each system's configuration, described (`experiment.json`'s `configs`).
+    pub configs: Vec<(String, String)>,
 }
 
 impl Experiment {
@@ -159,6 +164,9 @@ pub struct EngineRow {
     pub engine: String,
     /// The durability setting.
     pub setting: String,
+    /// `fsync`, `fdatasync` or `-` (no sync).
+    #[serde(default)]
+    pub sync_call: String,
     /// Rows per commit.
     pub rows_per_commit: u64,
     /// Writer threads.
@@ -195,11 +203,12 @@ pub const STALENESS: &str = "staleness";
 /// See [`SCALING`].
 pub const ENGINES: &str = "engines";
 
-/// Loads everything under `dir` (a missing directory gives empty evidence).
+/// Loads everything under `dir`. A missing directory is an error (a mistyped path must not read
+/// as ten claims not measured); an empty one gives empty evidence.
 pub fn load(dir: &Path) -> Result<Evidence> {
     let mut evidence = Evidence::default();
     if !dir.exists() {
-        return Ok(evidence);
+        bail!("{}: no such results directory (run `make run`, or `lab run experiments/*.toml`, first)", dir.display());
     }
     if !dir.is_dir() {
         bail!("{}: not a directory", dir.display());
@@ -219,7 +228,9 @@ pub fn load(dir: &Path) -> Result<Evidence> {
         seeds.sort_unstable();
         seeds.dedup();
         let rows = aggregate(&records, &meta.systems, meta.set_workload);
-        evidence.experiments.insert(meta.name.clone(), Experiment { name: meta.name, seeds, rows });
+        evidence
+            .experiments
+            .insert(meta.name.clone(), Experiment { name: meta.name, seeds, rows, records, configs: meta.configs });
     }
     let scaling = dir.join(SCALING);
     if scaling.join("table.json").is_file() {

@@ -1,8 +1,10 @@
 //! Claims 5-9: availability, SQL's consistency, convergence, R + W > N, last-write-wins. Each
 //! judgment is a pure function of the fault experiments' rows.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::evidence::{Evidence, Experiment, StalenessPoint};
-use super::ledger::{percent, seeds, Claim, Verdict};
+use super::ledger::{percent, seed_list, seeds, Claim, Verdict};
 use super::{command, SEED_SOURCE};
 use crate::run::table::Row;
 
@@ -39,6 +41,9 @@ pub const LWW_SYSTEMS: [&str; 3] = ["quorum-one", "quorum-quorum", "quorum-all"]
 /// The systems that do not order writes by clocks.
 pub const CLOCK_FREE_SYSTEMS: [&str; 2] = ["quorum-abd", "sqlite-full"];
 
+/// The power-loss experiment.
+pub const POWER_LOSS: &str = "power-loss";
+
 /// SQLite syncing every commit before acknowledging it.
 pub const SQLITE_FULL: &str = "sqlite-full";
 
@@ -53,6 +58,29 @@ pub const REQUIRED_FOR_AVAILABILITY: [&str; 3] = ["isolate-one-node", "partition
 /// The experiments claims 6 and 7 cannot be judged without: the single-node faults and the
 /// power loss (where SQLite's weaker settings and the replicas' convergence are tested).
 pub const REQUIRED_FOR_CONSISTENCY: [&str; 4] = ["isolate-one-node", "partition-halves", "crash-restart", "power-loss"];
+
+/// The fault lists of `system`'s completed seeds in `experiment` (`FAULT at TIME`, as the
+/// records have them), by seed; `None` when the evidence carries no per-seed records.
+pub fn seed_faults(experiment: &Experiment, system: &str) -> Option<BTreeMap<u64, Vec<String>>> {
+    if experiment.records.is_empty() {
+        return None;
+    }
+    Some(
+        experiment
+            .records
+            .iter()
+            .filter(|r| r.system == system && r.error.is_none())
+            .map(|r| (r.seed, r.faults.clone()))
+            .collect(),
+    )
+}
+
+/// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
+/// (`quorum: 3 nodes, n=3, r=quorum w=quorum, lww, commit log batch, ...`, `sqlite: journal
+/// wal, synchronous=full`); `None` when the evidence does not carry it.
+pub fn config<'a>(experiment: &'a Experiment, system: &str) -> Option<&'a str> {
+    experiment.configs.iter().find(|(s, _)| s == system).map(|(_, c)| c.as_str())
+}
 
 /// "Not measured" naming the `required` experiments without results, if any.
 pub fn missing(evidence: &Evidence, required: &[&str]) -> Option<Verdict> {
@@ -169,6 +197,19 @@ pub fn availability(evidence: &Evidence) -> Claim {
             "availability during faults needs the fault experiments",
         );
     }
+    // How the share is measured, with the partition-halves example when it was run.
+    let halves = cells
+        .iter()
+        .find(|c| c.0 == "partition-halves" && !c.3)
+        .map(|(_, system, share, _)| {
+            format!(" ({system} in partition-halves: {} while half its clients had no server)", percent(*share))
+        })
+        .unwrap_or_default();
+    let measure = format!(
+        "availability is the share of operations invoked during faults that ended ok; a client waits 100 ms after a \
+         failure or timeout before its next operation (10 ms otherwise), so a fault cutting off half the clients \
+         scores above half{halves}; the SQL side tested is one SQLite server, not a replicated or clustered SQL setup"
+    );
     let available = |share: f64| share >= AVAILABLE;
     // A replicated system available where every single-server system of the same experiment
     // is not.
@@ -208,7 +249,7 @@ pub fn availability(evidence: &Evidence) -> Claim {
             Verdict::Refuted,
             format!(
                 "no replicated configuration stayed available in an experiment where the single SQLite server \
-                 did not ({threshold})"
+                 did not ({threshold}); {measure}"
             ),
         );
     }
@@ -229,26 +270,33 @@ pub fn availability(evidence: &Evidence) -> Claim {
             Verdict::Holds,
             format!(
                 "every replicated configuration stayed available under every fault, where SQLite did not: {} \
-                 ({threshold})",
+                 ({threshold}); {measure}",
                 example.join("; ")
             ),
         );
     }
     let condition = format!(
         "the consistency level needs no more replicas than the fault leaves reachable and up ({}); the single \
-         SQLite server is unavailable whenever it is cut off from clients or down ({})",
+         SQLite server (no replicated SQL setup was tested) was below {} ok wherever a fault cut it off from \
+         clients or took it down ({})",
         replicated.join("; "),
+        percent(AVAILABLE),
         single.join("; ")
     );
-    claim.judged(
-        Verdict::only_when(condition),
-        format!(
-            "replicated configurations stayed available where SQLite did not ({}), but not under every fault \
-             ({threshold})",
-            example.join("; ")
-        ),
-    )
-    .gist("the level needs no more replicas than the fault leaves reachable (SQLite: its one server reachable and up)")
+    claim
+        .judged(
+            Verdict::only_when(condition),
+            format!(
+                "replicated configurations stayed available where SQLite did not ({}), but not under every fault \
+             ({threshold}); {measure}",
+                example.join("; ")
+            ),
+        )
+        .gist(format!(
+        "the level needs no more replicas than the fault leaves reachable (one SQLite server: below {} when cut off \
+         or down)",
+        percent(AVAILABLE)
+    ))
 }
 
 /// Claim 6: SQL databases ensure strong consistency.
@@ -270,6 +318,8 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
     let mut full_bad: Vec<String> = Vec::new();
     let mut weaker_bad: Vec<String> = Vec::new();
     let mut weaker_seen = 0usize;
+    // Stale reads of weaker settings after a power loss: the final reads, which see the rollback.
+    let mut final_stale: Vec<String> = Vec::new();
     for experiment in experiments(evidence) {
         for row in experiment.rows.iter().filter(|r| completed(r) && !r.replicated) {
             let stale = row.stale_reads.unwrap_or(0);
@@ -301,6 +351,9 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
                 if bad {
                     weaker_bad.push(what);
                 }
+                if experiment.name == POWER_LOSS && stale > 0 && lost > 0 {
+                    final_stale.push(format!("{stale} of {key}"));
+                }
             }
         }
     }
@@ -325,8 +378,18 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
                 Verdict::only_when(format!(
                     "it syncs each commit before acknowledging it (synchronous=FULL): with a weaker setting a power \
                  loss rolls acknowledged commits back, which the checker sees as lost writes and a non-linearizable \
-                 history ({}); durability, not isolation, is the caveat",
-                    weaker_bad.join("; ")
+                 history ({}){}; durability, not isolation, is the caveat",
+                    weaker_bad.join("; "),
+                    if final_stale.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the stale reads ({}) are the final reads after the power loss (one per key and seed), \
+                             which returned the rolled-back values: the same events as the lost writes, not another \
+                             anomaly",
+                            final_stale.join(", ")
+                        )
+                    }
                 )),
                 format!(
                     "{SQLITE_FULL} was linearizable on every decided seed ({full_decided}), with no stale read and no \
@@ -367,6 +430,9 @@ pub fn convergence(evidence: &Evidence) -> Claim {
     let mut never: Vec<String> = Vec::new();
     let mut never_experiments: Vec<String> = Vec::new();
     let mut converged_everywhere: Vec<String> = Vec::new();
+    // Configurations that run anti-entropy, and how many configurations said either way.
+    let mut anti_entropy: Vec<String> = Vec::new();
+    let mut configs_seen = 0usize;
     for experiment in experiments(evidence) {
         let rows: Vec<&Row> = experiment.rows.iter().filter(|r| completed(r) && r.replicated).collect();
         if rows.is_empty() {
@@ -386,13 +452,25 @@ pub fn convergence(evidence: &Evidence) -> Claim {
                     slowest = Some((ms, format!("{} in {}", row.system, experiment.name)));
                 }
             }
-            let mut text = match row.convergence_ms_max {
-                Some(ms) => format!("{} <= {ms} ms", row.system),
-                None => format!("{} -", row.system),
+            let converged = ran.saturating_sub(row.convergence_never);
+            let text = match (row.convergence_ms_max, row.convergence_never) {
+                (_, 0) if converged == 0 => format!("{} -", row.system),
+                (Some(ms), 0) => format!("{} <= {ms} ms", row.system),
+                (None, 0) => format!("{} -", row.system),
+                (Some(ms), _) if converged > 0 => format!(
+                    "{} converged on {converged} of {ran} seeds (slowest {ms} ms), never on the others",
+                    row.system
+                ),
+                _ => format!("{} never converged ({ran} seeds)", row.system),
             };
             if row.convergence_never > 0 {
-                text.push_str(&format!(", never on {} of {ran} seeds", row.convergence_never));
                 here_never.push(format!("{} {} of {ran} seeds", row.system, row.convergence_never));
+            }
+            if let Some(description) = config(experiment, &row.system) {
+                configs_seen += 1;
+                if !description.contains("anti-entropy off") {
+                    anti_entropy.push(format!("{key}: {description}"));
+                }
             }
             parts.push(text);
         }
@@ -401,7 +479,7 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             experiment.name,
             injected(&experiment.name),
             seeds(&experiment.seeds),
-            parts.join(", ")
+            parts.join("; ")
         ));
         if here_never.is_empty() {
             converged_everywhere.push(experiment.name.clone());
@@ -416,6 +494,16 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             "convergence needs the fault experiments",
         );
     }
+    // The repair mechanisms tested: read repair only, unless some configuration runs anti-entropy.
+    let setup = if !anti_entropy.is_empty() {
+        format!("anti-entropy ran in {}", anti_entropy.join("; "))
+    } else if configs_seen > 0 {
+        "anti-entropy is off in every configuration tested, so this is about read repair alone".to_owned()
+    } else {
+        "anti-entropy is off in every configuration tested (experiments/*.toml enable none), so this is about read \
+         repair alone"
+            .to_owned()
+    };
     let slowest_text = slowest
         .as_ref()
         .map_or_else(|| "no seed converged".to_owned(), |(ms, what)| format!("the slowest took {ms} ms ({what})"));
@@ -425,37 +513,118 @@ pub fn convergence(evidence: &Evidence) -> Claim {
     if never.is_empty() {
         return claim.judged(
             Verdict::Holds,
-            format!("every replicated system converged on every seed of every experiment; {slowest_text} after the last heal or write"),
+            format!(
+                "every replicated system converged on every seed of every experiment; {slowest_text} after the last \
+                 heal or write; {setup}"
+            ),
         );
     }
     let everywhere = if converged_everywhere.is_empty() { "none".to_owned() } else { converged_everywhere.join(", ") };
-    claim.judged(
-        Verdict::only_when(format!(
+    claim
+        .judged(
+            Verdict::only_when(format!(
             "no fault leaves replicas holding different data that nothing repairs (read repair fixes only keys read \
-             again, and no anti-entropy runs here): replicas still differed at the end after {} ({}); they \
-             converged on every seed in {everywhere}",
+             again; {setup}): replicas still differed at the end after {} ({}); they converged on every seed in \
+             {everywhere}",
             never_experiments.iter().map(|e| format!("{e} ({})", injected(e))).collect::<Vec<_>>().join(", "),
             never.join("; ")
         )),
-        format!("replicas converged after every other fault; of the systems that converged on every seed, {slowest_text} after the last heal or write"),
-    )
-    .gist(format!(
-        "no fault leaves replicas apart with nothing to repair them (no anti-entropy here; apart after {})",
-        never_experiments.join(", ")
-    ))
+            format!(
+            "replicas converged after every other fault; of the systems that converged on every seed, {slowest_text} \
+             after the last heal or write; {setup}"
+        ),
+        )
+        .gist(format!(
+            "no fault leaves replicas apart with nothing to repair them (no anti-entropy here; apart after {})",
+            never_experiments.join(", ")
+        ))
 }
 
-/// What a quorum-quorum violation in `experiment` says R + W > N also needs.
-fn rw_condition(experiment: &str) -> String {
+/// The experiments whose faults are ordinary (one server cut off, the servers split, one
+/// server down): a violation of the strict configuration there refutes claim 8 outright.
+pub const ORDINARY_FAULTS: [&str; 3] = ["isolate-one-node", "partition-halves", "crash-restart"];
+
+/// The kind of a recorded fault (`partition [n4] | [n5 n3] at 2s` is a `partition`); `None`
+/// for the ends of faults (`heal`, `restart`, and `skew HOST +0ms`, which puts a strobed clock
+/// back).
+pub fn fault_kind(fault: &str) -> Option<&str> {
+    let mut words = fault.split_whitespace();
+    let kind = words.next()?;
+    match kind {
+        "heal" | "restart" => None,
+        "skew" if words.nth(1) == Some("+0ms") => None,
+        _ => Some(kind),
+    }
+}
+
+/// A fault kind in words, for conditions.
+fn fault_words(kind: &str) -> String {
+    match kind {
+        "strobe" => "a clock strobe".to_owned(),
+        "skew" => "a clock skew".to_owned(),
+        "partition" => "a partition".to_owned(),
+        "partition-one-way" => "a one-way partition".to_owned(),
+        "crash" => "a crash".to_owned(),
+        "slow" => "a slow link".to_owned(),
+        "flaky" => "a flaky link".to_owned(),
+        other => format!("a `{other}` fault"),
+    }
+}
+
+/// The fault kinds present in every violating seed and absent from every clean one (`faults`:
+/// each seed's recorded faults; `violating`: the seeds that violated). Empty when no kind
+/// separates them, or when no seed was clean or none violated.
+pub fn separating_kinds(faults: &BTreeMap<u64, Vec<String>>, violating: &[u64]) -> Vec<String> {
+    let kinds = |list: &Vec<String>| -> BTreeSet<String> {
+        list.iter().filter_map(|f| fault_kind(f)).map(str::to_owned).collect()
+    };
+    let (bad, clean): (Vec<(&u64, &Vec<String>)>, Vec<_>) =
+        faults.iter().partition(|(seed, _)| violating.contains(seed));
+    if bad.is_empty() || clean.is_empty() {
+        return Vec::new();
+    }
+    let mut common = kinds(bad[0].1);
+    for (_, list) in &bad[1..] {
+        common = common.intersection(&kinds(list)).cloned().collect();
+    }
+    let seen_clean: BTreeSet<String> = clean.iter().flat_map(|(_, list)| kinds(list)).collect();
+    common.difference(&seen_clean).cloned().collect()
+}
+
+/// What a quorum-quorum violation on `violated` seeds of `experiment` (not an ordinary fault)
+/// says R + W > N also needs; `faults` are the seeds' recorded faults, when the evidence has
+/// them.
+fn rw_condition(experiment: &str, violated: &[u64], faults: Option<&BTreeMap<u64, Vec<String>>>) -> String {
     match experiment {
-        "clock-skew-lww" => "clocks agree (LWW orders writes by timestamp)".to_owned(),
-        "power-loss" => "no replica loses writes it acknowledged (a periodic commit log does)".to_owned(),
-        "random-nemesis" => {
-            "none of the random nemesis's faults occur (it mixes partitions, crashes, clock strobes and slow links: \
-             its violations/ witnesses say which one struck)"
-                .to_owned()
-        }
-        other => format!("none of the faults of {other} occur ({})", injected(other)),
+        "clock-skew-lww" => return "clocks agree (LWW orders writes by timestamp)".to_owned(),
+        "power-loss" => return "no replica loses writes it acknowledged (a periodic commit log does)".to_owned(),
+        _ => {}
+    }
+    let Some(faults) = faults else {
+        return format!(
+            "none of the faults of {experiment} occur (the seeds' fault lists are not in the evidence, so the \
+             violations are not attributed to a kind)"
+        );
+    };
+    let kinds = separating_kinds(faults, violated);
+    let these = if violated.len() == 1 {
+        format!("the violating seed {} is the one", seed_list(violated))
+    } else {
+        format!("the violating seeds {} are exactly those", seed_list(violated))
+    };
+    if kinds.is_empty() {
+        return format!(
+            "none of the faults of {experiment} occur (the violations are not attributable to one fault kind: \
+             none occurs in every violating seed and in no clean one)"
+        );
+    }
+    let words: Vec<String> = kinds.iter().map(|k| fault_words(k)).collect();
+    let with = format!("{these} with {}", words.join(", and with "));
+    if kinds.iter().all(|k| k == "strobe" || k == "skew") {
+        format!("clocks agree ({experiment}: {with})")
+    } else {
+        let bare: Vec<&str> = words.iter().map(|w| w.trim_start_matches("a ").trim_start_matches("an ")).collect();
+        format!("no {} strikes ({experiment}: {with})", bare.join(" or "))
     }
 }
 
@@ -491,14 +660,14 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
     for row in &caveats {
         describe(&mut claim, CAVEATS, row);
     }
-    let mut elsewhere: Vec<(String, Vec<u64>)> = Vec::new();
+    let mut elsewhere: Vec<(&Experiment, Vec<u64>)> = Vec::new();
     let mut measured_elsewhere = false;
     for experiment in experiments(evidence).into_iter().filter(|e| e.name != CAVEATS) {
         if let Some(row) = experiment.row(STRICT).filter(|r| completed(r)) {
             measured_elsewhere = true;
             describe(&mut claim, &experiment.name, row);
             if !row.violating_seeds.is_empty() {
-                elsewhere.push((experiment.name.clone(), row.violating_seeds.clone()));
+                elsewhere.push((experiment, row.violating_seeds.clone()));
             }
         }
     }
@@ -513,17 +682,26 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
     let mut conditions: Vec<String> = Vec::new();
     let mut gists: Vec<String> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
-    if let Some(strict) = strict {
-        if !strict.violating_seeds.is_empty() {
-            return claim.judged(
-                Verdict::Refuted,
-                format!(
-                    "{STRICT} in {CAVEATS}, with blocking read repair and strict quorums, violated on {}: R + W > N \
-                     did not make reads see the latest write even with the write-back",
-                    seeds(&strict.violating_seeds)
-                ),
-            );
-        }
+    // With blocking read repair and strict quorums, a violation under the caveats' partitions or
+    // under an ordinary fault refutes the claim: nothing unusual was needed.
+    let mut refuting: Vec<String> = Vec::new();
+    if let Some(strict) = strict.filter(|r| !r.violating_seeds.is_empty()) {
+        refuting.push(format!("{CAVEATS} ({}) on {}", injected(CAVEATS), seeds(&strict.violating_seeds)));
+    }
+    for (experiment, violated) in elsewhere.iter().filter(|(e, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
+        refuting.push(format!("{} ({}) on {}", experiment.name, injected(&experiment.name), seeds(violated)));
+    }
+    if !refuting.is_empty() {
+        return claim.judged(
+            Verdict::Refuted,
+            format!(
+                "{STRICT}, with blocking read repair and strict quorums, violated under an ordinary fault: {}: R + W > \
+                 N did not make reads see the latest write even with the write-back",
+                refuting.join("; ")
+            ),
+        );
+    }
+    if strict.is_some() {
         reasons.push(format!("{STRICT} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
         for (system, condition, gist) in [
             (
@@ -547,10 +725,14 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
             .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
     }
     for (experiment, violated) in &elsewhere {
-        let condition = rw_condition(experiment);
-        // The gist: the condition without its parenthesis.
-        gists.push(condition.split(" (").next().unwrap_or(&condition).to_owned());
-        conditions.push(format!("{condition}: {STRICT} violated in {experiment} on {}", seeds(violated)));
+        let faults = seed_faults(experiment, STRICT);
+        let condition = rw_condition(&experiment.name, violated, faults.as_ref());
+        // The gist: the condition without its parenthesis (once each).
+        let gist = condition.split(" (").next().unwrap_or(&condition).to_owned();
+        if !gists.contains(&gist) {
+            gists.push(gist);
+        }
+        conditions.push(format!("{condition}: {STRICT} violated in {} on {}", experiment.name, seeds(violated)));
     }
     if conditions.is_empty() {
         return claim.judged(Verdict::Holds, reasons.join("; "));
@@ -598,11 +780,25 @@ fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
 /// A read counts as "fresh by then" in the staleness contrast at this share of trials.
 pub const FRESH: f64 = 0.999;
 
+/// Whether a quorum configuration (`quorum: 3 nodes, n=3, r=quorum w=quorum, ...`) has
+/// R + W > N; `None` when the description does not say (SQLite, or another format).
+pub fn overlapping(config: &str) -> Option<bool> {
+    let field = |prefix: &str| config.split([',', ' ']).find_map(|w| w.strip_prefix(prefix));
+    let n: usize = field("n=")?.parse().ok()?;
+    let level = |name: &str| match name {
+        "one" => Some(1),
+        "quorum" => Some(n / 2 + 1),
+        "all" => Some(n),
+        other => other.parse().ok(),
+    };
+    Some(level(field("r=")?)? + level(field("w=")?)? > n)
+}
+
 /// Claim 9: last-write-wins is safe.
 pub fn last_write_wins(evidence: &Evidence) -> Claim {
     let mut claim = Claim::new(
         9,
-        "last-write-wins loses nothing",
+        "last-write-wins is safe under clock skew",
         "Cassandra's correctness does depend on these clocks",
         "Cassandra documentation (architecture/dynamo); Jepsen on Cassandra 2.0.0 (2013): \"pure last-write-wins\" \
          loses acknowledged writes when clocks disagree",
@@ -616,6 +812,8 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
     };
     let mut lww_lost = 0u64;
     let mut lww_measured = false;
+    // (system, lost, R + W > N if the configuration says)
+    let mut losers: Vec<(String, u64, Option<bool>)> = Vec::new();
     let mut lww_violated: Vec<String> = Vec::new();
     for system in LWW_SYSTEMS.iter().chain(CLOCK_FREE_SYSTEMS.iter()) {
         let Some(row) = experiment.row(system).filter(|r| completed(r)) else { continue };
@@ -633,6 +831,9 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
         if LWW_SYSTEMS.contains(system) {
             lww_measured = true;
             lww_lost += lost;
+            if lost > 0 {
+                losers.push((system.to_string(), lost, config(experiment, system).and_then(overlapping)));
+            }
             if !row.violating_seeds.is_empty() {
                 lww_violated.push(format!("{system} on {}", seeds(&row.violating_seeds)));
             }
@@ -646,11 +847,22 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
     }
     claim.figure("lww_lost_writes", lww_lost as f64);
     if lww_lost > 0 {
+        let lost: Vec<String> = losers.iter().map(|(system, lost, _)| format!("{system} {lost}")).collect();
+        let strict: Vec<&str> =
+            losers.iter().filter(|(_, _, strict)| *strict == Some(true)).map(|(s, _, _)| s.as_str()).collect();
+        let quorums = match strict.as_slice() {
+            [] => String::new(),
+            [one] => format!(": {one} has R + W > N, which does not help when the order itself is wrong"),
+            many => {
+                format!(": {} have R + W > N, which does not help when the order itself is wrong", many.join(" and "))
+            }
+        };
         return claim.judged(
             Verdict::Refuted,
             format!(
-                "with one clock 2 s behind, last-write-wins lost {lww_lost} acknowledged writes over ONE, QUORUM and \
-                 ALL (violations: {}): R + W > N does not help when the order itself is wrong",
+                "with one clock 2 s behind, last-write-wins lost {lww_lost} acknowledged writes ({}; violations: \
+                 {}){quorums}",
+                lost.join(", "),
                 lww_violated.join(", ")
             ),
         );
@@ -680,8 +892,7 @@ mod tests {
     fn complete(mut e: Evidence) -> Evidence {
         for name in FAULT_EXPERIMENTS {
             if !e.experiments.contains_key(name) {
-                e.experiments
-                    .insert(name.to_owned(), Experiment { name: name.to_owned(), seeds: vec![1, 2], rows: Vec::new() });
+                e.experiments.extend(evidence(&[(name, Vec::new())]).experiments);
             }
         }
         e
@@ -702,6 +913,8 @@ mod tests {
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("quorum-all below 95.0 % ok in isolate-one-node 0.0 %"), "{condition}");
         assert!(condition.contains("quorum-one available under every fault"), "{condition}");
+        assert!(condition.contains("was below 95.0 % ok wherever") && !condition.contains("unavailable whenever"));
+        assert!(claim.reasoning.contains("100 ms after a failure") && claim.reasoning.contains("one SQLite server"));
         assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.999);
 
         let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone()])]));
@@ -737,6 +950,15 @@ mod tests {
         let claim = sql_consistency(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("synchronous=FULL") && condition.contains("power-loss/sqlite-off"), "{condition}");
+        assert!(!condition.contains("final reads"), "no stale reads, nothing to explain: {condition}");
+        let mut stale = off.clone();
+        stale.stale_reads = Some(200);
+        let claim = sql_consistency(&complete(evidence(&[("power-loss", vec![full.clone(), stale])])));
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(
+            condition.contains("the stale reads (200 of power-loss/sqlite-off) are the final reads"),
+            "{condition}"
+        );
 
         assert_eq!(sql_consistency(&complete(evidence(&[("power-loss", vec![full.clone()])]))).verdict, Verdict::Holds);
         let mut broken = full.clone();
@@ -764,6 +986,15 @@ mod tests {
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("power-loss") && condition.contains("in crash-restart"), "{condition}");
         assert_eq!(claim.figures["slowest_convergence_ms"], 21.0, "of the systems that converged on every seed");
+        assert!(
+            claim
+                .evidence
+                .iter()
+                .any(|l| l.contains("quorum-one converged on 1 of 2 seeds (slowest 2003 ms), never on the others")),
+            "{:?}",
+            claim.evidence
+        );
+        assert!(claim.reasoning.contains("anti-entropy is off in every configuration tested"), "{}", claim.reasoning);
         assert_eq!(
             convergence(&complete(evidence(&[("crash-restart", vec![healthy.clone()])]))).verdict,
             Verdict::Holds
@@ -812,18 +1043,75 @@ mod tests {
         let claim = strict_quorums(&e);
         assert_eq!(claim.verdict, Verdict::Holds, "the contrast is evidence, not a verdict");
         assert!(
-            claim.evidence.iter().any(|l| l.contains("N=3 R=1 W=1") && l.contains("in 40.0 %; 100.0 % from 5 ms on")),
+            claim
+                .evidence
+                .iter()
+                .any(|l| l.contains("N=3 R=1 W=1") && l.contains("in 40.0 %; ") && l.contains(" from 5 ms on")),
             "{:?}",
             claim.evidence
         );
         assert_eq!(claim.figures["staleness/exp-1ms/3-1-1/fresh_at_0"], 0.4);
         let e = evidence(&[(CAVEATS, vec![skewed.clone(), no_repair])]);
         assert_eq!(strict_quorums(&e).verdict, Verdict::Refuted);
-        let e = evidence(&[(CLOCK_SKEW, vec![skewed])]);
+        let e = evidence(&[(CLOCK_SKEW, vec![skewed.clone()])]);
         let claim = strict_quorums(&e);
         assert!(matches!(claim.verdict, Verdict::HoldsOnlyWhen { .. }));
         assert!(claim.reasoning.contains("not exercised"), "{}", claim.reasoning);
         assert!(matches!(strict_quorums(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        for ordinary in ORDINARY_FAULTS {
+            let e = evidence(&[(CAVEATS, vec![clean.clone()]), (ordinary, vec![skewed.clone()])]);
+            let claim = strict_quorums(&e);
+            assert_eq!(claim.verdict, Verdict::Refuted, "{ordinary}");
+            assert!(claim.reasoning.contains(&format!("{ordinary} (")), "{}", claim.reasoning);
+        }
+        let e = evidence(&[(CAVEATS, vec![clean.clone()]), ("random-nemesis", vec![skewed])]);
+        let Verdict::HoldsOnlyWhen { condition } = strict_quorums(&e).verdict else { panic!() };
+        assert!(condition.contains("not attributed"), "without the records: {condition}");
+    }
+
+    #[test]
+    fn nemesis_violations_are_attributed_to_the_fault_kind_that_separates_the_seeds() {
+        let seed = |faults: &[&str]| faults.iter().map(|f| (*f).to_owned()).collect::<Vec<String>>();
+        let faults: BTreeMap<u64, Vec<String>> = [
+            (1, seed(&["partition [n4] | [n5 n3] at 2s", "heal at 4s", "crash n1 at 6s", "restart n1 at 8s"])),
+            (2, seed(&["strobe n3 ±714ms every 232ms at 3s", "skew n3 +0ms at 6s", "partition [n1] | [n2] at 9s"])),
+            (3, seed(&["slow [n1] | [n2] 290ms at 3s", "heal at 6s"])),
+            (5, seed(&["strobe n1 ±1274ms every 45ms at 3s", "skew n1 +0ms at 6s", "flaky [n1] | [n2] 9ppm at 9s"])),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(fault_kind("skew n3 +0ms at 6s"), None, "the end of a strobe");
+        assert_eq!(fault_kind("skew n3 -2000ms at 6s"), Some("skew"));
+        assert_eq!(fault_kind("heal at 4s"), None);
+        assert_eq!(separating_kinds(&faults, &[2, 5]), ["strobe"]);
+        let condition = rw_condition("random-nemesis", &[2, 5], Some(&faults));
+        assert_eq!(
+            condition,
+            "clocks agree (random-nemesis: the violating seeds 2,5 are exactly those with a clock strobe)"
+        );
+        assert_eq!(separating_kinds(&faults, &[1, 2]), ["partition"]);
+        assert!(separating_kinds(&faults, &[2, 3]).is_empty(), "seeds 2 and 3 share no fault kind");
+        let condition = rw_condition("random-nemesis", &[2, 3], Some(&faults));
+        assert!(
+            condition.starts_with("none of the faults of random-nemesis occur")
+                && condition.contains("not attributable")
+        );
+        assert_eq!(separating_kinds(&faults, &[1]), ["crash"]);
+        let condition = rw_condition("random-nemesis", &[1], Some(&faults));
+        assert!(
+            condition.starts_with("no crash strikes (random-nemesis: the violating seed 1 is the one with a crash)")
+        );
+        assert!(separating_kinds(&faults, &[1, 2, 3, 5]).is_empty(), "no clean seed to compare with");
+    }
+
+    #[test]
+    fn overlap_is_read_from_the_configuration() {
+        let config = |r: &str, w: &str| format!("quorum: 3 nodes, n=3, r={r} w={w}, lww, commit log batch");
+        assert_eq!(overlapping(&config("quorum", "quorum")), Some(true));
+        assert_eq!(overlapping(&config("all", "one")), Some(true));
+        assert_eq!(overlapping(&config("one", "one")), Some(false));
+        assert_eq!(overlapping(&config("one", "quorum")), Some(false));
+        assert_eq!(overlapping("sqlite: journal wal, synchronous=full"), None);
     }
 
     #[test]
@@ -835,6 +1123,8 @@ mod tests {
         abd.lost_writes = Some(0);
         let claim = last_write_wins(&evidence(&[(CLOCK_SKEW, vec![lww.clone(), abd.clone()])]));
         assert_eq!(claim.verdict, Verdict::Refuted);
+        assert!(claim.reasoning.contains("lost 3 acknowledged writes (quorum-quorum 3;"), "{}", claim.reasoning);
+        assert!(!claim.reasoning.contains("ONE") && !claim.reasoning.contains("ALL"), "{}", claim.reasoning);
         assert_eq!(claim.figures["lww_lost_writes"], 3.0);
         let mut stale_only = lww.clone();
         stale_only.lost_writes = Some(0);

@@ -155,12 +155,26 @@ pub fn seed_list(seeds: &[u64]) -> String {
 
 /// A share as a percentage with one decimal.
 pub fn percent(share: f64) -> String {
-    format!("{:.1} %", share * 100.0)
+    // A share short of 1 must not print as 100.0 % (nor above 0 as 0.0 %): more digits then.
+    let shown = format!("{:.1}", share * 100.0);
+    if (shown == "100.0" && share < 1.0) || (shown == "0.0" && share > 0.0) {
+        return format!("{:.3} %", share * 100.0);
+    }
+    format!("{shown} %")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_never_rounds_to_all_or_nothing() {
+        assert_eq!(percent(0.5), "50.0 %");
+        assert_eq!(percent(1.0), "100.0 %");
+        assert_eq!(percent(0.9996), "99.960 %");
+        assert_eq!(percent(0.0), "0.0 %");
+        assert_eq!(percent(0.0001), "0.010 %");
+    }
 
     #[test]
     fn seeds_read_as_ranges_or_lists() {

@@ -98,7 +98,13 @@ pub mod testing {
         for (name, rows) in experiments {
             evidence.experiments.insert(
                 (*name).to_owned(),
-                Experiment { name: (*name).to_owned(), seeds: vec![1, 2], rows: rows.clone() },
+                Experiment {
+                    name: (*name).to_owned(),
+                    seeds: vec![1, 2],
+                    rows: rows.clone(),
+                    records: Vec::new(),
+                    configs: Vec::new(),
+                },
             );
         }
         evidence
