@@ -21,7 +21,7 @@ run: build
 	$(LAB) run $(EXPERIMENTS)
 	@echo "== engines on the real disk ($(ENGINE_SECONDS) s per cell; full table: results/engines/table.md) =="
 	@mkdir -p results
-	-$(LAB) bench engines --seconds $(ENGINE_SECONDS) 2> results/engines.log | grep -E '^(met|NOT met):' \
+	-@$(LAB) bench engines --seconds $(ENGINE_SECONDS) 2> results/engines.log | grep -E '^(met|NOT met):' \
 		|| { echo "lab bench engines failed (claim 1 stays not measured):"; tail -n 3 results/engines.log; }
 	$(LAB) claims || [ $$? -eq 1 ]
 
