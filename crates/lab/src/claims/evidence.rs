@@ -60,30 +60,8 @@ impl Evidence {
     }
 }
 
-/// A scaling series' row (`scaling/table.json`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ScalingRow {
-    /// `quorum-5-one`, `sqlite`.
-    pub system: String,
-    /// Nodes.
-    pub nodes: usize,
-    /// Read and write level (`-` for SQLite).
-    pub level: String,
-    /// Highest throughput of the sweep, ok/s.
-    pub saturation_ok_per_s: f64,
-    /// Clients at the knee.
-    pub knee_clients: usize,
-    /// p99 at the knee, ms.
-    pub p99_ms_at_saturation: Option<f64>,
-    /// Speed-up over 3 nodes at the same level.
-    pub speedup_vs_3: Option<f64>,
-    /// Speed-up over the node ratio.
-    pub efficiency: Option<f64>,
-    /// SQLite's serial bound, ok/s.
-    pub model_bound_ok_per_s: Option<f64>,
-    /// Points that failed.
-    pub errors: usize,
-}
+/// A scaling series' row (`scaling/table.json`): the row the scaling report writes.
+pub use crate::scaling::report::Row as ScalingRow;
 
 /// One point of the sweep (`scaling/points.csv`).
 #[derive(Debug, Clone, PartialEq)]

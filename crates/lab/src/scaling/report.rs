@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
@@ -18,8 +18,8 @@ use super::spec::{level_name, Scaling};
 /// The share of the highest throughput that counts as saturated.
 pub const KNEE_SHARE: f64 = 0.95;
 
-/// One series' row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One series' row (`lab claims` reads it back from `table.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// `quorum-5-one`, `sqlite`.
     pub system: String,
