@@ -2,9 +2,8 @@
 //! experiments' rows.
 
 use super::evidence::Evidence;
-use super::faults::config;
 use super::ledger::{seed_list, seeds, Claim, Verdict};
-use super::{command, SEED_SOURCE};
+use super::{command, no_results, SEED_SOURCE};
 
 /// The experiments that test durability.
 pub const POWER_LOSS: &str = "power-loss";
@@ -52,10 +51,7 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
     .tested_by(POWER_LOSS, &command(POWER_LOSS))
     .tested_by(DISK_ERRORS, &command(DISK_ERRORS));
     let Some(power) = evidence.experiments.get(POWER_LOSS) else {
-        return claim.judged(
-            Verdict::missing(format!("no results of {POWER_LOSS}: run `{}`", command(POWER_LOSS))),
-            "durability needs the power-loss experiment",
-        );
+        return claim.judged(no_results(&[POWER_LOSS]), "durability needs the power-loss experiment");
     };
     let mut synced_lost: Vec<String> = Vec::new();
     let mut synced_kept: Vec<String> = Vec::new();
@@ -68,7 +64,7 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
     for experiment in [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS)) {
         for row in experiment.rows.iter().filter(|r| r.seeds > r.errors) {
             let Some(lost) = row.lost_writes else { continue };
-            let synced = config(experiment, &row.system).and_then(syncs_before_ack);
+            let synced = experiment.config(&row.system).and_then(syncs_before_ack);
             let key = format!("{}/{}", experiment.name, row.system);
             claim.figure(format!("{key}/lost_writes"), lost as f64);
             claim.figure(format!("{key}/acknowledged_writes"), row.acknowledged_writes as f64);

@@ -50,6 +50,13 @@ impl Experiment {
     pub fn row(&self, system: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.system == system)
     }
+
+    /// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
+    /// (`quorum: 3 nodes, n=3, r=quorum w=quorum, lww, commit log batch, ...`, `sqlite: journal
+    /// wal, synchronous=full`); `None` when the evidence does not carry it.
+    pub fn config(&self, system: &str) -> Option<&str> {
+        self.configs.iter().find(|(s, _)| s == system).map(|(_, c)| c.as_str())
+    }
 }
 
 impl Evidence {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::evidence::{Evidence, Experiment, StalenessPoint};
 use super::ledger::{percent, seed_list, seeds, Claim, Verdict};
-use super::{command, SEED_SOURCE};
+use super::{command, no_results, SEED_SOURCE};
 use crate::run::table::Row;
 
 /// "Available" under faults: at least this share of the operations invoked during a fault
@@ -75,21 +75,13 @@ pub fn seed_faults(experiment: &Experiment, system: &str) -> Option<BTreeMap<u64
     )
 }
 
-/// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
-/// (`quorum: 3 nodes, n=3, r=quorum w=quorum, lww, commit log batch, ...`, `sqlite: journal
-/// wal, synchronous=full`); `None` when the evidence does not carry it.
-pub fn config<'a>(experiment: &'a Experiment, system: &str) -> Option<&'a str> {
-    experiment.configs.iter().find(|(s, _)| s == system).map(|(_, c)| c.as_str())
-}
-
 /// "Not measured" naming the `required` experiments without results, if any.
 pub fn missing(evidence: &Evidence, required: &[&str]) -> Option<Verdict> {
     let absent: Vec<&str> = required.iter().copied().filter(|name| !evidence.experiments.contains_key(*name)).collect();
     if absent.is_empty() {
         return None;
     }
-    let files: Vec<String> = absent.iter().map(|name| format!("experiments/{name}.toml")).collect();
-    Some(Verdict::missing(format!("no results of {}: run `lab run {}`", absent.join(", "), files.join(" "))))
+    Some(no_results(&absent))
 }
 
 /// What an experiment injects, in a few words (for conditions).
@@ -466,7 +458,7 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             if row.convergence_never > 0 {
                 here_never.push(format!("{} {} of {ran} seeds", row.system, row.convergence_never));
             }
-            if let Some(description) = config(experiment, &row.system) {
+            if let Some(description) = experiment.config(&row.system) {
                 configs_seen += 1;
                 if !description.contains("anti-entropy off") {
                     anti_entropy.push(format!("{key}: {description}"));
@@ -805,10 +797,7 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
     )
     .tested_by(CLOCK_SKEW, &command(CLOCK_SKEW));
     let Some(experiment) = evidence.experiments.get(CLOCK_SKEW) else {
-        return claim.judged(
-            Verdict::missing(format!("no results of {CLOCK_SKEW}: run `{}`", command(CLOCK_SKEW))),
-            "LWW under clock skew needs the clock-skew experiment",
-        );
+        return claim.judged(no_results(&[CLOCK_SKEW]), "LWW under clock skew needs the clock-skew experiment");
     };
     let mut lww_lost = 0u64;
     let mut lww_measured = false;
@@ -832,7 +821,7 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
             lww_measured = true;
             lww_lost += lost;
             if lost > 0 {
-                losers.push((system.to_string(), lost, config(experiment, system).and_then(overlapping)));
+                losers.push((system.to_string(), lost, experiment.config(system).and_then(overlapping)));
             }
             if !row.violating_seeds.is_empty() {
                 lww_violated.push(format!("{system} on {}", seeds(&row.violating_seeds)));

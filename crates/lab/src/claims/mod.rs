@@ -35,6 +35,12 @@ pub fn command(name: &str) -> String {
     format!("lab run experiments/{name}.toml")
 }
 
+/// "Not measured": no results of the experiments `names`, with the one command that runs them.
+pub fn no_results(names: &[&str]) -> Verdict {
+    let files: Vec<String> = names.iter().map(|name| format!("experiments/{name}.toml")).collect();
+    Verdict::missing(format!("no results of {}: run `lab run {}`", names.join(", "), files.join(" ")))
+}
+
 /// Every claim, judged on `evidence`, in ledger order.
 pub fn judge(evidence: &Evidence) -> Vec<Claim> {
     let claims = vec![

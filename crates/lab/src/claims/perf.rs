@@ -3,7 +3,7 @@
 
 use super::evidence::{EngineRow, Evidence, Scaling};
 use super::ledger::{percent, seeds, Claim, Verdict};
-use super::{command, SEED_SOURCE};
+use super::{command, no_results, SEED_SOURCE};
 use crate::run::table::Row;
 use sim::disk_cost::DiskCost;
 
@@ -73,7 +73,7 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     .tested_by("engines", "lab bench engines (make bench-engines; optional: this machine's real disk)");
     let Some(experiment) = evidence.experiments.get(POWER_LOSS) else {
         return claim.judged(
-            Verdict::missing(format!("no results of {POWER_LOSS}: run `{}`", command(POWER_LOSS))),
+            no_results(&[POWER_LOSS]),
             "write latency with and without the sync needs the power-loss experiment",
         );
     };
