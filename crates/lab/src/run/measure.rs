@@ -224,6 +224,12 @@ pub struct Op<'a> {
     pub completion: Option<&'a Event>,
 }
 
+/// Whether an operation named `f` changes state when it succeeds (a `cas` whose comparison
+/// fails ends `fail`, so asked of `ok` operations this counts only successful ones).
+fn is_write(f: &str) -> bool {
+    matches!(f, "write" | "cas" | "add")
+}
+
 /// The client operations of `history` in invocation order.
 pub fn operations(history: &[Event]) -> Vec<Op<'_>> {
     let mut ops: Vec<Op<'_>> = Vec::new();
@@ -275,7 +281,7 @@ fn count(
         if let (true, Some(done)) = (ok, op.completion) {
             let micros = at(done).saturating_sub(invoked).as_micros() as u64;
             *record.latency_us.entry(micros).or_insert(0) += 1;
-            if matches!(op.invoke.f.as_str(), "write" | "add") {
+            if is_write(&op.invoke.f) {
                 *record.write_latency_us.entry(micros).or_insert(0) += 1;
             }
         }
@@ -290,13 +296,8 @@ fn converged(samples: &quorum::system::Convergence, result: &RunResult) -> Conve
         .map(|(_, end)| *end)
         .filter(|end| *end != Duration::MAX)
         .unwrap_or_default();
-    let last_write = result
-        .history
-        .iter()
-        .filter(|e| e.kind == EventType::Ok && matches!(e.f.as_str(), "write" | "cas" | "add"))
-        .map(at)
-        .max()
-        .unwrap_or_default();
+    let last_write =
+        result.history.iter().filter(|e| e.kind == EventType::Ok && is_write(&e.f)).map(at).max().unwrap_or_default();
     let reference = last_repair.max(last_write);
     match samples.converged_since() {
         Some(since) => Convergence::AfterMs(since.saturating_sub(reference).as_millis() as u64),

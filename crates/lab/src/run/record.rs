@@ -50,7 +50,7 @@ pub struct SeedRecord {
     pub convergence: Convergence,
     /// Latencies of `ok` operations: microseconds of simulated time to count.
     pub latency_us: BTreeMap<u64, u64>,
-    /// Of those, the writes' (`write`, `add`): microseconds to count. Absent in records
+    /// Of those, the writes' (`write`, `cas`, `add`): microseconds to count. Absent in records
     /// written before it existed (read as empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub write_latency_us: BTreeMap<u64, u64>,

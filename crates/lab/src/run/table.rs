@@ -57,7 +57,7 @@ pub struct Row {
     pub latency_ms_p99: Option<f64>,
     /// Maximum.
     pub latency_ms_max: Option<f64>,
-    /// Median latency of `ok` writes (`write`, `add`), simulated ms (`None`: no write
+    /// Median latency of `ok` writes (`write`, `cas`, `add`), simulated ms (`None`: no write
     /// latencies recorded, e.g. records older than the per-kind histogram).
     pub write_latency_ms_p50: Option<f64>,
     /// 99th percentile of the writes' latency.
