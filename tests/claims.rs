@@ -6,12 +6,12 @@
 //! give the same ledger, byte for byte.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::support::scratch;
+use crate::support::{lab, scratch};
 
 /// The fault experiments the claims need, as the repository has them.
 const FAULT_FILES: [&str; 8] = [
@@ -55,10 +55,6 @@ journal = "wal"
 synchronous = "full"
 clients = [4, 16, 64, 128]
 "#;
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

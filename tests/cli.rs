@@ -1,13 +1,9 @@
 //! The `lab` command line: output format, exit statuses, errors on bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::{corpus_dir, hard_kv_history, scratch};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
-}
+use crate::support::{corpus_dir, hard_kv_history, lab, scratch};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()

@@ -2,13 +2,9 @@
 //! a bad file is refused with exit status 2 and its position.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::support::scratch;
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
-}
+use crate::support::{lab, scratch};
 
 /// Whether `file` has its own runner and tests (`kind = "staleness"` or `"scaling"`): the
 /// fault-experiment tests below leave it out.

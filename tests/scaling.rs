@@ -4,9 +4,8 @@
 //! same on a second run.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::support::scratch;
+use crate::support::{lab, scratch};
 
 const TINY: &str = r#"
 kind = "scaling"
@@ -31,10 +30,6 @@ clients_per_node = [4, 32, 64]
 [sqlite]
 clients = [4, 64]
 "#;
-
-fn lab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
-}
 
 fn run_tiny(out: &Path) -> serde_json::Value {
     let file = scratch("tiny-scaling.toml");

@@ -2,13 +2,8 @@
 //! The figures of `experiments/staleness.toml` come from `make run`, not from here.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use crate::support::scratch;
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
-}
+use crate::support::{lab, scratch};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -20,6 +20,11 @@ pub fn corpus_dir() -> PathBuf {
         .expect("the Porcupine corpus was not found: set LAB_CORPUS to its directory")
 }
 
+/// Runs the `lab` binary built for these tests with `args`.
+pub fn lab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lab")).args(args).output().expect("lab runs")
+}
+
 /// A fresh scratch file path under the system's temp directory.
 pub fn scratch(name: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
