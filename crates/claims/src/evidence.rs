@@ -1,0 +1,338 @@
+//! Loading a results directory into typed evidence: the fault experiments (each
+//! `NAME/experiment.json` + `runs.jsonl`, aggregated into table rows), the scaling sweep
+//! (`scaling/table.json`, `points.csv`, `summary.md`), the staleness experiment
+//! (`staleness/table.json`) and the engines benchmark (`engines/table.json`). Anything missing
+//! is `None` (the claims that need it are "not measured"); anything unreadable or corrupt is an
+//! error naming the file (and line) at fault.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use runner::run::output::read_results;
+use runner::run::record::SeedRecord;
+use runner::run::table::{aggregate, Row};
+
+/// Everything the claims are judged on.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// Fault experiments by name.
+    pub experiments: BTreeMap<String, Experiment>,
+    /// The scaling sweep.
+    pub scaling: Option<Scaling>,
+    /// The staleness experiment.
+    pub staleness: Option<Staleness>,
+    /// The engines benchmark (real disk).
+    pub engines: Option<Engines>,
+}
+
+/// One fault experiment's results.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// Its name.
+    pub name: String,
+    /// The seeds with a record.
+    pub seeds: Vec<u64>,
+    /// One row per system, in file order.
+    pub rows: Vec<Row>,
+    /// Every seed record (what a row leaves out: each seed's faults).
+    pub records: Vec<SeedRecord>,
+    /// Each system's configuration, described (`experiment.json`'s `configs`).
+    pub configs: Vec<(String, String)>,
+}
+
+impl Experiment {
+    /// The row of `system`.
+    pub fn row(&self, system: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.system == system)
+    }
+
+    /// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
+    /// (`quorum: 3 nodes, n=3, r=quorum w=quorum, lww, commit log batch, ...`, `sqlite: journal
+    /// wal, synchronous=full`); `None` when the evidence does not carry it.
+    pub fn config(&self, system: &str) -> Option<&str> {
+        self.configs.iter().find(|(s, _)| s == system).map(|(_, c)| c.as_str())
+    }
+}
+
+impl Evidence {
+    /// The row of `system` in experiment `name`, if both were run (and the system completed at
+    /// least one seed).
+    pub fn row(&self, name: &str, system: &str) -> Option<&Row> {
+        self.experiments.get(name)?.row(system).filter(|r| r.seeds > r.errors)
+    }
+}
+
+/// A scaling series' row (`scaling/table.json`): the row the scaling report writes.
+pub use runner::scaling::report::Row as ScalingRow;
+
+/// One point of the sweep (`scaling/points.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScalingPoint {
+    /// The series.
+    pub series: String,
+    /// Clients (offered load).
+    pub clients: usize,
+    /// ok/s.
+    pub ok_per_s: f64,
+    /// p99 latency, ms.
+    pub p99_ms: Option<f64>,
+}
+
+/// The scaling sweep.
+#[derive(Debug, Clone, Default)]
+pub struct Scaling {
+    /// The seed (from summary.md).
+    pub seed: Option<u64>,
+    /// The capacity model's description (summary.md's "Model" lines).
+    pub model: Vec<String>,
+    /// One row per series.
+    pub rows: Vec<ScalingRow>,
+    /// Every point.
+    pub points: Vec<ScalingPoint>,
+}
+
+impl Scaling {
+    /// The points of series `system`, by clients.
+    pub fn curve(&self, system: &str) -> Vec<&ScalingPoint> {
+        let mut points: Vec<&ScalingPoint> = self.points.iter().filter(|p| p.series == system).collect();
+        points.sort_by_key(|p| p.clients);
+        points
+    }
+}
+
+/// N, R, W of a staleness point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Quorums {
+    /// Replicas.
+    pub n: usize,
+    /// Read answers awaited.
+    pub r: usize,
+    /// Write acknowledgements awaited.
+    pub w: usize,
+}
+
+/// One staleness point (`staleness/table.json`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StalenessPoint {
+    /// The delay profile.
+    pub profile: String,
+    /// N, R, W.
+    pub quorums: Quorums,
+    /// Wait after the acknowledgement, ms.
+    pub wait_ms: f64,
+    /// Trials.
+    pub trials: u64,
+    /// Share of reads that returned the write.
+    pub measured: f64,
+    /// The WARS model's probability.
+    pub model: f64,
+}
+
+/// The staleness experiment: its seed (from summary.md) and points.
+#[derive(Debug, Clone, Default)]
+pub struct Staleness {
+    /// The seed.
+    pub seed: Option<u64>,
+    /// Every point.
+    pub points: Vec<StalenessPoint>,
+}
+
+/// One engines row (`engines/table.json`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EngineRow {
+    /// `raw`, `lsm`, `sqlite`.
+    pub engine: String,
+    /// The durability setting.
+    pub setting: String,
+    /// `fsync`, `fdatasync` or `-` (no sync).
+    #[serde(default)]
+    pub sync_call: String,
+    /// Rows per commit.
+    pub rows_per_commit: u64,
+    /// Writer threads.
+    pub threads: u64,
+    /// Rows per wall second.
+    pub writes_per_s: f64,
+}
+
+/// The engines benchmark (`engines/table.json`): its rows and whether it was a `--quick`
+/// smoke run.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Engines {
+    /// The options it ran with.
+    pub options: EngineOptions,
+    /// Every row.
+    pub rows: Vec<EngineRow>,
+}
+
+/// The engines benchmark's options that matter here.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct EngineOptions {
+    /// Wall seconds per cell.
+    #[serde(default)]
+    pub seconds: f64,
+    /// A smoke run: its figures mean little.
+    #[serde(default)]
+    pub quick: bool,
+}
+
+/// Where the scaling, staleness and engines results live under a results directory.
+pub const SCALING: &str = "scaling";
+/// See [`SCALING`].
+pub const STALENESS: &str = "staleness";
+/// See [`SCALING`].
+pub const ENGINES: &str = "engines";
+
+/// Loads everything under `dir`. A missing directory is an error (a mistyped path must not read
+/// as ten claims not measured); an empty one gives empty evidence.
+pub fn load(dir: &Path) -> Result<Evidence> {
+    let mut evidence = Evidence::default();
+    if !dir.exists() {
+        bail!("{}: no such results directory (run `make run`, or `lab run experiments/*.toml`, first)", dir.display());
+    }
+    if !dir.is_dir() {
+        bail!("{}: not a directory", dir.display());
+    }
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}: cannot read", dir.display()))?;
+    entries.sort();
+    for path in entries.iter().filter(|p| p.join("experiment.json").is_file()) {
+        let (meta, records) = read_results(path)?;
+        if meta.shard.is_some() || evidence.experiments.contains_key(&meta.name) {
+            continue;
+        }
+        let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let rows = aggregate(&records, &meta.systems, meta.set_workload);
+        evidence
+            .experiments
+            .insert(meta.name.clone(), Experiment { name: meta.name, seeds, rows, records, configs: meta.configs });
+    }
+    let scaling = dir.join(SCALING);
+    if scaling.join("table.json").is_file() {
+        evidence.scaling = Some(load_scaling(&scaling)?);
+    }
+    let staleness = dir.join(STALENESS);
+    if staleness.join("table.json").is_file() {
+        let points = json(&staleness.join("table.json"))?;
+        let summary = fs::read_to_string(staleness.join("summary.md")).unwrap_or_default();
+        let seed = summary
+            .split("Seed ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse().ok());
+        evidence.staleness = Some(Staleness { seed, points });
+    }
+    let engines = dir.join(ENGINES).join("table.json");
+    if engines.is_file() {
+        evidence.engines = Some(json(&engines)?);
+    }
+    Ok(evidence)
+}
+
+/// Parses a JSON file; errors name the file, line and column.
+fn json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))
+}
+
+fn load_scaling(dir: &Path) -> Result<Scaling> {
+    let rows: Vec<ScalingRow> = json(&dir.join("table.json"))?;
+    let points_path = dir.join("points.csv");
+    let text = fs::read_to_string(&points_path).with_context(|| format!("{}: cannot read", points_path.display()))?;
+    let points = parse_points(&text).map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", points_path.display()))?;
+    let summary_path = dir.join("summary.md");
+    let summary = fs::read_to_string(&summary_path).unwrap_or_default();
+    let (seed, model) = parse_summary(&summary);
+    Ok(Scaling { seed, model, rows, points })
+}
+
+/// The points of `points.csv` (`series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error`);
+/// an error gives its 1-based line. Points whose run failed are left out.
+pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, header)) if header.starts_with("series,clients,ok_per_s,") => {}
+        _ => return Err((1, "expected the header `series,clients,ok_per_s,...`".to_owned())),
+    }
+    let mut points = Vec::new();
+    for (index, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        let bad = |what: &str| (index + 1, format!("{what} in `{line}`"));
+        if fields.len() < 8 {
+            return Err(bad("expected 8 fields"));
+        }
+        if !fields[7..].concat().trim().is_empty() {
+            continue;
+        }
+        let clients = fields[1].parse().map_err(|_| bad("clients is not a whole number"))?;
+        let ok_per_s = fields[2].parse().map_err(|_| bad("ok_per_s is not a number"))?;
+        let p99_ms = match fields[5] {
+            "-" => None,
+            text => Some(text.parse().map_err(|_| bad("p99_ms is not a number"))?),
+        };
+        points.push(ScalingPoint { series: fields[0].to_owned(), clients, ok_per_s, p99_ms });
+    }
+    Ok(points)
+}
+
+/// The seed and the model's lines from the scaling `summary.md`.
+pub fn parse_summary(text: &str) -> (Option<u64>, Vec<String>) {
+    let mut model = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            inside = line == "## Model";
+            continue;
+        }
+        if inside {
+            if let Some(item) = line.strip_prefix("- ") {
+                model.push(item.to_owned());
+            }
+        }
+    }
+    let seed = text
+        .split(", seed ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok());
+    (seed, model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_parse_and_skip_failed_runs() {
+        let text = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n\
+                    sqlite,4,1000.0,0,1.000,2.500,10,\n\
+                    sqlite,8,0.0,0,-,-,0,the run panicked\n";
+        let points = parse_points(text).expect("parses");
+        assert_eq!(points, [ScalingPoint { series: "sqlite".into(), clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]);
+        assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
+        let bad = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,four,1,0,-,-,0,\n";
+        assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));
+    }
+
+    #[test]
+    fn the_summary_gives_seed_and_model() {
+        let text = "# scaling\n\nq\n\n## Model\n\n- CPU per incoming frame: 10.0 us\n- tick 1 ms, zero think time, seed 7\n\n## Table\n\n- not model\n";
+        let (seed, model) = parse_summary(text);
+        assert_eq!(seed, Some(7));
+        assert_eq!(model, ["CPU per incoming frame: 10.0 us", "tick 1 ms, zero think time, seed 7"]);
+        assert_eq!(parse_summary(""), (None, Vec::new()));
+    }
+}

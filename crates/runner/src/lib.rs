@@ -1,0 +1,25 @@
+//! The lab's runner: runs experiments in the simulation, checks their histories, and writes
+//! and reads what they measured.
+//!
+//! Map:
+//! - [`options`]: the commands' options (the binary's `cli` embeds them).
+//! - [`run`](mod@run): `lab run` of fault experiments (measure, record, table, output, merge,
+//!   pictures); [`scaling`] and [`staleness`] run the other experiment kinds.
+//! - [`plot`]: SVG plots, pure.
+//! - [`check`], [`corpus`], [`input`], [`report`]: `lab check` and `lab corpus` on histories
+//!   from elsewhere, and how a verdict is explained.
+//! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`]: `lab bench-sim`.
+//! - [`experiment_check`]: `lab experiment check`.
+
+pub mod bench;
+pub mod check;
+pub mod corpus;
+pub mod experiment_check;
+pub mod input;
+pub mod options;
+pub mod plot;
+pub mod report;
+pub mod run;
+pub mod scaling;
+pub mod simulate;
+pub mod staleness;

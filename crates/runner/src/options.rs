@@ -1,0 +1,370 @@
+//! The options of the runner's commands, as clap parses them (the binary's `cli` embeds
+//! them). Validation beyond what clap checks happens in the commands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use experiment::value::parse_duration;
+
+/// `lab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Experiment files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run only this seed, reproducing it exactly (results go to results/NAME/seed-S/).
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// Run seeds 1..=N instead of the file's seeds.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Run the I-th of N deterministic shares of the seeds (1-based, e.g. 2/8); results go to
+    /// results/NAME/shard-I-of-N/, to be combined by `lab merge`.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Simulations run at once (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Only these systems (names from the files, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub system: Vec<String>,
+    /// Where results go.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Wall time the checker may spend on one history before its verdict is `unknown`.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub check_timeout: Duration,
+    /// No progress line on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `lab merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard result directories (results/NAME/shard-I-of-N), of one or more experiments.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged results go (results/NAME/ under it).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+}
+
+/// One share of the seeds: number `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which share, 1 to `count`.
+    pub index: usize,
+    /// How many shares.
+    pub count: usize,
+}
+
+/// Parses `I/N` with 1 <= I <= N.
+pub fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text.split_once('/').ok_or_else(|| format!("`{text}`: expected I/N, e.g. 2/8"))?;
+    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("`{text}`: expected I/N with whole numbers"));
+    let (index, count) = (number(index)?, number(count)?);
+    if count == 0 || index == 0 || index > count {
+        return Err(format!("`{text}`: expected 1 <= I <= N"));
+    }
+    Ok(Shard { index, count })
+}
+
+/// `lab experiment check`.
+#[derive(Debug, Args)]
+pub struct ExperimentCheckArgs {
+    /// Experiment files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// The sequential model a history is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Pick from the functions used: get/put/append -> kv, cas -> cas-register, else register.
+    Auto,
+    /// Read/write register.
+    Register,
+    /// Read/write/compare-and-set register.
+    CasRegister,
+    /// Key-value store of strings: get/put/append, checked per key.
+    Kv,
+}
+
+/// A history file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Decide by content.
+    Auto,
+    /// The lab's JSON Lines.
+    Jsonl,
+    /// Jepsen/Knossos EDN (a vector of maps, or one map per line).
+    Edn,
+    /// The jepsen.util log of the etcd corpus.
+    EtcdLog,
+}
+
+/// `lab check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Model to check against.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub model: ModelArg,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// Give up on a file after this long (e.g. 500ms, 10s, 2m; a bare number is seconds).
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+    /// Print one JSON object per file instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// After each file's line, print the witness of a violation, or the linearization order.
+    #[arg(long)]
+    pub explain: bool,
+    /// Worker threads for partitions (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Memory limit for the search's memo, in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub memory_mib: usize,
+    /// History files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `lab corpus`.
+#[derive(Debug, Args)]
+pub struct CorpusArgs {
+    /// The corpus directory (holding verdicts.tsv).
+    #[arg(default_value = "../shared/corpus/porcupine")]
+    pub dir: PathBuf,
+    /// Check every file this many times and report the median time.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Give up on a file after this long.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+    /// Worker threads for partitions (default: the machine's cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Print the per-file table, not only the summary.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// A workload the clients run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadArg {
+    /// One register: read, write, cas.
+    Register,
+    /// Many keys: read, write, cas per key.
+    Kv,
+    /// Unique adds, then a final read of the whole set.
+    Set,
+}
+
+/// SQLite's journal mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JournalArg {
+    /// Write-ahead log.
+    Wal,
+    /// Rollback journal.
+    Delete,
+}
+
+/// SQLite's `synchronous` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncArg {
+    /// Never sync.
+    Off,
+    /// Sync at checkpoints (WAL) / critical moments.
+    Normal,
+    /// Sync at every commit.
+    Full,
+}
+
+/// A system under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SystemArg {
+    /// One SQLite server.
+    Sqlite,
+    /// The leaderless quorum-replicated store.
+    Quorum,
+}
+
+/// A consistency level of the quorum store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// One replica.
+    One,
+    /// Two replicas.
+    Two,
+    /// A majority of N.
+    Quorum,
+    /// All N replicas.
+    All,
+    /// Writes only: a stored hint counts.
+    Any,
+}
+
+/// The quorum store's replication mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Last-write-wins by coordinator timestamps.
+    Lww,
+    /// ABD: linearizable quorum reads and writes.
+    Abd,
+}
+
+/// The quorum store's commit log sync policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommitLogArg {
+    /// Sync before acknowledging each write.
+    Batch,
+    /// Acknowledge at once, sync every --commitlog-period.
+    Periodic,
+    /// Sync every --commitlog-period, acknowledge the writes it covered.
+    Group,
+}
+
+/// Hinted handoff policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HintsArg {
+    /// No hints.
+    Off,
+    /// Cassandra: hints never count toward W (except ANY).
+    Strict,
+    /// Dynamo: hints on fallback nodes count toward W.
+    Sloppy,
+}
+
+/// Read repair policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairArg {
+    /// No read repair.
+    Off,
+    /// Repair in the background.
+    Async,
+    /// Repair before replying.
+    Blocking,
+}
+
+/// `lab sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The system under test.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub system: SystemArg,
+    /// Seed: the run is a function of it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Quorum store: nodes (3 to 9).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// Quorum store: replicas per key.
+    #[arg(long, default_value_t = 3)]
+    pub replication: usize,
+    /// Quorum store: read level.
+    #[arg(long, value_enum, default_value = "quorum")]
+    pub read: LevelArg,
+    /// Quorum store: write level.
+    #[arg(long, value_enum, default_value = "quorum")]
+    pub write: LevelArg,
+    /// Quorum store: replication mode.
+    #[arg(long, value_enum, default_value = "lww")]
+    pub mode: ModeArg,
+    /// Quorum store: commit log sync policy.
+    #[arg(long, value_enum, default_value = "batch")]
+    pub commitlog: CommitLogArg,
+    /// Quorum store: the commit log's sync period (periodic, group).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub commitlog_period: Duration,
+    /// Quorum store: hinted handoff.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub hints: HintsArg,
+    /// Quorum store: read repair.
+    #[arg(long, value_enum, default_value = "blocking")]
+    pub read_repair: RepairArg,
+    /// Quorum store: anti-entropy period (off when absent).
+    #[arg(long, value_parser = parse_duration)]
+    pub anti_entropy: Option<Duration>,
+    /// Quorum store: set node n2's clock this many milliseconds off (from the start).
+    #[arg(long, allow_hyphen_values = true)]
+    pub skew_ms: Option<i64>,
+    /// Workload.
+    #[arg(long, value_enum, default_value = "register")]
+    pub workload: WorkloadArg,
+    /// Keys of the kv workload.
+    #[arg(long, default_value_t = 10)]
+    pub keys: usize,
+    /// Zipf exponent for the kv workload's key choice (uniform when absent).
+    #[arg(long)]
+    pub zipf: Option<f64>,
+    /// Simulated time during which clients invoke operations.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Client hosts.
+    #[arg(long, default_value_t = 2)]
+    pub client_hosts: usize,
+    /// Logical clients per client host.
+    #[arg(long, default_value_t = 5)]
+    pub clients_per_host: usize,
+    /// Operation timeout (a timed-out operation is recorded as indeterminate).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub timeout: Duration,
+    /// SQLite journal mode.
+    #[arg(long, value_enum, default_value = "wal")]
+    pub journal: JournalArg,
+    /// SQLite synchronous setting.
+    #[arg(long, value_enum, default_value = "full")]
+    pub synchronous: SyncArg,
+    /// Kernel write-back period (unsynced data reaches disk this often); none by default.
+    #[arg(long, value_parser = parse_duration)]
+    pub writeback: Option<Duration>,
+    /// SQLite: cut client host 0 off from the server; quorum: cut node n1 off from every other
+    /// host; during START..END (e.g. 1s..2s).
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub partition: Option<(Duration, Duration)>,
+    /// Crash the server (quorum: node n1) at START and restart it at END (e.g. 3s..3.5s).
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub crash: Option<(Duration, Duration)>,
+    /// Quorum store: crash every node at START and restart them all at END.
+    #[arg(long, value_parser = crate::simulate::parse_window)]
+    pub crash_all: Option<(Duration, Duration)>,
+    /// Write the history (JSON Lines, nemesis events included) to this file.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+}
+
+/// `lab bench-sim`.
+#[derive(Debug, Args)]
+pub struct BenchSimArgs {
+    /// Seed of the store's run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds of the store's run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Round trips of the echo baseline (spread over 100 tasks).
+    #[arg(long, default_value_t = 100_000)]
+    pub echo_rpcs: usize,
+    /// Runs of each measurement; medians are reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse() {
+        assert_eq!(parse_shard("2/8"), Ok(Shard { index: 2, count: 8 }));
+        assert!(parse_shard("0/8").is_err());
+        assert!(parse_shard("9/8").is_err());
+        assert!(parse_shard("1/0").is_err());
+        assert!(parse_shard("1-2").is_err());
+    }
+}

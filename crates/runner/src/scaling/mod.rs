@@ -1,0 +1,125 @@
+//! Experiment files of `kind = "scaling"`, run by `lab run` beside the fault experiments:
+//! offered load rising until saturation under the per-node capacity model
+//! ([`sim::capacity`]), for quorum clusters of several sizes and levels and for SQLite.
+//!
+//! Map: [`spec`] parses and validates the file into sweep points; [`measure`] runs one point
+//! and reduces its history to throughput and latency; [`report`] finds each series'
+//! saturation and renders the table. This file spreads the points over worker threads and
+//! writes `results/NAME/`: table.md, table.csv, table.json, points.csv, summary.md (the
+//! model's constants, the tick, the wall time of every run) and throughput.svg.
+//!
+//! Determinism: every point is a function of the file (and `--seed`); results are kept by
+//! point index, so the output does not depend on which thread finished first. Only wall times
+//! (in summary.md and on stderr) depend on the machine.
+
+pub mod measure;
+pub mod report;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::check::default_jobs;
+use crate::options::RunArgs;
+use crate::run::output::write;
+use experiment::scaling::{parse, Scaling};
+use measure::{run_point, PointResult};
+
+/// Parses and validates a `kind = "scaling"` file; the summary `lab experiment check` prints.
+pub fn check(file: &Path, text: &str) -> Result<String> {
+    Ok(parse(file, text)?.summary())
+}
+
+/// Runs a checked file: writes `args.out/NAME/` and prints its table to `out`. Returns
+/// whether every run completed. `--seed` replaces the file's seed; `--system` keeps only the
+/// series named.
+pub fn run(file: &Path, text: &str, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
+    let mut scaling = parse(file, text)?;
+    if let Some(seed) = args.seed {
+        scaling.seed = seed;
+    }
+    if !args.system.is_empty() {
+        scaling.series.retain(|s| args.system.contains(&s.name));
+    }
+    let started = Instant::now();
+    let points = sweep(&scaling, default_jobs(args.jobs), !args.quiet && std::io::stderr().is_terminal());
+    let wall_total_s = started.elapsed().as_secs_f64();
+    let rows = report::rows(&scaling, &points);
+
+    let dir = args.out.join(&scaling.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let names: Vec<String> = scaling.series.iter().map(|s| s.name.clone()).collect();
+    let files = [
+        ("table.md", report::render(&rows, true)),
+        ("table.csv", report::csv(&rows)),
+        ("table.json", serde_json::to_string_pretty(&rows)? + "\n"),
+        ("points.csv", report::points_csv(&points)),
+        ("summary.md", report::summary(&scaling, &rows)),
+        ("wall.md", report::wall(&points, wall_total_s)),
+        ("throughput.svg", report::plot(&format!("{}: ok/s against clients", scaling.name), &points, &names)),
+    ];
+    for (name, contents) in files {
+        write(&dir.join(name), contents.as_bytes())?;
+    }
+    writeln!(out, "== {} ({}) ==", scaling.name, file.display())?;
+    out.write_all(report::render(&rows, false).as_bytes())?;
+    writeln!(out, "{} runs in {:.1} s of wall time; results in {}", points.len(), wall_total_s, dir.display())?;
+    let errors: Vec<&PointResult> = points.iter().filter(|p| p.error.is_some()).collect();
+    for p in &errors {
+        writeln!(out, "run failed: {} with {} clients: {}", p.series, p.clients, p.error.as_deref().unwrap_or(""))?;
+    }
+    Ok(errors.is_empty())
+}
+
+/// Runs every point on `jobs` worker threads; results in point order.
+pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult> {
+    let points = scaling.points();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<PointResult>>> = Mutex::new(vec![None; points.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(points.len()).max(1) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&point) = points.get(index) else { return };
+                let Ok(result) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_point(scaling, point)))
+                else {
+                    continue;
+                };
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if progress {
+                    eprint!("\r{}: {finished}/{} runs", scaling.name, points.len());
+                }
+                // A poisoned lock means another worker panicked: keep its slot empty.
+                if let Ok(mut slots) = results.lock() {
+                    slots[index] = Some(result);
+                }
+            });
+        }
+    });
+    if progress {
+        eprintln!();
+    }
+    let slots = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    slots
+        .into_iter()
+        .zip(&points)
+        .map(|(slot, point)| {
+            slot.unwrap_or_else(|| PointResult {
+                series: scaling.series[point.series].name.clone(),
+                clients: point.clients,
+                ok_per_s: 0.0,
+                not_ok: 0,
+                latency_ms_p50: None,
+                latency_ms_p99: None,
+                steps: 0,
+                wall_s: 0.0,
+                error: Some("the run panicked".to_owned()),
+            })
+        })
+        .collect()
+}
