@@ -96,6 +96,7 @@
 //! Every fault ends before `duration`; faults without `until` last until the run's end, where
 //! the simulation heals partitions and restarts crashed hosts before its quiet period.
 
+pub mod properties;
 pub mod raw;
 pub mod scaling;
 pub mod spec;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use experiment::properties::Properties;
 use serde::{Deserialize, Serialize};
 
 /// The measurements of one system under one seed.
@@ -14,6 +15,10 @@ pub struct SeedRecord {
     pub system: String,
     /// The seed.
     pub seed: u64,
+    /// What the system is (its store, replicas, quorums, durability): what claims select
+    /// systems by. Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
     /// Why the run could not complete (the other fields are then zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -113,6 +118,7 @@ impl SeedRecord {
         Self {
             system: system.to_owned(),
             seed,
+            properties: None,
             error: Some(error),
             faults: Vec::new(),
             ops: 0,
