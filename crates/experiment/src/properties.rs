@@ -28,7 +28,7 @@ pub struct Properties {
 }
 
 /// N, R and W of a leaderless store, with how it repairs replicas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quorums {
     /// Replicas per key (N).
