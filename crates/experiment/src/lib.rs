@@ -96,33 +96,72 @@
 //! Every fault ends before `duration`; faults without `until` last until the run's end, where
 //! the simulation heals partitions and restarts crashed hosts before its quiet period.
 
+pub mod common;
+pub mod explain;
 pub mod properties;
 pub mod raw;
 pub mod scaling;
+pub mod source;
 pub mod spec;
 pub mod staleness;
+pub mod store;
 pub mod value;
+pub mod workload;
 
-/// What an experiment file measures, from its top-level `kind` (absent: a fault experiment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScriptKind {
-    /// Systems under a fault schedule (the format above).
-    Faults,
-    /// `kind = "scaling"`: throughput as offered load and cluster size grow ([`crate::scaling`]).
-    Scaling,
-    /// `kind = "staleness"`: Probabilistically Bounded Staleness ([`crate::staleness`]).
-    Staleness,
+use std::path::Path;
+
+use toml::Spanned;
+
+pub use source::{Checked, ExperimentError, Source};
+pub use store::Registry;
+
+/// A validated experiment file of any kind.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// Systems under a fault schedule ([`spec`]).
+    Faults(spec::Experiment),
+    /// `kind = "scaling"`: throughput as offered load and cluster size grow ([`scaling`]).
+    Scaling(scaling::Scaling),
+    /// `kind = "staleness"`: Probabilistically Bounded Staleness ([`staleness`]).
+    Staleness(staleness::StalenessSpec),
 }
 
-impl ScriptKind {
-    /// The kind `text` declares. A file that is not TOML, or whose `kind` is not a string, is
-    /// taken for a fault experiment, whose parser reports the error with its position.
-    pub fn of(text: &str) -> ScriptKind {
-        let Ok(table) = text.parse::<toml::Table>() else { return ScriptKind::Faults };
-        match table.get("kind").and_then(toml::Value::as_str) {
-            Some("scaling") => ScriptKind::Scaling,
-            Some("staleness") => ScriptKind::Staleness,
-            _ => ScriptKind::Faults,
+impl Script {
+    /// The experiment's name (results go to `results/NAME/`).
+    pub fn name(&self) -> &str {
+        match self {
+            Script::Faults(e) => &e.name,
+            Script::Scaling(s) => &s.name,
+            Script::Staleness(s) => &s.name,
+        }
+    }
+
+    /// The one-line summary `lab experiment check` prints.
+    pub fn summary(&self) -> String {
+        match self {
+            Script::Faults(e) => format!("{} systems, {} seeds, {} faults", e.systems.len(), e.seeds.len(), e.faults),
+            Script::Scaling(s) => s.summary(),
+            Script::Staleness(s) => s.summary(),
+        }
+    }
+}
+
+/// The kinds of file, by their `kind` (absent: `faults`).
+pub const KINDS: [&str; 3] = ["faults", "scaling", "staleness"];
+
+/// Parses and validates the experiment file `file`, whose contents are `text`, naming stores
+/// and workloads from `registry`.
+pub fn parse(registry: &Registry, file: &Path, text: &str) -> Checked<Script> {
+    let source = Source::new(file, text);
+    let mut root = source.document()?.root;
+    let kind: Option<Spanned<String>> = root.take("kind")?;
+    match kind.as_ref().map(|k| k.get_ref().as_str()) {
+        None | Some("faults") => spec::parse(registry, root).map(Script::Faults),
+        Some("scaling") => scaling::parse(registry, root).map(Script::Scaling),
+        Some("staleness") => staleness::parse(registry, root).map(Script::Staleness),
+        Some(other) => {
+            let span = kind.as_ref().map_or(0..0, Spanned::span);
+            source.fail(span, format!("unknown kind `{other}`, expected {}", store::one_of(&KINDS)))
         }
     }
 }

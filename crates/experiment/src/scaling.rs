@@ -1,5 +1,42 @@
-//! A `kind = "scaling"` file: the raw serde mirror, then the validated [`Scaling`] with its
-//! sweep [`Point`]s, each of which turns into one `sim::run` ([`Scaling::sim_config`]).
+//! A `kind = "scaling"` file: the validated [`Scaling`] with its sweep [`Point`]s, each of
+//! which turns into one `sim::run` ([`Scaling::sim_config`]).
+//!
+//! Its `[workload]` and `[[system]]` tables are those of every experiment file. A system adds
+//! `clients_per_server` (the offered loads, per server) and may add `sweep`, a table of store
+//! keys with lists of values: the system is expanded into one series per combination, named
+//! `NAME-VALUE-VALUE` in the sweep's key order (`quorum-5-one` for `name = "quorum"`, `sweep =
+//! { nodes = [3, 5], level = ["one", "all"] }`).
+//!
+//! ```toml
+//! kind = "scaling"
+//! name = "scaling"
+//! question = "..."
+//! seed = 1
+//! tick_ms = 1              # turmoil's tick (whole ms)
+//! latency_ms = 1           # one-way network latency, fixed
+//! warmup = "300ms"
+//! measure = "1s"
+//!
+//! [workload]
+//! kind = "kv"
+//! keys = 1000
+//! mix = { read = 1, write = 1, cas = 0 }
+//! client_hosts = 4         # at most (fewer when the clients do not divide evenly)
+//! timeout = "2s"
+//!
+//! [capacity]               # integers, units last
+//! cpu_per_message_ns = 10000
+//! cpu_per_byte_ns = 2
+//! fsync_us = 150
+//! write_ns_per_kib = 650
+//!
+//! [[system]]
+//! name = "quorum"
+//! kind = "quorum"
+//! n = 3
+//! clients_per_server = [4, 8, 16]
+//! sweep = { nodes = [3, 5, 7, 9], level = ["one", "quorum", "all"] }
+//! ```
 //!
 //! Offered load is closed-loop concurrency with zero think time: every logical client sends
 //! its next operation the moment the previous one returns, and the sweep raises the number of
@@ -12,19 +49,19 @@
 //!
 //! Every error names file:line:col.
 
-use std::path::Path;
 use std::time::Duration;
 
-use lsm::CommitLogSync;
-use quorum::{ClusterConfig, Level};
 use serde::Deserialize;
-use sim::{Capacity, CpuCost, KeyDistribution, OpMix, SimConfig, Workload};
-use sqlstore::{DiskCost, JournalMode, StoreConfig, Synchronous};
+use sim::{Capacity, CpuCost, SimConfig};
+use sqlstore::DiskCost;
 use toml::Spanned;
 
-use crate::raw::{RawCommitLog, RawJournal, RawMix, RawSynchronous};
-use crate::spec::{is_file_name, Checked, ExperimentError, Source, MAX_KEYS, NODES};
-use crate::value::parse_duration;
+use crate::common::{self, Head, SystemTable};
+use crate::properties::{Ordering, Properties};
+use crate::source::{scalar_label, Checked, Section, Source};
+use crate::store::{Configured as ConfiguredStore, Registry};
+use crate::value::seconds;
+use crate::workload::{Clients, Configured as ConfiguredWorkload};
 
 /// Most sweep points in one file.
 pub const MAX_POINTS: usize = 1_000;
@@ -32,26 +69,22 @@ pub const MAX_POINTS: usize = 1_000;
 pub const MAX_CLIENTS: usize = 20_000;
 /// Longest warm-up or measurement window.
 pub const MAX_WINDOW: Duration = Duration::from_secs(600);
+/// Most client hosts.
+pub const MAX_CLIENT_HOSTS: u64 = 16;
+/// The clients' defaults in a scaling file: at most 4 hosts, a 1 s timeout (per host: set by
+/// the sweep).
+pub const DEFAULT_CLIENTS: Clients = Clients { hosts: 4, per_host: 1, timeout: Duration::from_secs(1) };
 
-/// The file, field for field.
+/// The rest of the file, field for field.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScaling {
-    kind: Spanned<String>,
-    name: Spanned<String>,
-    question: Spanned<String>,
     seed: Option<Spanned<u64>>,
     tick_ms: Option<Spanned<u64>>,
     latency_ms: Option<Spanned<u64>>,
     warmup: Spanned<String>,
     measure: Spanned<String>,
-    timeout: Option<Spanned<String>>,
-    keys: Spanned<usize>,
-    mix: Option<Spanned<RawMix>>,
-    client_hosts: Option<Spanned<usize>>,
     capacity: RawCapacity,
-    quorum: Option<RawQuorum>,
-    sqlite: Option<RawSqlite>,
 }
 
 /// `[capacity]`: integers, units last.
@@ -64,26 +97,6 @@ struct RawCapacity {
     write_ns_per_kib: Spanned<u64>,
 }
 
-/// `[quorum]`: the grid of cluster sizes and levels.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawQuorum {
-    nodes: Spanned<Vec<usize>>,
-    levels: Spanned<Vec<Level>>,
-    n: Option<Spanned<usize>>,
-    commitlog: Option<Spanned<RawCommitLog>>,
-    clients_per_node: Spanned<Vec<usize>>,
-}
-
-/// `[sqlite]`: one node, one writer.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSqlite {
-    journal: Option<Spanned<RawJournal>>,
-    synchronous: Option<Spanned<RawSynchronous>>,
-    clients: Spanned<Vec<usize>>,
-}
-
 /// A validated scaling experiment.
 #[derive(Debug, Clone)]
 pub struct Scaling {
@@ -93,7 +106,7 @@ pub struct Scaling {
     pub question: String,
     /// The seed of every run.
     pub seed: u64,
-    /// turmoil's tick (whole milliseconds: see [`Scaling::tick`]'s check in `parse`).
+    /// turmoil's tick (whole milliseconds: tokio's timer resolution).
     pub tick: Duration,
     /// One-way network latency, fixed.
     pub latency: Duration,
@@ -101,19 +114,15 @@ pub struct Scaling {
     pub warmup: Duration,
     /// The measurement window.
     pub measure: Duration,
-    /// The clients' operation timeout.
-    pub timeout: Duration,
-    /// Keys, drawn uniformly.
-    pub keys: usize,
-    /// The operation mix.
-    pub mix: OpMix,
-    /// Client hosts at most (fewer when the clients do not divide evenly).
-    pub client_hosts: usize,
+    /// What the clients do.
+    pub workload: Box<dyn ConfiguredWorkload>,
+    /// Client hosts at most, and the operation timeout.
+    pub clients: Clients,
     /// The capacity model.
     pub cpu: CpuCost,
     /// See `cpu`.
     pub disk: DiskCost,
-    /// The series, in file order: quorum by nodes then level, then SQLite.
+    /// The series, in file order (a swept system's in sweep order).
     pub series: Vec<Series>,
 }
 
@@ -122,23 +131,26 @@ pub struct Scaling {
 pub struct Series {
     /// `quorum-5-one`, `sqlite`.
     pub name: String,
-    /// Nodes (1 for SQLite).
-    pub nodes: usize,
-    /// Read and write level (`None` for SQLite).
-    pub level: Option<Level>,
     /// The system.
-    pub system: SeriesSystem,
+    pub system: Box<dyn ConfiguredStore>,
+    /// What it is.
+    pub properties: Properties,
     /// Logical clients at each point, ascending.
     pub clients: Vec<usize>,
 }
 
-/// The system a series runs.
-#[derive(Debug, Clone)]
-pub enum SeriesSystem {
-    /// The quorum store.
-    Quorum(Box<ClusterConfig>),
-    /// SQLite.
-    Sqlite(StoreConfig),
+impl Series {
+    /// Server hosts.
+    pub fn nodes(&self) -> usize {
+        self.properties.servers
+    }
+
+    /// The level reads and writes ask for, when they ask for the same one (`one`, `quorum`,
+    /// `all`); `None` for a store without quorums.
+    pub fn level(&self) -> Option<String> {
+        let quorums = self.properties.quorums.as_ref()?;
+        (quorums.read_level == quorums.write_level).then(|| quorums.read_level.clone())
+    }
 }
 
 /// One run of the sweep.
@@ -168,30 +180,30 @@ impl Scaling {
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
     /// hosts (up to `client_hosts`) that divide them evenly.
     pub fn sim_config(&self, point: Point) -> SimConfig {
-        let workload = Workload::Kv { keys: self.keys, distribution: KeyDistribution::Uniform };
-        let mut config = SimConfig::new(self.seed, workload);
-        let hosts = (1..=self.client_hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
+        let mut config = SimConfig::new(self.seed, self.workload.sim_workload());
+        let hosts = (1..=self.clients.hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
         config.client_hosts = hosts;
         config.clients_per_host = point.clients / hosts;
         config.duration = self.warmup.saturating_add(self.measure);
         config.latency = (self.latency, self.latency);
-        config.op_timeout = self.timeout;
+        config.op_timeout = self.clients.timeout;
         config.think_time = Duration::ZERO;
         config.settle = Duration::from_millis(100);
         config.final_read_attempts = 1;
         config.tick = self.tick;
-        config.mix = self.mix;
+        config.mix = self.workload.mix();
         config.capacity = self.capacity();
         config
     }
 
-    /// The model's upper bound on SQLite's throughput, in operations per second: one
-    /// connection does every request's CPU work and every write's sync back to back, so an
-    /// operation costs at least `cpu_per_message + write_share * fsync` (frame bytes and
-    /// bytes written only add to it).
+    /// The model's upper bound on a single writer's throughput (SQLite), in operations per
+    /// second: one connection does every request's CPU work and every write's sync back to
+    /// back, so an operation costs at least `cpu_per_message + write_share * fsync` (frame
+    /// bytes and bytes written only add to it).
     pub fn sqlite_bound_ops_per_s(&self) -> f64 {
-        let total = f64::from(self.mix.read + self.mix.write + self.mix.cas).max(1.0);
-        let write_share = f64::from(self.mix.write + self.mix.cas) / total;
+        let mix = self.workload.mix();
+        let total = f64::from(mix.read + mix.write + mix.cas).max(1.0);
+        let write_share = f64::from(mix.write + mix.cas) / total;
         let per_op = self.cpu.per_message.as_secs_f64() + write_share * self.disk.per_sync.as_secs_f64();
         if per_op > 0.0 {
             1.0 / per_op
@@ -200,75 +212,77 @@ impl Scaling {
         }
     }
 
+    /// The bound of [`Scaling::sqlite_bound_ops_per_s`] for `series`, when it applies (a single
+    /// writer).
+    pub fn single_writer_bound(&self, series: &Series) -> Option<f64> {
+        (series.properties.ordering == Ordering::SingleWriter).then(|| self.sqlite_bound_ops_per_s())
+    }
+
     /// The one-line summary `lab experiment check` prints.
     pub fn summary(&self) -> String {
-        format!("scaling: {} series, {} points, {} of simulated time each", self.series.len(), self.points().len(), {
-            crate::spec::seconds(self.warmup + self.measure)
-        })
+        format!(
+            "scaling: {} series, {} points, {} of simulated time each",
+            self.series.len(),
+            self.points().len(),
+            seconds(self.warmup + self.measure)
+        )
     }
 }
 
-/// Parses and validates `text`, the contents of `file`.
-pub fn parse(file: &Path, text: &str) -> Result<Scaling, ExperimentError> {
-    let source = Source { file, text };
-    let raw: RawScaling = source.toml()?;
-    source.scaling(raw)
+/// Reads a scaling file from its top table (its `kind` already taken).
+pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Scaling> {
+    let source = root.source();
+    let head = common::head(&mut root)?;
+    let (workload, clients, workload_span) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
+    if clients.per_host != DEFAULT_CLIENTS.per_host {
+        return source
+            .fail(workload_span, "`clients_per_host` does not apply to scaling files: the sweep sets the clients");
+    }
+    if clients.hosts as u64 > MAX_CLIENT_HOSTS {
+        return source.fail(workload_span, format!("client_hosts: at most {MAX_CLIENT_HOSTS}"));
+    }
+    let mut series = Vec::new();
+    for table in common::systems(registry, &mut root)? {
+        series.extend(source.series(table)?);
+    }
+    let raw: RawScaling = root.finish()?;
+    source.scaling(head, raw, workload, clients, series)
 }
 
 impl Source<'_> {
     fn window(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
-        let parsed = parse_duration(value.get_ref()).map_err(|e| self.error(value.span(), format!("{what}: {e}")))?;
-        if parsed.is_zero() || parsed > MAX_WINDOW {
+        let parsed = self.duration(value, what)?;
+        if parsed > MAX_WINDOW {
             return self.fail(value.span(), format!("{what} must be longer than zero and at most 600s"));
         }
         Ok(parsed)
     }
 
-    /// A positive integer no larger than `max`.
-    fn bounded<T: Copy + TryInto<u64>>(&self, value: &Spanned<T>, what: &str, max: u64) -> Checked<T> {
-        let v: u64 = (*value.get_ref()).try_into().unwrap_or(u64::MAX);
-        if v == 0 || v > max {
-            return self.fail(value.span(), format!("{what} = {v}: expected 1 to {max}"));
+    fn at_most(&self, value: &Spanned<u64>, what: &str, max: u64) -> Checked<u64> {
+        if *value.get_ref() > max {
+            return self.fail(value.span(), format!("{what} = {}: at most {max}", value.get_ref()));
         }
         Ok(*value.get_ref())
     }
 
-    fn scaling(&self, raw: RawScaling) -> Checked<Scaling> {
-        if raw.kind.get_ref() != "scaling" {
-            return self.fail(raw.kind.span(), "expected kind = \"scaling\"");
-        }
-        let name = raw.name.get_ref().trim().to_owned();
-        if !is_file_name(&name) {
-            return self.fail(raw.name.span(), "expected a name of letters, digits, `.`, `_` or `-` (it names files)");
-        }
+    fn scaling(
+        &self,
+        head: Head,
+        raw: RawScaling,
+        workload: Box<dyn ConfiguredWorkload>,
+        clients: Clients,
+        series: Vec<Series>,
+    ) -> Checked<Scaling> {
         // tokio's timers have millisecond resolution: with a shorter tick, every step still
         // moves each host's clock on by a whole millisecond, so host time would run ahead of
         // simulated time. Sub-millisecond costs live in the capacity model's exact accounts.
         let tick_ms = match &raw.tick_ms {
-            Some(tick) => self.bounded(tick, "tick_ms (whole milliseconds: tokio's timer resolution)", 100)?,
+            Some(tick) => self.count(tick, "tick_ms (whole milliseconds: tokio's timer resolution)", 100)?,
             None => 1,
         };
         let latency_ms = match &raw.latency_ms {
-            Some(latency) => self.bounded(latency, "latency_ms", 1_000)?,
+            Some(latency) => self.count(latency, "latency_ms", 1_000)?,
             None => 1,
-        };
-        let timeout = match &raw.timeout {
-            Some(timeout) => self.window(timeout, "timeout")?,
-            None => Duration::from_secs(1),
-        };
-        let keys = self.bounded(&raw.keys, "keys", MAX_KEYS as u64)?;
-        let mix = match &raw.mix {
-            Some(mix) => {
-                let m = *mix.get_ref();
-                let mix = OpMix { read: m.read, write: m.write, cas: m.cas };
-                mix.validate().map_err(|e| self.error(raw.mix.as_ref().map_or(0..0, Spanned::span), e.to_string()))?;
-                mix
-            }
-            None => OpMix { read: 1, write: 1, cas: 0 },
-        };
-        let client_hosts = match &raw.client_hosts {
-            Some(hosts) => self.bounded(hosts, "client_hosts", 16)?,
-            None => 4,
         };
         let c = &raw.capacity;
         let cpu = CpuCost {
@@ -287,28 +301,16 @@ impl Source<'_> {
                 1_000_000_000,
             )?),
         };
-        let mut series = Vec::new();
-        if let Some(quorum) = &raw.quorum {
-            self.quorum_series(quorum, &mut series)?;
-        }
-        if let Some(sqlite) = &raw.sqlite {
-            series.push(self.sqlite_series(sqlite)?);
-        }
-        if series.is_empty() {
-            return self.fail(self.text.len()..self.text.len(), "expected a [quorum] or [sqlite] table");
-        }
         let scaling = Scaling {
-            name,
-            question: raw.question.get_ref().trim().to_owned(),
+            name: head.name,
+            question: head.question,
             seed: raw.seed.as_ref().map_or(1, |s| *s.get_ref()),
             tick: Duration::from_millis(tick_ms),
             latency: Duration::from_millis(latency_ms),
             warmup: self.window(&raw.warmup, "warmup")?,
             measure: self.window(&raw.measure, "measure")?,
-            timeout,
-            keys,
-            mix,
-            client_hosts,
+            workload,
+            clients,
             cpu,
             disk,
             series,
@@ -324,97 +326,65 @@ impl Source<'_> {
         Ok(scaling)
     }
 
-    fn at_most(&self, value: &Spanned<u64>, what: &str, max: u64) -> Checked<u64> {
-        if *value.get_ref() > max {
-            return self.fail(value.span(), format!("{what} = {}: at most {max}", value.get_ref()));
+    /// One `[[system]]`: its sweep expanded into series, each with its clients.
+    fn series(&self, mut system: SystemTable<'_>) -> Checked<Vec<Series>> {
+        let per_server: Spanned<Vec<usize>> = common::required(&mut system.table, "clients_per_server")?;
+        let values = per_server.get_ref();
+        if values.is_empty() || !values.windows(2).all(|w| w[0] < w[1]) || values[0] == 0 {
+            return self.fail(per_server.span(), "clients_per_server: expected a strictly ascending list of 1 or more");
         }
-        Ok(*value.get_ref())
-    }
-
-    /// A non-empty, strictly ascending list of client counts, each at most `max`.
-    fn sweep(&self, list: &Spanned<Vec<usize>>, what: &str, max: usize) -> Checked<Vec<usize>> {
-        let values = list.get_ref();
-        let ascending = values.windows(2).all(|w| w[0] < w[1]);
-        if values.is_empty() || !ascending || values[0] == 0 || values[values.len() - 1] > max {
-            return self.fail(list.span(), format!("{what}: expected a strictly ascending list of 1 to {max}"));
-        }
-        Ok(values.clone())
-    }
-
-    fn quorum_series(&self, raw: &RawQuorum, series: &mut Vec<Series>) -> Checked<()> {
-        let nodes = raw.nodes.get_ref();
-        if nodes.is_empty() || nodes.iter().any(|n| !NODES.contains(n)) || !nodes.windows(2).all(|w| w[0] < w[1]) {
-            return self.fail(raw.nodes.span(), "nodes: expected an ascending list of cluster sizes, each 3 to 9");
-        }
-        let levels = raw.levels.get_ref();
-        if levels.is_empty() {
-            return self.fail(raw.levels.span(), "levels: expected at least one level");
-        }
-        let n = raw.n.as_ref().map_or(3, |v| *v.get_ref());
-        if n == 0 || n > nodes[0] {
-            return self
-                .fail(raw.n.as_ref().map_or(0..0, Spanned::span), format!("N = {n}: expected 1 to {}", nodes[0]));
-        }
-        let per_node = self.sweep(&raw.clients_per_node, "clients_per_node", MAX_CLIENTS / 9)?;
-        let sync = match raw.commitlog.as_ref().map(Spanned::get_ref) {
-            None | Some(RawCommitLog::Batch) => CommitLogSync::Batch,
-            Some(RawCommitLog::Periodic(_) | RawCommitLog::Group(_)) => {
-                let span = raw.commitlog.as_ref().map_or(0..0, Spanned::span);
-                return self.fail(span, "commitlog: only \"batch\" (every write synced before its ack) is swept");
+        let sweep = system.table.take_tables("sweep")?.into_iter().next();
+        let mut variants: Vec<(String, Section<'_>)> = vec![(system.name.clone(), system.table.clone())];
+        if let Some(mut sweep) = sweep {
+            for key in sweep.keys() {
+                let Some((key, value)) = sweep.take_raw(key.get_ref()) else { continue };
+                variants = self.expand(variants, &key, value)?;
             }
+        }
+        variants
+            .into_iter()
+            .map(|(name, table)| {
+                let configured = system.store.parse(table)?;
+                let properties = configured.properties();
+                let servers = configured.servers().len();
+                let clients: Vec<usize> = values.iter().map(|c| c.saturating_mul(servers)).collect();
+                if clients.iter().any(|c| *c > MAX_CLIENTS) {
+                    return self.fail(per_server.span(), format!("series `{name}`: at most {MAX_CLIENTS} clients"));
+                }
+                Ok(Series { name, system: configured, properties, clients })
+            })
+            .collect()
+    }
+
+    /// Every variant once for each of the values `key` sweeps over.
+    fn expand<'a>(
+        &self,
+        variants: Vec<(String, Section<'a>)>,
+        key: &Spanned<String>,
+        value: Spanned<toml::de::DeValue<'a>>,
+    ) -> Checked<Vec<(String, Section<'a>)>> {
+        let span = value.span();
+        let toml::de::DeValue::Array(items) = value.into_inner() else {
+            return self.fail(span, format!("sweep.{}: expected a list of values", key.get_ref()));
         };
-        for &count in nodes {
-            for &level in levels {
-                let mut config = ClusterConfig::new(count);
-                config.sync = sync;
-                config.node.replication = n;
-                config.node.read = level;
-                config.node.write = level;
-                config.read = Some(level);
-                config.write = Some(level);
-                if let Err(e) = config.node.validate() {
-                    return self.fail(raw.levels.span(), format!("{count} nodes at {level:?}: {e}"));
-                }
-                if quorum::level::validate(level, n, quorum::level::Access::Read).is_err() {
-                    return self.fail(raw.levels.span(), format!("level {level:?} cannot be met with N = {n}"));
-                }
-                series.push(Series {
-                    name: format!("quorum-{count}-{}", level_name(level)),
-                    nodes: count,
-                    level: Some(level),
-                    system: SeriesSystem::Quorum(Box::new(config)),
-                    clients: per_node.iter().map(|c| c * count).collect(),
-                });
+        if items.is_empty() {
+            return self.fail(span, format!("sweep.{}: expected at least one value", key.get_ref()));
+        }
+        let mut expanded = Vec::with_capacity(variants.len() * items.len());
+        for (name, table) in variants {
+            if table.has(key.get_ref()) {
+                return self.fail(key.span(), format!("`{}` is both set and swept", key.get_ref()));
+            }
+            for item in &items {
+                let Some(label) = scalar_label(item.get_ref()) else {
+                    return self.fail(item.span(), format!("sweep.{}: expected numbers or names", key.get_ref()));
+                };
+                let mut table = table.clone();
+                table.insert(key, item.clone());
+                expanded.push((format!("{name}-{label}"), table));
             }
         }
-        Ok(())
-    }
-
-    fn sqlite_series(&self, raw: &RawSqlite) -> Checked<Series> {
-        let mut config = StoreConfig::default();
-        if let Some(journal) = &raw.journal {
-            config.journal_mode = match journal.get_ref() {
-                RawJournal::Wal => JournalMode::Wal,
-                RawJournal::Delete => JournalMode::Delete,
-            };
-        }
-        if let Some(synchronous) = &raw.synchronous {
-            config.synchronous = match synchronous.get_ref() {
-                RawSynchronous::Off => Synchronous::Off,
-                RawSynchronous::Normal => Synchronous::Normal,
-                RawSynchronous::Full => Synchronous::Full,
-            };
-        }
-        let clients = self.sweep(&raw.clients, "clients", MAX_CLIENTS)?;
-        Ok(Series { name: "sqlite".to_owned(), nodes: 1, level: None, system: SeriesSystem::Sqlite(config), clients })
-    }
-}
-
-/// A level as the table shows it: `one`, `quorum`, `all`, `r2`.
-pub fn level_name(level: Level) -> String {
-    match level {
-        Level::Count(k) => format!("r{k}"),
-        other => format!("{other:?}").to_lowercase(),
+        Ok(expanded)
     }
 }
 

@@ -9,7 +9,15 @@
 //! trials = 10000           # trials per point (write, wait t, read)
 //! model_samples = 200000   # Monte Carlo draws of the WARS model per point (default 200000)
 //! waits = ["0ms", "0.5ms", "1ms", "2ms", "5ms"]   # t: from the acknowledgement to the read
-//! quorums = [[3, 1, 1], [3, 1, 2], [3, 2, 1], [5, 1, 1]]   # [N, R, W]
+//!
+//! [[system]]               # one quorum system per (N, R, W) measured
+//! name = "n3-r1-w1"
+//! kind = "quorum"
+//! n = 3
+//! r = 1
+//! w = 1
+//! read_repair = "off"      # the trials and the model have no repair: these must be off
+//! hints = "off"
 //!
 //! [[delays]]               # one table per delay profile
 //! name = "exp-1ms"
@@ -18,15 +26,17 @@
 //! ```
 
 use std::ops::Range;
-use std::path::Path;
 use std::time::Duration;
 
 use pbs::{Delay, Quorums, Wars};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::spec::{is_file_name, Checked, Source};
-use crate::value::parse_duration;
+use crate::common;
+use crate::properties::{Ordering, Properties};
+use crate::source::{Checked, Section, Source};
+use crate::store::Registry;
+use crate::value::{is_file_name, parse_duration};
 
 /// A validated staleness experiment.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +59,19 @@ pub struct StalenessSpec {
     pub profiles: Vec<(String, Wars)>,
 }
 
+impl StalenessSpec {
+    /// The one-line summary `lab experiment check` prints.
+    pub fn summary(&self) -> String {
+        format!(
+            "staleness: {} profiles x {} quorums x {} waits, {} trials each",
+            self.profiles.len(),
+            self.quorums.len(),
+            self.waits.len(),
+            self.trials
+        )
+    }
+}
+
 /// Most waits, quorum configurations and profiles in one file (each point costs trials).
 pub const MAX_POINTS: usize = 64;
 /// Most model draws per point.
@@ -57,17 +80,12 @@ pub const MAX_MODEL_SAMPLES: u64 = 100_000_000;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStaleness {
-    #[allow(dead_code)]
-    kind: String,
-    name: Spanned<String>,
-    question: Spanned<String>,
     #[serde(default)]
     seed: Option<u64>,
     trials: Spanned<u64>,
     #[serde(default)]
     model_samples: Option<Spanned<u64>>,
     waits: Spanned<Vec<Spanned<String>>>,
-    quorums: Spanned<Vec<Spanned<Vec<usize>>>>,
     delays: Spanned<Vec<RawProfile>>,
 }
 
@@ -135,17 +153,26 @@ impl Source<'_> {
     }
 }
 
-/// Parses and validates `text`, the contents of `file`.
-pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
-    let source = Source { file, text };
-    let raw: RawStaleness = source.toml()?;
-    let name = raw.name.get_ref().trim().to_owned();
-    if !is_file_name(&name) {
-        return Err(source.error(raw.name.span(), "expected a name of letters, digits, `.`, `_` or `-`"));
+/// Reads a staleness file from its top table (its `kind` already taken). Its `[[system]]`
+/// tables are quorum systems whose N, R and W the trials measure: last-write-wins without read
+/// repair, hints or anti-entropy, as the WARS model assumes.
+pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<StalenessSpec> {
+    let source = root.source();
+    let head = common::head(&mut root)?;
+    root.refuse("workload", "does not apply to staleness files: each trial is a write, a wait and a read")?;
+    let mut quorums = Vec::new();
+    let systems = common::systems(registry, &mut root)?;
+    let systems_span = systems.first().map_or(0..0, |s| s.name_span.clone());
+    for system in systems {
+        let span = system.name_span.clone();
+        let name = system.name.clone();
+        let parsed = source.trial_quorums(&name, span.clone(), system.configure()?.properties())?;
+        if quorums.contains(&parsed) {
+            return Err(source.error(span, format!("{parsed} is listed twice")));
+        }
+        quorums.push(parsed);
     }
-    if raw.question.get_ref().trim().is_empty() {
-        return Err(source.error(raw.question.span(), "expected a question: one paragraph saying what this shows"));
-    }
+    let raw: RawStaleness = root.finish()?;
     let trials = *raw.trials.get_ref();
     if trials == 0 || trials > pbs::trial::MAX_TRIALS {
         return Err(source.error(raw.trials.span(), format!("expected 1 to {} trials", pbs::trial::MAX_TRIALS)));
@@ -157,32 +184,7 @@ pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
         Some(s) => *s.get_ref(),
         None => 200_000,
     };
-    let mut waits = Vec::new();
-    for wait in raw.waits.get_ref() {
-        let parsed = source.span_of_time(wait, "wait")?;
-        if parsed > pbs::delay::MAX_DELAY {
-            return Err(source.error(wait.span(), "a wait of at most an hour"));
-        }
-        if waits.last().is_some_and(|last| *last >= parsed) {
-            return Err(source.error(wait.span(), "waits must be given in increasing order"));
-        }
-        waits.push(parsed);
-    }
-    let mut quorums = Vec::new();
-    for q in raw.quorums.get_ref() {
-        let [n, r, w] = q.get_ref()[..] else {
-            return Err(source.error(q.span(), "expected [N, R, W]"));
-        };
-        let parsed = Quorums { n, r, w };
-        if !parsed.valid() || n + 1 > quorum::config::MAX_NODES {
-            return Err(source
-                .error(q.span(), format!("{parsed}: expected 1 <= R, W <= N <= {}", quorum::config::MAX_NODES - 1)));
-        }
-        if quorums.contains(&parsed) {
-            return Err(source.error(q.span(), format!("{parsed} is listed twice")));
-        }
-        quorums.push(parsed);
-    }
+    let waits = source.waits(&raw.waits)?;
     let mut profiles: Vec<(String, Wars)> = Vec::new();
     for raw_profile in raw.delays.get_ref() {
         let profile = source.profile(raw_profile)?;
@@ -193,7 +195,7 @@ pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
     }
     for (what, len, span) in [
         ("waits", waits.len(), raw.waits.span()),
-        ("quorums", quorums.len(), raw.quorums.span()),
+        ("systems", quorums.len(), systems_span),
         ("delays", profiles.len(), raw.delays.span()),
     ] {
         if len == 0 || len > MAX_POINTS {
@@ -201,8 +203,8 @@ pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
         }
     }
     Ok(StalenessSpec {
-        name,
-        question: raw.question.get_ref().trim().to_owned(),
+        name: head.name,
+        question: head.question,
         seed: raw.seed.unwrap_or(1),
         trials,
         model_samples,
@@ -212,9 +214,52 @@ pub fn parse(file: &Path, text: &str) -> Checked<StalenessSpec> {
     })
 }
 
+impl Source<'_> {
+    fn waits(&self, raw: &Spanned<Vec<Spanned<String>>>) -> Checked<Vec<Duration>> {
+        let mut waits = Vec::new();
+        for wait in raw.get_ref() {
+            let parsed = self.span_of_time(wait, "wait")?;
+            if parsed > pbs::delay::MAX_DELAY {
+                return Err(self.error(wait.span(), "a wait of at most an hour"));
+            }
+            if waits.last().is_some_and(|last| *last >= parsed) {
+                return Err(self.error(wait.span(), "waits must be given in increasing order"));
+            }
+            waits.push(parsed);
+        }
+        Ok(waits)
+    }
+
+    /// N, R and W of system `name`, which must be one the trials can run.
+    fn trial_quorums(&self, name: &str, span: Range<usize>, properties: Properties) -> Checked<Quorums> {
+        let Some(q) = properties.quorums else {
+            return Err(self.error(span, format!("system `{name}` has no quorums: staleness trials need N, R and W")));
+        };
+        if q.read_writes_back || q.sloppy || q.anti_entropy || properties.ordering != Ordering::LastWriteWins {
+            return Err(self.error(
+                span,
+                format!(
+                    "system `{name}`: the trials run last-write-wins with read repair, hints and anti-entropy off, as \
+                     the WARS model assumes (set mode = \"lww\", read_repair = \"off\", hints = \"off\")"
+                ),
+            ));
+        }
+        let parsed = Quorums { n: q.n, r: q.r, w: q.w };
+        if !parsed.valid() || q.n + 1 > quorum::config::MAX_NODES {
+            return Err(
+                self.error(span, format!("{parsed}: expected 1 <= R, W <= N <= {}", quorum::config::MAX_NODES - 1))
+            );
+        }
+        Ok(parsed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::{ExperimentError, Script};
 
     const GOOD: &str = r#"
 kind = "staleness"
@@ -222,7 +267,24 @@ name = "s"
 question = "q"
 trials = 100
 waits = ["0ms", "0.5ms", "2ms"]
-quorums = [[3, 1, 1], [5, 1, 1]]
+
+[[system]]
+name = "a"
+kind = "quorum"
+r = 1
+w = 1
+read_repair = "off"
+hints = "off"
+
+[[system]]
+name = "b"
+kind = "quorum"
+nodes = 5
+n = 5
+r = 1
+w = 1
+read_repair = "off"
+hints = "off"
 
 [[delays]]
 name = "exp"
@@ -235,6 +297,13 @@ ack = { mean = "0.1ms" }
 read = { mean = "0.1ms" }
 response = { mean = "0.1ms" }
 "#;
+
+    fn parse(file: &Path, text: &str) -> Result<StalenessSpec, ExperimentError> {
+        match crate::parse(&Registry::standard(), file, text)? {
+            Script::Staleness(spec) => Ok(spec),
+            other => panic!("expected a staleness file, got {other:?}"),
+        }
+    }
 
     fn error(text: &str) -> String {
         match parse(Path::new("x.toml"), text) {
@@ -259,9 +328,17 @@ response = { mean = "0.1ms" }
     #[test]
     fn bad_files_name_the_place() {
         let cases = [
-            (GOOD.replace("[3, 1, 1]", "[3, 0, 1]"), "x.toml:7:"),
-            (GOOD.replace("[3, 1, 1]", "[3, 1]"), "x.toml:7:"),
-            (GOOD.replace("[5, 1, 1]", "[3, 1, 1]"), "listed twice"),
+            (GOOD.replacen("r = 1", "r = 0", 1), "x.toml:11:"),
+            (GOOD.replacen("n = 5\n", "n = 3\n", 1).replacen("nodes = 5\n", "", 1), "listed twice"),
+            (GOOD.replacen("read_repair = \"off\"\n", "", 1), "read repair, hints and anti-entropy off"),
+            (
+                GOOD.replacen("kind = \"quorum\"", "kind = \"sqlite\"", 1).replacen(
+                    "r = 1\nw = 1\nread_repair = \"off\"\nhints = \"off\"\n",
+                    "",
+                    1,
+                ),
+                "has no quorums",
+            ),
             (GOOD.replace("\"0.5ms\"", "\"0ms\""), "increasing"),
             (GOOD.replace("\"2ms\"", "\"2 parsecs\""), "x.toml:6:"),
             (GOOD.replace("trials = 100", "trials = 0"), "x.toml:5:"),
@@ -269,6 +346,7 @@ response = { mean = "0.1ms" }
             (GOOD.replace("all = { mean = \"1ms\" }", "all = { mean = \"0ms\" }"), "zero"),
             (GOOD.replace("ack = { mean = \"0.1ms\" }\n", ""), "no delay for `ack`"),
             (GOOD.replace("name = \"slow-writes\"", "name = \"exp\""), "listed twice"),
+            (GOOD.replace("trials = 100", "trials = 100\n[workload]\nkind = \"kv\""), "does not apply to staleness"),
         ];
         for (text, expected) in cases {
             let message = error(&text);

@@ -1,6 +1,26 @@
-//! Value types shared by every experiment-file kind and by the command line: durations.
+//! Value types shared by every experiment-file kind and by the command line: durations,
+//! times as seconds, names that name files.
 
 use std::time::Duration;
+
+/// Longest experiment or system name.
+pub const MAX_NAME: usize = 100;
+
+/// Whether `name` can name a file or directory on every platform: 1 to [`MAX_NAME`] ASCII
+/// letters, digits, `.`, `_` or `-`, and not `.` or `..`.
+pub fn is_file_name(name: &str) -> bool {
+    (1..=MAX_NAME).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A time as seconds with up to three decimals (`3s`, `2.5s`).
+pub fn seconds(at: Duration) -> String {
+    let text = format!("{:.3}", at.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}s")
+}
 
 /// Parses `500ms`, `10s`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

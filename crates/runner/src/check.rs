@@ -11,7 +11,7 @@ use history::History;
 
 use crate::input::{event_location, read_history};
 use crate::options::{CheckArgs, ModelArg};
-use crate::report;
+use experiment::explain as report;
 
 /// The model name for a history, as the user asked or inferred from its functions.
 pub fn model_name(arg: ModelArg, history: &History) -> &'static str {

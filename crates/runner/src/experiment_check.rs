@@ -4,15 +4,14 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
-
-use experiment::spec::parse;
-use experiment::ScriptKind;
+use experiment::{parse, Registry};
 
 use crate::options::ExperimentCheckArgs;
 
 /// `lab experiment check FILE...`: one line per valid file on stdout
-/// (`FILE<TAB>ok<TAB>N systems, M seeds, K faults`), each error on stderr; exit 2 on any error.
+/// (`FILE<TAB>ok<TAB>SUMMARY`), each error on stderr; exit 2 on any error.
 pub fn check(args: &ExperimentCheckArgs) -> Result<ExitCode> {
+    let registry = Registry::standard();
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     for file in &args.files {
@@ -24,30 +23,8 @@ pub fn check(args: &ExperimentCheckArgs) -> Result<ExitCode> {
                 continue;
             }
         };
-        let checked = match ScriptKind::of(&text) {
-            ScriptKind::Scaling => Some(crate::scaling::check(file, &text)),
-            ScriptKind::Staleness => Some(crate::staleness::check(file, &text)),
-            ScriptKind::Faults => None,
-        };
-        if let Some(checked) = checked {
-            match checked {
-                Ok(summary) => writeln!(out, "{}\tok\t{summary}", file.display())?,
-                Err(error) => {
-                    eprintln!("{error:#}");
-                    failed = true;
-                }
-            }
-            continue;
-        }
-        match parse(file, &text) {
-            Ok(experiment) => writeln!(
-                out,
-                "{}\tok\t{} systems, {} seeds, {} faults",
-                file.display(),
-                experiment.systems.len(),
-                experiment.seeds.len(),
-                experiment.faults
-            )?,
+        match parse(&registry, file, &text) {
+            Ok(script) => writeln!(out, "{}\tok\t{}", file.display(), script.summary())?,
             Err(error) => {
                 eprintln!("{error}");
                 failed = true;

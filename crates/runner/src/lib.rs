@@ -6,8 +6,8 @@
 //! - [`run`](mod@run): `lab run` of fault experiments (measure, record, table, output, merge,
 //!   pictures); [`scaling`] and [`staleness`] run the other experiment kinds.
 //! - [`plot`]: SVG plots, pure.
-//! - [`check`], [`corpus`], [`input`], [`report`]: `lab check` and `lab corpus` on histories
-//!   from elsewhere, and how a verdict is explained.
+//! - [`check`], [`corpus`], [`input`]: `lab check` and `lab corpus` on histories
+//!   from elsewhere (verdicts are explained by `experiment::explain`).
 //! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`]: `lab bench-sim`.
 //! - [`experiment_check`]: `lab experiment check`.
 
@@ -18,7 +18,7 @@ pub mod experiment_check;
 pub mod input;
 pub mod options;
 pub mod plot;
-pub mod report;
+
 pub mod run;
 pub mod scaling;
 pub mod simulate;

@@ -154,157 +154,28 @@ pub struct CorpusArgs {
     pub verbose: bool,
 }
 
-/// A workload the clients run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum WorkloadArg {
-    /// One register: read, write, cas.
-    Register,
-    /// Many keys: read, write, cas per key.
-    Kv,
-    /// Unique adds, then a final read of the whole set.
-    Set,
-}
-
-/// SQLite's journal mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum JournalArg {
-    /// Write-ahead log.
-    Wal,
-    /// Rollback journal.
-    Delete,
-}
-
-/// SQLite's `synchronous` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SyncArg {
-    /// Never sync.
-    Off,
-    /// Sync at checkpoints (WAL) / critical moments.
-    Normal,
-    /// Sync at every commit.
-    Full,
-}
-
-/// A system under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SystemArg {
-    /// One SQLite server.
-    Sqlite,
-    /// The leaderless quorum-replicated store.
-    Quorum,
-}
-
-/// A consistency level of the quorum store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LevelArg {
-    /// One replica.
-    One,
-    /// Two replicas.
-    Two,
-    /// A majority of N.
-    Quorum,
-    /// All N replicas.
-    All,
-    /// Writes only: a stored hint counts.
-    Any,
-}
-
-/// The quorum store's replication mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// Last-write-wins by coordinator timestamps.
-    Lww,
-    /// ABD: linearizable quorum reads and writes.
-    Abd,
-}
-
-/// The quorum store's commit log sync policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CommitLogArg {
-    /// Sync before acknowledging each write.
-    Batch,
-    /// Acknowledge at once, sync every --commitlog-period.
-    Periodic,
-    /// Sync every --commitlog-period, acknowledge the writes it covered.
-    Group,
-}
-
-/// Hinted handoff policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HintsArg {
-    /// No hints.
-    Off,
-    /// Cassandra: hints never count toward W (except ANY).
-    Strict,
-    /// Dynamo: hints on fallback nodes count toward W.
-    Sloppy,
-}
-
-/// Read repair policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RepairArg {
-    /// No read repair.
-    Off,
-    /// Repair in the background.
-    Async,
-    /// Repair before replying.
-    Blocking,
-}
-
 /// `lab sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// The system under test.
-    #[arg(long, value_enum, default_value = "sqlite")]
-    pub system: SystemArg,
+    /// The store, by its kind in experiment files (`sqlite`, `quorum`).
+    #[arg(long, default_value = "sqlite")]
+    pub system: String,
+    /// A key of the store's `[[system]]` table, as experiment files write it: `--set nodes=5
+    /// --set read=one --set 'commitlog={periodic="1s"}'` (a bare word is a string). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The workload, by its kind in experiment files (`register`, `kv`, `set`).
+    #[arg(long, default_value = "register")]
+    pub workload: String,
+    /// A key of the `[workload]` table: `--with keys=100 --with 'distribution={zipf=1.0}'`.
+    #[arg(long = "with", value_name = "KEY=VALUE")]
+    pub with: Vec<String>,
     /// Seed: the run is a function of it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Quorum store: nodes (3 to 9).
-    #[arg(long, default_value_t = 3)]
-    pub nodes: usize,
-    /// Quorum store: replicas per key.
-    #[arg(long, default_value_t = 3)]
-    pub replication: usize,
-    /// Quorum store: read level.
-    #[arg(long, value_enum, default_value = "quorum")]
-    pub read: LevelArg,
-    /// Quorum store: write level.
-    #[arg(long, value_enum, default_value = "quorum")]
-    pub write: LevelArg,
-    /// Quorum store: replication mode.
-    #[arg(long, value_enum, default_value = "lww")]
-    pub mode: ModeArg,
-    /// Quorum store: commit log sync policy.
-    #[arg(long, value_enum, default_value = "batch")]
-    pub commitlog: CommitLogArg,
-    /// Quorum store: the commit log's sync period (periodic, group).
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub commitlog_period: Duration,
-    /// Quorum store: hinted handoff.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub hints: HintsArg,
-    /// Quorum store: read repair.
-    #[arg(long, value_enum, default_value = "blocking")]
-    pub read_repair: RepairArg,
-    /// Quorum store: anti-entropy period (off when absent).
-    #[arg(long, value_parser = parse_duration)]
-    pub anti_entropy: Option<Duration>,
-    /// Quorum store: set node n2's clock this many milliseconds off (from the start).
-    #[arg(long, allow_hyphen_values = true)]
-    pub skew_ms: Option<i64>,
-    /// Workload.
-    #[arg(long, value_enum, default_value = "register")]
-    pub workload: WorkloadArg,
-    /// Keys of the kv workload.
-    #[arg(long, default_value_t = 10)]
-    pub keys: usize,
-    /// Zipf exponent for the kv workload's key choice (uniform when absent).
-    #[arg(long)]
-    pub zipf: Option<f64>,
     /// Simulated time during which clients invoke operations.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub duration: Duration,
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
     /// Client hosts.
     #[arg(long, default_value_t = 2)]
     pub client_hosts: usize,
@@ -312,27 +183,24 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 5)]
     pub clients_per_host: usize,
     /// Operation timeout (a timed-out operation is recorded as indeterminate).
-    #[arg(long, value_parser = parse_duration, default_value = "1s")]
-    pub timeout: Duration,
-    /// SQLite journal mode.
-    #[arg(long, value_enum, default_value = "wal")]
-    pub journal: JournalArg,
-    /// SQLite synchronous setting.
-    #[arg(long, value_enum, default_value = "full")]
-    pub synchronous: SyncArg,
-    /// Kernel write-back period (unsynced data reaches disk this often); none by default.
-    #[arg(long, value_parser = parse_duration)]
-    pub writeback: Option<Duration>,
-    /// SQLite: cut client host 0 off from the server; quorum: cut node n1 off from every other
-    /// host; during START..END (e.g. 1s..2s).
+    #[arg(long, default_value = "1s")]
+    pub timeout: String,
+    /// Cut the first server (`db`, `n1`) off from every other host during START..END (e.g.
+    /// 1s..2s).
     #[arg(long, value_parser = crate::simulate::parse_window)]
     pub partition: Option<(Duration, Duration)>,
-    /// Crash the server (quorum: node n1) at START and restart it at END (e.g. 3s..3.5s).
+    /// Crash the first server at START and restart it at END (e.g. 3s..3.5s).
     #[arg(long, value_parser = crate::simulate::parse_window)]
     pub crash: Option<(Duration, Duration)>,
-    /// Quorum store: crash every node at START and restart them all at END.
+    /// Crash every server at START and restart them all at END.
     #[arg(long, value_parser = crate::simulate::parse_window)]
     pub crash_all: Option<(Duration, Duration)>,
+    /// Set the second server's clock this many milliseconds off, from the start.
+    #[arg(long, allow_hyphen_values = true)]
+    pub skew_ms: Option<i64>,
+    /// Wall time the checker may spend before its verdict is `unknown`.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub check_timeout: Duration,
     /// Write the history (JSON Lines, nemesis events included) to this file.
     #[arg(long)]
     pub history: Option<PathBuf>,

@@ -1,27 +1,36 @@
-//! `lab sim`: one simulated run of the SQLite store or the quorum store, with optional
-//! faults, checked.
+//! `lab sim`: one simulated run of any registered store and workload, checked.
 //!
-//! A thin front end over `sim::run` and the checker: it builds the configuration from flags,
-//! runs, writes the history if asked, and prints what happened and what the checker says.
+//! The command line is turned into an experiment file of one system and one seed (`--set`
+//! pairs become the `[[system]]` table, `--with` pairs the `[workload]` table, the fault flags
+//! `[[fault]]` tables) and read by the same parser as every experiment file: the same keys, the
+//! same limits, the same errors. The run and its judgment go through the registry as `lab run`'s
+//! do ([`crate::run::measure`]).
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use checker::{check_named, set_loss, CheckOptions, Outcome};
+use experiment::spec::Experiment;
+use experiment::store::Replicas;
 use experiment::value::parse_duration;
+use experiment::workload::Limits;
+use experiment::{parse, Registry, Script};
 use history::EventType;
-use lsm::CommitLogSync;
-use quorum::system::Convergence;
-use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
-use sim::{Fault, KeyDistribution, RunResult, Schedule, SimConfig, Workload};
-use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
+use sim::{Fault, RunResult, SimConfig};
 
-use crate::options::{
-    CommitLogArg, HintsArg, JournalArg, LevelArg, ModeArg, RepairArg, SimArgs, SyncArg, SystemArg, WorkloadArg,
-};
+use crate::options::SimArgs;
+
+/// How often a replicated store's replicas are compared.
+const SAMPLE_EVERY: Duration = Duration::from_millis(20);
+
+/// The checker's memory limit.
+const MEMORY_LIMIT: usize = 512 << 20;
+
+/// What errors about the command line's options are reported against.
+const OPTIONS: &str = "(lab sim options)";
 
 /// Parses `A..B` (two durations) into the start and end of a fault window.
 pub fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
@@ -33,218 +42,134 @@ pub fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
     Ok((from, to))
 }
 
-fn workload(args: &SimArgs) -> Workload {
-    match args.workload {
-        WorkloadArg::Register => Workload::Register,
-        WorkloadArg::Set => Workload::Set,
-        WorkloadArg::Kv => Workload::Kv {
-            keys: args.keys,
-            distribution: match args.zipf {
-                Some(s) => KeyDistribution::Zipf(s),
-                None => KeyDistribution::Uniform,
-            },
-        },
+/// `KEY=VALUE` as a TOML line: the value as TOML when it is one, else as a string.
+fn toml_line(pair: &str, flag: &str) -> Result<String> {
+    let Some((key, value)) = pair.split_once('=') else { bail!("{flag} {pair}: expected KEY=VALUE") };
+    let key = key.trim();
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("{flag} {pair}: expected a key of letters, digits and `_`");
     }
+    let value = value.trim();
+    let as_toml = format!("{key} = {value}");
+    if as_toml.parse::<toml::Table>().is_ok() {
+        return Ok(as_toml);
+    }
+    Ok(format!("{key} = {}", toml::Value::String(value.to_owned())))
 }
 
-fn store(args: &SimArgs) -> StoreConfig {
-    StoreConfig {
-        journal_mode: match args.journal {
-            JournalArg::Wal => JournalMode::Wal,
-            JournalArg::Delete => JournalMode::Delete,
-        },
-        synchronous: match args.synchronous {
-            SyncArg::Off => Synchronous::Off,
-            SyncArg::Normal => Synchronous::Normal,
-            SyncArg::Full => Synchronous::Full,
-        },
-        seed: args.seed,
-        writeback: args.writeback,
-        ..StoreConfig::default()
+/// The experiment file the command line describes; `servers` (when known) name the second
+/// server for `--skew-ms`.
+fn script(args: &SimArgs, servers: &[String]) -> Result<String> {
+    let mut text = String::new();
+    let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    writeln!(
+        text,
+        "name = \"sim\"\nquestion = \"lab sim\"\nseeds = [{}]\nduration = {}",
+        args.seed,
+        quote(&args.duration)
+    )?;
+    writeln!(text, "[workload]\nkind = {}", quote(&args.workload))?;
+    writeln!(text, "client_hosts = {}\nclients_per_host = {}", args.client_hosts, args.clients_per_host)?;
+    writeln!(text, "timeout = {}", quote(&args.timeout))?;
+    for pair in &args.with {
+        writeln!(text, "{}", toml_line(pair, "--with")?)?;
     }
+    writeln!(text, "[[system]]\nname = \"sim\"\nkind = {}", quote(&args.system))?;
+    for pair in &args.set {
+        writeln!(text, "{}", toml_line(pair, "--set")?)?;
+    }
+    let window = |text: &mut String, (from, to): (Duration, Duration), kind: &str, node: &str| {
+        let node = if node.is_empty() { String::new() } else { format!("node = {}\n", quote(node)) };
+        let _ = writeln!(
+            text,
+            "[[fault]]\nat = \"{}ms\"\nuntil = \"{}ms\"\nkind = \"{kind}\"\n{node}",
+            from.as_millis(),
+            to.as_millis()
+        );
+    };
+    if let Some(partition) = args.partition {
+        window(&mut text, partition, "isolate", "server");
+    }
+    if let Some(crash) = args.crash {
+        window(&mut text, crash, "crash", "server");
+    }
+    if let Some(crash_all) = args.crash_all {
+        window(&mut text, crash_all, "crash-all", "");
+    }
+    if let (Some(offset_ms), Some(second)) = (args.skew_ms, servers.get(1)) {
+        writeln!(text, "[[fault]]\nat = \"0ms\"\nkind = \"skew\"\nnode = {}\noffset_ms = {offset_ms}", quote(second))?;
+    }
+    Ok(text)
 }
 
-fn level(arg: LevelArg) -> Level {
-    match arg {
-        LevelArg::One => Level::One,
-        LevelArg::Two => Level::Two,
-        LevelArg::Quorum => Level::Quorum,
-        LevelArg::All => Level::All,
-        LevelArg::Any => Level::Any,
-    }
-}
-
-fn cluster(args: &SimArgs) -> ClusterConfig {
-    let mut config = ClusterConfig::new(args.nodes);
-    config.node.replication = args.replication;
-    config.node.read = level(args.read);
-    config.node.write = level(args.write);
-    config.node.mode = match args.mode {
-        ModeArg::Lww => Mode::Lww,
-        ModeArg::Abd => Mode::Abd,
+/// The one-system experiment of the command line.
+fn experiment(args: &SimArgs) -> Result<Experiment> {
+    let registry = Registry::standard();
+    let read = |text: &str| match parse(&registry, Path::new(OPTIONS), text) {
+        Ok(Script::Faults(experiment)) => Ok(experiment),
+        Ok(_) => bail!("lab sim runs one system under faults"),
+        Err(e) => bail!("{e}"),
     };
-    config.node.hints = match args.hints {
-        HintsArg::Off => Hints::Off,
-        HintsArg::Strict => Hints::Strict,
-        HintsArg::Sloppy => Hints::Sloppy,
-    };
-    config.node.read_repair = match args.read_repair {
-        RepairArg::Off => ReadRepair::Off,
-        RepairArg::Async => ReadRepair::Async,
-        RepairArg::Blocking => ReadRepair::Blocking,
-    };
-    config.node.anti_entropy = args.anti_entropy;
-    config.sync = match args.commitlog {
-        CommitLogArg::Batch => CommitLogSync::Batch,
-        CommitLogArg::Periodic => CommitLogSync::Periodic(args.commitlog_period),
-        CommitLogArg::Group => CommitLogSync::Group(args.commitlog_period),
-    };
-    config
-}
-
-fn faults(args: &SimArgs) -> Schedule {
-    let mut schedule = Schedule::new();
-    let (server, others): (&str, Vec<String>) = match args.system {
-        SystemArg::Sqlite => ("db", vec!["client-0".to_owned()]),
-        SystemArg::Quorum => {
-            let mut others: Vec<String> = (2..=args.nodes).map(|i| format!("n{i}")).collect();
-            others.extend((0..args.client_hosts).map(sim::client_host_name));
-            ("n1", others)
-        }
-    };
-    if let Some((from, to)) = args.partition {
-        schedule.push(from, Fault::partition([server], others));
-        schedule.push(to, Fault::Heal);
+    // First without faults, to learn the store's servers (`--skew-ms` names the second).
+    let servers = read(&script(args, &[])?)?.systems[0].spec.servers();
+    if args.skew_ms.is_some() && servers.len() < 2 {
+        bail!("--skew-ms moves the second server's clock, and `{}` has one server", args.system);
     }
-    if let Some((from, to)) = args.crash {
-        schedule.push(from, Fault::crash(server));
-        schedule.push(to, Fault::restart(server));
-    }
-    if let (SystemArg::Quorum, Some((from, to))) = (args.system, args.crash_all) {
-        for node in 1..=args.nodes {
-            schedule.push(from, Fault::crash(format!("n{node}")));
-            schedule.push(to, Fault::restart(format!("n{node}")));
-        }
-    }
-    if let (SystemArg::Quorum, Some(offset_ms)) = (args.system, args.skew_ms) {
-        schedule.push(Duration::ZERO, Fault::skew("n2", offset_ms));
-    }
-    schedule
-}
-
-/// Options that only one system understands, refused for the other.
-fn check_options(args: &SimArgs) -> Result<()> {
-    if args.system == SystemArg::Sqlite && (args.crash_all.is_some() || args.skew_ms.is_some()) {
-        bail!("--crash-all and --skew-ms apply to the quorum store (--system quorum)");
-    }
-    if args.system == SystemArg::Quorum && !(3..=9).contains(&args.nodes) {
-        bail!("--nodes {}: the quorum store runs 3 to 9 nodes", args.nodes);
-    }
-    Ok(())
+    read(&script(args, &servers)?)
 }
 
 /// Runs `lab sim`.
 pub fn run(args: &SimArgs) -> Result<ExitCode> {
-    check_options(args)?;
-    let workload = workload(args);
-    let mut config = SimConfig::new(args.seed, workload.clone());
-    config.duration = args.duration;
-    config.client_hosts = args.client_hosts;
-    config.clients_per_host = args.clients_per_host;
-    config.op_timeout = args.timeout;
-    // The set's final read waits until every operation still in flight has ended.
-    config.settle = config.settle.max(args.timeout + config.latency.1 + Duration::from_millis(100));
-    config.faults = faults(args);
-    let mut convergence = None;
+    let experiment = experiment(args)?;
+    let system = &experiment.systems[0];
+    let config = experiment.sim_config(system, args.seed).context("the fault schedule cannot be drawn")?;
     let start = Instant::now();
-    let (description, result) = match args.system {
-        SystemArg::Sqlite => {
-            let store = store(args);
-            let description =
-                format!("sqlite ({:?}, synchronous={:?})", store.journal_mode, store.synchronous).to_lowercase();
-            let system = SqlSystem::new(store);
-            (description, sim::run(system, &config))
-        }
-        SystemArg::Quorum => {
-            let cluster = cluster(args);
-            let node = &cluster.node;
-            let description = format!(
-                "quorum ({} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {:?})",
-                cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints,
-                node.read_repair, node.anti_entropy
-            )
-            .to_lowercase();
-            let system = QuorumSystem::new(cluster).with_sampling(SAMPLE_EVERY);
-            // The handle shares the sampler with the system the run consumes.
-            let handle = system.clone();
-            let result = sim::run(system, &config);
-            convergence = Some(handle.convergence());
-            (description, result)
-        }
-    };
-    let result = result.context("the simulation failed")?;
+    let ran = system.spec.run(&config, Some(SAMPLE_EVERY)).context("the simulation failed")?;
     let wall = start.elapsed();
-    let code = report(args, &config, &description, &result, wall)?;
-    if let Some(convergence) = convergence {
-        writeln!(std::io::stdout().lock(), "replicas    {}", describe_convergence(&convergence, &result))?;
+    let result = ran.result;
+    let history = result.history_with_nemesis();
+    if let Some(path) = &args.history {
+        write_history(path, &history)?;
     }
-    Ok(code)
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "system      {}", system.spec.describe())?;
+    report_run(&mut out, &experiment, &config, &result, wall)?;
+    let limits = Limits { timeout: args.check_timeout, memory_limit_bytes: MEMORY_LIMIT };
+    let judged = experiment.workload.judge(&history, &limits);
+    let check = serde_json::to_value(judged.check)?;
+    writeln!(out, "checker     {}", check.as_str().unwrap_or("?"))?;
+    if let Some(lost) = judged.lost_writes {
+        writeln!(out, "lost        {lost} of {} acknowledged writes", judged.acknowledged_writes)?;
+    }
+    if let Some(stale) = judged.stale_reads {
+        writeln!(out, "stale reads {stale}")?;
+    }
+    if ran.replicas != Replicas::Single {
+        writeln!(out, "replicas    {}", describe_replicas(ran.replicas, &result))?;
+    }
+    if let Some(path) = &args.history {
+        writeln!(out, "history     {}", path.display())?;
+    }
+    if !judged.explanation.is_empty() {
+        writeln!(out, "\n{}", judged.explanation.trim_end())?;
+    }
+    let good = judged.check.passed();
+    Ok(if good { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// How often the quorum store's replicas are compared.
-const SAMPLE_EVERY: Duration = Duration::from_millis(20);
-
-/// When the replicas came to agree: after the last heal or restart, and after the last write
-/// (writes still in flight make replicas differ for a moment even without faults).
-fn describe_convergence(convergence: &Convergence, result: &RunResult) -> String {
-    let last_repair = result
-        .faults
-        .iter()
-        .filter(|(_, fault)| matches!(fault, Fault::Heal | Fault::Restart(_)))
-        .map(|(at, _)| *at)
-        .max();
-    let last_write = result
-        .history
-        .iter()
-        .filter(|e| e.kind != EventType::Invoke && matches!(e.f.as_str(), "write" | "add"))
-        .filter_map(|e| e.time)
-        .max()
-        .map(Duration::from_nanos);
-    let seconds = |d: Duration| d.as_secs_f64();
-    match (convergence.converged_since(), convergence.last_diverged()) {
-        (Some(since), _) => {
-            let mut text = format!("equal from {:.3} s to the end", seconds(since));
-            if let Some(repair) = last_repair {
-                text.push_str(&format!("; last heal/restart at {:.3} s", seconds(repair)));
-            }
-            if let Some(write) = last_write {
-                text.push_str(&format!("; last write completed at {:.3} s", seconds(write)));
-            }
-            format!("{text} (at most {} keys differed at once)", convergence.max_diverged())
-        }
-        (None, Some(last)) => format!("still differ on {} keys at {:.3} s", last.diverged.len(), seconds(last.at)),
-        (None, None) => "not sampled".to_owned(),
-    }
-}
-
-/// Writes the history if asked, prints what happened and the checker's verdict.
-fn report(
-    args: &SimArgs,
+/// What the run did: the workload, the faults applied, the operations, the messages.
+fn report_run(
+    out: &mut dyn Write,
+    experiment: &Experiment,
     config: &SimConfig,
-    description: &str,
     result: &RunResult,
     wall: Duration,
-) -> Result<ExitCode> {
-    if let Some(path) = &args.history {
-        write_history(path, &result.history_with_nemesis())?;
-    }
-    let workload = &config.workload;
+) -> Result<()> {
     let count = |kind| result.history.iter().filter(|e| e.kind == kind).count();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "system      {description}")?;
     writeln!(
         out,
-        "workload    {workload}, {} clients on {} hosts, {:?} simulated, seed {}",
+        "workload    {}, {} clients on {} hosts, {:?} simulated, seed {}",
+        experiment.workload.describe(),
         config.total_clients(),
         config.client_hosts,
         config.duration,
@@ -267,30 +192,38 @@ fn report(
         result.elapsed.as_secs_f64(),
         wall.as_secs_f64()
     )?;
-    let good = match workload.model_name() {
-        Some(model) => {
-            let verdict = check_named(model, &result.history, &CheckOptions::default())?;
-            writeln!(out, "checker     {} ({model} model, {} partitions)", verdict.outcome, verdict.partitions.len())?;
-            verdict.outcome == Outcome::Linearizable
-        }
-        None => {
-            let loss = set_loss::analyze(&result.history);
-            writeln!(
-                out,
-                "set         {} adds acknowledged, {} lost, {} unknown-outcome adds present, {} unexpected{}",
-                loss.acknowledged,
-                loss.lost.len(),
-                loss.recovered.len(),
-                loss.unexpected.len(),
-                if loss.final_read { "" } else { " (no final read succeeded)" }
-            )?;
-            loss.is_valid()
-        }
+    Ok(())
+}
+
+/// When the replicas came to agree, beside the last heal or restart and the last write
+/// (writes still in flight make replicas differ for a moment even without faults).
+fn describe_replicas(replicas: Replicas, result: &RunResult) -> String {
+    let last_repair = result
+        .faults
+        .iter()
+        .filter(|(_, fault)| matches!(fault, Fault::Heal | Fault::Restart(_)))
+        .map(|(at, _)| *at)
+        .max();
+    let last_write = result
+        .history
+        .iter()
+        .filter(|e| e.kind == EventType::Ok && matches!(e.f.as_str(), "write" | "cas" | "add"))
+        .filter_map(|e| e.time)
+        .max()
+        .map(Duration::from_nanos);
+    let since = match replicas {
+        Replicas::AgreedSince(since) => since,
+        Replicas::Apart => return "still differ at the end of the run".to_owned(),
+        Replicas::Single => return "one copy".to_owned(),
     };
-    if let Some(path) = &args.history {
-        writeln!(out, "history     {}", path.display())?;
+    let mut text = format!("equal from {:.3} s to the end", since.as_secs_f64());
+    if let Some(repair) = last_repair {
+        text.push_str(&format!("; last heal/restart at {:.3} s", repair.as_secs_f64()));
     }
-    Ok(if good { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    if let Some(write) = last_write {
+        text.push_str(&format!("; last write completed at {:.3} s", write.as_secs_f64()));
+    }
+    text
 }
 
 fn write_history(path: &Path, events: &[history::Event]) -> Result<()> {

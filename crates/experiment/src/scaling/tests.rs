@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::{ExperimentError, Script};
 
 const FILE: &str = r#"
 kind = "scaling"
@@ -8,7 +9,11 @@ name = "tiny"
 question = "Does it scale?"
 warmup = "100ms"
 measure = "200ms"
+
+[workload]
+kind = "kv"
 keys = 100
+mix = { read = 1, write = 1, cas = 0 }
 client_hosts = 2
 
 [capacity]
@@ -17,29 +22,37 @@ cpu_per_byte_ns = 2
 fsync_us = 150
 write_ns_per_kib = 650
 
-[quorum]
-nodes = [3, 5]
-levels = ["one", "all"]
-clients_per_node = [1, 4]
+[[system]]
+name = "quorum"
+kind = "quorum"
+clients_per_server = [1, 4]
+sweep = { nodes = [3, 5], level = ["one", "all"] }
 
-[sqlite]
-clients = [1, 3]
+[[system]]
+name = "sqlite"
+kind = "sqlite"
+clients_per_server = [1, 3]
 "#;
 
 fn parsed(text: &str) -> Result<Scaling, ExperimentError> {
-    parse(Path::new("s.toml"), text)
+    match crate::parse(&Registry::standard(), Path::new("s.toml"), text)? {
+        Script::Scaling(scaling) => Ok(scaling),
+        other => panic!("expected a scaling file, got {other:?}"),
+    }
 }
 
 #[test]
-fn a_grid_becomes_series_and_points() {
+fn a_sweep_becomes_series_in_its_key_order_and_points() {
     let s = parsed(FILE).expect("valid");
     let names: Vec<&str> = s.series.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["quorum-3-one", "quorum-3-all", "quorum-5-one", "quorum-5-all", "sqlite"]);
-    assert_eq!(s.series[2].clients, [5, 20]);
+    assert_eq!(s.series[2].clients, [5, 20], "clients per server times 5 servers");
+    assert_eq!((s.series[2].nodes(), s.series[2].level().as_deref()), (5, Some("one")));
+    assert_eq!((s.series[4].nodes(), s.series[4].level()), (1, None));
     assert_eq!(s.points().len(), 10);
     assert_eq!(s.cpu.per_message, Duration::from_micros(10));
     assert_eq!(s.disk.per_sync, Duration::from_micros(150));
-    assert_eq!(s.mix, OpMix { read: 1, write: 1, cas: 0 });
+    assert_eq!(s.workload.mix(), sim::OpMix { read: 1, write: 1, cas: 0 });
 }
 
 #[test]
@@ -59,27 +72,45 @@ fn the_sqlite_bound_is_one_over_the_cheapest_operation() {
     let s = parsed(FILE).expect("valid");
     // 10 us of CPU per request, half of them writes with a 150 us sync: 85 us per operation.
     assert!((s.sqlite_bound_ops_per_s() - 1e6 / 85.0).abs() < 1e-6);
+    assert_eq!(s.single_writer_bound(&s.series[0]), None, "the quorum store has no single writer");
+    assert!(s.single_writer_bound(&s.series[4]).is_some());
 }
 
 #[test]
 fn errors_name_the_line() {
     let bad = FILE.replace("nodes = [3, 5]", "nodes = [3, 11]");
     let err = parsed(&bad).expect_err("11 nodes");
-    assert_eq!(err.line, 17, "{err}");
-    assert!(err.to_string().starts_with("s.toml:17:9:"), "{err}");
+    assert!(err.to_string().starts_with("s.toml:24:23:"), "{err}");
+    assert!(err.message.contains("3 to 9 nodes"), "{err}");
 
-    let bad = FILE.replace("keys = 100", "keys = 100\ntick_us = 100");
+    let bad = FILE.replace("measure = \"200ms\"", "measure = \"200ms\"\ntick_us = 100");
     let err = parsed(&bad).expect_err("unknown field");
     assert!(err.message.contains("tick_us"), "{err}");
 
-    let bad = FILE.replace("clients = [1, 3]", "clients = [3, 1]");
+    let bad = FILE.replace("clients_per_server = [1, 3]", "clients_per_server = [3, 1]");
     let err = parsed(&bad).expect_err("not ascending");
     assert!(err.message.contains("ascending"), "{err}");
 
-    let bad = FILE.replace("client_hosts = 2", "client_hosts = 2\ntick_ms = 0");
+    let bad = FILE.replace("measure = \"200ms\"", "measure = \"200ms\"\ntick_ms = 0");
     let err = parsed(&bad).expect_err("zero tick");
     assert!(err.message.contains("tick_ms"), "{err}");
 
-    let bad = FILE.replace("kind = \"scaling\"", "kind = \"faults\"");
-    assert!(parsed(&bad).is_err());
+    let bad = FILE.replace("sweep = { nodes", "nodes = 3\nsweep = { nodes");
+    let err = parsed(&bad).expect_err("set and swept");
+    assert!(err.message.contains("both set and swept"), "{err}");
+
+    let bad = FILE.replace("clients_per_server = [1, 4]\n", "");
+    let err = parsed(&bad).expect_err("no clients");
+    assert!(err.message.contains("clients_per_server"), "{err}");
+
+    let bad = FILE.replace("client_hosts = 2", "client_hosts = 2\nclients_per_host = 3");
+    let err = parsed(&bad).expect_err("per host");
+    assert!(err.message.contains("clients_per_host"), "{err}");
+}
+
+#[test]
+fn a_swept_key_is_validated_by_the_store_at_its_value() {
+    let bad = FILE.replace("level = [\"one\", \"all\"]", "level = [\"one\", \"five\"]");
+    let err = parsed(&bad).expect_err("unknown level");
+    assert_eq!((err.line, err.column), (24, 43), "{err}");
 }

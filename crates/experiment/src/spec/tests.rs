@@ -1,8 +1,23 @@
 //! Validation: a valid file and what it becomes, and each impossible value refused with its
 //! line, column and what was expected.
 
-use super::*;
+use std::path::Path;
+
 use sim::Fault;
+
+use super::*;
+use crate::properties::{Durability, Ordering, Quorums};
+use crate::source::line_column;
+use crate::value::is_file_name;
+use crate::{ExperimentError, Script};
+
+/// A fault experiment from `text`, read with the standard registry.
+fn parse(file: &Path, text: &str) -> Result<Experiment, ExperimentError> {
+    match crate::parse(&Registry::standard(), file, text)? {
+        Script::Faults(experiment) => Ok(experiment),
+        other => panic!("expected a fault experiment, got {other:?}"),
+    }
+}
 
 /// The head of a valid file: lines 1-8.
 const HEAD: &str = r#"name = "t"
@@ -57,9 +72,10 @@ fn a_valid_file_becomes_an_experiment_with_one_schedule_per_system() {
     assert_eq!(experiment.seeds, vec![1, 2, 3]);
     assert_eq!(experiment.duration, Duration::from_secs(10));
     assert_eq!(experiment.faults, 2);
-    assert_eq!(experiment.workload.workload, Workload::Kv { keys: 4, distribution: KeyDistribution::Uniform });
+    assert_eq!(experiment.workload.describe(), "4 keys uniform");
     let [sql, quorum] = &experiment.systems[..] else { panic!("two systems") };
-    assert!(matches!(&sql.spec, SystemSpec::Sqlite(c) if c.synchronous == Synchronous::Full));
+    assert_eq!(sql.spec.describe(), "sqlite: journal wal, synchronous=full");
+    assert_eq!(sql.spec.properties().durability, Durability::SyncedBeforeAck);
     let s = Duration::from_secs;
     let clients = ["client-0", "client-1"];
     let expected_sql = Schedule::new()
@@ -85,14 +101,29 @@ fn quorum_settings_reach_the_cluster_config() {
                   mode = \"abd\"\ncommitlog = { group = \"50ms\" }\nhints = \"sloppy\"\nread_repair = \"off\"\n\
                   anti_entropy = \"1s\"\n";
     let experiment = ok(&format!("{HEAD}{system}"));
-    let SystemSpec::Quorum(config) = &experiment.systems[0].spec else { panic!("a quorum system") };
-    assert_eq!((config.nodes, config.node.replication), (5, 3));
-    assert_eq!((config.node.read, config.node.write), (Level::Count(2), Level::All));
-    assert_eq!(config.node.mode, quorum::Mode::Abd);
-    assert_eq!(config.sync, CommitLogSync::Group(Duration::from_millis(50)));
-    assert_eq!(config.node.hints, quorum::Hints::Sloppy);
-    assert_eq!(config.node.read_repair, quorum::ReadRepair::Off);
-    assert_eq!(config.node.anti_entropy, Some(Duration::from_secs(1)));
+    let spec = &experiment.systems[0].spec;
+    assert_eq!(
+        spec.describe(),
+        "quorum: 5 nodes, n=3, r=count(2) w=all, abd, commit log group(50ms), hints sloppy, read repair off, \
+         anti-entropy 1s"
+    );
+    let properties = spec.properties();
+    assert_eq!((properties.servers, properties.replicas), (5, 3));
+    assert_eq!(properties.ordering, Ordering::LogicalTimestamps);
+    assert_eq!(properties.durability, Durability::GroupSyncedBeforeAck);
+    assert_eq!(
+        properties.quorums,
+        Some(Quorums {
+            n: 3,
+            r: 2,
+            w: 3,
+            read_level: "r2".into(),
+            write_level: "all".into(),
+            read_writes_back: true,
+            sloppy: true,
+            anti_entropy: true,
+        })
+    );
 }
 
 #[test]
@@ -128,8 +159,8 @@ fn nodes_outside_three_to_nine_are_refused() {
 #[test]
 fn fields_of_the_other_system_kind_are_refused() {
     let text = format!("{HEAD}[[system]]\nname = \"s\"\nkind = \"sqlite\"\nnodes = 3\n");
-    assert_error(&text, 12, 9, "`nodes` applies only to kind = \"quorum\"");
-    assert_error(&format!("{HEAD}{SYSTEMS}journal = \"wal\"\n"), 16, 11, "`journal` applies only to kind = \"sqlite\"");
+    assert_error(&text, 12, 1, "`nodes` applies only to kind = \"quorum\"");
+    assert_error(&format!("{HEAD}{SYSTEMS}journal = \"wal\"\n"), 16, 1, "`journal` applies only to kind = \"sqlite\"");
 }
 
 #[test]
@@ -182,9 +213,10 @@ fn fault_fields_are_checked_per_kind() {
 
 #[test]
 fn zero_seeds_are_refused() {
-    assert_error(&HEAD.replace("seeds = 3", "seeds = 0"), 3, 9, "expected at least one seed");
-    assert_error(&HEAD.replace("seeds = 3", "seeds = []"), 3, 9, "expected at least one seed");
-    assert_error(&HEAD.replace("seeds = 3", "seeds = [4, 5, 4]"), 3, 9, "seed 4 is listed twice");
+    let with_seeds = |seeds: &str| format!("{}{SYSTEMS}", HEAD.replace("seeds = 3", seeds));
+    assert_error(&with_seeds("seeds = 0"), 3, 9, "expected at least one seed");
+    assert_error(&with_seeds("seeds = []"), 3, 9, "expected at least one seed");
+    assert_error(&with_seeds("seeds = [4, 5, 4]"), 3, 9, "seed 4 is listed twice");
 }
 
 #[test]
@@ -201,7 +233,7 @@ fn bad_durations_and_workload_values_are_refused() {
     let zipf = HEAD.replace("keys = 4", "distribution = { zipf = -1.0 }");
     assert_error(&format!("{zipf}{SYSTEMS}"), 7, 16, "distribution: ");
     let register_keys = HEAD.replace("kind = \"kv\"", "kind = \"register\"");
-    assert_error(&format!("{register_keys}{SYSTEMS}"), 7, 8, "`keys` applies only to kind = \"kv\"");
+    assert_error(&format!("{register_keys}{SYSTEMS}"), 7, 1, "`keys` applies only to kind = \"kv\"");
     assert_error(&format!("{}{SYSTEMS}", HEAD.replace("client_hosts = 2", "client_hosts = 0")), 8, 16, "expected 1 to");
 }
 

@@ -10,23 +10,19 @@
 //! - *latency* is simulated time from invocation to an `ok` completion.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use checker::{check_named, set_loss, CheckOptions, Outcome};
-use history::{Event, EventType, History, Process};
-use quorum::QuorumSystem;
+use experiment::spec::{Experiment, System};
+use experiment::store::Replicas;
+use experiment::value::seconds;
+use experiment::workload::Limits;
+use history::{Event, EventType, Process};
 use sim::{Fault, RunResult};
-use sqlstore::SqlSystem;
 
-use super::record::{Check, Convergence, SeedRecord};
-use crate::report;
-use experiment::spec::{Experiment, System, SystemSpec};
+use super::record::{Convergence, SeedRecord};
 
-/// How often the quorum store's replicas are compared, for convergence.
+/// How often a replicated store's replicas are compared, for convergence.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
-
-/// Most stale reads or lost writes listed in a violation's explanation.
-const LISTED: usize = 20;
 
 /// What one run produced.
 #[derive(Debug)]
@@ -50,104 +46,30 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
         Ok(config) => config,
         Err(e) => return failed(&system.name, seed, format!("the fault schedule cannot be drawn: {e}")),
     };
-    let (result, convergence) = match &system.spec {
-        SystemSpec::Sqlite(store) => {
-            let mut store = store.clone();
-            store.seed = seed;
-            (sim::run(SqlSystem::new(store), &config), None)
-        }
-        SystemSpec::Quorum(cluster) => {
-            let system = QuorumSystem::new(cluster.as_ref().clone()).with_sampling(SAMPLE_EVERY);
-            // The handle shares the sampler with the system the run consumes.
-            let handle = system.clone();
-            let result = sim::run(system, &config);
-            (result, Some(handle.convergence()))
-        }
-    };
-    let result = match result {
-        Ok(result) => result,
+    let ran = match system.spec.run(&config, Some(SAMPLE_EVERY)) {
+        Ok(ran) => ran,
         Err(e) => return failed(&system.name, seed, e.to_string()),
     };
+    let result = ran.result;
     let history = result.history_with_nemesis();
     let windows = sim::fault_windows(&result.faults);
     let mut record = count(&system.name, seed, &history, &windows, config.duration);
+    record.properties = Some(system.spec.properties());
     record.messages = result.messages;
-    record.faults =
-        result.faults.iter().map(|(at, fault)| format!("{fault} at {}", experiment::spec::seconds(*at))).collect();
-    record.convergence = match convergence {
-        None => Convergence::NotReplicated,
-        Some(samples) => converged(&samples, &result),
-    };
+    record.faults = result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();
+    record.convergence = converged(ran.replicas, &result);
 
-    let mut explanation = String::new();
-    match config.workload.model_name() {
-        Some(model) => {
-            let started = Instant::now();
-            let passed = move || started.elapsed() >= check_timeout;
-            let options = CheckOptions { deadline: &passed, jobs: 1, memory_limit_bytes: MEMORY_LIMIT };
-            let as_history = History { lines: (1..=history.len()).collect(), events: history.clone() };
-            match check_named(model, &history, &options) {
-                Ok(verdict) => {
-                    record.check = match verdict.outcome {
-                        Outcome::Linearizable => Check::Linearizable,
-                        Outcome::NotLinearizable => Check::NotLinearizable,
-                        Outcome::Unknown => Check::Unknown,
-                    };
-                    if verdict.outcome == Outcome::NotLinearizable {
-                        explanation.push_str(&format!("not linearizable ({model} model):\n"));
-                        explanation.push_str(&report::explain(&verdict, &as_history));
-                    }
-                }
-                Err(e) => {
-                    record.check = Check::Unknown;
-                    explanation.push_str(&format!("the checker refused the history: {e}\n"));
-                }
-            }
-            let staleness = checker::staleness::analyze(&history);
-            record.stale_reads = Some(staleness.stale_reads.len() as u64);
-            record.lost_writes = (staleness.final_reads > 0).then_some(staleness.lost_writes.len() as u64);
-            record.acknowledged_writes = staleness.acknowledged_writes as u64;
-            if !staleness.stale_reads.is_empty() {
-                explanation.push_str(&format!("{} stale reads; the first:\n", staleness.stale_reads.len()));
-                for stale in staleness.stale_reads.iter().take(LISTED) {
-                    explanation.push_str(&format!(
-                        "  line {}: read of {} returned {}, but the write completed at line {} was certainly later\n",
-                        stale.read_event + 1,
-                        checker::key_label(&stale.key),
-                        stale.value,
-                        stale.missed_write_event + 1
-                    ));
-                }
-            }
-            if !staleness.lost_writes.is_empty() {
-                explanation
-                    .push_str(&format!("{} acknowledged writes lost; the first:\n", staleness.lost_writes.len()));
-                for lost in staleness.lost_writes.iter().take(LISTED) {
-                    explanation.push_str(&format!(
-                        "  line {}: write of {} to {} was acknowledged, yet the final read returned {}\n",
-                        lost.write_event + 1,
-                        lost.value,
-                        checker::key_label(&lost.key),
-                        lost.final_value
-                    ));
-                }
-            }
-        }
-        None => {
-            let loss = set_loss::analyze(&history);
-            record.check = if loss.is_valid() { Check::SetValid } else { Check::SetInvalid };
-            record.lost_writes = loss.final_read.then_some(loss.lost.len() as u64);
-            record.acknowledged_writes = loss.acknowledged as u64;
-            if !loss.is_valid() {
-                explanation.push_str(&set_explanation(&loss));
-            }
-        }
-    }
-    let explanation = (!explanation.is_empty()).then(|| {
+    let limits = Limits { timeout: check_timeout, memory_limit_bytes: MEMORY_LIMIT };
+    let judged = experiment.workload.judge(&history, &limits);
+    record.check = judged.check;
+    record.stale_reads = judged.stale_reads;
+    record.lost_writes = judged.lost_writes;
+    record.acknowledged_writes = judged.acknowledged_writes;
+    let explanation = (!judged.explanation.is_empty()).then(|| {
         let applied: Vec<String> =
-            result.faults.iter().map(|(at, fault)| format!("{fault} at {}", experiment::spec::seconds(*at))).collect();
+            result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();
         let applied = if applied.is_empty() { "none".to_owned() } else { applied.join("; ") };
-        format!("{} seed {seed}\nfaults applied: {applied}\n\n{explanation}", system.name)
+        format!("{} seed {seed}\nfaults applied: {applied}\n\n{}", system.name, judged.explanation)
     });
     Measured { record, history, explanation, windows, faults: result.faults }
 }
@@ -165,38 +87,6 @@ pub fn failed(system: &str, seed: u64, error: String) -> Measured {
 
 /// The checker's memory limit per history.
 const MEMORY_LIMIT: usize = 512 << 20;
-
-fn set_explanation(loss: &set_loss::SetLoss) -> String {
-    let mut out = String::new();
-    if !loss.final_read {
-        out.push_str("no final read succeeded: lost adds cannot be judged\n");
-    }
-    let list = |values: &[history::Value]| {
-        let shown: Vec<String> = values.iter().take(LISTED).map(ToString::to_string).collect();
-        let more = values.len().saturating_sub(LISTED);
-        if more > 0 {
-            format!("{} (and {more} more)", shown.join(" "))
-        } else {
-            shown.join(" ")
-        }
-    };
-    if !loss.lost.is_empty() {
-        out.push_str(&format!(
-            "{} of {} acknowledged adds are missing from the final read: {}\n",
-            loss.lost.len(),
-            loss.acknowledged,
-            list(&loss.lost)
-        ));
-    }
-    if !loss.unexpected.is_empty() {
-        out.push_str(&format!(
-            "{} elements read that no add put there: {}\n",
-            loss.unexpected.len(),
-            list(&loss.unexpected)
-        ));
-    }
-    out
-}
 
 /// Simulated nanoseconds of an event (0 when untimed: the harness times every event).
 fn at(event: &Event) -> Duration {
@@ -284,7 +174,7 @@ fn count(
 }
 
 /// When the replicas agreed for good, after the last heal, restart or completed write.
-fn converged(samples: &quorum::system::Convergence, result: &RunResult) -> Convergence {
+fn converged(replicas: Replicas, result: &RunResult) -> Convergence {
     let last_repair = sim::fault_windows(&result.faults)
         .last()
         .map(|(_, end)| *end)
@@ -293,9 +183,10 @@ fn converged(samples: &quorum::system::Convergence, result: &RunResult) -> Conve
     let last_write =
         result.history.iter().filter(|e| e.kind == EventType::Ok && is_write(&e.f)).map(at).max().unwrap_or_default();
     let reference = last_repair.max(last_write);
-    match samples.converged_since() {
-        Some(since) => Convergence::AfterMs(since.saturating_sub(reference).as_millis() as u64),
-        None => Convergence::Never,
+    match replicas {
+        Replicas::Single => Convergence::NotReplicated,
+        Replicas::AgreedSince(since) => Convergence::AfterMs(since.saturating_sub(reference).as_millis() as u64),
+        Replicas::Apart => Convergence::Never,
     }
 }
 

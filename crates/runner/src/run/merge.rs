@@ -24,7 +24,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
     let mut groups: BTreeMap<String, Vec<(PathBuf, Meta, Vec<SeedRecord>)>> = BTreeMap::new();
     for dir in &args.dirs {
         let (meta, records) = read_results(dir)?;
-        if !experiment::spec::is_file_name(&meta.name) {
+        if !experiment::value::is_file_name(&meta.name) {
             bail!(
                 "{}: experiment.json names the experiment `{}`, which cannot be a directory name",
                 dir.display(),

@@ -27,8 +27,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::check::default_jobs;
 use crate::options::{RunArgs, Shard};
-use experiment::spec::{parse, Experiment};
-use experiment::ScriptKind;
+use experiment::spec::Experiment;
+use experiment::{parse, Registry, Script};
 use measure::{measure, Measured};
 use output::{fingerprint, violation_stem, write, write_results, Meta};
 use record::SeedRecord;
@@ -52,12 +52,11 @@ struct Job {
     seed: u64,
 }
 
-/// An experiment file of a kind with its own runner ([`ScriptKind::Scaling`],
-/// [`ScriptKind::Staleness`]), checked before anything runs.
+/// An experiment file of a kind with its own runner (scaling, staleness), checked before
+/// anything runs.
 struct Special {
-    kind: ScriptKind,
+    script: Script,
     file: PathBuf,
-    text: String,
 }
 
 /// Runs `lab run`.
@@ -66,10 +65,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut code = run_fault_experiments(args, &plans)?;
     let mut out = std::io::stdout().lock();
     for special in &specials {
-        let completed = match special.kind {
-            ScriptKind::Scaling => crate::scaling::run(&special.file, &special.text, args, &mut out)?,
-            ScriptKind::Staleness => crate::staleness::run(&special.file, &special.text, args, &mut out)?,
-            ScriptKind::Faults => true,
+        let completed = match &special.script {
+            Script::Scaling(scaling) => crate::scaling::run(&special.file, scaling.clone(), args, &mut out)?,
+            Script::Staleness(spec) => crate::staleness::run(spec.clone(), args, &mut out)?,
+            Script::Faults(_) => true,
         };
         if !completed {
             code = ExitCode::from(1);
@@ -188,27 +187,15 @@ fn plan(args: &RunArgs) -> Result<(Vec<Planned>, Vec<Special>)> {
                 continue;
             }
         };
-        let kind = ScriptKind::of(&text);
-        let checked = match kind {
-            ScriptKind::Scaling => Some(crate::scaling::check(file, &text)),
-            ScriptKind::Staleness => Some(crate::staleness::check(file, &text)),
-            ScriptKind::Faults => None,
-        };
-        if let Some(checked) = checked {
-            match checked {
-                Ok(_) => specials.push(Special { kind, file: file.clone(), text }),
-                Err(e) => errors.push(format!("{e:#}")),
-            }
-            continue;
-        }
-        match parse(file, &text) {
-            Ok(experiment) => {
+        match parse(&Registry::standard(), file, &text) {
+            Ok(Script::Faults(experiment)) => {
                 let planned = planned(args, file, &text, experiment)?;
                 // `--system` names systems of some files only: the others do not run at all.
                 if !planned.systems.is_empty() {
                     plans.push(planned);
                 }
             }
+            Ok(script) => specials.push(Special { script, file: file.clone() }),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -266,7 +253,7 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         seeds: all_seeds,
         shard: args.shard.map(|s| [s.index, s.count]),
         systems: systems.iter().map(|&i| experiment.systems[i].name.clone()).collect(),
-        set_workload: experiment.workload.workload == sim::Workload::Set,
+        set_workload: experiment.workload.check_label() == "set-valid",
         configs: systems
             .iter()
             .map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe()))

@@ -10,7 +10,7 @@ use history::EventType;
 use super::measure::{operations, Measured};
 use super::output::write;
 use crate::plot::{render_svg, PlotInput, PlotOp, PlotOutcome};
-use experiment::spec::seconds;
+use experiment::value::seconds;
 
 /// Availability buckets: fine enough to show a 1 s fault, coarse enough to hold several
 /// operations per client.

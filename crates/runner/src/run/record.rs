@@ -68,36 +68,7 @@ pub struct SeedRecord {
     pub all_ops: u64,
 }
 
-/// The consistency verdict of one history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Check {
-    /// Register and kv workloads: the checker found a linearization.
-    Linearizable,
-    /// Register and kv workloads: no linearization exists.
-    NotLinearizable,
-    /// The checker's deadline passed first.
-    Unknown,
-    /// Set workload: the final read holds every acknowledged add and nothing invented.
-    SetValid,
-    /// Set workload: an acknowledged add is missing, something unexpected appeared, or no final
-    /// read succeeded.
-    SetInvalid,
-    /// The run failed: nothing to check.
-    NotRun,
-}
-
-impl Check {
-    /// True when the history passed.
-    pub fn passed(self) -> bool {
-        matches!(self, Check::Linearizable | Check::SetValid)
-    }
-
-    /// True when the history was decided (passed or failed, not unknown or not run).
-    pub fn decided(self) -> bool {
-        !matches!(self, Check::Unknown | Check::NotRun)
-    }
-}
+pub use experiment::workload::Check;
 
 /// When the replicas agreed for good, measured from the last heal, restart or completed write,
 /// whichever came last (writes in flight make replicas differ for a moment even without faults).

@@ -4,12 +4,10 @@
 use std::time::{Duration, Instant};
 
 use history::{Event, EventType};
-use quorum::QuorumSystem;
 use serde::Serialize;
-use sqlstore::SqlSystem;
 
 use crate::run::measure::operations;
-use experiment::scaling::{Point, Scaling, SeriesSystem};
+use experiment::scaling::{Point, Scaling};
 
 /// What one point measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,14 +38,7 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
     let series = &scaling.series[point.series];
     let config = scaling.sim_config(point);
     let started = Instant::now();
-    let result = match &series.system {
-        SeriesSystem::Quorum(cluster) => sim::run(QuorumSystem::new(cluster.as_ref().clone()), &config),
-        SeriesSystem::Sqlite(store) => {
-            let mut store = store.clone();
-            store.seed = scaling.seed;
-            sim::run(SqlSystem::new(store), &config)
-        }
-    };
+    let result = series.system.run(&config, None).map(|ran| ran.result);
     let wall_s = started.elapsed().as_secs_f64();
     match result {
         Ok(run) => {

@@ -2,7 +2,7 @@
 //! offered load rising until saturation under the per-node capacity model
 //! ([`sim::capacity`]), for quorum clusters of several sizes and levels and for SQLite.
 //!
-//! Map: [`spec`] parses and validates the file into sweep points; [`measure`] runs one point
+//! Map: [`experiment::scaling`] parses and validates the file into sweep points; [`measure`] runs one point
 //! and reduces its history to throughput and latency; [`report`] finds each series'
 //! saturation and renders the table. This file spreads the points over worker threads and
 //! writes `results/NAME/`: table.md, table.csv, table.json, points.csv, summary.md (the
@@ -26,19 +26,13 @@ use anyhow::{Context, Result};
 use crate::check::default_jobs;
 use crate::options::RunArgs;
 use crate::run::output::write;
-use experiment::scaling::{parse, Scaling};
+use experiment::scaling::Scaling;
 use measure::{run_point, PointResult};
-
-/// Parses and validates a `kind = "scaling"` file; the summary `lab experiment check` prints.
-pub fn check(file: &Path, text: &str) -> Result<String> {
-    Ok(parse(file, text)?.summary())
-}
 
 /// Runs a checked file: writes `args.out/NAME/` and prints its table to `out`. Returns
 /// whether every run completed. `--seed` replaces the file's seed; `--system` keeps only the
 /// series named.
-pub fn run(file: &Path, text: &str, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
-    let mut scaling = parse(file, text)?;
+pub fn run(file: &Path, mut scaling: Scaling, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
     if let Some(seed) = args.seed {
         scaling.seed = seed;
     }

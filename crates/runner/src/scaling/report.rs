@@ -13,7 +13,7 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::measure::PointResult;
-use experiment::scaling::{level_name, Scaling};
+use experiment::scaling::Scaling;
 
 /// The share of the highest throughput that counts as saturated.
 pub const KNEE_SHARE: f64 = 0.95;
@@ -55,14 +55,14 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
             let knee = mine.iter().find(|p| p.ok_per_s >= KNEE_SHARE * best && best > 0.0);
             Row {
                 system: series.name.clone(),
-                nodes: series.nodes,
-                level: series.level.map_or_else(|| "-".to_owned(), level_name),
+                nodes: series.nodes(),
+                level: series.level().unwrap_or_else(|| "-".to_owned()),
                 saturation_ok_per_s: best,
                 knee_clients: knee.map_or(0, |p| p.clients),
                 p99_ms_at_saturation: knee.and_then(|p| p.latency_ms_p99),
                 speedup_vs_3: None,
                 efficiency: None,
-                model_bound_ok_per_s: series.level.is_none().then(|| scaling.sqlite_bound_ops_per_s()),
+                model_bound_ok_per_s: scaling.single_writer_bound(series),
                 errors: mine.iter().filter(|p| p.error.is_some()).count(),
             }
         })
@@ -163,6 +163,7 @@ pub fn points_csv(points: &[PointResult]) -> String {
 /// `summary.md`: the question, the model's constants, the tick and the table (a function of the
 /// file and the seed: the wall times, which depend on the machine, are in [`wall`]).
 pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
+    let mix = scaling.workload.mix();
     let mut out = format!("# {}\n\n{}\n\n## Model\n\n", scaling.name, scaling.question);
     let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
     let _ = writeln!(
@@ -179,15 +180,15 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
     );
     let _ = writeln!(
         out,
-        "- tick {} ms, one-way latency {} ms, warm-up {:.2} s, measured {:.2} s, {} keys uniform, mix read {} / write {} / cas {}, zero think time, seed {}",
+        "- tick {} ms, one-way latency {} ms, warm-up {:.2} s, measured {:.2} s, {}, mix read {} / write {} / cas {}, zero think time, seed {}",
         scaling.tick.as_millis(),
         scaling.latency.as_millis(),
         scaling.warmup.as_secs_f64(),
         scaling.measure.as_secs_f64(),
-        scaling.keys,
-        scaling.mix.read,
-        scaling.mix.write,
-        scaling.mix.cas,
+        scaling.workload.describe(),
+        mix.read,
+        mix.write,
+        mix.cas,
         scaling.seed
     );
     let _ = writeln!(

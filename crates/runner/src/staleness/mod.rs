@@ -11,7 +11,6 @@ mod plot;
 mod report;
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -20,20 +19,8 @@ use anyhow::{Context, Result};
 
 use crate::check::default_jobs;
 use crate::options::RunArgs;
-use experiment::staleness::{parse, StalenessSpec};
+use experiment::staleness::StalenessSpec;
 use report::Point;
-
-/// Parses and validates a `kind = "staleness"` file; the summary `lab experiment check` prints.
-pub fn check(file: &Path, text: &str) -> Result<String> {
-    let spec = parse(file, text)?;
-    Ok(format!(
-        "staleness: {} profiles x {} quorums x {} waits, {} trials each",
-        spec.profiles.len(),
-        spec.quorums.len(),
-        spec.waits.len(),
-        spec.trials
-    ))
-}
 
 /// Runs a checked file: writes `args.out/NAME/` and prints its table to `out`. Returns
 /// whether every measurement completed.
@@ -41,13 +28,12 @@ pub fn check(file: &Path, text: &str) -> Result<String> {
 /// Of `lab run`'s options: `--seed S` replaces the file's seed (results in `NAME/seed-S/`);
 /// `--shard I/N` runs the file on shard 1 only (it has no seeds to share); `--seeds` and
 /// `--system` do not apply and are reported as ignored.
-pub fn run(file: &Path, text: &str, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
-    let mut spec = parse(file, text)?;
+pub fn run(mut spec: StalenessSpec, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
     if args.shard.is_some_and(|shard| shard.index != 1) {
         return Ok(true);
     }
     if args.seeds.is_some() || !args.system.is_empty() {
-        eprintln!("lab: {}: --seeds and --system do not apply to a staleness experiment; ignored", file.display());
+        eprintln!("lab: {}: --seeds and --system do not apply to a staleness experiment; ignored", spec.name);
     }
     let mut dir = args.out.join(&spec.name);
     if let Some(seed) = args.seed {

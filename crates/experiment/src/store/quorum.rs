@@ -1,0 +1,273 @@
+//! `kind = "quorum"`: the leaderless quorum-replicated store (hosts `n1`..`nN`).
+//!
+//! ```toml
+//! [[system]]
+//! name = "quorum-one"
+//! kind = "quorum"
+//! nodes = 3                # 3 to 9 (default 3)
+//! n = 3                    # replicas per key, at most nodes (default 3)
+//! read = "one"             # "one" | "two" | "three" | "quorum" | "all" (default quorum)
+//! write = "one"            # the same, or "any"; or counts instead: r = 2, w = 2
+//! level = "one"            # instead of read and write: clients ask for this level for both
+//! mode = "lww"             # "lww" | "abd" (default lww)
+//! commitlog = "batch"      # "batch" | { periodic = "10s" } | { group = "50ms" }
+//! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
+//! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
+//! anti_entropy = "1s"      # period; off when absent
+//! ```
+
+use std::ops::Range;
+use std::time::Duration;
+
+use lsm::CommitLogSync;
+use quorum::level::{self, Access, LevelError};
+use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
+use serde::Deserialize;
+use sim::{SimConfig, SimError};
+use toml::Spanned;
+
+use super::{Configured, Ran, Replicas, Store};
+use crate::properties::{Durability, Ordering, Properties, Quorums};
+use crate::source::{fields_of, Checked, Section, Source};
+use crate::value::seconds;
+
+/// The quorum store's node counts.
+pub const NODES: std::ops::RangeInclusive<usize> = 3..=9;
+
+/// The quorum store.
+#[derive(Debug, Clone, Copy)]
+pub struct Quorum;
+
+/// `commitlog = "batch"`, `{ periodic = "10s" }` or `{ group = "50ms" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawCommitLog {
+    /// Sync before acknowledging each write.
+    Batch,
+    /// Acknowledge at once, sync every period.
+    Periodic(String),
+    /// Sync every period, acknowledge the writes it covered.
+    Group(String),
+}
+
+/// The `[[system]]` table of a quorum system, field for field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuorum {
+    nodes: Option<Spanned<usize>>,
+    n: Option<Spanned<usize>>,
+    read: Option<Spanned<Level>>,
+    write: Option<Spanned<Level>>,
+    r: Option<Spanned<usize>>,
+    w: Option<Spanned<usize>>,
+    level: Option<Spanned<Level>>,
+    mode: Option<Mode>,
+    commitlog: Option<Spanned<RawCommitLog>>,
+    hints: Option<Hints>,
+    read_repair: Option<ReadRepair>,
+    anti_entropy: Option<Spanned<String>>,
+}
+
+impl Store for Quorum {
+    fn kind(&self) -> &'static str {
+        "quorum"
+    }
+
+    fn about(&self) -> &'static str {
+        "the leaderless quorum store (hosts n1..nN): nodes, n, read/write (or r/w, or level), mode, commitlog, \
+         hints, read_repair, anti_entropy"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawQuorum>()
+    }
+
+    fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>> {
+        let source = table.source();
+        let span = table.span();
+        let raw: RawQuorum = table.finish()?;
+        Ok(Box::new(QuorumStore { config: config(source, span, &raw)? }))
+    }
+}
+
+/// Validates `raw` into the cluster's configuration.
+fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<ClusterConfig> {
+    let nodes = raw.nodes.as_ref().map_or(3, |v| *v.get_ref());
+    if let Some(span) = raw.nodes.as_ref().map(Spanned::span).filter(|_| !NODES.contains(&nodes)) {
+        return source.fail(span, format!("nodes = {nodes}: the quorum store runs 3 to 9 nodes"));
+    }
+    let mut config = ClusterConfig::new(nodes);
+    let n = raw.n.as_ref().map_or(3.min(nodes), |v| *v.get_ref());
+    if let Some(value) = &raw.n {
+        if n == 0 || n > nodes {
+            return source.fail(value.span(), format!("N = {n}: expected 1 to nodes = {nodes}"));
+        }
+    }
+    config.node.replication = n;
+    if let Some(level) = &raw.level {
+        for (other, name) in
+            [(raw.read.as_ref().map(Spanned::span), "read"), (raw.write.as_ref().map(Spanned::span), "write")]
+                .into_iter()
+                .chain([(raw.r.as_ref().map(Spanned::span), "r"), (raw.w.as_ref().map(Spanned::span), "w")])
+        {
+            if let Some(at) = other {
+                return source.fail(at, format!("give `level` or `{name}`, not both"));
+            }
+        }
+        let checked = check_level(source, *level.get_ref(), level.span(), n, Access::Read)?;
+        // Clients ask for the level explicitly, as a sweep's clients do.
+        config.node.read = checked;
+        config.node.write = checked;
+        config.read = Some(checked);
+        config.write = Some(checked);
+    } else {
+        config.node.read = pick_level(source, &raw.read, &raw.r, n, Access::Read)?;
+        config.node.write = pick_level(source, &raw.write, &raw.w, n, Access::Write)?;
+    }
+    if let Some(mode) = raw.mode {
+        config.node.mode = mode;
+    }
+    if let Some(hints) = raw.hints {
+        config.node.hints = hints;
+    }
+    if let Some(repair) = raw.read_repair {
+        config.node.read_repair = repair;
+    }
+    if let Some(period) = &raw.anti_entropy {
+        config.node.anti_entropy = Some(source.duration(period, "anti_entropy")?);
+    }
+    if let Some(commitlog) = &raw.commitlog {
+        let period = |text: &String| source.duration(&Spanned::new(commitlog.span(), text.clone()), "commitlog");
+        config.sync = match commitlog.get_ref() {
+            RawCommitLog::Batch => CommitLogSync::Batch,
+            RawCommitLog::Periodic(text) => CommitLogSync::Periodic(period(text)?),
+            RawCommitLog::Group(text) => CommitLogSync::Group(period(text)?),
+        };
+    }
+    if let Err(e) = config.node.validate() {
+        return source.fail(span, format!("{e}"));
+    }
+    Ok(config)
+}
+
+/// A read or write level, by name (`read = "quorum"`) or by count (`r = 2`), checked against N.
+fn pick_level(
+    source: Source<'_>,
+    named: &Option<Spanned<Level>>,
+    count: &Option<Spanned<usize>>,
+    n: usize,
+    access: Access,
+) -> Checked<Level> {
+    let (name, letter) = letters(access);
+    match (named, count) {
+        (Some(_), Some(count)) => {
+            source.fail(count.span(), format!("give `{name}` or `{}`, not both", letter.to_lowercase()))
+        }
+        (Some(level), None) => check_level(source, *level.get_ref(), level.span(), n, access),
+        (None, Some(count)) => check_level(source, Level::Count(*count.get_ref()), count.span(), n, access),
+        (None, None) => Ok(Level::Quorum),
+    }
+}
+
+fn letters(access: Access) -> (&'static str, &'static str) {
+    match access {
+        Access::Read => ("read", "R"),
+        Access::Write => ("write", "W"),
+    }
+}
+
+fn check_level(source: Source<'_>, level: Level, span: Range<usize>, n: usize, access: Access) -> Checked<Level> {
+    let (name, letter) = letters(access);
+    match level::validate(level, n, access) {
+        Ok(_) => Ok(level),
+        Err(LevelError::Unachievable { level: Level::Count(k), .. }) => {
+            source.fail(span, format!("{letter} = {k} exceeds N = {n}"))
+        }
+        Err(LevelError::Unachievable { required, .. }) => {
+            source.fail(span, format!("{name} = {level:?} needs {required} replicas but N = {n}"))
+        }
+        Err(e @ LevelError::Unsupported { .. }) => source.fail(span, format!("{letter}: {e}")),
+    }
+}
+
+/// A configured quorum system.
+#[derive(Debug, Clone)]
+pub struct QuorumStore {
+    /// The cluster's configuration.
+    pub config: ClusterConfig,
+}
+
+/// A level as tables show it: `one`, `quorum`, `all`; a count as `r2` / `w2`.
+pub fn level_name(level: Level, access: Access) -> String {
+    match level {
+        Level::Count(k) => format!("{}{k}", letters(access).1.to_lowercase()),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+impl Configured for QuorumStore {
+    fn servers(&self) -> Vec<String> {
+        sim::System::servers(&QuorumSystem::new(self.config.clone()))
+    }
+
+    fn describe(&self) -> String {
+        let cluster = &self.config;
+        let node = &cluster.node;
+        let anti_entropy = node.anti_entropy.map_or("off".to_owned(), seconds);
+        format!(
+            "quorum: {} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {anti_entropy}",
+            cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
+        )
+        .to_lowercase()
+    }
+
+    fn properties(&self) -> Properties {
+        let node = &self.config.node;
+        let n = node.replication;
+        Properties {
+            store: Quorum.kind().to_owned(),
+            servers: self.config.nodes,
+            replicas: n,
+            quorums: Some(Quorums {
+                n,
+                r: level::required(node.read, n),
+                w: level::required(node.write, n),
+                read_level: level_name(node.read, Access::Read),
+                write_level: level_name(node.write, Access::Write),
+                read_writes_back: node.mode == Mode::Abd || node.read_repair == ReadRepair::Blocking,
+                sloppy: node.hints == Hints::Sloppy,
+                anti_entropy: node.anti_entropy.is_some(),
+            }),
+            ordering: match node.mode {
+                Mode::Lww => Ordering::LastWriteWins,
+                Mode::Abd => Ordering::LogicalTimestamps,
+            },
+            durability: match self.config.sync {
+                CommitLogSync::Batch => Durability::SyncedBeforeAck,
+                CommitLogSync::Group(_) => Durability::GroupSyncedBeforeAck,
+                CommitLogSync::Periodic(_) => Durability::SyncedAfterAck,
+            },
+            sqlite: None,
+        }
+    }
+
+    fn run(&self, config: &SimConfig, sample_every: Option<Duration>) -> Result<Ran, SimError> {
+        let Some(period) = sample_every else {
+            let result = sim::run(QuorumSystem::new(self.config.clone()), config)?;
+            return Ok(Ran { result, replicas: Replicas::Single });
+        };
+        let system = QuorumSystem::new(self.config.clone()).with_sampling(period);
+        // The handle shares the sampler with the system the run consumes.
+        let handle = system.clone();
+        let result = sim::run(system, config)?;
+        let replicas = match handle.convergence().converged_since() {
+            Some(since) => Replicas::AgreedSince(since),
+            None => Replicas::Apart,
+        };
+        Ok(Ran { result, replicas })
+    }
+
+    fn clone_box(&self) -> Box<dyn Configured> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,133 @@
+//! `kind = "sqlite"`: one SQLite server (host `db`) on the simulated disk.
+//!
+//! ```toml
+//! [[system]]
+//! name = "sqlite-full"
+//! kind = "sqlite"
+//! journal = "wal"          # "wal" | "delete" (default wal)
+//! synchronous = "full"     # "off" | "normal" | "full" (default full)
+//! writeback = "5s"         # the kernel writes dirty pages back this often (default never)
+//! ```
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use sim::{SimConfig, SimError};
+use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
+use toml::Spanned;
+
+use super::{Configured, Ran, Replicas, Store};
+use crate::properties::{Durability, Ordering, Properties, SqliteJournal, SqliteSettings, SqliteSynchronous};
+use crate::source::{fields_of, Checked, Section};
+use crate::value::seconds;
+
+/// The SQLite store.
+#[derive(Debug, Clone, Copy)]
+pub struct Sqlite;
+
+/// The `[[system]]` table of a SQLite system, field for field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSqlite {
+    journal: Option<SqliteJournal>,
+    synchronous: Option<SqliteSynchronous>,
+    writeback: Option<Spanned<String>>,
+}
+
+/// The longest kernel write-back period.
+const MAX_WRITEBACK: Duration = Duration::from_secs(3600);
+
+impl Store for Sqlite {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn about(&self) -> &'static str {
+        "one SQLite server (host `db`): journal, synchronous, writeback"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawSqlite>()
+    }
+
+    fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>> {
+        let source = table.source();
+        let raw: RawSqlite = table.finish()?;
+        let mut config = StoreConfig::default();
+        if let Some(journal) = raw.journal {
+            config.journal_mode = match journal {
+                SqliteJournal::Wal => JournalMode::Wal,
+                SqliteJournal::Delete => JournalMode::Delete,
+            };
+        }
+        if let Some(synchronous) = raw.synchronous {
+            config.synchronous = match synchronous {
+                SqliteSynchronous::Off => Synchronous::Off,
+                SqliteSynchronous::Normal => Synchronous::Normal,
+                SqliteSynchronous::Full => Synchronous::Full,
+            };
+        }
+        if let Some(writeback) = &raw.writeback {
+            config.writeback = Some(source.duration_at_most(writeback, "writeback", MAX_WRITEBACK)?);
+        }
+        Ok(Box::new(SqliteSystem { config }))
+    }
+}
+
+/// A configured SQLite system.
+#[derive(Debug, Clone)]
+pub struct SqliteSystem {
+    /// The store's configuration (its seed is the run's).
+    pub config: StoreConfig,
+}
+
+impl Configured for SqliteSystem {
+    fn servers(&self) -> Vec<String> {
+        sim::System::servers(&SqlSystem::new(self.config.clone()))
+    }
+
+    fn describe(&self) -> String {
+        let config = &self.config;
+        let mut text = format!("sqlite: journal {:?}, synchronous={:?}", config.journal_mode, config.synchronous);
+        if let Some(writeback) = config.writeback {
+            text.push_str(&format!(", kernel write-back every {}", seconds(writeback)));
+        }
+        text.to_lowercase()
+    }
+
+    fn properties(&self) -> Properties {
+        let synchronous = match self.config.synchronous {
+            Synchronous::Off => SqliteSynchronous::Off,
+            Synchronous::Normal => SqliteSynchronous::Normal,
+            Synchronous::Full => SqliteSynchronous::Full,
+        };
+        let journal = match self.config.journal_mode {
+            JournalMode::Wal => SqliteJournal::Wal,
+            JournalMode::Delete => SqliteJournal::Delete,
+        };
+        Properties {
+            store: Sqlite.kind().to_owned(),
+            servers: 1,
+            replicas: 1,
+            quorums: None,
+            ordering: Ordering::SingleWriter,
+            durability: match synchronous {
+                SqliteSynchronous::Full => Durability::SyncedBeforeAck,
+                SqliteSynchronous::Normal => Durability::SyncedAfterAck,
+                SqliteSynchronous::Off => Durability::NeverSynced,
+            },
+            sqlite: Some(SqliteSettings { journal, synchronous }),
+        }
+    }
+
+    fn run(&self, config: &SimConfig, _sample_every: Option<Duration>) -> Result<Ran, SimError> {
+        let mut store = self.config.clone();
+        store.seed = config.seed;
+        let result = sim::run(SqlSystem::new(store), config)?;
+        Ok(Ran { result, replicas: Replicas::Single })
+    }
+
+    fn clone_box(&self) -> Box<dyn Configured> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,142 @@
+//! The workloads the lab can run, behind one seam: a workload is one module implementing
+//! [`WorkloadKind`] (its `[workload]` table, validated into a [`Configured`] workload that
+//! knows what the clients invoke and how a history of it is judged) plus one line in
+//! [`Registry::standard`](crate::store::Registry::standard).
+//!
+//! The keys every workload shares (how many clients, their timeout) are read by the
+//! experiment ([`Clients`]); the rest of the table belongs to the workload.
+
+pub mod kv;
+pub mod register;
+pub mod registers;
+pub mod set;
+
+use std::fmt;
+use std::time::Duration;
+
+use history::Event;
+use serde::{Deserialize, Serialize};
+
+use crate::source::{Checked, Section};
+
+/// A kind of workload: how its `[workload]` table reads.
+pub trait WorkloadKind: Send + Sync + 'static {
+    /// Its name in files (`kind = "kv"`).
+    fn kind(&self) -> &'static str;
+
+    /// One line saying what it is, for listings.
+    fn about(&self) -> &'static str;
+
+    /// Validates the `[workload]` table (without `kind` and the [`Clients`] keys).
+    fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>>;
+}
+
+/// A validated workload: what clients invoke, and how its histories are judged.
+pub trait Configured: fmt::Debug + Send + Sync {
+    /// The workload as the harness runs it.
+    fn sim_workload(&self) -> sim::Workload;
+
+    /// The operation mix the harness draws from.
+    fn mix(&self) -> sim::OpMix;
+
+    /// The workload in a few words (`10 keys uniform`, `one register`).
+    fn describe(&self) -> String;
+
+    /// What its check establishes, as tables name it (`linearizable`, `set-valid`).
+    fn check_label(&self) -> &'static str;
+
+    /// Judges a history of it (the nemesis's events included). The checker may take up to
+    /// `limits.timeout` of wall time before its verdict is unknown.
+    fn judge(&self, history: &[Event], limits: &Limits) -> Judged;
+
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Configured>;
+}
+
+impl Clone for Box<dyn Configured> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// What the checker may spend on one history.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall time before the verdict is unknown.
+    pub timeout: Duration,
+    /// Memory of the search.
+    pub memory_limit_bytes: usize,
+}
+
+/// The verdict of a history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// The consistency check.
+    pub check: Check,
+    /// Reads that returned a value certainly overwritten before they began (`None`: the
+    /// workload has no reads to judge).
+    pub stale_reads: Option<u64>,
+    /// Acknowledged writes the final reads no longer reflect (`None`: nothing could be judged).
+    pub lost_writes: Option<u64>,
+    /// Acknowledged writes (or adds).
+    pub acknowledged_writes: u64,
+    /// Why the history violated a property, for people (empty when it did not).
+    pub explanation: String,
+}
+
+/// The consistency verdict of one history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// Register and kv workloads: the checker found a linearization.
+    Linearizable,
+    /// Register and kv workloads: no linearization exists.
+    NotLinearizable,
+    /// The checker's deadline passed first.
+    Unknown,
+    /// Set workload: the final read holds every acknowledged add and nothing invented.
+    SetValid,
+    /// Set workload: an acknowledged add is missing, something unexpected appeared, or no final
+    /// read succeeded.
+    SetInvalid,
+    /// The run failed: nothing to check.
+    NotRun,
+}
+
+impl Check {
+    /// True when the history passed.
+    pub fn passed(self) -> bool {
+        matches!(self, Check::Linearizable | Check::SetValid)
+    }
+
+    /// True when the history was decided (passed or failed, not unknown or not run).
+    pub fn decided(self) -> bool {
+        !matches!(self, Check::Unknown | Check::NotRun)
+    }
+}
+
+/// How many clients run the workload, and how long each waits for a reply: the `[workload]`
+/// keys every workload shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clients {
+    /// Client hosts (`client-0`, ...).
+    pub hosts: usize,
+    /// Logical clients per client host.
+    pub per_host: usize,
+    /// How long a client waits before recording an operation as indeterminate.
+    pub timeout: Duration,
+}
+
+/// Most operations a judgment lists in its explanation.
+pub const LISTED: usize = 20;
+
+/// `values` for an explanation: the first [`LISTED`], and how many more.
+pub fn listed(values: &[history::Value]) -> String {
+    let shown: Vec<String> = values.iter().take(LISTED).map(ToString::to_string).collect();
+    let more = values.len().saturating_sub(LISTED);
+    if more > 0 {
+        format!("{} (and {more} more)", shown.join(" "))
+    } else {
+        shown.join(" ")
+    }
+}
