@@ -33,6 +33,9 @@ name = "scaling"
 question = "The scaling sweep, small enough for CI."
 warmup = "100ms"
 measure = "300ms"
+
+[workload]
+kind = "kv"
 keys = 200
 mix = { read = 1, write = 1, cas = 0 }
 client_hosts = 2
@@ -43,17 +46,20 @@ cpu_per_byte_ns = 2
 fsync_us = 150
 write_ns_per_kib = 650
 
-[quorum]
-nodes = [3, 5]
-levels = ["one", "all"]
+[[system]]
+name = "quorum"
+kind = "quorum"
 n = 3
 commitlog = "batch"
-clients_per_node = [16, 64, 128]
+clients_per_server = [16, 64, 128]
+sweep = { nodes = [3, 5], level = ["one", "all"] }
 
-[sqlite]
+[[system]]
+name = "sqlite"
+kind = "sqlite"
 journal = "wal"
 synchronous = "full"
-clients = [4, 16, 64, 128]
+clients_per_server = [4, 16, 64, 128]
 "#;
 
 fn repo() -> PathBuf {

@@ -194,11 +194,13 @@ fn sim_runs_checks_and_writes_the_same_history_for_the_same_seed() {
 
 #[test]
 fn sim_reports_lost_writes_with_exit_one() {
-    let output = lab(&["sim", "--workload", "set", "--synchronous", "off", "--duration", "3s", "--crash", "1s..1.5s"]);
+    let output =
+        lab(&["sim", "--workload", "set", "--set", "synchronous=off", "--duration", "3s", "--crash", "1s..1.5s"]);
     assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
     let text = stdout(&output);
+    assert!(text.contains("checker     set-invalid"), "{text}");
     let lost: usize = text
-        .split("acknowledged, ")
+        .split("lost        ")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
@@ -217,18 +219,26 @@ fn sim_refuses_bad_windows_and_hosts() {
 
 #[test]
 fn sim_runs_the_quorum_store_and_its_anomalies_change_the_exit_status() {
-    let abd = lab(&["sim", "--system", "quorum", "--mode", "abd", "--duration", "3s", "--partition", "1s..2s"]);
+    let abd = lab(&["sim", "--system", "quorum", "--set", "mode=abd", "--duration", "3s", "--partition", "1s..2s"]);
     assert_eq!(abd.status.code(), Some(0), "{}{}", stdout(&abd), stderr(&abd));
     assert!(stdout(&abd).contains("checker     linearizable"), "{}", stdout(&abd));
-    let one = lab(&["sim", "--system", "quorum", "--read", "one", "--write", "one", "--duration", "3s"]);
+    let one = lab(&["sim", "--system", "quorum", "--set", "read=one", "--set", "write=one", "--duration", "3s"]);
     assert_eq!(one.status.code(), Some(1), "R=W=1 is not linearizable: {}", stdout(&one));
     assert!(stdout(&one).contains("checker     not-linearizable"), "{}", stdout(&one));
 }
 
 #[test]
-fn sim_refuses_options_of_the_other_system() {
+fn sim_refuses_options_the_system_does_not_have() {
     let output = lab(&["sim", "--skew-ms", "500"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("--system quorum"), "{}", stderr(&output));
-    assert_eq!(lab(&["sim", "--system", "quorum", "--nodes", "12"]).status.code(), Some(2));
+    assert!(stderr(&output).contains("has one server"), "{}", stderr(&output));
+    let output = lab(&["sim", "--system", "quorum", "--set", "nodes=12"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("3 to 9 nodes"), "{}", stderr(&output));
+    let output = lab(&["sim", "--set", "nodes=3"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("`nodes` applies only to kind = \"quorum\" systems"), "{}", stderr(&output));
+    let output = lab(&["sim", "--system", "mysql"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("expected `sqlite` or `quorum`"), "{}", stderr(&output));
 }

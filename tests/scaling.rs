@@ -13,7 +13,11 @@ name = "tiny-scaling"
 question = "Does the machinery work?"
 warmup = "100ms"
 measure = "300ms"
+
+[workload]
+kind = "kv"
 keys = 200
+mix = { read = 1, write = 1, cas = 0 }
 client_hosts = 2
 
 [capacity]
@@ -22,13 +26,16 @@ cpu_per_byte_ns = 2
 fsync_us = 150
 write_ns_per_kib = 650
 
-[quorum]
-nodes = [3, 5]
-levels = ["one"]
-clients_per_node = [4, 32, 64]
+[[system]]
+name = "quorum"
+kind = "quorum"
+clients_per_server = [4, 32, 64]
+sweep = { nodes = [3, 5], level = ["one"] }
 
-[sqlite]
-clients = [4, 64]
+[[system]]
+name = "sqlite"
+kind = "sqlite"
+clients_per_server = [4, 64]
 "#;
 
 fn run_tiny(out: &Path) -> serde_json::Value {

@@ -17,7 +17,22 @@ question = "Does the machinery work?"
 trials = 10000
 model_samples = 100000
 waits = ["0ms", "1ms"]
-quorums = [[3, 1, 1], [3, 2, 2]]
+
+[[system]]
+name = "n3-r1-w1"
+kind = "quorum"
+r = 1
+w = 1
+read_repair = "off"
+hints = "off"
+
+[[system]]
+name = "n3-r2-w2"
+kind = "quorum"
+r = 2
+w = 2
+read_repair = "off"
+hints = "off"
 
 [[delays]]
 name = "slow-writes"
@@ -99,11 +114,11 @@ fn staleness_right_after_the_write_is_the_closed_form_and_agrees_with_the_model(
 #[test]
 fn a_bad_staleness_file_is_refused_before_anything_runs() {
     let file = scratch("bad-staleness.toml");
-    std::fs::write(&file, SMALL.replace("[3, 2, 2]", "[3, 4, 2]")).expect("scratch file");
+    std::fs::write(&file, SMALL.replace("r = 2\n", "r = 4\n")).expect("scratch file");
     let out = scratch("bad-staleness-results");
     let output = lab(&["run", "--quiet", "--out", &out.display().to_string(), &file.display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("{}:7:", file.display())) && stderr.contains("R, W <= N"), "{stderr}");
+    assert!(stderr.contains(&format!("{}:19:5: ", file.display())) && stderr.contains("R = 4 exceeds N = 3"), "{stderr}");
     assert!(!out.exists(), "nothing was written");
 }

@@ -9,14 +9,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-/// The rest of a fault experiment file, once the head, `[workload]` and `[[system]]` are read.
+/// The rest of a fault experiment file, once the head, `seeds`, `duration`, `[workload]` and
+/// `[[system]]` are read.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawExperiment {
-    /// A count (seeds 1..=count) or a list.
-    pub seeds: Spanned<RawSeeds>,
-    /// Simulated time during which clients invoke operations, e.g. `"10s"`.
-    pub duration: Spanned<String>,
     /// The fault schedule (`[[fault]]`).
     #[serde(default)]
     pub fault: Vec<RawFault>,

@@ -145,6 +145,9 @@ impl Experiment {
 pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> {
     let source = root.source();
     let head = common::head(&mut root)?;
+    let seeds = source.seeds(&common::required(&mut root, "seeds")?)?;
+    let raw_duration: Spanned<String> = common::required(&mut root, "duration")?;
+    let duration = source.duration_at_most(&raw_duration, "duration", MAX_DURATION)?;
     let (workload, clients, _) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
     let tables = common::systems(registry, &mut root)?;
     let mut systems = Vec::with_capacity(tables.len());
@@ -164,23 +167,26 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> 
         ));
     }
     let raw: RawExperiment = root.finish()?;
-    source.experiment(head, raw, workload, clients, systems)
+    source.experiment(Parts { head, seeds, duration, workload, clients }, raw, systems)
+}
+
+/// What [`parse`] read before the rest of the file.
+struct Parts {
+    head: Head,
+    seeds: Vec<u64>,
+    duration: Duration,
+    workload: Box<dyn ConfiguredWorkload>,
+    clients: Clients,
 }
 
 impl Source<'_> {
     fn experiment(
         &self,
-        head: Head,
+        parts: Parts,
         raw: RawExperiment,
-        workload: Box<dyn ConfiguredWorkload>,
-        clients: Clients,
         systems: Vec<(std::ops::Range<usize>, System)>,
     ) -> Checked<Experiment> {
-        let seeds = self.seeds(&raw.seeds)?;
-        let duration = self.duration(&raw.duration, "duration")?;
-        if duration > MAX_DURATION {
-            return self.fail(raw.duration.span(), format!("duration: at most {MAX_DURATION:?}"));
-        }
+        let Parts { head, seeds, duration, workload, clients } = parts;
         if raw.fault.len() > MAX_FAULTS {
             return self.fail(raw.fault[MAX_FAULTS].kind.span(), format!("at most {MAX_FAULTS} faults"));
         }
