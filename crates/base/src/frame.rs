@@ -78,7 +78,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     serde_json::from_slice(body).map_err(WireError::Malformed)
 }
 
-/// The id of a body that is not a valid [`Request`] but carries a numeric `id`, so the error
+/// The id of a body that is not a valid request but carries a numeric `id`, so the error
 /// reply can name it.
 pub fn salvage_id(body: &[u8]) -> Option<u64> {
     #[derive(Deserialize)]

@@ -333,7 +333,7 @@ impl DatabaseHandle for VfsFile {
 
     fn size(&self) -> io::Result<u64> {
         self.io.check()?;
-        self.file.len()
+        self.file.size()
     }
 
     fn read_exact_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<()> {

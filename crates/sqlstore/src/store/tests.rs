@@ -280,7 +280,7 @@ impl crate::vfs::DiskFile for StdFile {
         self.0.set_len(size)
     }
 
-    fn len(&self) -> std::io::Result<u64> {
+    fn size(&self) -> std::io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
 }

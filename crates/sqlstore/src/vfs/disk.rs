@@ -42,7 +42,7 @@ pub trait DiskFile: Debug + Send + Sync {
     /// Sets the file's length.
     fn set_len(&self, size: u64) -> io::Result<()>;
     /// The file's length.
-    fn len(&self) -> io::Result<u64>;
+    fn size(&self) -> io::Result<u64>;
 }
 
 /// A directory tree: the calls the VFS and the store make on names.

@@ -53,7 +53,7 @@ impl DiskFile for SimDiskFile {
         self.0.set_len(size)
     }
 
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         check_in_host()?;
         Ok(self.0.metadata()?.len())
     }
