@@ -1,5 +1,5 @@
 //! The only module that calls the file system, through a [`FileSystem`] (turmoil's simulated
-//! disk, [`crate::fs::SimFs`], or the real one, [`crate::fs::RealFs`]), with every write and
+//! disk, `sim::fs::SimFs`, or the real one, [`crate::fs::RealFs`]), with every write and
 //! sync counted in [`DiskWork`] and the fault-injection hooks applied to both.
 //!
 //! Every call first asks the file system whether it can be used from here
@@ -22,7 +22,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use sim::disk_cost::DiskWork;
+use base::disk_cost::DiskWork;
 
 use crate::error::EngineError;
 use crate::fs::{FileSystem, FsFile};

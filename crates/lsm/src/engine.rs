@@ -40,12 +40,12 @@
 //!   `batch` and `group` no write is acknowledged before a sync covering it succeeded.
 //! - **A failed read** changes nothing on the disk: the call fails (a `get`, a `scan`, the read
 //!   phase of a compaction) and the engine stays usable. Recovery that cannot read fails
-//!   [`Engine::open`], which may simply be retried.
+//!   [`Engine::open_on`], which may simply be retried.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sim::disk_cost::DiskWork;
+use base::disk_cost::DiskWork;
 
 use crate::cell::{merge_into, Cell};
 use crate::codec::{encode_framed_cell, EncodeError, MAX_PAYLOAD_BYTES, MAX_VALUE_DEPTH};
@@ -53,7 +53,7 @@ use crate::commit_log::{segment_name, Segment};
 use crate::compaction::{choose, Choice};
 use crate::disk::Disk;
 use crate::error::EngineError;
-use crate::fs::{FileSystem, RealFs, SimFs, SyncCall};
+use crate::fs::{FileSystem, RealFs, SyncCall};
 use crate::manifest::{manifest_name, manifest_tmp_name, Manifest};
 use crate::memtable::Memtable;
 use crate::recovery::{recover, RecoveryReport};
@@ -106,8 +106,8 @@ pub struct Stats {
     pub manifest_seq: u64,
 }
 
-/// A per-node LSM storage engine on turmoil's simulated disk ([`Engine::open`]) or on a real
-/// directory ([`Engine::open_real`], [`Engine::open_on`]).
+/// A per-node LSM storage engine on turmoil's simulated disk ([`Engine::open_on`] with
+/// `sim::fs::SimFs`) or on a real directory ([`Engine::open_real`]).
 ///
 /// On the simulated disk it must be used inside a turmoil host (every call fails with
 /// [`EngineError::NotInSimulation`] elsewhere) and is not shared between hosts. On the real
@@ -148,17 +148,8 @@ impl Engine {
     /// [`crate::recovery`]). A torn commit-log tail is not an error; a damaged manifest or
     /// SSTable is.
     ///
-    /// The files are on turmoil's simulated disk ([`SimFs`]): call it inside a turmoil host.
-    pub fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        Engine::open_on(config, Box::new(SimFs))
-    }
-
-    /// [`Engine::open`] on a real directory (`std::fs`), syncing files with `sync`.
-    pub fn open_real(config: EngineConfig, sync: SyncCall) -> Result<Engine, EngineError> {
-        Engine::open_on(config, Box::new(RealFs::new(sync)))
-    }
-
-    /// [`Engine::open`] on the file system `fs`.
+    /// The files are on `fs`: in a simulation, turmoil's simulated disk (`sim::fs::SimFs`,
+    /// usable inside a turmoil host only).
     pub fn open_on(config: EngineConfig, fs: Box<dyn FileSystem>) -> Result<Engine, EngineError> {
         fs.check()?;
         if !config.dir.is_absolute() {
@@ -198,6 +189,11 @@ impl Engine {
         }
         engine.take_reserve();
         Ok(engine)
+    }
+
+    /// [`Engine::open_on`] a real directory (`std::fs`), syncing files with `sync`.
+    pub fn open_real(config: EngineConfig, sync: SyncCall) -> Result<Engine, EngineError> {
+        Engine::open_on(config, Box::new(RealFs::new(sync)))
     }
 
     /// The configuration.

@@ -1,24 +1,23 @@
-//! The file systems the engine runs on: one trait pair, [`FileSystem`] and [`FsFile`], and two
-//! implementations, [`SimFs`] (turmoil's simulated disk through its std shim, what every
-//! simulation uses) and [`RealFs`] (`std::fs` on a real directory, for `lab bench engines`).
+//! The file systems the engine runs on: one trait pair, [`FileSystem`] and [`FsFile`], and the
+//! implementation over a real directory, [`RealFs`] (`std::fs`, for `lab bench engines` and
+//! tests). The implementation over turmoil's simulated disk, what every simulation uses, is
+//! `sim::fs::SimFs`: it lives in the harness so that this crate does not depend on turmoil.
 //!
-//! The traits are the raw calls only. Counting syncs and bytes ([`sim::disk_cost::DiskWork`]),
+//! The traits are the raw calls only. Counting syncs and bytes ([`base::disk_cost::DiskWork`]),
 //! fault injection and the mapping of failures to [`EngineError`] live one layer up, in the
 //! private `disk` module, so both file systems are counted and can be failed the same way.
 //! Dynamic dispatch (`Box<dyn FileSystem>`) keeps [`Engine`](crate::Engine) non-generic: the
 //! cost of a virtual call is nothing beside a system call.
 //!
 //! Why [`FileSystem::check`]: turmoil's shim panics when called outside a simulation host, so
-//! [`SimFs`] refuses every call there with [`EngineError::NotInSimulation`] first; [`RealFs`]
-//! can be called from anywhere, on any thread.
+//! `sim::fs::SimFs` refuses every call there with [`EngineError::NotInSimulation`] first;
+//! [`RealFs`] can be called from anywhere, on any thread.
 
 use std::fmt::Debug;
 use std::fs as stdfs;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-
-use turmoil::fs::shim::std::fs as simfs;
 
 use crate::error::EngineError;
 
@@ -57,104 +56,6 @@ pub trait FileSystem: Debug + Send {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Renames `from` to `to`, replacing `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
-}
-
-/// Fails unless called from inside a turmoil host (where the fs shim can be used).
-pub fn check_in_host() -> Result<(), EngineError> {
-    // `sim_elapsed` is `None` outside a simulation, while the world is borrowed, or with no
-    // current host: exactly the cases in which the shim would panic.
-    match turmoil::sim_elapsed() {
-        Some(_) => Ok(()),
-        None => Err(EngineError::NotInSimulation),
-    }
-}
-
-/// turmoil's simulated disk (the current host's namespace), through `turmoil::fs::shim`.
-/// Usable only inside a turmoil host.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SimFs;
-
-/// A file on turmoil's simulated disk.
-#[derive(Debug)]
-struct SimFile(simfs::File);
-
-/// The shim panics outside a host; an error is the polite answer.
-fn host_io() -> io::Result<()> {
-    check_in_host().map_err(io::Error::other)
-}
-
-impl FsFile for SimFile {
-    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
-        host_io()?;
-        self.0.write_all_at(bytes, offset)
-    }
-
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        host_io()?;
-        self.0.read_at(buf, offset)
-    }
-
-    fn sync(&self) -> io::Result<()> {
-        host_io()?;
-        self.0.sync_all()
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        host_io()?;
-        self.0.set_len(len)
-    }
-
-    fn size(&self) -> io::Result<u64> {
-        host_io()?;
-        Ok(self.0.metadata()?.len())
-    }
-}
-
-impl FileSystem for SimFs {
-    fn check(&self) -> Result<(), EngineError> {
-        check_in_host()
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        check_in_host().is_ok() && simfs::exists(path)
-    }
-
-    fn create_dir(&self, path: &Path) -> io::Result<()> {
-        host_io()?;
-        simfs::create_dir(path)
-    }
-
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        host_io()?;
-        simfs::sync_dir(path)
-    }
-
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        host_io()?;
-        let entries = simfs::read_dir(path)?;
-        Ok(entries.filter_map(|entry| entry.ok()).filter_map(|entry| entry.file_name().into_string().ok()).collect())
-    }
-
-    fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
-        host_io()?;
-        let file = simfs::OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
-        Ok(Box::new(SimFile(file)))
-    }
-
-    fn open(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
-        host_io()?;
-        Ok(Box::new(SimFile(simfs::File::open(path)?)))
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        host_io()?;
-        simfs::remove_file(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        host_io()?;
-        simfs::rename(from, to)
-    }
 }
 
 /// Which system call makes a [`RealFs`] file durable.
@@ -273,14 +174,6 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lsm-fs-{name}-{}", std::process::id()));
         let _ = stdfs::remove_dir_all(&dir);
         dir
-    }
-
-    #[test]
-    fn sim_fs_refuses_outside_a_host() {
-        assert!(matches!(SimFs.check(), Err(EngineError::NotInSimulation)));
-        assert!(!SimFs.exists(Path::new("/")));
-        assert!(SimFs.create_new(Path::new("/x")).is_err());
-        assert!(SimFs.read_dir(Path::new("/")).is_err());
     }
 
     #[test]

@@ -1,8 +1,15 @@
 //! `lsm`: the per-node storage engine of the quorum-replicated store, a small log-structured
-//! merge tree on turmoil's simulated disk (or, for benchmarks, a real directory).
+//! merge tree on any [`FileSystem`]: turmoil's simulated disk in simulations (`sim::fs::SimFs`)
+//! or, for benchmarks, a real directory ([`RealFs`]).
+//!
+//! Dependencies point down: the engine depends on `base` (the cell, [`DiskWork`]) and on
+//! neither the harness nor turmoil; the simulated disk is an implementation of its
+//! [`FileSystem`] port that the harness provides. Its own simulation tests use that
+//! implementation as a dev-dependency.
 //!
 //! Map of the crate:
-//! - [`cell`]: [`Version`] (last-write-wins order) and [`Cell`] (value plus version).
+//! - [`cell`]: [`Version`] (last-write-wins order) and [`Cell`] (value plus version), from
+//!   `base` (the protocol core shares them without depending on the engine).
 //! - [`engine`]: [`Engine`] (open, write, sync, get, scan, range, flush, compact, counters),
 //!   [`EngineConfig`], [`Stats`].
 //! - [`commit_log`]: segments of checksummed records, replay up to a torn tail, and
@@ -14,12 +21,11 @@
 //! - [`recovery`]: from the files on disk to a running engine.
 //! - [`codec`]: CRC-32, frames and the cell encoding every file shares.
 //! - [`error`]: [`EngineError`] and [`Corruption`].
-//! - [`fs`]: the file-system trait ([`FileSystem`], [`FsFile`]) and its two implementations,
-//!   [`SimFs`] (turmoil's simulated disk) and [`RealFs`] (`std::fs`).
+//! - [`fs`]: the file-system trait ([`FileSystem`], [`FsFile`]) and [`RealFs`] (`std::fs`).
 //! - [`group_commit`]: [`GroupCommit`], an engine shared by writer threads on a real disk,
 //!   one sync covering every write before it (leader/follower).
 //! - Private: `disk`, the only module that calls the file system (through [`FileSystem`]),
-//!   and counts syncs and bytes written as [`sim::disk_cost::DiskWork`]; `reserve`, the file
+//!   and counts syncs and bytes written as [`DiskWork`]; `reserve`, the file
 //!   of zeros that makes room to flush on a full disk.
 //!
 //! Disk failures (a full disk, I/O errors, failed syncs) and what each means for a write's
@@ -34,7 +40,7 @@
 //!
 //! Determinism: no clocks, no randomness, no hash maps; directory listings are sorted; file
 //! numbers come from a counter. The same calls give the same files, replies and
-//! [`DiskWork`](sim::disk_cost::DiskWork).
+//! [`DiskWork`].
 //!
 //! Files in the engine's directory (details in each module):
 //! `<id:020>.log` commit-log segments, `<id:020>.sst` SSTables, `MANIFEST-<seq:020>` (and
@@ -42,7 +48,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-pub mod cell;
+pub use base::cell;
 pub mod codec;
 pub mod commit_log;
 pub mod compaction;
@@ -57,11 +63,12 @@ pub mod recovery;
 mod reserve;
 pub mod sstable;
 
+pub use base::disk_cost::DiskWork;
 pub use cell::{Cell, Version};
 pub use commit_log::CommitLogSync;
 pub use compaction::{choose, Choice, SstableMeta};
 pub use engine::{Engine, EngineConfig, Stats};
 pub use error::{Corruption, EngineError};
-pub use fs::{FileSystem, FsFile, RealFs, SimFs, SyncCall};
+pub use fs::{FileSystem, FsFile, RealFs, SyncCall};
 pub use group_commit::{GroupCommit, GroupStats};
 pub use recovery::{RecoveryReport, TornTail};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use base::Rng;
 use serde::{Deserialize, Serialize};
-use sim::Rng;
 
 /// A delay: `min` plus an exponential with mean `mean_extra` (zero: exactly `min`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@
 //!   acknowledgement, the read returns the newest of the first R answers. Evaluated by Monte
 //!   Carlo from the delay distributions alone, plus the closed-form bound
 //!   [`wars::miss_probability`] = C(N-W, R) / C(N, R) for when nothing has propagated.
-//! - [`trial`]: the quorum store's own protocol code ([`quorum::Node`] with in-memory storage,
+//! - [`trial`]: the quorum store's own protocol code ([`quorum_core::Node`] with in-memory storage,
 //!   read repair, hints and anti-entropy off) on [`network`], a deterministic discrete-event
 //!   network that delivers every message after an independently drawn delay in continuous
 //!   (nanosecond) time. Each trial writes a fresh key through a coordinator that is not one of
@@ -22,7 +22,10 @@
 //! same state machines the turmoil servers drive.
 //!
 //! [`delay`] holds the delay distributions both sides sample. Determinism: seeded
-//! [`sim::Rng`] streams, ordered maps; the same seed gives the same figures.
+//! [`base::Rng`] streams, ordered maps; the same seed gives the same figures.
+//!
+//! Dependencies: the protocol core (`quorum-core`) and the pure shared types (`base`) only, so
+//! this model compiles no simulator, runtime or storage engine.
 
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]

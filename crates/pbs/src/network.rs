@@ -1,4 +1,4 @@
-//! A deterministic discrete-event network of [`quorum::Node`]s: every message is delivered
+//! A deterministic discrete-event network of [`quorum_core::Node`]s: every message is delivered
 //! after its own independently drawn delay ([`Wars`], by message kind), in nanoseconds.
 //!
 //! Unlike turmoil's TCP there is no ordering between messages (a read request sent after a
@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use quorum::{Effect, MemStorage, Node, NodeConfig, NodeError, PeerMessage, Request, Response};
-use sim::Rng;
+use base::Rng;
+use quorum_core::{Effect, MemStorage, Node, NodeConfig, NodeError, PeerMessage, Request, Response};
 
 use crate::delay::{Delay, Wars};
 

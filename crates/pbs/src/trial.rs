@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
+use base::Rng;
 use history::Value;
-use quorum::{Hints, Level, Mode, NodeConfig, NodeError, Op, ReadRepair, Request, Ring};
+use quorum_core::{Hints, Level, Mode, NodeConfig, NodeError, Op, ReadRepair, Request, Ring};
 use serde::Serialize;
-use sim::Rng;
 
 use crate::delay::{DelayError, Wars};
 use crate::network::Network;
@@ -79,7 +79,7 @@ pub enum TrialError {
     #[error("{0}: R and W must be between 1 and N")]
     Quorums(Quorums),
     /// Too many replicas for the store.
-    #[error("N = {0}: at most {max} replicas", max = quorum::config::MAX_NODES - 1)]
+    #[error("N = {0}: at most {max} replicas", max = quorum_core::config::MAX_NODES - 1)]
     TooManyReplicas(usize),
     /// A delay that cannot be sampled.
     #[error("bad delay: {0}")]
@@ -116,7 +116,7 @@ pub fn measure(config: &TrialConfig) -> Result<Vec<Measurement>, TrialError> {
     if !config.quorums.valid() {
         return Err(TrialError::Quorums(config.quorums));
     }
-    if n + 1 > quorum::config::MAX_NODES {
+    if n + 1 > quorum_core::config::MAX_NODES {
         return Err(TrialError::TooManyReplicas(n));
     }
     config.delays.validate()?;

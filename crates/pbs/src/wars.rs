@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
+use base::Rng;
 use serde::{Deserialize, Serialize};
-use sim::Rng;
 
 use crate::delay::Wars;
 

@@ -1,26 +1,19 @@
-//! The protocol core of the leaderless quorum-replicated store (Dynamo, Cassandra, Riak), as
-//! sans-I/O state machines: a [`Node`] takes client requests, peer messages, ticks and
-//! unreachable-peer notices, each with the current simulated time, and returns [`Effect`]s
-//! (send to a peer, reply to a client). A thin adapter does the networking.
+//! The leaderless quorum-replicated store (Dynamo, Cassandra, Riak) as a system under test:
+//! the turmoil adapter around the sans-I/O protocol core of `quorum-core`.
 //!
 //! Map of the crate:
-//! - [`ring`]: consistent hashing with virtual nodes; preference lists and fallbacks.
-//! - [`level`]: consistency levels and the N/R/W arithmetic.
-//! - [`clock`]: a node's skewable clock; LWW timestamps.
-//! - [`message`]: client [`Request`]/[`Response`], [`PeerMessage`], [`Effect`].
-//! - [`config`]: [`NodeConfig`] and the policy switches ([`ReadRepair`], [`Hints`], [`Mode`]).
-//! - [`storage`]: the [`Storage`] trait the node persists through, and [`MemStorage`].
-//! - [`node`]: [`Node`], its inputs, failure detector and counters.
-//! - [`plan`]: whom to contact (pure decisions over the detector's view).
-//! - `coordinator`: a client operation as a sequence of rounds; `round`: quorum bookkeeping.
-//! - `replica`: serving other nodes' reads, writes, repairs and hints.
-//! - [`lww`], [`read_repair`], [`abd`]: the resolution and policy decisions, pure.
-//! - [`hints`]: hinted handoff, persisted under reserved keys.
-//! - [`anti_entropy`]: digest exchange, and the convergence check [`anti_entropy::diverged_keys`].
+//! - The protocol core, re-exported from `quorum_core` under its old paths: [`ring`],
+//!   [`level`], [`clock`], [`message`], [`config`], [`storage`], [`node`] ([`Node`]), [`plan`],
+//!   [`lww`], [`read_repair`], [`abd`], [`hints`], [`anti_entropy`]. See that crate for the
+//!   protocol, the node's inputs and effects, and how to drive a node.
 //! - The adapter to the simulation: [`engine_storage`] (the lsm engine as [`Storage`], with
 //!   Cassandra's commit log sync policies), [`server`] (turmoil TCP around a node: the only
 //!   server file that touches sockets), [`client`] (clients with failover) and [`system`]
 //!   ([`system::QuorumSystem`], the `sim::System` the harness drives).
+//!
+//! Why two crates: the core depends on neither turmoil nor tokio nor the storage engine, so the
+//! pure models (`pbs`) use the real protocol code without compiling a simulator; this crate
+//! does the I/O (sockets, the engine on turmoil's simulated disk, the clock).
 //!
 //! Disk failures: a replica whose storage refused a write (a full disk: [`StorageError::Refused`],
 //! definite) or failed it (an I/O error: unknown) answers so, and never counts towards W; a
@@ -29,51 +22,21 @@
 //! poisoned restarts as if it had crashed, and a start that fails is retried
 //! ([`server`], [`server::Restarts`]); [`engine_storage`] maps the engine's errors.
 //!
-//! Determinism: ordered maps everywhere, ids from one counter per node, time passed in, no
-//! randomness. The same inputs in the same order give the same effects.
-//!
-//! Driving a node (the adapter's contract):
-//! - at start-up and after every restart, `Node::new(config, storage, now)`: it recovers the
-//!   hints the storage kept;
-//! - a client frame: `on_request(now, conn, request)`; a peer frame: `on_peer(now, from, msg)`;
-//!   every few milliseconds (or at `next_wakeup()`): `on_tick(now)`; a message that could not
-//!   be delivered: `on_unreachable(now, to, msg)`;
-//! - carry out every returned [`Effect`] in order: `Send` frames the message to the peer,
-//!   `Reply` answers the client on `conn` (exactly one reply per request);
-//! - [`Storage::put`] returning `Ok` is what the node acknowledges, so a `batch` commit log
-//!   must sync before returning and a `periodic` one may not; `put` must merge by
-//!   last-write-wins ([`Cell::supersedes`]), and keys starting with `\u{1}` (hints) must be
-//!   stored like any other.
-//!
 //! Time is simulated time since the start of the run; LWW timestamps are that (plus the node's
 //! clock offset) in microseconds.
 
-pub mod abd;
-pub mod anti_entropy;
 pub mod client;
-pub mod clock;
-pub mod config;
-mod coordinator;
 pub mod engine_storage;
-pub mod hints;
-pub mod level;
-pub mod lww;
-pub mod message;
-pub mod node;
-pub mod plan;
-pub mod read_repair;
-mod replica;
-pub mod ring;
-mod round;
 pub mod server;
-pub mod storage;
 pub mod system;
 
-pub use config::{ConfigError, Hints, Mode, NodeConfig, ReadRepair};
-pub use level::Level;
-pub use lsm::{Cell, Version};
-pub use message::{Effect, Failure, Op, PeerMessage, Request, Response};
-pub use node::{Node, NodeError, NodeStats};
-pub use ring::Ring;
-pub use storage::{MemStorage, Storage, StorageError};
+pub use quorum_core::{
+    abd, anti_entropy, clock, config, hints, level, lww, message, node, plan, read_repair, ring, storage,
+};
+pub use quorum_core::{Cell, Version};
+pub use quorum_core::{ConfigError, Hints, Mode, NodeConfig, ReadRepair};
+pub use quorum_core::{Effect, Failure, Op, PeerMessage, Request, Response};
+pub use quorum_core::{Level, Ring};
+pub use quorum_core::{MemStorage, Storage, StorageError};
+pub use quorum_core::{Node, NodeError, NodeStats};
 pub use system::{ClusterConfig, QuorumSystem};

@@ -9,11 +9,19 @@
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
 //! - [`nemesis`]: partition shapes and Jepsen's random nemesis ([`FaultKind`], [`realize`],
 //!   [`random_schedule`]), pure; [`fault_windows`] says when faults were in effect.
-//! - [`frame`]: length-prefixed JSON frames (pure codec, thin async adapters).
-//! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated time).
-//! - [`capacity`]: the per-node capacity model ([`Capacity`]: CPU per frame and the disk cost),
-//!   and [`NodeClock`], the CPU and disk timelines both stores book their calls on.
-//! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler.
+//! - [`frame`]: length-prefixed JSON frames (the pure codec from [`base::frame`], and thin
+//!   async adapters).
+//! - [`disk_cost`]: the disk cost model both stores charge (syncs and bytes to simulated
+//!   time); [`base::disk_cost`] re-exported.
+//! - [`capacity`]: the per-node capacity model ([`Capacity`]: CPU per frame and the disk cost,
+//!   from [`base::capacity`]), and [`NodeClock`], the adapter that reads tokio's clock for the
+//!   pure CPU and disk timelines both stores book their calls on.
+//! - [`fs`]: [`fs::SimFs`], the storage engine's `lsm::FileSystem` on turmoil's simulated disk.
+//! - [`rng`]: the seeded [`Rng`] and the [`Zipf`] key sampler ([`base::rng`] re-exported).
+//!
+//! The pure shared types live in the `base` crate, which neither turmoil nor tokio enters, so
+//! that the storage engine and the protocol core need not depend on this harness; the modules
+//! above keep their old paths.
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`supervise`]: [`supervise::Restarts`] and [`supervise::Backoff`], for servers that restart
 //!   themselves after disk failures.
@@ -30,13 +38,14 @@ mod apply;
 pub mod calibrate;
 pub mod capacity;
 pub mod config;
-pub mod disk_cost;
+pub use base::disk_cost;
 pub mod faults;
 pub mod frame;
+pub mod fs;
 pub mod nemesis;
 mod process;
 mod record;
-pub mod rng;
+pub use base::rng;
 pub mod run;
 pub mod supervise;
 pub mod system;

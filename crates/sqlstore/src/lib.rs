@@ -3,8 +3,8 @@
 //! had not synced.
 //!
 //! Map of the crate:
-//! - [`vfs`]: the SQLite VFS over `turmoil::fs::shim::std::fs`; per-store [`vfs::DiskIo`]
-//!   (liveness, disk-work counters, seeded RNG, write-back).
+//! - [`vfs`]: the SQLite VFS over a [`vfs::Disk`] (turmoil's simulated disk: [`vfs::SimDisk`]);
+//!   per-store [`vfs::DiskIo`] (liveness, disk-work counters, seeded RNG, write-back).
 //! - `cost` (re-exported from [`sim::disk_cost`]): the disk cost model, shared with the quorum
 //!   store ([`DiskWork`] to simulated time, [`DiskCost`] measured on this machine).
 //! - [`store`]: [`Store`], the SQLite database and its operations, one transaction each.

@@ -46,9 +46,8 @@ use std::time::Duration;
 
 use history::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use turmoil::fs::shim::std::fs as simfs;
 
-use crate::vfs::{self, DiskIo, IoScope, VFS_NAME};
+use crate::vfs::{self, Disk, DiskIo, IoScope, SimDisk, VFS_NAME};
 use sim::capacity::CpuCost;
 use sim::disk_cost::{DiskCost, DiskWork};
 
@@ -171,10 +170,15 @@ impl Store {
     /// simulated disk. SQLite's own recovery (hot journal rollback, WAL replay) runs here.
     /// Must be called inside a turmoil host.
     pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        Store::open_on(config, Box::new(SimDisk))
+    }
+
+    /// [`Store::open`] on `disk` (the VFS reaches its files through it).
+    pub fn open_on(config: &StoreConfig, disk: Box<dyn Disk>) -> Result<Store, StoreError> {
         vfs::register()?;
-        let io = Arc::new(DiskIo::new(config.seed));
+        let io = Arc::new(DiskIo::on(disk, config.seed));
         let _scope = IoScope::enter(&io);
-        prepare_directory(Path::new(&config.path))?;
+        prepare_directory(io.disk(), Path::new(&config.path))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags_and_vfs(&config.path, flags, VFS_NAME)?;
         let mut store = Store {
@@ -407,16 +411,16 @@ fn expect_pragma(pragma: &'static str, expected: &str, actual: &str) -> Result<(
 }
 
 /// Creates the database's directory (and ancestors) and makes their entries durable.
-fn prepare_directory(path: &Path) -> Result<(), StoreError> {
+fn prepare_directory(disk: &dyn Disk, path: &Path) -> Result<(), StoreError> {
     let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty() && *dir != Path::new("/")) else {
         return Ok(());
     };
     let fail = |source| StoreError::Directory { dir: dir.to_path_buf(), source };
-    vfs::check_in_host().map_err(fail)?;
+    disk.check().map_err(fail)?;
     // Also when the directory exists: a restart without a crash may find it not yet durable.
-    simfs::create_dir_all(dir).map_err(fail)?;
+    disk.create_dir_all(dir).map_err(fail)?;
     for ancestor in dir.ancestors().skip(1) {
-        simfs::sync_dir(ancestor).map_err(fail)?;
+        disk.sync_dir(ancestor).map_err(fail)?;
     }
     Ok(())
 }

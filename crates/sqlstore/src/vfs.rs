@@ -1,18 +1,23 @@
-//! A SQLite VFS whose files live on turmoil's simulated disk.
+//! A SQLite VFS whose files live on a [`Disk`]: in the simulations, turmoil's simulated disk
+//! ([`SimDisk`]).
 //!
 //! SQLite's C code never sees turmoil's fs shim, so without a VFS it would write real files
 //! and a simulated crash would lose nothing. This VFS (registered once per process under
-//! [`VFS_NAME`]) maps SQLite's file calls onto `turmoil::fs::shim::std::fs`, whose writes stay
-//! pending until synced and are discarded by `Sim::crash`.
+//! [`VFS_NAME`]) maps SQLite's file calls onto the store's [`Disk`]; [`SimDisk`] maps them onto
+//! `turmoil::fs::shim::std::fs`, whose writes stay pending until synced and are discarded by
+//! `Sim::crash`. The disk is a trait, as the storage engine's `lsm::FileSystem` is, so that the
+//! VFS's own logic (below) does not depend on turmoil: only [`SimDisk`] does.
 //!
 //! Routing: the VFS is process-wide, but each store (one per host) has its own [`DiskIo`]:
-//! liveness flag, counters, seeded RNG and open-file registry. A store enters an [`IoScope`]
-//! around every call into SQLite; files opened inside the scope keep that `DiskIo`. SQLite
-//! runs synchronously on the host's task, so the shim resolves to that host's disk.
+//! its disk, liveness flag, counters, seeded RNG and open-file registry. A store enters an
+//! [`IoScope`] around every call into SQLite; files opened inside the scope keep that
+//! `DiskIo`. SQLite runs synchronously on the host's task, so the shim resolves to that host's
+//! disk.
 //!
 //! Rules every callback follows (they are `extern "C"`: a panic would abort the process):
-//! - refuse with an `io::Error` when not inside a turmoil host (the shim would panic), or when
-//!   the store is dead (its host crashed: its leaked connection must never touch the disk);
+//! - refuse with an `io::Error` when the disk cannot be used from here ([`Disk::check`]:
+//!   turmoil's shim would panic outside a host), or when the store is dead (its host
+//!   crashed: its leaked connection must never touch the disk);
 //! - no `unwrap`; poisoned mutexes are recovered;
 //! - short reads zero-fill the rest of the buffer and report `UnexpectedEof`;
 //! - `sync` is `sync_all`, plus `sync_dir` of the parent on a handle's first sync (a new
@@ -52,18 +57,20 @@
 use std::cell::RefCell;
 
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use sqlite_vfs::{DatabaseHandle, LockKind, OpenAccess, OpenOptions, Vfs, WalDisabled};
-use turmoil::fs::shim::std::fs as simfs;
 
+pub mod disk;
 mod disk_io;
+mod sim_disk;
 
+pub use disk::{Access, Disk, DiskFile};
 pub use disk_io::DiskIo;
+pub use sim_disk::{check_in_host, SimDisk};
 
 /// The name the VFS is registered under.
 pub const VFS_NAME: &str = "turmoil-simdisk";
@@ -77,19 +84,9 @@ pub struct RegisterError(String);
 pub fn register() -> Result<(), RegisterError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
-        .get_or_init(|| sqlite_vfs::register(VFS_NAME, SimDiskVfs::default(), false).map_err(|e| e.to_string()))
+        .get_or_init(|| sqlite_vfs::register(VFS_NAME, DiskVfs::default(), false).map_err(|e| e.to_string()))
         .clone()
         .map_err(RegisterError)
-}
-
-/// Fails unless called from inside a turmoil host (where the fs shim can be used).
-pub fn check_in_host() -> io::Result<()> {
-    // `sim_elapsed` is `None` outside a simulation, while the world is borrowed, or with no
-    // current host: exactly the cases in which the shim would panic.
-    match turmoil::sim_elapsed() {
-        Some(_) => Ok(()),
-        None => Err(io::Error::other("not inside a turmoil host: simulated disk unavailable")),
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -168,20 +165,20 @@ impl SplitMix64 {
 /// The VFS itself. Per-store state lives in [`DiskIo`]; this only holds a fallback RNG for
 /// the (unexpected) case of SQLite asking for randomness outside any store's scope.
 #[derive(Debug)]
-struct SimDiskVfs {
+struct DiskVfs {
     fallback_rng: Mutex<SplitMix64>,
 }
 
-impl Default for SimDiskVfs {
+impl Default for DiskVfs {
     fn default() -> Self {
-        SimDiskVfs { fallback_rng: Mutex::new(SplitMix64(0x5EED)) }
+        DiskVfs { fallback_rng: Mutex::new(SplitMix64(0x5EED)) }
     }
 }
 
-impl Vfs for SimDiskVfs {
-    type Handle = SimFile;
+impl Vfs for DiskVfs {
+    type Handle = VfsFile;
 
-    fn open(&self, db: &str, opts: OpenOptions) -> io::Result<SimFile> {
+    fn open(&self, db: &str, opts: OpenOptions) -> io::Result<VfsFile> {
         open_file(db, opts.access)
     }
 
@@ -194,23 +191,25 @@ impl Vfs for SimDiskVfs {
         // overlaid on the next file created under the same name (the next rollback journal).
         // Flushing them first is invisible: the removal below is made durable before anything
         // else can happen (no await, so no crash, in between), which discards the data.
-        if simfs::exists(path) {
-            io.note_sync(simfs::File::open(path)?.sync_all())?;
+        let disk = io.disk();
+        if disk.exists(path) {
+            io.note_sync(disk.open(path, Access::Read)?.sync_all())?;
         }
-        simfs::remove_file(path)?;
+        disk.remove_file(path)?;
         if db.ends_with("-journal") && io.db_written.swap(false, Ordering::SeqCst) {
             io.commit_points.fetch_add(1, Ordering::SeqCst);
         }
         // sqlite-vfs drops SQLite's `dirSync` flag; sync always, so that a deleted rollback
         // journal cannot reappear after a crash and roll back a committed transaction.
-        io.note_sync(simfs::sync_dir(parent_of(path)))?;
+        io.note_sync(disk.sync_dir(&parent_of(path)))?;
         io.count_sync();
         Ok(())
     }
 
     fn exists(&self, db: &str) -> io::Result<bool> {
-        current_io()?.check()?;
-        Ok(simfs::exists(db))
+        let io = current_io()?;
+        io.check()?;
+        Ok(io.disk().exists(Path::new(db)))
     }
 
     fn temporary_name(&self) -> String {
@@ -234,29 +233,21 @@ impl Vfs for SimDiskVfs {
 }
 
 /// Opens `db` on the current scope's disk with SQLite's requested access.
-fn open_file(db: &str, access: OpenAccess) -> io::Result<SimFile> {
+fn open_file(db: &str, access: OpenAccess) -> io::Result<VfsFile> {
     let io = current_io()?;
     io.check()?;
     let path = PathBuf::from(db);
-    let mut options = simfs::OpenOptions::new();
-    options.read(true);
-    match access {
-        OpenAccess::Read => {}
-        OpenAccess::Write => {
-            options.write(true);
-        }
-        OpenAccess::Create => {
-            options.write(true).create(true);
-        }
-        OpenAccess::CreateNew => {
-            options.write(true).create_new(true);
-        }
-    }
-    let file = Arc::new(options.open(&path)?);
+    let access = match access {
+        OpenAccess::Read => Access::Read,
+        OpenAccess::Write => Access::Write,
+        OpenAccess::Create => Access::Create,
+        OpenAccess::CreateNew => Access::CreateNew,
+    };
+    let file = io.disk().open(&path, access)?;
     let id = io.register_file(&path, &file);
     let wal = db.ends_with("-wal");
     let main = !wal && !db.ends_with("-journal");
-    Ok(SimFile { file, path, io, lock: LockKind::None, entry_synced: false, id, wal, main, commit_header_at: None })
+    Ok(VfsFile { file, path, io, lock: LockKind::None, entry_synced: false, id, wal, main, commit_header_at: None })
 }
 
 /// The size of a WAL frame header, and of the WAL file header before the first frame.
@@ -286,9 +277,10 @@ fn write_error(error: io::Error) -> io::Error {
     }
 }
 
-/// A file SQLite opened through the VFS: a shim file plus the recorded lock level.
-struct SimFile {
-    file: Arc<simfs::File>,
+/// A file SQLite opened through the VFS: a file of the store's disk plus the recorded lock
+/// level.
+struct VfsFile {
+    file: Arc<dyn DiskFile>,
     path: PathBuf,
     io: Arc<DiskIo>,
     lock: LockKind,
@@ -303,7 +295,7 @@ struct SimFile {
     commit_header_at: Option<u64>,
 }
 
-impl SimFile {
+impl VfsFile {
     /// Tracks commit frames across the two writes of each (see the module docs); `written`
     /// is the outcome of the write of `buf` at `offset`.
     fn track_commit(&mut self, buf: &[u8], offset: u64, written: &io::Result<()>) {
@@ -330,18 +322,18 @@ impl SimFile {
     }
 }
 
-impl Drop for SimFile {
+impl Drop for VfsFile {
     fn drop(&mut self) {
         self.io.unregister_file(self.id);
     }
 }
 
-impl DatabaseHandle for SimFile {
+impl DatabaseHandle for VfsFile {
     type WalIndex = WalDisabled;
 
     fn size(&self) -> io::Result<u64> {
         self.io.check()?;
-        Ok(self.file.metadata()?.len())
+        self.file.size()
     }
 
     fn read_exact_at(&mut self, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -386,7 +378,7 @@ impl DatabaseHandle for SimFile {
         self.io.note_sync(self.file.sync_all())?;
         self.io.count_sync();
         if !self.entry_synced {
-            self.io.note_sync(simfs::sync_dir(parent_of(&self.path)))?;
+            self.io.note_sync(self.io.disk().sync_dir(&parent_of(&self.path)))?;
             self.io.count_sync();
             self.entry_synced = true;
         }

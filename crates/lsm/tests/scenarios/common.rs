@@ -30,6 +30,11 @@ pub fn builder(seed: u64) -> turmoil::Builder {
     builder
 }
 
+/// Opens the engine on turmoil's simulated disk (inside a host).
+pub fn open(config: EngineConfig) -> Result<Engine, lsm::EngineError> {
+    Engine::open_on(config, Box::new(sim::fs::SimFs))
+}
+
 /// An engine configuration in [`DIR`].
 pub fn config(memtable_bytes: usize, max_sstables: usize) -> EngineConfig {
     EngineConfig { dir: DIR.into(), memtable_bytes, max_sstables }
@@ -192,7 +197,7 @@ pub fn node_host(
     sim.host("node", move || {
         let (config, script, state) = (config.clone(), Rc::clone(&script), Rc::clone(&state));
         async move {
-            let mut engine = Engine::open(config)?;
+            let mut engine = open(config)?;
             record_start(&engine, &state)?;
             loop {
                 let step = {

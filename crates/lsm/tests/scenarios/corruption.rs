@@ -4,14 +4,14 @@
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use lsm::{Corruption, Engine, EngineError};
+use lsm::{Corruption, EngineError};
 use turmoil::fs::shim::std::fs as simfs;
 
 use super::common::{cell, config, in_host, TestResult, DIR};
 
 /// Writes k0..k9 and flushes them to one SSTable, closes, and returns its path.
 fn one_sstable() -> TestResult<PathBuf> {
-    let mut engine = Engine::open(config(1 << 20, 4))?;
+    let mut engine = super::common::open(config(1 << 20, 4))?;
     for i in 0..10u32 {
         engine.write(&format!("k{i}"), cell(i64::from(i), 1, 0))?;
     }
@@ -44,7 +44,7 @@ fn corrupt_sstable_entry_is_a_typed_error_on_read() -> TestResult {
         let path = one_sstable()?;
         // Inside k0's frame (the first after the 8-byte header): the index still checks out.
         flip(&path, 8 + 12)?;
-        let engine = Engine::open(config(1 << 20, 4))?;
+        let engine = super::common::open(config(1 << 20, 4))?;
         let err = engine.get("k0").err().ok_or("reading a damaged entry succeeded")?;
         assert!(
             matches!(&err, EngineError::CorruptSstable { corruption: Corruption::ChecksumMismatch { .. }, .. }),
@@ -63,7 +63,7 @@ fn corrupt_sstable_index_or_footer_fails_open() -> TestResult {
             let path = one_sstable()?;
             let len = simfs::metadata(&path)?.len();
             flip(&path, len - from_end)?;
-            let err = Engine::open(config(1 << 20, 4)).err().ok_or("opened a damaged SSTable")?;
+            let err = super::common::open(config(1 << 20, 4)).err().ok_or("opened a damaged SSTable")?;
             assert!(matches!(err, EngineError::CorruptSstable { .. }), "{from_end} from the end: {err:?}");
             Ok(())
         })?;
@@ -79,7 +79,7 @@ fn truncated_sstable_fails_open() -> TestResult {
         let len = file.metadata()?.len();
         file.set_len(len / 2)?;
         file.sync_all()?;
-        let err = Engine::open(config(1 << 20, 4)).err().ok_or("opened a truncated SSTable")?;
+        let err = super::common::open(config(1 << 20, 4)).err().ok_or("opened a truncated SSTable")?;
         assert!(matches!(err, EngineError::CorruptSstable { .. }), "{err:?}");
         Ok(())
     })
@@ -91,7 +91,7 @@ fn missing_sstable_fails_open() -> TestResult {
         let path = one_sstable()?;
         simfs::remove_file(&path)?;
         simfs::sync_dir(DIR)?;
-        let err = Engine::open(config(1 << 20, 4)).err().ok_or("opened without a live SSTable")?;
+        let err = super::common::open(config(1 << 20, 4)).err().ok_or("opened without a live SSTable")?;
         assert!(matches!(err, EngineError::MissingSstable { .. }), "{err:?}");
         Ok(())
     })
@@ -108,7 +108,7 @@ fn corrupt_manifest_fails_open() -> TestResult {
             .collect();
         assert_eq!(manifests.len(), 1, "{manifests:?}");
         flip(&manifests[0], 20)?;
-        let err = Engine::open(config(1 << 20, 4)).err().ok_or("opened with a damaged manifest")?;
+        let err = super::common::open(config(1 << 20, 4)).err().ok_or("opened with a damaged manifest")?;
         assert!(matches!(err, EngineError::CorruptManifest { .. }), "{err:?}");
         Ok(())
     })
@@ -116,7 +116,7 @@ fn corrupt_manifest_fails_open() -> TestResult {
 
 #[test]
 fn outside_a_simulation_every_call_is_an_error() {
-    let err = Engine::open(config(1 << 20, 4)).err();
+    let err = super::common::open(config(1 << 20, 4)).err();
     assert!(matches!(err, Some(EngineError::NotInSimulation)), "{err:?}");
 }
 
@@ -125,7 +125,7 @@ fn relative_directories_are_refused() -> TestResult {
     in_host(6, || {
         let mut relative = config(1 << 20, 4);
         relative.dir = "data/lsm".into();
-        assert!(matches!(Engine::open(relative), Err(EngineError::InvalidConfig { .. })));
+        assert!(matches!(super::common::open(relative), Err(EngineError::InvalidConfig { .. })));
         Ok(())
     })
 }
@@ -133,7 +133,7 @@ fn relative_directories_are_refused() -> TestResult {
 #[test]
 fn a_failed_flush_poisons_writes_but_not_reads() -> TestResult {
     in_host(7, || {
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         engine.write("k", cell(1, 1, 0))?;
         engine.fail_disk_after(Some(2));
         assert!(matches!(engine.flush(), Err(EngineError::Io { .. })));
@@ -143,7 +143,7 @@ fn a_failed_flush_poisons_writes_but_not_reads() -> TestResult {
         assert!(matches!(engine.compact(), Err(EngineError::Poisoned)));
         assert_eq!(engine.get("k")?, Some(cell(1, 1, 0)));
         drop(engine);
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         assert_eq!(engine.get("k")?, Some(cell(1, 1, 0)), "reopening recovers");
         engine.write("k", cell(2, 2, 0))?;
         Ok(())

@@ -26,7 +26,7 @@ fn text(i: u64, bytes: usize) -> Cell {
 #[test]
 fn a_full_disk_refuses_writes_definitely_then_flushes_to_make_room() -> TestResult {
     in_sim(faulty_sim(1, Some(96 << 10), 0.0), || {
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         let mut model = Model::new();
         let (mut refused, mut after_refusal) = (0, 0);
         for i in 1..=6_000u64 {
@@ -52,7 +52,7 @@ fn a_full_disk_refuses_writes_definitely_then_flushes_to_make_room() -> TestResu
         // A refused write changed nothing, before and after reopening.
         assert_eq!(contents(&engine)?, model);
         drop(engine);
-        let engine = Engine::open(config(1 << 20, 4))?;
+        let engine = super::common::open(config(1 << 20, 4))?;
         assert_eq!(contents(&engine)?, model);
         Ok(())
     })
@@ -61,7 +61,7 @@ fn a_full_disk_refuses_writes_definitely_then_flushes_to_make_room() -> TestResu
 #[test]
 fn data_larger_than_the_disk_leaves_the_engine_read_only_and_readable() -> TestResult {
     in_sim(faulty_sim(2, Some(64 << 10), 0.0), || {
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         let mut model = Model::new();
         let mut refused = 0;
         for i in 1..=1_000u64 {
@@ -83,7 +83,7 @@ fn data_larger_than_the_disk_leaves_the_engine_read_only_and_readable() -> TestR
         }
         // Opening a full disk works and serves the same data.
         drop(engine);
-        let engine = Engine::open(config(1 << 20, 4))?;
+        let engine = super::common::open(config(1 << 20, 4))?;
         assert_eq!(contents(&engine)?, model);
         Ok(())
     })
@@ -92,7 +92,7 @@ fn data_larger_than_the_disk_leaves_the_engine_read_only_and_readable() -> TestR
 #[test]
 fn a_failed_sync_poisons_and_the_reopened_engine_replays_only_what_a_sync_confirmed() -> TestResult {
     in_sim(builder(3).build(), || {
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         engine.write("a", cell(1, 1, 0))?;
         engine.sync()?;
         engine.write("b", cell(2, 2, 0))?;
@@ -105,13 +105,13 @@ fn a_failed_sync_poisons_and_the_reopened_engine_replays_only_what_a_sync_confir
         // Reopened in the same process (the page cache still holds `b`): `b` was cut off with
         // the unconfirmed tail, so nothing read from now on can vanish in a later crash.
         drop(engine);
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         assert_eq!(engine.get("a")?, Some(cell(1, 1, 0)));
         assert_eq!(engine.get("b")?, None, "the write whose sync failed came back");
         engine.write("b", cell(4, 4, 0))?;
         engine.sync()?;
         drop(engine);
-        assert_eq!(Engine::open(config(1 << 20, 4))?.get("b")?, Some(cell(4, 4, 0)));
+        assert_eq!(super::common::open(config(1 << 20, 4))?.get("b")?, Some(cell(4, 4, 0)));
         Ok(())
     })
 }
@@ -120,7 +120,7 @@ fn a_failed_sync_poisons_and_the_reopened_engine_replays_only_what_a_sync_confir
 fn reopen(attempts: &mut u32) -> TestResult<Engine> {
     for _ in 0..100 {
         *attempts += 1;
-        match Engine::open(config(400, 2)) {
+        match super::common::open(config(400, 2)) {
             Ok(engine) => return Ok(engine),
             Err(e) => assert!(!e.is_disk_full(), "open needs no space: {e}"),
         }

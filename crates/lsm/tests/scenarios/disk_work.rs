@@ -1,8 +1,7 @@
 //! Disk work accounting (what the server charges as simulated time) and determinism.
 
 use lsm::codec::{encode_cell, frame};
-use lsm::Engine;
-use sim::disk_cost::DiskWork;
+use lsm::DiskWork;
 use turmoil::fs::shim::std::fs as simfs;
 
 use super::common::{builder, cell, config, contents, in_host, random_script, run_script, Fault, TestResult, DIR};
@@ -10,7 +9,7 @@ use super::common::{builder, cell, config, contents, in_host, random_script, run
 #[test]
 fn syncs_and_bytes_are_counted() -> TestResult {
     in_host(1, || {
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         let opened = engine.take_disk_work();
         assert!(opened.syncs > 0, "creating the directory syncs its parents");
         let record = frame(&encode_cell("k", &cell(1, 1, 0)).map_err(|e| format!("{e:?}"))?).len() as u64;
@@ -48,7 +47,7 @@ fn directory() -> TestResult<Vec<(String, Vec<u8>)>> {
 fn same_calls_same_files_and_work() -> TestResult {
     let run = || {
         in_host(7, || {
-            let mut engine = Engine::open(config(500, 2))?;
+            let mut engine = super::common::open(config(500, 2))?;
             let mut work = engine.take_disk_work();
             for (i, step) in random_script(3, 200, 20, 4, 16).into_iter().enumerate() {
                 match step {

@@ -3,7 +3,7 @@
 //! last-write-wins merging. Each case runs in its own small simulation.
 
 use history::Value;
-use lsm::{Cell, Engine, Version};
+use lsm::{Cell, Version};
 use proptest::prelude::*;
 
 use super::common::{config, contents, in_host, model_apply, Model, TestResult};
@@ -54,7 +54,7 @@ fn write_cell(timestamp: u8, node: u8, value: i8, big: bool) -> Cell {
 fn run(ops: Vec<Op>, memtable_bytes: usize, max_sstables: usize, seed: u64) -> TestResult<Result<(), String>> {
     in_host(seed, move || {
         let config = config(memtable_bytes, max_sstables);
-        let mut engine = Engine::open(config.clone())?;
+        let mut engine = super::common::open(config.clone())?;
         let mut model = Model::new();
         for (i, op) in ops.iter().enumerate() {
             let disagree = |what: String| Ok(Err(format!("op {i} {op:?}: {what}")));
@@ -99,7 +99,7 @@ fn run(ops: Vec<Op>, memtable_bytes: usize, max_sstables: usize, seed: u64) -> T
                 Op::Reopen => {
                     engine.sync()?;
                     drop(engine);
-                    engine = Engine::open(config.clone())?;
+                    engine = super::common::open(config.clone())?;
                     if !engine.recovery().torn_tails.is_empty() {
                         return disagree(format!("torn tails after a clean reopen: {:?}", engine.recovery()));
                     }

@@ -36,7 +36,7 @@ fn the_segment() -> TestResult<PathBuf> {
 /// Writes k0..k4 (k_i := i at timestamp i + 1), syncs, closes; then damages the segment with
 /// `damage` (given the file and its length) and syncs the damage.
 fn five_records_then(damage: impl Fn(&simfs::File, u64) -> std::io::Result<()>) -> TestResult<Engine> {
-    let mut engine = Engine::open(config(1 << 20, 4))?;
+    let mut engine = super::common::open(config(1 << 20, 4))?;
     for i in 0..5u32 {
         engine.write(&format!("k{i}"), cell(i64::from(i), u64::from(i) + 1, 0))?;
     }
@@ -47,7 +47,7 @@ fn five_records_then(damage: impl Fn(&simfs::File, u64) -> std::io::Result<()>) 
     let len = file.metadata()?.len();
     damage(&file, len)?;
     file.sync_all()?;
-    Ok(Engine::open(config(1 << 20, 4))?)
+    Ok(super::common::open(config(1 << 20, 4))?)
 }
 
 fn assert_first_four(engine: &Engine) -> TestResult {
@@ -107,7 +107,7 @@ fn writes_after_a_torn_tail_survive_later_restarts() -> TestResult {
         drop(engine);
         // The damaged segment is still live (no flush yet): replay stops inside it and
         // continues with the next one.
-        let mut engine = Engine::open(config(1 << 20, 4))?;
+        let mut engine = super::common::open(config(1 << 20, 4))?;
         assert_eq!(engine.recovery().records_replayed, 5);
         assert_eq!(engine.recovery().torn_tails.len(), 1);
         assert_first_four(&engine)?;
@@ -115,7 +115,7 @@ fn writes_after_a_torn_tail_survive_later_restarts() -> TestResult {
         // A flush retires the damaged segment.
         engine.flush()?;
         drop(engine);
-        let engine = Engine::open(config(1 << 20, 4))?;
+        let engine = super::common::open(config(1 << 20, 4))?;
         assert!(engine.recovery().torn_tails.is_empty());
         assert_eq!(contents(&engine)?.len(), 5);
         Ok(())

@@ -19,7 +19,7 @@ fn assert_everywhere(engine: &Engine, key: &str, want: &Cell, when: &str) -> Tes
 fn older_version_never_overrides_newer() -> TestResult {
     in_host(1, || {
         let (v1, v2) = (cell(1, 1, 0), cell(2, 2, 0));
-        let mut engine = Engine::open(config(1 << 20, 8))?;
+        let mut engine = super::common::open(config(1 << 20, 8))?;
         engine.write("k", v2.clone())?;
         engine.write("k", v1.clone())?;
         assert_everywhere(&engine, "k", &v2, "memtable")?;
@@ -38,7 +38,7 @@ fn older_version_never_overrides_newer() -> TestResult {
         engine.write("k", v1.clone())?;
         engine.sync()?;
         drop(engine);
-        let engine = Engine::open(config(1 << 20, 8))?;
+        let engine = super::common::open(config(1 << 20, 8))?;
         assert_everywhere(&engine, "k", &v2, "after recovery")?;
         Ok(())
     })
@@ -49,7 +49,7 @@ fn equal_versions_go_to_the_greater_value_in_every_order() -> TestResult {
     in_host(2, || {
         let low = Cell::new(Value::Int(1), Version::new(5, 1));
         let high = Cell::new(Value::Str("b".into()), Version::new(5, 1));
-        let mut engine = Engine::open(config(1 << 20, 8))?;
+        let mut engine = super::common::open(config(1 << 20, 8))?;
         engine.write("a", high.clone())?;
         engine.flush()?;
         engine.write("a", low.clone())?;

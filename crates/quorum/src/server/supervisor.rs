@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use lsm::Engine;
 use sim::capacity::{NodeClock, Overlap};
+use sim::fs::SimFs;
 use sim::supervise::Backoff;
 use tokio::sync::mpsc;
 use turmoil::net::TcpListener;
@@ -56,7 +57,8 @@ enum Start {
 
 /// Recovers the engine and builds the node.
 fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
-    let engine = Engine::open(setup.engine.clone()).map_err(|e| Start::Failed(format!("recovery failed: {e}")))?;
+    let engine = Engine::open_on(setup.engine.clone(), Box::new(SimFs))
+        .map_err(|e| Start::Failed(format!("recovery failed: {e}")))?;
     let storage = EngineStorage::new(engine, setup.sync);
     let node = Node::new(setup.config.clone(), storage, now()).map_err(|e| match e {
         NodeError::Storage(error) => Start::Failed(format!("reading the hints failed: {error}")),

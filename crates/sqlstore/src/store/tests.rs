@@ -255,3 +255,86 @@ fn wal_checkpoints_run_and_survive_a_crash() -> turmoil::Result {
     assert_eq!(phase.get(), 2);
     Ok(())
 }
+
+/// A [`Disk`] on the real file system (`std::fs`): the VFS needs no turmoil.
+#[derive(Debug)]
+struct StdDisk;
+
+#[derive(Debug)]
+struct StdFile(std::fs::File);
+
+impl crate::vfs::DiskFile for StdFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.0, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(&self.0, buf, offset)
+    }
+
+    fn sync_all(&self) -> std::io::Result<()> {
+        self.0.sync_all()
+    }
+
+    fn set_len(&self, size: u64) -> std::io::Result<()> {
+        self.0.set_len(size)
+    }
+
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+}
+
+impl Disk for StdDisk {
+    fn check(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn open(&self, path: &Path, access: crate::vfs::Access) -> std::io::Result<Arc<dyn crate::vfs::DiskFile>> {
+        use crate::vfs::Access;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        match access {
+            Access::Read => &mut options,
+            Access::Write => options.write(true),
+            Access::Create => options.write(true).create(true),
+            Access::CreateNew => options.write(true).create_new(true),
+        };
+        Ok(Arc::new(StdFile(options.open(path)?)))
+    }
+
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::remove_file(path)
+    }
+
+    fn sync_dir(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::File::open(path)?.sync_all()
+    }
+
+    fn create_dir_all(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(path)
+    }
+}
+
+#[test]
+fn the_vfs_runs_on_any_disk_outside_a_simulation() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::temp_dir().join(format!("sqlstore-std-disk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for mode in both_modes() {
+        let config = StoreConfig { path: dir.join("store.db").to_string_lossy().into_owned(), ..mode };
+        let mut store = Store::open_on(&config, Box::new(StdDisk))?;
+        store.write(&s("k"), &Value::Int(7))?;
+        assert!(store.take_disk_work().syncs > 0, "synchronous=FULL syncs every commit");
+        store.close()?;
+        let mut store = Store::open_on(&config, Box::new(StdDisk))?;
+        assert_eq!(store.read(&s("k"))?, Value::Int(7));
+        assert_eq!(store.integrity_check()?, vec!["ok".to_owned()]);
+        store.close()?;
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(())
+}

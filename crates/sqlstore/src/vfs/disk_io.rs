@@ -1,6 +1,6 @@
 //! [`DiskIo`]: one store's view of its host's disk, shared by the store, its open files and
-//! the write-back task: liveness, disk-work counters, commit points, sync failures (and their
-//! injection), the seeded RNG and the open-file registry.
+//! the write-back task: the [`Disk`] itself, liveness, disk-work counters, commit points, sync
+//! failures (and their injection), the seeded RNG and the open-file registry.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use sim::disk_cost::DiskWork;
-use turmoil::fs::shim::std::fs as simfs;
 
-use super::{check_in_host, lock, parent_of, SplitMix64};
+use super::disk::{Disk, DiskFile};
+use super::{lock, parent_of, SimDisk, SplitMix64};
 
 /// One store's view of its host's disk: liveness, counters, RNG and open files.
 ///
 /// Shared (`Arc`) between the store, its open file handles and the write-back task.
 #[derive(Debug)]
 pub struct DiskIo {
+    disk: Box<dyn Disk>,
     alive: AtomicBool,
     syncs: AtomicU64,
     bytes_written: AtomicU64,
@@ -37,13 +38,20 @@ pub struct DiskIo {
 #[derive(Debug)]
 struct OpenFile {
     path: PathBuf,
-    file: Weak<simfs::File>,
+    file: Weak<dyn DiskFile>,
 }
 
 impl DiskIo {
-    /// A live store's disk; `seed` seeds the VFS's `random`.
+    /// A live store on the current host's simulated disk ([`SimDisk`]); `seed` seeds the
+    /// VFS's `random`.
     pub fn new(seed: u64) -> Self {
+        DiskIo::on(Box::new(SimDisk), seed)
+    }
+
+    /// A live store on `disk`; `seed` seeds the VFS's `random`.
+    pub fn on(disk: Box<dyn Disk>, seed: u64) -> Self {
         DiskIo {
+            disk,
             alive: AtomicBool::new(true),
             syncs: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
@@ -69,12 +77,18 @@ impl DiskIo {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Fails unless the shim may be used now: inside a turmoil host, store alive.
+    /// The disk the store's files are on.
+    pub fn disk(&self) -> &dyn Disk {
+        self.disk.as_ref()
+    }
+
+    /// Fails unless the disk may be used now: store alive, and the disk usable from here
+    /// (turmoil's: inside a host).
     pub fn check(&self) -> io::Result<()> {
         if !self.is_alive() {
             return Err(io::Error::other("store is dead (host crashed or store closed): I/O refused"));
         }
-        check_in_host()
+        self.disk.check()
     }
 
     /// The work counted since the last call (syncs issued, bytes written), resetting it.
@@ -134,7 +148,7 @@ impl DiskIo {
     /// the files in a state SQLite left them in between two calls.
     pub fn writeback(&self) -> io::Result<u64> {
         self.check()?;
-        let files: Vec<(PathBuf, Arc<simfs::File>)> =
+        let files: Vec<(PathBuf, Arc<dyn DiskFile>)> =
             lock(&self.open).values().filter_map(|open| Some((open.path.clone(), open.file.upgrade()?))).collect();
         let mut dirs = BTreeSet::new();
         let mut syncs = 0;
@@ -145,7 +159,7 @@ impl DiskIo {
             dirs.insert(parent_of(path));
         }
         for dir in dirs {
-            self.note_sync(simfs::sync_dir(&dir))?;
+            self.note_sync(self.disk.sync_dir(&dir))?;
             syncs += 1;
         }
         self.writeback_syncs.fetch_add(syncs, Ordering::SeqCst);
@@ -164,7 +178,7 @@ impl DiskIo {
         lock(&self.rng).fill(buffer);
     }
 
-    pub(super) fn register_file(&self, path: &Path, file: &Arc<simfs::File>) -> u64 {
+    pub(super) fn register_file(&self, path: &Path, file: &Arc<dyn DiskFile>) -> u64 {
         let id = self.next_file.fetch_add(1, Ordering::SeqCst);
         lock(&self.open).insert(id, OpenFile { path: path.to_path_buf(), file: Arc::downgrade(file) });
         id

@@ -13,7 +13,7 @@ fn refuses_outside_a_simulation() {
     assert!(io.check().is_err());
     assert!(io.writeback().is_err());
     let _scope = IoScope::enter(&io);
-    let vfs = SimDiskVfs::default();
+    let vfs = DiskVfs::default();
     assert!(vfs.exists("/x").is_err());
     assert!(vfs.delete("/x").is_err());
 }

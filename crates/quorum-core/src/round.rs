@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use lsm::Cell;
+use base::Cell;
 
 /// A target's answer so far.
 #[derive(Debug, Clone, PartialEq, Eq)]

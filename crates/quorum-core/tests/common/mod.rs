@@ -18,8 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use history::{Event, EventType, Process, Value};
-use quorum::anti_entropy::diverged_keys;
-use quorum::{Cell, Effect, Failure, Level, MemStorage, Node, NodeConfig, Op, PeerMessage, Request, Response, Ring};
+use quorum_core::anti_entropy::diverged_keys;
+use quorum_core::{
+    Cell, Effect, Failure, Level, MemStorage, Node, NodeConfig, Op, PeerMessage, Request, Response, Ring,
+};
 
 /// What a filter does with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,8 +28,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use base::{Cell, Version};
 use history::Value;
-use lsm::{Cell, Version};
 
 use crate::abd;
 use crate::config::{Mode, MAX_PENDING_OPS};

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use lsm::Cell;
+use base::Cell;
 
 use crate::clock::NodeClock;
 use crate::config::{ConfigError, NodeConfig};

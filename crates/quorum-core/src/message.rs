@@ -5,8 +5,8 @@
 //! Request/response pairs between nodes carry a request id (`rid`) chosen by the coordinator
 //! from its counter, so a late or duplicated reply can be recognised and dropped.
 
+use base::Cell;
 use history::Value;
-use lsm::Cell;
 use serde::{Deserialize, Serialize};
 
 use crate::level::Level;
@@ -227,7 +227,7 @@ pub enum Effect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lsm::Version;
+    use base::Version;
 
     #[test]
     fn messages_round_trip_through_json() {

@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lsm::{Cell, Version};
+use base::{Cell, Version};
 
 use crate::hints;
 use crate::message::{Effect, PeerMessage};

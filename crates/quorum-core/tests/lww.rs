@@ -5,9 +5,9 @@ mod common;
 use checker::Outcome;
 use common::{add, get, ms, put, Cluster, Fate};
 use history::Value;
-use quorum::{Failure, Hints, Level, Mode, PeerMessage, ReadRepair};
+use quorum_core::{Failure, Hints, Level, Mode, PeerMessage, ReadRepair};
 
-fn lww(hints: Hints, read_repair: ReadRepair) -> impl Fn(&mut quorum::NodeConfig) {
+fn lww(hints: Hints, read_repair: ReadRepair) -> impl Fn(&mut quorum_core::NodeConfig) {
     move |c| {
         c.mode = Mode::Lww;
         c.hints = hints;
@@ -244,7 +244,10 @@ fn bad_input_is_refused_without_panics() {
     assert!(node.on_peer(now, 1, PeerMessage::HintAck { hid: 12345, ok: true }).is_empty());
     assert!(node.on_unreachable(now, 42, PeerMessage::WriteAck { rid: 1, ok: true }).is_empty());
     let reply = node.on_peer(now, 1, PeerMessage::Read { rid: 5, key: "\u{1}done/0/x".into() });
-    assert!(matches!(reply.as_slice(), [quorum::Effect::Send { msg: PeerMessage::ReadReply { ok: false, .. }, .. }]));
+    assert!(matches!(
+        reply.as_slice(),
+        [quorum_core::Effect::Send { msg: PeerMessage::ReadReply { ok: false, .. }, .. }]
+    ));
     assert!(node.stats().rejected >= 5);
     // The node keeps serving.
     assert_eq!(cluster.call(0, put("x", 1)), Ok(Value::Int(1)));

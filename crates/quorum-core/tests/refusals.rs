@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use common::{get, ms, put, Cluster};
 use history::Value;
-use quorum::{Failure, Hints, Level, Mode, ReadRepair};
+use quorum_core::{Failure, Hints, Level, Mode, ReadRepair};
 
-fn config(hints: Hints, anti_entropy: Option<Duration>) -> impl Fn(&mut quorum::NodeConfig) {
+fn config(hints: Hints, anti_entropy: Option<Duration>) -> impl Fn(&mut quorum_core::NodeConfig) {
     move |c| {
         c.mode = Mode::Lww;
         c.hints = hints;

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use lsm::Cell;
+use base::Cell;
 
 use crate::config::MAX_KEY_BYTES;
 use crate::hints::{self, Stored};

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use base::{Cell, Version};
 use history::Value;
-use lsm::{Cell, Version};
 
 use super::{Kind, Operation, Stage};
 use crate::abd;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use lsm::Cell;
+use base::Cell;
 
 /// The storage failed.
 ///
@@ -103,8 +103,8 @@ impl Storage for MemStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base::Version;
     use history::Value;
-    use lsm::Version;
 
     #[test]
     fn put_keeps_the_winner() {

@@ -7,7 +7,7 @@ use checker::Outcome;
 use common::{get, ms, put, run_workload, Chaos, Cluster};
 use history::Value;
 use proptest::prelude::*;
-use quorum::{Failure, Hints, Mode, ReadRepair};
+use quorum_core::{Failure, Hints, Mode, ReadRepair};
 
 fn abd_cluster(size: u32, hints: Hints) -> Cluster {
     Cluster::new(size, move |c| {

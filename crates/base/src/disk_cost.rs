@@ -8,11 +8,10 @@
 //! disk, and the server waits that long before it replies ([`DiskQueue`] serialises the waits,
 //! because one SQLite connection does one thing at a time).
 //!
-//! Everything here is pure: the caller passes the current time in.
+//! Everything here is pure: the caller passes the current time in, as a [`Duration`] since an
+//! origin of its choosing (the harness converts to and from its runtime's clock).
 
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 /// Disk work counted by the VFS while an operation ran.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -94,7 +93,7 @@ impl Default for DiskCost {
 /// unacknowledged operation surviving is allowed, an acknowledged one lost is not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DiskQueue {
-    busy_until: Option<Instant>,
+    busy_until: Option<Duration>,
 }
 
 impl DiskQueue {
@@ -103,15 +102,16 @@ impl DiskQueue {
         DiskQueue::default()
     }
 
-    /// Books `cost` of disk time for an operation arriving at `now`; returns when it finishes
-    /// (never before `now`, never before the previous operation finished).
-    pub fn reserve(&mut self, now: Instant, cost: Duration) -> Instant {
+    /// Books `cost` of disk time for an operation arriving at `now` (time since the caller's
+    /// origin); returns when it finishes (never before `now`, never before the previous
+    /// operation finished).
+    pub fn reserve(&mut self, now: Duration, cost: Duration) -> Duration {
         let start = match self.busy_until {
             Some(busy) if busy > now => busy,
             _ => now,
         };
         // `charge` saturates; an absurd cost must not overflow the clock.
-        let done = start.checked_add(cost).unwrap_or(start + Duration::from_secs(365 * 24 * 3600));
+        let done = start.saturating_add(cost);
         self.busy_until = Some(done);
         done
     }
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn queue_serialises_and_idles() {
-        let t0 = Instant::now();
+        let t0 = Duration::from_secs(7);
         let ms = Duration::from_millis;
         let mut queue = DiskQueue::new();
         assert_eq!(queue.reserve(t0, ms(5)), t0 + ms(5));

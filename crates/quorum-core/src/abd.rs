@@ -11,7 +11,7 @@
 //! concurrent adds can both read the same set and one overwrites the other (a compare-and-set
 //! needs consensus, which ABD is not).
 
-use lsm::Cell;
+use base::Cell;
 
 /// Replies a phase needs from `n` replicas: a majority.
 pub fn quorum(n: usize) -> usize {
@@ -35,8 +35,8 @@ pub fn write_back(answers: &[(u32, Option<&Cell>)], winner: Option<&Cell>, quoru
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base::Version;
     use history::Value;
-    use lsm::Version;
 
     #[test]
     fn write_back_only_when_a_majority_lacks_the_winner() {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use lsm::Cell;
+use base::Cell;
 
 use super::{Operation, Stage};
 use crate::config::{Hints, Mode};

@@ -5,7 +5,7 @@
 //! before the reply (Cassandra 4); with `Async` they are repaired after it, and so are replicas
 //! whose answers arrive later and turn out stale (Riak).
 
-use lsm::Cell;
+use base::Cell;
 
 use crate::config::ReadRepair;
 use crate::lww::is_stale;
@@ -36,8 +36,8 @@ pub fn plan(policy: ReadRepair, answers: &[(u32, Option<&Cell>)], winner: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base::Version;
     use history::Value;
-    use lsm::Version;
 
     #[test]
     fn plans_by_policy() {

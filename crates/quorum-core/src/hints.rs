@@ -16,8 +16,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use base::{Cell, Version};
 use history::Value;
-use lsm::{Cell, Version};
 
 use crate::message::PeerMessage;
 use crate::storage::{Storage, StorageError};

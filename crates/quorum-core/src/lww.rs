@@ -5,8 +5,8 @@
 //! value, the same total order the storage merges by, so every replica converges to the same
 //! cell whatever order writes arrive in.
 
+use base::Cell;
 use history::Value;
-use lsm::Cell;
 
 /// The winning cell among `cells` (`None` when every answer was "absent").
 pub fn newest<'a>(cells: impl IntoIterator<Item = Option<&'a Cell>>) -> Option<Cell> {
@@ -42,7 +42,7 @@ pub fn add_to_set(current: &Value, element: Value) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lsm::Version;
+    use base::Version;
 
     fn cell(v: i64, ts: u64, node: u32) -> Cell {
         Cell::new(Value::Int(v), Version::new(ts, node))
