@@ -66,9 +66,15 @@ impl<'a> Source<'a> {
         self.error(self.text.len()..self.text.len(), message)
     }
 
+    /// TOML's error, at its position (or at `fallback`, the value it was about, when serde
+    /// gave none: an untagged enum's error has no span).
+    fn toml_error_at(&self, error: &toml::de::Error, fallback: Range<usize>) -> ExperimentError {
+        self.error(error.span().unwrap_or(fallback), error.message().trim_end().to_owned())
+    }
+
     /// TOML's error, at its position.
     fn toml_error(&self, error: &toml::de::Error) -> ExperimentError {
-        self.error(error.span().unwrap_or(0..0), error.message().trim_end().to_owned())
+        self.toml_error_at(error, 0..0)
     }
 
     /// The whole file, parsed into TOML's spanned document.
@@ -157,7 +163,8 @@ impl<'a> Section<'a> {
     /// Removes `key` and deserializes its value (`None` when absent).
     pub fn take<T: DeserializeOwned>(&mut self, key: &str) -> Checked<Option<T>> {
         let Some(value) = self.table.remove(key) else { return Ok(None) };
-        T::deserialize(ValueDeserializer::from(value)).map(Some).map_err(|e| self.source.toml_error(&e))
+        let span = value.span();
+        T::deserialize(ValueDeserializer::from(value)).map(Some).map_err(|e| self.source.toml_error_at(&e, span))
     }
 
     /// Removes `key`, which must be a table or an array of tables: each as a section.
@@ -204,7 +211,7 @@ impl<'a> Section<'a> {
     /// The rest of the table, into `T` (whose serde attributes refuse unknown fields).
     pub fn finish<T: DeserializeOwned>(self) -> Checked<T> {
         let value = Spanned::new(self.span.clone(), DeValue::Table(self.table));
-        T::deserialize(ValueDeserializer::from(value)).map_err(|e| self.source.toml_error(&e))
+        T::deserialize(ValueDeserializer::from(value)).map_err(|e| self.source.toml_error_at(&e, self.span.clone()))
     }
 }
 
