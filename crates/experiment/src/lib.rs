@@ -1,9 +1,23 @@
-//! Experiment scripts: one TOML file describes what to compare, under which faults.
+//! Experiment files, read into typed specs: one TOML language for every kind of experiment,
+//! and the registry of the stores and workloads those files name.
 //!
-//! Parsing happens twice (as ripgrep's flags do): [`raw`] mirrors the file with serde and
-//! refuses unknown fields and wrong types; [`spec`] checks values and builds the validated
-//! [`Experiment`](spec::Experiment) from the types a run takes. Every error names the file, line and column.
-//! `lab experiment check FILE...` runs both and prints a summary per file.
+//! Map:
+//! - [`source`]: the file cut into sections, each deserialized by the part of the lab that owns
+//!   it into a raw serde struct (unknown fields and wrong types refused), then validated; every
+//!   error names the file, line and column.
+//! - [`common`]: what every kind shares: the head (`name`, `question`), `[workload]` and
+//!   `[[system]]`, read through the [`Registry`].
+//! - [`store`]: the [`Registry`] and the `Store` seam; [`store::sqlite`], [`store::quorum`].
+//! - [`workload`]: the workload seam (generator, operations, judgment); [`workload::register`],
+//!   [`workload::kv`], [`workload::set`].
+//! - [`properties`]: what a system is (store, N/R/W, ordering, durability), recorded with every
+//!   run so that claims select systems by it.
+//! - The kinds: [`spec`] (faults, the default: `seeds`, `duration`, `[[fault]]`, `[nemesis]`,
+//!   `[disk]`, parsed into [`raw`] first), [`scaling`] (a load sweep), [`staleness`] (PBS trials).
+//! - [`value`]: durations, times and names, shared with the command line; [`explain`]: verdicts
+//!   rendered for people.
+//!
+//! `lab experiment check FILE...` reads files of every kind and prints a summary per file.
 //!
 //! # The format
 //!
