@@ -75,9 +75,13 @@ impl DiskFaults {
 impl SimConfig {
     /// A configuration with sensible defaults: 10 s of operations by 2 client hosts × 5
     /// processes, 1-10 ms latency, 1 s timeouts, 10 ms think time, 100 ms backoff, no faults,
-    /// 2 s settle, 1 ms ticks, each system's own CPU and disk costs. (A workload already
-    /// shared as an `Arc<dyn Workload>` goes straight into [`SimConfig::workload`].)
+    /// 2 s settle, 1 ms ticks, each system's own CPU and disk costs.
     pub fn new(seed: u64, workload: impl Workload) -> Self {
+        Self::new_shared(seed, Arc::new(workload))
+    }
+
+    /// [`SimConfig::new`] for a workload already shared (as experiments hold theirs).
+    pub fn new_shared(seed: u64, workload: Arc<dyn Workload>) -> Self {
         Self {
             seed,
             duration: Duration::from_secs(10),
@@ -87,7 +91,7 @@ impl SimConfig {
             op_timeout: Duration::from_secs(1),
             think_time: Duration::from_millis(10),
             backoff: Duration::from_millis(100),
-            workload: Arc::new(workload),
+            workload,
             faults: Schedule::new(),
             settle: Duration::from_secs(2),
             final_read_attempts: 10,
