@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use history::EventType;
 use quorum::{ClusterConfig, QuorumSystem};
 use sim::calibrate::{echo, EchoConfig};
-use sim::{KeyDistribution, RunResult, SimConfig, System, Workload};
+use sim::{KeyDistribution, Kv, RunResult, SimConfig, System};
 use sqlstore::{SqlSystem, StoreConfig};
 
 use crate::cli::BenchSimArgs;
@@ -54,7 +54,7 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
         anyhow::bail!("--runs must be at least 1");
     }
     let echo_config = EchoConfig { tasks: 100, rpcs_per_task: (args.echo_rpcs / 100).max(1), ..EchoConfig::default() };
-    let mut config = SimConfig::new(args.seed, Workload::Kv { keys: 100, distribution: KeyDistribution::Uniform });
+    let mut config = SimConfig::new(args.seed, Kv::new(100, KeyDistribution::Uniform));
     config.client_hosts = 2;
     config.clients_per_host = 50;
     config.duration = Duration::from_secs(args.seconds);

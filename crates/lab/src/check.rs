@@ -23,6 +23,13 @@ pub fn model_name(arg: ModelArg, history: &History) -> &'static str {
     }
 }
 
+/// The checker model for histories of `workload`, when there is one: compare-and-set
+/// registers for the register and kv workloads; none for a set (its history is judged by
+/// comparing the final read with the adds) or a workload this lab does not know.
+pub fn workload_model(workload: &dyn sim::Workload) -> Option<&'static str> {
+    (workload.is::<sim::Register>() || workload.is::<sim::Kv>()).then_some("cas-register")
+}
+
 /// The default number of worker threads: the machine's cores.
 pub fn default_jobs(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1)

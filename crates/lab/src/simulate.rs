@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -15,7 +16,7 @@ use history::EventType;
 use lsm::CommitLogSync;
 use quorum::system::Convergence;
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
-use sim::{Fault, KeyDistribution, RunResult, Schedule, SimConfig, Workload};
+use sim::{Fault, KeyDistribution, Kv, Register, RunResult, Schedule, Set, SimConfig, Workload};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 
 use crate::cli::{
@@ -33,17 +34,17 @@ pub fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
     Ok((from, to))
 }
 
-fn workload(args: &SimArgs) -> Workload {
+fn workload(args: &SimArgs) -> Arc<dyn Workload> {
     match args.workload {
-        WorkloadArg::Register => Workload::Register,
-        WorkloadArg::Set => Workload::Set,
-        WorkloadArg::Kv => Workload::Kv {
-            keys: args.keys,
-            distribution: match args.zipf {
+        WorkloadArg::Register => Arc::new(Register::default()),
+        WorkloadArg::Set => Arc::new(Set),
+        WorkloadArg::Kv => Arc::new(Kv::new(
+            args.keys,
+            match args.zipf {
                 Some(s) => KeyDistribution::Zipf(s),
                 None => KeyDistribution::Uniform,
             },
-        },
+        )),
     }
 }
 
@@ -146,8 +147,7 @@ fn check_options(args: &SimArgs) -> Result<()> {
 /// Runs `lab sim`.
 pub fn run(args: &SimArgs) -> Result<ExitCode> {
     check_options(args)?;
-    let workload = workload(args);
-    let mut config = SimConfig::new(args.seed, workload.clone());
+    let mut config = SimConfig::new_shared(args.seed, workload(args));
     config.duration = args.duration;
     config.client_hosts = args.client_hosts;
     config.clients_per_host = args.clients_per_host;
@@ -267,7 +267,7 @@ fn report(
         result.elapsed.as_secs_f64(),
         wall.as_secs_f64()
     )?;
-    let good = match workload.model_name() {
+    let good = match crate::check::workload_model(workload.as_ref()) {
         Some(model) => {
             let verdict = check_named(model, &result.history, &CheckOptions::default())?;
             writeln!(out, "checker     {} ({model} model, {} partitions)", verdict.outcome, verdict.partitions.len())?;

@@ -9,12 +9,14 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lsm::CommitLogSync;
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Level, QuorumSystem};
-use sim::{Cluster, DiskFaults, KeyDistribution, NemesisError, OpMix, Rng, Schedule, SimConfig, System as _, Workload};
+use sim::{Cluster, DiskFaults, KeyDistribution, Kv, NemesisError, OpMix, Register, Rng, Schedule, Set, SimConfig};
+use sim::{System as _, Workload, WorkloadError};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
@@ -80,18 +82,16 @@ pub struct Experiment {
 }
 
 /// The workload and the clients that run it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct WorkloadSpec {
-    /// What the clients do.
-    pub workload: Workload,
+    /// What the clients do (with `mix` in it).
+    pub workload: Arc<dyn Workload>,
     /// Client hosts (`client-0`, ...).
     pub client_hosts: usize,
     /// Logical clients per client host.
     pub clients_per_host: usize,
     /// How long a client waits before recording an operation as indeterminate.
     pub op_timeout: Duration,
-    /// The operation mix (register and kv).
-    pub mix: OpMix,
 }
 
 /// One system under test.
@@ -177,12 +177,11 @@ impl Experiment {
     /// (hosts and parameters the file leaves open, and the random nemesis).
     pub fn sim_config(&self, system: &System, seed: u64) -> Result<SimConfig, NemesisError> {
         let spec = &self.workload;
-        let mut config = SimConfig::new(seed, spec.workload.clone());
+        let mut config = SimConfig::new_shared(seed, Arc::clone(&spec.workload));
         config.duration = self.duration;
         config.client_hosts = spec.client_hosts;
         config.clients_per_host = spec.clients_per_host;
         config.op_timeout = spec.op_timeout;
-        config.mix = spec.mix;
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(spec.op_timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = self.schedule(system, seed)?;
@@ -404,15 +403,13 @@ impl Source<'_> {
 
     fn workload(&self, raw: &RawWorkload) -> Checked<WorkloadSpec> {
         let kv = "kind = \"kv\" workloads";
-        let workload = match raw.kind.get_ref() {
+        let is_set = *raw.kind.get_ref() == RawWorkloadKind::Set;
+        // The key space of a kv workload (none for a register or a set).
+        let keyed = match raw.kind.get_ref() {
             RawWorkloadKind::Register | RawWorkloadKind::Set => {
                 self.refuse(&raw.keys, "keys", kv)?;
                 self.refuse(&raw.distribution, "distribution", kv)?;
-                if *raw.kind.get_ref() == RawWorkloadKind::Set {
-                    Workload::Set
-                } else {
-                    Workload::Register
-                }
+                None
             }
             RawWorkloadKind::Kv => {
                 let keys = raw.keys.as_ref().map_or(10, |k| *k.get_ref());
@@ -423,11 +420,13 @@ impl Source<'_> {
                     None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
                     Some(RawDistribution::Zipf(s)) => KeyDistribution::Zipf(*s),
                 };
-                let workload = Workload::Kv { keys, distribution };
-                if let (Err(e), Some(span)) = (workload.validate(), raw.distribution.as_ref().map(Spanned::span)) {
+                let validated = Kv::new(keys, distribution).validate();
+                if let (Err(WorkloadError::Keys(e)), Some(span)) =
+                    (validated, raw.distribution.as_ref().map(Spanned::span))
+                {
                     return self.fail(span, format!("distribution: {e}"));
                 }
-                workload
+                Some((keys, distribution))
             }
         };
         let count = |value: &Option<Spanned<usize>>, name: &str, default: usize| match value {
@@ -455,7 +454,7 @@ impl Source<'_> {
         };
         let mix = match &raw.mix {
             None => OpMix::default(),
-            Some(mix) if workload == Workload::Set => {
+            Some(mix) if is_set => {
                 return self.fail(mix.span(), "`mix` applies only to register and kv workloads (a set only adds)")
             }
             Some(mix) => {
@@ -467,7 +466,12 @@ impl Source<'_> {
                 mix_value
             }
         };
-        Ok(WorkloadSpec { workload, client_hosts, clients_per_host, op_timeout, mix })
+        let workload: Arc<dyn Workload> = match keyed {
+            Some((keys, distribution)) => Arc::new(Kv { keys, distribution, mix }),
+            None if is_set => Arc::new(Set),
+            None => Arc::new(Register { mix }),
+        };
+        Ok(WorkloadSpec { workload, client_hosts, clients_per_host, op_timeout })
     }
 
     /// The systems with their name spans; their fault schedules are filled in later.

@@ -83,7 +83,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     };
 
     let mut explanation = String::new();
-    match config.workload.model_name() {
+    match crate::check::workload_model(config.workload.as_ref()) {
         Some(model) => {
             let started = Instant::now();
             let passed = move || started.elapsed() >= check_timeout;

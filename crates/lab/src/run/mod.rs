@@ -266,7 +266,7 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         seeds: all_seeds,
         shard: args.shard.map(|s| [s.index, s.count]),
         systems: systems.iter().map(|&i| experiment.systems[i].name.clone()).collect(),
-        set_workload: experiment.workload.workload == sim::Workload::Set,
+        set_workload: experiment.workload.workload.is::<sim::Set>(),
         configs: systems
             .iter()
             .map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe()))

@@ -18,7 +18,7 @@ use std::time::Duration;
 use lsm::CommitLogSync;
 use quorum::{ClusterConfig, Level};
 use serde::Deserialize;
-use sim::{Capacity, CpuCost, KeyDistribution, OpMix, SimConfig, Workload};
+use sim::{Capacity, CpuCost, KeyDistribution, Kv, OpMix, SimConfig};
 use sqlstore::{DiskCost, JournalMode, StoreConfig, Synchronous};
 use toml::Spanned;
 
@@ -168,7 +168,7 @@ impl Scaling {
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
     /// hosts (up to `client_hosts`) that divide them evenly.
     pub fn sim_config(&self, point: Point) -> SimConfig {
-        let workload = Workload::Kv { keys: self.keys, distribution: KeyDistribution::Uniform };
+        let workload = Kv { keys: self.keys, distribution: KeyDistribution::Uniform, mix: self.mix };
         let mut config = SimConfig::new(self.seed, workload);
         let hosts = (1..=self.client_hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
         config.client_hosts = hosts;
@@ -180,7 +180,6 @@ impl Scaling {
         config.settle = Duration::from_millis(100);
         config.final_read_attempts = 1;
         config.tick = self.tick;
-        config.mix = self.mix;
         config.capacity = self.capacity();
         config
     }

@@ -57,7 +57,7 @@ fn a_valid_file_becomes_an_experiment_with_one_schedule_per_system() {
     assert_eq!(experiment.seeds, vec![1, 2, 3]);
     assert_eq!(experiment.duration, Duration::from_secs(10));
     assert_eq!(experiment.faults, 2);
-    assert_eq!(experiment.workload.workload, Workload::Kv { keys: 4, distribution: KeyDistribution::Uniform });
+    assert_eq!(experiment.workload.workload.to_string(), "kv(4 keys, uniform)");
     let [sql, quorum] = &experiment.systems[..] else { panic!("two systems") };
     assert!(matches!(&sql.spec, SystemSpec::Sqlite(c) if c.synchronous == Synchronous::Full));
     let s = Duration::from_secs;
