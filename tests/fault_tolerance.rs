@@ -49,7 +49,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use quorum::{ClusterConfig, Level, Mode, QuorumSystem};
-use sim::{CallError, Capacity, Client, Invocation, LocalFuture, Reply, RunResult, Workload};
+use sim::{CallError, Capacity, Client, Kv, LocalFuture, Operation, Reply, RunResult};
 use sim::{ClientSide, Cluster, DiskFaults, FaultKind, KeyDistribution, OpMix, Rng, Schedule, SimConfig, System};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 
@@ -286,8 +286,8 @@ impl<S: System> System for Counted<S> {
         self.inner.serve(host)
     }
 
-    fn client(&self, client: usize, workload: &Workload) -> Self::Client {
-        CountedClient { inner: self.inner.client(client, workload), io_failures: Rc::clone(&self.io_failures) }
+    fn client(&self, client: usize) -> Self::Client {
+        CountedClient { inner: self.inner.client(client), io_failures: Rc::clone(&self.io_failures) }
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {
@@ -304,8 +304,8 @@ impl<S: System> System for Counted<S> {
 }
 
 impl<C: Client> Client for CountedClient<C> {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let outcome = self.inner.call(invocation).await;
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        let outcome = self.inner.call(operation).await;
         let why = match &outcome {
             Ok(Reply::Fail(why)) => why.clone(),
             Err(error) => error.to_string(),
@@ -378,13 +378,13 @@ fn judge(store: Store, kinds: &[FaultKind], case: &Case) -> Judged {
 }
 
 fn sim_config(case: &Case, faults: Schedule) -> SimConfig {
-    let mut config = SimConfig::new(case.seed, Workload::Kv { keys: KEYS, distribution: KeyDistribution::Uniform });
+    // The quorum store offers no compare-and-set.
+    let mix = OpMix { read: 1, write: 1, cas: 0 };
+    let mut config = SimConfig::new(case.seed, Kv { mix, ..Kv::new(KEYS, KeyDistribution::Uniform) });
     config.duration = DURATION;
     config.client_hosts = 2;
     config.clients_per_host = 3;
     config.op_timeout = Duration::from_millis(500);
-    // The quorum store offers no compare-and-set.
-    config.mix = OpMix { read: 1, write: 1, cas: 0 };
     config.faults = faults;
     config.disk = DiskFaults { capacity_bytes: None, io_error_probability: case.io_error_probability() };
     config
@@ -450,8 +450,7 @@ fn judge_run<S: System>(
     let started = Instant::now();
     let passed = move || started.elapsed() >= CHECK_LIMIT;
     let options = CheckOptions { deadline: &passed, ..CheckOptions::default() };
-    let model = config.workload.model_name().unwrap_or("cas-register");
-    match check_named(model, &run.history, &options).map(|v| v.outcome) {
+    match check_named("cas-register", &run.history, &options).map(|v| v.outcome) {
         Ok(Outcome::Linearizable) => {}
         Ok(Outcome::NotLinearizable) => judged.problems.push(Problem::NotLinearizable),
         Ok(Outcome::Unknown) => judged.problems.push(Problem::Unknown),

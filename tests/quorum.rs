@@ -7,7 +7,7 @@ use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::{Event, EventType};
 use lsm::CommitLogSync;
 use quorum::{ClusterConfig, Level, Mode, QuorumSystem};
-use sim::{Fault, Schedule, SimConfig, Workload};
+use sim::{Fault, Kv, Register, Schedule, Set, SimConfig, Workload};
 
 use crate::support::{nanos, operations};
 
@@ -22,7 +22,7 @@ fn cluster(read: Level, write: Level) -> ClusterConfig {
     config
 }
 
-fn run_config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
+fn run_config(seed: u64, workload: impl Workload, faults: Schedule) -> SimConfig {
     let mut config = SimConfig::new(seed, workload);
     config.duration = secs(4.0);
     config.op_timeout = secs(0.5);
@@ -61,14 +61,16 @@ fn success_in_window(history: &[Event], from: f64, to: f64) -> (f64, usize) {
 fn one_and_quorum_stay_available_on_the_majority_side_and_all_does_not() {
     for seed in [1, 2, 3] {
         for (level, name) in [(Level::One, "ONE"), (Level::Quorum, "QUORUM")] {
-            let run =
-                sim::run(QuorumSystem::new(cluster(level, level)), &run_config(seed, Workload::Register, isolate_n3()))
-                    .expect("runs");
+            let run = sim::run(
+                QuorumSystem::new(cluster(level, level)),
+                &run_config(seed, Register::default(), isolate_n3()),
+            )
+            .expect("runs");
             let (share, ops) = success_in_window(&run.history, 1.05, 2.5);
             assert!(ops > 100, "seed {seed} {name}: {ops} operations during the partition");
             assert!(share > 0.95, "seed {seed} {name}: only {:.1}% succeeded during the partition", share * 100.0);
         }
-        let mut long = run_config(seed, Workload::Register, isolate_n3());
+        let mut long = run_config(seed, Register::default(), isolate_n3());
         long.duration = secs(6.0);
         let run = sim::run(QuorumSystem::new(cluster(Level::All, Level::All)), &long).expect("runs");
         let (share, ops) = success_in_window(&run.history, 1.6, 2.5);
@@ -84,7 +86,7 @@ fn one_and_quorum_stay_available_on_the_majority_side_and_all_does_not() {
 fn one_one_under_a_partition_is_not_linearizable() {
     for seed in [1, 2, 3] {
         let system = QuorumSystem::new(cluster(Level::One, Level::One));
-        let run = sim::run(system, &run_config(seed, Workload::Register, isolate_n3_between_nodes())).expect("runs");
+        let run = sim::run(system, &run_config(seed, Register::default(), isolate_n3_between_nodes())).expect("runs");
         let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("checks");
         assert_eq!(verdict.outcome, Outcome::NotLinearizable, "seed {seed}: stale reads expected");
     }
@@ -104,7 +106,7 @@ fn abd_is_linearizable_under_minority_partitions_and_single_crashes() {
         let mut config = cluster(Level::Quorum, Level::Quorum);
         config.node.mode = Mode::Abd;
         config.sync = CommitLogSync::Batch;
-        let run = sim::run(QuorumSystem::new(config), &run_config(seed, Workload::Register, faults)).expect("runs");
+        let run = sim::run(QuorumSystem::new(config), &run_config(seed, Register::default(), faults)).expect("runs");
         let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("checks");
         assert_eq!(verdict.outcome, Outcome::Linearizable, "seed {seed}");
         assert!(run.history.iter().filter(|e| e.kind == EventType::Ok).count() > 200, "seed {seed}: progress");
@@ -121,7 +123,7 @@ fn durability_run(seed: u64, sync: CommitLogSync) -> set_loss::SetLoss {
         faults.push(secs(2.0), Fault::crash(node));
         faults.push(secs(2.5), Fault::restart(node));
     }
-    let mut sim_config = run_config(seed, Workload::Set, faults);
+    let mut sim_config = run_config(seed, Set, faults);
     sim_config.client_hosts = 1;
     sim_config.clients_per_host = 1;
     let run = sim::run(QuorumSystem::new(config), &sim_config).expect("runs");
@@ -170,7 +172,7 @@ fn skew_run(seed: u64, skew: bool) -> set_loss::SetLoss {
     if skew {
         faults.push(secs(0.5), Fault::skew("n2", -2000));
     }
-    let mut sim_config = run_config(seed, Workload::Set, faults);
+    let mut sim_config = run_config(seed, Set, faults);
     sim_config.client_hosts = 1;
     sim_config.clients_per_host = 2;
     let system = QuorumSystem::new(cluster(Level::Quorum, Level::Quorum));
@@ -209,7 +211,7 @@ fn larger_clusters_place_each_key_on_n_replicas_and_abd_stays_linearizable() {
         let mut config = ClusterConfig::new(nodes);
         config.node.mode = Mode::Abd;
         let faults = Schedule::new().at(secs(1.0), Fault::crash("n2")).at(secs(2.0), Fault::restart("n2"));
-        let workload = Workload::Kv { keys: 12, distribution: sim::KeyDistribution::Uniform };
+        let workload = Kv::new(12, sim::KeyDistribution::Uniform);
         let run = sim::run(QuorumSystem::new(config), &run_config(nodes as u64, workload, faults)).expect("runs");
         let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("checks");
         assert_eq!(verdict.outcome, Outcome::Linearizable, "{nodes} nodes");

@@ -20,7 +20,7 @@ use quorum::server::{raw, Hello, CLIENT_PORT, MAX_PEER_FRAME, PEER_PORT};
 use quorum::system::Convergence;
 use quorum::{ClusterConfig, Failure, Hints, Level, Op, PeerMessage, QuorumSystem, Request, Response};
 use sim::frame::{self, MAX_FRAME};
-use sim::{CallError, Client, Fault, Invocation, LocalFuture, Reply, RunResult, Schedule, SimConfig, System, Workload};
+use sim::{CallError, Client, Fault, LocalFuture, Operation, Reply, RunResult, Schedule, Set, SimConfig, System};
 
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
@@ -271,8 +271,8 @@ impl System for WithIntruder {
         })
     }
 
-    fn client(&self, client: usize, workload: &Workload) -> QuorumClient {
-        self.inner.client(client, workload)
+    fn client(&self, client: usize) -> QuorumClient {
+        self.inner.client(client)
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {
@@ -339,7 +339,7 @@ fn bad_frames_are_refused_counted_and_harmless() {
     let outcomes = Outcomes::default();
     // One client adding to the set through n1 the whole time: its adds are all acknowledged,
     // and the final read (through n2) holds every one of them.
-    let mut config = SimConfig::new(5, Workload::Set);
+    let mut config = SimConfig::new(5, Set);
     config.duration = secs(4.0);
     config.op_timeout = secs(1.0);
     config.settle = secs(1.5);
@@ -392,14 +392,12 @@ struct BlindWrites(QuorumSystem);
 struct BlindClient(QuorumClient);
 
 impl Client for BlindClient {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let mapped = match (invocation.f.as_str(), &invocation.value) {
-            ("add", Value::Int(e)) => Invocation {
-                f: "write".to_owned(),
-                key: Some(Value::Str(format!("k{}", e.rem_euclid(KEYS)))),
-                value: invocation.value.clone(),
-            },
-            _ => Invocation { f: "read".to_owned(), key: Some(Value::Str("k0".to_owned())), value: Value::Nil },
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        let mapped = match operation {
+            Operation::Add { element: Value::Int(e) } => {
+                Operation::Write { key: Some(Value::Str(format!("k{}", e.rem_euclid(KEYS)))), value: Value::Int(*e) }
+            }
+            _ => Operation::Read { key: Some(Value::Str("k0".to_owned())) },
         };
         self.0.call(&mapped).await
     }
@@ -420,8 +418,8 @@ impl System for BlindWrites {
         self.0.serve(host)
     }
 
-    fn client(&self, client: usize, workload: &Workload) -> BlindClient {
-        BlindClient(self.0.client(client, workload))
+    fn client(&self, client: usize) -> BlindClient {
+        BlindClient(self.0.client(client))
     }
 
     fn skew_clock(&self, host: &str, offset_ms: i64) {
@@ -471,7 +469,7 @@ fn convergence_run(
         system = system.with_sampling(period);
     }
     let observer = system.clone();
-    let mut config = SimConfig::new(seed, Workload::Set);
+    let mut config = SimConfig::new(seed, Set);
     // The heal falls at a different phase of the hint and anti-entropy timers in every seed.
     config.duration = secs(2.9 + 0.11 * seed as f64);
     config.op_timeout = secs(0.5);

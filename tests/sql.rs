@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use checker::{check_named, set_loss, CheckOptions, Outcome};
 use history::{EventType, Process};
-use sim::{Fault, KeyDistribution, Schedule, SimConfig, Workload};
+use sim::{Fault, KeyDistribution, Kv, Register, Schedule, Set, SimConfig, Workload};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 
 use crate::support::{nanos, operations};
@@ -29,7 +29,7 @@ fn outages() -> Schedule {
         .at(secs(3.5), Fault::restart("db"))
 }
 
-fn config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
+fn config(seed: u64, workload: impl Workload, faults: Schedule) -> SimConfig {
     let mut config = SimConfig::new(seed, workload);
     config.duration = secs(5.0);
     config.op_timeout = secs(0.25);
@@ -40,17 +40,15 @@ fn config(seed: u64, workload: Workload, faults: Schedule) -> SimConfig {
 #[test]
 fn histories_are_linearizable_under_partitions_and_crashes_and_outages_never_answer_ok() {
     for seed in 0..SEEDS {
-        let workload = if seed % 2 == 0 {
-            Workload::Register
+        let config = if seed % 2 == 0 {
+            config(seed, Register::default(), outages())
         } else {
-            Workload::Kv { keys: 4, distribution: KeyDistribution::Zipf(1.0) }
+            config(seed, Kv::new(4, KeyDistribution::Zipf(1.0)), outages())
         };
         let journal = if seed % 4 < 2 { JournalMode::Wal } else { JournalMode::Delete };
         let system = SqlSystem::new(store(seed, journal, Synchronous::Full));
-        let config = config(seed, workload.clone(), outages());
         let run = sim::run(system, &config).expect("the run completes");
-        let model = workload.model_name().expect("a checkable workload");
-        let verdict = check_named(model, &run.history, &CheckOptions::default()).expect("the history checks");
+        let verdict = check_named("cas-register", &run.history, &CheckOptions::default()).expect("the history checks");
         assert_eq!(verdict.outcome, Outcome::Linearizable, "seed {seed} ({journal:?})");
 
         let clients = config.total_clients() as u64;
@@ -87,7 +85,7 @@ fn crashes() -> Schedule {
 
 fn set_run(seed: u64, store: StoreConfig) -> set_loss::SetLoss {
     let system = SqlSystem::new(store);
-    let run = sim::run(system, &config(seed, Workload::Set, crashes())).expect("the run completes");
+    let run = sim::run(system, &config(seed, Set, crashes())).expect("the run completes");
     set_loss::analyze(&run.history)
 }
 
@@ -122,7 +120,7 @@ fn synchronous_off_loses_acknowledged_writes_in_a_crash() {
 fn the_same_seed_gives_the_same_history_bytes() {
     let run = |seed| {
         let system = SqlSystem::new(store(seed, JournalMode::Delete, Synchronous::Full));
-        let workload = Workload::Kv { keys: 8, distribution: KeyDistribution::Uniform };
+        let workload = Kv::new(8, KeyDistribution::Uniform);
         let result = sim::run(system, &config(seed, workload, outages())).expect("the run completes");
         (history::jsonl::to_string(&result.history), result.messages, result.steps, result.elapsed)
     };

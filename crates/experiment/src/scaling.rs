@@ -180,7 +180,7 @@ impl Scaling {
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
     /// hosts (up to `client_hosts`) that divide them evenly.
     pub fn sim_config(&self, point: Point) -> SimConfig {
-        let mut config = SimConfig::new(self.seed, self.workload.sim_workload());
+        let mut config = SimConfig::new_shared(self.seed, self.workload.sim_workload());
         let hosts = (1..=self.clients.hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
         config.client_hosts = hosts;
         config.clients_per_host = point.clients / hosts;
@@ -191,7 +191,6 @@ impl Scaling {
         config.settle = Duration::from_millis(100);
         config.final_read_attempts = 1;
         config.tick = self.tick;
-        config.mix = self.workload.mix();
         config.capacity = self.capacity();
         config
     }

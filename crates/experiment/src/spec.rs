@@ -96,12 +96,11 @@ impl Experiment {
     /// The run configuration of `system` for `seed`: the fault schedule is drawn from the seed
     /// (hosts and parameters the file leaves open, and the random nemesis).
     pub fn sim_config(&self, system: &System, seed: u64) -> Result<SimConfig, NemesisError> {
-        let mut config = SimConfig::new(seed, self.workload.sim_workload());
+        let mut config = SimConfig::new_shared(seed, self.workload.sim_workload());
         config.duration = self.duration;
         config.client_hosts = self.clients.hosts;
         config.clients_per_host = self.clients.per_host;
         config.op_timeout = self.clients.timeout;
-        config.mix = self.workload.mix();
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(self.clients.timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = self.schedule(system, seed)?;

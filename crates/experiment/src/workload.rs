@@ -12,6 +12,7 @@ pub mod registers;
 pub mod set;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use history::Event;
@@ -33,10 +34,11 @@ pub trait WorkloadKind: Send + Sync + 'static {
 
 /// A validated workload: what clients invoke, and how its histories are judged.
 pub trait Configured: fmt::Debug + Send + Sync {
-    /// The workload as the harness runs it.
-    fn sim_workload(&self) -> sim::Workload;
+    /// The workload as the harness runs it: its generator and its final reads.
+    fn sim_workload(&self) -> Arc<dyn sim::Workload>;
 
-    /// The operation mix the harness draws from.
+    /// Its weights of reads, writes and compare-and-sets (for reports and the capacity
+    /// model's bounds; a workload without that mix says what it draws from in `describe`).
     fn mix(&self) -> sim::OpMix;
 
     /// The workload in a few words (`10 keys uniform`, `one register`).

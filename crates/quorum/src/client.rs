@@ -4,6 +4,11 @@
 //! connection cannot be opened it tries the next node (nothing was sent, so that is safe); after
 //! an indeterminate call ([`Client::reset`]) it moves on to the next node for good, as drivers
 //! mark a host down.
+//!
+//! Operations ([`to_op`]): `Read` is a `Get` (key `"r"` when none), `Write` a `Put`, `Add` an
+//! `Add` to the set's one document (key `"set"`), `ReadSet` a `Get` of that document. The store
+//! offers no compare-and-set, transfer or multi-key read: those are a definite failure, sent
+//! nowhere.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -11,7 +16,7 @@ use std::time::Duration;
 
 use history::Value;
 use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
-use sim::{CallError, Client, Invocation, Reads, Reply};
+use sim::{CallError, Client, Operation, Reply};
 use turmoil::net::TcpStream;
 
 use crate::level::Level;
@@ -31,7 +36,6 @@ pub struct QuorumClient {
     nodes: Vec<String>,
     /// The node tried first.
     preferred: usize,
-    reads: Reads,
     read: Option<Level>,
     write: Option<Level>,
     connection: Option<(TcpStream, FrameDecoder)>,
@@ -45,12 +49,11 @@ impl QuorumClient {
     pub fn new(
         nodes: Vec<String>,
         preferred: usize,
-        reads: Reads,
         levels: (Option<Level>, Option<Level>),
         messages: Rc<Cell<u64>>,
     ) -> Self {
         let preferred = if nodes.is_empty() { 0 } else { preferred % nodes.len() };
-        Self { nodes, preferred, reads, read: levels.0, write: levels.1, connection: None, next_id: 0, messages }
+        Self { nodes, preferred, read: levels.0, write: levels.1, connection: None, next_id: 0, messages }
     }
 
     async fn connect(&mut self) -> Result<(), CallError> {
@@ -78,18 +81,19 @@ fn key_of(key: Option<&Value>, default: &str) -> String {
     }
 }
 
-/// The request for an invocation, or the definite reply when the store cannot serve it.
-pub fn to_op(invocation: &Invocation, reads: Reads) -> Result<Op, Reply> {
-    let key = invocation.key.as_ref();
-    match invocation.f.as_str() {
-        "read" => {
-            let default = if reads == Reads::Set { SET_KEY } else { REGISTER_KEY };
-            Ok(Op::Get { key: key_of(key, default) })
+/// The request for an operation, or the definite reply when the store cannot serve it.
+pub fn to_op(operation: &Operation) -> Result<Op, Reply> {
+    match operation {
+        Operation::Read { key } => Ok(Op::Get { key: key_of(key.as_ref(), REGISTER_KEY) }),
+        Operation::ReadSet => Ok(Op::Get { key: SET_KEY.to_owned() }),
+        Operation::Write { key, value } => {
+            Ok(Op::Put { key: key_of(key.as_ref(), REGISTER_KEY), value: value.clone() })
         }
-        "write" => Ok(Op::Put { key: key_of(key, REGISTER_KEY), value: invocation.value.clone() }),
-        "add" => Ok(Op::Add { key: key_of(key, SET_KEY), element: invocation.value.clone() }),
-        "cas" => Err(Reply::Fail("compare-and-set is not offered by the quorum store".to_owned())),
-        other => Err(Reply::Fail(format!("unknown operation `{other}`"))),
+        Operation::Add { element } => Ok(Op::Add { key: SET_KEY.to_owned(), element: element.clone() }),
+        Operation::Cas { .. } => Err(Reply::Fail("compare-and-set is not offered by the quorum store".to_owned())),
+        Operation::Transfer { .. } | Operation::ReadMany { .. } => {
+            Err(Reply::Fail(format!("`{}` is not offered by the quorum store", operation.f())))
+        }
     }
 }
 
@@ -104,8 +108,8 @@ pub fn to_reply(response: Response) -> Result<Reply, CallError> {
 }
 
 impl Client for QuorumClient {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let op = match to_op(invocation, self.reads) {
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        let op = match to_op(operation) {
             Ok(op) => op,
             Err(reply) => return Ok(reply),
         };
@@ -160,23 +164,23 @@ impl Client for QuorumClient {
 mod tests {
     use super::*;
 
-    fn inv(f: &str, key: Option<&str>, value: Value) -> Invocation {
-        Invocation { f: f.to_owned(), key: key.map(Value::from), value }
-    }
-
     #[test]
-    fn invocations_map_to_operations() {
-        assert_eq!(to_op(&inv("read", None, Value::Nil), Reads::Register), Ok(Op::Get { key: "r".into() }));
-        assert_eq!(to_op(&inv("read", None, Value::Nil), Reads::Set), Ok(Op::Get { key: "set".into() }));
+    fn operations_map_to_requests() {
+        assert_eq!(to_op(&Operation::Read { key: None }), Ok(Op::Get { key: "r".into() }));
+        assert_eq!(to_op(&Operation::ReadSet), Ok(Op::Get { key: "set".into() }));
         assert_eq!(
-            to_op(&inv("write", Some("k1"), Value::Int(3)), Reads::Register),
+            to_op(&Operation::Write { key: Some("k1".into()), value: Value::Int(3) }),
             Ok(Op::Put { key: "k1".into(), value: Value::Int(3) })
         );
         assert_eq!(
-            to_op(&inv("add", None, Value::Int(7)), Reads::Set),
+            to_op(&Operation::Add { element: Value::Int(7) }),
             Ok(Op::Add { key: "set".into(), element: Value::Int(7) })
         );
-        assert!(matches!(to_op(&inv("cas", None, Value::Nil), Reads::Register), Err(Reply::Fail(_))));
+        let cas = Operation::Cas { key: None, expected: Value::Nil, new: Value::Int(1) };
+        assert!(matches!(to_op(&cas), Err(Reply::Fail(_))));
+        let transfer = Operation::Transfer { from: Value::Int(1), to: Value::Int(2), amount: 3 };
+        assert!(matches!(to_op(&transfer), Err(Reply::Fail(why)) if why.contains("transfer")));
+        assert!(matches!(to_op(&Operation::ReadMany { keys: vec![] }), Err(Reply::Fail(_))));
     }
 
     #[test]

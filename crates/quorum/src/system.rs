@@ -16,7 +16,7 @@ use std::time::Duration;
 use lsm::{CommitLogSync, EngineConfig, Version};
 use sim::capacity::{Capacity, CpuCost};
 use sim::disk_cost::DiskCost;
-use sim::{LocalFuture, System, Workload};
+use sim::{LocalFuture, System};
 
 use crate::client::QuorumClient;
 use crate::config::NodeConfig;
@@ -160,14 +160,8 @@ impl System for QuorumSystem {
         Box::pin(server::serve(setup))
     }
 
-    fn client(&self, client: usize, workload: &Workload) -> QuorumClient {
-        QuorumClient::new(
-            self.servers(),
-            client,
-            workload.reads(),
-            (self.config.read, self.config.write),
-            Rc::clone(&self.messages),
-        )
+    fn client(&self, client: usize) -> QuorumClient {
+        QuorumClient::new(self.servers(), client, (self.config.read, self.config.write), Rc::clone(&self.messages))
     }
 
     /// Every node charges the model's CPU cost per frame and its disk cost.

@@ -11,8 +11,10 @@ use checker::{check_named, set_loss, staleness, CheckOptions, Outcome};
 use history::{Event, EventType};
 use quorum::client::QuorumClient;
 use quorum::{ClusterConfig, Level, Mode, QuorumSystem, ReadRepair};
-use sim::{CallError, Client, DiskFaults, Invocation, KeyDistribution, LocalFuture, OpMix, Reply, SimConfig, System};
-use sim::{RunResult, Workload};
+use sim::{
+    CallError, Client, DiskFaults, KeyDistribution, Kv, LocalFuture, OpMix, Operation, Reply, SimConfig, System,
+};
+use sim::{RunResult, Set};
 
 /// The quorum system, with every failure reason its clients saw counted.
 #[derive(Clone)]
@@ -34,8 +36,8 @@ impl System for Recorded {
     fn serve(&self, host: &str) -> LocalFuture<turmoil::Result> {
         self.inner.serve(host)
     }
-    fn client(&self, client: usize, workload: &Workload) -> RecordedClient {
-        RecordedClient { inner: self.inner.client(client, workload), reasons: Rc::clone(&self.reasons) }
+    fn client(&self, client: usize) -> RecordedClient {
+        RecordedClient { inner: self.inner.client(client), reasons: Rc::clone(&self.reasons) }
     }
     fn skew_clock(&self, host: &str, offset_ms: i64) {
         self.inner.skew_clock(host, offset_ms);
@@ -46,8 +48,8 @@ impl System for Recorded {
 }
 
 impl Client for RecordedClient {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let outcome = self.inner.call(invocation).await;
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        let outcome = self.inner.call(operation).await;
         let reason = match &outcome {
             Ok(Reply::Fail(why)) => Some(format!("fail: {why}")),
             Err(error) => Some(format!("error: {error}")),
@@ -82,11 +84,11 @@ impl Outcomes {
 }
 
 fn kv_config(seed: u64, disk: DiskFaults) -> SimConfig {
-    let mut config = SimConfig::new(seed, Workload::Kv { keys: 10, distribution: KeyDistribution::Uniform });
+    // The store offers no compare-and-set.
+    let mix = OpMix { read: 1, write: 1, cas: 0 };
+    let mut config = SimConfig::new(seed, Kv { mix, ..Kv::new(10, KeyDistribution::Uniform) });
     config.duration = Duration::from_secs(5);
     config.op_timeout = Duration::from_millis(500);
-    // The store offers no compare-and-set.
-    config.mix = OpMix { read: 1, write: 1, cas: 0 };
     config.disk = disk;
     config
 }
@@ -166,7 +168,7 @@ fn full_disk_set(seed: u64, capacity: u64) -> Outcomes {
     // Blocking read repair must write, and a full disk refuses that; the final read would
     // then fail wherever the replicas diverged (a read that cannot repair is not answered).
     cluster.node.read_repair = ReadRepair::Async;
-    let mut config = SimConfig::new(seed, Workload::Set);
+    let mut config = SimConfig::new(seed, Set);
     config.duration = Duration::from_secs(8);
     config.client_hosts = 1;
     config.clients_per_host = 1;

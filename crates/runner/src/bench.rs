@@ -16,7 +16,8 @@ use experiment::store::Configured;
 use experiment::{ExperimentError, Registry, Source};
 use history::EventType;
 use sim::calibrate::{echo, EchoConfig};
-use sim::{KeyDistribution, OpMix, RunResult, SimConfig, Workload};
+use sim::workload::Kv;
+use sim::{KeyDistribution, OpMix, RunResult, SimConfig};
 
 use crate::options::BenchSimArgs;
 
@@ -59,14 +60,14 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
         anyhow::bail!("--runs must be at least 1");
     }
     let echo_config = EchoConfig { tasks: 100, rpcs_per_task: (args.echo_rpcs / 100).max(1), ..EchoConfig::default() };
-    let mut config = SimConfig::new(args.seed, Workload::Kv { keys: 100, distribution: KeyDistribution::Uniform });
+    // Reads and writes only: every store serves them (the quorum store refuses `cas` without
+    // sending anything, which would count work that never happened).
+    let mix = OpMix { read: 1, write: 1, cas: 0 };
+    let mut config = SimConfig::new(args.seed, Kv { keys: 100, distribution: KeyDistribution::Uniform, mix });
     config.client_hosts = 2;
     config.clients_per_host = 50;
     config.duration = Duration::from_secs(args.seconds);
     config.think_time = Duration::ZERO;
-    // Reads and writes only: every store serves them (the quorum store refuses `cas` without
-    // sending anything, which would count work that never happened).
-    config.mix = OpMix { read: 1, write: 1, cas: 0 };
     let stores = stores()?;
 
     // Interleaved, so that whatever else the machine does weighs on every store alike. Every

@@ -6,15 +6,15 @@
 //! system's servers and the client hosts.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::capacity::Capacity;
 use crate::faults::{Fault, Schedule};
-use crate::rng::ZipfError;
-use crate::workload::{MixError, OpMix, Workload};
+use crate::workload::{Workload, WorkloadError};
 
 /// The parameters of one simulated run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Seeds turmoil (latencies, host scheduling) and every client's workload stream.
     pub seed: u64,
@@ -34,8 +34,9 @@ pub struct SimConfig {
     /// Pause after an operation that failed or timed out, before the next (when longer than
     /// `think_time`): keeps a process from hammering an unreachable server.
     pub backoff: Duration,
-    /// What the clients do.
-    pub workload: Workload,
+    /// What the clients do: their operations (the operation mix is the workload's) and the
+    /// final reads.
+    pub workload: Arc<dyn Workload>,
     /// Faults and when to apply them (all before `duration`).
     pub faults: Schedule,
     /// After `duration`, with every partition healed and every crashed host restarted: the quiet
@@ -48,8 +49,6 @@ pub struct SimConfig {
     pub tick: Duration,
     /// Disk faults turmoil's simulated disk injects on every host for the whole run.
     pub disk: DiskFaults,
-    /// The operation mix of register and kv workloads (the set workload only adds).
-    pub mix: OpMix,
     /// What the servers' CPU and disk cost ([`Capacity`]); the default keeps each system's
     /// own costs. The harness hands it to the system before the run
     /// ([`System::set_capacity`](crate::System::set_capacity)).
@@ -77,7 +76,12 @@ impl SimConfig {
     /// A configuration with sensible defaults: 10 s of operations by 2 client hosts × 5
     /// processes, 1-10 ms latency, 1 s timeouts, 10 ms think time, 100 ms backoff, no faults,
     /// 2 s settle, 1 ms ticks, each system's own CPU and disk costs.
-    pub fn new(seed: u64, workload: Workload) -> Self {
+    pub fn new(seed: u64, workload: impl Workload) -> Self {
+        Self::new_shared(seed, Arc::new(workload))
+    }
+
+    /// [`SimConfig::new`] for a workload already shared (as experiments hold theirs).
+    pub fn new_shared(seed: u64, workload: Arc<dyn Workload>) -> Self {
         Self {
             seed,
             duration: Duration::from_secs(10),
@@ -93,7 +97,6 @@ impl SimConfig {
             final_read_attempts: 10,
             tick: Duration::from_millis(1),
             disk: DiskFaults::default(),
-            mix: OpMix::default(),
             capacity: Capacity::default(),
         }
     }
@@ -137,17 +140,17 @@ impl SimConfig {
             }
         }
         self.workload.validate()?;
-        self.mix.validate()?;
         let p = self.disk.io_error_probability;
         if !(0.0..=1.0).contains(&p) {
             return Err(ConfigError::Probability { name: "io_error_probability", value: p });
         }
-        if self.workload == Workload::Set && self.final_read_attempts == 0 {
+        let see_everything = self.workload.final_reads_see_everything();
+        if see_everything && self.final_read_attempts == 0 {
             return Err(ConfigError::Zero("final_read_attempts"));
         }
-        // The final read must not overtake adds still in flight when invocations stop.
+        // Such final reads must not overtake operations still in flight when invocations stop.
         let in_flight = self.op_timeout.saturating_add(self.latency.1);
-        if self.workload == Workload::Set && self.settle < in_flight {
+        if see_everything && self.settle < in_flight {
             return Err(ConfigError::SettleTooShort { settle: self.settle, in_flight });
         }
         for (at, fault) in &self.faults {
@@ -228,7 +231,8 @@ pub const MAX_CLIENTS: usize = 100_000;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The set workload's settle period is shorter than an operation can stay in flight.
+    /// The settle period is shorter than an operation can stay in flight, and the workload's
+    /// final reads must see every operation ([`Workload::final_reads_see_everything`]).
     #[error("settle {settle:?} is shorter than op_timeout plus the maximum latency ({in_flight:?}): the final read could overtake adds still in flight")]
     SettleTooShort {
         /// The configured settle period.
@@ -263,12 +267,9 @@ pub enum ConfigError {
     /// A duration or count that must be positive is zero.
     #[error("`{0}` must not be zero")]
     Zero(&'static str),
-    /// The workload's parameters are invalid.
-    #[error("workload: {0}")]
-    Workload(#[from] ZipfError),
-    /// The operation mix is invalid.
-    #[error("operation mix: {0}")]
-    Mix(#[from] MixError),
+    /// The workload's parameters (its key space, its operation mix, ...) are invalid.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
     /// A probability outside 0 to 1.
     #[error("`{name}` = {value} is not a probability (0 to 1)")]
     Probability {
@@ -333,8 +334,10 @@ pub enum ConfigError {
 mod tests {
     use super::*;
 
+    use crate::workload::{KeyDistribution, Kv, OpMix, Register, Set};
+
     fn config() -> SimConfig {
-        SimConfig::new(1, Workload::Register)
+        SimConfig::new(1, Register::default())
     }
 
     #[test]
@@ -367,8 +370,29 @@ mod tests {
         assert!(matches!(c.validate(), Err(ConfigError::PartitionOverlap { .. })));
 
         let mut c = config();
-        c.workload = Workload::Kv { keys: 0, distribution: crate::KeyDistribution::Uniform };
-        assert!(matches!(c.validate(), Err(ConfigError::Workload(_))));
+        c.workload = Arc::new(Kv::new(0, KeyDistribution::Uniform));
+        assert!(matches!(c.validate(), Err(ConfigError::Workload(WorkloadError::Keys(_)))));
+
+        let mut c = config();
+        c.workload = Arc::new(Register { mix: OpMix { read: 0, write: 0, cas: 0 } });
+        let err = c.validate().expect_err("an empty mix");
+        assert_eq!(err.to_string(), "operation mix: every weight is zero: nothing to invoke");
+    }
+
+    #[test]
+    fn final_reads_that_must_see_everything_need_time_and_attempts() {
+        let mut c = SimConfig::new(1, Set);
+        assert_eq!(c.validate(), Ok(()));
+        c.final_read_attempts = 0;
+        assert_eq!(c.validate(), Err(ConfigError::Zero("final_read_attempts")));
+        let mut c = SimConfig::new(1, Set);
+        c.settle = c.op_timeout;
+        assert!(matches!(c.validate(), Err(ConfigError::SettleTooShort { .. })));
+        // A register's final read is placed in real time by the checker: no such demands.
+        let mut c = config();
+        c.final_read_attempts = 0;
+        c.settle = Duration::ZERO;
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! recorded history.
 //!
 //! Map of the crate:
-//! - [`system`]: the contract a system under test implements ([`System`], [`Client`]).
+//! - [`system`]: the contract a system under test implements ([`System`], [`Client`]), and
+//!   [`Operation`], the typed operations clients invoke and stores serve, with their history
+//!   encoding.
 //! - [`config`]: [`SimConfig`], everything a run depends on, and its validation.
-//! - [`workload`]: [`Workload`] kinds and the per-client [`Generator`] of invocations.
+//! - [`workload`]: the [`Workload`] trait (per-client [`Generate`]rs of operations, the final
+//!   reads) and the standard workloads [`Register`], [`Kv`] and [`Set`].
 //! - [`faults`]: [`Fault`] and [`Schedule`], faults as data.
 //! - [`nemesis`]: partition shapes and Jepsen's random nemesis ([`FaultKind`], [`realize`],
 //!   [`random_schedule`]), pure; [`fault_windows`] says when faults were in effect.
@@ -58,5 +61,8 @@ pub use faults::{Fault, Schedule};
 pub use nemesis::{random_schedule, realize, ClientSide, Cluster, FaultKind, NemesisError, Realized};
 pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
-pub use system::{CallError, Client, Invocation, LocalFuture, Reply, System};
-pub use workload::{key_name, Generator, KeyDistribution, MixError, OpMix, Reads, Workload, VALUE_SPACE};
+pub use system::{CallError, Client, LocalFuture, Operation, Reply, System};
+pub use workload::{
+    key_name, Generate, KeyDistribution, Kv, MixError, OpMix, Register, Set, UniqueValues, Workload, WorkloadError,
+    VALUE_SPACE,
+};

@@ -1,5 +1,6 @@
 //! Jepsen-style client processes: the loop each logical client runs inside its client host,
-//! and the final reads after the quiet period (of the set, the register, or every key).
+//! and the final reads after the quiet period (whatever the workload's
+//! [`final_reads`](crate::Workload::final_reads) are: the set, the register, or every key).
 //!
 //! One operation: record `invoke`, call the system under the operation timeout, record the
 //! completion. The mapping (Jepsen's):
@@ -11,25 +12,28 @@
 //! | `Err(CallError::NotSent(_))`                 | `fail`   | invocation's value | reset, back off         |
 //! | `Err(CallError::Indeterminate(_))`, timeout  | `info`   | invocation's value | reset, back off, retire |
 //!
+//! (The invocation's value is [`Operation::value`], its history encoding.)
+//!
 //! A retired process id is never used again: logical client `c` of `n` continues as process
 //! `c + n`, then `c + 2n`, ... so the checker may leave the indeterminate operation open
 //! forever without blocking the client's later operations.
 
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
-use history::{EventType, Value};
+use history::EventType;
 
 use crate::record::{now, Recorder};
 use crate::rng::Rng;
-use crate::system::{CallError, Client, Invocation, Reply, System};
-use crate::workload::{key_name, Generator, OpMix, Workload};
+use crate::system::{CallError, Client, Operation, Reply, System};
+use crate::workload::Workload;
 
 /// What every process of a run needs to know.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) seed: u64,
-    pub(crate) workload: Workload,
+    pub(crate) workload: Arc<dyn Workload>,
     pub(crate) clients_per_host: usize,
     pub(crate) total_clients: usize,
     pub(crate) duration: Duration,
@@ -39,7 +43,6 @@ pub(crate) struct Plan {
     pub(crate) settle: Duration,
     pub(crate) final_read_attempts: u32,
     pub(crate) tick: Duration,
-    pub(crate) mix: OpMix,
 }
 
 /// How one operation ended, as the process loop acts on it.
@@ -56,19 +59,19 @@ enum Outcome {
 async fn perform<C: Client>(
     client: &mut C,
     process: u64,
-    invocation: &Invocation,
+    operation: &Operation,
     recorder: &Recorder,
     timeout: Duration,
 ) -> Outcome {
-    recorder.invoke(process, invocation);
-    let result = tokio::time::timeout(timeout, client.call(invocation)).await;
+    recorder.invoke(process, operation);
+    let result = tokio::time::timeout(timeout, client.call(operation)).await;
     let (kind, value, outcome) = match result {
         Ok(Ok(Reply::Ok(value))) => (EventType::Ok, value.clone(), Outcome::Replied(Reply::Ok(value))),
-        Ok(Ok(Reply::Fail(why))) => (EventType::Fail, invocation.value.clone(), Outcome::Replied(Reply::Fail(why))),
-        Ok(Err(CallError::NotSent(_))) => (EventType::Fail, invocation.value.clone(), Outcome::NotSent),
-        Ok(Err(CallError::Indeterminate(_))) | Err(_) => (EventType::Info, invocation.value.clone(), Outcome::Unknown),
+        Ok(Ok(Reply::Fail(why))) => (EventType::Fail, operation.value(), Outcome::Replied(Reply::Fail(why))),
+        Ok(Err(CallError::NotSent(_))) => (EventType::Fail, operation.value(), Outcome::NotSent),
+        Ok(Err(CallError::Indeterminate(_))) | Err(_) => (EventType::Info, operation.value(), Outcome::Unknown),
     };
-    recorder.complete(process, kind, invocation, value);
+    recorder.complete(process, kind, operation, value);
     outcome
 }
 
@@ -84,15 +87,15 @@ async fn pause(pause: Duration, started: Duration, tick: Duration) {
 /// The loop of logical client `client`: operations until `plan.duration`.
 async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Plan>, recorder: Recorder) {
     let rng = Rng::stream(plan.seed, client_index as u64);
-    let mut generator = Generator::new(plan.workload.clone(), client_index, rng).with_mix(plan.mix);
+    let mut generator = plan.workload.generator(client_index, rng);
     let mut process = client_index as u64;
     while now() < plan.duration {
-        let invocation = generator.next();
+        let operation = generator.next();
         let started = now();
-        let outcome = perform(&mut client, process, &invocation, &recorder, plan.op_timeout).await;
+        let outcome = perform(&mut client, process, &operation, &recorder, plan.op_timeout).await;
         let wait = match outcome {
             Outcome::Replied(reply) => {
-                generator.observe(&invocation, &reply);
+                generator.observe(&operation, &reply);
                 plan.think_time
             }
             Outcome::NotSent => {
@@ -110,20 +113,20 @@ async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Pla
     }
 }
 
-/// One final `read` after `duration + settle`: of the whole set (set workload), of the register,
-/// or of one key of a kv workload. Retried (every attempt recorded, a fresh process after an
-/// indeterminate one) until one is `ok` or the attempts run out.
+/// One final read after `duration + settle` (one of the workload's
+/// [`final_reads`](Workload::final_reads): of the whole set, of the register, or of one key of a
+/// kv workload). Retried (every attempt recorded, a fresh process after an indeterminate one)
+/// until one is `ok` or the attempts run out.
 ///
 /// Its process ids are above every id assigned so far, including the ids retired processes
 /// would continue as; no regular process invokes after `duration`, so none can collide.
-async fn final_read<C: Client>(mut client: C, key: Option<Value>, plan: Rc<Plan>, recorder: Recorder) {
+async fn final_read<C: Client>(mut client: C, operation: Operation, plan: Rc<Plan>, recorder: Recorder) {
     let start = plan.duration.saturating_add(plan.settle);
     tokio::time::sleep(start.saturating_sub(now())).await;
-    let invocation = Invocation { f: "read".to_owned(), key, value: Value::Nil };
     let mut process = recorder.fresh_process();
     for _ in 0..plan.final_read_attempts {
         let started = now();
-        match perform(&mut client, process, &invocation, &recorder, plan.op_timeout).await {
+        match perform(&mut client, process, &operation, &recorder, plan.op_timeout).await {
             Outcome::Replied(Reply::Ok(_)) => return,
             Outcome::Replied(Reply::Fail(_)) => {}
             Outcome::NotSent => client.reset(),
@@ -133,14 +136,6 @@ async fn final_read<C: Client>(mut client: C, key: Option<Value>, plan: Rc<Plan>
             }
         }
         pause(plan.backoff, started, plan.tick).await;
-    }
-}
-
-/// The keys the final reads read: every key of a kv workload, else the one key-less object.
-fn final_read_keys(workload: &Workload) -> Vec<Option<Value>> {
-    match workload {
-        Workload::Kv { keys, .. } => (0..*keys).map(|k| Some(key_name(k))).collect(),
-        Workload::Register | Workload::Set => vec![None],
     }
 }
 
@@ -155,15 +150,15 @@ pub(crate) async fn client_host<S: System>(
     let first = host * plan.clients_per_host;
     let mut tasks = Vec::with_capacity(plan.clients_per_host + 1);
     for index in first..first + plan.clients_per_host {
-        let client = system.client(index, &plan.workload);
+        let client = system.client(index);
         tasks.push(tokio::task::spawn_local(run_process(client, index, plan.clone(), recorder.clone())));
     }
     if host == 0 {
         // One client index past the processes' own: fresh connections for the final reads, one
-        // per key, all at once (so that many keys do not lengthen the run).
-        for key in final_read_keys(&plan.workload) {
-            let client = system.client(plan.total_clients, &plan.workload);
-            tasks.push(tokio::task::spawn_local(final_read(client, key, plan.clone(), recorder.clone())));
+        // per read, all at once (so that many keys do not lengthen the run).
+        for operation in plan.workload.final_reads() {
+            let client = system.client(plan.total_clients);
+            tasks.push(tokio::task::spawn_local(final_read(client, operation, plan.clone(), recorder.clone())));
         }
     }
     for task in tasks {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use history::{Event, EventType, Process, Value};
 
-use crate::system::Invocation;
+use crate::system::Operation;
 
 /// Simulated time since the start of the simulation, as seen by the host running the caller.
 ///
@@ -41,10 +41,10 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// Records that `process` invokes `invocation`, now.
-    pub(crate) fn invoke(&self, process: u64, invocation: &Invocation) {
+    /// Records that `process` invokes `operation`, now.
+    pub(crate) fn invoke(&self, process: u64, operation: &Operation) {
         self.assign(process);
-        self.log.borrow_mut().events.push(event(process, EventType::Invoke, invocation, invocation.value.clone()));
+        self.log.borrow_mut().events.push(event(process, EventType::Invoke, operation, operation.value()));
     }
 
     /// Notes that `process` is in use (a process id taken over after a retirement), so that
@@ -54,10 +54,10 @@ impl Recorder {
         log.max_process = Some(log.max_process.map_or(process, |max| max.max(process)));
     }
 
-    /// Records that the pending `invocation` of `process` completed as `kind` with `value`, now.
-    pub(crate) fn complete(&self, process: u64, kind: EventType, invocation: &Invocation, value: Value) {
+    /// Records that the pending `operation` of `process` completed as `kind` with `value`, now.
+    pub(crate) fn complete(&self, process: u64, kind: EventType, operation: &Operation, value: Value) {
         debug_assert_ne!(kind, EventType::Invoke);
-        self.log.borrow_mut().events.push(event(process, kind, invocation, value));
+        self.log.borrow_mut().events.push(event(process, kind, operation, value));
     }
 
     /// A process id never assigned so far (one above the largest), now assigned.
@@ -77,12 +77,13 @@ impl Recorder {
     }
 }
 
-fn event(process: u64, kind: EventType, invocation: &Invocation, value: Value) -> Event {
+/// The event of `operation`, in its history encoding (see [`Operation`]).
+fn event(process: u64, kind: EventType, operation: &Operation, value: Value) -> Event {
     Event {
         process: Process::Client(process),
         kind,
-        f: invocation.f.clone(),
-        key: invocation.key.clone(),
+        f: operation.f().to_owned(),
+        key: operation.key().cloned(),
         value,
         time: Some(nanos(now())),
         index: None,

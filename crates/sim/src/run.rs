@@ -9,7 +9,7 @@
 //!    skewed or strobing clock set back to true time (recorded in [`RunResult::faults`]).
 //!    Processes stop invoking; operations in flight finish or time out.
 //! 3. `duration .. duration + settle`: the quiet period. No process invokes anything; the run
-//!    goes on so that the system can converge. At its end: the final reads
+//!    goes on so that the system can converge. At its end: the workload's final reads
 //!    (the whole set, the register, or every key of a kv workload, each once).
 //!
 //! The run ends when every client host's software has ended. A run that passes
@@ -155,7 +155,6 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         settle: config.settle,
         final_read_attempts: config.final_read_attempts,
         tick: config.tick,
-        mix: config.mix,
     });
     for (index, name) in config.client_host_names().into_iter().enumerate() {
         sim.client(name, client_host(Rc::clone(&system), index, Rc::clone(&plan), recorder.clone()));

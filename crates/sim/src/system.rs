@@ -1,7 +1,7 @@
 //! The contract between the harness and a system under test.
 //!
 //! A system provides server hosts (whose start-up future turmoil re-runs on every restart, so
-//! start-up must recover from disk) and a client that turns one [`Invocation`] into one
+//! start-up must recover from disk) and a client that turns one [`Operation`] into one
 //! request. The harness owns everything else: processes, timeouts, recording, faults.
 
 use std::future::Future;
@@ -10,20 +10,114 @@ use std::pin::Pin;
 use history::Value;
 
 use crate::capacity::Capacity;
-use crate::workload::Workload;
 
-/// One operation a client process invokes: the same fields a history event carries.
+/// One operation a client process invokes, typed: what the stores serve. A history records it
+/// through [`Operation::f`], [`Operation::key`] and [`Operation::value`], the same fields every
+/// history event carries:
+///
+/// | operation  | `f`         | `key`        | `value`              |
+/// |------------|-------------|--------------|----------------------|
+/// | `Read`     | `read`      | the key      | nil                  |
+/// | `Write`    | `write`     | the key      | the value written    |
+/// | `Cas`      | `cas`       | the key      | `[expected new]`     |
+/// | `Add`      | `add`       | none         | the element          |
+/// | `ReadSet`  | `read`      | none         | nil                  |
+/// | `Transfer` | `transfer`  | none         | `[from to amount]`   |
+/// | `ReadMany` | `read-many` | none         | `[k1 k2 ...]`        |
+///
+/// A system that cannot serve an operation answers [`Reply::Fail`] without sending anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    /// The function: `read`, `write`, `cas`, `add`, ...
-    pub f: String,
-    /// The key, for multi-key workloads.
-    pub key: Option<Value>,
-    /// The argument (`nil` for reads).
-    pub value: Value,
+pub enum Operation {
+    /// Reads one register (`None`: the workload's only register).
+    Read {
+        /// The key, for multi-key workloads.
+        key: Option<Value>,
+    },
+    /// Writes one register.
+    Write {
+        /// The key, for multi-key workloads.
+        key: Option<Value>,
+        /// The value written.
+        value: Value,
+    },
+    /// Sets one register to `new` if it holds `expected`.
+    Cas {
+        /// The key, for multi-key workloads.
+        key: Option<Value>,
+        /// The value the register must hold.
+        expected: Value,
+        /// The value it then holds.
+        new: Value,
+    },
+    /// Adds an element to the set.
+    Add {
+        /// The element.
+        element: Value,
+    },
+    /// Reads the whole set (recorded as a key-less `read`, as Jepsen's set workload does).
+    ReadSet,
+    /// Moves `amount` from account `from` to account `to`.
+    Transfer {
+        /// The account debited.
+        from: Value,
+        /// The account credited.
+        to: Value,
+        /// How much.
+        amount: i64,
+    },
+    /// Reads several registers at once.
+    ReadMany {
+        /// The keys, in the order of the values returned.
+        keys: Vec<Value>,
+    },
 }
 
-/// The system's definite answer to an invocation.
+impl Operation {
+    /// The function a history records: `read`, `write`, `cas`, `add`, `transfer`, `read-many`.
+    pub fn f(&self) -> &'static str {
+        match self {
+            Operation::Read { .. } | Operation::ReadSet => "read",
+            Operation::Write { .. } => "write",
+            Operation::Cas { .. } => "cas",
+            Operation::Add { .. } => "add",
+            Operation::Transfer { .. } => "transfer",
+            Operation::ReadMany { .. } => "read-many",
+        }
+    }
+
+    /// The key a history records (for register operations of multi-key workloads).
+    pub fn key(&self) -> Option<&Value> {
+        match self {
+            Operation::Read { key } | Operation::Write { key, .. } | Operation::Cas { key, .. } => key.as_ref(),
+            Operation::Add { .. } | Operation::ReadSet | Operation::Transfer { .. } | Operation::ReadMany { .. } => {
+                None
+            }
+        }
+    }
+
+    /// The argument a history records with the invocation (and with a `fail` or `info`
+    /// completion): see the table on [`Operation`].
+    pub fn value(&self) -> Value {
+        match self {
+            Operation::Read { .. } | Operation::ReadSet => Value::Nil,
+            Operation::Write { value, .. } => value.clone(),
+            Operation::Cas { expected, new, .. } => Value::List(vec![expected.clone(), new.clone()]),
+            Operation::Add { element } => element.clone(),
+            Operation::Transfer { from, to, amount } => {
+                Value::List(vec![from.clone(), to.clone(), Value::Int(*amount)])
+            }
+            Operation::ReadMany { keys } => Value::List(keys.clone()),
+        }
+    }
+
+    /// True for operations that only observe (their `ok` value is what they read; an update's
+    /// is its argument, as Jepsen histories record them).
+    pub fn is_read(&self) -> bool {
+        matches!(self, Operation::Read { .. } | Operation::ReadSet | Operation::ReadMany { .. })
+    }
+}
+
+/// The system's definite answer to an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// The operation took effect (or, for reads, observed this); the value is its result. For a
@@ -63,10 +157,9 @@ pub trait System: 'static {
     fn serve(&self, host: &str) -> LocalFuture<turmoil::Result>;
 
     /// A client for logical client number `client`, stable across the run: `0..total_clients`
-    /// are the regular processes, and `total_clients` is the final readers (one client per key). The
-    /// client serves `workload` (see [`Workload::reads`] for what a key-less read means). The
-    /// harness calls this inside the client host (in turmoil's context).
-    fn client(&self, client: usize, workload: &Workload) -> Self::Client;
+    /// are the regular processes, and `total_clients` is the final readers (one client per final
+    /// read). The harness calls this inside the client host (in turmoil's context).
+    fn client(&self, client: usize) -> Self::Client;
 
     /// Sets the clock of server `host` to run `offset_ms` milliseconds from simulated time
     /// (a [`Fault::Skew`](crate::Fault::Skew)). A system whose behaviour depends on no clock
@@ -88,9 +181,10 @@ pub trait System: 'static {
 
 /// A connection (or connections) from one logical client to the system.
 pub trait Client: 'static {
-    /// Sends one invocation and awaits the reply. The harness wraps this in its timeout; a
-    /// call cut off by the timeout is indeterminate.
-    fn call(&mut self, invocation: &Invocation) -> impl Future<Output = Result<Reply, CallError>>;
+    /// Sends one operation and awaits the reply. The harness wraps this in its timeout; a
+    /// call cut off by the timeout is indeterminate. An operation the system does not serve is
+    /// a definite [`Reply::Fail`], sent nowhere.
+    fn call(&mut self, operation: &Operation) -> impl Future<Output = Result<Reply, CallError>>;
 
     /// Forgets the connection (after an error or a timeout) so the next call reconnects.
     fn reset(&mut self);

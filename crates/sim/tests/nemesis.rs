@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use history::{Event, EventType, Process};
-use sim::{ClientSide, Cluster, Fault, FaultKind, RunResult, Schedule, SimConfig, Workload};
+use sim::{ClientSide, Cluster, Fault, FaultKind, Register, RunResult, Schedule, SimConfig};
 
 mod common;
 
@@ -21,7 +21,7 @@ fn ms(n: u64) -> Duration {
 }
 
 fn config(seed: u64, faults: Schedule) -> SimConfig {
-    let mut config = SimConfig::new(seed, Workload::Register);
+    let mut config = SimConfig::new(seed, Register::default());
     config.duration = ms(4000);
     config.client_hosts = 2;
     config.clients_per_host = 3;
@@ -32,7 +32,7 @@ fn config(seed: u64, faults: Schedule) -> SimConfig {
 }
 
 fn run(config: &SimConfig) -> (RunResult, Vec<(String, i64)>) {
-    let toy = Toy::registers();
+    let toy = Toy::new();
     let skews = Rc::clone(&toy.skews);
     let result = sim::run(toy, config).expect("runs");
     let skews = skews.borrow().clone();

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use history::{Event, EventType, Process, Value};
-use sim::{ConfigError, Fault, KeyDistribution, Schedule, SimConfig, SimError, Workload};
+use sim::{ConfigError, Fault, KeyDistribution, Kv, Register, Schedule, Set, SimConfig, SimError, Workload};
 
 mod common;
 
@@ -18,7 +18,7 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
-fn config(seed: u64, workload: Workload) -> SimConfig {
+fn config(seed: u64, workload: impl Workload) -> SimConfig {
     let mut config = SimConfig::new(seed, workload);
     config.duration = secs(4.0);
     config.client_hosts = 2;
@@ -75,29 +75,29 @@ fn check(events: &[Event]) -> checker::Outcome {
 
 #[test]
 fn same_seed_same_history_different_seed_different_history() {
-    let mut c = config(7, Workload::Register);
+    let mut c = config(7, Register::default());
     c.faults = Schedule::new()
         .at(secs(1.0), Fault::partition(["client-1"], ["db"]))
         .at(secs(1.5), Fault::Heal)
         .at(secs(2.0), Fault::crash("db"))
         .at(secs(2.3), Fault::restart("db"));
-    let a = sim::run(Toy::registers(), &c).expect("runs");
-    let b = sim::run(Toy::registers(), &c).expect("runs");
+    let a = sim::run(Toy::new(), &c).expect("runs");
+    let b = sim::run(Toy::new(), &c).expect("runs");
     assert!(a.history.len() > 100, "{} events", a.history.len());
     assert_eq!(history::jsonl::to_string(&a.history), history::jsonl::to_string(&b.history));
     assert_eq!((a.messages, a.steps, a.elapsed), (b.messages, b.steps, b.elapsed));
 
     c.seed = 8;
-    let other = sim::run(Toy::registers(), &c).expect("runs");
+    let other = sim::run(Toy::new(), &c).expect("runs");
     assert_ne!(history::jsonl::to_string(&a.history), history::jsonl::to_string(&other.history));
 }
 
 #[test]
 fn fault_free_histories_complete_and_are_linearizable() {
-    let kv = Workload::Kv { keys: 5, distribution: KeyDistribution::Zipf(1.0) };
-    for workload in [Workload::Register, kv] {
-        let c = config(1, workload.clone());
-        let result = sim::run(Toy::registers(), &c).expect("runs");
+    let kv = Kv::new(5, KeyDistribution::Zipf(1.0));
+    for c in [config(1, Register::default()), config(1, kv)] {
+        let workload = &c.workload;
+        let result = sim::run(Toy::new(), &c).expect("runs");
         let ops = operations(&result.history);
         let counts = kinds(&ops);
         assert_eq!(counts.get(&EventType::Info), None, "{workload}: {counts:?}");
@@ -112,7 +112,7 @@ fn fault_free_histories_complete_and_are_linearizable() {
         assert_eq!(result.messages, 2 * ops.len() as u64);
         assert!(result.faults.is_empty());
         assert_eq!(check(&result.history), checker::Outcome::Linearizable, "{workload}");
-        if let Workload::Kv { .. } = workload {
+        if workload.is::<Kv>() {
             let keys: BTreeSet<_> = result.history.iter().map(|e| e.key.clone().expect("keyed")).collect();
             assert!(keys.len() > 1, "{keys:?}");
         }
@@ -121,11 +121,11 @@ fn fault_free_histories_complete_and_are_linearizable() {
 
 #[test]
 fn a_partition_cuts_off_one_client_host_only() {
-    let mut c = config(3, Workload::Register);
+    let mut c = config(3, Register::default());
     // Short enough that lost requests time out, and reconnects are tried, within the window.
     c.op_timeout = secs(0.2);
     c.faults = Schedule::new().at(secs(1.0), Fault::partition(["client-0"], ["db"])).at(secs(2.0), Fault::Heal);
-    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let result = sim::run(Toy::new(), &c).expect("runs");
     assert_eq!(
         result.faults,
         [(secs(1.0), Fault::partition(["client-0"], ["db"])), (secs(2.0), Fault::Heal)],
@@ -166,9 +166,9 @@ fn a_partition_cuts_off_one_client_host_only() {
 
 #[test]
 fn a_crashed_server_restarts_empty() {
-    let mut c = config(4, Workload::Register);
+    let mut c = config(4, Register::default());
     c.faults = Schedule::new().at(secs(1.0), Fault::crash("db")).at(secs(1.5), Fault::restart("db"));
-    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let result = sim::run(Toy::new(), &c).expect("runs");
     let ops = operations(&result.history);
     let outage: Vec<_> = ops.iter().filter(|(call, _)| at(call) > secs(1.001) && at(call) < secs(1.499)).collect();
     assert!(!outage.is_empty());
@@ -177,15 +177,15 @@ fn a_crashed_server_restarts_empty() {
 
     // A crash left for the harness to undo: restarted at `duration`, and recorded.
     c.faults = Schedule::new().at(secs(3.0), Fault::crash("db"));
-    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let result = sim::run(Toy::new(), &c).expect("runs");
     assert_eq!(result.faults, [(secs(3.0), Fault::crash("db")), (c.duration, Fault::restart("db"))]);
 }
 
 #[test]
 fn the_set_workload_ends_with_a_final_read() {
-    let mut c = config(5, Workload::Set);
+    let mut c = config(5, Set);
     c.duration = secs(2.0);
-    let result = sim::run(Toy::set(), &c).expect("runs");
+    let result = sim::run(Toy::new(), &c).expect("runs");
     let ops = operations(&result.history);
     let (call, done) = ops.last().expect("operations");
     assert_eq!((call.f.as_str(), done.kind, call.key.clone()), ("read", EventType::Ok, None));
@@ -201,14 +201,14 @@ fn the_set_workload_ends_with_a_final_read() {
 
 #[test]
 fn the_final_read_retries_until_the_server_answers() {
-    let mut c = config(6, Workload::Set);
+    let mut c = config(6, Set);
     c.duration = secs(1.0);
     c.op_timeout = secs(0.1);
     c.settle = secs(0.11);
     // Crashed near the end, restarted by the harness at `duration`; the server takes 360 ms to
     // listen again, so the first read attempts are refused and retried.
     c.faults = Schedule::new().at(secs(0.9), Fault::crash("db"));
-    let slow = Toy { startup: secs(0.36), ..Toy::set() };
+    let slow = Toy { startup: secs(0.36), ..Toy::new() };
     let result = sim::run(slow, &c).expect("runs");
     assert_eq!(result.faults.last(), Some(&(secs(1.0), Fault::restart("db"))));
     let ops = operations(&result.history);
@@ -219,25 +219,25 @@ fn the_final_read_retries_until_the_server_answers() {
 
 #[test]
 fn a_failing_server_is_a_typed_error() {
-    let broken = Toy { broken: true, ..Toy::registers() };
-    let err = sim::run(broken, &config(1, Workload::Register)).expect_err("the server fails");
+    let broken = Toy { broken: true, ..Toy::new() };
+    let err = sim::run(broken, &config(1, Register::default())).expect_err("the server fails");
     assert!(matches!(&err, SimError::Host { message, .. } if message.contains("refuses to start")), "{err}");
 }
 
 #[test]
 fn bad_configurations_are_typed_errors() {
-    let mut c = config(1, Workload::Register);
+    let mut c = config(1, Register::default());
     c.client_hosts = 0;
-    assert!(matches!(sim::run(Toy::registers(), &c), Err(SimError::Config(ConfigError::NoClients { .. }))));
+    assert!(matches!(sim::run(Toy::new(), &c), Err(SimError::Config(ConfigError::NoClients { .. }))));
 
-    let mut c = config(1, Workload::Register);
+    let mut c = config(1, Register::default());
     c.faults = Schedule::new().at(secs(1.0), Fault::partition(["client-0"], ["dbx"]));
-    let err = sim::run(Toy::registers(), &c).expect_err("unknown host");
+    let err = sim::run(Toy::new(), &c).expect_err("unknown host");
     assert!(matches!(&err, SimError::Config(ConfigError::UnknownHost { host, .. }) if host == "dbx"), "{err}");
 
-    let mut c = config(1, Workload::Register);
+    let mut c = config(1, Register::default());
     c.faults = Schedule::new().at(secs(1.0), Fault::crash("client-1"));
-    assert!(matches!(sim::run(Toy::registers(), &c), Err(SimError::Config(ConfigError::UnknownHost { .. }))));
+    assert!(matches!(sim::run(Toy::new(), &c), Err(SimError::Config(ConfigError::UnknownHost { .. }))));
 }
 
 /// Throughput of the harness itself: `cargo test --release -p sim --test toy -- --ignored
@@ -246,13 +246,13 @@ fn bad_configurations_are_typed_errors() {
 #[ignore = "a measurement, not a check"]
 fn speed() {
     for think_ms in [10, 0] {
-        let mut c = SimConfig::new(1, Workload::Register);
+        let mut c = SimConfig::new(1, Register::default());
         c.duration = secs(10.0);
         c.client_hosts = 2;
         c.clients_per_host = 50;
         c.think_time = Duration::from_millis(think_ms);
         let started = Instant::now();
-        let result = sim::run(Toy::registers(), &c).expect("runs");
+        let result = sim::run(Toy::new(), &c).expect("runs");
         let wall = started.elapsed();
         let ops = result.history.len() / 2;
         println!(
@@ -267,16 +267,16 @@ fn speed() {
 
 #[test]
 fn a_set_settle_shorter_than_an_operation_in_flight_is_refused() {
-    let mut c = config(1, Workload::Set);
+    let mut c = config(1, Set);
     c.settle = secs(0.2);
-    let err = sim::run(Toy::set(), &c).expect_err("settle too short");
+    let err = sim::run(Toy::new(), &c).expect_err("settle too short");
     assert!(matches!(err, SimError::Config(ConfigError::SettleTooShort { .. })), "{err}");
 }
 
 #[test]
 fn every_run_ends_with_a_quiet_period() {
-    let c = config(2, Workload::Register);
-    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let c = config(2, Register::default());
+    let result = sim::run(Toy::new(), &c).expect("runs");
     assert!(result.elapsed >= c.duration + c.settle, "ran for {:?}", result.elapsed);
     let quiet = c.duration.as_nanos() as u64..(c.duration + c.settle).as_nanos() as u64;
     let invokes: Vec<&history::Event> = result.history.iter().filter(|e| e.kind == EventType::Invoke).collect();
@@ -290,9 +290,9 @@ fn every_run_ends_with_a_quiet_period() {
 
 #[test]
 fn a_kv_run_ends_with_one_final_read_of_every_key() {
-    let mut c = config(3, Workload::Kv { keys: 7, distribution: KeyDistribution::Uniform });
+    let mut c = config(3, Kv::new(7, KeyDistribution::Uniform));
     c.duration = secs(1.0);
-    let result = sim::run(Toy::registers(), &c).expect("runs");
+    let result = sim::run(Toy::new(), &c).expect("runs");
     let after = (c.duration + c.settle).as_nanos() as u64;
     let mut keys: Vec<String> = result
         .history

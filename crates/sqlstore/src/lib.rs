@@ -11,7 +11,7 @@
 //! - [`wire`]: the framed JSON protocol; pure encoder/decoder plus thin async adapters.
 //! - [`server`]: the server host's start-up future (open, recover, listen, serve, charge disk
 //!   time before replying).
-//! - [`client`]: [`SqlClient`], mapping Jepsen-style invocations to requests.
+//! - [`client`]: [`SqlClient`], mapping typed operations ([`sim::Operation`]) to requests.
 //! - [`system`]: [`SqlSystem`], the [`sim::System`] the harness drives.
 //!
 //! Disk faults: [`store`] says which failures certainly had no effect (a disk failure before
@@ -30,6 +30,5 @@ pub mod wire;
 pub use client::SqlClient;
 pub use server::PORT;
 pub use sim::disk_cost::{self as cost, DiskCost, DiskWork};
-pub use sim::Reads;
 pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous, DISK_FULL, IO_ERROR};
 pub use system::SqlSystem;

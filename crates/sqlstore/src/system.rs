@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use sim::{Capacity, LocalFuture, System, Workload};
+use sim::{Capacity, LocalFuture, System};
 
 use crate::client::SqlClient;
 use crate::server::{self, Restarts};
@@ -44,8 +44,8 @@ impl System for SqlSystem {
         Box::pin(server::serve_supervised(self.config.clone(), Rc::clone(&self.messages), Rc::clone(&self.restarts)))
     }
 
-    fn client(&self, _client: usize, workload: &Workload) -> SqlClient {
-        SqlClient::new(self.host.clone(), workload.reads(), Rc::clone(&self.messages))
+    fn client(&self, _client: usize) -> SqlClient {
+        SqlClient::new(self.host.clone(), Rc::clone(&self.messages))
     }
 
     /// The server charges the model's CPU cost per request and its disk cost.

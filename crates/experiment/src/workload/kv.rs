@@ -9,6 +9,8 @@
 //! mix = { read = 1, write = 1, cas = 0 }  # integer weights (default 2:1:1)
 //! ```
 
+use std::sync::Arc;
+
 use history::Event;
 use serde::Deserialize;
 use sim::{KeyDistribution, OpMix};
@@ -83,8 +85,8 @@ pub struct KvWorkload {
 }
 
 impl Configured for KvWorkload {
-    fn sim_workload(&self) -> sim::Workload {
-        sim::Workload::Kv { keys: self.keys, distribution: self.distribution }
+    fn sim_workload(&self) -> Arc<dyn sim::Workload> {
+        Arc::new(sim::workload::Kv { keys: self.keys, distribution: self.distribution, mix: self.mix })
     }
 
     fn mix(&self) -> OpMix {

@@ -7,6 +7,8 @@
 //! mix = { read = 1, write = 1, cas = 0 }  # integer weights (default 2:1:1)
 //! ```
 
+use std::sync::Arc;
+
 use history::Event;
 use serde::Deserialize;
 use sim::OpMix;
@@ -77,8 +79,8 @@ pub struct RegisterWorkload {
 }
 
 impl Configured for RegisterWorkload {
-    fn sim_workload(&self) -> sim::Workload {
-        sim::Workload::Register
+    fn sim_workload(&self) -> Arc<dyn sim::Workload> {
+        Arc::new(sim::workload::Register { mix: self.mix })
     }
 
     fn mix(&self) -> OpMix {

@@ -7,6 +7,8 @@
 //! kind = "set"
 //! ```
 
+use std::sync::Arc;
+
 use checker::set_loss::{self, SetLoss};
 use history::Event;
 use serde::Deserialize;
@@ -46,8 +48,8 @@ impl WorkloadKind for Set {
 pub struct SetWorkload;
 
 impl Configured for SetWorkload {
-    fn sim_workload(&self) -> sim::Workload {
-        sim::Workload::Set
+    fn sim_workload(&self) -> Arc<dyn sim::Workload> {
+        Arc::new(sim::workload::Set)
     }
 
     fn mix(&self) -> OpMix {

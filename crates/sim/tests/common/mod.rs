@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use history::Value;
-use sim::{CallError, Client, Invocation, LocalFuture, Reply, System, Workload};
+use sim::{CallError, Client, LocalFuture, Operation, Reply, System};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use turmoil::net::{TcpListener, TcpStream};
 
@@ -21,10 +21,8 @@ pub const PORT: u16 = 7000;
 /// Frames larger than this are garbage.
 const MAX_FRAME: u32 = 1 << 20;
 
-/// The toy system.
+/// The toy system: registers (key-less or keyed) and one grow-only set.
 pub struct Toy {
-    /// `read` returns the set of added elements instead of a register.
-    pub set: bool,
     /// How long the server takes to start listening (connections are refused until then).
     pub startup: Duration,
     /// The server fails at once on start-up.
@@ -35,12 +33,8 @@ pub struct Toy {
 }
 
 impl Toy {
-    pub fn registers() -> Self {
-        Self { set: false, startup: Duration::ZERO, broken: false, skews: Rc::default(), messages: Rc::default() }
-    }
-
-    pub fn set() -> Self {
-        Self { set: true, ..Self::registers() }
+    pub fn new() -> Self {
+        Self { startup: Duration::ZERO, broken: false, skews: Rc::default(), messages: Rc::default() }
     }
 }
 
@@ -51,9 +45,9 @@ struct Store {
 }
 
 impl Store {
-    fn apply(&mut self, set: bool, f: &str, key: Option<Value>, value: Value) -> Reply {
+    fn apply(&mut self, f: &str, key: Option<Value>, value: Value) -> Reply {
         match (f, value) {
-            ("read", _) if set => Reply::Ok(Value::List(self.elements.clone())),
+            ("read-set", _) => Reply::Ok(Value::List(self.elements.clone())),
             ("read", _) => Reply::Ok(self.registers.get(&key).cloned().unwrap_or_default()),
             ("write", value) => {
                 self.registers.insert(key, value.clone());
@@ -95,12 +89,12 @@ pub async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Value> {
     serde_json::from_slice(&body).map_err(std::io::Error::other)
 }
 
-async fn serve_connection(mut stream: TcpStream, store: Rc<RefCell<Store>>, set: bool, messages: Rc<Cell<u64>>) {
+async fn serve_connection(mut stream: TcpStream, store: Rc<RefCell<Store>>, messages: Rc<Cell<u64>>) {
     while let Ok(request) = read_frame(&mut stream).await {
         let reply = match request.as_list() {
             Some([Value::Str(f), key, value]) => {
                 let key = (!key.is_nil()).then(|| key.clone());
-                store.borrow_mut().apply(set, f, key, value.clone())
+                store.borrow_mut().apply(f, key, value.clone())
             }
             _ => Reply::Fail(format!("bad request {request}")),
         };
@@ -123,7 +117,7 @@ impl System for Toy {
     }
 
     fn serve(&self, _host: &str) -> LocalFuture<turmoil::Result> {
-        let (set, startup, broken, messages) = (self.set, self.startup, self.broken, Rc::clone(&self.messages));
+        let (startup, broken, messages) = (self.startup, self.broken, Rc::clone(&self.messages));
         Box::pin(async move {
             if broken {
                 return Err("the toy refuses to start".into());
@@ -134,12 +128,12 @@ impl System for Toy {
             let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
             loop {
                 let (stream, _) = listener.accept().await?;
-                tokio::task::spawn_local(serve_connection(stream, Rc::clone(&store), set, Rc::clone(&messages)));
+                tokio::task::spawn_local(serve_connection(stream, Rc::clone(&store), Rc::clone(&messages)));
             }
         })
     }
 
-    fn client(&self, _client: usize, _workload: &Workload) -> ToyClient {
+    fn client(&self, _client: usize) -> ToyClient {
         ToyClient { stream: None, messages: Rc::clone(&self.messages) }
     }
 
@@ -160,7 +154,16 @@ pub struct ToyClient {
 }
 
 impl Client for ToyClient {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        // The toy's wire: `[f key value]`, in the history encoding, except that a set read is
+        // `read-set` (in a history it is a key-less `read`).
+        let f = match operation {
+            Operation::ReadSet => "read-set",
+            Operation::Transfer { .. } | Operation::ReadMany { .. } => {
+                return Ok(Reply::Fail(format!("the toy does not serve `{}`", operation.f())))
+            }
+            _ => operation.f(),
+        };
         let stream = match &mut self.stream {
             Some(stream) => stream,
             None => {
@@ -168,8 +171,8 @@ impl Client for ToyClient {
                 self.stream.insert(stream)
             }
         };
-        let key = invocation.key.clone().unwrap_or_default();
-        let request = Value::List(vec![invocation.f.as_str().into(), key, invocation.value.clone()]);
+        let key = operation.key().cloned().unwrap_or_default();
+        let request = Value::List(vec![f.into(), key, operation.value()]);
         self.messages.set(self.messages.get() + 1);
         write_frame(stream, &request).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;
         let reply = read_frame(stream).await.map_err(|e| CallError::Indeterminate(e.to_string()))?;

@@ -4,13 +4,13 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use history::Value;
-use sim::Reply;
+use sim::{Operation, Reply};
 use sqlstore::wire::{self, Failure, FrameDecoder, Response};
-use sqlstore::{Reads, SqlClient, StoreConfig, PORT};
+use sqlstore::{SqlClient, StoreConfig, PORT};
 use tokio::io::AsyncWriteExt;
 use turmoil::net::TcpStream;
 
-use super::common::{call, db_host, inv, simulation};
+use super::common::{call, db_host, simulation};
 
 /// Sends `bytes` on a fresh connection; returns the reply (if any) and whether the server
 /// then closed the connection.
@@ -38,9 +38,12 @@ fn bad_frames_close_only_their_connection() -> turmoil::Result {
     let messages = db_host(&mut sim, StoreConfig::default(), Rc::default());
     sim.client("client", async move {
         let limit = Duration::from_secs(2);
-        let mut good = SqlClient::new("db", Reads::Register, Rc::clone(&messages));
+        let mut good = SqlClient::new("db", Rc::clone(&messages));
         let key = |k: i64| Some(Value::Int(k));
-        assert_eq!(call(&mut good, &inv("write", key(1), Value::Int(10)), limit).await, Ok(Reply::Ok(Value::Int(10))));
+        assert_eq!(
+            call(&mut good, &Operation::Write { key: key(1), value: Value::Int(10) }, limit).await,
+            Ok(Reply::Ok(Value::Int(10)))
+        );
 
         // A body that is not JSON.
         let (reply, closed) = send_raw(&wire::frame(b"hello")?).await?;
@@ -57,10 +60,13 @@ fn bad_frames_close_only_their_connection() -> turmoil::Result {
         drop(cut);
 
         // The well-behaved client's connection was never disturbed, and the data is intact.
-        assert_eq!(call(&mut good, &inv("read", key(1), Value::Nil), limit).await, Ok(Reply::Ok(Value::Int(10))));
-        assert_eq!(call(&mut good, &inv("write", key(2), Value::Int(20)), limit).await, Ok(Reply::Ok(Value::Int(20))));
-        let mut fresh = SqlClient::new("db", Reads::Register, messages);
-        let both = inv("read-many", None, Value::List(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(call(&mut good, &Operation::Read { key: key(1) }, limit).await, Ok(Reply::Ok(Value::Int(10))));
+        assert_eq!(
+            call(&mut good, &Operation::Write { key: key(2), value: Value::Int(20) }, limit).await,
+            Ok(Reply::Ok(Value::Int(20)))
+        );
+        let mut fresh = SqlClient::new("db", messages);
+        let both = Operation::ReadMany { keys: vec![Value::Int(1), Value::Int(2)] };
         assert_eq!(
             call(&mut fresh, &both, limit).await,
             Ok(Reply::Ok(Value::List(vec![Value::Int(10), Value::Int(20)])))

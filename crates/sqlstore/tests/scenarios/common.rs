@@ -5,8 +5,8 @@ use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use history::Value;
-use sim::{CallError, Client, Invocation, Reply};
-use sqlstore::{server, Reads, SqlClient, Store, StoreConfig};
+use sim::{CallError, Client, Operation, Reply};
+use sqlstore::{server, SqlClient, Store, StoreConfig};
 
 /// A simulation with a fixed seed and epoch (both are needed for determinism) and a LAN's
 /// message latency (1-3 ms; turmoil's default goes up to 100 ms).
@@ -20,14 +20,9 @@ pub fn simulation(seed: u64) -> turmoil::Sim<'static> {
         .build()
 }
 
-/// An invocation.
-pub fn inv(f: &str, key: Option<Value>, value: Value) -> Invocation {
-    Invocation { f: f.to_owned(), key, value }
-}
-
 /// Calls with a timeout (as the harness does): a timeout is indeterminate and resets.
-pub async fn call(client: &mut SqlClient, invocation: &Invocation, limit: Duration) -> Result<Reply, CallError> {
-    match tokio::time::timeout(limit, client.call(invocation)).await {
+pub async fn call(client: &mut SqlClient, operation: &Operation, limit: Duration) -> Result<Reply, CallError> {
+    match tokio::time::timeout(limit, client.call(operation)).await {
         Ok(outcome) => outcome,
         Err(_) => {
             client.reset();
@@ -115,11 +110,11 @@ pub fn crash_run(config: StoreConfig, seed: u64, plan: CrashPlan) -> Result<Cras
     let client_messages = Rc::clone(&messages);
     sim.client("client", async move {
         let run = client_run;
-        let mut client = SqlClient::new("db", Reads::Register, client_messages);
+        let mut client = SqlClient::new("db", client_messages);
         let limit = Duration::from_millis(200);
         let mut i = 0i64;
         while now() < plan.write_until {
-            let write = inv("write", Some(Value::Int(i)), Value::Int(i));
+            let write = Operation::Write { key: Some(Value::Int(i)), value: Value::Int(i) };
             let outcome = call(&mut client, &write, limit).await;
             {
                 let mut run = run.borrow_mut();
@@ -137,7 +132,7 @@ pub fn crash_run(config: StoreConfig, seed: u64, plan: CrashPlan) -> Result<Cras
         let acked = run.borrow().acked.clone();
         for chunk in acked.chunks(64) {
             let keys: Vec<Value> = chunk.iter().map(|&(key, _)| Value::Int(key)).collect();
-            let read = inv("read-many", None, Value::List(keys));
+            let read = Operation::ReadMany { keys };
             let values = loop {
                 let outcome = call(&mut client, &read, limit).await;
                 run.borrow_mut().observations.push(format!("{:?} read-many: {outcome:?}", now()));
@@ -208,8 +203,8 @@ impl<S: sim::System> sim::System for Recorded<S> {
     fn serve(&self, host: &str) -> sim::LocalFuture<turmoil::Result> {
         self.inner.serve(host)
     }
-    fn client(&self, client: usize, workload: &sim::Workload) -> Self::Client {
-        RecordedClient { inner: self.inner.client(client, workload), reasons: Rc::clone(&self.reasons) }
+    fn client(&self, client: usize) -> Self::Client {
+        RecordedClient { inner: self.inner.client(client), reasons: Rc::clone(&self.reasons) }
     }
     fn skew_clock(&self, host: &str, offset_ms: i64) {
         self.inner.skew_clock(host, offset_ms);
@@ -220,8 +215,8 @@ impl<S: sim::System> sim::System for Recorded<S> {
 }
 
 impl<C: Client> Client for RecordedClient<C> {
-    async fn call(&mut self, invocation: &Invocation) -> Result<Reply, CallError> {
-        let outcome = self.inner.call(invocation).await;
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        let outcome = self.inner.call(operation).await;
         let reason = match &outcome {
             Ok(Reply::Fail(why)) => Some(format!("fail: {why}")),
             Err(error) => Some(format!("error: {error}")),

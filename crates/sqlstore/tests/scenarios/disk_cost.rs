@@ -5,11 +5,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use history::Value;
-use sim::Reply;
-use sqlstore::{DiskCost, JournalMode, Reads, SqlClient, StoreConfig, Synchronous};
+use sim::{Operation, Reply};
+use sqlstore::{DiskCost, JournalMode, SqlClient, StoreConfig, Synchronous};
 use tokio::time::Instant;
 
-use super::common::{call, db_host, inv, simulation};
+use super::common::{call, db_host, simulation};
 
 const PER_SYNC: Duration = Duration::from_millis(50);
 
@@ -30,16 +30,19 @@ fn latencies(
     let client_out = Rc::clone(&out);
     sim.client("client", async move {
         let limit = Duration::from_secs(5);
-        let mut a = SqlClient::new("db", Reads::Register, Rc::clone(&messages));
-        let mut b = SqlClient::new("db", Reads::Register, messages);
+        let mut a = SqlClient::new("db", Rc::clone(&messages));
+        let mut b = SqlClient::new("db", messages);
         // Warm up: connect both.
-        assert_eq!(call(&mut a, &inv("read", None, Value::Nil), limit).await, Ok(Reply::Ok(Value::Nil)));
-        assert_eq!(call(&mut b, &inv("read", None, Value::Nil), limit).await, Ok(Reply::Ok(Value::Nil)));
+        assert_eq!(call(&mut a, &Operation::Read { key: None }, limit).await, Ok(Reply::Ok(Value::Nil)));
+        assert_eq!(call(&mut b, &Operation::Read { key: None }, limit).await, Ok(Reply::Ok(Value::Nil)));
         let start = Instant::now();
-        assert!(matches!(call(&mut a, &inv("write", None, Value::Int(1)), limit).await, Ok(Reply::Ok(_))));
+        assert!(matches!(
+            call(&mut a, &Operation::Write { key: None, value: Value::Int(1) }, limit).await,
+            Ok(Reply::Ok(_))
+        ));
         let one = start.elapsed();
         let start = Instant::now();
-        let write = |value| inv("write", Some(Value::Int(value)), Value::Int(value));
+        let write = |value| Operation::Write { key: Some(Value::Int(value)), value: Value::Int(value) };
         let (x, y) = (write(2), write(3));
         let (ra, rb) = tokio::join!(call(&mut a, &x, limit), call(&mut b, &y, limit));
         assert!(matches!((ra, rb), (Ok(Reply::Ok(_)), Ok(Reply::Ok(_)))));

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use checker::{check_named, staleness, CheckOptions, Outcome};
 use history::{EventType, Value};
-use sim::{CallError, DiskFaults, KeyDistribution, Reply, RunResult, SimConfig, Workload};
-use sqlstore::{server, JournalMode, Reads, SqlClient, SqlSystem, Store, StoreConfig, DISK_FULL, IO_ERROR};
+use sim::{CallError, DiskFaults, KeyDistribution, Kv, Operation, Reply, RunResult, SimConfig};
+use sqlstore::{server, JournalMode, SqlClient, SqlSystem, Store, StoreConfig, DISK_FULL, IO_ERROR};
 
-use super::common::{call, inv, now, simulation, Recorded};
+use super::common::{call, now, simulation, Recorded};
 
 struct Outcomes {
     run: RunResult,
@@ -36,7 +36,7 @@ fn run(journal_mode: JournalMode, seed: u64, disk: DiskFaults) -> Outcomes {
     let system = SqlSystem::new(StoreConfig { journal_mode, seed, ..StoreConfig::default() });
     let recorded = Recorded { inner: system.clone(), reasons: Rc::default() };
     let reasons = Rc::clone(&recorded.reasons);
-    let mut config = SimConfig::new(seed, Workload::Kv { keys: 10, distribution: KeyDistribution::Uniform });
+    let mut config = SimConfig::new(seed, Kv::new(10, KeyDistribution::Uniform));
     config.duration = Duration::from_secs(4);
     config.disk = disk;
     let run = sim::run(recorded, &config).unwrap_or_else(|e| panic!("{journal_mode:?} seed {seed}: {e}"));
@@ -147,18 +147,19 @@ fn after_a_failed_sync_the_store_is_reopened() -> turmoil::Result {
     let outcomes = Rc::new(RefCell::new(Vec::new()));
     let client_outcomes = Rc::clone(&outcomes);
     sim.client("client", async move {
-        let mut client = SqlClient::new("db", Reads::Register, messages);
+        let mut client = SqlClient::new("db", messages);
         let limit = Duration::from_millis(500);
         let mut acked = Vec::new();
         for i in 0..20i64 {
-            let outcome = call(&mut client, &inv("write", Some(Value::Int(i)), Value::Int(i)), limit).await;
+            let outcome =
+                call(&mut client, &Operation::Write { key: Some(Value::Int(i)), value: Value::Int(i) }, limit).await;
             if outcome == Ok(Reply::Ok(Value::Int(i))) {
                 acked.push(Value::Int(i));
             }
             client_outcomes.borrow_mut().push((now(), outcome));
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let read = inv("read-many", None, Value::List(acked.clone()));
+        let read = Operation::ReadMany { keys: acked.clone() };
         assert_eq!(call(&mut client, &read, limit).await, Ok(Reply::Ok(Value::List(acked))));
         Ok(())
     });
