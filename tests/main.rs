@@ -1,4 +1,5 @@
-//! Integration tests of the lab: the checker against the corpus and a brute-force oracle,
+//! Integration tests of the lab: the checker against the corpus and a brute-force oracle, the
+//! registry's seam (an example store and workload),
 //! and the `lab` command line.
 
 mod claims;
@@ -9,6 +10,7 @@ mod fault_tolerance;
 mod oracle;
 mod quorum;
 mod quorum_net;
+mod registry;
 mod scaling;
 mod sql;
 mod staleness;

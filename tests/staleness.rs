@@ -119,6 +119,9 @@ fn a_bad_staleness_file_is_refused_before_anything_runs() {
     let output = lab(&["run", "--quiet", "--out", &out.display().to_string(), &file.display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("{}:19:5: ", file.display())) && stderr.contains("R = 4 exceeds N = 3"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:19:5: ", file.display())) && stderr.contains("R = 4 exceeds N = 3"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing was written");
 }
