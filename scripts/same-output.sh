@@ -8,6 +8,7 @@
 #
 #   scripts/same-output.sh [BASE] [EXPERIMENT_FILES...]
 #
+# BASE_LAB=/path/to/lab skips building BASE (that binary must be built from BASE).
 # Takes a few minutes per side (the standard experiments, on every core).
 set -euo pipefail
 base=${1:-790af79}
@@ -23,9 +24,11 @@ fi
 
 git -C "$root" worktree add --detach "$work/base-tree" "$base" >/dev/null
 echo "building $base and the working tree..." >&2
-(cd "$work/base-tree" && CARGO_TARGET_DIR="$work/base-target" cargo build --release --quiet)
+base_lab=${BASE_LAB:-"$work/base-target/release/lab"}
+if [ -z "${BASE_LAB:-}" ]; then
+    (cd "$work/base-tree" && CARGO_TARGET_DIR="$work/base-target" cargo build --release --quiet)
+fi
 (cd "$root" && cargo build --release --quiet)
-base_lab="$work/base-target/release/lab"
 new_lab="$root/target/release/lab"
 
 run_side() { # side lab tree
@@ -33,7 +36,7 @@ run_side() { # side lab tree
     mkdir -p "$work/$side"
     # Each side reads its own version of the experiment files (their language may differ).
     (cd "$tree" && "$lab" run "${files[@]}" --out "$work/$side/results" --quiet) \
-        | sed -E 's/[0-9.]+ s of wall time/N s of wall time/; s/^wall time [0-9.]+ s/wall time N s/' \
+        | sed -E "s/[0-9.]+ s of wall time/N s of wall time/; s/^wall time [0-9.]+ s/wall time N s/; s|$work/$side/results|RESULTS|g" \
         > "$work/$side/stdout"
 }
 echo "running the experiments on $base..." >&2
