@@ -228,6 +228,18 @@ fn sim_runs_the_quorum_store_and_its_anomalies_change_the_exit_status() {
 }
 
 #[test]
+fn experiment_registry_lists_every_store_and_workload_with_its_keys() {
+    let output = lab(&["experiment", "registry"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for kind in ["sqlite", "quorum", "register", "kv", "set"] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(kind)), "{kind} in {text}");
+    }
+    assert!(text.contains("keys: journal, synchronous, writeback"), "{text}");
+    assert!(text.contains("keys: keys, distribution, mix"), "{text}");
+}
+
+#[test]
 fn sim_refuses_options_the_system_does_not_have() {
     let output = lab(&["sim", "--skew-ms", "500"]);
     assert_eq!(output.status.code(), Some(2));

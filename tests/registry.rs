@@ -121,6 +121,10 @@ impl WorkloadKind for BlindWrites {
         "unique writes to one register and reads of it, no compare-and-set"
     }
 
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawBlindWrites>()
+    }
+
     fn parse(&self, table: Section<'_>) -> Checked<Box<dyn workload::Configured>> {
         let source = table.source();
         let span = table.span();

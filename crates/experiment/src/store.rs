@@ -153,6 +153,32 @@ impl Registry {
     pub fn stores(&self) -> &[&'static dyn Store] {
         &self.stores
     }
+
+    /// Every workload, in registration order.
+    pub fn workloads(&self) -> &[&'static dyn crate::workload::WorkloadKind] {
+        &self.workloads
+    }
+
+    /// What the registry holds, for people: each store and workload with what it is and the
+    /// keys of its table.
+    pub fn listing(&self) -> String {
+        let mut out = String::from("stores ([[system]] kind):\n");
+        for store in &self.stores {
+            out.push_str(&format!(
+                "  {:<12} {}\n  {:<12} keys: {}\n",
+                store.kind(),
+                store.about(),
+                "",
+                store.keys().join(", ")
+            ));
+        }
+        out.push_str("workloads ([workload] kind):\n");
+        for workload in &self.workloads {
+            let keys = if workload.keys().is_empty() { "none".to_owned() } else { workload.keys().join(", ") };
+            out.push_str(&format!("  {:<12} {}\n  {:<12} keys: {keys}\n", workload.kind(), workload.about(), ""));
+        }
+        out
+    }
 }
 
 /// `` `a`, `b` or `c` `` for an error message.

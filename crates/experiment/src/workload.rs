@@ -28,6 +28,9 @@ pub trait WorkloadKind: Send + Sync + 'static {
     /// One line saying what it is, for listings.
     fn about(&self) -> &'static str;
 
+    /// The keys its `[workload]` table accepts (besides `kind` and the [`Clients`] keys).
+    fn keys(&self) -> &'static [&'static str];
+
     /// Validates the `[workload]` table (without `kind` and the [`Clients`] keys).
     fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>>;
 }

@@ -69,4 +69,7 @@ pub enum ExperimentCommand {
     /// Parse and validate experiment files: prints FILE<TAB>ok<TAB>SUMMARY per valid file and
     /// FILE:LINE:COL: ERROR on stderr for the others. Exit status 2 when any file is invalid.
     Check(ExperimentCheckArgs),
+    /// List the stores (`[[system]]` kinds) and workloads (`[workload]` kinds) experiment files
+    /// may name, with the keys of their tables.
+    Registry,
 }

@@ -8,6 +8,12 @@ use experiment::{parse, Registry};
 
 use crate::options::ExperimentCheckArgs;
 
+/// `lab experiment registry`: the stores and workloads experiment files may name.
+pub fn registry() -> Result<ExitCode> {
+    std::io::stdout().lock().write_all(Registry::standard().listing().as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `lab experiment check FILE...`: one line per valid file on stdout
 /// (`FILE<TAB>ok<TAB>SUMMARY`), each error on stderr; exit 2 on any error.
 pub fn check(args: &ExperimentCheckArgs) -> Result<ExitCode> {

@@ -74,8 +74,7 @@ impl Store for Quorum {
     }
 
     fn about(&self) -> &'static str {
-        "the leaderless quorum store (hosts n1..nN): nodes, n, read/write (or r/w, or level), mode, commitlog, \
-         hints, read_repair, anti_entropy"
+        "the leaderless quorum-replicated store (hosts n1..nN), Dynamo/Cassandra style"
     }
 
     fn keys(&self) -> &'static [&'static str] {

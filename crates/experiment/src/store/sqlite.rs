@@ -43,7 +43,7 @@ impl Store for Sqlite {
     }
 
     fn about(&self) -> &'static str {
-        "one SQLite server (host `db`): journal, synchronous, writeback"
+        "one SQLite server (host `db`) on the simulated disk"
     }
 
     fn keys(&self) -> &'static [&'static str] {

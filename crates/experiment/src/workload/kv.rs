@@ -18,7 +18,7 @@ use toml::Spanned;
 
 use super::register::{mix, RawMix};
 use super::{registers, Configured, Judged, Limits, WorkloadKind};
-use crate::source::{Checked, Section};
+use crate::source::{fields_of, Checked, Section};
 
 /// Most keys (each gets a final-read connection on one client host, whose ephemeral ports
 /// turmoil limits to 16,384).
@@ -50,7 +50,11 @@ impl WorkloadKind for Kv {
     }
 
     fn about(&self) -> &'static str {
-        "many registers: read, write, cas per key (keys, distribution, mix)"
+        "many registers (k0, k1, ...): read, write, compare-and-set; linearizability per key"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawKv>()
     }
 
     fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>> {

@@ -15,7 +15,7 @@ use sim::OpMix;
 use toml::Spanned;
 
 use super::{registers, Configured, Judged, Limits, WorkloadKind};
-use crate::source::{Checked, Section, Source};
+use crate::source::{fields_of, Checked, Section, Source};
 
 /// The register workload.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +59,11 @@ impl WorkloadKind for Register {
     }
 
     fn about(&self) -> &'static str {
-        "one register: read, write, cas (mix)"
+        "one register: read, write, compare-and-set; checked for linearizability"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawRegister>()
     }
 
     fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>> {

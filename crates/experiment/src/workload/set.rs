@@ -15,7 +15,7 @@ use serde::Deserialize;
 use sim::OpMix;
 
 use super::{listed, Check, Configured, Judged, Limits, WorkloadKind};
-use crate::source::{Checked, Section};
+use crate::source::{fields_of, Checked, Section};
 
 /// The set workload.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,10 @@ impl WorkloadKind for Set {
 
     fn about(&self) -> &'static str {
         "a grow-only set: unique adds, then one final read"
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        fields_of::<RawSet>()
     }
 
     fn parse(&self, table: Section<'_>) -> Checked<Box<dyn Configured>> {
