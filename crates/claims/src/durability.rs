@@ -10,29 +10,6 @@ pub const POWER_LOSS: &str = "power-loss";
 /// See [`POWER_LOSS`].
 pub const DISK_ERRORS: &str = "disk-io-errors";
 
-/// Whether a system's configuration (`experiment.json`'s `configs`: `sqlite: journal wal,
-/// synchronous=full`, `quorum: ..., commit log batch, ...`, `commit log periodic(10s)`) syncs a
-/// write before acknowledging it; `None` when the description says neither.
-pub fn syncs_before_ack(config: &str) -> Option<bool> {
-    let config = config.to_lowercase();
-    if let Some(rest) = config.split("synchronous=").nth(1) {
-        let setting: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
-        return match setting.as_str() {
-            "full" | "extra" => Some(true),
-            "normal" | "off" => Some(false),
-            _ => None,
-        };
-    }
-    let rest = config.split("commit log ").nth(1)?;
-    if rest.starts_with("batch") {
-        Some(true)
-    } else if rest.starts_with("periodic") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 /// Claim 10.
 pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
     let source = format!(
@@ -64,7 +41,7 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
     for experiment in [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS)) {
         for row in experiment.rows.iter().filter(|r| r.seeds > r.errors) {
             let Some(lost) = row.lost_writes else { continue };
-            let synced = experiment.config(&row.system).and_then(syncs_before_ack);
+            let synced = experiment.properties(&row.system).map(|p| p.durability.synced_before_ack());
             let key = format!("{}/{}", experiment.name, row.system);
             claim.figure(format!("{key}/lost_writes"), lost as f64);
             claim.figure(format!("{key}/acknowledged_writes"), row.acknowledged_writes as f64);
@@ -156,26 +133,9 @@ mod tests {
     use super::*;
     use runner::run::table::Row;
 
-    /// Evidence whose systems carry configurations as `experiment.json` describes them.
+    /// Evidence whose systems carry the properties of the standard experiments.
     fn configured(experiments: &[(&str, Vec<Row>)]) -> Evidence {
-        let mut e = evidence(experiments);
-        for experiment in e.experiments.values_mut() {
-            let power_loss = experiment.name == POWER_LOSS;
-            experiment.configs = experiment
-                .rows
-                .iter()
-                .map(|r| {
-                    let description = match r.system.as_str() {
-                        "sqlite-full" => "sqlite: journal Wal, synchronous=Full".to_owned(),
-                        s if s.starts_with("sqlite") => "sqlite: journal Wal, synchronous=Normal".to_owned(),
-                        s if s.ends_with("batch") || !power_loss => "quorum: 3 nodes, commit log Batch".to_owned(),
-                        _ => "quorum: 3 nodes, commit log Periodic(10s)".to_owned(),
-                    };
-                    (r.system.clone(), description)
-                })
-                .collect();
-        }
-        e
+        evidence(experiments)
     }
 
     #[test]
@@ -210,16 +170,5 @@ mod tests {
         let e = configured(&[(POWER_LOSS, vec![full, periodic]), (DISK_ERRORS, vec![disk])]);
         assert_eq!(acknowledged_durable(&e).verdict, Verdict::Refuted, "a synced system lost a write on disk errors");
         assert!(matches!(acknowledged_durable(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
-    }
-
-    #[test]
-    fn the_sync_is_read_from_the_configuration() {
-        assert_eq!(syncs_before_ack("sqlite: journal wal, synchronous=full"), Some(true));
-        assert_eq!(syncs_before_ack("sqlite: journal wal, synchronous=normal"), Some(false));
-        assert_eq!(syncs_before_ack("sqlite: journal wal, synchronous=off, kernel write-back every 5s"), Some(false));
-        let quorum = |log: &str| format!("quorum: 3 nodes, n=3, r=one w=one, lww, commit log {log}, hints strict");
-        assert_eq!(syncs_before_ack(&quorum("batch")), Some(true));
-        assert_eq!(syncs_before_ack(&quorum("periodic(10s)")), Some(false));
-        assert_eq!(syncs_before_ack("something else"), None);
     }
 }

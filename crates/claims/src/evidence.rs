@@ -13,6 +13,8 @@ use anyhow::{bail, Context, Result};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use experiment::properties::Properties;
+
 use runner::run::output::read_results;
 use runner::run::record::SeedRecord;
 use runner::run::table::{aggregate, Row};
@@ -43,12 +45,31 @@ pub struct Experiment {
     pub records: Vec<SeedRecord>,
     /// Each system's configuration, described (`experiment.json`'s `configs`).
     pub configs: Vec<(String, String)>,
+    /// What each system is, from its records (systems whose records carry none are absent:
+    /// results written before records carried properties).
+    pub properties: BTreeMap<String, Properties>,
 }
 
 impl Experiment {
     /// The row of `system`.
     pub fn row(&self, system: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.system == system)
+    }
+
+    /// What `system` is, when its records say.
+    pub fn properties(&self, system: &str) -> Option<&Properties> {
+        self.properties.get(system)
+    }
+
+    /// The rows (in file order) of the systems whose properties satisfy `predicate`.
+    pub fn rows_where(&self, predicate: impl Fn(&Properties) -> bool) -> Vec<&Row> {
+        self.rows.iter().filter(|r| self.properties(&r.system).is_some_and(&predicate)).collect()
+    }
+
+    /// The first row (in file order) of a system whose properties satisfy `predicate`, if it
+    /// completed a seed.
+    pub fn row_where(&self, predicate: impl Fn(&Properties) -> bool) -> Option<&Row> {
+        self.rows_where(predicate).into_iter().find(|r| r.seeds > r.errors)
     }
 
     /// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
@@ -213,9 +234,15 @@ pub fn load(dir: &Path) -> Result<Evidence> {
         seeds.sort_unstable();
         seeds.dedup();
         let rows = aggregate(&records, &meta.systems, meta.set_workload);
-        evidence
-            .experiments
-            .insert(meta.name.clone(), Experiment { name: meta.name, seeds, rows, records, configs: meta.configs });
+        let mut properties = BTreeMap::new();
+        for record in &records {
+            if let Some(p) = &record.properties {
+                properties.entry(record.system.clone()).or_insert_with(|| p.clone());
+            }
+        }
+        let experiment =
+            Experiment { name: meta.name.clone(), seeds, rows, records, configs: meta.configs, properties };
+        evidence.experiments.insert(meta.name, experiment);
     }
     let scaling = dir.join(SCALING);
     if scaling.join("table.json").is_file() {

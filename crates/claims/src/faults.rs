@@ -3,8 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use experiment::properties::Properties;
+
 use super::evidence::{Evidence, Experiment, StalenessPoint};
 use super::ledger::{percent, seed_list, seeds, Claim, Verdict};
+use super::select;
 use super::{command, no_results, SEED_SOURCE};
 use runner::run::table::Row;
 
@@ -25,31 +28,20 @@ pub const FAULT_EXPERIMENTS: [&str; 7] = [
     "disk-io-errors",
 ];
 
-/// The experiment of the R + W > N caveats, and its systems.
+/// The experiment of the R + W > N caveats (its systems are chosen by their properties:
+/// [`select`]).
 pub const CAVEATS: &str = "quorum-caveats";
-/// Strict quorums, blocking read repair: the textbook configuration.
-pub const STRICT: &str = "quorum-quorum";
-/// `read_repair = "off"`.
-pub const NO_REPAIR: &str = "quorum-quorum-no-repair";
-/// `hints = "sloppy"`.
-pub const SLOPPY: &str = "quorum-quorum-sloppy";
+/// What claim 8 asks for when no system has it.
+pub const STRICT_DESCRIBED: &str = "a last-write-wins system with R + W > N, blocking read repair and strict quorums";
 
-/// The skewed-clock experiment and its last-write-wins systems.
+/// The skewed-clock experiment.
 pub const CLOCK_SKEW: &str = "clock-skew-lww";
-/// The quorum store in LWW mode at ONE, QUORUM, ALL.
-pub const LWW_SYSTEMS: [&str; 3] = ["quorum-one", "quorum-quorum", "quorum-all"];
-/// The systems that do not order writes by clocks.
-pub const CLOCK_FREE_SYSTEMS: [&str; 2] = ["quorum-abd", "sqlite-full"];
 
 /// The power-loss experiment.
 pub const POWER_LOSS: &str = "power-loss";
 
-/// SQLite syncing every commit before acknowledging it.
-pub const SQLITE_FULL: &str = "sqlite-full";
-
-/// The systems every standard fault experiment compares (claim 5 judges these; the variants
-/// of power-loss and quorum-caveats answer other questions).
-pub const STANDARD_SYSTEMS: [&str; 5] = ["sqlite-full", "quorum-one", "quorum-quorum", "quorum-all", "quorum-abd"];
+/// What claim 6 names when no SQLite system synced before the ack was measured.
+pub const SQLITE_SYNCED: &str = "SQLite synced before the ack (synchronous=FULL)";
 
 /// The experiments claim 5 cannot be judged without: one server cut off, the servers split,
 /// one server down (the others add to the evidence when present).
@@ -158,12 +150,11 @@ pub fn availability(evidence: &Evidence) -> Claim {
     // (experiment, system, availability during faults, replicated)
     let mut cells: Vec<(String, String, f64, bool)> = Vec::new();
     for experiment in FAULT_EXPERIMENTS.iter().filter_map(|name| evidence.experiments.get(*name)) {
+        let measured = select::availability_representatives(experiment);
         let rows: Vec<&Row> = experiment
             .rows
             .iter()
-            .filter(|r| {
-                completed(r) && r.availability_faulty.is_some() && STANDARD_SYSTEMS.contains(&r.system.as_str())
-            })
+            .filter(|r| completed(r) && r.availability_faulty.is_some() && measured.contains(&r.system))
             .collect();
         if rows.is_empty() {
             continue;
@@ -307,6 +298,8 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
         return claim.judged(verdict, "SQLite's consistency needs the single-fault experiments and the power loss");
     }
     let mut full_decided = 0usize;
+    // The SQLite systems synced before the ack, by name, in the order seen.
+    let mut full_names: Vec<String> = Vec::new();
     let mut full_bad: Vec<String> = Vec::new();
     let mut weaker_bad: Vec<String> = Vec::new();
     let mut weaker_seen = 0usize;
@@ -333,7 +326,10 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
             claim.figure(format!("{key}/stale_reads"), stale as f64);
             let bad = row.check_passed < row.check_decided || stale > 0 || lost > 0;
             let what = format!("{key}: {}, {lost} lost, {stale} stale", check_line(row));
-            if row.system == SQLITE_FULL {
+            if experiment.properties(&row.system).is_some_and(select::sql_synced) {
+                if !full_names.contains(&row.system) {
+                    full_names.push(row.system.clone());
+                }
                 full_decided += row.check_decided;
                 if bad {
                     full_bad.push(what);
@@ -349,10 +345,11 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
             }
         }
     }
+    let full = if full_names.is_empty() { SQLITE_SYNCED.to_owned() } else { full_names.join("/") };
     if full_decided == 0 {
         return claim.judged(
             Verdict::missing(format!(
-                "no decided check of {SQLITE_FULL}: run `lab run {}` (and give the checker time: --check-timeout)",
+                "no decided check of {full}: run `lab run {}` (and give the checker time: --check-timeout)",
                 all_fault_commands()
             )),
             "SQLite's consistency needs the fault experiments",
@@ -384,8 +381,8 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
                     }
                 )),
                 format!(
-                    "{SQLITE_FULL} was linearizable on every decided seed ({full_decided}), with no stale read and no \
-                 lost write, under every fault"
+                    "{full} was linearizable on every decided seed ({full_decided}), with no stale read and no lost \
+                     write, under every fault"
                 ),
             )
             .gist(
@@ -396,8 +393,8 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
     claim.judged(
         Verdict::Holds,
         format!(
-            "{SQLITE_FULL} was linearizable on every decided seed ({full_decided}), with no stale read and no lost \
-             write, under every fault{weaker}"
+            "{full} was linearizable on every decided seed ({full_decided}), with no stale read and no lost write, \
+             under every fault{weaker}"
         ),
     )
 }
@@ -458,9 +455,10 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             if row.convergence_never > 0 {
                 here_never.push(format!("{} {} of {ran} seeds", row.system, row.convergence_never));
             }
-            if let Some(description) = experiment.config(&row.system) {
+            if let Some(runs) = experiment.properties(&row.system).and_then(select::anti_entropy) {
                 configs_seen += 1;
-                if !description.contains("anti-entropy off") {
+                if runs {
+                    let description = experiment.config(&row.system).unwrap_or("anti-entropy on");
                     anti_entropy.push(format!("{key}: {description}"));
                 }
             }
@@ -647,30 +645,33 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
             violated_line(row)
         ));
     };
-    let caveats: Vec<&Row> =
-        [STRICT, NO_REPAIR, SLOPPY, "quorum-abd"].iter().filter_map(|system| evidence.row(CAVEATS, system)).collect();
-    for row in &caveats {
+    let caveats_experiment = evidence.experiments.get(CAVEATS);
+    let in_caveats = |predicate: fn(&Properties) -> bool| caveats_experiment.and_then(|e| e.row_where(predicate));
+    let strict = in_caveats(select::strict_overlapping);
+    let no_repair = in_caveats(select::overlapping_without_write_back);
+    let sloppy = in_caveats(select::overlapping_sloppy);
+    for row in [strict, no_repair, sloppy, in_caveats(select::logical_timestamps)].into_iter().flatten() {
         describe(&mut claim, CAVEATS, row);
     }
-    let mut elsewhere: Vec<(&Experiment, Vec<u64>)> = Vec::new();
-    let mut measured_elsewhere = false;
+    // (experiment, the strict system there, its violating seeds)
+    let mut elsewhere: Vec<(&Experiment, &str, Vec<u64>)> = Vec::new();
+    let mut measured_elsewhere: Option<&str> = None;
     for experiment in experiments(evidence).into_iter().filter(|e| e.name != CAVEATS) {
-        if let Some(row) = experiment.row(STRICT).filter(|r| completed(r)) {
-            measured_elsewhere = true;
+        if let Some(row) = experiment.row_where(select::strict_overlapping).filter(|r| completed(r)) {
+            measured_elsewhere = measured_elsewhere.or(Some(&row.system));
             describe(&mut claim, &experiment.name, row);
             if !row.violating_seeds.is_empty() {
-                elsewhere.push((experiment, row.violating_seeds.clone()));
+                elsewhere.push((experiment, &row.system, row.violating_seeds.clone()));
             }
         }
     }
     staleness_contrast(&mut claim, evidence);
-    let strict = evidence.row(CAVEATS, STRICT);
-    if strict.is_none() && !measured_elsewhere {
+    let Some(strict_name) = strict.map(|r| r.system.as_str()).or(measured_elsewhere) else {
         return claim.judged(
-            Verdict::missing(format!("no results of {STRICT}: run `{}`", command(CAVEATS))),
+            Verdict::missing(format!("no results of {STRICT_DESCRIBED}: run `{}`", command(CAVEATS))),
             "R + W > N needs a QUORUM configuration under faults",
         );
-    }
+    };
     let mut conditions: Vec<String> = Vec::new();
     let mut gists: Vec<String> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
@@ -680,51 +681,60 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
     if let Some(strict) = strict.filter(|r| !r.violating_seeds.is_empty()) {
         refuting.push(format!("{CAVEATS} ({}) on {}", injected(CAVEATS), seeds(&strict.violating_seeds)));
     }
-    for (experiment, violated) in elsewhere.iter().filter(|(e, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
+    for (experiment, _, violated) in elsewhere.iter().filter(|(e, _, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
         refuting.push(format!("{} ({}) on {}", experiment.name, injected(&experiment.name), seeds(violated)));
     }
     if !refuting.is_empty() {
         return claim.judged(
             Verdict::Refuted,
             format!(
-                "{STRICT}, with blocking read repair and strict quorums, violated under an ordinary fault: {}: R + W > \
-                 N did not make reads see the latest write even with the write-back",
+                "{strict_name}, with blocking read repair and strict quorums, violated under an ordinary fault: {}: R \
+                 + W > N did not make reads see the latest write even with the write-back",
                 refuting.join("; ")
             ),
         );
     }
     if strict.is_some() {
-        reasons.push(format!("{STRICT} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
-        for (system, condition, gist) in [
+        reasons.push(format!("{strict_name} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
+        for (row, what, condition, gist) in [
             (
-                NO_REPAIR,
+                no_repair,
+                "a QUORUM system without read repair",
                 "reads write back what they return before answering (blocking read repair)",
                 "reads write back",
             ),
-            (SLOPPY, "quorums are strict (no fallback node's hint counts toward W)", "quorums are strict"),
+            (
+                sloppy,
+                "a QUORUM system with sloppy quorums",
+                "quorums are strict (no fallback node's hint counts toward W)",
+                "quorums are strict",
+            ),
         ] {
-            match evidence.row(CAVEATS, system) {
+            match row {
                 Some(row) if !row.violating_seeds.is_empty() => {
+                    let system = &row.system;
                     conditions.push(format!("{condition}: {system} violated on {}", seeds(&row.violating_seeds)));
                     gists.push(gist.to_owned());
                 }
-                Some(_) => reasons.push(format!("{system} did not violate in these seeds (caveat not observed)")),
-                None => reasons.push(format!("{system} was not run (caveat not exercised)")),
+                Some(row) => {
+                    reasons.push(format!("{} did not violate in these seeds (caveat not observed)", row.system));
+                }
+                None => reasons.push(format!("{what} was not run (caveat not exercised)")),
             }
         }
     } else {
         reasons
             .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
     }
-    for (experiment, violated) in &elsewhere {
-        let faults = seed_faults(experiment, STRICT);
+    for (experiment, system, violated) in &elsewhere {
+        let faults = seed_faults(experiment, system);
         let condition = rw_condition(&experiment.name, violated, faults.as_ref());
         // The gist: the condition without its parenthesis (once each).
         let gist = condition.split(" (").next().unwrap_or(&condition).to_owned();
         if !gists.contains(&gist) {
             gists.push(gist);
         }
-        conditions.push(format!("{condition}: {STRICT} violated in {} on {}", experiment.name, seeds(violated)));
+        conditions.push(format!("{condition}: {system} violated in {} on {}", experiment.name, seeds(violated)));
     }
     if conditions.is_empty() {
         return claim.judged(Verdict::Holds, reasons.join("; "));
@@ -772,20 +782,6 @@ fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
 /// A read counts as "fresh by then" in the staleness contrast at this share of trials.
 pub const FRESH: f64 = 0.999;
 
-/// Whether a quorum configuration (`quorum: 3 nodes, n=3, r=quorum w=quorum, ...`) has
-/// R + W > N; `None` when the description does not say (SQLite, or another format).
-pub fn overlapping(config: &str) -> Option<bool> {
-    let field = |prefix: &str| config.split([',', ' ']).find_map(|w| w.strip_prefix(prefix));
-    let n: usize = field("n=")?.parse().ok()?;
-    let level = |name: &str| match name {
-        "one" => Some(1),
-        "quorum" => Some(n / 2 + 1),
-        "all" => Some(n),
-        other => other.parse().ok(),
-    };
-    Some(level(field("r=")?)? + level(field("w=")?)? > n)
-}
-
 /// Claim 9: last-write-wins is safe.
 pub fn last_write_wins(evidence: &Evidence) -> Claim {
     let mut claim = Claim::new(
@@ -804,8 +800,11 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
     // (system, lost, R + W > N if the configuration says)
     let mut losers: Vec<(String, u64, Option<bool>)> = Vec::new();
     let mut lww_violated: Vec<String> = Vec::new();
-    for system in LWW_SYSTEMS.iter().chain(CLOCK_FREE_SYSTEMS.iter()) {
-        let Some(row) = experiment.row(system).filter(|r| completed(r)) else { continue };
+    let lww = experiment.rows_where(select::last_write_wins);
+    let clock_free = select::replicated_first(experiment, experiment.rows_where(select::clock_free));
+    for row in lww.iter().chain(clock_free.iter()).copied().filter(|r| completed(r)) {
+        let system = &row.system;
+        let properties = experiment.properties(system);
         let lost = row.lost_writes.unwrap_or(0);
         claim.figure(format!("{CLOCK_SKEW}/{system}/lost_writes"), lost as f64);
         claim.figure(format!("{CLOCK_SKEW}/{system}/violating_seeds"), row.violating_seeds.len() as f64);
@@ -817,11 +816,11 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
             seeds(&experiment.seeds),
             violated_line(row)
         ));
-        if LWW_SYSTEMS.contains(system) {
+        if properties.is_some_and(select::last_write_wins) {
             lww_measured = true;
             lww_lost += lost;
             if lost > 0 {
-                losers.push((system.to_string(), lost, experiment.config(system).and_then(overlapping)));
+                losers.push((system.to_string(), lost, properties.and_then(select::overlapping)));
             }
             if !row.violating_seeds.is_empty() {
                 lww_violated.push(format!("{system} on {}", seeds(&row.violating_seeds)));
@@ -873,7 +872,7 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{evidence, row};
+    use super::super::testing::{evidence, row, NO_REPAIR, SLOPPY, STRICT};
     use super::*;
 
     /// `e` with an empty result for every standard fault experiment it lacks (the required
@@ -1091,16 +1090,6 @@ mod tests {
             condition.starts_with("no crash strikes (random-nemesis: the violating seed 1 is the one with a crash)")
         );
         assert!(separating_kinds(&faults, &[1, 2, 3, 5]).is_empty(), "no clean seed to compare with");
-    }
-
-    #[test]
-    fn overlap_is_read_from_the_configuration() {
-        let config = |r: &str, w: &str| format!("quorum: 3 nodes, n=3, r={r} w={w}, lww, commit log batch");
-        assert_eq!(overlapping(&config("quorum", "quorum")), Some(true));
-        assert_eq!(overlapping(&config("all", "one")), Some(true));
-        assert_eq!(overlapping(&config("one", "one")), Some(false));
-        assert_eq!(overlapping(&config("one", "quorum")), Some(false));
-        assert_eq!(overlapping("sqlite: journal wal, synchronous=full"), None);
     }
 
     #[test]

@@ -3,22 +3,14 @@
 
 use super::evidence::{EngineRow, Evidence, Scaling};
 use super::ledger::{percent, seeds, Claim, Verdict};
+use super::select;
 use super::{command, no_results, SEED_SOURCE};
 use runner::run::table::Row;
 use sim::disk_cost::DiskCost;
 
-/// The power-loss experiment and the systems claim 1 compares in it.
+/// The power-loss experiment: claim 1 compares each system acknowledged before its sync with
+/// the same system synced before the ack ([`select::durability_pairs`]).
 pub const POWER_LOSS: &str = "power-loss";
-/// Commit log synced every 10 s: acknowledged from the memtable and the unsynced log.
-pub const PERIODIC: &str = "quorum-quorum";
-/// Commit log synced before the acknowledgement.
-pub const BATCH: &str = "quorum-quorum-batch";
-/// SQLite syncing each commit.
-pub const SQLITE_FULL: &str = "sqlite-full";
-/// SQLite in WAL mode syncing at checkpoints only.
-pub const SQLITE_NORMAL: &str = "sqlite-normal";
-/// SQLite never syncing.
-pub const SQLITE_OFF: &str = "sqlite-off";
 
 /// A sync before the acknowledgement "costs latency" when the synced variant's median (or
 /// 99th percentile) write is at least this many times the unsynced one's. The simulation
@@ -77,15 +69,15 @@ pub fn memtable(evidence: &Evidence) -> Claim {
             "write latency with and without the sync needs the power-loss experiment",
         );
     };
-    let pairs = [(PERIODIC, BATCH), (SQLITE_OFF, SQLITE_FULL), (SQLITE_NORMAL, SQLITE_FULL)];
     let mut gain: f64 = 0.0;
     let mut compared = 0;
     let mut unsynced_lost = 0u64;
     let mut lost_text: Vec<String> = Vec::new();
-    for (unsynced, synced) in pairs {
-        let (Some(u), Some(s)) = (evidence.row(POWER_LOSS, unsynced), evidence.row(POWER_LOSS, synced)) else {
+    for (u, s) in select::durability_pairs(experiment) {
+        if u.seeds <= u.errors || s.seeds <= s.errors {
             continue;
-        };
+        }
+        let (unsynced, synced) = (&u.system, &s.system);
         let (Some(u50), Some(s50), Some(u99), Some(s99)) =
             (u.write_latency_ms_p50, s.write_latency_ms_p50, u.write_latency_ms_p99, s.write_latency_ms_p99)
         else {
@@ -122,8 +114,9 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     if compared == 0 {
         return claim.judged(
             Verdict::missing(format!(
-                "{POWER_LOSS} has no write latencies of {PERIODIC}/{BATCH} or the SQLite settings (results from \
-                 before the per-kind histogram, or systems missing): run `{}`",
+                "{POWER_LOSS} has no write latencies of a system acknowledged before its sync beside the same system \
+                 synced before the ack (results from before the per-kind histogram or the recorded properties, or \
+                 systems missing): run `{}`",
                 command(POWER_LOSS)
             )),
             "write latency needs the synced and unsynced variants",
@@ -518,7 +511,7 @@ pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::super::evidence::{Engines, ScalingPoint, ScalingRow};
-    use super::super::testing::{evidence, row};
+    use super::super::testing::{evidence, row, BATCH, PERIODIC};
     use super::*;
 
     fn written(system: &str, p50: f64, lost: u64) -> Row {
