@@ -8,7 +8,7 @@
 //! - [`plot`]: SVG plots, pure.
 //! - [`check`], [`corpus`], [`input`]: `lab check` and `lab corpus` on histories
 //!   from elsewhere (verdicts are explained by `experiment::explain`).
-//! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`]: `lab bench-sim`.
+//! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`](mod@bench): `lab bench-sim`.
 //! - [`experiment_check`]: `lab experiment check`.
 
 pub mod bench;

@@ -21,7 +21,7 @@
 //! nothing iterates a hash map, so the same input gives the same bytes.
 //!
 //! This file holds the input types and turns the input into checked numbers: the axis, the
-//! buckets, the dots (thinned when there are many). [`draw`] writes each part of the picture.
+//! buckets, the dots (thinned when there are many). The private `draw` module writes each part of the picture.
 
 use std::fmt::{self, Write as _};
 

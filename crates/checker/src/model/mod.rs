@@ -100,7 +100,7 @@ pub fn infer(events: &[Event]) -> &'static str {
     }
 }
 
-/// The names [`crate::check_with`] and the CLI accept.
+/// The names [`crate::check_named`] and the CLI accept.
 pub const MODEL_NAMES: [&str; 3] = ["register", "cas-register", "kv"];
 
 /// `what` of an operation must be a value of some shape; says so when it is not.

@@ -1,7 +1,7 @@
 //! `lab run`: experiment scripts run, checked and tabulated.
 //!
-//! Map: [`measure`] runs one system for one seed and measures it; [`record`] is what it
-//! measured ([`SeedRecord`](record::SeedRecord)); [`table`] combines records into rows and
+//! Map: [`measure`](mod@measure) runs one system for one seed and measures it; [`record`] is what it
+//! measured ([`SeedRecord`]); [`table`] combines records into rows and
 //! renders them; [`output`] writes and reads a results directory; [`merge`] combines shard
 //! results. This file plans the runs, spreads them over worker threads and reports.
 //!
