@@ -1,14 +1,12 @@
-//! Claim 10: an acknowledged write is durable. A pure function of the power-loss and disk-error
-//! experiments' rows.
+//! Claim 10: an acknowledged write is durable. Judged on the power-loss and disk-error
+//! experiments' lost writes, each system by whether it syncs before the ack (its recorded
+//! properties).
 
-use super::evidence::Evidence;
-use super::ledger::{seed_list, seeds, Claim, Verdict};
-use super::{command, no_results, SEED_SOURCE};
+use crate::evidence::Evidence;
+use crate::ledger::{seed_list, seeds, Claim, Verdict};
+use crate::{command, no_results, SEED_SOURCE};
 
-/// The experiments that test durability.
-pub const POWER_LOSS: &str = "power-loss";
-/// See [`POWER_LOSS`].
-pub const DISK_ERRORS: &str = "disk-io-errors";
+use super::fault_experiments::{DISK_ERRORS, POWER_LOSS};
 
 /// Claim 10.
 pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
@@ -129,8 +127,8 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{evidence, row};
     use super::*;
+    use crate::testing::{evidence, row};
     use runner::run::table::Row;
 
     /// Evidence whose systems carry the properties of the standard experiments.
