@@ -3,7 +3,7 @@
 //! before the ack: [`crate::select::durability_pairs`]) and, when the simulation cannot tell,
 //! on `lab bench engines` (this machine's real disk).
 
-use crate::evidence::{EngineRow, Evidence};
+use crate::evidence::{EngineRow, Engines, Evidence, Experiment};
 use crate::ledger::{ms, seeds, Claim, Verdict};
 use crate::select;
 use crate::{command, no_results, SEED_SOURCE};
@@ -48,10 +48,71 @@ pub fn memtable(evidence: &Evidence) -> Claim {
             "write latency with and without the sync needs the power-loss experiment",
         );
     };
-    let mut gain: f64 = 0.0;
-    let mut compared = 0;
-    let mut unsynced_lost = 0u64;
-    let mut lost_text: Vec<String> = Vec::new();
+    let simulated = compare_in_simulation(&mut claim, experiment);
+    if simulated.compared == 0 {
+        return claim.judged(
+            Verdict::missing(format!(
+                "{POWER_LOSS} has no write latencies of a system acknowledged before its sync beside the same system \
+                 synced before the ack (results from before the per-kind histogram or the recorded properties, or \
+                 systems missing): run `{}`",
+                command(POWER_LOSS)
+            )),
+            "write latency needs the synced and unsynced variants",
+        );
+    }
+    let gain = simulated.gain;
+    claim.figure("simulation_sync_gain", gain);
+    let cost = simulated.cost();
+    if gain >= SYNC_GAIN {
+        return claim
+            .judged(
+                Verdict::only_when(format!(
+                    "the write is acknowledged before it is synced (periodic commit log, SQLite synchronous=OFF or \
+                     NORMAL: the gain needs no memtable){cost}"
+                )),
+                format!("the synced variants' writes were up to {gain:.2}x slower in the simulation"),
+            )
+            .gist(format!(
+                "writes are acknowledged before their sync ({gain:.1}x faster in the simulation){cost_gist}",
+                cost_gist = if simulated.unsynced_lost > 0 { ", losing them at power loss" } else { "" }
+            ));
+    }
+    let simulation = format!(
+        "in the simulation (fsync {} us, below its 1 ms tick) the synced and unsynced variants wrote equally fast \
+         (at most {gain:.2}x apart), so the verdict rests on the real disk",
+        DiskCost::MEASURED.per_sync.as_micros()
+    );
+    on_real_disk(claim, evidence, &simulated, simulation)
+}
+
+/// What the power-loss experiment says of the sync's cost, for claim 1's verdict.
+struct Simulated {
+    /// The largest synced-over-unsynced write latency ratio (median or 99th percentile).
+    gain: f64,
+    /// How many pairs had write latencies to compare.
+    compared: usize,
+    /// The acknowledged writes the unsynced variants lost at power loss.
+    unsynced_lost: u64,
+    /// The same per unsynced system, in words (`SYSTEM LOST of ACKNOWLEDGED`).
+    lost_text: Vec<String>,
+}
+
+impl Simulated {
+    /// The price of skipping the sync, for the condition (empty when nothing was lost).
+    fn cost(&self) -> String {
+        if self.unsynced_lost > 0 {
+            format!(", which loses acknowledged writes at power loss ({}; claim 10)", self.lost_text.join(", "))
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Compares each system acknowledged before its sync with the same system synced before the
+/// ack in `experiment` (power-loss): their write latencies (figures and one evidence line per
+/// pair) and what the unsynced one lost.
+fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Simulated {
+    let mut simulated = Simulated { gain: 0.0, compared: 0, unsynced_lost: 0, lost_text: Vec::new() };
     for (u, s) in select::durability_pairs(experiment) {
         if u.seeds <= u.errors || s.seeds <= s.errors {
             continue;
@@ -62,10 +123,10 @@ pub fn memtable(evidence: &Evidence) -> Claim {
         else {
             continue;
         };
-        compared += 1;
-        gain = gain.max(s50 / u50.max(f64::MIN_POSITIVE)).max(s99 / u99.max(f64::MIN_POSITIVE));
-        unsynced_lost += lost(u);
-        lost_text.push(format!("{unsynced} {} of {}", lost(u), u.acknowledged_writes));
+        simulated.compared += 1;
+        simulated.gain = simulated.gain.max(s50 / u50.max(f64::MIN_POSITIVE)).max(s99 / u99.max(f64::MIN_POSITIVE));
+        simulated.unsynced_lost += lost(u);
+        simulated.lost_text.push(format!("{unsynced} {} of {}", lost(u), u.acknowledged_writes));
         for row in [u, s] {
             claim.figure(
                 format!("{POWER_LOSS}/{}/write_latency_ms_p50", row.system),
@@ -90,46 +151,60 @@ pub fn memtable(evidence: &Evidence) -> Claim {
             lost(s)
         ));
     }
-    if compared == 0 {
-        return claim.judged(
-            Verdict::missing(format!(
-                "{POWER_LOSS} has no write latencies of a system acknowledged before its sync beside the same system \
-                 synced before the ack (results from before the per-kind histogram or the recorded properties, or \
-                 systems missing): run `{}`",
-                command(POWER_LOSS)
-            )),
-            "write latency needs the synced and unsynced variants",
-        );
-    }
-    claim.figure("simulation_sync_gain", gain);
-    let cost = if unsynced_lost > 0 {
-        format!(", which loses acknowledged writes at power loss ({}; claim 10)", lost_text.join(", "))
-    } else {
-        String::new()
-    };
-    if gain >= SYNC_GAIN {
-        return claim
-            .judged(
-                Verdict::only_when(format!(
-                    "the write is acknowledged before it is synced (periodic commit log, SQLite synchronous=OFF or \
-                     NORMAL: the gain needs no memtable){cost}"
-                )),
-                format!("the synced variants' writes were up to {gain:.2}x slower in the simulation"),
-            )
-            .gist(format!(
-                "writes are acknowledged before their sync ({gain:.1}x faster in the simulation){cost_gist}",
-                cost_gist = if unsynced_lost > 0 { ", losing them at power loss" } else { "" }
-            ));
-    }
-    let simulation = format!(
-        "in the simulation (fsync {} us, below its 1 ms tick) the synced and unsynced variants wrote equally fast \
-         (at most {gain:.2}x apart), so the verdict rests on the real disk",
-        DiskCost::MEASURED.per_sync.as_micros()
-    );
-    // The real disk, when `lab bench engines` ran (and not as a --quick smoke run).
+    simulated
+}
+
+/// Claim 1 when the simulation could not tell the synced variants from the unsynced ones
+/// (`simulation` says so): the verdict rests on `lab bench engines`, this machine's real disk
+/// (and not on a --quick smoke run).
+fn on_real_disk(mut claim: Claim, evidence: &Evidence, simulated: &Simulated, simulation: String) -> Claim {
     let Some(engines) = &evidence.engines else {
         return claim.judged(Verdict::missing(REAL_DISK.to_owned()), simulation);
     };
+    let Some(RealDisk { lsm_gain, versus }) = measure_real_disk(&mut claim, engines) else {
+        return claim
+            .judged(Verdict::missing(format!("the engines results have no lsm rows: {REAL_DISK}")), simulation);
+    };
+    if engines.options.quick {
+        return claim.judged(Verdict::missing(REAL_DISK.to_owned()), simulation);
+    }
+    if lsm_gain < SYNC_GAIN {
+        // A sync that costs nothing (tmpfs, a volatile write cache) cannot test the claim.
+        return claim.judged(
+            Verdict::missing(format!(
+                "a disk whose sync is durable: here skipping it gained only {lsm_gain:.2}x (tmpfs or a volatile write \
+                 cache?); {REAL_DISK}"
+            )),
+            simulation,
+        );
+    }
+    let cost = simulated.cost();
+    claim
+        .judged(
+            Verdict::only_when(format!(
+                "the write is acknowledged before it is synced: on this machine's disk skipping the sync made the \
+                 memtable engine's single writes {lsm_gain:.0}x faster{versus}{cost}"
+            )),
+            format!("{lsm_gain:.0}x on the real disk from skipping the sync{versus}; {simulation}"),
+        )
+        .gist(format!(
+            "writes are acknowledged before their sync{}",
+            if simulated.unsynced_lost > 0 { ", which loses them at power loss" } else { "" }
+        ))
+}
+
+/// What `lab bench engines` measured for claim 1.
+struct RealDisk {
+    /// How many times faster the memtable engine wrote without the sync than with it.
+    lsm_gain: f64,
+    /// The memtable engine against SQLite at the same settings, for the condition (empty when
+    /// SQLite was not measured).
+    versus: String,
+}
+
+/// The memtable engine's single writes with and without the sync on the real disk, and SQLite's
+/// at the same settings (figures and evidence lines); `None` without the lsm rows.
+fn measure_real_disk(claim: &mut Claim, engines: &Engines) -> Option<RealDisk> {
     let rows = &engines.rows;
     let how = if engines.options.quick {
         "a --quick smoke run: shown, not used for the verdict".to_owned()
@@ -144,11 +219,10 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     let header = format!("engines (this machine's real disk, {how}; 1 thread, 1 row per commit)");
     let (Some(lsm_fast), Some(lsm_slow)) = (engine(rows, "lsm", "no sync"), engine(rows, "lsm", "sync per commit"))
     else {
-        return claim
-            .judged(Verdict::missing(format!("the engines results have no lsm rows: {REAL_DISK}")), simulation);
+        return None;
     };
-    figure(&mut claim, lsm_fast);
-    figure(&mut claim, lsm_slow);
+    figure(claim, lsm_fast);
+    figure(claim, lsm_slow);
     let lsm_gain = ratio(lsm_fast, lsm_slow);
     claim.line(format!(
         "{header}: lsm (memtable + commit log) {} against {} ({lsm_gain:.0}x)",
@@ -159,8 +233,8 @@ pub fn memtable(evidence: &Evidence) -> Claim {
     let sqlite = (engine(rows, "sqlite", "WAL synchronous=OFF"), engine(rows, "sqlite", "WAL synchronous=FULL"));
     let mut versus = String::new();
     if let (Some(off), Some(full)) = sqlite {
-        figure(&mut claim, off);
-        figure(&mut claim, full);
+        figure(claim, off);
+        figure(claim, full);
         let (unsynced, synced) = (ratio(lsm_fast, off), ratio(lsm_slow, full));
         claim.figure("engines/memtable_vs_btree_unsynced", unsynced);
         claim.figure("engines/memtable_vs_btree_synced", synced);
@@ -176,31 +250,7 @@ pub fn memtable(evidence: &Evidence) -> Claim {
              synced, where the fsync bounds both"
         );
     }
-    if engines.options.quick {
-        return claim.judged(Verdict::missing(REAL_DISK.to_owned()), simulation);
-    }
-    if lsm_gain < SYNC_GAIN {
-        // A sync that costs nothing (tmpfs, a volatile write cache) cannot test the claim.
-        return claim.judged(
-            Verdict::missing(format!(
-                "a disk whose sync is durable: here skipping it gained only {lsm_gain:.2}x (tmpfs or a volatile write \
-                 cache?); {REAL_DISK}"
-            )),
-            simulation,
-        );
-    }
-    claim
-        .judged(
-            Verdict::only_when(format!(
-                "the write is acknowledged before it is synced: on this machine's disk skipping the sync made the \
-                 memtable engine's single writes {lsm_gain:.0}x faster{versus}{cost}"
-            )),
-            format!("{lsm_gain:.0}x on the real disk from skipping the sync{versus}; {simulation}"),
-        )
-        .gist(format!(
-            "writes are acknowledged before their sync{}",
-            if unsynced_lost > 0 { ", which loses them at power loss" } else { "" }
-        ))
+    Some(RealDisk { lsm_gain, versus })
 }
 
 /// What claim 1 needs when the simulation cannot tell.
@@ -210,7 +260,6 @@ const REAL_DISK: &str = "run `lab bench engines` on a real disk (make bench-engi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Engines;
     use crate::testing::{evidence, row, BATCH, PERIODIC};
 
     fn written(system: &str, p50: f64, lost: u64) -> Row {
