@@ -36,8 +36,29 @@ pub fn availability(evidence: &Evidence) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_AVAILABILITY) {
         return claim.judged(verdict, "availability during faults needs at least the single-fault experiments");
     }
-    // (experiment, system, availability during faults, replicated)
-    let mut cells: Vec<(String, String, f64, bool)> = Vec::new();
+    let cells = measure(&mut claim, evidence);
+    if cells.is_empty() {
+        return claim.judged(
+            Verdict::missing(format!("no fault experiment's results: run `lab run {}`", all_fault_commands())),
+            "availability during faults needs the fault experiments",
+        );
+    }
+    decide(claim, &cells)
+}
+
+/// One system's availability in one experiment: (experiment, system, share of the operations
+/// invoked during faults that ended ok, replicated).
+type Cell = (String, String, f64, bool);
+
+/// Whether `share` of the operations invoked during faults ended ok counts as available.
+fn available(share: f64) -> bool {
+    share >= AVAILABLE
+}
+
+/// The availability of each system [`select::availability_representatives`] picks in each fault
+/// experiment: one evidence line per experiment and one figure per system.
+fn measure(claim: &mut Claim, evidence: &Evidence) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = Vec::new();
     for experiment in FAULT_EXPERIMENTS.iter().filter_map(|name| evidence.experiments.get(*name)) {
         let measured = select::availability_representatives(experiment);
         let rows: Vec<&Row> = experiment
@@ -63,13 +84,11 @@ pub fn availability(evidence: &Evidence) -> Claim {
             cells.push((experiment.name.clone(), r.system.clone(), share, r.replicated));
         }
     }
-    if cells.is_empty() {
-        return claim.judged(
-            Verdict::missing(format!("no fault experiment's results: run `lab run {}`", all_fault_commands())),
-            "availability during faults needs the fault experiments",
-        );
-    }
-    // How the share is measured, with the partition-halves example when it was run.
+    cells
+}
+
+/// How the share is measured, with the partition-halves example when it was run.
+fn how_measured(cells: &[Cell]) -> String {
     let halves = cells
         .iter()
         .find(|c| c.0 == "partition-halves" && !c.3)
@@ -77,26 +96,18 @@ pub fn availability(evidence: &Evidence) -> Claim {
             format!(" ({system} in partition-halves: {} while half its clients had no server)", percent(*share))
         })
         .unwrap_or_default();
-    let measure = format!(
+    format!(
         "availability is the share of operations invoked during faults that ended ok; a client waits 100 ms after a \
          failure or timeout before its next operation (10 ms otherwise), so a fault cutting off half the clients \
          scores above half{halves}; the SQL side tested is one SQLite server, not a replicated or clustered SQL setup"
-    );
-    let available = |share: f64| share >= AVAILABLE;
-    // A replicated system available where every single-server system of the same experiment
-    // is not.
-    let wins: Vec<&(String, String, f64, bool)> = cells
-        .iter()
-        .filter(|(e, _, share, replicated)| {
-            let single: Vec<f64> = cells.iter().filter(|c| &c.0 == e && !c.3).map(|c| c.2).collect();
-            *replicated && available(*share) && !single.is_empty() && single.iter().all(|s| !available(*s))
-        })
-        .collect();
-    let fails: Vec<&(String, String, f64, bool)> =
-        cells.iter().filter(|(_, _, share, replicated)| *replicated && !available(*share)).collect();
-    // Per system: where it was available and where not.
+    )
+}
+
+/// Each system in words: available under every fault, or where it was below the threshold;
+/// (the replicated systems, the single-server ones), in order of appearance.
+fn summaries(cells: &[Cell]) -> (Vec<String>, Vec<String>) {
     let mut systems: Vec<(String, bool)> = Vec::new();
-    for (_, system, _, replicated) in &cells {
+    for (_, system, _, replicated) in cells {
         if !systems.iter().any(|(s, _)| s == system) {
             systems.push((system.clone(), *replicated));
         }
@@ -115,6 +126,42 @@ pub fn availability(evidence: &Evidence) -> Claim {
     };
     let replicated: Vec<String> = systems.iter().filter(|(_, r)| *r).map(|(s, _)| summary(s)).collect();
     let single: Vec<String> = systems.iter().filter(|(_, r)| !*r).map(|(s, _)| summary(s)).collect();
+    (replicated, single)
+}
+
+/// The wins (a replicated system available where no single-server one was) grouped by
+/// experiment, in order of appearance.
+fn wins_by_experiment(wins: &[&Cell]) -> Vec<String> {
+    let mut example: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (e, _, _, _) in wins {
+        if seen.contains(&e.as_str()) {
+            continue;
+        }
+        seen.push(e);
+        let here: Vec<String> =
+            wins.iter().filter(|w| &w.0 == e).map(|(_, s, share, _)| format!("{s} {}", percent(*share))).collect();
+        example.push(format!("{e}: {}", here.join(", ")));
+    }
+    example
+}
+
+/// The verdict from the measured cells: refuted without a win, holds without a replicated
+/// system ever unavailable, else holds only when the level tolerates the fault.
+fn decide(claim: Claim, cells: &[Cell]) -> Claim {
+    let measure = how_measured(cells);
+    // A replicated system available where every single-server system of the same experiment
+    // is not.
+    let wins: Vec<&Cell> = cells
+        .iter()
+        .filter(|(e, _, share, replicated)| {
+            let single: Vec<f64> = cells.iter().filter(|c| &c.0 == e && !c.3).map(|c| c.2).collect();
+            *replicated && available(*share) && !single.is_empty() && single.iter().all(|s| !available(*s))
+        })
+        .collect();
+    let fails: Vec<&Cell> =
+        cells.iter().filter(|(_, _, share, replicated)| *replicated && !available(*share)).collect();
+    let (replicated, single) = summaries(cells);
     let threshold = format!("available: at least {} of the operations invoked during faults ok", percent(AVAILABLE));
     if wins.is_empty() {
         return claim.judged(
@@ -125,18 +172,7 @@ pub fn availability(evidence: &Evidence) -> Claim {
             ),
         );
     }
-    // The wins grouped by experiment, in order of appearance.
-    let mut example: Vec<String> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (e, _, _, _) in &wins {
-        if seen.contains(&e.as_str()) {
-            continue;
-        }
-        seen.push(e);
-        let here: Vec<String> =
-            wins.iter().filter(|w| &w.0 == e).map(|(_, s, share, _)| format!("{s} {}", percent(*share))).collect();
-        example.push(format!("{e}: {}", here.join(", ")));
-    }
+    let example = wins_by_experiment(&wins);
     if fails.is_empty() {
         return claim.judged(
             Verdict::Holds,
