@@ -27,20 +27,45 @@ pub fn convergence(evidence: &Evidence) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
         return claim.judged(verdict, "convergence needs the single-fault experiments and the power loss");
     }
-    let mut any = false;
-    let mut slowest: Option<(u64, String)> = None;
-    let mut never: Vec<String> = Vec::new();
-    let mut never_experiments: Vec<String> = Vec::new();
-    let mut converged_everywhere: Vec<String> = Vec::new();
-    // Configurations that run anti-entropy, and how many configurations said either way.
-    let mut anti_entropy: Vec<String> = Vec::new();
-    let mut configs_seen = 0usize;
+    let c = gather(&mut claim, evidence);
+    if !c.any {
+        return claim.judged(
+            Verdict::missing(format!("no replicated system's results: run `lab run {}`", all_fault_commands())),
+            "convergence needs the fault experiments",
+        );
+    }
+    decide(claim, &c)
+}
+
+/// What the fault experiments say of the replicated systems' convergence, for the verdict.
+#[derive(Default)]
+struct Converged {
+    /// Whether any experiment had a replicated system that completed a seed.
+    any: bool,
+    /// The slowest convergence of the systems that converged on every seed, and where.
+    slowest: Option<(u64, String)>,
+    /// Per experiment where some system never converged: `EXPERIMENT: SYSTEM N of M seeds, ..`.
+    never: Vec<String>,
+    /// Those experiments' names.
+    never_experiments: Vec<String>,
+    /// The experiments where every system converged on every seed.
+    converged_everywhere: Vec<String>,
+    /// Configurations that run anti-entropy.
+    anti_entropy: Vec<String>,
+    /// How many configurations said whether they run anti-entropy.
+    configs_seen: usize,
+}
+
+/// One evidence line per fault experiment with replicated systems (their slowest convergence,
+/// or on how many seeds they never converged) and their figures.
+fn gather(claim: &mut Claim, evidence: &Evidence) -> Converged {
+    let mut c = Converged::default();
     for experiment in experiments(evidence) {
         let rows: Vec<&Row> = experiment.rows.iter().filter(|r| completed(r) && r.replicated).collect();
         if rows.is_empty() {
             continue;
         }
-        any = true;
+        c.any = true;
         let mut parts = Vec::new();
         let mut here_never = Vec::new();
         for row in &rows {
@@ -50,32 +75,21 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             if let Some(ms) = row.convergence_ms_max {
                 claim.figure(format!("{key}/convergence_ms_max"), ms as f64);
                 // The slowest of the systems that converged on every seed.
-                if row.convergence_never == 0 && slowest.as_ref().is_none_or(|(worst, _)| ms > *worst) {
-                    slowest = Some((ms, format!("{} in {}", row.system, experiment.name)));
+                if row.convergence_never == 0 && c.slowest.as_ref().is_none_or(|(worst, _)| ms > *worst) {
+                    c.slowest = Some((ms, format!("{} in {}", row.system, experiment.name)));
                 }
             }
-            let converged = ran.saturating_sub(row.convergence_never);
-            let text = match (row.convergence_ms_max, row.convergence_never) {
-                (_, 0) if converged == 0 => format!("{} -", row.system),
-                (Some(ms), 0) => format!("{} <= {ms} ms", row.system),
-                (None, 0) => format!("{} -", row.system),
-                (Some(ms), _) if converged > 0 => format!(
-                    "{} converged on {converged} of {ran} seeds (slowest {ms} ms), never on the others",
-                    row.system
-                ),
-                _ => format!("{} never converged ({ran} seeds)", row.system),
-            };
             if row.convergence_never > 0 {
                 here_never.push(format!("{} {} of {ran} seeds", row.system, row.convergence_never));
             }
             if let Some(runs) = experiment.properties(&row.system).and_then(select::anti_entropy) {
-                configs_seen += 1;
+                c.configs_seen += 1;
                 if runs {
                     let description = experiment.config(&row.system).unwrap_or("anti-entropy on");
-                    anti_entropy.push(format!("{key}: {description}"));
+                    c.anti_entropy.push(format!("{key}: {description}"));
                 }
             }
-            parts.push(text);
+            parts.push(convergence_text(row));
         }
         claim.line(format!(
             "{} ({}), slowest convergence after the last heal or write over {}: {}",
@@ -85,35 +99,51 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             parts.join("; ")
         ));
         if here_never.is_empty() {
-            converged_everywhere.push(experiment.name.clone());
+            c.converged_everywhere.push(experiment.name.clone());
         } else {
-            never_experiments.push(experiment.name.clone());
-            never.push(format!("{}: {}", experiment.name, here_never.join(", ")));
+            c.never_experiments.push(experiment.name.clone());
+            c.never.push(format!("{}: {}", experiment.name, here_never.join(", ")));
         }
     }
-    if !any {
-        return claim.judged(
-            Verdict::missing(format!("no replicated system's results: run `lab run {}`", all_fault_commands())),
-            "convergence needs the fault experiments",
-        );
+    c
+}
+
+/// A row's convergence in words: its slowest, or on how many seeds it converged.
+fn convergence_text(row: &Row) -> String {
+    let ran = row.seeds - row.errors;
+    let converged = ran.saturating_sub(row.convergence_never);
+    match (row.convergence_ms_max, row.convergence_never) {
+        (_, 0) if converged == 0 => format!("{} -", row.system),
+        (Some(ms), 0) => format!("{} <= {ms} ms", row.system),
+        (None, 0) => format!("{} -", row.system),
+        (Some(ms), _) if converged > 0 => {
+            format!("{} converged on {converged} of {ran} seeds (slowest {ms} ms), never on the others", row.system)
+        }
+        _ => format!("{} never converged ({ran} seeds)", row.system),
     }
+}
+
+/// The verdict from what [`gather`] found: holds when every system converged everywhere, else
+/// holds only when no fault leaves replicas apart with nothing to repair them.
+fn decide(mut claim: Claim, c: &Converged) -> Claim {
     // The repair mechanisms tested: read repair only, unless some configuration runs anti-entropy.
-    let setup = if !anti_entropy.is_empty() {
-        format!("anti-entropy ran in {}", anti_entropy.join("; "))
-    } else if configs_seen > 0 {
+    let setup = if !c.anti_entropy.is_empty() {
+        format!("anti-entropy ran in {}", c.anti_entropy.join("; "))
+    } else if c.configs_seen > 0 {
         "anti-entropy is off in every configuration tested, so this is about read repair alone".to_owned()
     } else {
         "anti-entropy is off in every configuration tested (experiments/*.toml enable none), so this is about read \
          repair alone"
             .to_owned()
     };
-    let slowest_text = slowest
+    let slowest_text = c
+        .slowest
         .as_ref()
         .map_or_else(|| "no seed converged".to_owned(), |(ms, what)| format!("the slowest took {ms} ms ({what})"));
-    if let Some((ms, _)) = &slowest {
+    if let Some((ms, _)) = &c.slowest {
         claim.figure("slowest_convergence_ms", *ms as f64);
     }
-    if never.is_empty() {
+    if c.never.is_empty() {
         return claim.judged(
             Verdict::Holds,
             format!(
@@ -122,15 +152,16 @@ pub fn convergence(evidence: &Evidence) -> Claim {
             ),
         );
     }
-    let everywhere = if converged_everywhere.is_empty() { "none".to_owned() } else { converged_everywhere.join(", ") };
+    let everywhere =
+        if c.converged_everywhere.is_empty() { "none".to_owned() } else { c.converged_everywhere.join(", ") };
     claim
         .judged(
             Verdict::only_when(format!(
             "no fault leaves replicas holding different data that nothing repairs (read repair fixes only keys read \
              again; {setup}): replicas still differed at the end after {} ({}); they converged on every seed in \
              {everywhere}",
-            never_experiments.iter().map(|e| format!("{e} ({})", injected(e))).collect::<Vec<_>>().join(", "),
-            never.join("; ")
+            c.never_experiments.iter().map(|e| format!("{e} ({})", injected(e))).collect::<Vec<_>>().join(", "),
+            c.never.join("; ")
         )),
             format!(
             "replicas converged after every other fault; of the systems that converged on every seed, {slowest_text} \
@@ -139,7 +170,7 @@ pub fn convergence(evidence: &Evidence) -> Claim {
         )
         .gist(format!(
             "no fault leaves replicas apart with nothing to repair them (no anti-entropy here; apart after {})",
-            never_experiments.join(", ")
+            c.never_experiments.join(", ")
         ))
 }
 
