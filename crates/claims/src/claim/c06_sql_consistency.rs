@@ -30,14 +30,31 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
         return claim.judged(verdict, "SQLite's consistency needs the single-fault experiments and the power loss");
     }
-    let mut full_decided = 0usize;
-    // The SQLite systems synced before the ack, by name, in the order seen.
-    let mut full_names: Vec<String> = Vec::new();
-    let mut full_bad: Vec<String> = Vec::new();
-    let mut weaker_bad: Vec<String> = Vec::new();
-    let mut weaker_seen = 0usize;
-    // Stale reads of weaker settings after a power loss: the final reads, which see the rollback.
-    let mut final_stale: Vec<String> = Vec::new();
+    let g = gather(&mut claim, evidence);
+    decide(claim, &g)
+}
+
+/// The single-server (SQLite) rows of the fault experiments, sorted for the verdict: the ones
+/// synced before the ack ([`select::sql_synced`]) and the weaker settings.
+#[derive(Default)]
+struct Gathered {
+    /// The decided checks of the synced systems.
+    full_decided: usize,
+    /// The SQLite systems synced before the ack, by name, in the order seen.
+    full_names: Vec<String>,
+    /// What the synced systems violated (`EXPERIMENT/SYSTEM: check, lost, stale`).
+    full_bad: Vec<String>,
+    /// The same for the weaker settings.
+    weaker_bad: Vec<String>,
+    /// How many rows of weaker settings were seen.
+    weaker_seen: usize,
+    /// Stale reads of weaker settings after a power loss: the final reads, which see the rollback.
+    final_stale: Vec<String>,
+}
+
+/// One evidence line and four figures per single-server row of every fault experiment.
+fn gather(claim: &mut Claim, evidence: &Evidence) -> Gathered {
+    let mut g = Gathered::default();
     for experiment in experiments(evidence) {
         for row in experiment.rows.iter().filter(|r| completed(r) && !r.replicated) {
             let stale = row.stale_reads.unwrap_or(0);
@@ -60,25 +77,32 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
             let bad = row.check_passed < row.check_decided || stale > 0 || lost > 0;
             let what = format!("{key}: {}, {lost} lost, {stale} stale", check_line(row));
             if experiment.properties(&row.system).is_some_and(select::sql_synced) {
-                if !full_names.contains(&row.system) {
-                    full_names.push(row.system.clone());
+                if !g.full_names.contains(&row.system) {
+                    g.full_names.push(row.system.clone());
                 }
-                full_decided += row.check_decided;
+                g.full_decided += row.check_decided;
                 if bad {
-                    full_bad.push(what);
+                    g.full_bad.push(what);
                 }
             } else {
-                weaker_seen += 1;
+                g.weaker_seen += 1;
                 if bad {
-                    weaker_bad.push(what);
+                    g.weaker_bad.push(what);
                 }
                 if experiment.name == POWER_LOSS && stale > 0 && lost > 0 {
-                    final_stale.push(format!("{stale} of {key}"));
+                    g.final_stale.push(format!("{stale} of {key}"));
                 }
             }
         }
     }
-    let full = if full_names.is_empty() { SQLITE_SYNCED.to_owned() } else { full_names.join("/") };
+    g
+}
+
+/// The verdict from what [`gather`] found: refuted if a synced system violated, holds only
+/// when synced if a weaker setting did, holds otherwise.
+fn decide(claim: Claim, g: &Gathered) -> Claim {
+    let full_decided = g.full_decided;
+    let full = if g.full_names.is_empty() { SQLITE_SYNCED.to_owned() } else { g.full_names.join("/") };
     if full_decided == 0 {
         return claim.judged(
             Verdict::missing(format!(
@@ -88,28 +112,28 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
             "SQLite's consistency needs the fault experiments",
         );
     }
-    if !full_bad.is_empty() {
+    if !g.full_bad.is_empty() {
         return claim.judged(
             Verdict::Refuted,
-            format!("SQLite with synchronous=FULL violated a property: {}", full_bad.join("; ")),
+            format!("SQLite with synchronous=FULL violated a property: {}", g.full_bad.join("; ")),
         );
     }
-    if !weaker_bad.is_empty() {
+    if !g.weaker_bad.is_empty() {
         return claim
             .judged(
                 Verdict::only_when(format!(
                     "it syncs each commit before acknowledging it (synchronous=FULL): with a weaker setting a power \
                  loss rolls acknowledged commits back, which the checker sees as lost writes and a non-linearizable \
                  history ({}){}; durability, not isolation, is the caveat",
-                    weaker_bad.join("; "),
-                    if final_stale.is_empty() {
+                    g.weaker_bad.join("; "),
+                    if g.final_stale.is_empty() {
                         String::new()
                     } else {
                         format!(
                             "; the stale reads ({}) are the final reads after the power loss (one per key and seed), \
                              which returned the rolled-back values: the same events as the lost writes, not another \
                              anomaly",
-                            final_stale.join(", ")
+                            g.final_stale.join(", ")
                         )
                     }
                 )),
@@ -122,7 +146,7 @@ pub fn sql_consistency(evidence: &Evidence) -> Claim {
                 "each commit is synced before it is acknowledged (synchronous=FULL; a power loss undoes weaker ones)",
             );
     }
-    let weaker = if weaker_seen > 0 { " (and so were its weaker synchronous settings)" } else { "" };
+    let weaker = if g.weaker_seen > 0 { " (and so were its weaker synchronous settings)" } else { "" };
     claim.judged(
         Verdict::Holds,
         format!(
