@@ -93,59 +93,138 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
     for name in FAULT_EXPERIMENTS {
         claim = claim.tested_by(name, &command(name));
     }
-    let describe = |claim: &mut Claim, experiment: &str, row: &Row| {
-        let key = format!("{experiment}/{}", row.system);
-        claim.figure(format!("{key}/violating_seeds"), row.violating_seeds.len() as f64);
-        claim.figure(format!("{key}/stale_reads"), row.stale_reads.unwrap_or(0) as f64);
-        claim.line(format!(
-            "{experiment}, {}: {}, {} stale reads, {} ({}, {})",
-            row.system,
-            check_line(row),
-            row.stale_reads.unwrap_or(0),
-            lost_line(row),
-            seeds(&evidence.experiments.get(experiment).map(|e| e.seeds.clone()).unwrap_or_default()),
-            violated_line(row)
-        ));
+    let m = gather(&mut claim, evidence);
+    staleness_contrast(&mut claim, evidence);
+    let Some(strict_name) = m.strict.map(|r| r.system.as_str()).or(m.measured_elsewhere) else {
+        return claim.judged(
+            Verdict::missing(format!("no results of {STRICT_DESCRIBED}: run `{}`", command(CAVEATS))),
+            "R + W > N needs a QUORUM configuration under faults",
+        );
     };
+    decide(claim, &m, strict_name)
+}
+
+/// The strict configuration (R + W > N, blocking read repair, strict quorums) and its caveats,
+/// as the experiments measured them.
+struct Measured<'a> {
+    /// The strict configuration in quorum-caveats.
+    strict: Option<&'a Row>,
+    /// The same without read repair.
+    no_repair: Option<&'a Row>,
+    /// The same with sloppy quorums.
+    sloppy: Option<&'a Row>,
+    /// (experiment, the strict system there, its violating seeds) of the other experiments
+    /// where it violated.
+    elsewhere: Vec<(&'a Experiment, &'a str, Vec<u64>)>,
+    /// The strict system of the first other experiment that measured one.
+    measured_elsewhere: Option<&'a str>,
+}
+
+/// One evidence line and two figures of `row` in `experiment`.
+fn describe(claim: &mut Claim, evidence: &Evidence, experiment: &str, row: &Row) {
+    let key = format!("{experiment}/{}", row.system);
+    claim.figure(format!("{key}/violating_seeds"), row.violating_seeds.len() as f64);
+    claim.figure(format!("{key}/stale_reads"), row.stale_reads.unwrap_or(0) as f64);
+    claim.line(format!(
+        "{experiment}, {}: {}, {} stale reads, {} ({}, {})",
+        row.system,
+        check_line(row),
+        row.stale_reads.unwrap_or(0),
+        lost_line(row),
+        seeds(&evidence.experiments.get(experiment).map(|e| e.seeds.clone()).unwrap_or_default()),
+        violated_line(row)
+    ));
+}
+
+/// The caveats experiment's systems (chosen by their properties), then the strict
+/// configuration in every other experiment: an evidence line each.
+fn gather<'a>(claim: &mut Claim, evidence: &'a Evidence) -> Measured<'a> {
     let caveats_experiment = evidence.experiments.get(CAVEATS);
     let in_caveats = |predicate: fn(&Properties) -> bool| caveats_experiment.and_then(|e| e.row_where(predicate));
     let strict = in_caveats(select::strict_overlapping);
     let no_repair = in_caveats(select::overlapping_without_write_back);
     let sloppy = in_caveats(select::overlapping_sloppy);
     for row in [strict, no_repair, sloppy, in_caveats(select::logical_timestamps)].into_iter().flatten() {
-        describe(&mut claim, CAVEATS, row);
+        describe(claim, evidence, CAVEATS, row);
     }
-    // (experiment, the strict system there, its violating seeds)
     let mut elsewhere: Vec<(&Experiment, &str, Vec<u64>)> = Vec::new();
     let mut measured_elsewhere: Option<&str> = None;
     for experiment in experiments(evidence).into_iter().filter(|e| e.name != CAVEATS) {
         if let Some(row) = experiment.row_where(select::strict_overlapping).filter(|r| completed(r)) {
             measured_elsewhere = measured_elsewhere.or(Some(&row.system));
-            describe(&mut claim, &experiment.name, row);
+            describe(claim, evidence, &experiment.name, row);
             if !row.violating_seeds.is_empty() {
                 elsewhere.push((experiment, &row.system, row.violating_seeds.clone()));
             }
         }
     }
-    staleness_contrast(&mut claim, evidence);
-    let Some(strict_name) = strict.map(|r| r.system.as_str()).or(measured_elsewhere) else {
-        return claim.judged(
-            Verdict::missing(format!("no results of {STRICT_DESCRIBED}: run `{}`", command(CAVEATS))),
-            "R + W > N needs a QUORUM configuration under faults",
-        );
-    };
-    let mut conditions: Vec<String> = Vec::new();
-    let mut gists: Vec<String> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    // With blocking read repair and strict quorums, a violation under the caveats' partitions or
-    // under an ordinary fault refutes the claim: nothing unusual was needed.
+    Measured { strict, no_repair, sloppy, elsewhere, measured_elsewhere }
+}
+
+/// With blocking read repair and strict quorums, a violation under the caveats' partitions or
+/// under an ordinary fault refutes the claim: nothing unusual was needed. Where it did, in words.
+fn refuting(m: &Measured) -> Vec<String> {
     let mut refuting: Vec<String> = Vec::new();
-    if let Some(strict) = strict.filter(|r| !r.violating_seeds.is_empty()) {
+    if let Some(strict) = m.strict.filter(|r| !r.violating_seeds.is_empty()) {
         refuting.push(format!("{CAVEATS} ({}) on {}", injected(CAVEATS), seeds(&strict.violating_seeds)));
     }
-    for (experiment, _, violated) in elsewhere.iter().filter(|(e, _, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
+    for (experiment, _, violated) in m.elsewhere.iter().filter(|(e, _, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
         refuting.push(format!("{} ({}) on {}", experiment.name, injected(&experiment.name), seeds(violated)));
     }
+    refuting
+}
+
+/// What the verdict says: its conditions, their gists and the reasons.
+#[derive(Default)]
+struct Findings {
+    conditions: Vec<String>,
+    gists: Vec<String>,
+    reasons: Vec<String>,
+}
+
+/// The caveats' findings: each caveat the strict configuration's variants violated is a
+/// condition; one they did not violate, or that was not run, a reason.
+fn caveat_findings(m: &Measured, strict_name: &str) -> Findings {
+    let mut f = Findings::default();
+    if m.strict.is_none() {
+        f.reasons
+            .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
+        return f;
+    }
+    f.reasons.push(format!("{strict_name} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
+    for (row, what, condition, gist) in [
+        (
+            m.no_repair,
+            "a QUORUM system without read repair",
+            "reads write back what they return before answering (blocking read repair)",
+            "reads write back",
+        ),
+        (
+            m.sloppy,
+            "a QUORUM system with sloppy quorums",
+            "quorums are strict (no fallback node's hint counts toward W)",
+            "quorums are strict",
+        ),
+    ] {
+        match row {
+            Some(row) if !row.violating_seeds.is_empty() => {
+                let system = &row.system;
+                f.conditions.push(format!("{condition}: {system} violated on {}", seeds(&row.violating_seeds)));
+                f.gists.push(gist.to_owned());
+            }
+            Some(row) => {
+                f.reasons.push(format!("{} did not violate in these seeds (caveat not observed)", row.system));
+            }
+            None => f.reasons.push(format!("{what} was not run (caveat not exercised)")),
+        }
+    }
+    f
+}
+
+/// The verdict: refuted by a violation the strict configuration needed nothing unusual for;
+/// otherwise holds only when each caveat and each other violation's condition holds.
+fn decide(claim: Claim, m: &Measured, strict_name: &str) -> Claim {
+    let refuting = refuting(m);
     if !refuting.is_empty() {
         return claim.judged(
             Verdict::Refuted,
@@ -156,52 +235,21 @@ pub fn strict_quorums(evidence: &Evidence) -> Claim {
             ),
         );
     }
-    if strict.is_some() {
-        reasons.push(format!("{strict_name} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
-        for (row, what, condition, gist) in [
-            (
-                no_repair,
-                "a QUORUM system without read repair",
-                "reads write back what they return before answering (blocking read repair)",
-                "reads write back",
-            ),
-            (
-                sloppy,
-                "a QUORUM system with sloppy quorums",
-                "quorums are strict (no fallback node's hint counts toward W)",
-                "quorums are strict",
-            ),
-        ] {
-            match row {
-                Some(row) if !row.violating_seeds.is_empty() => {
-                    let system = &row.system;
-                    conditions.push(format!("{condition}: {system} violated on {}", seeds(&row.violating_seeds)));
-                    gists.push(gist.to_owned());
-                }
-                Some(row) => {
-                    reasons.push(format!("{} did not violate in these seeds (caveat not observed)", row.system));
-                }
-                None => reasons.push(format!("{what} was not run (caveat not exercised)")),
-            }
-        }
-    } else {
-        reasons
-            .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
-    }
-    for (experiment, system, violated) in &elsewhere {
+    let mut f = caveat_findings(m, strict_name);
+    for (experiment, system, violated) in &m.elsewhere {
         let faults = seed_faults(experiment, system);
         let condition = rw_condition(&experiment.name, violated, faults.as_ref());
         // The gist: the condition without its parenthesis (once each).
         let gist = condition.split(" (").next().unwrap_or(&condition).to_owned();
-        if !gists.contains(&gist) {
-            gists.push(gist);
+        if !f.gists.contains(&gist) {
+            f.gists.push(gist);
         }
-        conditions.push(format!("{condition}: {system} violated in {} on {}", experiment.name, seeds(violated)));
+        f.conditions.push(format!("{condition}: {system} violated in {} on {}", experiment.name, seeds(violated)));
     }
-    if conditions.is_empty() {
-        return claim.judged(Verdict::Holds, reasons.join("; "));
+    if f.conditions.is_empty() {
+        return claim.judged(Verdict::Holds, f.reasons.join("; "));
     }
-    claim.judged(Verdict::only_when(conditions.join("; ")), reasons.join("; ")).gist(gists.join(", "))
+    claim.judged(Verdict::only_when(f.conditions.join("; ")), f.reasons.join("; ")).gist(f.gists.join(", "))
 }
 
 /// The staleness experiment's contrast for claim 8 (evidence only, not the verdict): with
