@@ -1,7 +1,7 @@
 //! Claim 9: last-write-wins is safe under clock skew. Judged on the clock-skew experiment: the
 //! last-write-wins systems ([`crate::select::last_write_wins`]) beside the clock-free ones.
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{seeds, Claim, Verdict};
 use crate::select;
 use crate::{command, no_results};
@@ -21,11 +21,33 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
     let Some(experiment) = evidence.experiments.get(CLOCK_SKEW) else {
         return claim.judged(no_results(&[CLOCK_SKEW]), "LWW under clock skew needs the clock-skew experiment");
     };
-    let mut lww_lost = 0u64;
-    let mut lww_measured = false;
-    // (system, lost, R + W > N if the configuration says)
-    let mut losers: Vec<(String, u64, Option<bool>)> = Vec::new();
-    let mut lww_violated: Vec<String> = Vec::new();
+    let k = gather(&mut claim, experiment);
+    if !k.lww_measured {
+        return claim.judged(
+            Verdict::missing(format!("no LWW system in {CLOCK_SKEW}: run `{}`", command(CLOCK_SKEW))),
+            "LWW under clock skew needs the LWW systems",
+        );
+    }
+    decide(claim, &k)
+}
+
+/// What the clock-skew experiment says of the last-write-wins systems, for the verdict.
+#[derive(Default)]
+struct Skewed {
+    /// The acknowledged writes they lost, in total.
+    lww_lost: u64,
+    /// Whether any last-write-wins system completed a seed.
+    lww_measured: bool,
+    /// (system, lost, R + W > N if the configuration says)
+    losers: Vec<(String, u64, Option<bool>)>,
+    /// Their violations in words (`SYSTEM on seeds ..`).
+    lww_violated: Vec<String>,
+}
+
+/// One evidence line and two figures per last-write-wins system of `experiment`, then per
+/// clock-free one (replicated first).
+fn gather(claim: &mut Claim, experiment: &Experiment) -> Skewed {
+    let mut k = Skewed::default();
     let lww = experiment.rows_where(select::last_write_wins);
     let clock_free = select::replicated_first(experiment, experiment.rows_where(select::clock_free));
     for row in lww.iter().chain(clock_free.iter()).copied().filter(|r| completed(r)) {
@@ -43,27 +65,28 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
             violated_line(row)
         ));
         if properties.is_some_and(select::last_write_wins) {
-            lww_measured = true;
-            lww_lost += lost;
+            k.lww_measured = true;
+            k.lww_lost += lost;
             if lost > 0 {
-                losers.push((system.to_string(), lost, properties.and_then(select::overlapping)));
+                k.losers.push((system.to_string(), lost, properties.and_then(select::overlapping)));
             }
             if !row.violating_seeds.is_empty() {
-                lww_violated.push(format!("{system} on {}", seeds(&row.violating_seeds)));
+                k.lww_violated.push(format!("{system} on {}", seeds(&row.violating_seeds)));
             }
         }
     }
-    if !lww_measured {
-        return claim.judged(
-            Verdict::missing(format!("no LWW system in {CLOCK_SKEW}: run `{}`", command(CLOCK_SKEW))),
-            "LWW under clock skew needs the LWW systems",
-        );
-    }
-    claim.figure("lww_lost_writes", lww_lost as f64);
-    if lww_lost > 0 {
-        let lost: Vec<String> = losers.iter().map(|(system, lost, _)| format!("{system} {lost}")).collect();
+    k
+}
+
+/// The verdict: refuted by a lost acknowledged write, holds only when durability alone is asked
+/// if reads were stale or not linearizable, holds otherwise.
+fn decide(mut claim: Claim, k: &Skewed) -> Claim {
+    let lww_lost = k.lww_lost;
+    claim.figure("lww_lost_writes", k.lww_lost as f64);
+    if k.lww_lost > 0 {
+        let lost: Vec<String> = k.losers.iter().map(|(system, lost, _)| format!("{system} {lost}")).collect();
         let strict: Vec<&str> =
-            losers.iter().filter(|(_, _, strict)| *strict == Some(true)).map(|(s, _, _)| s.as_str()).collect();
+            k.losers.iter().filter(|(_, _, strict)| *strict == Some(true)).map(|(s, _, _)| s.as_str()).collect();
         let quorums = match strict.as_slice() {
             [] => String::new(),
             [one] => format!(": {one} has R + W > N, which does not help when the order itself is wrong"),
@@ -77,17 +100,17 @@ pub fn last_write_wins(evidence: &Evidence) -> Claim {
                 "with one clock 2 s behind, last-write-wins lost {lww_lost} acknowledged writes ({}; violations: \
                  {}){quorums}",
                 lost.join(", "),
-                lww_violated.join(", ")
+                k.lww_violated.join(", ")
             ),
         );
     }
-    if !lww_violated.is_empty() {
+    if !k.lww_violated.is_empty() {
         return claim
             .judged(
                 Verdict::only_when(format!(
                 "only durability is asked: no acknowledged write was lost, but reads were stale or not linearizable \
                  ({})",
-                lww_violated.join(", ")
+                k.lww_violated.join(", ")
             )),
                 "LWW kept every acknowledged write in these seeds, yet clock skew reordered reads",
             )
