@@ -1,7 +1,7 @@
 //! Claim 4: SQL bottlenecks on locking and transactions as load increases. Judged on the
 //! scaling sweep's SQLite series: its curve against its serial bound.
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Scaling, ScalingPoint, ScalingRow};
 use crate::ledger::{ms, percent, Claim, Verdict};
 use crate::{command, SEED_SOURCE};
 
@@ -41,6 +41,31 @@ pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
     claim.figure("scaling/sqlite/model_bound_ok_per_s", bound);
     claim.figure("scaling/sqlite/share_of_bound", share_of_bound);
     claim.figure("scaling/sqlite/last_over_peak", kept);
+    let series = Series { row, first, last, bound, peak, share_of_bound, kept };
+    describe(&mut claim, scaling, &curve, &series);
+    decide(claim, &series)
+}
+
+/// The SQLite series' figures the verdict uses.
+struct Series<'a> {
+    /// Its row of the sweep.
+    row: &'a ScalingRow,
+    /// The least and the most loaded point.
+    first: &'a ScalingPoint,
+    last: &'a ScalingPoint,
+    /// The serial bound of the capacity model (ok/s).
+    bound: f64,
+    /// The saturation throughput (ok/s).
+    peak: f64,
+    /// The peak's share of the bound.
+    share_of_bound: f64,
+    /// The most loaded point's share of the peak.
+    kept: f64,
+}
+
+/// Two evidence lines: the curve, then its peak against the serial bound and its p99 latency.
+fn describe(claim: &mut Claim, scaling: &Scaling, curve: &[&ScalingPoint], series: &Series) {
+    let Series { row, first, last, bound, peak, share_of_bound, .. } = *series;
     let curve_text: Vec<String> = curve.iter().map(|p| format!("{} clients {:.0}", p.clients, p.ok_per_s)).collect();
     claim.line(format!(
         "scaling ({}), SQLite (one writer), ok/s against clients: {}",
@@ -60,6 +85,12 @@ pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
         ms(last.p99_ms),
         last.clients
     ));
+}
+
+/// The verdict: holds if throughput collapsed as load grew; otherwise holds only when load
+/// exceeds the writer's commit rate (at the serial bound) or a plateau below it.
+fn decide(mut claim: Claim, series: &Series) -> Claim {
+    let Series { row, first, last, bound, peak, share_of_bound, kept } = *series;
     if kept < FLAT_SHARE {
         return claim.judged(
             Verdict::Holds,
