@@ -1,7 +1,7 @@
 //! Claim 3: eventual consistency gives much higher write throughput. Judged on the scaling
 //! sweep: ONE against ALL on the same nodes, and SQLite against the quorum store.
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
 use crate::{command, SEED_SOURCE};
 
@@ -24,6 +24,17 @@ pub fn eventual_throughput(evidence: &Evidence) -> Claim {
     .tested_by("scaling", &command("scaling"));
     let Some(scaling) = &evidence.scaling else { return scaling_missing(claim, "no scaling results") };
     let mut claim = claim;
+    let ratios = one_over_all(&mut claim, scaling);
+    if ratios.is_empty() {
+        return scaling_missing(claim, "the scaling results lack ONE and ALL at the same nodes");
+    }
+    let machines = machines(&mut claim, scaling);
+    decide(claim, &ratios, &machines)
+}
+
+/// ONE's saturation throughput over ALL's at each cluster size that has both, (nodes, ratio),
+/// with one evidence line and one figure each.
+fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<(usize, f64)> {
     let mut nodes: Vec<usize> = scaling.rows.iter().filter(|r| r.level != "-").map(|r| r.nodes).collect();
     nodes.sort_unstable();
     nodes.dedup();
@@ -45,9 +56,12 @@ pub fn eventual_throughput(evidence: &Evidence) -> Claim {
             all.saturation_ok_per_s
         ));
     }
-    if ratios.is_empty() {
-        return scaling_missing(claim, "the scaling results lack ONE and ALL at the same nodes");
-    }
+    ratios
+}
+
+/// Where the quorum store's lead over SQLite comes from, for the reasoning (empty without
+/// SQLite or ONE in the sweep), with its evidence line and figures.
+fn machines(claim: &mut Claim, scaling: &Scaling) -> String {
     let sqlite = scaling.rows.iter().find(|r| r.level == "-" && r.errors == 0);
     let mut machines = String::new();
     if let (Some(sqlite), Some(biggest)) =
@@ -71,6 +85,12 @@ pub fn eventual_throughput(evidence: &Evidence) -> Claim {
             per_node / sqlite.saturation_ok_per_s.max(f64::MIN_POSITIVE)
         );
     }
+    machines
+}
+
+/// The verdict from the ONE/ALL `ratios`: refuted when none is much higher, holds when all are,
+/// else holds only at the cluster sizes where it is.
+fn decide(mut claim: Claim, ratios: &[(usize, f64)], machines: &str) -> Claim {
     let best = ratios.iter().map(|(_, r)| *r).fold(0.0, f64::max);
     let least = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
     claim.figure("best_one_over_all", best);
