@@ -1,7 +1,7 @@
 //! Claim 2: Cassandra scales linearly with nodes. Judged on the scaling sweep's efficiency
 //! (speed-up over the node ratio, against 3 nodes at the same level).
 
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
 use crate::{command, SEED_SOURCE};
 
@@ -24,6 +24,36 @@ pub fn linear_scaling(evidence: &Evidence) -> Claim {
     .tested_by("scaling", &command("scaling"));
     let Some(scaling) = &evidence.scaling else { return scaling_missing(claim, "no scaling results") };
     let mut claim = claim;
+    let worst = efficiencies(&mut claim, scaling);
+    let Some((worst, at)) = worst else {
+        return scaling_missing(claim, "the scaling results have no quorum series with a 3-node base");
+    };
+    claim.figure("worst_efficiency", worst);
+    if worst < EFFICIENCY_FLOOR {
+        return claim.judged(
+            Verdict::Refuted,
+            format!("efficiency fell to {worst:.2} ({at}), below {EFFICIENCY_FLOOR}: adding nodes added less than their share"),
+        );
+    }
+    let model = model_text(scaling);
+    claim
+        .judged(
+            Verdict::only_when(format!(
+            "the lab's capacity model holds: each node has its own CPU and one disk, and every operation costs the \
+             same work on its N = 3 replicas whatever the cluster size, with keys spread evenly and every node \
+             coordinating an equal share of clients ({model})"
+        )),
+            format!(
+                "every cluster kept at least {worst:.3} efficiency (lowest: {at}; threshold {EFFICIENCY_FLOOR}, one \
+                 seed of the model: nothing outside it was measured)"
+            ),
+        )
+        .gist("the lab's capacity model holds (each node its own CPU and disk, keys spread evenly)")
+}
+
+/// One evidence line per quorum level of the sweep (each cluster size's saturation throughput
+/// and efficiency, with their figures); the lowest efficiency and where, if any.
+fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Option<(f64, String)> {
     let mut worst: Option<(f64, String)> = None;
     for level in levels(scaling) {
         let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.level == level && r.errors == 0).collect();
@@ -48,17 +78,13 @@ pub fn linear_scaling(evidence: &Evidence) -> Claim {
             parts.join(", ")
         ));
     }
-    let Some((worst, at)) = worst else {
-        return scaling_missing(claim, "the scaling results have no quorum series with a 3-node base");
-    };
-    claim.figure("worst_efficiency", worst);
-    if worst < EFFICIENCY_FLOOR {
-        return claim.judged(
-            Verdict::Refuted,
-            format!("efficiency fell to {worst:.2} ({at}), below {EFFICIENCY_FLOOR}: adding nodes added less than their share"),
-        );
-    }
-    let model = if scaling.model.is_empty() {
+    worst
+}
+
+/// The capacity model in the condition: its costs and the run's shape (the definitions of
+/// saturation and bound stay in the summary).
+fn model_text(scaling: &Scaling) -> String {
+    if scaling.model.is_empty() {
         "the capacity model of results/scaling/summary.md".to_owned()
     } else {
         // The model's costs and the run's shape; the definitions of saturation and bound stay
@@ -70,20 +96,7 @@ pub fn linear_scaling(evidence: &Evidence) -> Claim {
             .filter(|l| ["CPU", "disk", "tick"].iter().any(|p| l.starts_with(p)))
             .collect();
         lines.join("; ")
-    };
-    claim
-        .judged(
-            Verdict::only_when(format!(
-            "the lab's capacity model holds: each node has its own CPU and one disk, and every operation costs the \
-             same work on its N = 3 replicas whatever the cluster size, with keys spread evenly and every node \
-             coordinating an equal share of clients ({model})"
-        )),
-            format!(
-                "every cluster kept at least {worst:.3} efficiency (lowest: {at}; threshold {EFFICIENCY_FLOOR}, one \
-                 seed of the model: nothing outside it was measured)"
-            ),
-        )
-        .gist("the lab's capacity model holds (each node its own CPU and disk, keys spread evenly)")
+    }
 }
 
 #[cfg(test)]
