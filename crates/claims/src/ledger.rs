@@ -153,6 +153,11 @@ pub fn seed_list(seeds: &[u64]) -> String {
     }
 }
 
+/// A latency in milliseconds to one decimal, `-` when not measured.
+pub fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1} ms"))
+}
+
 /// A share as a percentage with one decimal.
 pub fn percent(share: f64) -> String {
     // A share short of 1 must not print as 100.0 % (nor above 0 as 0.0 %): more digits then.

@@ -3,20 +3,25 @@
 //! evidence (figures with their seeds) and a verdict: holds, refuted, holds only when (a
 //! condition), or not measured (with the command that measures it).
 //!
-//! Map: [`evidence`] loads a results directory into typed evidence; [`ledger`] is the
-//! vocabulary (claim, verdict); the judgments, pure functions of the evidence, are grouped in
-//! [`perf`] (claims 1-4: write latency, scaling, throughput), [`faults`] (5-9: availability,
-//! consistency, convergence, quorums, clocks) and [`durability`] (10); [`render`] prints the
-//! ledger and writes `claims.md` and `claims.json` (no wall-clock time in them: the same
-//! results give the same bytes).
+//! Map:
+//! - [`evidence`] loads a results directory into typed evidence;
+//! - [`ledger`] is the vocabulary (claim, verdict) and the figures in words;
+//! - [`select`] chooses the systems a claim looks at by their recorded properties, never by name;
+//! - [`claim`] holds the judgments, pure functions of the evidence, one file per claim
+//!   (`claim/c01_memtable.rs` to `claim/c10_durable.rs`, each with its thresholds and unit
+//!   tests), and the helpers several claims share;
+//! - [`judge`] lists the ten claims in ledger order;
+//! - [`render`] prints the ledger and writes `claims.md` and `claims.json` (no wall-clock time in
+//!   them: the same results give the same bytes);
+//! - `testing` (tests only) builds hand-made evidence for the unit tests.
 
-pub mod durability;
+pub mod claim;
 pub mod evidence;
-pub mod faults;
 pub mod ledger;
-pub mod perf;
 pub mod render;
 pub mod select;
+#[cfg(test)]
+pub mod testing;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,16 +62,16 @@ pub fn no_results(names: &[&str]) -> Verdict {
 /// Every claim, judged on `evidence`, in ledger order.
 pub fn judge(evidence: &Evidence) -> Vec<Claim> {
     let claims = vec![
-        perf::memtable(evidence),
-        perf::linear_scaling(evidence),
-        perf::eventual_throughput(evidence),
-        perf::sql_bottleneck(evidence),
-        faults::availability(evidence),
-        faults::sql_consistency(evidence),
-        faults::convergence(evidence),
-        faults::strict_quorums(evidence),
-        faults::last_write_wins(evidence),
-        durability::acknowledged_durable(evidence),
+        claim::c01_memtable::memtable(evidence),
+        claim::c02_linear_scaling::linear_scaling(evidence),
+        claim::c03_eventual_throughput::eventual_throughput(evidence),
+        claim::c04_sql_bottleneck::sql_bottleneck(evidence),
+        claim::c05_availability::availability(evidence),
+        claim::c06_sql_consistency::sql_consistency(evidence),
+        claim::c07_convergence::convergence(evidence),
+        claim::c08_strict_quorums::strict_quorums(evidence),
+        claim::c09_last_write_wins::last_write_wins(evidence),
+        claim::c10_durable::acknowledged_durable(evidence),
     ];
     debug_assert!(claims.iter().enumerate().all(|(i, c)| c.id == i + 1), "claims numbered in order");
     claims
@@ -92,146 +97,6 @@ pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(1))
-}
-
-/// Hand-built evidence for the judgments' unit tests: rows named as the standard experiments
-/// name their systems, each with the properties those systems have there.
-#[cfg(test)]
-pub mod testing {
-    use std::collections::BTreeMap;
-
-    use experiment::properties::{
-        Durability, Ordering, Properties, Quorums, SqliteJournal, SqliteSettings, SqliteSynchronous,
-    };
-    use runner::run::table::{aggregate, Row};
-
-    use super::evidence::{Evidence, Experiment};
-
-    /// LWW at QUORUM, blocking read repair, strict quorums (in power-loss: a periodic commit log).
-    pub const STRICT: &str = "quorum-quorum";
-    /// The same without read repair.
-    pub const NO_REPAIR: &str = "quorum-quorum-no-repair";
-    /// The same with sloppy quorums.
-    pub const SLOPPY: &str = "quorum-quorum-sloppy";
-    /// The periodic commit log of power-loss.
-    pub const PERIODIC: &str = "quorum-quorum";
-    /// Its batch control.
-    pub const BATCH: &str = "quorum-quorum-batch";
-    /// SQLite syncing every commit.
-    pub const SQLITE_FULL: &str = "sqlite-full";
-    /// SQLite in WAL mode syncing at checkpoints.
-    pub const SQLITE_NORMAL: &str = "sqlite-normal";
-    /// SQLite never syncing.
-    pub const SQLITE_OFF: &str = "sqlite-off";
-
-    fn sqlite(synchronous: SqliteSynchronous) -> Properties {
-        Properties {
-            store: "sqlite".into(),
-            servers: 1,
-            replicas: 1,
-            quorums: None,
-            ordering: Ordering::SingleWriter,
-            durability: match synchronous {
-                SqliteSynchronous::Full => Durability::SyncedBeforeAck,
-                SqliteSynchronous::Normal => Durability::SyncedAfterAck,
-                SqliteSynchronous::Off => Durability::NeverSynced,
-            },
-            sqlite: Some(SqliteSettings { journal: SqliteJournal::Wal, synchronous }),
-        }
-    }
-
-    fn quorum(level: &str, k: usize, ordering: Ordering, durability: Durability) -> Properties {
-        Properties {
-            store: "quorum".into(),
-            servers: 3,
-            replicas: 3,
-            quorums: Some(Quorums {
-                n: 3,
-                r: k,
-                w: k,
-                read_level: level.into(),
-                write_level: level.into(),
-                read_writes_back: true,
-                sloppy: false,
-                anti_entropy: false,
-            }),
-            ordering,
-            durability,
-            sqlite: None,
-        }
-    }
-
-    /// The properties `system` has in the standard experiment `experiment` (`None` for a name
-    /// no standard experiment uses).
-    pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
-        let log = if experiment == "power-loss" { Durability::SyncedAfterAck } else { Durability::SyncedBeforeAck };
-        let lww = Ordering::LastWriteWins;
-        let mut properties = match system {
-            "sqlite-full" => sqlite(SqliteSynchronous::Full),
-            "sqlite-normal" => sqlite(SqliteSynchronous::Normal),
-            "sqlite-off" => sqlite(SqliteSynchronous::Off),
-            "quorum-one" => quorum("one", 1, lww, log),
-            "quorum-quorum" => quorum("quorum", 2, lww, log),
-            "quorum-all" => quorum("all", 3, lww, log),
-            "quorum-abd" => quorum("quorum", 2, Ordering::LogicalTimestamps, log),
-            "quorum-quorum-batch" | "quorum-quorum-no-repair" | "quorum-quorum-sloppy" => {
-                quorum("quorum", 2, lww, Durability::SyncedBeforeAck)
-            }
-            _ => return None,
-        };
-        if let Some(q) = properties.quorums.as_mut() {
-            q.read_writes_back = system != "quorum-quorum-no-repair";
-            q.sloppy = system == "quorum-quorum-sloppy";
-        }
-        Some(properties)
-    }
-
-    /// A row of `system` with every count zero (no seed failed, two seeds ran).
-    pub fn row(system: &str) -> Row {
-        let mut row = aggregate(&[], &[system.to_owned()], false).remove(0);
-        row.seeds = 2;
-        row.check_passed = 2;
-        row.check_decided = 2;
-        row.stale_reads = Some(0);
-        row.lost_writes = Some(0);
-        row
-    }
-
-    /// Evidence holding these experiments, each run with seeds 1 and 2, each system with the
-    /// properties it has in the standard experiments.
-    pub fn evidence(experiments: &[(&str, Vec<Row>)]) -> Evidence {
-        let mut evidence = Evidence::default();
-        for (name, rows) in experiments {
-            let properties: BTreeMap<String, Properties> =
-                rows.iter().filter_map(|r| properties_of(&r.system, name).map(|p| (r.system.clone(), p))).collect();
-            evidence.experiments.insert(
-                (*name).to_owned(),
-                Experiment {
-                    name: (*name).to_owned(),
-                    seeds: vec![1, 2],
-                    rows: rows.clone(),
-                    records: Vec::new(),
-                    configs: Vec::new(),
-                    properties,
-                },
-            );
-        }
-        evidence
-    }
-
-    /// The same evidence with every fault-experiment system renamed by `rename`: what a user's
-    /// own experiment with other names looks like.
-    pub fn renamed(evidence: &Evidence, rename: impl Fn(&str) -> String) -> Evidence {
-        let mut renamed = evidence.clone();
-        for experiment in renamed.experiments.values_mut() {
-            for row in &mut experiment.rows {
-                row.system = rename(&row.system);
-            }
-            experiment.properties =
-                std::mem::take(&mut experiment.properties).into_iter().map(|(s, p)| (rename(&s), p)).collect();
-        }
-        renamed
-    }
 }
 
 #[cfg(test)]

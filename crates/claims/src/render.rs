@@ -87,7 +87,7 @@ pub fn markdown(claims: &[Claim], results: &Path) -> String {
         "Each claim, quoted from the seed text or the literature, judged by `lab claims` on the results in \
          `{}`: the experiments that test it (and the commands that reproduce them), the evidence (figures with \
          their seeds, simulated time unless it says real disk) and the verdict. Thresholds and the reasoning \
-         behind each verdict are documented in `crates/lab/src/claims/`.\n",
+         behind each verdict are documented in `crates/claims/src/claim/` (one file per claim).\n",
         results.display()
     );
     out.push_str("| # | claim | verdict | key evidence |\n|---|---|---|---|\n");

@@ -1,14 +1,12 @@
-//! Claim 10: an acknowledged write is durable. A pure function of the power-loss and disk-error
-//! experiments' rows.
+//! Claim 10: an acknowledged write is durable. Judged on the power-loss and disk-error
+//! experiments' lost writes, each system by whether it syncs before the ack (its recorded
+//! properties).
 
-use super::evidence::Evidence;
-use super::ledger::{seed_list, seeds, Claim, Verdict};
-use super::{command, no_results, SEED_SOURCE};
+use crate::evidence::{Evidence, Experiment};
+use crate::ledger::{seed_list, seeds, Claim, Verdict};
+use crate::{command, no_results, SEED_SOURCE};
 
-/// The experiments that test durability.
-pub const POWER_LOSS: &str = "power-loss";
-/// See [`POWER_LOSS`].
-pub const DISK_ERRORS: &str = "disk-io-errors";
+use super::fault_experiments::{DISK_ERRORS, POWER_LOSS};
 
 /// Claim 10.
 pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
@@ -30,14 +28,46 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
     let Some(power) = evidence.experiments.get(POWER_LOSS) else {
         return claim.judged(no_results(&[POWER_LOSS]), "durability needs the power-loss experiment");
     };
-    let mut synced_lost: Vec<String> = Vec::new();
-    let mut synced_kept: Vec<String> = Vec::new();
-    let mut unsynced_lost: Vec<String> = Vec::new();
-    let mut unsynced_kept: Vec<String> = Vec::new();
-    // disk-io-errors has no power loss: what it kept is reported apart.
-    let mut disk_lost: Vec<String> = Vec::new();
-    let mut disk_kept: Vec<String> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
+    let b = gather(&mut claim, evidence, power);
+    if b.synced_kept.is_empty()
+        && b.synced_lost.is_empty()
+        && b.unsynced_lost.is_empty()
+        && b.unsynced_kept.is_empty()
+        && b.disk_kept.is_empty()
+        && b.disk_lost.is_empty()
+    {
+        return claim.judged(
+            Verdict::missing(format!("{POWER_LOSS} judged no lost writes: run `{}`", command(POWER_LOSS))),
+            "durability needs final reads after the power loss",
+        );
+    }
+    decide(claim, &b)
+}
+
+/// The rows of power-loss and disk-io-errors that judged lost writes, in words
+/// (`EXPERIMENT/SYSTEM LOST of ACKNOWLEDGED`), by how the system syncs and whether it lost any.
+#[derive(Default)]
+struct Buckets {
+    /// Synced before the ack, lost writes at power loss.
+    synced_lost: Vec<String>,
+    /// Synced before the ack, lost nothing.
+    synced_kept: Vec<String>,
+    /// Acknowledged before the sync, lost writes at power loss.
+    unsynced_lost: Vec<String>,
+    /// Acknowledged before the sync, lost nothing at power loss.
+    unsynced_kept: Vec<String>,
+    /// disk-io-errors has no power loss: what it lost is reported apart.
+    disk_lost: Vec<String>,
+    /// And what it kept.
+    disk_kept: Vec<String>,
+    /// The systems whose sync setting is not in their properties.
+    unknown: Vec<String>,
+}
+
+/// One evidence line and two figures per row of `power` (and of disk-io-errors when present)
+/// that judged lost writes, sorted into [`Buckets`].
+fn gather(claim: &mut Claim, evidence: &Evidence, power: &Experiment) -> Buckets {
+    let mut b = Buckets::default();
     for experiment in [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS)) {
         for row in experiment.rows.iter().filter(|r| r.seeds > r.errors) {
             let Some(lost) = row.lost_writes else { continue };
@@ -64,56 +94,50 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
             ));
             let text = format!("{key} {lost} of {}", row.acknowledged_writes);
             match (synced, lost > 0) {
-                (Some(true), true) => synced_lost.push(text),
-                (None, _) => unknown.push(text),
-                (Some(_), false) if experiment.name == DISK_ERRORS => disk_kept.push(text),
-                (Some(false), true) if experiment.name == DISK_ERRORS => disk_lost.push(text),
-                (Some(true), false) => synced_kept.push(text),
-                (Some(false), true) => unsynced_lost.push(text),
-                (Some(false), false) => unsynced_kept.push(text),
+                (Some(true), true) => b.synced_lost.push(text),
+                (None, _) => b.unknown.push(text),
+                (Some(_), false) if experiment.name == DISK_ERRORS => b.disk_kept.push(text),
+                (Some(false), true) if experiment.name == DISK_ERRORS => b.disk_lost.push(text),
+                (Some(true), false) => b.synced_kept.push(text),
+                (Some(false), true) => b.unsynced_lost.push(text),
+                (Some(false), false) => b.unsynced_kept.push(text),
             }
         }
     }
-    if synced_kept.is_empty()
-        && synced_lost.is_empty()
-        && unsynced_lost.is_empty()
-        && unsynced_kept.is_empty()
-        && disk_kept.is_empty()
-        && disk_lost.is_empty()
-    {
-        return claim.judged(
-            Verdict::missing(format!("{POWER_LOSS} judged no lost writes: run `{}`", command(POWER_LOSS))),
-            "durability needs final reads after the power loss",
-        );
-    }
-    if !synced_lost.is_empty() {
+    b
+}
+
+/// The verdict from the [`Buckets`]: refuted if a write synced before its ack was lost, holds if
+/// nothing was lost, else holds only when the write is synced before it is acknowledged.
+fn decide(claim: Claim, b: &Buckets) -> Claim {
+    if !b.synced_lost.is_empty() {
         return claim.judged(
             Verdict::Refuted,
-            format!("writes synced before their acknowledgement were lost: {}", synced_lost.join(", ")),
+            format!("writes synced before their acknowledgement were lost: {}", b.synced_lost.join(", ")),
         );
     }
-    let unjudged = if unknown.is_empty() {
+    let unjudged = if b.unknown.is_empty() {
         String::new()
     } else {
-        format!("; sync setting not in the configuration, not judged: {}", unknown.join(", "))
+        format!("; sync setting not in the configuration, not judged: {}", b.unknown.join(", "))
     };
-    let disk = match (disk_kept.is_empty(), disk_lost.is_empty()) {
+    let disk = match (b.disk_kept.is_empty(), b.disk_lost.is_empty()) {
         (true, true) => String::new(),
-        (false, true) => format!("; under disk I/O errors (no power loss): lost nothing ({})", disk_kept.join(", ")),
+        (false, true) => format!("; under disk I/O errors (no power loss): lost nothing ({})", b.disk_kept.join(", ")),
         _ => format!(
             "; under disk I/O errors (no power loss), acknowledged before the sync: lost {}{}",
-            disk_lost.join(", "),
-            if disk_kept.is_empty() { String::new() } else { format!("; lost nothing: {}", disk_kept.join(", ")) }
+            b.disk_lost.join(", "),
+            if b.disk_kept.is_empty() { String::new() } else { format!("; lost nothing: {}", b.disk_kept.join(", ")) }
         ),
     };
-    if unsynced_lost.is_empty() && disk_lost.is_empty() {
+    if b.unsynced_lost.is_empty() && b.disk_lost.is_empty() {
         return claim.judged(
             Verdict::Holds,
             format!("no acknowledged write was lost, synced before the ack or not{disk}{unjudged}"),
         );
     }
-    let kept = if synced_kept.is_empty() { "none measured".to_owned() } else { synced_kept.join(", ") };
-    let power_lost = if unsynced_lost.is_empty() { "none".to_owned() } else { unsynced_lost.join(", ") };
+    let kept = if b.synced_kept.is_empty() { "none measured".to_owned() } else { b.synced_kept.join(", ") };
+    let power_lost = if b.unsynced_lost.is_empty() { "none".to_owned() } else { b.unsynced_lost.join(", ") };
     claim
         .judged(
             Verdict::only_when(format!(
@@ -129,8 +153,8 @@ pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{evidence, row};
     use super::*;
+    use crate::testing::{evidence, row};
     use runner::run::table::Row;
 
     /// Evidence whose systems carry the properties of the standard experiments.

@@ -1,0 +1,192 @@
+//! Hand-built evidence for the judgments' unit tests: rows named as the standard experiments
+//! name their systems, each with the properties those systems have there; the fault
+//! experiments completed with empty results; a small scaling sweep.
+
+use std::collections::BTreeMap;
+
+use experiment::properties::{
+    Durability, Ordering, Properties, Quorums, SqliteJournal, SqliteSettings, SqliteSynchronous,
+};
+use runner::run::table::{aggregate, Row};
+
+use crate::claim::fault_experiments::FAULT_EXPERIMENTS;
+use crate::evidence::{Evidence, Experiment, Scaling, ScalingPoint, ScalingRow};
+
+/// LWW at QUORUM, blocking read repair, strict quorums (in power-loss: a periodic commit log).
+pub const STRICT: &str = "quorum-quorum";
+/// The same without read repair.
+pub const NO_REPAIR: &str = "quorum-quorum-no-repair";
+/// The same with sloppy quorums.
+pub const SLOPPY: &str = "quorum-quorum-sloppy";
+/// The periodic commit log of power-loss.
+pub const PERIODIC: &str = "quorum-quorum";
+/// Its batch control.
+pub const BATCH: &str = "quorum-quorum-batch";
+/// SQLite syncing every commit.
+pub const SQLITE_FULL: &str = "sqlite-full";
+/// SQLite in WAL mode syncing at checkpoints.
+pub const SQLITE_NORMAL: &str = "sqlite-normal";
+/// SQLite never syncing.
+pub const SQLITE_OFF: &str = "sqlite-off";
+
+fn sqlite(synchronous: SqliteSynchronous) -> Properties {
+    Properties {
+        store: "sqlite".into(),
+        servers: 1,
+        replicas: 1,
+        quorums: None,
+        ordering: Ordering::SingleWriter,
+        durability: match synchronous {
+            SqliteSynchronous::Full => Durability::SyncedBeforeAck,
+            SqliteSynchronous::Normal => Durability::SyncedAfterAck,
+            SqliteSynchronous::Off => Durability::NeverSynced,
+        },
+        sqlite: Some(SqliteSettings { journal: SqliteJournal::Wal, synchronous }),
+    }
+}
+
+fn quorum(level: &str, k: usize, ordering: Ordering, durability: Durability) -> Properties {
+    Properties {
+        store: "quorum".into(),
+        servers: 3,
+        replicas: 3,
+        quorums: Some(Quorums {
+            n: 3,
+            r: k,
+            w: k,
+            read_level: level.into(),
+            write_level: level.into(),
+            read_writes_back: true,
+            sloppy: false,
+            anti_entropy: false,
+        }),
+        ordering,
+        durability,
+        sqlite: None,
+    }
+}
+
+/// The properties `system` has in the standard experiment `experiment` (`None` for a name
+/// no standard experiment uses).
+pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
+    let log = if experiment == "power-loss" { Durability::SyncedAfterAck } else { Durability::SyncedBeforeAck };
+    let lww = Ordering::LastWriteWins;
+    let mut properties = match system {
+        "sqlite-full" => sqlite(SqliteSynchronous::Full),
+        "sqlite-normal" => sqlite(SqliteSynchronous::Normal),
+        "sqlite-off" => sqlite(SqliteSynchronous::Off),
+        "quorum-one" => quorum("one", 1, lww, log),
+        "quorum-quorum" => quorum("quorum", 2, lww, log),
+        "quorum-all" => quorum("all", 3, lww, log),
+        "quorum-abd" => quorum("quorum", 2, Ordering::LogicalTimestamps, log),
+        "quorum-quorum-batch" | "quorum-quorum-no-repair" | "quorum-quorum-sloppy" => {
+            quorum("quorum", 2, lww, Durability::SyncedBeforeAck)
+        }
+        _ => return None,
+    };
+    if let Some(q) = properties.quorums.as_mut() {
+        q.read_writes_back = system != "quorum-quorum-no-repair";
+        q.sloppy = system == "quorum-quorum-sloppy";
+    }
+    Some(properties)
+}
+
+/// A row of `system` with every count zero (no seed failed, two seeds ran).
+pub fn row(system: &str) -> Row {
+    let mut row = aggregate(&[], &[system.to_owned()], false).remove(0);
+    row.seeds = 2;
+    row.check_passed = 2;
+    row.check_decided = 2;
+    row.stale_reads = Some(0);
+    row.lost_writes = Some(0);
+    row
+}
+
+/// Evidence holding these experiments, each run with seeds 1 and 2, each system with the
+/// properties it has in the standard experiments.
+pub fn evidence(experiments: &[(&str, Vec<Row>)]) -> Evidence {
+    let mut evidence = Evidence::default();
+    for (name, rows) in experiments {
+        let properties: BTreeMap<String, Properties> =
+            rows.iter().filter_map(|r| properties_of(&r.system, name).map(|p| (r.system.clone(), p))).collect();
+        evidence.experiments.insert(
+            (*name).to_owned(),
+            Experiment {
+                name: (*name).to_owned(),
+                seeds: vec![1, 2],
+                rows: rows.clone(),
+                records: Vec::new(),
+                configs: Vec::new(),
+                properties,
+            },
+        );
+    }
+    evidence
+}
+
+/// The same evidence with every fault-experiment system renamed by `rename`: what a user's
+/// own experiment with other names looks like.
+pub fn renamed(evidence: &Evidence, rename: impl Fn(&str) -> String) -> Evidence {
+    let mut renamed = evidence.clone();
+    for experiment in renamed.experiments.values_mut() {
+        for row in &mut experiment.rows {
+            row.system = rename(&row.system);
+        }
+        experiment.properties =
+            std::mem::take(&mut experiment.properties).into_iter().map(|(s, p)| (rename(&s), p)).collect();
+    }
+    renamed
+}
+
+/// `e` with an empty result for every standard fault experiment it lacks (the required
+/// experiments present, contributing nothing).
+pub fn complete(mut e: Evidence) -> Evidence {
+    for name in FAULT_EXPERIMENTS {
+        if !e.experiments.contains_key(name) {
+            e.experiments.extend(evidence(&[(name, Vec::new())]).experiments);
+        }
+    }
+    e
+}
+
+/// A scaling series of `system`: `nodes` at `level`, saturating at `saturation` ok/s.
+pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> ScalingRow {
+    ScalingRow {
+        system: system.into(),
+        nodes,
+        level: level.into(),
+        saturation_ok_per_s: saturation,
+        knee_clients: 16,
+        p99_ms_at_saturation: Some(5.0),
+        speedup_vs_3: None,
+        efficiency: None,
+        model_bound_ok_per_s: None,
+        errors: 0,
+    }
+}
+
+/// A scaling sweep: 3 and 5 nodes at ONE and ALL (5 nodes saturating at `five_one` and
+/// `five_all`), and SQLite capped near its serial bound without collapsing.
+pub fn sweep(five_one: f64, five_all: f64) -> Evidence {
+    let mut rows = vec![
+        series("quorum-3-one", 3, "one", 3000.0),
+        series("quorum-3-all", 3, "all", 2900.0),
+        series("quorum-5-one", 5, "one", five_one),
+        series("quorum-5-all", 5, "all", five_all),
+    ];
+    for r in rows.iter_mut() {
+        let base = if r.level == "one" { 3000.0 } else { 2900.0 };
+        r.efficiency = Some(r.saturation_ok_per_s / base / (r.nodes as f64 / 3.0));
+    }
+    let mut sqlite = series("sqlite", 1, "-", 9000.0);
+    sqlite.model_bound_ok_per_s = Some(9500.0);
+    rows.push(sqlite);
+    let points = [(4, 5000.0, 1.0), (16, 9000.0, 3.0), (128, 8900.0, 30.0)]
+        .iter()
+        .map(|(c, t, p)| ScalingPoint { series: "sqlite".into(), clients: *c, ok_per_s: *t, p99_ms: Some(*p) })
+        .collect();
+    Evidence {
+        scaling: Some(Scaling { seed: Some(1), model: vec!["CPU per frame 10 us".into()], rows, points }),
+        ..Evidence::default()
+    }
+}
