@@ -15,6 +15,9 @@ use serde::Deserialize;
 
 use experiment::properties::Properties;
 
+use crate::ledger::seeds;
+use crate::stats::{Counted, Estimate};
+
 use runner::run::output::read_results;
 use runner::run::record::SeedRecord;
 use runner::run::table::{aggregate, Row};
@@ -72,11 +75,107 @@ impl Experiment {
         self.rows_where(predicate).into_iter().find(|r| r.seeds > r.errors)
     }
 
+    /// The records of `system`, in seed order.
+    pub fn records_of<'a>(&'a self, system: &'a str) -> impl Iterator<Item = &'a SeedRecord> + 'a {
+        self.records.iter().filter(move |r| r.system == system)
+    }
+
+    /// `figure` on each seed of `system` whose run completed (a seed for which `figure` gives
+    /// `None` is left out), as an estimate over seeds; `None` when no seed gave one.
+    pub fn estimate(&self, system: &str, figure: impl Fn(&SeedRecord) -> Option<f64>) -> Option<Estimate> {
+        Estimate::from_pairs(
+            self.records_of(system).filter(|r| r.error.is_none()).filter_map(|r| figure(r).map(|v| (r.seed, v))),
+        )
+    }
+
+    /// A safety property of `system` counted over its seeds: `verdict` says, for a completed
+    /// run, `Some(true)` when the seed violated the property, `Some(false)` when it kept it and
+    /// `None` when it could not be judged; failed runs are counted as failed.
+    pub fn counted(&self, system: &str, verdict: impl Fn(&SeedRecord) -> Option<bool>) -> Counted {
+        let mut counted = Counted::default();
+        for record in self.records_of(system) {
+            if record.error.is_some() {
+                counted.failed.push(record.seed);
+                continue;
+            }
+            match verdict(record) {
+                Some(violated) => {
+                    counted.judged.push(record.seed);
+                    if violated {
+                        counted.violating.push(record.seed);
+                    }
+                }
+                None => counted.unjudged.push(record.seed),
+            }
+        }
+        counted
+    }
+
+    /// `system`'s seeds that leave something unknown: failed runs, checker verdicts that are
+    /// not decided, keys without a final read.
+    pub fn unknowns(&self, system: &str) -> Unknowns {
+        let mut unknowns = Unknowns::default();
+        for record in self.records_of(system) {
+            if record.error.is_some() {
+                unknowns.failed.push(record.seed);
+            } else {
+                if !record.check.decided() {
+                    unknowns.check_unknown.push(record.seed);
+                }
+                if record.unjudged_keys > 0 {
+                    unknowns.unjudged_keys += record.unjudged_keys;
+                    unknowns.unjudged_seeds.push(record.seed);
+                }
+            }
+        }
+        unknowns
+    }
+
     /// `system`'s configuration in `experiment`, as `experiment.json`'s `configs` describe it
     /// (`quorum: 3 nodes, n=3, r=quorum w=quorum, lww, commit log batch, ...`, `sqlite: journal
     /// wal, synchronous=full`); `None` when the evidence does not carry it.
     pub fn config(&self, system: &str) -> Option<&str> {
         self.configs.iter().find(|(s, _)| s == system).map(|(_, c)| c.as_str())
+    }
+}
+
+/// What one system's seeds leave unknown in one experiment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unknowns {
+    /// Seeds whose run failed.
+    pub failed: Vec<u64>,
+    /// Seeds whose consistency check was not decided (the checker's deadline passed).
+    pub check_unknown: Vec<u64>,
+    /// Keys, over all seeds, with acknowledged writes and no successful final read.
+    pub unjudged_keys: u64,
+    /// The seeds that had such keys.
+    pub unjudged_seeds: Vec<u64>,
+}
+
+impl Unknowns {
+    /// Nothing unknown.
+    pub fn is_empty(&self) -> bool {
+        self.failed.is_empty() && self.check_unknown.is_empty() && self.unjudged_keys == 0
+    }
+
+    /// `2 runs failed (seeds 3,4); check unknown on seed 5; 3 keys unjudged (seed 1)`; empty
+    /// when nothing is unknown.
+    pub fn text(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.failed.is_empty() {
+            parts.push(format!("{} run(s) failed ({})", self.failed.len(), seeds(&self.failed)));
+        }
+        if !self.check_unknown.is_empty() {
+            parts.push(format!("checker verdict unknown on {}", seeds(&self.check_unknown)));
+        }
+        if self.unjudged_keys > 0 {
+            parts.push(format!(
+                "{} key(s) without a final read ({})",
+                self.unjudged_keys,
+                seeds(&self.unjudged_seeds)
+            ));
+        }
+        parts.join("; ")
     }
 }
 

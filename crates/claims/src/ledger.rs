@@ -18,6 +18,17 @@ pub enum Verdict {
         /// The condition.
         condition: String,
     },
+    /// The seeds do not decide: a figure's interval straddles its threshold, or a run the
+    /// judgment uses failed or could not be judged.
+    Inconclusive {
+        /// What is undecided, with the interval and what would resolve it.
+        why: String,
+    },
+    /// This lab cannot test the claim as it stands.
+    NotTestable {
+        /// Why, and what would make it testable.
+        reason: String,
+    },
     /// The results it needs are missing.
     NotMeasured {
         /// What is missing and the command that produces it.
@@ -32,8 +43,15 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::Refuted => "refuted",
             Verdict::HoldsOnlyWhen { .. } => "holds only when",
+            Verdict::Inconclusive { .. } => "inconclusive",
+            Verdict::NotTestable { .. } => "not testable here",
             Verdict::NotMeasured { .. } => "not measured",
         }
+    }
+
+    /// A verdict that the seeds do not decide, and why.
+    pub fn inconclusive(why: impl Into<String>) -> Self {
+        Verdict::Inconclusive { why: why.into() }
     }
 
     /// A verdict that the claim holds when `condition`.
@@ -67,6 +85,8 @@ pub struct Claim {
     pub quote: String,
     /// Where the quote comes from.
     pub source: String,
+    /// The outcome registered before the data (`experiments/claims/registered.toml`).
+    pub expected: String,
     /// The experiments that test it.
     pub tests: Vec<Test>,
     /// What was measured: each line names the experiment, the system, the figure and the
@@ -91,6 +111,7 @@ impl Claim {
             short: short.to_owned(),
             quote: quote.to_owned(),
             source: source.to_owned(),
+            expected: String::new(),
             tests: Vec::new(),
             evidence: Vec::new(),
             figures: BTreeMap::new(),
@@ -196,5 +217,7 @@ mod tests {
         assert_eq!(json, r#"{"kind":"holds-only-when","condition":"synced"}"#);
         assert_eq!(serde_json::to_string(&Verdict::Refuted).expect("json"), r#"{"kind":"refuted"}"#);
         assert_eq!(Verdict::missing("x").label(), "not measured");
+        let json = serde_json::to_string(&Verdict::inconclusive("straddles")).expect("json");
+        assert_eq!(json, r#"{"kind":"inconclusive","why":"straddles"}"#);
     }
 }

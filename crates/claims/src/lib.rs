@@ -18,8 +18,10 @@
 pub mod claim;
 pub mod evidence;
 pub mod ledger;
+pub mod registry;
 pub mod render;
 pub mod select;
+pub mod stats;
 #[cfg(test)]
 pub mod testing;
 
@@ -32,6 +34,7 @@ use clap::Args;
 
 use evidence::Evidence;
 use ledger::{Claim, Verdict};
+use registry::Registry;
 use runner::run::output::write;
 
 /// `lab claims`.
@@ -43,6 +46,9 @@ pub struct ClaimsArgs {
     /// Where claims.md and claims.json go.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// The thresholds and expected outcomes, registered before the data.
+    #[arg(long, default_value = registry::STANDARD)]
+    pub thresholds: PathBuf,
 }
 
 /// Where the seed text's claims come from.
@@ -59,33 +65,38 @@ pub fn no_results(names: &[&str]) -> Verdict {
     Verdict::missing(format!("no results of {}: run `lab run {}`", names.join(", "), files.join(" ")))
 }
 
-/// Every claim, judged on `evidence`, in ledger order.
-pub fn judge(evidence: &Evidence) -> Vec<Claim> {
-    let claims = vec![
-        claim::c01_memtable::memtable(evidence),
-        claim::c02_linear_scaling::linear_scaling(evidence),
-        claim::c03_eventual_throughput::eventual_throughput(evidence),
-        claim::c04_sql_bottleneck::sql_bottleneck(evidence),
-        claim::c05_availability::availability(evidence),
-        claim::c06_sql_consistency::sql_consistency(evidence),
-        claim::c07_convergence::convergence(evidence),
-        claim::c08_strict_quorums::strict_quorums(evidence),
-        claim::c09_last_write_wins::last_write_wins(evidence),
-        claim::c10_durable::acknowledged_durable(evidence),
+/// Every claim, judged on `evidence` with the thresholds of `registry`, in ledger order.
+pub fn judge(evidence: &Evidence, registry: &Registry) -> Vec<Claim> {
+    let r = |id: usize| registry.claim(id);
+    let mut claims = vec![
+        claim::c01_memtable::memtable(evidence, &r(1)),
+        claim::c02_linear_scaling::linear_scaling(evidence, &r(2)),
+        claim::c03_eventual_throughput::eventual_throughput(evidence, &r(3)),
+        claim::c04_sql_bottleneck::sql_bottleneck(evidence, &r(4)),
+        claim::c05_availability::availability(evidence, &r(5)),
+        claim::c06_sql_consistency::sql_consistency(evidence, &r(6)),
+        claim::c07_convergence::convergence(evidence, &r(7)),
+        claim::c08_strict_quorums::strict_quorums(evidence, &r(8)),
+        claim::c09_last_write_wins::last_write_wins(evidence, &r(9)),
+        claim::c10_durable::acknowledged_durable(evidence, &r(10)),
     ];
+    for claim in &mut claims {
+        claim.expected = r(claim.id).expected;
+    }
     debug_assert!(claims.iter().enumerate().all(|(i, c)| c.id == i + 1), "claims numbered in order");
     claims
 }
 
 /// Runs `lab claims`: 0 when every claim got a verdict, 1 when some is not measured.
 pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
+    let registry = registry::load(&args.thresholds)?;
     let evidence = evidence::load(&args.results)?;
-    let claims = judge(&evidence);
+    let claims = judge(&evidence, &registry);
     let mut out = std::io::stdout().lock();
-    out.write_all(render::text(&claims).as_bytes())?;
+    out.write_all(render::text(&claims, &registry).as_bytes())?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
-    write(&args.out.join("claims.md"), render::markdown(&claims, &args.results).as_bytes())?;
-    write(&args.out.join("claims.json"), (render::json(&claims)? + "\n").as_bytes())?;
+    write(&args.out.join("claims.md"), render::markdown(&claims, &args.results, &registry).as_bytes())?;
+    write(&args.out.join("claims.json"), (render::json(&claims, &registry)? + "\n").as_bytes())?;
     writeln!(out, "ledger: {} and {}", args.out.join("claims.md").display(), args.out.join("claims.json").display())?;
     let missing: Vec<&Claim> = claims.iter().filter(|c| matches!(c.verdict, Verdict::NotMeasured { .. })).collect();
     if missing.is_empty() {
@@ -154,8 +165,8 @@ mod tests {
         let built: Vec<(&str, Vec<runner::run::table::Row>)> = names.iter().map(|n| (*n, rows(n))).collect();
         let standard = evidence(&built);
         let theirs = renamed(&standard, |s| format!("my-{}", s.replace("quorum", "cassandra").replace("sqlite", "pg")));
-        let before = judge(&standard);
-        let after = judge(&theirs);
+        let before = judge(&standard, &registry::standard());
+        let after = judge(&theirs, &registry::standard());
         let judged: Vec<usize> =
             before.iter().filter(|c| !matches!(c.verdict, Verdict::NotMeasured { .. })).map(|c| c.id).collect();
         assert_eq!(judged, [1, 5, 6, 7, 8, 9, 10], "every claim the fault experiments decide");
@@ -169,13 +180,13 @@ mod tests {
         for experiment in bare.experiments.values_mut() {
             experiment.properties.clear();
         }
-        let claim_9 = &judge(&bare)[8];
+        let claim_9 = &judge(&bare, &registry::standard())[8];
         assert!(matches!(claim_9.verdict, Verdict::NotMeasured { .. }), "{claim_9:?}");
     }
 
     #[test]
     fn nothing_measured_gives_not_measured_everywhere_with_a_command() {
-        let claims = judge(&Evidence::default());
+        let claims = judge(&Evidence::default(), &registry::standard());
         assert_eq!(claims.len(), 10);
         for claim in &claims {
             let Verdict::NotMeasured { run } = &claim.verdict else { panic!("{claim:?}") };

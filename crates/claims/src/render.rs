@@ -11,12 +11,15 @@ use tabled::settings::object::Columns;
 use tabled::settings::{Style, Width};
 
 use super::ledger::{Claim, Verdict};
+use super::registry::Registry;
 
 /// The verdict with its condition, in words.
 pub fn verdict_text(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Holds | Verdict::Refuted => verdict.label().to_owned(),
         Verdict::HoldsOnlyWhen { condition } => format!("holds only when {condition}"),
+        Verdict::Inconclusive { why } => format!("inconclusive: {why}"),
+        Verdict::NotTestable { reason } => format!("not testable here: {reason}"),
         Verdict::NotMeasured { run } => format!("not measured: {run}"),
     }
 }
@@ -25,6 +28,8 @@ pub fn verdict_text(verdict: &Verdict) -> String {
 fn key(claim: &Claim) -> String {
     match &claim.verdict {
         Verdict::NotMeasured { run } => run.clone(),
+        Verdict::Inconclusive { why } => why.clone(),
+        Verdict::NotTestable { reason } => reason.clone(),
         _ => claim.reasoning.clone(),
     }
 }
@@ -58,13 +63,17 @@ pub fn table(claims: &[Claim]) -> String {
 }
 
 /// The ledger for the terminal: the table, then each claim's detail.
-pub fn text(claims: &[Claim]) -> String {
+pub fn text(claims: &[Claim], registry: &Registry) -> String {
     let mut out = String::from("== claims ledger ==\n");
+    let _ = writeln!(out, "thresholds and expected outcomes: {}", registry.describe());
     out.push_str(&table(claims));
     out.push('\n');
     for claim in claims {
         let _ = writeln!(out, "\n{}. {}: {}", claim.id, claim.short, verdict_text(&claim.verdict));
         let _ = writeln!(out, "   \"{}\" ({})", claim.quote, claim.source);
+        if !claim.expected.is_empty() {
+            let _ = writeln!(out, "   expected (registered): {}", claim.expected);
+        }
         if !claim.reasoning.is_empty() {
             let _ = writeln!(out, "   why: {}", claim.reasoning);
         }
@@ -80,15 +89,21 @@ fn cell(text: &str) -> String {
 }
 
 /// `claims.md`: the table and every claim in full.
-pub fn markdown(claims: &[Claim], results: &Path) -> String {
+pub fn markdown(claims: &[Claim], results: &Path, registry: &Registry) -> String {
     let mut out = String::from("# Claims ledger\n\n");
     let _ = writeln!(
         out,
         "Each claim, quoted from the seed text or the literature, judged by `lab claims` on the results in \
          `{}`: the experiments that test it (and the commands that reproduce them), the evidence (figures with \
-         their seeds, simulated time unless it says real disk) and the verdict. Thresholds and the reasoning \
-         behind each verdict are documented in `crates/claims/src/claim/` (one file per claim).\n",
-        results.display()
+         their seeds, simulated time unless it says real disk) and the verdict. Every figure is the mean over \
+         seeds with its min-max and 95 % interval; a verdict is reached only when the interval lies on one side \
+         of its threshold, otherwise it is inconclusive. Thresholds and expected outcomes were registered \
+         before the data in {} (version {}, fingerprint {}); the reasoning behind each verdict is in \
+         `crates/claims/src/claim/` (one file per claim).\n",
+        results.display(),
+        registry.file,
+        registry.version,
+        registry.fingerprint
     );
     out.push_str("| # | claim | verdict | key evidence |\n|---|---|---|---|\n");
     for claim in claims {
@@ -104,6 +119,9 @@ pub fn markdown(claims: &[Claim], results: &Path) -> String {
     for claim in claims {
         let _ = writeln!(out, "\n## {}. {}\n", claim.id, claim.short);
         let _ = writeln!(out, "> {}\n\nSource: {}\n", claim.quote, claim.source);
+        if !claim.expected.is_empty() {
+            let _ = writeln!(out, "Expected (registered before the data): {}\n", claim.expected);
+        }
         let _ = writeln!(out, "**Verdict: {}**\n", verdict_text(&claim.verdict));
         if !claim.reasoning.is_empty() {
             let _ = writeln!(out, "Why: {}\n", claim.reasoning);
@@ -124,21 +142,27 @@ pub fn markdown(claims: &[Claim], results: &Path) -> String {
 
 #[derive(Serialize)]
 struct Ledger<'a> {
+    registry: &'a Registry,
     claims: &'a [Claim],
     holds: usize,
     refuted: usize,
     holds_only_when: usize,
+    inconclusive: usize,
+    not_testable: usize,
     not_measured: usize,
 }
 
 /// `claims.json`: every claim with its figures, and the count of each verdict.
-pub fn json(claims: &[Claim]) -> Result<String> {
+pub fn json(claims: &[Claim], registry: &Registry) -> Result<String> {
     let count = |label: &str| claims.iter().filter(|c| c.verdict.label() == label).count();
     let ledger = Ledger {
+        registry,
         claims,
         holds: count("holds"),
         refuted: count("refuted"),
         holds_only_when: count("holds only when"),
+        inconclusive: count("inconclusive"),
+        not_testable: count("not testable here"),
         not_measured: count("not measured"),
     };
     Ok(serde_json::to_string_pretty(&ledger)?)
@@ -160,17 +184,21 @@ mod tests {
     #[test]
     fn renderings_carry_verdicts_conditions_and_evidence() {
         let claims = claims();
-        let text = text(&claims);
+        let registry = crate::registry::standard();
+        let text = text(&claims, &registry);
+        assert!(text.contains("thresholds and expected outcomes: experiments/claims/registered.toml version"), "{text}");
         assert!(text.contains("holds only when synced") && text.contains("- x, s: 3 of 4 lost"), "{text}");
-        let md = markdown(&claims, Path::new("results"));
+        let md = markdown(&claims, Path::new("results"), &registry);
+        assert!(md.contains("registered before the data in experiments/claims/registered.toml"), "{md}");
         assert!(md.contains("| 1 | a \\| b | holds only when synced | because |"), "{md}");
         assert!(md.contains("| 2 | b | not measured | run `lab run y` |"), "{md}");
         assert!(md.contains("- `x`: `lab run experiments/x.toml`"), "{md}");
-        let json: serde_json::Value = serde_json::from_str(&json(&claims).expect("json")).expect("parses");
+        let json: serde_json::Value = serde_json::from_str(&json(&claims, &registry).expect("json")).expect("parses");
+        assert_eq!(json["registry"]["file"], "experiments/claims/registered.toml");
         assert_eq!(json["claims"][0]["verdict"]["condition"], "synced (3 of 4 lost otherwise)");
         assert_eq!(json["claims"][0]["gist"], "synced");
         assert_eq!(json["claims"][0]["figures"]["x/s/lost_writes"], 3.0);
         assert_eq!((json["holds_only_when"].as_u64(), json["not_measured"].as_u64()), (Some(1), Some(1)));
-        assert_eq!(markdown(&claims, Path::new("results")), md, "rendering is a function of the claims");
+        assert_eq!(markdown(&claims, Path::new("results"), &registry), md, "rendering is a function of the claims");
     }
 }

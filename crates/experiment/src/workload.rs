@@ -85,6 +85,9 @@ pub struct Judged {
     pub lost_writes: Option<u64>,
     /// Acknowledged writes (or adds).
     pub acknowledged_writes: u64,
+    /// Keys with acknowledged writes but no successful final read: their writes can be neither
+    /// called lost nor kept (for a set, 1 when no final read of the set succeeded).
+    pub unjudged_keys: u64,
     /// Why the history violated a property, for people (empty when it did not).
     pub explanation: String,
 }

@@ -3,6 +3,7 @@
 //! before the ack: [`crate::select::durability_pairs`]) and, when the simulation cannot tell,
 //! on `lab bench engines` (this machine's real disk).
 
+use crate::registry::Registered;
 use crate::evidence::{EngineRow, Engines, Evidence, Experiment};
 use crate::ledger::{ms, seeds, Claim, Verdict};
 use crate::select;
@@ -32,7 +33,11 @@ fn engine<'a>(rows: &'a [EngineRow], engine: &str, setting: &str) -> Option<&'a 
 }
 
 /// Claim 1: the memtable gives minimal write latency.
-pub fn memtable(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["sync_gain"];
+
+/// Claim 1, judged on `evidence` with the registered thresholds `registered`.
+pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         1,
         "memtable writes give minimal latency",
@@ -260,6 +265,11 @@ const REAL_DISK: &str = "run `lab bench engines` on a real disk (make bench-engi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn memtable(evidence: &Evidence) -> Claim {
+        super::memtable(evidence, &crate::registry::standard().claim(1))
+    }
     use crate::testing::{evidence, row, BATCH, PERIODIC};
 
     fn written(system: &str, p50: f64, lost: u64) -> Row {

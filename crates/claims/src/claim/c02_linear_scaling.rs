@@ -1,6 +1,7 @@
 //! Claim 2: Cassandra scales linearly with nodes. Judged on the scaling sweep's efficiency
 //! (speed-up over the node ratio, against 3 nodes at the same level).
 
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
 use crate::{command, SEED_SOURCE};
@@ -13,7 +14,11 @@ use super::scaling_sweep::{levels, scaling_missing, seed_text};
 pub const EFFICIENCY_FLOOR: f64 = 0.9;
 
 /// Claim 2: Cassandra scales linearly with nodes.
-pub fn linear_scaling(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["efficiency_floor"];
+
+/// Claim 2, judged on `evidence` with the registered thresholds `registered`.
+pub fn linear_scaling(evidence: &Evidence, registered: &Registered) -> Claim {
     let claim = Claim::new(
         2,
         "scales linearly with nodes",
@@ -102,6 +107,11 @@ fn model_text(scaling: &Scaling) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn linear_scaling(evidence: &Evidence) -> Claim {
+        super::linear_scaling(evidence, &crate::registry::standard().claim(2))
+    }
     use crate::testing::sweep;
 
     #[test]

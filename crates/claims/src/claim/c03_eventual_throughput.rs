@@ -1,6 +1,7 @@
 //! Claim 3: eventual consistency gives much higher write throughput. Judged on the scaling
 //! sweep: ONE against ALL on the same nodes, and SQLite against the quorum store.
 
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
 use crate::{command, SEED_SOURCE};
@@ -13,7 +14,11 @@ use super::scaling_sweep::{scaling_missing, seed_text};
 pub const MUCH_HIGHER: f64 = 1.5;
 
 /// Claim 3: eventual consistency gives much higher write throughput.
-pub fn eventual_throughput(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["much_higher"];
+
+/// Claim 3, judged on `evidence` with the registered thresholds `registered`.
+pub fn eventual_throughput(evidence: &Evidence, registered: &Registered) -> Claim {
     let claim = Claim::new(
         3,
         "eventual consistency buys much higher throughput",
@@ -125,6 +130,11 @@ fn decide(mut claim: Claim, ratios: &[(usize, f64)], machines: &str) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn eventual_throughput(evidence: &Evidence) -> Claim {
+        super::eventual_throughput(evidence, &crate::registry::standard().claim(3))
+    }
     use crate::testing::sweep;
 
     #[test]

@@ -1,6 +1,7 @@
 //! Claim 4: SQL bottlenecks on locking and transactions as load increases. Judged on the
 //! scaling sweep's SQLite series: its curve against its serial bound.
 
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Scaling, ScalingPoint, ScalingRow};
 use crate::ledger::{ms, percent, Claim, Verdict};
 use crate::{command, SEED_SOURCE};
@@ -15,7 +16,11 @@ pub const BOUND_SHARE: f64 = 0.9;
 pub const FLAT_SHARE: f64 = 0.9;
 
 /// Claim 4: SQL bottlenecks on locking and transactions as load increases.
-pub fn sql_bottleneck(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &[];
+
+/// Claim 4, judged on `evidence` with the registered thresholds `registered`.
+pub fn sql_bottleneck(evidence: &Evidence, registered: &Registered) -> Claim {
     let claim = Claim::new(
         4,
         "SQL bottlenecks on locking as load grows",
@@ -145,6 +150,11 @@ fn decide(mut claim: Claim, series: &Series) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn sql_bottleneck(evidence: &Evidence) -> Claim {
+        super::sql_bottleneck(evidence, &crate::registry::standard().claim(4))
+    }
     use crate::testing::sweep;
 
     #[test]

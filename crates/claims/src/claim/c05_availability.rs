@@ -2,6 +2,7 @@
 //! share of operations invoked during faults that ended `ok`, one system per availability
 //! class in each fault experiment ([`crate::select::availability_representatives`]).
 
+use crate::registry::Registered;
 use crate::evidence::Evidence;
 use crate::ledger::{percent, seeds, Claim, Verdict};
 use crate::select;
@@ -21,7 +22,11 @@ pub const AVAILABLE: f64 = 0.95;
 pub const REQUIRED_FOR_AVAILABILITY: [&str; 3] = ["isolate-one-node", "partition-halves", "crash-restart"];
 
 /// Claim 5: NoSQL stays available under failures; SQL needs complex setups.
-pub fn availability(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["available"];
+
+/// Claim 5, judged on `evidence` with the registered thresholds `registered`.
+pub fn availability(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         5,
         "NoSQL stays available under failures",
@@ -210,6 +215,11 @@ fn decide(claim: Claim, cells: &[Cell]) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn availability(evidence: &Evidence) -> Claim {
+        super::availability(evidence, &crate::registry::standard().claim(5))
+    }
     use crate::testing::{complete, evidence, row};
 
     #[test]

@@ -2,6 +2,7 @@
 //! rows of every fault experiment: the ones synced before the ack
 //! ([`crate::select::sql_synced`]) against the weaker settings.
 
+use crate::registry::Registered;
 use crate::evidence::Evidence;
 use crate::ledger::{seeds, Claim, Verdict};
 use crate::select;
@@ -16,7 +17,11 @@ use super::fault_experiments::{
 pub const SQLITE_SYNCED: &str = "SQLite synced before the ack (synchronous=FULL)";
 
 /// Claim 6: SQL databases ensure strong consistency.
-pub fn sql_consistency(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
+
+/// Claim 6, judged on `evidence` with the registered thresholds `registered`.
+pub fn sql_consistency(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         6,
         "SQL ensures strong consistency",
@@ -159,6 +164,11 @@ fn decide(claim: Claim, g: &Gathered) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn sql_consistency(evidence: &Evidence) -> Claim {
+        super::sql_consistency(evidence, &crate::registry::standard().claim(6))
+    }
     use crate::testing::{complete, evidence, row};
 
     #[test]

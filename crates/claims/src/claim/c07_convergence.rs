@@ -2,6 +2,7 @@
 //! replicated rows of every fault experiment: how many seeds never converged, the slowest
 //! convergence, and whether anti-entropy ran.
 
+use crate::registry::Registered;
 use crate::evidence::Evidence;
 use crate::ledger::{seeds, Claim, Verdict};
 use crate::select;
@@ -13,7 +14,11 @@ use super::fault_experiments::{
 };
 
 /// Claim 7: eventually consistent replicas converge, and how fast after a heal.
-pub fn convergence(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
+
+/// Claim 7, judged on `evidence` with the registered thresholds `registered`.
+pub fn convergence(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         7,
         "replicas converge after faults heal",
@@ -177,6 +182,11 @@ fn decide(mut claim: Claim, c: &Converged) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn convergence(evidence: &Evidence) -> Claim {
+        super::convergence(evidence, &crate::registry::standard().claim(7))
+    }
     use crate::testing::{complete, evidence, row};
 
     #[test]

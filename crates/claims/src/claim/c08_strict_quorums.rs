@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use experiment::properties::Properties;
 
 use crate::command;
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment, StalenessPoint};
 use crate::ledger::{percent, seed_list, seeds, Claim, Verdict};
 use crate::select;
@@ -81,7 +82,11 @@ fn rw_condition(experiment: &str, violated: &[u64], faults: Option<&BTreeMap<u64
 }
 
 /// Claim 8: R + W > N makes reads see the latest write.
-pub fn strict_quorums(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["min_clean_seeds", "fresh"];
+
+/// Claim 8, judged on `evidence` with the registered thresholds `registered`.
+pub fn strict_quorums(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         8,
         "R + W > N reads see the latest write",
@@ -293,6 +298,11 @@ fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
 mod tests {
     use super::super::fault_experiments::{fault_kind, CLOCK_SKEW};
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn strict_quorums(evidence: &Evidence) -> Claim {
+        super::strict_quorums(evidence, &crate::registry::standard().claim(8))
+    }
     use crate::testing::{evidence, row, NO_REPAIR, SLOPPY, STRICT};
 
     #[test]

@@ -1,6 +1,7 @@
 //! Claim 9: last-write-wins is safe under clock skew. Judged on the clock-skew experiment: the
 //! last-write-wins systems ([`crate::select::last_write_wins`]) beside the clock-free ones.
 
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{seeds, Claim, Verdict};
 use crate::select;
@@ -9,7 +10,11 @@ use crate::{command, no_results};
 use super::fault_experiments::{check_line, completed, lost_line, violated_line, CLOCK_SKEW};
 
 /// Claim 9: last-write-wins is safe.
-pub fn last_write_wins(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
+
+/// Claim 9, judged on `evidence` with the registered thresholds `registered`.
+pub fn last_write_wins(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         9,
         "last-write-wins is safe under clock skew",
@@ -122,6 +127,11 @@ fn decide(mut claim: Claim, k: &Skewed) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn last_write_wins(evidence: &Evidence) -> Claim {
+        super::last_write_wins(evidence, &crate::registry::standard().claim(9))
+    }
     use crate::testing::{evidence, row};
 
     #[test]

@@ -2,6 +2,7 @@
 //! experiments' lost writes, each system by whether it syncs before the ack (its recorded
 //! properties).
 
+use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{seed_list, seeds, Claim, Verdict};
 use crate::{command, no_results, SEED_SOURCE};
@@ -9,7 +10,11 @@ use crate::{command, no_results, SEED_SOURCE};
 use super::fault_experiments::{DISK_ERRORS, POWER_LOSS};
 
 /// Claim 10.
-pub fn acknowledged_durable(evidence: &Evidence) -> Claim {
+/// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
+pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
+
+/// Claim 10, judged on `evidence` with the registered thresholds `registered`.
+pub fn acknowledged_durable(evidence: &Evidence, registered: &Registered) -> Claim {
     let source = format!(
         "{SEED_SOURCE}; against it, the literature: Cassandra's default `commitlog_sync: periodic` (\"writes may be \
          acked immediately and the CommitLog is simply synced every commitlog_sync_period\", conf/cassandra.yaml), \
@@ -154,6 +159,11 @@ fn decide(claim: Claim, b: &Buckets) -> Claim {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The judgment with the standard registration's thresholds.
+    fn acknowledged_durable(evidence: &Evidence) -> Claim {
+        super::acknowledged_durable(evidence, &crate::registry::standard().claim(10))
+    }
     use crate::testing::{evidence, row};
     use runner::run::table::Row;
 

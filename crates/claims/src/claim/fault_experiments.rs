@@ -154,3 +154,32 @@ pub fn separating_kinds(faults: &BTreeMap<u64, Vec<String>>, violating: &[u64]) 
     let seen_clean: BTreeSet<String> = clean.iter().flat_map(|(_, list)| kinds(list)).collect();
     common.difference(&seen_clean).cloned().collect()
 }
+
+/// What the runs of `systems` (each in its experiment) leave unknown, one part per system with
+/// something unknown (`quorum-one in power-loss: checker verdict unknown on seed 3`), and how
+/// many seeds that is; `None` when every run completed and was judged. A claim that uses these
+/// runs is inconclusive when this is `Some` (nothing unknown counts as a pass).
+pub fn unknown_runs<'a>(systems: impl IntoIterator<Item = (&'a Experiment, &'a str)>) -> Option<(usize, String)> {
+    let mut parts = Vec::new();
+    let mut count = 0;
+    for (experiment, system) in systems {
+        let unknowns = experiment.unknowns(system);
+        if !unknowns.is_empty() {
+            let mut seeds: Vec<u64> = unknowns.failed.clone();
+            seeds.extend(&unknowns.check_unknown);
+            seeds.extend(&unknowns.unjudged_seeds);
+            seeds.sort_unstable();
+            seeds.dedup();
+            count += seeds.len();
+            parts.push(format!("{system} in {}: {}", experiment.name, unknowns.text()));
+        }
+    }
+    (!parts.is_empty()).then(|| (count, parts.join("; ")))
+}
+
+/// The verdict for runs that leave something unknown: inconclusive, with the count.
+pub fn inconclusive_unknown(count: usize, what: &str) -> Verdict {
+    Verdict::inconclusive(format!(
+        "{count} run(s) the verdict uses are unknown, and nothing unknown counts as a pass: {what}"
+    ))
+}

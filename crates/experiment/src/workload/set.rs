@@ -76,6 +76,7 @@ impl Configured for SetWorkload {
             stale_reads: None,
             lost_writes: loss.final_read.then_some(loss.lost.len() as u64),
             acknowledged_writes: loss.acknowledged as u64,
+            unjudged_keys: u64::from(!loss.final_read && loss.acknowledged > 0),
             explanation,
         }
     }

@@ -65,6 +65,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     record.stale_reads = judged.stale_reads;
     record.lost_writes = judged.lost_writes;
     record.acknowledged_writes = judged.acknowledged_writes;
+    record.unjudged_keys = judged.unjudged_keys;
     let explanation = (!judged.explanation.is_empty()).then(|| {
         let applied: Vec<String> =
             result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();

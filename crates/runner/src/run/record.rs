@@ -51,6 +51,10 @@ pub struct SeedRecord {
     pub lost_writes: Option<u64>,
     /// Acknowledged writes (or adds).
     pub acknowledged_writes: u64,
+    /// Keys with acknowledged writes and no successful final read: nothing about them could
+    /// be judged lost or kept (absent in records written before it existed: read as 0).
+    #[serde(default)]
+    pub unjudged_keys: u64,
     /// When the replicas came to agree for good.
     pub convergence: Convergence,
     /// Latencies of `ok` operations: microseconds of simulated time to count.
@@ -104,6 +108,7 @@ impl SeedRecord {
             stale_reads: None,
             lost_writes: None,
             acknowledged_writes: 0,
+            unjudged_keys: 0,
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),
             write_latency_us: BTreeMap::new(),
