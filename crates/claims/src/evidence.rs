@@ -195,6 +195,8 @@ pub use runner::scaling::report::Row as ScalingRow;
 pub struct ScalingPoint {
     /// The series.
     pub series: String,
+    /// The seed of its run.
+    pub seed: u64,
     /// Clients (offered load).
     pub clients: usize,
     /// ok/s.
@@ -220,8 +222,19 @@ impl Scaling {
     /// The points of series `system`, by clients.
     pub fn curve(&self, system: &str) -> Vec<&ScalingPoint> {
         let mut points: Vec<&ScalingPoint> = self.points.iter().filter(|p| p.series == system).collect();
-        points.sort_by_key(|p| p.clients);
+        points.sort_by_key(|p| (p.seed, p.clients));
         points
+    }
+
+    /// The saturation throughput of series `system` on each seed: the highest ok/s of its
+    /// points on that seed.
+    pub fn saturation_by_seed(&self, system: &str) -> BTreeMap<u64, f64> {
+        let mut by_seed: BTreeMap<u64, f64> = BTreeMap::new();
+        for point in self.points.iter().filter(|p| p.series == system) {
+            let best = by_seed.entry(point.seed).or_insert(0.0);
+            *best = best.max(point.ok_per_s);
+        }
+        by_seed
     }
 }
 
@@ -379,6 +392,7 @@ fn load_scaling(dir: &Path) -> Result<Scaling> {
     let summary_path = dir.join("summary.md");
     let summary = fs::read_to_string(&summary_path).unwrap_or_default();
     let (seed, model) = parse_summary(&summary);
+    let points = points.into_iter().map(|p| ScalingPoint { seed: seed.unwrap_or_default(), ..p }).collect();
     Ok(Scaling { seed, model, rows, points })
 }
 
@@ -409,7 +423,7 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
             "-" => None,
             text => Some(text.parse().map_err(|_| bad("p99_ms is not a number"))?),
         };
-        points.push(ScalingPoint { series: fields[0].to_owned(), clients, ok_per_s, p99_ms });
+        points.push(ScalingPoint { series: fields[0].to_owned(), seed: 0, clients, ok_per_s, p99_ms });
     }
     Ok(points)
 }
@@ -447,7 +461,7 @@ mod tests {
                     sqlite,4,1000.0,0,1.000,2.500,10,\n\
                     sqlite,8,0.0,0,-,-,0,the run panicked\n";
         let points = parse_points(text).expect("parses");
-        assert_eq!(points, [ScalingPoint { series: "sqlite".into(), clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]);
+        assert_eq!(points, [ScalingPoint { series: "sqlite".into(), seed: 0, clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
         let bad = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,four,1,0,-,-,0,\n";
         assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));

@@ -171,8 +171,14 @@ pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> Scali
 }
 
 /// A scaling sweep: 3 and 5 nodes at ONE and ALL (5 nodes saturating at `five_one` and
-/// `five_all`), and SQLite capped near its serial bound without collapsing.
+/// `five_all`), and SQLite capped near its serial bound without collapsing; seeds 1-5, each
+/// series' saturation spread by ±0.2 % around its value.
 pub fn sweep(five_one: f64, five_all: f64) -> Evidence {
+    sweep_spread(five_one, five_all, 0.002)
+}
+
+/// [`sweep`] with each seed's saturation off by `spread` × (seed - 3) of its value.
+pub fn sweep_spread(five_one: f64, five_all: f64, spread: f64) -> Evidence {
     let mut rows = vec![
         series("quorum-3-one", 3, "one", 3000.0),
         series("quorum-3-all", 3, "all", 2900.0),
@@ -186,10 +192,23 @@ pub fn sweep(five_one: f64, five_all: f64) -> Evidence {
     let mut sqlite = series("sqlite", 1, "-", 9000.0);
     sqlite.model_bound_ok_per_s = Some(9500.0);
     rows.push(sqlite);
-    let points = [(4, 5000.0, 1.0), (16, 9000.0, 3.0), (128, 8900.0, 30.0)]
-        .iter()
-        .map(|(c, t, p)| ScalingPoint { series: "sqlite".into(), clients: *c, ok_per_s: *t, p99_ms: Some(*p) })
-        .collect();
+    let mut points = Vec::new();
+    for row in &rows {
+        for seed in 1..=5u64 {
+            // The 3-node bases stay put, so that each seed's spread shows in the efficiencies.
+            let off = if row.nodes == 3 { 0.0 } else { spread * (seed as f64 - 3.0) };
+            let top = row.saturation_ok_per_s * (1.0 + off);
+            for (clients, share, p99) in [(4, 0.55, 1.0), (16, 1.0, 3.0), (128, 0.99, 30.0)] {
+                points.push(ScalingPoint {
+                    series: row.system.clone(),
+                    seed,
+                    clients,
+                    ok_per_s: top * share,
+                    p99_ms: Some(p99),
+                });
+            }
+        }
+    }
     Evidence {
         scaling: Some(Scaling { seed: Some(1), model: vec!["CPU per frame 10 us".into()], rows, points }),
         ..Evidence::default()

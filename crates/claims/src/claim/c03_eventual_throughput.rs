@@ -2,16 +2,12 @@
 //! sweep: ONE against ALL on the same nodes, and SQLite against the quorum store.
 
 use crate::registry::Registered;
-use crate::evidence::{Evidence, Scaling};
+use crate::evidence::{Evidence, Scaling, ScalingRow};
 use crate::ledger::{Claim, Verdict};
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{scaling_missing, seed_text};
-
-/// Weaker consistency gives "much higher" throughput when ONE saturates at least this many
-/// times higher than ALL on the same nodes: half as much again, far beyond the few percent
-/// the model's per-message costs can explain away.
-pub const MUCH_HIGHER: f64 = 1.5;
+use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text};
+use crate::stats::{Estimate, Side};
 
 /// Claim 3: eventual consistency gives much higher write throughput.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -34,97 +30,117 @@ pub fn eventual_throughput(evidence: &Evidence, registered: &Registered) -> Clai
         return scaling_missing(claim, "the scaling results lack ONE and ALL at the same nodes");
     }
     let machines = machines(&mut claim, scaling);
-    decide(claim, &ratios, &machines)
+    decide(claim, &ratios, &machines, registered.value("much_higher"))
 }
 
-/// ONE's saturation throughput over ALL's at each cluster size that has both, (nodes, ratio),
-/// with one evidence line and one figure each.
-fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<(usize, f64)> {
+/// The saturation of series `system` over seeds.
+fn saturation(scaling: &Scaling, system: &str) -> Option<Estimate> {
+    Estimate::of(scaling.saturation_by_seed(system))
+}
+
+/// ONE's saturation throughput over ALL's at each cluster size that has both, paired by seed,
+/// (nodes, ratio), with one evidence line and one figure each.
+fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<(usize, Estimate)> {
     let mut nodes: Vec<usize> = scaling.rows.iter().filter(|r| r.level != "-").map(|r| r.nodes).collect();
     nodes.sort_unstable();
     nodes.dedup();
-    let mut ratios: Vec<(usize, f64)> = Vec::new();
+    let mut ratios = Vec::new();
     for n in &nodes {
         let at = |level: &str| scaling.rows.iter().find(|r| r.nodes == *n && r.level == level && r.errors == 0);
         let (Some(one), Some(all)) = (at("one"), at("all")) else { continue };
-        if all.saturation_ok_per_s <= 0.0 {
-            continue;
-        }
-        let ratio = one.saturation_ok_per_s / all.saturation_ok_per_s;
-        ratios.push((*n, ratio));
-        claim.figure(format!("scaling/{n}/one_over_all"), ratio);
-        let quorum = at("quorum").map_or_else(String::new, |q| format!(", QUORUM {:.0}", q.saturation_ok_per_s));
+        let Some(ratio) = paired_ratio(scaling, &one.system, &all.system, 1.0) else { continue };
+        claim.figure(format!("scaling/{n}/one_over_all"), ratio.mean);
+        let ok = |r: &ScalingRow| saturation(scaling, &r.system).map_or("-".to_owned(), |e| format!("{:.0}", e.mean));
+        let quorum = at("quorum").map_or_else(String::new, |q| format!(", QUORUM {}", ok(q)));
         claim.line(format!(
-            "scaling ({}), {n} nodes: ONE {:.0} ok/s{quorum}, ALL {:.0}: ONE/ALL {ratio:.2}",
-            seed_text(scaling),
-            one.saturation_ok_per_s,
-            all.saturation_ok_per_s
+            "scaling ({}), {n} nodes, mean saturation: ONE {} ok/s{quorum}, ALL {}; ONE/ALL paired by seed {}",
+            seeds_text(scaling),
+            ok(one),
+            ok(all),
+            ratio.text_with(|v| format!("{v:.3}"))
         ));
+        ratios.push((*n, ratio));
     }
     ratios
 }
 
 /// Where the quorum store's lead over SQLite comes from, for the reasoning (empty without
-/// SQLite or ONE in the sweep), with its evidence line and figures.
+/// SQLite or ONE in the sweep), with its evidence line and figures (means over seeds).
 fn machines(claim: &mut Claim, scaling: &Scaling) -> String {
     let sqlite = scaling.rows.iter().find(|r| r.level == "-" && r.errors == 0);
-    let mut machines = String::new();
-    if let (Some(sqlite), Some(biggest)) =
-        (sqlite, scaling.rows.iter().filter(|r| r.level == "one" && r.errors == 0).max_by_key(|r| r.nodes))
-    {
-        let per_node = biggest.saturation_ok_per_s / biggest.nodes as f64;
-        claim.figure("scaling/sqlite/saturation_ok_per_s", sqlite.saturation_ok_per_s);
-        claim.figure(format!("scaling/{}/per_node_ok_per_s", biggest.system), per_node);
-        claim.line(format!(
-            "scaling ({}): SQLite (1 node) {:.0} ok/s; {} {:.0} ok/s in total, {per_node:.0} per node",
-            seed_text(scaling),
-            sqlite.saturation_ok_per_s,
-            biggest.system,
-            biggest.saturation_ok_per_s
-        ));
-        machines = format!(
-            "; the quorum store's lead over SQLite comes from machines: {} nodes give {:.1}x SQLite's throughput, \
-             {:.2}x per node",
-            biggest.nodes,
-            biggest.saturation_ok_per_s / sqlite.saturation_ok_per_s.max(f64::MIN_POSITIVE),
-            per_node / sqlite.saturation_ok_per_s.max(f64::MIN_POSITIVE)
-        );
-    }
-    machines
+    let biggest = scaling.rows.iter().filter(|r| r.level == "one" && r.errors == 0).max_by_key(|r| r.nodes);
+    let (Some(sqlite), Some(biggest)) = (sqlite, biggest) else { return String::new() };
+    let (Some(single), Some(cluster)) = (saturation(scaling, &sqlite.system), saturation(scaling, &biggest.system))
+    else {
+        return String::new();
+    };
+    let per_node = cluster.mean / biggest.nodes as f64;
+    claim.figure("scaling/sqlite/saturation_ok_per_s", single.mean);
+    claim.figure(format!("scaling/{}/per_node_ok_per_s", biggest.system), per_node);
+    claim.line(format!(
+        "scaling ({}): SQLite (1 node) {} ok/s; {} {} ok/s in total, {per_node:.0} per node",
+        seeds_text(scaling),
+        single.text_with(|v| format!("{v:.0}")),
+        biggest.system,
+        cluster.text_with(|v| format!("{v:.0}"))
+    ));
+    format!(
+        "; the quorum store's lead over SQLite comes from machines: {} nodes give {:.1}x SQLite's throughput, \
+         {:.2}x per node",
+        biggest.nodes,
+        cluster.mean / single.mean.max(f64::MIN_POSITIVE),
+        per_node / single.mean.max(f64::MIN_POSITIVE)
+    )
 }
 
-/// The verdict from the ONE/ALL `ratios`: refuted when none is much higher, holds when all are,
-/// else holds only at the cluster sizes where it is.
-fn decide(mut claim: Claim, ratios: &[(usize, f64)], machines: &str) -> Claim {
-    let best = ratios.iter().map(|(_, r)| *r).fold(0.0, f64::max);
-    let least = ratios.iter().map(|(_, r)| *r).fold(f64::INFINITY, f64::min);
-    claim.figure("best_one_over_all", best);
+/// The verdict from the ONE/ALL `ratios` against `much`: inconclusive when an interval
+/// straddles it; refuted when every one lies below; holds when every one lies above; else holds
+/// only at the cluster sizes where it lies above (the contrast: the others lie below).
+fn decide(claim: Claim, ratios: &[(usize, Estimate)], machines: &str, much: f64) -> Claim {
+    let show = |v: f64| format!("{v:.3}");
     let mix = "(read/write mix of the sweep: results/scaling/summary.md)";
-    if best < MUCH_HIGHER {
+    let undecided: Vec<String> = ratios
+        .iter()
+        .filter(|(_, r)| r.side(much) == Side::Straddles)
+        .map(|(n, r)| r.undecided(&format!("ONE/ALL at {n} nodes"), much, show))
+        .collect();
+    if !undecided.is_empty() {
+        return claim.judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {much}x (registered)"));
+    }
+    let above: Vec<&(usize, Estimate)> = ratios.iter().filter(|(_, r)| r.side(much) == Side::Above).collect();
+    let listed = |list: &[&(usize, Estimate)]| -> String {
+        list.iter().map(|(n, r)| format!("{n} nodes {}", r.text_with(show))).collect::<Vec<_>>().join("; ")
+    };
+    if above.is_empty() {
         return claim.judged(
             Verdict::Refuted,
             format!(
-                "on the same nodes ONE saturated at most {best:.2}x higher than ALL (threshold {MUCH_HIGHER}x) \
-                 {mix}: the consistency level barely moves throughput, because it changes how many replies a \
-                 coordinator waits for, not the work: every write goes to all N replicas at every level (as in \
-                 Cassandra and Dynamo), and this store's reads do too (a store whose reads at ONE contact one \
-                 replica would save read work: not measured){machines}"
+                "on the same nodes ONE's throughput over ALL's lay wholly below {much}x at every cluster size {mix}: \
+                 the consistency level changes how many replies a coordinator waits for, not the work: every write \
+                 goes to all N replicas at every level (as in Cassandra and Dynamo), and this store's reads do too \
+                 (a store whose reads at ONE contact one replica would save read work: not measured){machines}"
             ),
         );
     }
-    if least >= MUCH_HIGHER {
+    if above.len() == ratios.len() {
         return claim.judged(
             Verdict::Holds,
-            format!("ONE saturated at least {least:.2}x higher than ALL on every cluster size {mix}{machines}"),
+            format!("ONE's throughput over ALL's lay above {much}x at every cluster size {mix}{machines}"),
         );
     }
-    let big: Vec<String> = ratios.iter().filter(|(_, r)| *r >= MUCH_HIGHER).map(|(n, _)| n.to_string()).collect();
+    let below: Vec<&(usize, Estimate)> = ratios.iter().filter(|(_, r)| r.side(much) == Side::Below).collect();
+    let sizes: Vec<String> = above.iter().map(|(n, _)| n.to_string()).collect();
     claim
         .judged(
-            Verdict::only_when(format!("the cluster has {} nodes (ONE/ALL >= {MUCH_HIGHER})", big.join(" or "))),
-            format!("ONE/ALL ranged {least:.2}-{best:.2}x {mix}{machines}"),
+            Verdict::only_when(format!(
+                "the cluster has {} nodes: ONE/ALL above {much}x there ({}), below it at {}",
+                sizes.join(" or "),
+                listed(&above),
+                listed(&below)
+            )),
+            format!("the seeds decide every cluster size against {much}x {mix}{machines}"),
         )
-        .gist(format!("the cluster has {} nodes", big.join(" or ")))
+        .gist(format!("the cluster has {} nodes", sizes.join(" or ")))
 }
 
 #[cfg(test)]
@@ -137,17 +153,33 @@ mod tests {
     }
     use crate::testing::sweep;
 
+    /// `e` with series `series`'s points on each seed scaled by `factor(seed)`.
+    fn scaled(mut e: Evidence, series: &str, factor: impl Fn(u64) -> f64) -> Evidence {
+        for p in e.scaling.as_mut().expect("sweep").points.iter_mut().filter(|p| p.series == series) {
+            p.ok_per_s *= factor(p.seed);
+        }
+        e
+    }
+
     #[test]
     fn consistency_level_must_buy_much_more_throughput() {
         let claim = eventual_throughput(&sweep(5000.0, 4800.0));
         assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
         assert!(claim.reasoning.contains("from machines"), "{}", claim.reasoning);
-        assert_eq!(eventual_throughput(&sweep(5000.0, 2000.0)).verdict.label(), "holds only when");
-        let mut all_slow = sweep(5000.0, 2000.0);
-        if let Some(s) = all_slow.scaling.as_mut() {
-            s.rows[1].saturation_ok_per_s = 1000.0;
-        }
+        let only = eventual_throughput(&sweep(5000.0, 2000.0));
+        let Verdict::HoldsOnlyWhen { condition } = &only.verdict else { panic!("{only:?}") };
+        assert!(condition.starts_with("the cluster has 5 nodes") && condition.contains("below it at 3 nodes"), "{condition}");
+        let all_slow = scaled(sweep(5000.0, 2000.0), "quorum-3-all", |_| 1.0 / 3.0);
         assert_eq!(eventual_throughput(&all_slow).verdict, Verdict::Holds);
         assert!(matches!(eventual_throughput(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+
+    #[test]
+    fn a_ratio_straddling_the_threshold_is_inconclusive() {
+        // 5 nodes: ONE/ALL 1.5 on average, 1.41-1.59 over the seeds.
+        let e = scaled(sweep(5000.0, 5000.0 / 1.5), "quorum-5-all", |seed| 1.0 / (1.0 + 0.03 * (seed as f64 - 3.0)));
+        let claim = eventual_throughput(&e);
+        let Verdict::Inconclusive { why } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(why.contains("ONE/ALL at 5 nodes") && why.contains("straddles 1.500"), "{why}");
     }
 }

@@ -25,3 +25,27 @@ pub(crate) fn levels(scaling: &Scaling) -> Vec<String> {
     }
     levels
 }
+
+/// The seeds of the sweep's points, in words (`seeds 1-5`).
+pub(crate) fn seeds_text(scaling: &Scaling) -> String {
+    let mut seeds: Vec<u64> = scaling.points.iter().map(|p| p.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    crate::ledger::seeds(&seeds)
+}
+
+/// `numerator`'s saturation over `denominator`'s on each seed both ran, times `scale`, as an
+/// estimate over those seeds (`None` when they share no seed).
+pub(crate) fn paired_ratio(
+    scaling: &Scaling,
+    numerator: &str,
+    denominator: &str,
+    scale: f64,
+) -> Option<crate::stats::Estimate> {
+    let top = scaling.saturation_by_seed(numerator);
+    let bottom = scaling.saturation_by_seed(denominator);
+    crate::stats::Estimate::from_pairs(
+        top.iter()
+            .filter_map(|(seed, t)| bottom.get(seed).filter(|b| **b > 0.0).map(|b| (*seed, t / b * scale))),
+    )
+}
