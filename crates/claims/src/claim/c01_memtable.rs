@@ -32,7 +32,6 @@ fn engine<'a>(rows: &'a [EngineRow], engine: &str, setting: &str) -> Option<&'a 
     Some(std::iter::once(first).chain(matching).find(|r| r.sync_call == "fsync").unwrap_or(first))
 }
 
-/// Claim 1: the memtable gives minimal write latency.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["sync_gain"];
 

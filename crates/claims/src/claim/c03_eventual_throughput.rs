@@ -9,7 +9,6 @@ use crate::{command, SEED_SOURCE};
 use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text};
 use crate::stats::{Estimate, Side};
 
-/// Claim 3: eventual consistency gives much higher write throughput.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["much_higher"];
 

@@ -1,27 +1,24 @@
-//! Claim 5: NoSQL stays available under failures; SQL needs complex setups. Judged on the
-//! share of operations invoked during faults that ended `ok`, one system per availability
-//! class in each fault experiment ([`crate::select::availability_representatives`]).
+//! Claim 5: NoSQL stays available under failures; SQL needs complex setups. Judged on each
+//! client's time availability during faults (the share of its fault time during which it could
+//! complete an operation: README.md, Metrics), per seed, for one system per availability class
+//! in each fault experiment ([`crate::select::availability_representatives`]).
 
+use crate::evidence::{Evidence, Experiment};
+use crate::ledger::{percent, Claim, Verdict};
 use crate::registry::Registered;
-use crate::evidence::Evidence;
-use crate::ledger::{percent, seeds, Claim, Verdict};
 use crate::select;
+use crate::stats::{Estimate, Side};
 use crate::{command, SEED_SOURCE};
-use runner::run::table::Row;
+use runner::run::record::SeedRecord;
 
-use super::fault_experiments::{all_fault_commands, completed, injected, missing, FAULT_EXPERIMENTS};
-
-/// "Available" under faults: at least this share of the operations invoked during a fault
-/// ended `ok`. Operations in flight when a fault begins time out even on a system that stays
-/// available (a few percent), while a system serving one side of a partition only answers
-/// about half: 95 % separates the two.
-pub const AVAILABLE: f64 = 0.95;
+use super::fault_experiments::{
+    all_fault_commands, inconclusive_unknown, injected, missing, unknown_runs, FAULT_EXPERIMENTS,
+};
 
 /// The experiments claim 5 cannot be judged without: one server cut off, the servers split,
 /// one server down (the others add to the evidence when present).
 pub const REQUIRED_FOR_AVAILABILITY: [&str; 3] = ["isolate-one-node", "partition-halves", "crash-restart"];
 
-/// Claim 5: NoSQL stays available under failures; SQL needs complex setups.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["available"];
 
@@ -41,175 +38,127 @@ pub fn availability(evidence: &Evidence, registered: &Registered) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_AVAILABILITY) {
         return claim.judged(verdict, "availability during faults needs at least the single-fault experiments");
     }
-    let cells = measure(&mut claim, evidence);
+    let (cells, failed) = measure(&mut claim, evidence);
     if cells.is_empty() {
         return claim.judged(
             Verdict::missing(format!("no fault experiment's results: run `lab run {}`", all_fault_commands())),
             "availability during faults needs the fault experiments",
         );
     }
-    decide(claim, &cells)
+    if let Some((count, what)) = failed {
+        return claim.judged(inconclusive_unknown(count, &what), "a failed run measured no availability");
+    }
+    decide(claim, &cells, registered.value("available"))
 }
 
-/// One system's availability in one experiment: (experiment, system, share of the operations
-/// invoked during faults that ended ok, replicated).
-type Cell = (String, String, f64, bool);
+/// The availability figure of one seed: the clients' time availability during faults, `None`
+/// when the run had no fault time.
+pub fn time_availability(record: &SeedRecord) -> Option<f64> {
+    (record.faulty_ops > 0).then(|| record.faulty_ok as f64 / record.faulty_ops as f64)
+}
 
-/// Whether `share` of the operations invoked during faults ended ok counts as available.
-fn available(share: f64) -> bool {
-    share >= AVAILABLE
+/// One system's availability in one experiment, over seeds.
+struct Cell {
+    experiment: String,
+    system: String,
+    /// Its consistency levels in words (`ONE/ONE`), empty for a single server.
+    levels: String,
+    replicated: bool,
+    availability: Estimate,
+}
+
+impl Cell {
+    fn text(&self) -> String {
+        let levels = if self.levels.is_empty() { String::new() } else { format!(" ({})", self.levels) };
+        format!("{}{levels} {}", self.system, self.availability.text_with(percent))
+    }
 }
 
 /// The availability of each system [`select::availability_representatives`] picks in each fault
-/// experiment: one evidence line per experiment and one figure per system.
-fn measure(claim: &mut Claim, evidence: &Evidence) -> Vec<Cell> {
-    let mut cells: Vec<Cell> = Vec::new();
+/// experiment, over seeds: one evidence line per experiment and one figure per system; and the
+/// failed runs among them.
+fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize, String)>) {
+    let mut cells = Vec::new();
+    let mut used: Vec<(&Experiment, &str)> = Vec::new();
     for experiment in FAULT_EXPERIMENTS.iter().filter_map(|name| evidence.experiments.get(*name)) {
-        let measured = select::availability_representatives(experiment);
-        let rows: Vec<&Row> = experiment
-            .rows
-            .iter()
-            .filter(|r| completed(r) && r.availability_faulty.is_some() && measured.contains(&r.system))
-            .collect();
-        if rows.is_empty() {
-            continue;
+        let chosen = select::availability_representatives(experiment);
+        let mut here = Vec::new();
+        for row in experiment.rows.iter().filter(|r| chosen.contains(&r.system)) {
+            used.push((experiment, row.system.as_str()));
+            let Some(availability) = experiment.estimate(&row.system, time_availability) else { continue };
+            let properties = experiment.properties(&row.system);
+            let levels = properties
+                .and_then(|p| p.quorums.as_ref())
+                .map(|q| format!("{}/{}", q.read_level.to_uppercase(), q.write_level.to_uppercase()))
+                .unwrap_or_default();
+            let replicated = properties.is_some_and(|p| p.replicas > 1);
+            claim.figure(format!("{}/{}/availability_faulty", experiment.name, row.system), availability.mean);
+            here.push(Cell { experiment: experiment.name.clone(), system: row.system.clone(), levels, replicated, availability });
         }
-        let parts: Vec<String> =
-            rows.iter().map(|r| format!("{} {}", r.system, percent(r.availability_faulty.unwrap_or(0.0)))).collect();
-        claim.line(format!(
-            "{} ({}), ok share of operations invoked during faults over {}: {}",
-            experiment.name,
-            injected(&experiment.name),
-            seeds(&experiment.seeds),
-            parts.join(", ")
-        ));
-        for r in rows {
-            let share = r.availability_faulty.unwrap_or(0.0);
-            claim.figure(format!("{}/{}/availability_faulty", experiment.name, r.system), share);
-            cells.push((experiment.name.clone(), r.system.clone(), share, r.replicated));
+        if !here.is_empty() {
+            let parts: Vec<String> = here.iter().map(Cell::text).collect();
+            claim.line(format!(
+                "{} ({}), time availability of the clients during faults: {}",
+                experiment.name,
+                injected(&experiment.name),
+                parts.join("; ")
+            ));
         }
+        cells.extend(here);
     }
-    cells
+    let failed = unknown_runs(used.iter().copied().filter(|(e, s)| !e.unknowns(s).failed.is_empty()));
+    (cells, failed)
 }
 
-/// How the share is measured, with the partition-halves example when it was run.
-fn how_measured(cells: &[Cell]) -> String {
-    let halves = cells
+/// Inconclusive when an interval straddles the threshold; refuted when no replicated system was
+/// available where every single server was not; holds when no replicated system was ever
+/// unavailable; otherwise holds only under the faults and levels that were measured available,
+/// against those measured unavailable.
+fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
+    let side = |c: &Cell| c.availability.side(threshold);
+    let undecided: Vec<String> = cells
         .iter()
-        .find(|c| c.0 == "partition-halves" && !c.3)
-        .map(|(_, system, share, _)| {
-            format!(" ({system} in partition-halves: {} while half its clients had no server)", percent(*share))
-        })
-        .unwrap_or_default();
-    format!(
-        "availability is the share of operations invoked during faults that ended ok; a client waits 100 ms after a \
-         failure or timeout before its next operation (10 ms otherwise), so a fault cutting off half the clients \
-         scores above half{halves}; the SQL side tested is one SQLite server, not a replicated or clustered SQL setup"
-    )
-}
-
-/// Each system in words: available under every fault, or where it was below the threshold;
-/// (the replicated systems, the single-server ones), in order of appearance.
-fn summaries(cells: &[Cell]) -> (Vec<String>, Vec<String>) {
-    let mut systems: Vec<(String, bool)> = Vec::new();
-    for (_, system, _, replicated) in cells {
-        if !systems.iter().any(|(s, _)| s == system) {
-            systems.push((system.clone(), *replicated));
-        }
+        .filter(|c| side(c) == Side::Straddles)
+        .map(|c| c.availability.undecided(&format!("{} in {}", c.system, c.experiment), threshold, percent))
+        .collect();
+    let rule = format!("available: at least {} of each client's fault time able to complete operations", percent(threshold));
+    if !undecided.is_empty() {
+        return claim.judged(Verdict::inconclusive(undecided.join("; ")), rule);
     }
-    let summary = |system: &str| {
-        let no: Vec<String> = cells
-            .iter()
-            .filter(|c| c.1 == system && !available(c.2))
-            .map(|c| format!("{} {}", c.0, percent(c.2)))
-            .collect();
-        if no.is_empty() {
-            format!("{system} available under every fault")
-        } else {
-            format!("{system} below {} ok in {}", percent(AVAILABLE), no.join(", "))
-        }
-    };
-    let replicated: Vec<String> = systems.iter().filter(|(_, r)| *r).map(|(s, _)| summary(s)).collect();
-    let single: Vec<String> = systems.iter().filter(|(_, r)| !*r).map(|(s, _)| summary(s)).collect();
-    (replicated, single)
-}
-
-/// The wins (a replicated system available where no single-server one was) grouped by
-/// experiment, in order of appearance.
-fn wins_by_experiment(wins: &[&Cell]) -> Vec<String> {
-    let mut example: Vec<String> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for (e, _, _, _) in wins {
-        if seen.contains(&e.as_str()) {
-            continue;
-        }
-        seen.push(e);
-        let here: Vec<String> =
-            wins.iter().filter(|w| &w.0 == e).map(|(_, s, share, _)| format!("{s} {}", percent(*share))).collect();
-        example.push(format!("{e}: {}", here.join(", ")));
-    }
-    example
-}
-
-/// The verdict from the measured cells: refuted without a win, holds without a replicated
-/// system ever unavailable, else holds only when the level tolerates the fault.
-fn decide(claim: Claim, cells: &[Cell]) -> Claim {
-    let measure = how_measured(cells);
-    // A replicated system available where every single-server system of the same experiment
-    // is not.
     let wins: Vec<&Cell> = cells
         .iter()
-        .filter(|(e, _, share, replicated)| {
-            let single: Vec<f64> = cells.iter().filter(|c| &c.0 == e && !c.3).map(|c| c.2).collect();
-            *replicated && available(*share) && !single.is_empty() && single.iter().all(|s| !available(*s))
+        .filter(|c| {
+            let single: Vec<&Cell> = cells.iter().filter(|o| o.experiment == c.experiment && !o.replicated).collect();
+            c.replicated && side(c) == Side::Above && !single.is_empty() && single.iter().all(|o| side(o) == Side::Below)
         })
         .collect();
-    let fails: Vec<&Cell> =
-        cells.iter().filter(|(_, _, share, replicated)| *replicated && !available(*share)).collect();
-    let (replicated, single) = summaries(cells);
-    let threshold = format!("available: at least {} of the operations invoked during faults ok", percent(AVAILABLE));
+    let fails: Vec<&Cell> = cells.iter().filter(|c| c.replicated && side(c) == Side::Below).collect();
+    let list = |cells: &[&Cell]| cells.iter().map(|c| format!("{} in {}", c.text(), c.experiment)).collect::<Vec<_>>();
+    let sql = "the SQL side tested is one SQLite server, not a replicated or clustered SQL setup";
     if wins.is_empty() {
         return claim.judged(
             Verdict::Refuted,
-            format!(
-                "no replicated configuration stayed available in an experiment where the single SQLite server \
-                 did not ({threshold}); {measure}"
-            ),
+            format!("no replicated configuration stayed available in an experiment where the single server did not ({rule}); {sql}"),
         );
     }
-    let example = wins_by_experiment(&wins);
     if fails.is_empty() {
         return claim.judged(
             Verdict::Holds,
-            format!(
-                "every replicated configuration stayed available under every fault, where SQLite did not: {} \
-                 ({threshold}); {measure}",
-                example.join("; ")
-            ),
+            format!("every replicated configuration stayed available under every fault, where the single server did not: {} ({rule}); {sql}", list(&wins).join("; ")),
         );
     }
     let condition = format!(
-        "the consistency level needs no more replicas than the fault leaves reachable and up ({}); the single \
-         SQLite server (no replicated SQL setup was tested) was below {} ok wherever a fault cut it off from \
-         clients or took it down ({})",
-        replicated.join("; "),
-        percent(AVAILABLE),
-        single.join("; ")
+        "the fault leaves the level's replicas reachable: available {}; unavailable {}",
+        list(&wins).join("; "),
+        list(&fails).join("; ")
     );
     claim
-        .judged(
-            Verdict::only_when(condition),
-            format!(
-                "replicated configurations stayed available where SQLite did not ({}), but not under every fault \
-             ({threshold}); {measure}",
-                example.join("; ")
-            ),
-        )
+        .judged(Verdict::only_when(condition), format!("the seeds decide every system against the threshold ({rule}); {sql}"))
         .gist(format!(
-        "the level needs no more replicas than the fault leaves reachable (one SQLite server: below {} when cut off \
-         or down)",
-        percent(AVAILABLE)
-    ))
+            "the fault leaves the level's replicas reachable ({} cases available, {} not)",
+            wins.len(),
+            fails.len()
+        ))
 }
 
 #[cfg(test)]
@@ -220,35 +169,53 @@ mod tests {
     fn availability(evidence: &Evidence) -> Claim {
         super::availability(evidence, &crate::registry::standard().claim(5))
     }
-    use crate::testing::{complete, evidence, row};
+    use crate::testing::{complete, evidence, from_records, row, runs};
+    use runner::run::record::SeedRecord;
+
+    /// `system` on seeds 1-5 with `ok` of its 100 operations during faults ok on seed 3, the
+    /// others off by `spread` per seed.
+    fn available(system: &str, ok: u64, spread: i64) -> Vec<SeedRecord> {
+        runs(system, 5, |seed, r| {
+            r.faulty_ops = 100;
+            r.faulty_ok = (ok as i64 + spread * (seed as i64 - 3)).clamp(0, 100) as u64;
+        })
+    }
+
+    fn isolated(systems: Vec<Vec<SeedRecord>>) -> Evidence {
+        complete(from_records(&[("isolate-one-node", systems.concat())]))
+    }
 
     #[test]
-    fn availability_holds_only_where_the_level_tolerates_the_fault() {
-        let mut sqlite = row("sqlite-full");
-        sqlite.availability_faulty = Some(0.0);
-        let mut one = row("quorum-one");
-        one.replicated = true;
-        one.availability_faulty = Some(0.999);
-        let mut all = one.clone();
-        all.system = "quorum-all".into();
-        all.availability_faulty = Some(0.0);
-        let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone(), all])]));
+    fn availability_reaches_each_verdict() {
+        let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 99, 0), available("quorum-all", 0, 0)]);
         let claim = availability(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("quorum-all below 95.0 % ok in isolate-one-node 0.0 %"), "{condition}");
-        assert!(condition.contains("quorum-one available under every fault"), "{condition}");
-        assert!(condition.contains("was below 95.0 % ok wherever") && !condition.contains("unavailable whenever"));
-        assert!(claim.reasoning.contains("100 ms after a failure") && claim.reasoning.contains("one SQLite server"));
-        assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.999);
+        assert!(condition.contains("available quorum-one (ONE/ONE) 99.0 %"), "{condition}");
+        assert!(condition.contains("unavailable quorum-all (ALL/ALL) 0.0 %"), "{condition}");
+        assert!(claim.reasoning.contains("one SQLite server"), "{}", claim.reasoning);
+        assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.99);
 
-        let e = complete(evidence(&[("isolate-one-node", vec![sqlite.clone(), one.clone()])]));
+        let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 99, 0)]);
         assert_eq!(availability(&e).verdict, Verdict::Holds);
-
-        let mut sqlite_up = sqlite.clone();
-        sqlite_up.availability_faulty = Some(1.0);
-        let e = complete(evidence(&[("isolate-one-node", vec![sqlite_up, one])]));
+        let e = isolated(vec![available("sqlite-full", 100, 0), available("quorum-one", 99, 0)]);
         assert_eq!(availability(&e).verdict, Verdict::Refuted, "SQLite as available as the quorum store");
 
+        // 93-97 % over the seeds against 95 %: the seeds do not decide.
+        let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 95, 2)]);
+        let claim = availability(&e);
+        let Verdict::Inconclusive { why } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(why.contains("quorum-one in isolate-one-node") && why.contains("straddles 95.0 %"), "{why}");
+
+        // A failed run measured nothing: inconclusive, with the count.
+        let mut broken = available("quorum-one", 99, 0);
+        broken[4].error = Some("stuck".into());
+        let claim = availability(&isolated(vec![available("sqlite-full", 0, 0), broken]));
+        let Verdict::Inconclusive { why } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(why.starts_with("1 run(s)") && why.contains("seed 5"), "{why}");
+    }
+
+    #[test]
+    fn availability_needs_the_single_fault_experiments() {
         assert!(matches!(availability(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
         let Verdict::NotMeasured { run } = availability(&evidence(&[("power-loss", vec![row("quorum-one")])])).verdict
         else {

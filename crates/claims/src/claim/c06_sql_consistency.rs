@@ -16,7 +16,6 @@ use super::fault_experiments::{
 /// What claim 6 names when no SQLite system synced before the ack was measured.
 pub const SQLITE_SYNCED: &str = "SQLite synced before the ack (synchronous=FULL)";
 
-/// Claim 6: SQL databases ensure strong consistency.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
 

@@ -13,7 +13,6 @@ use super::fault_experiments::{
     all_fault_commands, completed, experiments, injected, missing, CAVEATS, FAULT_EXPERIMENTS, REQUIRED_FOR_CONSISTENCY,
 };
 
-/// Claim 7: eventually consistent replicas converge, and how fast after a heal.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
 

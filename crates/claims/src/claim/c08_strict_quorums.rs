@@ -81,7 +81,6 @@ fn rw_condition(experiment: &str, violated: &[u64], faults: Option<&BTreeMap<u64
     }
 }
 
-/// Claim 8: R + W > N makes reads see the latest write.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds", "fresh"];
 

@@ -9,7 +9,6 @@ use crate::{command, no_results};
 
 use super::fault_experiments::{check_line, completed, lost_line, violated_line, CLOCK_SKEW};
 
-/// Claim 9: last-write-wins is safe.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
 
