@@ -220,7 +220,14 @@ impl workload::Configured for BlindWritesWorkload {
         let explanation =
             if invented > 0 { format!("{invented} reads returned a value nobody wrote\n") } else { String::new() };
         let acknowledged = history.iter().filter(|e| e.kind == EventType::Ok && e.f == "write").count();
-        Judged { check, stale_reads: None, lost_writes: None, acknowledged_writes: acknowledged as u64, unjudged_keys: 0, explanation }
+        Judged {
+            check,
+            stale_reads: None,
+            lost_writes: None,
+            acknowledged_writes: acknowledged as u64,
+            unjudged_keys: 0,
+            explanation,
+        }
     }
 
     fn clone_box(&self) -> Box<dyn workload::Configured> {

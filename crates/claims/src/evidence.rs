@@ -169,11 +169,7 @@ impl Unknowns {
             parts.push(format!("checker verdict unknown on {}", seeds(&self.check_unknown)));
         }
         if self.unjudged_keys > 0 {
-            parts.push(format!(
-                "{} key(s) without a final read ({})",
-                self.unjudged_keys,
-                seeds(&self.unjudged_seeds)
-            ));
+            parts.push(format!("{} key(s) without a final read ({})", self.unjudged_keys, seeds(&self.unjudged_seeds)));
         }
         parts.join("; ")
     }
@@ -461,7 +457,10 @@ mod tests {
                     sqlite,4,1000.0,0,1.000,2.500,10,\n\
                     sqlite,8,0.0,0,-,-,0,the run panicked\n";
         let points = parse_points(text).expect("parses");
-        assert_eq!(points, [ScalingPoint { series: "sqlite".into(), seed: 0, clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]);
+        assert_eq!(
+            points,
+            [ScalingPoint { series: "sqlite".into(), seed: 0, clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]
+        );
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
         let bad = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,four,1,0,-,-,0,\n";
         assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));

@@ -103,11 +103,7 @@ impl Registry {
     /// Claim `id`'s registration (every claim of [`NEEDS`] has one once loaded; another number
     /// gets an empty one).
     pub fn claim(&self, id: usize) -> Registered {
-        self.claims.get(&id).cloned().unwrap_or(Registered {
-            id,
-            expected: String::new(),
-            threshold: BTreeMap::new(),
-        })
+        self.claims.get(&id).cloned().unwrap_or(Registered { id, expected: String::new(), threshold: BTreeMap::new() })
     }
 
     /// `experiments/claims/registered.toml version 1 (fingerprint 0123456789abcdef)`.
@@ -218,7 +214,8 @@ fn list(names: &[&str]) -> String {
 /// The standard registration, compiled in, for tests.
 #[cfg(test)]
 pub fn standard() -> Registry {
-    parse(STANDARD, include_str!("../../../experiments/claims/registered.toml")).expect("the standard registration is valid")
+    parse(STANDARD, include_str!("../../../experiments/claims/registered.toml"))
+        .expect("the standard registration is valid")
 }
 
 #[cfg(test)]

@@ -186,7 +186,10 @@ mod tests {
         let claims = claims();
         let registry = crate::registry::standard();
         let text = text(&claims, &registry);
-        assert!(text.contains("thresholds and expected outcomes: experiments/claims/registered.toml version"), "{text}");
+        assert!(
+            text.contains("thresholds and expected outcomes: experiments/claims/registered.toml version"),
+            "{text}"
+        );
         assert!(text.contains("holds only when synced") && text.contains("- x, s: 3 of 4 lost"), "{text}");
         let md = markdown(&claims, Path::new("results"), &registry);
         assert!(md.contains("registered before the data in experiments/claims/registered.toml"), "{md}");

@@ -3,25 +3,18 @@
 //! before the ack: [`crate::select::durability_pairs`]) and, when the simulation cannot tell,
 //! on `lab bench engines` (this machine's real disk).
 
-use crate::registry::Registered;
 use crate::evidence::{EngineRow, Engines, Evidence, Experiment};
-use crate::ledger::{ms, seeds, Claim, Verdict};
+use crate::ledger::{Claim, Verdict};
+use crate::registry::Registered;
 use crate::select;
+use crate::stats::{Counted, Estimate, Side};
 use crate::{command, no_results, SEED_SOURCE};
-use runner::run::table::Row;
+use runner::run::record::SeedRecord;
+use runner::run::table::quantile;
 use sim::disk_cost::DiskCost;
+use std::collections::BTreeMap;
 
 use super::fault_experiments::POWER_LOSS;
-
-/// A sync before the acknowledgement "costs latency" when the synced variant's median (or
-/// 99th percentile) write is at least this many times the unsynced one's. The simulation
-/// delivers messages on whole-millisecond ticks, so one tick on a 5 ms median is 20 %: a
-/// smaller difference is below what the simulation can resolve.
-pub const SYNC_GAIN: f64 = 1.2;
-
-fn lost(row: &Row) -> u64 {
-    row.lost_writes.unwrap_or(0)
-}
 
 /// The single-writer, one-row-per-commit row of `engine` at `setting`; of a setting measured with
 /// both `fsync` and `fdatasync`, the `fsync` one (what the commit log calls by default).
@@ -52,8 +45,8 @@ pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
             "write latency with and without the sync needs the power-loss experiment",
         );
     };
-    let simulated = compare_in_simulation(&mut claim, experiment);
-    if simulated.compared == 0 {
+    let pairs = compare_in_simulation(&mut claim, experiment);
+    if pairs.is_empty() {
         return claim.judged(
             Verdict::missing(format!(
                 "{POWER_LOSS} has no write latencies of a system acknowledged before its sync beside the same system \
@@ -64,137 +57,136 @@ pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
             "write latency needs the synced and unsynced variants",
         );
     }
-    let gain = simulated.gain;
-    claim.figure("simulation_sync_gain", gain);
-    let cost = simulated.cost();
-    if gain >= SYNC_GAIN {
-        return claim
-            .judged(
-                Verdict::only_when(format!(
-                    "the write is acknowledged before it is synced (periodic commit log, SQLite synchronous=OFF or \
-                     NORMAL: the gain needs no memtable){cost}"
-                )),
-                format!("the synced variants' writes were up to {gain:.2}x slower in the simulation"),
-            )
-            .gist(format!(
-                "writes are acknowledged before their sync ({gain:.1}x faster in the simulation){cost_gist}",
-                cost_gist = if simulated.unsynced_lost > 0 { ", losing them at power loss" } else { "" }
-            ));
-    }
-    let simulation = format!(
-        "in the simulation (fsync {} us, below its 1 ms tick) the synced and unsynced variants wrote equally fast \
-         (at most {gain:.2}x apart), so the verdict rests on the real disk",
-        DiskCost::MEASURED.per_sync.as_micros()
-    );
-    on_real_disk(claim, evidence, &simulated, simulation)
+    let real_disk = evidence.engines.as_ref().and_then(|engines| real_disk_context(&mut claim, engines));
+    let resolvable = DiskCost::MEASURED.per_sync >= SIMULATION_TICK;
+    decide(claim, &pairs, registered.value("sync_gain"), resolvable, real_disk)
 }
 
-/// What the power-loss experiment says of the sync's cost, for claim 1's verdict.
-struct Simulated {
-    /// The largest synced-over-unsynced write latency ratio (median or 99th percentile).
-    gain: f64,
-    /// How many pairs had write latencies to compare.
-    compared: usize,
-    /// The acknowledged writes the unsynced variants lost at power loss.
-    unsynced_lost: u64,
-    /// The same per unsynced system, in words (`SYSTEM LOST of ACKNOWLEDGED`).
-    lost_text: Vec<String>,
+/// The simulation's tick: a disk cost shorter than it is rounded up to it, so a sync below it
+/// cannot be told from no sync (../shared/notes/turmoil.md; issue 16 lifts this).
+pub const SIMULATION_TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// One system acknowledged before its sync beside the same system synced before the ack.
+pub(crate) struct Pair {
+    unsynced: String,
+    synced: String,
+    /// The synced variant's median write latency over the unsynced one's, paired by seed.
+    gain: Estimate,
+    /// The acknowledged writes the unsynced variant lost at power loss, counted over seeds.
+    lost: Counted,
 }
 
-impl Simulated {
-    /// The price of skipping the sync, for the condition (empty when nothing was lost).
-    fn cost(&self) -> String {
-        if self.unsynced_lost > 0 {
-            format!(", which loses acknowledged writes at power loss ({}; claim 10)", self.lost_text.join(", "))
-        } else {
-            String::new()
-        }
-    }
+/// The median write latency of one seed, in ms.
+fn write_p50(record: &SeedRecord) -> Option<f64> {
+    quantile(&record.write_latency_us, 0.5).map(|us| us as f64 / 1000.0)
 }
 
 /// Compares each system acknowledged before its sync with the same system synced before the
-/// ack in `experiment` (power-loss): their write latencies (figures and one evidence line per
-/// pair) and what the unsynced one lost.
-fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Simulated {
-    let mut simulated = Simulated { gain: 0.0, compared: 0, unsynced_lost: 0, lost_text: Vec::new() };
+/// ack in `experiment` (power-loss), seed by seed: the ratio of their median write latencies and
+/// what the unsynced one lost (one evidence line per pair).
+fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Vec<Pair> {
+    let mut pairs = Vec::new();
     for (u, s) in select::durability_pairs(experiment) {
-        if u.seeds <= u.errors || s.seeds <= s.errors {
-            continue;
-        }
-        let (unsynced, synced) = (&u.system, &s.system);
-        let (Some(u50), Some(s50), Some(u99), Some(s99)) =
-            (u.write_latency_ms_p50, s.write_latency_ms_p50, u.write_latency_ms_p99, s.write_latency_ms_p99)
-        else {
-            continue;
-        };
-        simulated.compared += 1;
-        simulated.gain = simulated.gain.max(s50 / u50.max(f64::MIN_POSITIVE)).max(s99 / u99.max(f64::MIN_POSITIVE));
-        simulated.unsynced_lost += lost(u);
-        simulated.lost_text.push(format!("{unsynced} {} of {}", lost(u), u.acknowledged_writes));
-        for row in [u, s] {
-            claim.figure(
-                format!("{POWER_LOSS}/{}/write_latency_ms_p50", row.system),
-                row.write_latency_ms_p50.unwrap_or(0.0),
-            );
-            claim.figure(
-                format!("{POWER_LOSS}/{}/write_latency_ms_p99", row.system),
-                row.write_latency_ms_p99.unwrap_or(0.0),
-            );
-        }
+        let (unsynced, synced) = (u.system.clone(), s.system.clone());
+        let synced_p50: BTreeMap<u64, f64> = experiment
+            .records_of(&synced)
+            .filter(|r| r.error.is_none())
+            .filter_map(|r| Some((r.seed, write_p50(r)?)))
+            .collect();
+        let gain =
+            Estimate::from_pairs(experiment.records_of(&unsynced).filter(|r| r.error.is_none()).filter_map(|r| {
+                let fast = write_p50(r).filter(|v| *v > 0.0)?;
+                Some((r.seed, synced_p50.get(&r.seed)? / fast))
+            }));
+        let Some(gain) = gain else { continue };
+        let lost = experiment.counted(&unsynced, |r| r.lost_writes.map(|n| n > 0));
+        claim.figure(format!("{POWER_LOSS}/{synced}/over/{unsynced}/write_p50_ratio"), gain.mean);
         claim.line(format!(
-            "{POWER_LOSS} (simulated disk, fsync 150 us), write latency p50/p99 over {}: {unsynced} (acknowledged \
-             before the sync) {}/{} and {} of {} acknowledged writes lost at power loss; {synced} (synced before \
-             the ack) {}/{} and {} lost",
-            seeds(&experiment.seeds),
-            ms(u.write_latency_ms_p50),
-            ms(u.write_latency_ms_p99),
-            lost(u),
-            u.acknowledged_writes,
-            ms(s.write_latency_ms_p50),
-            ms(s.write_latency_ms_p99),
-            lost(s)
+            "{POWER_LOSS} (simulated disk, fsync {} us), median write latency of {synced} (synced before the ack) \
+             over {unsynced} (acknowledged before the sync), paired by seed: {}; {unsynced} lost acknowledged \
+             writes at power loss: {}",
+            DiskCost::MEASURED.per_sync.as_micros(),
+            gain.text_with(|v| format!("{v:.2}x")),
+            lost.text()
         ));
+        pairs.push(Pair { unsynced, synced, gain, lost });
     }
-    simulated
+    pairs
 }
 
-/// Claim 1 when the simulation could not tell the synced variants from the unsynced ones
-/// (`simulation` says so): the verdict rests on `lab bench engines`, this machine's real disk
-/// (and not on a --quick smoke run).
-fn on_real_disk(mut claim: Claim, evidence: &Evidence, simulated: &Simulated, simulation: String) -> Claim {
-    let Some(engines) = &evidence.engines else {
-        return claim.judged(Verdict::missing(REAL_DISK.to_owned()), simulation);
-    };
-    let Some(RealDisk { lsm_gain, versus }) = measure_real_disk(&mut claim, engines) else {
+/// Inconclusive when a ratio straddles the threshold, or when every ratio lies below it but the
+/// simulation cannot resolve a sync (`resolvable` false); holds only when the write is
+/// acknowledged before its sync when a synced variant was decidedly slower (the contrast: the
+/// same system with and without the sync) and the unsynced variant paid for it in lost writes;
+/// holds when it was slower and lost nothing; refuted when the sync cost no latency on a
+/// simulation that could have shown it.
+fn decide(claim: Claim, pairs: &[Pair], threshold: f64, resolvable: bool, real_disk: Option<String>) -> Claim {
+    let show = |v: f64| format!("{v:.2}x");
+    let undecided: Vec<String> = pairs
+        .iter()
+        .filter(|p| p.gain.side(threshold) == Side::Straddles)
+        .map(|p| p.gain.undecided(&format!("{} over {}", p.synced, p.unsynced), threshold, show))
+        .collect();
+    if !undecided.is_empty() {
         return claim
-            .judged(Verdict::missing(format!("the engines results have no lsm rows: {REAL_DISK}")), simulation);
-    };
-    if engines.options.quick {
-        return claim.judged(Verdict::missing(REAL_DISK.to_owned()), simulation);
+            .judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {threshold}x (registered)"));
     }
-    if lsm_gain < SYNC_GAIN {
-        // A sync that costs nothing (tmpfs, a volatile write cache) cannot test the claim.
+    let slower: Vec<&Pair> = pairs.iter().filter(|p| p.gain.side(threshold) == Side::Above).collect();
+    let context = real_disk.map_or_else(String::new, |text| format!("; {text}"));
+    if slower.is_empty() {
+        if !resolvable {
+            return claim.judged(
+                Verdict::inconclusive(format!(
+                    "the simulation cannot resolve the sync: fsync {} us is below its {} ms tick, so synced and unsynced \
+                     writes took the same simulated time (issue 16){context}",
+                    DiskCost::MEASURED.per_sync.as_micros(),
+                    SIMULATION_TICK.as_millis()
+                )),
+                "a model that hides the cost cannot judge it",
+            );
+        }
         return claim.judged(
-            Verdict::missing(format!(
-                "a disk whose sync is durable: here skipping it gained only {lsm_gain:.2}x (tmpfs or a volatile write \
-                 cache?); {REAL_DISK}"
-            )),
-            simulation,
+            Verdict::Refuted,
+            format!("every synced variant wrote within {threshold}x of its unsynced twin: skipping the sync bought no latency{context}"),
         );
     }
-    let cost = simulated.cost();
+    let contrast: Vec<String> =
+        slower.iter().map(|p| format!("{} {} slower than {}", p.synced, p.gain.text_with(show), p.unsynced)).collect();
+    let losses: Vec<String> = slower
+        .iter()
+        .filter(|p| !p.lost.violating.is_empty())
+        .map(|p| format!("{} {}", p.unsynced, p.lost.text()))
+        .collect();
+    if losses.is_empty() {
+        return claim.judged(
+            Verdict::Holds,
+            format!(
+                "writes acknowledged before their sync were faster and lost nothing at power loss: {}{context}",
+                contrast.join("; ")
+            ),
+        );
+    }
     claim
         .judged(
             Verdict::only_when(format!(
-                "the write is acknowledged before it is synced: on this machine's disk skipping the sync made the \
-                 memtable engine's single writes {lsm_gain:.0}x faster{versus}{cost}"
+                "the write is acknowledged before it is synced ({}), which loses acknowledged writes at power loss ({})",
+                contrast.join("; "),
+                losses.join("; ")
             )),
-            format!("{lsm_gain:.0}x on the real disk from skipping the sync{versus}; {simulation}"),
+            format!("the seeds decide every pair against {threshold}x{context}"),
         )
-        .gist(format!(
-            "writes are acknowledged before their sync{}",
-            if simulated.unsynced_lost > 0 { ", which loses them at power loss" } else { "" }
-        ))
+        .gist("writes are acknowledged before their sync, losing them at power loss")
+}
+
+/// The real disk's figures as context (one unseeded wall-clock run of `lab bench engines`: it
+/// decides nothing, since it has no spread), with its evidence lines; `None` without lsm rows.
+fn real_disk_context(claim: &mut Claim, engines: &Engines) -> Option<String> {
+    let RealDisk { lsm_gain, versus } = measure_real_disk(claim, engines)?;
+    let quick = if engines.options.quick { ", a --quick smoke run" } else { "" };
+    Some(format!(
+        "on this machine's real disk (one unseeded run{quick}: context, not a verdict) skipping the sync made the \
+         memtable engine's single writes {lsm_gain:.0}x faster{versus}"
+    ))
 }
 
 /// What `lab bench engines` measured for claim 1.
@@ -269,72 +261,71 @@ mod tests {
     fn memtable(evidence: &Evidence) -> Claim {
         super::memtable(evidence, &crate::registry::standard().claim(1))
     }
-    use crate::testing::{evidence, row, BATCH, PERIODIC};
+    use crate::testing::{from_records, runs, BATCH, PERIODIC};
 
-    fn written(system: &str, p50: f64, lost: u64) -> Row {
-        let mut r = row(system);
-        r.write_latency_ms_p50 = Some(p50);
-        r.write_latency_ms_p99 = Some(p50 * 2.0);
-        r.lost_writes = Some(lost);
-        r.acknowledged_writes = 100;
-        r
+    /// Power-loss with the periodic commit log writing in `fast(seed)` ms and losing `lost`
+    /// acknowledged writes per seed, beside the batch one writing in 10 ms and losing nothing.
+    fn power_loss(fast: impl Fn(u64) -> u64, lost: u64) -> Evidence {
+        let periodic = runs(PERIODIC, 5, |seed, r| {
+            r.write_latency_us = [(fast(seed) * 1000, 40)].into_iter().collect();
+            r.lost_writes = Some(lost);
+        });
+        let batch = runs(BATCH, 5, |_, r| r.write_latency_us = [(10_000, 40)].into_iter().collect());
+        from_records(&[(POWER_LOSS, [periodic, batch].concat())])
+    }
+
+    fn engines() -> Engines {
+        let row = |setting: &str, sync_call: &str, writes_per_s: f64| EngineRow {
+            engine: "lsm".into(),
+            setting: setting.into(),
+            sync_call: sync_call.into(),
+            rows_per_commit: 1,
+            threads: 1,
+            writes_per_s,
+        };
+        Engines {
+            options: Default::default(),
+            rows: vec![row("no sync", "-", 390_000.0), row("sync per commit", "fsync", 2_900.0)],
+        }
     }
 
     #[test]
-    fn memtable_latency_verdicts_follow_the_sync() {
-        let equal = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 10.0, 30), written(BATCH, 10.0, 0)])]);
+    fn memtable_latency_reaches_each_verdict() {
+        let slower = memtable(&power_loss(|_| 5, 30));
+        let Verdict::HoldsOnlyWhen { condition } = &slower.verdict else { panic!("{slower:?}") };
+        assert!(
+            condition.contains("quorum-quorum-batch 2.00x (seeds 1-5, no spread)") || condition.contains("2.00x"),
+            "{condition}"
+        );
+        assert!(
+            condition.contains("loses acknowledged writes at power loss (quorum-quorum violated on seeds 1-5 of 5)"),
+            "{condition}"
+        );
+        assert_eq!(memtable(&power_loss(|_| 5, 0)).verdict, Verdict::Holds, "faster and nothing lost");
+
+        // The same latency synced or not: the 1 ms tick hides a 150 us sync.
+        let mut equal = power_loss(|_| 10, 30);
+        equal.engines = Some(engines());
         let claim = memtable(&equal);
-        assert!(matches!(claim.verdict, Verdict::NotMeasured { .. }), "the simulation alone cannot tell: {claim:?}");
-        assert_eq!(claim.figures["simulation_sync_gain"], 1.0);
+        let Verdict::Inconclusive { why } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(why.contains("cannot resolve the sync") && why.contains("134x"), "real disk as context: {why}");
+        assert!(claim.evidence.iter().any(|l| l.contains("134x")), "{:?}", claim.evidence);
+        // On a simulation that could see the sync, no latency difference refutes.
+        let pairs = compare_in_simulation(&mut Claim::new(1, "", "", ""), &equal.experiments[POWER_LOSS]);
+        let refuted = decide(Claim::new(1, "", "", ""), &pairs, 1.2, true, None);
+        assert_eq!(refuted.verdict, Verdict::Refuted);
 
-        let mut with_disk = equal.clone();
-        with_disk.engines = Some(Engines {
-            options: Default::default(),
-            rows: vec![
-                EngineRow {
-                    engine: "lsm".into(),
-                    setting: "no sync".into(),
-                    sync_call: "-".into(),
-                    rows_per_commit: 1,
-                    threads: 1,
-                    writes_per_s: 390_000.0,
-                },
-                EngineRow {
-                    engine: "lsm".into(),
-                    setting: "sync per commit".into(),
-                    sync_call: "fsync".into(),
-                    rows_per_commit: 1,
-                    threads: 1,
-                    writes_per_s: 2_900.0,
-                },
-            ],
-        });
-        let Verdict::HoldsOnlyWhen { condition } = memtable(&with_disk).verdict else { panic!() };
-        assert!(condition.contains("this machine's disk") && condition.contains("134x"), "{condition}");
-        if let Some(engines) = with_disk.engines.as_mut() {
-            engines.options.quick = true;
-        }
-        let claim = memtable(&with_disk);
-        assert!(matches!(claim.verdict, Verdict::NotMeasured { .. }), "a --quick run is shown, not used");
-        assert!(claim.evidence.iter().any(|l| l.contains("--quick") && l.contains("134x")), "{:?}", claim.evidence);
+        // 1.1x-1.3x over the seeds against 1.2x.
+        let straddling = memtable(&power_loss(|seed| [9, 8, 8, 8, 7][seed as usize - 1], 30));
+        let Verdict::Inconclusive { why } = &straddling.verdict else { panic!("{straddling:?}") };
+        assert!(why.contains("straddles 1.20x"), "{why}");
 
-        if let Some(engines) = with_disk.engines.as_mut() {
-            engines.options.quick = false;
-            engines.rows[0].writes_per_s = 3_000.0;
-        }
-        let claim = memtable(&with_disk);
-        assert!(matches!(claim.verdict, Verdict::NotMeasured { .. }), "a disk whose sync costs nothing: {claim:?}");
-
-        let slower = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 30), written(BATCH, 10.0, 0)])]);
-        let Verdict::HoldsOnlyWhen { condition } = memtable(&slower).verdict else { panic!() };
-        assert!(condition.contains("acknowledged before it is synced"), "{condition}");
-        assert!(condition.contains("quorum-quorum 30 of 100"), "{condition}");
-        let free = evidence(&[(POWER_LOSS, vec![written(PERIODIC, 5.0, 0), written(BATCH, 10.0, 0)])]);
-        let Verdict::HoldsOnlyWhen { condition } = memtable(&free).verdict else { panic!() };
-        assert!(!condition.contains("loses"), "nothing was lost: {condition}");
-
-        let old = evidence(&[(POWER_LOSS, vec![row(PERIODIC), row(BATCH)])]);
-        assert!(matches!(memtable(&old).verdict, Verdict::NotMeasured { .. }), "no write latencies recorded");
         assert!(matches!(memtable(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let old = power_loss(|_| 5, 0);
+        let mut old = old;
+        for r in &mut old.experiments.get_mut(POWER_LOSS).expect("power-loss").records {
+            r.write_latency_us.clear();
+        }
+        assert!(matches!(memtable(&old).verdict, Verdict::NotMeasured { .. }), "no write latencies recorded");
     }
 }

@@ -1,9 +1,9 @@
 //! Claim 2: Cassandra scales linearly with nodes. Judged on the scaling sweep's efficiency
 //! (speed-up over the node ratio, against 3 nodes at the same level).
 
-use crate::registry::Registered;
 use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
+use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
 use super::scaling_sweep::{levels, paired_ratio, scaling_missing, seeds_text};
@@ -99,8 +99,10 @@ fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
         );
     }
     if !undecided.is_empty() {
-        let why: Vec<String> =
-            undecided.iter().map(|c| c.efficiency.undecided(&format!("efficiency of {}", c.name()), floor, show)).collect();
+        let why: Vec<String> = undecided
+            .iter()
+            .map(|c| c.efficiency.undecided(&format!("efficiency of {}", c.name()), floor, show))
+            .collect();
         return claim.judged(Verdict::inconclusive(why.join("; ")), format!("threshold {floor} (registered)"));
     }
     let measured = format!("measured under the capacity model, where nodes share no cost ({model})");
@@ -162,7 +164,10 @@ mod tests {
         assert_eq!(linear_scaling(&sweep(3500.0, 3000.0)).verdict, Verdict::Refuted, "5 nodes at 0.7 and 0.62");
         let only = linear_scaling(&sweep(5000.0, 3000.0));
         let Verdict::HoldsOnlyWhen { condition } = &only.verdict else { panic!("{only:?}") };
-        assert!(condition.starts_with("the consistency level is one:") && condition.contains("at all it fell"), "{condition}");
+        assert!(
+            condition.starts_with("the consistency level is one:") && condition.contains("at all it fell"),
+            "{condition}"
+        );
         assert!(matches!(linear_scaling(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
     }
 

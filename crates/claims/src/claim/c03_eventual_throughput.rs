@@ -1,9 +1,9 @@
 //! Claim 3: eventual consistency gives much higher write throughput. Judged on the scaling
 //! sweep: ONE against ALL on the same nodes, and SQLite against the quorum store.
 
-use crate::registry::Registered;
 use crate::evidence::{Evidence, Scaling, ScalingRow};
 use crate::ledger::{Claim, Verdict};
+use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
 use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text};
@@ -167,7 +167,10 @@ mod tests {
         assert!(claim.reasoning.contains("from machines"), "{}", claim.reasoning);
         let only = eventual_throughput(&sweep(5000.0, 2000.0));
         let Verdict::HoldsOnlyWhen { condition } = &only.verdict else { panic!("{only:?}") };
-        assert!(condition.starts_with("the cluster has 5 nodes") && condition.contains("below it at 3 nodes"), "{condition}");
+        assert!(
+            condition.starts_with("the cluster has 5 nodes") && condition.contains("below it at 3 nodes"),
+            "{condition}"
+        );
         let all_slow = scaled(sweep(5000.0, 2000.0), "quorum-3-all", |_| 1.0 / 3.0);
         assert_eq!(eventual_throughput(&all_slow).verdict, Verdict::Holds);
         assert!(matches!(eventual_throughput(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));

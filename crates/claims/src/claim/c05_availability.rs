@@ -93,7 +93,13 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
                 .unwrap_or_default();
             let replicated = properties.is_some_and(|p| p.replicas > 1);
             claim.figure(format!("{}/{}/availability_faulty", experiment.name, row.system), availability.mean);
-            here.push(Cell { experiment: experiment.name.clone(), system: row.system.clone(), levels, replicated, availability });
+            here.push(Cell {
+                experiment: experiment.name.clone(),
+                system: row.system.clone(),
+                levels,
+                replicated,
+                availability,
+            });
         }
         if !here.is_empty() {
             let parts: Vec<String> = here.iter().map(Cell::text).collect();
@@ -121,7 +127,8 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
         .filter(|c| side(c) == Side::Straddles)
         .map(|c| c.availability.undecided(&format!("{} in {}", c.system, c.experiment), threshold, percent))
         .collect();
-    let rule = format!("available: at least {} of each client's fault time able to complete operations", percent(threshold));
+    let rule =
+        format!("available: at least {} of each client's fault time able to complete operations", percent(threshold));
     if !undecided.is_empty() {
         return claim.judged(Verdict::inconclusive(undecided.join("; ")), rule);
     }
@@ -129,7 +136,10 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
         .iter()
         .filter(|c| {
             let single: Vec<&Cell> = cells.iter().filter(|o| o.experiment == c.experiment && !o.replicated).collect();
-            c.replicated && side(c) == Side::Above && !single.is_empty() && single.iter().all(|o| side(o) == Side::Below)
+            c.replicated
+                && side(c) == Side::Above
+                && !single.is_empty()
+                && single.iter().all(|o| side(o) == Side::Below)
         })
         .collect();
     let fails: Vec<&Cell> = cells.iter().filter(|c| c.replicated && side(c) == Side::Below).collect();
@@ -153,7 +163,10 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
         list(&fails).join("; ")
     );
     claim
-        .judged(Verdict::only_when(condition), format!("the seeds decide every system against the threshold ({rule}); {sql}"))
+        .judged(
+            Verdict::only_when(condition),
+            format!("the seeds decide every system against the threshold ({rule}); {sql}"),
+        )
         .gist(format!(
             "the fault leaves the level's replicas reachable ({} cases available, {} not)",
             wins.len(),
@@ -187,7 +200,11 @@ mod tests {
 
     #[test]
     fn availability_reaches_each_verdict() {
-        let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 99, 0), available("quorum-all", 0, 0)]);
+        let e = isolated(vec![
+            available("sqlite-full", 0, 0),
+            available("quorum-one", 99, 0),
+            available("quorum-all", 0, 0),
+        ]);
         let claim = availability(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(condition.contains("available quorum-one (ONE/ONE) 99.0 %"), "{condition}");

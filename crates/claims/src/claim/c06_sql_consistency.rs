@@ -2,9 +2,9 @@
 //! rows of every fault experiment: the ones synced before the ack
 //! ([`crate::select::sql_synced`]) against the weaker settings.
 
-use crate::registry::Registered;
 use crate::evidence::Evidence;
 use crate::ledger::{seeds, Claim, Verdict};
+use crate::registry::Registered;
 use crate::select;
 use crate::{command, SEED_SOURCE};
 

@@ -2,9 +2,9 @@
 //! replicated rows of every fault experiment: how many seeds never converged, the slowest
 //! convergence, and whether anti-entropy ran.
 
-use crate::registry::Registered;
 use crate::evidence::Evidence;
 use crate::ledger::{seeds, Claim, Verdict};
+use crate::registry::Registered;
 use crate::select;
 use crate::{command, SEED_SOURCE};
 use runner::run::table::Row;

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use experiment::properties::Properties;
 
 use crate::command;
-use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment, StalenessPoint};
 use crate::ledger::{percent, seed_list, seeds, Claim, Verdict};
+use crate::registry::Registered;
 use crate::select;
 use runner::run::table::Row;
 

@@ -1,9 +1,9 @@
 //! Claim 9: last-write-wins is safe under clock skew. Judged on the clock-skew experiment: the
 //! last-write-wins systems ([`crate::select::last_write_wins`]) beside the clock-free ones.
 
-use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{seeds, Claim, Verdict};
+use crate::registry::Registered;
 use crate::select;
 use crate::{command, no_results};
 

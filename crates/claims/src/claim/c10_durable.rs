@@ -2,9 +2,9 @@
 //! experiments' lost writes, each system by whether it syncs before the ack (its recorded
 //! properties).
 
-use crate::registry::Registered;
 use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{seed_list, seeds, Claim, Verdict};
+use crate::registry::Registered;
 use crate::{command, no_results, SEED_SOURCE};
 
 use super::fault_experiments::{DISK_ERRORS, POWER_LOSS};

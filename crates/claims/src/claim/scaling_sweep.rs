@@ -45,7 +45,6 @@ pub(crate) fn paired_ratio(
     let top = scaling.saturation_by_seed(numerator);
     let bottom = scaling.saturation_by_seed(denominator);
     crate::stats::Estimate::from_pairs(
-        top.iter()
-            .filter_map(|(seed, t)| bottom.get(seed).filter(|b| **b > 0.0).map(|b| (*seed, t / b * scale))),
+        top.iter().filter_map(|(seed, t)| bottom.get(seed).filter(|b| **b > 0.0).map(|b| (*seed, t / b * scale))),
     )
 }
