@@ -49,6 +49,10 @@ pub struct ClaimsArgs {
     /// The thresholds and expected outcomes, registered before the data.
     #[arg(long, default_value = registry::STANDARD)]
     pub thresholds: PathBuf,
+    /// Also rewrite the ledger table of this README (between its ledger markers) from the
+    /// claims just judged: the front page's figures come from the results, never by hand.
+    #[arg(long)]
+    pub readme: Option<PathBuf>,
 }
 
 /// Where the seed text's claims come from.
@@ -98,6 +102,16 @@ pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
     write(&args.out.join("claims.md"), render::markdown(&claims, &args.results, &registry).as_bytes())?;
     write(&args.out.join("claims.json"), (render::json(&claims, &registry)? + "\n").as_bytes())?;
     writeln!(out, "ledger: {} and {}", args.out.join("claims.md").display(), args.out.join("claims.json").display())?;
+    if let Some(readme) = &args.readme {
+        let text = std::fs::read_to_string(readme).with_context(|| format!("{}: cannot read", readme.display()))?;
+        let Some(spliced) = render::splice_readme(&text, &render::readme(&claims, &registry)) else {
+            anyhow::bail!("{}: no ledger markers (`{}` ... `{}`)", readme.display(), render::README_BEGIN, render::README_END);
+        };
+        if spliced != text {
+            write(readme, spliced.as_bytes())?;
+        }
+        writeln!(out, "ledger table: {}", readme.display())?;
+    }
     let missing: Vec<&Claim> = claims.iter().filter(|c| matches!(c.verdict, Verdict::NotMeasured { .. })).collect();
     if missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
