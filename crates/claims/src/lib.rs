@@ -105,7 +105,12 @@ pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
     if let Some(readme) = &args.readme {
         let text = std::fs::read_to_string(readme).with_context(|| format!("{}: cannot read", readme.display()))?;
         let Some(spliced) = render::splice_readme(&text, &render::readme(&claims, &registry)) else {
-            anyhow::bail!("{}: no ledger markers (`{}` ... `{}`)", readme.display(), render::README_BEGIN, render::README_END);
+            anyhow::bail!(
+                "{}: no ledger markers (`{}` ... `{}`)",
+                readme.display(),
+                render::README_BEGIN,
+                render::README_END
+            );
         };
         if spliced != text {
             write(readme, spliced.as_bytes())?;

@@ -166,6 +166,35 @@ impl fmt::Display for Estimate {
     }
 }
 
+/// The most undecided figures [`resolve`] tries every resolution of (2^12 evaluations).
+pub const MAX_UNDECIDED: usize = 12;
+
+/// The outcome `kind` gives whatever side each undecided figure falls on: `sides` are the
+/// figures' sides against their thresholds, and every [`Side::Straddles`] is tried as
+/// [`Side::Above`] and as [`Side::Below`] in every combination. `Some` when all combinations
+/// agree (the verdict does not depend on the undecided figures), `None` when they do not or
+/// when more than [`MAX_UNDECIDED`] figures are undecided.
+pub fn resolve<K: PartialEq>(sides: &[Side], kind: impl Fn(&[Side]) -> K) -> Option<K> {
+    let open: Vec<usize> = sides.iter().enumerate().filter(|(_, s)| **s == Side::Straddles).map(|(i, _)| i).collect();
+    if open.len() > MAX_UNDECIDED {
+        return None;
+    }
+    let mut agreed: Option<K> = None;
+    let mut trial = sides.to_vec();
+    for mask in 0u32..(1 << open.len()) {
+        for (bit, &i) in open.iter().enumerate() {
+            trial[i] = if mask >> bit & 1 == 1 { Side::Above } else { Side::Below };
+        }
+        let outcome = kind(&trial);
+        match &agreed {
+            None => agreed = Some(outcome),
+            Some(first) if *first != outcome => return None,
+            Some(_) => {}
+        }
+    }
+    agreed
+}
+
 fn half_width(values: &[f64], mean: f64) -> f64 {
     let n = values.len();
     if n < 2 {
@@ -273,6 +302,16 @@ mod tests {
         assert_eq!(same.side(1.0), Side::Straddles);
         let zero = est(&[0.0, 0.0]);
         assert_eq!(zero.side(0.95), Side::Below);
+    }
+
+    #[test]
+    fn a_verdict_is_reached_only_when_no_undecided_figure_could_change_it() {
+        use Side::{Above, Below, Straddles};
+        let any_below = |s: &[Side]| s.contains(&Below);
+        assert_eq!(resolve(&[Below, Straddles], any_below), Some(true), "a decided miss settles it");
+        assert_eq!(resolve(&[Above, Straddles], any_below), None, "the open figure decides");
+        assert_eq!(resolve(&[Above, Above], any_below), Some(false));
+        assert_eq!(resolve(&[Straddles; MAX_UNDECIDED + 1], |_| 0), None, "too many to try");
     }
 
     #[test]

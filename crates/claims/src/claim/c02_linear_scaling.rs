@@ -7,7 +7,7 @@ use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
 use super::scaling_sweep::{levels, paired_ratio, scaling_missing, seeds_text};
-use crate::stats::{Estimate, Side};
+use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["efficiency_floor"];
@@ -75,56 +75,94 @@ fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
     cells
 }
 
-/// Refuted when every level has a cluster decidedly below the floor; inconclusive when an
-/// interval straddles it; holds when every cluster is decidedly above; otherwise holds only at
-/// the levels where every cluster is above (the contrast: the others fell below).
+/// The verdict's kind from each cluster's side: refuted when every level has a cluster below
+/// the floor, holds when none has, otherwise holds only at the levels without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Refuted,
+    Holds,
+    OnlyAt(Vec<String>),
+}
+
+fn kind(cells: &[Cell], sides: &[Side]) -> Kind {
+    let mut levels: Vec<&str> = Vec::new();
+    for c in cells {
+        if !levels.contains(&c.level.as_str()) {
+            levels.push(&c.level);
+        }
+    }
+    let good: Vec<String> = levels
+        .iter()
+        .filter(|l| !cells.iter().zip(sides).any(|(c, s)| c.level == **l && *s == Side::Below))
+        .map(|l| (*l).to_owned())
+        .collect();
+    match good.len() {
+        0 => Kind::Refuted,
+        n if n == levels.len() => Kind::Holds,
+        _ => Kind::OnlyAt(good),
+    }
+}
+
+/// The verdict: reached only when every way the undecided efficiencies (intervals straddling
+/// the floor) could fall gives the same kind; a holds-only-when condition names the levels
+/// where every cluster lay above the floor against those where one fell below.
 fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
     let show = |v: f64| format!("{v:.3}");
-    let below: Vec<&Cell> = cells.iter().filter(|c| c.efficiency.side(floor) == Side::Below).collect();
-    let undecided: Vec<&Cell> = cells.iter().filter(|c| c.efficiency.side(floor) == Side::Straddles).collect();
-    let levels: Vec<&str> = cells.iter().map(|c| c.level.as_str()).fold(Vec::new(), |mut v, l| {
-        if !v.contains(&l) {
-            v.push(l);
-        }
-        v
-    });
-    let bad_levels: Vec<&str> = levels.iter().copied().filter(|l| below.iter().any(|c| c.level == *l)).collect();
-    let fell = |cells: &[&Cell]| -> String {
-        cells.iter().map(|c| format!("{} {}", c.name(), c.efficiency.text_with(show))).collect::<Vec<_>>().join("; ")
+    let sides: Vec<Side> = cells.iter().map(|c| c.efficiency.side(floor)).collect();
+    let undecided: Vec<String> = cells
+        .iter()
+        .zip(&sides)
+        .filter(|(_, s)| **s == Side::Straddles)
+        .map(|(c, _)| c.efficiency.undecided(&format!("efficiency of {}", c.name()), floor, show))
+        .collect();
+    let Some(kind) = resolve(&sides, |s| kind(cells, s)) else {
+        return claim.judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {floor} (registered)"));
     };
-    if bad_levels.len() == levels.len() {
-        return claim.judged(
-            Verdict::Refuted,
-            format!("at every level some cluster's efficiency lay wholly below {floor}: {}", fell(&below)),
-        );
-    }
-    if !undecided.is_empty() {
-        let why: Vec<String> = undecided
-            .iter()
-            .map(|c| c.efficiency.undecided(&format!("efficiency of {}", c.name()), floor, show))
-            .collect();
-        return claim.judged(Verdict::inconclusive(why.join("; ")), format!("threshold {floor} (registered)"));
-    }
+    let below: Vec<String> = cells
+        .iter()
+        .zip(&sides)
+        .filter(|(_, s)| **s == Side::Below)
+        .map(|(c, _)| format!("{} {}", c.name(), c.efficiency.text_with(show)))
+        .collect();
+    let open = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!("; undecided, with the same verdict either way: {}", undecided.join("; "))
+    };
     let measured = format!("measured under the capacity model, where nodes share no cost ({model})");
-    if below.is_empty() {
-        return claim.judged(
+    match kind {
+        Kind::Refuted => claim.judged(
+            Verdict::Refuted,
+            format!("at every level some cluster's efficiency lay wholly below {floor}: {}{open}", below.join("; ")),
+        ),
+        Kind::Holds => claim.judged(
             Verdict::Holds,
-            format!("every cluster's efficiency interval lay above {floor} at every level; {measured}"),
-        );
+            format!("every cluster's efficiency interval lay above {floor} at every level{open}; {measured}"),
+        ),
+        Kind::OnlyAt(good) => {
+            let bad: Vec<&str> = cells.iter().map(|c| c.level.as_str()).filter(|l| !good.iter().any(|g| g == l)).fold(
+                Vec::new(),
+                |mut v, l| {
+                    if !v.contains(&l) {
+                        v.push(l);
+                    }
+                    v
+                },
+            );
+            claim
+                .judged(
+                    Verdict::only_when(format!(
+                        "the consistency level is {}: there every cluster's efficiency lay above {floor}, while at {} \
+                         it fell below ({}){open}",
+                        good.join(" or "),
+                        bad.join(" and "),
+                        below.join("; ")
+                    )),
+                    format!("clusters were measured on both sides of {floor}; {measured}"),
+                )
+                .gist(format!("the level is {}", good.join(" or ")))
+        }
     }
-    let good: Vec<&str> = levels.iter().copied().filter(|l| !bad_levels.contains(l)).collect();
-    claim
-        .judged(
-            Verdict::only_when(format!(
-                "the consistency level is {}: there every cluster's efficiency lay above {floor}, while at {} it fell \
-                 below ({})",
-                good.join(" or "),
-                bad_levels.join(" and "),
-                fell(&below)
-            )),
-            format!("the seeds decide every cluster against {floor}; {measured}"),
-        )
-        .gist(format!("the level is {}", good.join(" or ")))
 }
 
 /// The capacity model in the condition: its costs and the run's shape (the definitions of

@@ -7,7 +7,7 @@ use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
 use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text};
-use crate::stats::{Estimate, Side};
+use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["much_higher"];
@@ -92,52 +92,72 @@ fn machines(claim: &mut Claim, scaling: &Scaling) -> String {
     )
 }
 
-/// The verdict from the ONE/ALL `ratios` against `much`: inconclusive when an interval
-/// straddles it; refuted when every one lies below; holds when every one lies above; else holds
-/// only at the cluster sizes where it lies above (the contrast: the others lie below).
+/// The verdict's kind from each cluster size's side: refuted when no ratio lies above the
+/// threshold, holds when every one does, otherwise holds only at the sizes where it does.
+fn kind(ratios: &[(usize, Estimate)], sides: &[Side]) -> Option<Vec<usize>> {
+    let above: Vec<usize> =
+        ratios.iter().zip(sides).filter(|(_, s)| **s == Side::Above).map(|((n, _), _)| *n).collect();
+    (!above.is_empty()).then_some(above)
+}
+
+/// The verdict from the ONE/ALL `ratios` against `much`: reached only when every way the
+/// undecided ratios could fall gives the same kind; refuted when none lies above, holds when
+/// all do, else holds only at the cluster sizes where it does (the contrast: the others lie
+/// below).
 fn decide(claim: Claim, ratios: &[(usize, Estimate)], machines: &str, much: f64) -> Claim {
     let show = |v: f64| format!("{v:.3}");
     let mix = "(read/write mix of the sweep: results/scaling/summary.md)";
+    let sides: Vec<Side> = ratios.iter().map(|(_, r)| r.side(much)).collect();
     let undecided: Vec<String> = ratios
         .iter()
-        .filter(|(_, r)| r.side(much) == Side::Straddles)
-        .map(|(n, r)| r.undecided(&format!("ONE/ALL at {n} nodes"), much, show))
+        .zip(&sides)
+        .filter(|(_, s)| **s == Side::Straddles)
+        .map(|((n, r), _)| r.undecided(&format!("ONE/ALL at {n} nodes"), much, show))
         .collect();
-    if !undecided.is_empty() {
+    let Some(above) = resolve(&sides, |s| kind(ratios, s)) else {
         return claim.judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {much}x (registered)"));
-    }
-    let above: Vec<&(usize, Estimate)> = ratios.iter().filter(|(_, r)| r.side(much) == Side::Above).collect();
-    let listed = |list: &[&(usize, Estimate)]| -> String {
-        list.iter().map(|(n, r)| format!("{n} nodes {}", r.text_with(show))).collect::<Vec<_>>().join("; ")
     };
-    if above.is_empty() {
+    let open = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!("; undecided, with the same verdict either way: {}", undecided.join("; "))
+    };
+    let listed = |side: Side| -> String {
+        ratios
+            .iter()
+            .zip(&sides)
+            .filter(|(_, s)| **s == side)
+            .map(|((n, r), _)| format!("{n} nodes {}", r.text_with(show)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let Some(above) = above else {
         return claim.judged(
             Verdict::Refuted,
             format!(
-                "on the same nodes ONE's throughput over ALL's lay wholly below {much}x at every cluster size {mix}: \
+                "on the same nodes ONE's throughput over ALL's lay wholly below {much}x at every cluster size {mix}{open}: \
                  the consistency level changes how many replies a coordinator waits for, not the work: every write \
                  goes to all N replicas at every level (as in Cassandra and Dynamo), and this store's reads do too \
                  (a store whose reads at ONE contact one replica would save read work: not measured){machines}"
             ),
         );
-    }
+    };
     if above.len() == ratios.len() {
         return claim.judged(
             Verdict::Holds,
-            format!("ONE's throughput over ALL's lay above {much}x at every cluster size {mix}{machines}"),
+            format!("ONE's throughput over ALL's lay above {much}x at every cluster size {mix}{open}{machines}"),
         );
     }
-    let below: Vec<&(usize, Estimate)> = ratios.iter().filter(|(_, r)| r.side(much) == Side::Below).collect();
-    let sizes: Vec<String> = above.iter().map(|(n, _)| n.to_string()).collect();
+    let sizes: Vec<String> = above.iter().map(usize::to_string).collect();
     claim
         .judged(
             Verdict::only_when(format!(
-                "the cluster has {} nodes: ONE/ALL above {much}x there ({}), below it at {}",
+                "the cluster has {} nodes: ONE/ALL above {much}x there ({}), below it at {}{open}",
                 sizes.join(" or "),
-                listed(&above),
-                listed(&below)
+                listed(Side::Above),
+                listed(Side::Below)
             )),
-            format!("the seeds decide every cluster size against {much}x {mix}{machines}"),
+            format!("cluster sizes were measured on both sides of {much}x {mix}{machines}"),
         )
         .gist(format!("the cluster has {} nodes", sizes.join(" or ")))
 }

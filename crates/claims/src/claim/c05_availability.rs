@@ -7,7 +7,7 @@ use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{percent, Claim, Verdict};
 use crate::registry::Registered;
 use crate::select;
-use crate::stats::{Estimate, Side};
+use crate::stats::{resolve, Estimate, Side};
 use crate::{command, SEED_SOURCE};
 use runner::run::record::SeedRecord;
 
@@ -116,62 +116,103 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
     (cells, failed)
 }
 
-/// Inconclusive when an interval straddles the threshold; refuted when no replicated system was
-/// available where every single server was not; holds when no replicated system was ever
-/// unavailable; otherwise holds only under the faults and levels that were measured available,
-/// against those measured unavailable.
+/// The verdict's kind from each cell's side: refuted when no replicated system was available
+/// where every single server of the same experiment was not; holds when no replicated system
+/// was unavailable; otherwise holds only when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Refuted,
+    Holds,
+    OnlyWhen,
+}
+
+/// The wins (a replicated system available where every single server of its experiment was
+/// not) and the fails (a replicated system unavailable), by cell index, for `sides`.
+fn wins_and_fails(cells: &[Cell], sides: &[Side]) -> (Vec<usize>, Vec<usize>) {
+    let win = |i: usize| {
+        let c = &cells[i];
+        let singles: Vec<usize> =
+            (0..cells.len()).filter(|&o| cells[o].experiment == c.experiment && !cells[o].replicated).collect();
+        c.replicated
+            && sides[i] == Side::Above
+            && !singles.is_empty()
+            && singles.iter().all(|&o| sides[o] == Side::Below)
+    };
+    let wins = (0..cells.len()).filter(|&i| win(i)).collect();
+    let fails = (0..cells.len()).filter(|&i| cells[i].replicated && sides[i] == Side::Below).collect();
+    (wins, fails)
+}
+
+fn kind(cells: &[Cell], sides: &[Side]) -> Kind {
+    match wins_and_fails(cells, sides) {
+        (wins, _) if wins.is_empty() => Kind::Refuted,
+        (_, fails) if fails.is_empty() => Kind::Holds,
+        _ => Kind::OnlyWhen,
+    }
+}
+
+/// The verdict: reached only when every way the undecided cells (intervals straddling the
+/// threshold) could fall gives the same kind; the condition of holds-only-when names the
+/// systems measured available and unavailable, and the undecided ones.
 fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
-    let side = |c: &Cell| c.availability.side(threshold);
+    let sides: Vec<Side> = cells.iter().map(|c| c.availability.side(threshold)).collect();
     let undecided: Vec<String> = cells
         .iter()
-        .filter(|c| side(c) == Side::Straddles)
-        .map(|c| c.availability.undecided(&format!("{} in {}", c.system, c.experiment), threshold, percent))
+        .zip(&sides)
+        .filter(|(_, side)| **side == Side::Straddles)
+        .map(|(c, _)| c.availability.undecided(&format!("{} in {}", c.system, c.experiment), threshold, percent))
         .collect();
     let rule =
         format!("available: at least {} of each client's fault time able to complete operations", percent(threshold));
-    if !undecided.is_empty() {
-        return claim.judged(Verdict::inconclusive(undecided.join("; ")), rule);
-    }
-    let wins: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| {
-            let single: Vec<&Cell> = cells.iter().filter(|o| o.experiment == c.experiment && !o.replicated).collect();
-            c.replicated
-                && side(c) == Side::Above
-                && !single.is_empty()
-                && single.iter().all(|o| side(o) == Side::Below)
-        })
-        .collect();
-    let fails: Vec<&Cell> = cells.iter().filter(|c| c.replicated && side(c) == Side::Below).collect();
-    let list = |cells: &[&Cell]| cells.iter().map(|c| format!("{} in {}", c.text(), c.experiment)).collect::<Vec<_>>();
+    let Some(kind) = resolve(&sides, |s| kind(cells, s)) else {
+        return claim
+            .judged(Verdict::inconclusive(undecided.join("; ")), format!("the verdict depends on them ({rule})"));
+    };
+    let (wins, fails) = wins_and_fails(cells, &sides);
+    let list = |indices: &[usize]| {
+        indices
+            .iter()
+            .map(|&i| format!("{} in {}", cells[i].text(), cells[i].experiment))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let open = if undecided.is_empty() {
+        String::new()
+    } else {
+        format!("; undecided, with the same verdict either way: {}", undecided.join("; "))
+    };
     let sql = "the SQL side tested is one SQLite server, not a replicated or clustered SQL setup";
-    if wins.is_empty() {
-        return claim.judged(
+    match kind {
+        Kind::Refuted => claim.judged(
             Verdict::Refuted,
-            format!("no replicated configuration stayed available in an experiment where the single server did not ({rule}); {sql}"),
-        );
-    }
-    if fails.is_empty() {
-        return claim.judged(
+            format!(
+                "no replicated configuration stayed available in an experiment where the single server did not \
+                 ({rule}){open}; {sql}"
+            ),
+        ),
+        Kind::Holds => claim.judged(
             Verdict::Holds,
-            format!("every replicated configuration stayed available under every fault, where the single server did not: {} ({rule}); {sql}", list(&wins).join("; ")),
-        );
+            format!(
+                "every replicated configuration stayed available under every fault, where the single server did not: \
+                 {} ({rule}){open}; {sql}",
+                list(&wins)
+            ),
+        ),
+        Kind::OnlyWhen => claim
+            .judged(
+                Verdict::only_when(format!(
+                    "the fault leaves the level's replicas reachable: available {}; unavailable {}{open}",
+                    list(&wins),
+                    list(&fails)
+                )),
+                format!("replicated systems were measured on both sides of the threshold ({rule}); {sql}"),
+            )
+            .gist(format!(
+                "the fault leaves the level's replicas reachable ({} cases available, {} not)",
+                wins.len(),
+                fails.len()
+            )),
     }
-    let condition = format!(
-        "the fault leaves the level's replicas reachable: available {}; unavailable {}",
-        list(&wins).join("; "),
-        list(&fails).join("; ")
-    );
-    claim
-        .judged(
-            Verdict::only_when(condition),
-            format!("the seeds decide every system against the threshold ({rule}); {sql}"),
-        )
-        .gist(format!(
-            "the fault leaves the level's replicas reachable ({} cases available, {} not)",
-            wins.len(),
-            fails.len()
-        ))
 }
 
 #[cfg(test)]
