@@ -7,7 +7,7 @@ use crate::evidence::{EngineRow, Engines, Evidence, Experiment};
 use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::select;
-use crate::stats::{Counted, Estimate, Side};
+use crate::stats::{resolve, Counted, Estimate, Side};
 use crate::{command, no_results, SEED_SOURCE};
 use runner::run::record::SeedRecord;
 use runner::run::table::quantile;
@@ -127,7 +127,9 @@ fn decide(claim: Claim, pairs: &[Pair], threshold: f64, resolvable: bool, real_d
         .filter(|p| p.gain.side(threshold) == Side::Straddles)
         .map(|p| p.gain.undecided(&format!("{} over {}", p.synced, p.unsynced), threshold, show))
         .collect();
-    if !undecided.is_empty() {
+    let sides: Vec<Side> = pairs.iter().map(|p| p.gain.side(threshold)).collect();
+    // Whether some synced variant is slower, whichever way the undecided ratios fall.
+    if resolve(&sides, |s| s.contains(&Side::Above)).is_none() {
         return claim
             .judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {threshold}x (registered)"));
     }
