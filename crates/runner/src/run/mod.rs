@@ -130,8 +130,12 @@ fn run_fault_experiments(args: &RunArgs, plans: &[Planned]) -> Result<ExitCode> 
             });
         }
         drop(sender);
-        for (done, (job, measured)) in receiver.into_iter().enumerate() {
+        for (done, (job, mut measured)) in receiver.into_iter().enumerate() {
             let planned = &plans[job.planned];
+            // Which experiment and file version the record is of: `lab claims` and `lab merge`
+            // refuse records of others.
+            measured.record.experiment = Some(planned.meta.name.clone());
+            measured.record.fingerprint = Some(planned.meta.fingerprint.clone());
             let system = &planned.experiment.systems[job.system];
             progress.show(done + 1, &planned.meta.name, &system.name, job.seed);
             if let Some(error) = &measured.record.error {
