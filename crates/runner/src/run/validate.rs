@@ -23,7 +23,7 @@
 //! reported over the union of the shards (exit status 1), and records without the two fields
 //! are merged as they are (`lab claims` then refuses them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
@@ -320,6 +320,9 @@ pub fn check(meta: &Meta, records: &[(usize, SeedRecord)], completeness: Complet
         // Whatever else is wrong (lines that are not records, say) is reported beside it.
         problems.push(Problem::Empty);
     }
+    // Sets: a sweep has thousands of seeds.
+    let known_seeds: BTreeSet<u64> = seeds.iter().copied().collect();
+    let known_systems: BTreeSet<&str> = meta.systems.iter().map(String::as_str).collect();
     let mut first_line: BTreeMap<(&str, u64), usize> = BTreeMap::new();
     for (line, record) in records {
         let line = *line;
@@ -334,13 +337,13 @@ pub fn check(meta: &Meta, records: &[(usize, SeedRecord)], completeness: Complet
                 found: found.clone(),
                 expected: meta.fingerprint.clone(),
             });
-        } else if !meta.systems.contains(&record.system) {
+        } else if !known_systems.contains(record.system.as_str()) {
             problems.push(Problem::UnknownSystem {
                 line,
                 system: record.system.clone(),
                 systems: meta.systems.clone(),
             });
-        } else if !seeds.contains(&record.seed) {
+        } else if !known_seeds.contains(&record.seed) {
             problems.push(Problem::UnknownSeed {
                 line,
                 system: record.system.clone(),
@@ -377,8 +380,7 @@ pub fn missing<'a>(
     seeds: &[u64],
     records: impl IntoIterator<Item = &'a SeedRecord>,
 ) -> Vec<(String, Vec<u64>)> {
-    let present: std::collections::BTreeSet<(&str, u64)> =
-        records.into_iter().map(|r| (r.system.as_str(), r.seed)).collect();
+    let present: BTreeSet<(&str, u64)> = records.into_iter().map(|r| (r.system.as_str(), r.seed)).collect();
     systems
         .iter()
         .map(|system| {
@@ -390,7 +392,10 @@ pub fn missing<'a>(
         .collect()
 }
 
-/// Seeds as runs of consecutive numbers: `1, 3-5, 9`.
+/// At most this many runs of seeds are shown; the rest are counted.
+const RANGES_SHOWN: usize = 12;
+
+/// Seeds as runs of consecutive numbers: `1, 3-5, 9` (past a dozen runs, `..., N in all`).
 pub fn ranges(seeds: &[u64]) -> String {
     let mut sorted = seeds.to_vec();
     sorted.sort_unstable();
@@ -404,6 +409,10 @@ pub fn ranges(seeds: &[u64]) -> String {
         }
         parts.push(if i == j { sorted[i].to_string() } else { format!("{}-{}", sorted[i], sorted[j]) });
         i = j + 1;
+    }
+    if parts.len() > RANGES_SHOWN {
+        parts.truncate(RANGES_SHOWN);
+        parts.push(format!("... ({} in all)", sorted.len()));
     }
     parts.join(", ")
 }
@@ -653,5 +662,8 @@ mod tests {
         assert_eq!(ranges(&[]), "");
         assert_eq!(ranges(&[4]), "4");
         assert_eq!(ranges(&[5, 4, 1, 3, 9, 10]), "1, 3-5, 9-10");
+        assert_eq!(ranges(&(1..=10_000).collect::<Vec<_>>()), "1-10000");
+        let every_other: Vec<u64> = (1..=100).step_by(2).collect();
+        assert_eq!(ranges(&every_other), "1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, ... (50 in all)");
     }
 }
