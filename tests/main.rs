@@ -3,6 +3,7 @@
 //! and the `lab` command line.
 
 mod claims;
+mod claims_inputs;
 mod cli;
 mod corpus;
 mod experiments;

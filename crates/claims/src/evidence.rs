@@ -18,9 +18,9 @@ use experiment::properties::Properties;
 use crate::ledger::seeds;
 use crate::stats::{Counted, Estimate};
 
-use runner::run::output::read_results;
 use runner::run::record::SeedRecord;
 use runner::run::table::{aggregate, Row};
+use runner::run::validate::{self, Completeness};
 
 /// Everything the claims are judged on.
 #[derive(Debug, Clone, Default)]
@@ -333,9 +333,29 @@ pub fn load(dir: &Path) -> Result<Evidence> {
         .collect::<Result<_, _>>()
         .with_context(|| format!("{}: cannot read", dir.display()))?;
     entries.sort();
+    // Every experiment is checked before any is judged, and every problem reported at once.
+    let mut invalid = Vec::new();
+    let mut dirs: BTreeMap<String, &Path> = BTreeMap::new();
     for path in entries.iter().filter(|p| p.join("experiment.json").is_file()) {
-        let (meta, records) = read_results(path)?;
-        if meta.shard.is_some() || evidence.experiments.contains_key(&meta.name) {
+        let (meta, records) = match validate::read(path, Completeness::Every) {
+            Ok(read) => read,
+            Err(e) => {
+                invalid.push(format!("{e:#}"));
+                continue;
+            }
+        };
+        // Shards are `lab merge`'s to combine (it was given them, or their merged results are
+        // elsewhere): left alone, as long as their files are sound.
+        if meta.shard.is_some() {
+            continue;
+        }
+        if let Some(other) = dirs.insert(meta.name.clone(), path) {
+            invalid.push(format!(
+                "{} and {}: both hold the results of experiment {}; keep one",
+                other.display(),
+                path.display(),
+                meta.name
+            ));
             continue;
         }
         let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
@@ -351,6 +371,9 @@ pub fn load(dir: &Path) -> Result<Evidence> {
         let experiment =
             Experiment { name: meta.name.clone(), seeds, rows, records, configs: meta.configs, properties };
         evidence.experiments.insert(meta.name, experiment);
+    }
+    if !invalid.is_empty() {
+        bail!("{}", invalid.join("\n"));
     }
     let scaling = dir.join(SCALING);
     if scaling.join("table.json").is_file() {

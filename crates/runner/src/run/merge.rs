@@ -1,9 +1,11 @@
 //! `lab merge`: the results of `lab run --shard I/N` combined into the tables of one run.
 //!
-//! Each shard directory holds its `experiment.json` and `runs.jsonl`. Shards of one
-//! experiment must come from the same file (same fingerprint) and systems, and no system and
-//! seed may appear twice. Tables are computed from the records alone, so the merged table is
-//! the table one run of every seed gives. Plots come from the shard that ran the first seed;
+//! Each shard directory holds its `experiment.json` and `runs.jsonl`, read and checked as
+//! [`validate`](super::validate) says (every record of this experiment and file version, of a
+//! system and a seed of the shard's share, once). Shards of one experiment must come from the
+//! same file (same fingerprint) and systems, and no system and seed may appear in two shards.
+//! Tables are computed from the records alone, so the merged table is the table one run of
+//! every seed gives. Plots come from the shard that ran the first seed;
 //! violation files are copied from every shard.
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use super::output::{read_results, write_results, Meta};
 use super::record::SeedRecord;
 use super::table;
+use super::validate;
 use crate::options::MergeArgs;
 
 /// Runs `lab merge`.
@@ -80,16 +83,8 @@ fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<See
         if meta.systems != first.systems || meta.seeds != first.seeds {
             bail!(differs("system or seed selections"));
         }
+        // Each shard's records are its own experiment's, systems and seeds (`read_results`).
         for record in shard_records {
-            if !first.systems.contains(&record.system) || !first.seeds.contains(&record.seed) {
-                bail!(
-                    "{}: a record of system `{}` seed {} is not part of the experiment (systems {:?})",
-                    dir.display(),
-                    record.system,
-                    record.seed,
-                    first.systems
-                );
-            }
             if let Some(other) = seen.insert((record.system.clone(), record.seed), dir) {
                 bail!(
                     "system `{}` seed {} is in both {} and {}: were the same shard's results given twice?",
@@ -103,12 +98,14 @@ fn combine(shards: &[(PathBuf, Meta, Vec<SeedRecord>)]) -> Result<(Meta, Vec<See
         }
     }
     let present: Vec<u64> = first.seeds.iter().copied().filter(|s| records.iter().any(|r| r.seed == *s)).collect();
-    // Every system must have every seed: a pair missing anywhere is reported.
+    // Every system must have every seed: a pair missing anywhere is reported, seed by seed.
+    let absent = validate::missing(&first.systems, &first.seeds, &records);
     let missing: Vec<String> = first
         .seeds
         .iter()
-        .flat_map(|seed| first.systems.iter().map(move |system| (system, *seed)))
-        .filter(|(system, seed)| !seen.contains_key(&((*system).clone(), *seed)))
+        .flat_map(|seed| {
+            absent.iter().filter(|(_, seeds)| seeds.contains(seed)).map(move |(system, _)| (system, *seed))
+        })
         .map(|(system, seed)| if first.systems.len() == 1 { seed.to_string() } else { format!("{system}:{seed}") })
         .collect();
     let mut meta = first.clone();

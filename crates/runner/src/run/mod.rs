@@ -2,8 +2,9 @@
 //!
 //! Map: [`measure`](mod@measure) runs one system for one seed and measures it; [`record`] is what it
 //! measured ([`SeedRecord`]); [`table`] combines records into rows and
-//! renders them; [`output`] writes and reads a results directory; [`merge`] combines shard
-//! results. This file plans the runs, spreads them over worker threads and reports.
+//! renders them; [`output`] writes and reads a results directory; [`validate`] checks that a
+//! directory's records are its experiment's, once each; [`merge`] combines shard results.
+//! This file plans the runs, spreads them over worker threads and reports.
 //!
 //! Determinism: every run is a function of its system and seed; records are sorted before
 //! anything is written or tabulated, so the output does not depend on which thread finished
@@ -15,6 +16,7 @@ pub mod output;
 mod pictures;
 pub mod record;
 pub mod table;
+pub mod validate;
 
 use std::fs;
 use std::io::{IsTerminal, Write};
@@ -130,8 +132,12 @@ fn run_fault_experiments(args: &RunArgs, plans: &[Planned]) -> Result<ExitCode> 
             });
         }
         drop(sender);
-        for (done, (job, measured)) in receiver.into_iter().enumerate() {
+        for (done, (job, mut measured)) in receiver.into_iter().enumerate() {
             let planned = &plans[job.planned];
+            // Which experiment and file version the record is of: `lab claims` and `lab merge`
+            // refuse records of others.
+            measured.record.experiment = Some(planned.meta.name.clone());
+            measured.record.fingerprint = Some(planned.meta.fingerprint.clone());
             let system = &planned.experiment.systems[job.system];
             progress.show(done + 1, &planned.meta.name, &system.name, job.seed);
             if let Some(error) = &measured.record.error {

@@ -162,24 +162,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
 }
 
-/// Reads a results directory's `experiment.json` and `runs.jsonl`.
+/// Reads a results directory's `experiment.json` and `runs.jsonl`, and checks that the records
+/// are this experiment's, once each (missing ones are the caller's to report): the checks
+/// [`validate`](super::validate) lists, as `lab merge` makes them of a shard.
 pub fn read_results(dir: &Path) -> Result<(Meta, Vec<SeedRecord>)> {
-    let meta_path = dir.join("experiment.json");
-    let text = fs::read_to_string(&meta_path).with_context(|| format!("{}: cannot read", meta_path.display()))?;
-    let meta: Meta = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not the experiment.json of a lab run", meta_path.display()))?;
-    let runs_path = dir.join("runs.jsonl");
-    let text = fs::read_to_string(&runs_path).with_context(|| format!("{}: cannot read", runs_path.display()))?;
-    let mut records = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record: SeedRecord = serde_json::from_str(line)
-            .with_context(|| format!("{}:{}: not a seed record", runs_path.display(), index + 1))?;
-        records.push(record);
-    }
-    Ok((meta, records))
+    super::validate::read(dir, super::validate::Completeness::AsRecorded)
 }
 
 #[cfg(test)]

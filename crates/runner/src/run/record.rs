@@ -15,6 +15,14 @@ pub struct SeedRecord {
     pub system: String,
     /// The seed.
     pub seed: u64,
+    /// The experiment it is of (`experiment.json`'s `name`): records are not mixed up between
+    /// experiments. Absent in records written before it existed (`lab claims` refuses those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The fingerprint of the experiment file it ran from (`experiment.json`'s `fingerprint`):
+    /// records are not mixed up between versions of a file. Absent as `experiment` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// What the system is (its store, replicas, quorums, durability): what claims select
     /// systems by. Absent in records written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +101,8 @@ impl SeedRecord {
         Self {
             system: system.to_owned(),
             seed,
+            experiment: None,
+            fingerprint: None,
             properties: None,
             error: Some(error),
             faults: Vec::new(),
@@ -141,6 +151,24 @@ mod tests {
         record.write_latency_us.insert(5000, 2);
         let new = serde_json::to_string(&record).expect("json");
         assert!(new.contains("\"write_latency_us\":{\"5000\":2}"), "{new}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&new).expect("reads"), record);
+    }
+
+    #[test]
+    fn records_say_their_experiment_and_file_version_and_old_ones_still_read() {
+        let mut record = SeedRecord::failed("s", 1, String::new());
+        let old = serde_json::to_string(&record).expect("json");
+        assert!(!old.contains("experiment") && !old.contains("fingerprint"), "{old}");
+        assert_eq!(serde_json::from_str::<SeedRecord>(&old).expect("reads"), record);
+        record.experiment = Some("power-loss".into());
+        record.fingerprint = Some("0123456789abcdef".into());
+        let new = serde_json::to_string(&record).expect("json");
+        assert!(
+            new.starts_with(
+                "{\"system\":\"s\",\"seed\":1,\"experiment\":\"power-loss\",\"fingerprint\":\"0123456789abcdef\","
+            ),
+            "{new}"
+        );
         assert_eq!(serde_json::from_str::<SeedRecord>(&new).expect("reads"), record);
     }
 }
