@@ -20,7 +20,7 @@ use experiment::store::Replicas;
 use experiment::value::seconds;
 use experiment::workload::Limits;
 use history::{Event, EventType, Process};
-use sim::{Fault, RunResult};
+use sim::Fault;
 
 use super::record::{Convergence, SeedRecord};
 
@@ -63,7 +63,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     record.properties = Some(system.spec.properties());
     record.messages = result.messages;
     record.faults = result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();
-    record.convergence = converged(ran.replicas, &result);
+    record.convergence = converged(ran.replicas, config.duration);
 
     let limits = Limits { timeout: check_timeout, memory_limit_bytes: MEMORY_LIMIT };
     let judged = experiment.workload.judge(&history, &limits);
@@ -239,19 +239,16 @@ fn overlap(windows: &[(Duration, Duration)], start: Duration, end: Duration) -> 
         .sum()
 }
 
-/// When the replicas agreed for good, after the last heal, restart or completed write.
-fn converged(replicas: Replicas, result: &RunResult) -> Convergence {
-    let last_repair = sim::fault_windows(&result.faults)
-        .last()
-        .map(|(_, end)| *end)
-        .filter(|end| *end != Duration::MAX)
-        .unwrap_or_default();
-    let last_write =
-        result.history.iter().filter(|e| e.kind == EventType::Ok && is_write(&e.f)).map(at).max().unwrap_or_default();
-    let reference = last_repair.max(last_write);
+/// How long after the repair phase began the replicas agreed for good.
+///
+/// The reference is `duration`, the end of the client phase: the harness heals every fault
+/// then, and no process invokes anything afterwards (`sim::run`'s phases), so what follows is
+/// the system repairing itself with client writes stopped. Replicas that agreed before it and
+/// stayed agreed score 0; replicas still apart at the end of the run never converged.
+fn converged(replicas: Replicas, duration: Duration) -> Convergence {
     match replicas {
         Replicas::Single => Convergence::NotReplicated,
-        Replicas::AgreedSince(since) => Convergence::AfterMs(since.saturating_sub(reference).as_millis() as u64),
+        Replicas::AgreedSince(since) => Convergence::AfterMs(since.saturating_sub(duration).as_millis() as u64),
         Replicas::Apart => Convergence::Never,
     }
 }
@@ -355,6 +352,17 @@ mod tests {
         let open = [(ms(900), Duration::MAX)];
         assert_eq!(client_time(&history, &open, duration, 2), ClientTime { total: ms(200), available: ms(100) });
         assert_eq!(client_time(&history, &[], duration, 2), ClientTime::default());
+    }
+
+    #[test]
+    fn convergence_is_timed_from_the_end_of_the_client_phase() {
+        let duration = ms(10_000);
+        assert_eq!(converged(Replicas::AgreedSince(ms(10_340)), duration), Convergence::AfterMs(340));
+        assert_eq!(converged(Replicas::AgreedSince(ms(10_000)), duration), Convergence::AfterMs(0));
+        // Agreed before the heal (whatever the last write) and stayed agreed: nothing to repair.
+        assert_eq!(converged(Replicas::AgreedSince(ms(6_020)), duration), Convergence::AfterMs(0));
+        assert_eq!(converged(Replicas::Apart, duration), Convergence::Never);
+        assert_eq!(converged(Replicas::Single, duration), Convergence::NotReplicated);
     }
 
     #[test]

@@ -118,8 +118,10 @@ operations invoked while no fault was; the check column counts seeds that passed
 checked (`linearizable`: the cas-register checker found an order; `set-valid`: the final read \
 holds every acknowledged add and nothing else); `stale reads` reads that returned a value \
 certainly overwritten before they began; `lost writes` acknowledged writes the final reads no \
-longer reflect, of all acknowledged; `converged` the slowest time, after the last heal or write, \
-until every replica agreed (`-`: one replica); latencies of `ok` operations in simulated ms; \
+longer reflect, of all acknowledged; `converged` the slowest time, from the start of the repair phase \
+(at the end of the client phase every fault is healed and clients stop invoking), until every \
+replica agreed for good (0: they agreed already; `never in N of M seeds`: still apart at the end \
+of the run; `-`: one replica); latencies of `ok` operations in simulated ms; \
 `ok/s` per simulated second; `msgs/op` messages sent per operation. Clients wait 100 ms after \
 a failure or timeout before their next operation (10 ms otherwise), so an outage yields fewer \
 operations than the same time healthy: `avail. fault ops` is a share of operations, \

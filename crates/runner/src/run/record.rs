@@ -81,16 +81,19 @@ pub struct SeedRecord {
 
 pub use experiment::workload::Check;
 
-/// When the replicas agreed for good, measured from the last heal, restart or completed write,
-/// whichever came last (writes in flight make replicas differ for a moment even without faults).
+/// When the replicas agreed for good, measured from the start of the repair phase: `duration`,
+/// when the harness heals every fault and the clients stop invoking (the quiet `settle` period
+/// before the final reads). Not from the last completed write: that would time how fast the
+/// last writes spread, not how fast the system repairs itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Convergence {
     /// One replica of everything (SQLite): nothing to converge.
     NotReplicated,
-    /// Equal from this many milliseconds after the reference moment to the end of the run.
+    /// Equal from this many milliseconds after the repair phase began to the end of the run
+    /// (0: equal already when it began, and ever since).
     AfterMs(u64),
-    /// Still different at the end of the run.
+    /// Still different at the end of the run: never converged.
     Never,
 }
 
