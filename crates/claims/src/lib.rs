@@ -160,8 +160,9 @@ mod tests {
                 .into_iter()
                 .flat_map(|name| {
                     runs(name, 5, |seed, r| {
-                        r.faulty_ops = 100;
-                        r.faulty_ok = if name == "quorum-all" || name.starts_with("sqlite") { 10 } else { 100 };
+                        r.faulty_client_us = 100_000;
+                        r.faulty_client_ok_us =
+                            if name == "quorum-all" || name.starts_with("sqlite") { 10_000 } else { 100_000 };
                         let slow = name.contains("batch") || name == "sqlite-full";
                         r.write_latency_us = [(if slow { 10_000 } else { 5_000 }, 40)].into_iter().collect();
                         if violating(name) && seed == 2 {

@@ -225,6 +225,8 @@ pub fn record(system: &str, seed: u64) -> SeedRecord {
     r.ok = 100;
     r.faulty_ops = 50;
     r.faulty_ok = 50;
+    r.faulty_client_us = 3_000_000;
+    r.faulty_client_ok_us = 3_000_000;
     r.healthy_ops = 50;
     r.healthy_ok = 50;
     r.check = Check::Linearizable;

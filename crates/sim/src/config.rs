@@ -31,8 +31,10 @@ pub struct SimConfig {
     pub op_timeout: Duration,
     /// Pause between a process's operations (may be zero).
     pub think_time: Duration,
-    /// Pause after an operation that failed or timed out, before the next (when longer than
-    /// `think_time`): keeps a process from hammering an unreachable server.
+    /// Pause after every operation that did not end `ok` (a definite `fail`, a request never
+    /// sent, a timeout or indeterminate outcome), before the next (when longer than
+    /// `think_time`): keeps a process from hammering an unreachable server, and gives a system
+    /// that refuses at once and one that times out the same pause after each failed attempt.
     pub backoff: Duration,
     /// What the clients do: their operations (the operation mix is the workload's) and the
     /// final reads.

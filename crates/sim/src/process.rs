@@ -5,14 +5,21 @@
 //! One operation: record `invoke`, call the system under the operation timeout, record the
 //! completion. The mapping (Jepsen's):
 //!
-//! | outcome                                      | recorded | value              | then                    |
-//! |----------------------------------------------|----------|--------------------|-------------------------|
-//! | `Ok(Reply::Ok(v))`                           | `ok`     | `v`                |                         |
-//! | `Ok(Reply::Fail(_))`                         | `fail`   | invocation's value |                         |
-//! | `Err(CallError::NotSent(_))`                 | `fail`   | invocation's value | reset, back off         |
-//! | `Err(CallError::Indeterminate(_))`, timeout  | `info`   | invocation's value | reset, back off, retire |
+//! | outcome                                      | recorded | value              | then                               |
+//! |----------------------------------------------|----------|--------------------|------------------------------------|
+//! | `Ok(Reply::Ok(v))`                           | `ok`     | `v`                | think (`think_time`)               |
+//! | `Ok(Reply::Fail(_))`                         | `fail`   | invocation's value | back off (`backoff`)               |
+//! | `Err(CallError::NotSent(_))`                 | `fail`   | invocation's value | reset, back off (`backoff`)        |
+//! | `Err(CallError::Indeterminate(_))`, timeout  | `info`   | invocation's value | reset, back off (`backoff`), retire |
 //!
 //! (The invocation's value is [`Operation::value`], its history encoding.)
+//!
+//! The pause after every outcome that is not `ok` is the same back-off,
+//! `max(think_time, backoff)` ([`SimConfig::backoff`](crate::SimConfig::backoff)), measured from
+//! the operation's completion: a system that refuses at once and one that times out leave their
+//! clients idle for the same time after each failed attempt, so neither is made to attempt (and
+//! fail) more operations per second of outage than the other. A timeout has cost its operation
+//! timeout before that; time-availability (the runner's `client_time`) does not count attempts.
 //!
 //! A retired process id is never used again: logical client `c` of `n` continues as process
 //! `c + n`, then `c + 2n`, ... so the checker may leave the indeterminate operation open
@@ -89,24 +96,27 @@ async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Pla
     let rng = Rng::stream(plan.seed, client_index as u64);
     let mut generator = plan.workload.generator(client_index, rng);
     let mut process = client_index as u64;
+    // The same pause after every outcome that is not `ok` (the module's table).
+    let backoff = plan.think_time.max(plan.backoff);
     while now() < plan.duration {
         let operation = generator.next();
         let started = now();
         let outcome = perform(&mut client, process, &operation, &recorder, plan.op_timeout).await;
         let wait = match outcome {
             Outcome::Replied(reply) => {
+                let wait = if matches!(reply, Reply::Ok(_)) { plan.think_time } else { backoff };
                 generator.observe(&operation, &reply);
-                plan.think_time
+                wait
             }
             Outcome::NotSent => {
                 client.reset();
-                plan.think_time.max(plan.backoff)
+                backoff
             }
             Outcome::Unknown => {
                 client.reset();
                 process += plan.total_clients as u64;
                 recorder.assign(process);
-                plan.think_time.max(plan.backoff)
+                backoff
             }
         };
         pause(wait, started, plan.tick).await;

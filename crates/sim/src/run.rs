@@ -8,9 +8,12 @@
 //! 2. At `duration`: every network fault is healed, every crashed host restarted and every
 //!    skewed or strobing clock set back to true time (recorded in [`RunResult::faults`]).
 //!    Processes stop invoking; operations in flight finish or time out.
-//! 3. `duration .. duration + settle`: the quiet period. No process invokes anything; the run
-//!    goes on so that the system can converge. At its end: the workload's final reads
-//!    (the whole set, the register, or every key of a kv workload, each once).
+//! 3. `duration .. duration + settle`: the repair phase (the quiet period). Every fault is
+//!    healed and no process invokes anything (operations in flight at `duration` may still
+//!    complete); the run goes on so that the system can repair itself, and its convergence is
+//!    timed from `duration`, the start of this phase (the runner's `converged`). At its end:
+//!    the workload's final reads (the whole set, the register, or every key of a kv workload,
+//!    each once).
 //!
 //! The run ends when every client host's software has ended. A run that passes
 //! [`SimConfig::time_limit`] without ending is stuck ([`SimError::Stuck`]).

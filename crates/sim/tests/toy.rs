@@ -165,6 +165,37 @@ fn a_partition_cuts_off_one_client_host_only() {
 }
 
 #[test]
+fn the_pause_after_a_fail_equals_the_pause_after_a_timeout() {
+    let mut c = config(3, Register::default());
+    c.op_timeout = secs(0.2);
+    c.faults = Schedule::new().at(secs(1.0), Fault::partition(["client-0"], ["db"])).at(secs(2.0), Fault::Heal);
+    let result = sim::run(Toy::new(), &c).expect("runs");
+    // Each logical client's operations (a retired process continues as id + total), in order:
+    // the pause after one is the gap from its completion to the client's next invocation.
+    let total = c.total_clients() as u64;
+    let mut clients: BTreeMap<u64, Vec<(&Event, &Event)>> = BTreeMap::new();
+    for (call, done) in operations(&result.history) {
+        if at(call) < c.duration {
+            clients.entry(process_of(call) % total).or_default().push((call, done));
+        }
+    }
+    let mut pauses: BTreeMap<EventType, BTreeSet<Duration>> = BTreeMap::new();
+    for ops in clients.values() {
+        for pair in ops.windows(2) {
+            let ((_, done), (next, _)) = (pair[0], pair[1]);
+            pauses.entry(done.kind).or_default().insert(at(next) - at(done));
+        }
+    }
+    // Fails: refused reconnects across the cut, and cas comparisons that failed; infos:
+    // requests lost on open connections, timed out.
+    let one = |pause: Duration| BTreeSet::from([pause]);
+    assert_eq!(pauses.get(&EventType::Fail), Some(&one(c.backoff)), "{pauses:?}");
+    assert_eq!(pauses.get(&EventType::Info), Some(&one(c.backoff)), "{pauses:?}");
+    assert_eq!(pauses.get(&EventType::Ok), Some(&one(c.think_time)), "{pauses:?}");
+    assert!(c.backoff > c.think_time);
+}
+
+#[test]
 fn a_crashed_server_restarts_empty() {
     let mut c = config(4, Register::default());
     c.faults = Schedule::new().at(secs(1.0), Fault::crash("db")).at(secs(1.5), Fault::restart("db"));

@@ -51,10 +51,13 @@ pub fn availability(evidence: &Evidence, registered: &Registered) -> Claim {
     decide(claim, &cells, registered.value("available"))
 }
 
-/// The availability figure of one seed: the clients' time availability during faults, `None`
-/// when the run had no fault time.
+/// The availability figure of one seed: the clients' time availability during faults (the
+/// share of each client's fault time during which it could complete an operation, summed over
+/// clients), `None` when the run had no fault time or predates the measure. Per-operation
+/// availability would favour a system that times out over one that refuses at once (the
+/// refused client tries again sooner and fails more often).
 pub fn time_availability(record: &SeedRecord) -> Option<f64> {
-    (record.faulty_ops > 0).then(|| record.faulty_ok as f64 / record.faulty_ops as f64)
+    record.availability_time_faulty()
 }
 
 /// One system's availability in one experiment, over seeds.
@@ -230,8 +233,8 @@ mod tests {
     /// others off by `spread` per seed.
     fn available(system: &str, ok: u64, spread: i64) -> Vec<SeedRecord> {
         runs(system, 5, |seed, r| {
-            r.faulty_ops = 100;
-            r.faulty_ok = (ok as i64 + spread * (seed as i64 - 3)).clamp(0, 100) as u64;
+            r.faulty_client_us = 100_000;
+            r.faulty_client_ok_us = (ok as i64 + spread * (seed as i64 - 3)).clamp(0, 100) as u64 * 1000;
         })
     }
 

@@ -6,7 +6,10 @@
 //!   which are checked but not counted in shares, availability, latency or throughput;
 //! - an operation counts as *during a fault* when it was invoked inside a fault window (from a
 //!   fault's start to the heal, restart or clock reset that ends the last fault in effect);
-//! - *availability* is the share of invoked operations that ended `ok`;
+//! - *availability* (per operation) is the share of invoked operations that ended `ok`;
+//! - *time-availability* is the share of the clients' time inside fault windows during which
+//!   they could complete an operation (see [`client_time`]): unlike the per-operation share it
+//!   does not depend on how many operations a failing client manages to attempt;
 //! - *latency* is simulated time from invocation to an `ok` completion.
 
 use std::collections::BTreeMap;
@@ -17,7 +20,7 @@ use experiment::store::Replicas;
 use experiment::value::seconds;
 use experiment::workload::Limits;
 use history::{Event, EventType, Process};
-use sim::{Fault, RunResult};
+use sim::Fault;
 
 use super::record::{Convergence, SeedRecord};
 
@@ -54,10 +57,13 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     let history = result.history_with_nemesis();
     let windows = sim::fault_windows(&result.faults);
     let mut record = count(&system.name, seed, &history, &windows, config.duration);
+    let time = client_time(&history, &windows, config.duration, config.total_clients() as u64);
+    record.faulty_client_us = time.total.as_micros() as u64;
+    record.faulty_client_ok_us = time.available.as_micros() as u64;
     record.properties = Some(system.spec.properties());
     record.messages = result.messages;
     record.faults = result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();
-    record.convergence = converged(ran.replicas, &result);
+    record.convergence = converged(ran.replicas, config.duration);
 
     let limits = Limits { timeout: check_timeout, memory_limit_bytes: MEMORY_LIMIT };
     let judged = experiment.workload.judge(&history, &limits);
@@ -174,19 +180,76 @@ fn count(
     record
 }
 
-/// When the replicas agreed for good, after the last heal, restart or completed write.
-fn converged(replicas: Replicas, result: &RunResult) -> Convergence {
-    let last_repair = sim::fault_windows(&result.faults)
-        .last()
-        .map(|(_, end)| *end)
-        .filter(|end| *end != Duration::MAX)
-        .unwrap_or_default();
-    let last_write =
-        result.history.iter().filter(|e| e.kind == EventType::Ok && is_write(&e.f)).map(at).max().unwrap_or_default();
-    let reference = last_repair.max(last_write);
+/// The logical clients' time inside fault windows ([`client_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientTime {
+    /// Client time inside fault windows, summed over the clients.
+    pub total: Duration,
+    /// Of it, the time during which the client was available.
+    pub available: Duration,
+}
+
+/// How long the logical clients were available during faults.
+///
+/// A logical client is a process id modulo `total_clients` (a retired process continues as
+/// id + `total_clients`). Its timeline runs from its first invocation to `duration` (the end of
+/// the client phase; later invocations, the final reads, are left out) and is cut at its
+/// invocations: the interval from one invocation to the client's next (or to `duration`) is
+/// *available* when that operation ended `ok` and *unavailable* otherwise (`fail`, `info`,
+/// never completed). `total` sums, over clients, the parts of their timelines inside
+/// `windows`; `available` the available parts. The pause after an operation belongs to it, so
+/// a client cut off from its server scores about zero whether its requests fail fast or time
+/// out, and however many it attempts.
+pub fn client_time(
+    history: &[Event],
+    windows: &[(Duration, Duration)],
+    duration: Duration,
+    total_clients: u64,
+) -> ClientTime {
+    let mut timelines: BTreeMap<u64, Vec<(Duration, bool)>> = BTreeMap::new();
+    for op in operations(history) {
+        let Process::Client(process) = op.invoke.process else { continue };
+        let invoked = at(op.invoke);
+        if invoked >= duration || total_clients == 0 {
+            continue;
+        }
+        let ok = op.completion.is_some_and(|c| c.kind == EventType::Ok);
+        timelines.entry(process % total_clients).or_default().push((invoked, ok));
+    }
+    let mut time = ClientTime::default();
+    for timeline in timelines.values() {
+        let ends = timeline.iter().skip(1).map(|(next, _)| *next).chain([duration]);
+        for (&(start, ok), end) in timeline.iter().zip(ends) {
+            let inside = overlap(windows, start, end);
+            time.total += inside;
+            if ok {
+                time.available += inside;
+            }
+        }
+    }
+    time
+}
+
+/// How much of `[start, end)` lies inside `windows` (sorted, disjoint, half-open).
+fn overlap(windows: &[(Duration, Duration)], start: Duration, end: Duration) -> Duration {
+    let first = windows.partition_point(|(_, until)| *until <= start);
+    windows[first..]
+        .iter()
+        .take_while(|(from, _)| *from < end)
+        .map(|(from, until)| (*until).min(end).saturating_sub((*from).max(start)))
+        .sum()
+}
+
+/// How long after the repair phase began the replicas agreed for good.
+///
+/// The reference is `duration`, the end of the client phase: the harness heals every fault
+/// then, and no process invokes anything afterwards (`sim::run`'s phases), so what follows is
+/// the system repairing itself with client writes stopped. Replicas that agreed before it and
+/// stayed agreed score 0; replicas still apart at the end of the run never converged.
+fn converged(replicas: Replicas, duration: Duration) -> Convergence {
     match replicas {
         Replicas::Single => Convergence::NotReplicated,
-        Replicas::AgreedSince(since) => Convergence::AfterMs(since.saturating_sub(reference).as_millis() as u64),
+        Replicas::AgreedSince(since) => Convergence::AfterMs(since.saturating_sub(duration).as_millis() as u64),
         Replicas::Apart => Convergence::Never,
     }
 }
@@ -194,6 +257,114 @@ fn converged(replicas: Replicas, result: &RunResult) -> Convergence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use history::Value;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn event(process: u64, kind: EventType, at: Duration) -> Event {
+        let mut event = Event::new(Process::Client(process), kind, "write", Value::Int(1));
+        event.time = Some(at.as_nanos() as u64);
+        event
+    }
+
+    /// The events of logical client `client` of `total` from time 0 until `until`: at each
+    /// invocation `behaviour(t)` says how the operation ends, after how long, and the pause
+    /// before the next; an `info` retires the process (the next is `process + total`).
+    fn client(
+        client: u64,
+        total: u64,
+        until: Duration,
+        behaviour: impl Fn(Duration) -> (EventType, Duration, Duration),
+    ) -> Vec<Event> {
+        let (mut events, mut process, mut t) = (Vec::new(), client, Duration::ZERO);
+        while t < until {
+            let (kind, latency, pause) = behaviour(t);
+            events.push(event(process, EventType::Invoke, t));
+            events.push(event(process, kind, t + latency));
+            if kind == EventType::Info {
+                process += total;
+            }
+            t += latency + pause;
+        }
+        events
+    }
+
+    fn merged(clients: Vec<Vec<Event>>) -> Vec<Event> {
+        let mut events: Vec<Event> = clients.into_iter().flatten().collect();
+        events.sort_by_key(|e| e.time);
+        events
+    }
+
+    #[test]
+    fn a_cut_off_client_scores_the_same_time_whether_it_fails_fast_or_times_out() {
+        let (duration, windows, total) = (ms(4000), [(ms(1000), ms(3000))], 2);
+        let cut = |t: Duration| (ms(1000)..ms(3000)).contains(&t);
+        let healthy = |_| (EventType::Ok, ms(5), ms(15));
+        // Client 1 is cut off during the window: a refusal after 1 ms then 10 ms of think time
+        // (the old pause after a definite fail), or a 1 s timeout then 100 ms of back-off.
+        let fast = |t| if cut(t) { (EventType::Fail, ms(1), ms(10)) } else { healthy(t) };
+        let slow = |t| if cut(t) { (EventType::Info, ms(1000), ms(100)) } else { healthy(t) };
+        let failing_fast = merged(vec![client(0, total, duration, healthy), client(1, total, duration, fast)]);
+        let timing_out = merged(vec![client(0, total, duration, healthy), client(1, total, duration, slow)]);
+
+        let per_op = |history: &[Event]| count("s", 1, history, &windows, duration).availability_faulty();
+        // 100 ok of client 0 in the window; client 1 invokes 182 failing ones, or 2 timing out.
+        assert_eq!(per_op(&failing_fast), Some(100.0 / 282.0));
+        assert_eq!(per_op(&timing_out), Some(100.0 / 102.0));
+
+        let time = |history: &[Event]| client_time(history, &windows, duration, total);
+        let half = ClientTime { total: ms(4000), available: ms(2000) };
+        assert_eq!(time(&failing_fast), half, "client 0 available for 2 s of its 2 s, client 1 for none");
+        assert_eq!(time(&timing_out), half, "the same, although it attempted far fewer operations");
+        let alone = |history: &[Event]| {
+            let only: Vec<Event> = history.iter().filter(|e| e.process != Process::Client(0)).cloned().collect();
+            time(&only)
+        };
+        assert_eq!(alone(&failing_fast), ClientTime { total: ms(2000), available: Duration::ZERO });
+        assert_eq!(alone(&timing_out), alone(&failing_fast));
+    }
+
+    #[test]
+    fn client_time_is_cut_at_invocations_and_ends_with_the_client_phase() {
+        let duration = ms(1000);
+        let mut history = vec![
+            // Client 0: ok [0, 300), then an op that times out, retiring process 0 as 2;
+            // process 2 invokes at 800 and is ok until the end of the client phase.
+            event(0, EventType::Invoke, ms(0)),
+            event(0, EventType::Ok, ms(10)),
+            event(0, EventType::Invoke, ms(300)),
+            event(1, EventType::Invoke, ms(400)),
+            event(0, EventType::Info, ms(700)),
+            event(2, EventType::Invoke, ms(800)),
+            event(2, EventType::Ok, ms(810)),
+            // Client 1: one op that never completes.
+            // A final read after the client phase, by a fresh process: not a client's time.
+            event(5, EventType::Invoke, ms(3000)),
+            event(5, EventType::Fail, ms(3001)),
+        ];
+        history.sort_by_key(|e| e.time);
+        let windows = [(ms(200), ms(900))];
+        let time = client_time(&history, &windows, duration, 2);
+        // Client 0: [200, 300) ok, [300, 800) not, [800, 900) ok; client 1: [400, 900) not.
+        assert_eq!(time, ClientTime { total: ms(700 + 500), available: ms(200) });
+        // A window still open at the end counts up to the end of the client phase only.
+        let open = [(ms(900), Duration::MAX)];
+        assert_eq!(client_time(&history, &open, duration, 2), ClientTime { total: ms(200), available: ms(100) });
+        assert_eq!(client_time(&history, &[], duration, 2), ClientTime::default());
+    }
+
+    #[test]
+    fn convergence_is_timed_from_the_end_of_the_client_phase() {
+        let duration = ms(10_000);
+        assert_eq!(converged(Replicas::AgreedSince(ms(10_340)), duration), Convergence::AfterMs(340));
+        assert_eq!(converged(Replicas::AgreedSince(ms(10_000)), duration), Convergence::AfterMs(0));
+        // Agreed before the heal (whatever the last write) and stayed agreed: nothing to repair.
+        assert_eq!(converged(Replicas::AgreedSince(ms(6_020)), duration), Convergence::AfterMs(0));
+        assert_eq!(converged(Replicas::Apart, duration), Convergence::Never);
+        assert_eq!(converged(Replicas::Single, duration), Convergence::NotReplicated);
+    }
 
     #[test]
     fn windows_are_half_open() {

@@ -109,17 +109,24 @@ pub fn summary(meta: &Meta, rows: &[Row], plots: &[(String, String)]) -> String 
 /// What the columns mean.
 pub const LEGEND: &str = "\
 Columns: `ops` operations invoked while clients ran (all seeds); `ok/fail/info %` how they ended \
-(`info`: outcome unknown, e.g. a timeout); `avail.` the share `ok` among operations invoked while \
-a fault was in effect, and while none was; the check column counts seeds that passed out of seeds \
+(`info`: outcome unknown, e.g. a timeout); `avail. fault ops` the share `ok` among operations \
+invoked while a fault was in effect (per operation), `avail. fault time` the share of the \
+clients' time inside fault windows during which they were available (per client over time: \
+each client's time is cut at its invocations, and the stretch from an invocation to its next \
+counts as available when that operation ended `ok`), `avail. healthy` the share `ok` among \
+operations invoked while no fault was; the check column counts seeds that passed out of seeds \
 checked (`linearizable`: the cas-register checker found an order; `set-valid`: the final read \
 holds every acknowledged add and nothing else); `stale reads` reads that returned a value \
 certainly overwritten before they began; `lost writes` acknowledged writes the final reads no \
-longer reflect, of all acknowledged; `converged` the slowest time, after the last heal or write, \
-until every replica agreed (`-`: one replica); latencies of `ok` operations in simulated ms; \
-`ok/s` per simulated second; `msgs/op` messages sent per operation. Clients wait 100 ms after \
-a failure or timeout before their next operation (10 ms otherwise), so an outage yields fewer \
-operations than the same time healthy: availability is a share of operations, not of time (the \
-plots show it over time). A `cas` whose comparison fails is a `fail` too; the standard \
+longer reflect, of all acknowledged; `converged` the slowest time, from the start of the repair \
+phase (at the end of the client phase every fault is healed and clients stop invoking), until \
+every replica agreed for good (0: they agreed already; `never in N of M seeds`: still apart at \
+the end of the run; `-`: one replica); latencies of `ok` operations in simulated ms; `ok/s` per \
+simulated second; `msgs/op` messages sent per operation. Clients wait 100 ms after every \
+operation that did not end `ok` (a `fail`, refused or never sent, or a timeout) before their \
+next (10 ms after an `ok`), so an outage yields fewer operations than the same time healthy: \
+`avail. fault ops` is a share of operations, `avail. fault time` a share of time (the plots \
+show availability over time). A `cas` whose comparison fails is a `fail` too; the standard \
 experiments invoke no `cas`.
 ";
 

@@ -50,6 +50,17 @@ pub struct SeedRecord {
     pub healthy_ops: u64,
     /// Of those: `ok`.
     pub healthy_ok: u64,
+    /// Client time inside fault windows, in simulated microseconds, summed over the logical
+    /// clients: each client's time from its first invocation to the end of the client phase,
+    /// cut at its invocations (final reads excluded). The denominator of time-availability.
+    /// Absent in records written before it existed (read as 0: not measured).
+    #[serde(default)]
+    pub faulty_client_us: u64,
+    /// Of that time, the part during which the client was *available*: the interval from an
+    /// invocation to the client's next invocation (or the end of the client phase) counts when
+    /// that operation ended `ok`. The numerator of time-availability.
+    #[serde(default)]
+    pub faulty_client_ok_us: u64,
     /// The consistency check of the whole history.
     pub check: Check,
     /// Reads that returned a value certainly overwritten before they began (`None`: the
@@ -82,16 +93,19 @@ pub struct SeedRecord {
 
 pub use experiment::workload::Check;
 
-/// When the replicas agreed for good, measured from the last heal, restart or completed write,
-/// whichever came last (writes in flight make replicas differ for a moment even without faults).
+/// When the replicas agreed for good, measured from the start of the repair phase: `duration`,
+/// when the harness heals every fault and the clients stop invoking (the quiet `settle` period
+/// before the final reads). Not from the last completed write: that would time how fast the
+/// last writes spread, not how fast the system repairs itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Convergence {
     /// One replica of everything (SQLite): nothing to converge.
     NotReplicated,
-    /// Equal from this many milliseconds after the reference moment to the end of the run.
+    /// Equal from this many milliseconds after the repair phase began to the end of the run
+    /// (0: equal already when it began, and ever since).
     AfterMs(u64),
-    /// Still different at the end of the run.
+    /// Still different at the end of the run: never converged.
     Never,
 }
 
@@ -114,6 +128,8 @@ impl SeedRecord {
             faulty_ok: 0,
             healthy_ops: 0,
             healthy_ok: 0,
+            faulty_client_us: 0,
+            faulty_client_ok_us: 0,
             check: Check::NotRun,
             stale_reads: None,
             lost_writes: None,
@@ -126,6 +142,20 @@ impl SeedRecord {
             messages: 0,
             all_ops: 0,
         }
+    }
+
+    /// Per-operation availability during faults: the share `ok` among operations invoked
+    /// inside a fault window (`None`: none were).
+    pub fn availability_faulty(&self) -> Option<f64> {
+        (self.faulty_ops > 0).then(|| self.faulty_ok as f64 / self.faulty_ops as f64)
+    }
+
+    /// Time-availability during faults: the share of the clients' fault time during which
+    /// they were available ([`faulty_client_ok_us`](Self::faulty_client_ok_us) over
+    /// [`faulty_client_us`](Self::faulty_client_us); `None`: no fault window, or a record
+    /// older than the measure).
+    pub fn availability_time_faulty(&self) -> Option<f64> {
+        (self.faulty_client_us > 0).then(|| self.faulty_client_ok_us as f64 / self.faulty_client_us as f64)
     }
 
     /// True when the history violated a property: not linearizable, an invalid set, a stale
@@ -170,5 +200,22 @@ mod tests {
             "{new}"
         );
         assert_eq!(serde_json::from_str::<SeedRecord>(&new).expect("reads"), record);
+    }
+
+    #[test]
+    fn records_without_client_time_read_as_not_measured() {
+        let mut record = SeedRecord::failed("s", 1, String::new());
+        record.error = None;
+        record.faulty_ops = 4;
+        record.faulty_ok = 1;
+        record.faulty_client_us = 3_000_000;
+        record.faulty_client_ok_us = 1_500_000;
+        let json = serde_json::to_string(&record).expect("json");
+        assert!(json.contains("\"faulty_client_us\":3000000,\"faulty_client_ok_us\":1500000"), "{json}");
+        assert_eq!(record.availability_faulty(), Some(0.25));
+        assert_eq!(record.availability_time_faulty(), Some(0.5));
+        let old = json.replace(",\"faulty_client_us\":3000000,\"faulty_client_ok_us\":1500000", "");
+        let read: SeedRecord = serde_json::from_str(&old).expect("an older record reads");
+        assert_eq!((read.faulty_client_us, read.availability_time_faulty()), (0, None));
     }
 }

@@ -27,8 +27,14 @@ pub struct Row {
     pub fail_share: f64,
     /// Share `info` (unknown outcome).
     pub info_share: f64,
-    /// Share `ok` among operations invoked during a fault (`None`: none were).
+    /// Per-operation availability during faults: the share `ok` among operations invoked
+    /// during a fault, over all seeds (`None`: none were).
     pub availability_faulty: Option<f64>,
+    /// Time-availability during faults: the share of the logical clients' time inside fault
+    /// windows during which they were available (from an invocation to the client's next, when
+    /// that operation ended `ok`), summed over clients and seeds (`None`: no fault window, or
+    /// records older than the measure). See `measure::client_time`.
+    pub availability_time_faulty: Option<f64>,
     /// Share `ok` among operations invoked while healthy.
     pub availability_healthy: Option<f64>,
     /// What the check is: `linearizable` (register, kv) or `set-valid` (set).
@@ -89,6 +95,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         fail_share: 0.0,
         info_share: 0.0,
         availability_faulty: None,
+        availability_time_faulty: None,
         availability_healthy: None,
         check: if set_workload { "set-valid" } else { "linearizable" },
         check_passed: 0,
@@ -111,6 +118,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     };
     let (mut ok, mut fail, mut info) = (0u64, 0u64, 0u64);
     let (mut faulty, mut faulty_ok, mut healthy, mut healthy_ok) = (0u64, 0u64, 0u64, 0u64);
+    let (mut client_us, mut client_ok_us) = (0u64, 0u64);
     let (mut messages, mut all_ops, mut duration_ms) = (0u64, 0u64, 0u64);
     let mut latency: BTreeMap<u64, u64> = BTreeMap::new();
     let mut write_latency: BTreeMap<u64, u64> = BTreeMap::new();
@@ -128,6 +136,8 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         faulty_ok += record.faulty_ok;
         healthy += record.healthy_ops;
         healthy_ok += record.healthy_ok;
+        client_us += record.faulty_client_us;
+        client_ok_us += record.faulty_client_ok_us;
         messages += record.messages;
         all_ops += record.all_ops;
         duration_ms += record.duration_ms;
@@ -173,6 +183,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     row.fail_share = share(fail, ops).unwrap_or(0.0);
     row.info_share = share(info, ops).unwrap_or(0.0);
     row.availability_faulty = share(faulty_ok, faulty);
+    row.availability_time_faulty = share(client_ok_us, client_us);
     row.availability_healthy = share(healthy_ok, healthy);
     let ms = |micros: u64| micros as f64 / 1000.0;
     row.latency_ms_p50 = quantile(&latency, 0.50).map(ms);
@@ -202,14 +213,20 @@ pub fn quantile(histogram: &BTreeMap<u64, u64>, q: f64) -> Option<u64> {
     histogram.keys().next_back().copied()
 }
 
-/// The column headers, short enough for a terminal.
-pub const HEADERS: [&str; 16] = [
+/// The column headers, short enough for a terminal. The two availabilities during faults:
+/// `avail. fault ops`, the share `ok` of the operations invoked during a fault (per operation,
+/// [`Row::availability_faulty`]); `avail. fault time`, the share of the clients' fault time
+/// during which they were available (per client over time, [`Row::availability_time_faulty`]).
+/// `avail. healthy` is per operation. `converged`: the slowest convergence after the repair
+/// phase began, with the seeds that never converged counted (`never in N of M seeds`).
+pub const HEADERS: [&str; 17] = [
     "system",
     "ops",
     "ok %",
     "fail %",
     "info %",
-    "avail. fault",
+    "avail. fault ops",
+    "avail. fault time",
     "avail. healthy",
     "CHECK",
     "stale reads",
@@ -244,8 +261,8 @@ pub fn cells(row: &Row) -> Vec<String> {
     } else {
         match (row.convergence_ms_max, row.convergence_never) {
             (Some(ms), 0) => format!("<= {ms} ms"),
-            (Some(ms), never) => format!("<= {ms} ms, never in {never}"),
-            (None, never) => format!("never ({never} seeds)"),
+            (Some(ms), never) => format!("<= {ms} ms; never in {never} of {} seeds", row.seeds - row.errors),
+            (None, never) => format!("never ({never} of {} seeds)", row.seeds - row.errors),
         }
     };
     let lost = row.lost_writes.map(|lost| format!("{lost} of {}", row.acknowledged_writes));
@@ -257,6 +274,7 @@ pub fn cells(row: &Row) -> Vec<String> {
         percent(row.fail_share),
         percent(row.info_share),
         optional(row.availability_faulty.map(|s| format!("{} %", percent(s)))),
+        optional(row.availability_time_faulty.map(|s| format!("{} %", percent(s)))),
         optional(row.availability_healthy.map(|s| format!("{} %", percent(s)))),
         check,
         optional(row.stale_reads.map(|n| n.to_string())),
@@ -330,6 +348,8 @@ mod tests {
         r.faulty_ok = 0;
         r.healthy_ops = ok;
         r.healthy_ok = ok;
+        r.faulty_client_us = 2_000_000;
+        r.faulty_client_ok_us = 500_000 * seed;
         r.check = Check::Linearizable;
         r.latency_us = latency.iter().copied().collect();
         r.duration_ms = 1000;
@@ -361,6 +381,7 @@ mod tests {
         assert_eq!((a.seeds, a.ops, a.check_passed, a.check_decided), (2, 30, 2, 2));
         assert!((a.ok_share - 26.0 / 30.0).abs() < 1e-12);
         assert_eq!(a.availability_faulty, Some(0.0));
+        assert_eq!(a.availability_time_faulty, Some(0.375), "0.5 + 1 s available of 2 + 2 s");
         assert_eq!(a.availability_healthy, Some(1.0));
         assert_eq!(a.latency_ms_p50, Some(3.0));
         assert_eq!(a.latency_ms_max, Some(3.0));
@@ -398,17 +419,32 @@ mod tests {
         assert_eq!(row.violating_seeds, [3, 4]);
         assert_eq!((row.check_passed, row.check_decided, row.check_unknown, row.errors), (1, 2, 1, 1));
         let cells = cells(row);
-        assert_eq!(cells[7], "1/3 (1 unknown) (1 runs failed)");
-        assert_eq!(cells[9], "2 of 7");
+        assert_eq!(cells[8], "1/3 (1 unknown) (1 runs failed)");
+        assert_eq!(cells[10], "2 of 7");
     }
 
     #[test]
     fn renderings_agree() {
         let rows = aggregate(&[record("x,y", 1, 4, &[(2000, 4)])], &["x,y".to_owned()], true);
         let csv = csv(&rows);
-        assert!(csv.starts_with("system,ops,ok %,fail %,info %,avail. fault,avail. healthy,set-valid,"), "{csv}");
-        assert!(csv.contains("\"x,y\",6,66.7,16.7,16.7,0.0 %,100.0 %,"), "{csv}");
+        let head = "system,ops,ok %,fail %,info %,avail. fault ops,avail. fault time,avail. healthy,set-valid,";
+        assert!(csv.starts_with(head), "{csv}");
+        assert!(csv.contains("\"x,y\",6,66.7,16.7,16.7,0.0 %,25.0 %,100.0 %,"), "{csv}");
+        let json = serde_json::to_string(&rows).expect("json");
+        assert!(json.contains("\"availability_faulty\":0.0,\"availability_time_faulty\":0.25,"), "{json}");
         assert!(markdown(&rows).lines().nth(1).is_some_and(|l| l.starts_with("|-")), "{}", markdown(&rows));
         assert!(text(&rows).contains("x,y"));
+    }
+
+    #[test]
+    fn convergence_cells_say_never_with_the_seeds() {
+        let converged = |seed| record("a", seed, 4, &[]);
+        let never = |seed| SeedRecord { convergence: Convergence::Never, ..record("a", seed, 4, &[]) };
+        let cell = |records: &[SeedRecord]| cells(&aggregate(records, &["a".to_owned()], false)[0])[11].clone();
+        assert_eq!(cell(&[converged(1), converged(3)]), "<= 30 ms");
+        assert_eq!(cell(&[converged(1), never(2), never(3)]), "<= 10 ms; never in 2 of 3 seeds");
+        assert_eq!(cell(&[never(2), SeedRecord::failed("a", 3, "stuck".into())]), "never (1 of 1 seeds)");
+        let single = SeedRecord { convergence: Convergence::NotReplicated, ..record("a", 1, 4, &[]) };
+        assert_eq!(cell(&[single]), "-");
     }
 }

@@ -57,7 +57,12 @@ fn assert_sound(o: &Outcomes, what: &str) -> usize {
     let s = staleness::analyze(&o.run.history);
     assert_eq!(s.final_reads, 10, "{what}: every key read at the end");
     assert_eq!(s.lost_writes, vec![], "{what}: acknowledged writes lost");
-    assert!(s.acknowledged_writes > 300, "{what}: {} acknowledged writes", s.acknowledged_writes);
+    // Enough for the checks to mean something. Every operation that is not `ok` is followed by
+    // the 100 ms back-off: the failed compare-and-sets of the default kv mix (a fifth of all
+    // operations) and the writes the disk refused (up to a sixth at p = 0.05) cost ten times
+    // the 10 ms think time, so 4 s of ten clients acknowledge 190-420 writes (480-800 when
+    // only refusals before sending backed off).
+    assert!(s.acknowledged_writes > 150, "{what}: {} acknowledged writes", s.acknowledged_writes);
     s.acknowledged_writes
 }
 
