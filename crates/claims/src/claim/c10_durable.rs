@@ -74,7 +74,8 @@ fn synced_before_ack(p: &Properties) -> bool {
     p.durability.synced_before_ack()
 }
 
-/// `; lost per seed 12.0 % of acknowledged writes (min-max ...; 95 % CI ...)`, when `t` lost any.
+/// `; share of acknowledged writes lost per seed 12.0 % (min-max ...; 95 % CI ...)`, when `t`
+/// lost any.
 fn lost_share(t: &Tally) -> String {
     if !t.violated() {
         return String::new();
@@ -82,7 +83,7 @@ fn lost_share(t: &Tally) -> String {
     let share = t.experiment.estimate(t.system, |r| {
         r.lost_writes.filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
     });
-    share.map_or_else(String::new, |e| format!("; lost per seed {} of acknowledged writes", e.text_with(percent)))
+    share.map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))
 }
 
 /// The power loss and the disk errors kept apart: per experiment, which systems lost writes.
@@ -137,9 +138,9 @@ mod tests {
         let line = claim.evidence.iter().find(|l| l.contains(", quorum-quorum (")).expect("periodic line");
         assert!(
             line.ends_with(
-                "violated on seeds 1-5 of 5; lost per seed 25.0 % of acknowledged writes (seeds 1-5, \
-             no spread)"
-            ) || line.contains("lost per seed 25.0 %"),
+                "violated on seeds 1-5 of 5; share of acknowledged writes lost per seed 25.0 % (min-max \
+                 25.0 %-25.0 % over seeds 1-5; 95 % CI 25.0 %-25.0 %)"
+            ),
             "{line}"
         );
         assert!(

@@ -330,8 +330,10 @@ pub enum Explanation<'t, 'a> {
     None,
 }
 
-/// The first of `conditions` that `failing` lacks and whose other side (the systems of the
-/// same experiment having it, among `all`) kept the property on at least `min` seeds each.
+/// The first of `conditions` that `failing` lacks and whose other side kept the property on at
+/// least `min` seeds each: the systems of the same experiment (among `all`) having it and every
+/// other of `conditions` that `failing` has (so that a system weaker in another way is not
+/// compared with it).
 pub fn explain<'t, 'a>(
     failing: &Tally<'a>,
     all: &'t [Tally<'a>],
@@ -343,6 +345,7 @@ pub fn explain<'t, 'a>(
         let holders: Vec<&Tally> = all
             .iter()
             .filter(|t| t.experiment.name == failing.experiment.name && (condition.has)(t.properties))
+            .filter(|t| conditions.iter().all(|c| !(c.has)(failing.properties) || (c.has)(t.properties)))
             .collect();
         if holders.is_empty() || holders.iter().any(|t| t.violated()) {
             continue;
