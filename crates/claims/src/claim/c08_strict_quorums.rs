@@ -16,8 +16,8 @@ use crate::select;
 use crate::stats::Estimate;
 
 use super::fault_experiments::{
-    consistent, experiments, injected, outcome, outcome_verdict, seed_faults, separating_kinds, tallies, tally_line,
-    violation, Condition, Explained, Tally, CAVEATS, FAULT_EXPERIMENTS,
+    consistent, experiments, outcome, outcome_verdict, seed_faults, separating_kinds, tallies, tally_line, violation,
+    Condition, Explained, Tally, CAVEATS, FAULT_EXPERIMENTS,
 };
 
 /// What claim 8 asks for when no system has it.

@@ -95,32 +95,6 @@ pub(crate) fn completed(row: &Row) -> bool {
     row.seeds > row.errors
 }
 
-/// The check's result in words: `CHECK passed/decided`, with the undecided seeds.
-pub(crate) fn check_line(row: &Row) -> String {
-    let mut text = format!("{} {}/{}", row.check, row.check_passed, row.check_decided + row.check_unknown);
-    if row.check_unknown > 0 {
-        text.push_str(&format!(" ({} undecided)", row.check_unknown));
-    }
-    text
-}
-
-/// The lost acknowledged writes in words.
-pub(crate) fn lost_line(row: &Row) -> String {
-    match row.lost_writes {
-        Some(lost) => format!("{lost} of {} acknowledged writes lost", row.acknowledged_writes),
-        None => "lost writes not judged".to_owned(),
-    }
-}
-
-/// The violating seeds in words.
-pub(crate) fn violated_line(row: &Row) -> String {
-    if row.violating_seeds.is_empty() {
-        "no seed violated".to_owned()
-    } else {
-        format!("violated on {}", seeds(&row.violating_seeds))
-    }
-}
-
 /// The scripts of every fault experiment, for one `lab run`.
 pub(crate) fn all_fault_commands() -> String {
     FAULT_EXPERIMENTS.iter().map(|e| format!("experiments/{e}.toml")).collect::<Vec<_>>().join(" ")
