@@ -186,11 +186,12 @@ fn refutes(t: &Tally) -> bool {
     t.violated() && select::strict_overlapping(t.properties) && (name == CAVEATS || ORDINARY_FAULTS.contains(&name))
 }
 
-/// How an R + W > N system differs from the strict configuration, in words.
+/// How an R + W > N system differs from the strict configuration, in words (a system lacking
+/// none of [`CONDITIONS`] is clock-free, and said so).
 fn variant(p: &Properties) -> String {
     let differs: Vec<&str> = CONDITIONS.iter().filter(|c| !(c.has)(p)).map(|c| c.lacking).collect();
     if differs.is_empty() {
-        "strict".to_owned()
+        CONDITIONS.iter().map(|c| c.having).collect::<Vec<_>>().join(", ")
     } else {
         differs.join(", ")
     }
