@@ -251,10 +251,6 @@ fn measure_real_disk(claim: &mut Claim, engines: &Engines) -> Option<RealDisk> {
     Some(RealDisk { lsm_gain, versus })
 }
 
-/// What claim 1 needs when the simulation cannot tell.
-const REAL_DISK: &str = "run `lab bench engines` on a real disk (make bench-engines; `make run` runs a short one); \
-                         a --quick run is not used for the verdict";
-
 #[cfg(test)]
 mod tests {
     use super::*;

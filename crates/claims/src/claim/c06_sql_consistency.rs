@@ -1,25 +1,38 @@
-//! Claim 6: SQL databases ensure strong consistency. Judged on the single-server (SQLite)
-//! rows of every fault experiment: the ones synced before the ack
-//! ([`crate::select::sql_synced`]) against the weaker settings.
+//! Claim 6: SQL databases ensure strong consistency. Judged per seed on the SQLite systems of
+//! every fault experiment: the ones synced before the ack ([`crate::select::sql_synced`])
+//! against the weaker settings.
 
 use crate::evidence::Evidence;
-use crate::ledger::{seeds, Claim, Verdict};
+use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::select;
 use crate::{command, SEED_SOURCE};
 
 use super::fault_experiments::{
-    all_fault_commands, check_line, completed, experiments, lost_line, missing, violated_line, FAULT_EXPERIMENTS,
-    POWER_LOSS, REQUIRED_FOR_CONSISTENCY,
+    all_fault_commands, consistent, experiments, missing, outcome, outcome_verdict, tallies, tally_line, Condition,
+    Tally, FAULT_EXPERIMENTS, REQUIRED_FOR_CONSISTENCY,
 };
 
-/// What claim 6 names when no SQLite system synced before the ack was measured.
-pub const SQLITE_SYNCED: &str = "SQLite synced before the ack (synchronous=FULL)";
+/// What claim 6 counts on every seed.
+pub const PROPERTY: &str = "linearizable, no stale read, no lost acknowledged write";
+
+/// The condition claim 6 can name: SQLite syncing each commit before acknowledging it.
+pub const SYNCED: Condition = Condition {
+    words: "each commit is synced before it is acknowledged (synchronous=FULL)",
+    having: "synced before the ack",
+    lacking: "acknowledged before the sync",
+    has: select::sql_synced,
+};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds"];
 
-/// Claim 6, judged on `evidence` with the registered thresholds `registered`.
+/// Claim 6, judged on `evidence` with the registered thresholds `registered`: [`PROPERTY`]
+/// counted on every seed of every SQLite system (chosen by its properties) in every fault
+/// experiment. A violation refutes unless the same experiment measured the contrast of
+/// [`SYNCED`] (a system lacking it violated, every system having it kept the property on
+/// `min_clean_seeds` seeds): then it holds only when synced. Unknown seeds make it inconclusive
+/// short of a refutation (the rule in [`super::fault_experiments`]).
 pub fn sql_consistency(evidence: &Evidence, registered: &Registered) -> Claim {
     let mut claim = Claim::new(
         6,
@@ -34,178 +47,131 @@ pub fn sql_consistency(evidence: &Evidence, registered: &Registered) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
         return claim.judged(verdict, "SQLite's consistency needs the single-fault experiments and the power loss");
     }
-    let g = gather(&mut claim, evidence);
-    decide(claim, &g)
-}
-
-/// The single-server (SQLite) rows of the fault experiments, sorted for the verdict: the ones
-/// synced before the ack ([`select::sql_synced`]) and the weaker settings.
-#[derive(Default)]
-struct Gathered {
-    /// The decided checks of the synced systems.
-    full_decided: usize,
-    /// The SQLite systems synced before the ack, by name, in the order seen.
-    full_names: Vec<String>,
-    /// What the synced systems violated (`EXPERIMENT/SYSTEM: check, lost, stale`).
-    full_bad: Vec<String>,
-    /// The same for the weaker settings.
-    weaker_bad: Vec<String>,
-    /// How many rows of weaker settings were seen.
-    weaker_seen: usize,
-    /// Stale reads of weaker settings after a power loss: the final reads, which see the rollback.
-    final_stale: Vec<String>,
-}
-
-/// One evidence line and four figures per single-server row of every fault experiment.
-fn gather(claim: &mut Claim, evidence: &Evidence) -> Gathered {
-    let mut g = Gathered::default();
-    for experiment in experiments(evidence) {
-        for row in experiment.rows.iter().filter(|r| completed(r) && !r.replicated) {
-            let stale = row.stale_reads.unwrap_or(0);
-            let lost = row.lost_writes.unwrap_or(0);
-            claim.line(format!(
-                "{}, {}: {}, {} stale reads, {} ({}, {})",
-                experiment.name,
-                row.system,
-                check_line(row),
-                stale,
-                lost_line(row),
-                seeds(&experiment.seeds),
-                violated_line(row)
-            ));
-            let key = format!("{}/{}", experiment.name, row.system);
-            claim.figure(format!("{key}/check_passed"), row.check_passed as f64);
-            claim.figure(format!("{key}/check_decided"), row.check_decided as f64);
-            claim.figure(format!("{key}/lost_writes"), lost as f64);
-            claim.figure(format!("{key}/stale_reads"), stale as f64);
-            let bad = row.check_passed < row.check_decided || stale > 0 || lost > 0;
-            let what = format!("{key}: {}, {lost} lost, {stale} stale", check_line(row));
-            if experiment.properties(&row.system).is_some_and(select::sql_synced) {
-                if !g.full_names.contains(&row.system) {
-                    g.full_names.push(row.system.clone());
-                }
-                g.full_decided += row.check_decided;
-                if bad {
-                    g.full_bad.push(what);
-                }
-            } else {
-                g.weaker_seen += 1;
-                if bad {
-                    g.weaker_bad.push(what);
-                }
-                if experiment.name == POWER_LOSS && stale > 0 && lost > 0 {
-                    g.final_stale.push(format!("{stale} of {key}"));
-                }
-            }
-        }
-    }
-    g
-}
-
-/// The verdict from what [`gather`] found: refuted if a synced system violated, holds only
-/// when synced if a weaker setting did, holds otherwise.
-fn decide(claim: Claim, g: &Gathered) -> Claim {
-    let full_decided = g.full_decided;
-    let full = if g.full_names.is_empty() { SQLITE_SYNCED.to_owned() } else { g.full_names.join("/") };
-    if full_decided == 0 {
+    let all: Vec<Tally> =
+        experiments(evidence).into_iter().flat_map(|e| tallies(e, |p| p.sqlite.is_some(), consistent)).collect();
+    if all.is_empty() {
         return claim.judged(
-            Verdict::missing(format!(
-                "no decided check of {full}: run `lab run {}` (and give the checker time: --check-timeout)",
-                all_fault_commands()
-            )),
+            Verdict::missing(format!("no SQLite system's results: run `lab run {}`", all_fault_commands())),
             "SQLite's consistency needs the fault experiments",
         );
     }
-    if !g.full_bad.is_empty() {
-        return claim.judged(
-            Verdict::Refuted,
-            format!("SQLite with synchronous=FULL violated a property: {}", g.full_bad.join("; ")),
-        );
+    for t in &all {
+        let how = if select::sql_synced(t.properties) { SYNCED.having } else { SYNCED.lacking };
+        claim.line(tally_line(t, how, PROPERTY));
+        t.figures(&mut claim);
     }
-    if !g.weaker_bad.is_empty() {
-        return claim
-            .judged(
-                Verdict::only_when(format!(
-                    "it syncs each commit before acknowledging it (synchronous=FULL): with a weaker setting a power \
-                 loss rolls acknowledged commits back, which the checker sees as lost writes and a non-linearizable \
-                 history ({}){}; durability, not isolation, is the caveat",
-                    g.weaker_bad.join("; "),
-                    if g.final_stale.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; the stale reads ({}) are the final reads after the power loss (one per key and seed), \
-                             which returned the rolled-back values: the same events as the lost writes, not another \
-                             anomaly",
-                            g.final_stale.join(", ")
-                        )
-                    }
-                )),
-                format!(
-                    "{full} was linearizable on every decided seed ({full_decided}), with no stale read and no lost \
-                     write, under every fault"
-                ),
-            )
-            .gist(
-                "each commit is synced before it is acknowledged (synchronous=FULL; a power loss undoes weaker ones)",
-            );
-    }
-    let weaker = if g.weaker_seen > 0 { " (and so were its weaker synchronous settings)" } else { "" };
-    claim.judged(
-        Verdict::Holds,
-        format!(
-            "{full} was linearizable on every decided seed ({full_decided}), with no stale read and no lost write, \
-             under every fault{weaker}"
-        ),
-    )
+    let min = registered.value("min_clean_seeds") as usize;
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &[SYNCED], min, |_| None), PROPERTY, min);
+    claim.judged(verdict, reasoning).gist(gist)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{complete, evidence, from_records, row, runs, SQLITE_FULL, SQLITE_OFF};
+    use runner::run::record::{Check, SeedRecord};
 
     /// The judgment with the standard registration's thresholds.
     fn sql_consistency(evidence: &Evidence) -> Claim {
         super::sql_consistency(evidence, &crate::registry::standard().claim(6))
     }
-    use crate::testing::{complete, evidence, row};
+
+    /// Power-loss holding these records (the other required experiments empty).
+    fn power_loss(records: Vec<SeedRecord>) -> Evidence {
+        complete(from_records(&[("power-loss", records)]))
+    }
+
+    fn rolled_back(_: u64, r: &mut SeedRecord) {
+        r.check = Check::NotLinearizable;
+        r.lost_writes = Some(8);
+    }
 
     #[test]
-    fn sql_consistency_separates_full_from_weaker_sync() {
-        let mut full = row("sqlite-full");
-        full.check_passed = 2;
-        full.check_decided = 2;
-        full.lost_writes = Some(0);
-        full.stale_reads = Some(0);
-        let mut off = full.clone();
-        off.system = "sqlite-off".into();
-        off.check_passed = 0;
-        off.lost_writes = Some(40);
-        off.violating_seeds = vec![1, 2];
-        let e = complete(evidence(&[("power-loss", vec![full.clone(), off.clone()])]));
-        let claim = sql_consistency(&e);
-        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("synchronous=FULL") && condition.contains("power-loss/sqlite-off"), "{condition}");
-        assert!(!condition.contains("final reads"), "no stale reads, nothing to explain: {condition}");
-        let mut stale = off.clone();
-        stale.stale_reads = Some(200);
-        let claim = sql_consistency(&complete(evidence(&[("power-loss", vec![full.clone(), stale])])));
-        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(
-            condition.contains("the stale reads (200 of power-loss/sqlite-off) are the final reads"),
-            "{condition}"
+    fn synced_sqlite_clean_on_enough_seeds_holds() {
+        let claim = sql_consistency(&power_loss(runs(SQLITE_FULL, 5, |_, _| {})));
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
+        assert_eq!(
+            claim.evidence,
+            ["power-loss (every server losing power (unsynced writes gone)), sqlite-full (synced before the ack): \
+              linearizable, no stale read, no lost acknowledged write clean on seeds 1-5 (rate < 45.1 % per seed at \
+              95 %)"]
         );
+        assert_eq!(claim.figures["power-loss/sqlite-full/judged_seeds"], 5.0);
+    }
 
-        assert_eq!(sql_consistency(&complete(evidence(&[("power-loss", vec![full.clone()])]))).verdict, Verdict::Holds);
-        let mut broken = full.clone();
-        broken.stale_reads = Some(1);
-        assert_eq!(sql_consistency(&complete(evidence(&[("x", vec![broken])]))).verdict, Verdict::Refuted);
-        let mut undecided = full;
-        undecided.check_passed = 0;
-        undecided.check_decided = 0;
-        assert!(matches!(
-            sql_consistency(&complete(evidence(&[("x", vec![undecided])]))).verdict,
-            Verdict::NotMeasured { .. }
-        ));
+    #[test]
+    fn weaker_settings_violating_beside_a_clean_synced_one_hold_only_when_synced() {
+        let mut records = runs(SQLITE_FULL, 5, |_, _| {});
+        records.extend(runs(SQLITE_OFF, 5, rolled_back));
+        let claim = sql_consistency(&power_loss(records));
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert_eq!(
+            condition,
+            "each commit is synced before it is acknowledged (synchronous=FULL) (linearizable, no stale read, no \
+             lost acknowledged write: sqlite-off (acknowledged before the sync) violated in power-loss on seeds 1-5 \
+             of 5 judged, while sqlite-full on seeds 1-5 (synced before the ack) kept it there)"
+        );
+        assert!(claim.gist.starts_with("each commit is synced"), "{}", claim.gist);
+        assert!(
+            claim.evidence.iter().any(|l| l.contains(
+                "sqlite-off (acknowledged before the sync): linearizable, \
+             no stale read, no lost acknowledged write violated on seeds 1-5 of 5"
+            )),
+            "{:?}",
+            claim.evidence
+        );
+    }
+
+    #[test]
+    fn a_violation_with_only_one_side_measured_refutes() {
+        // The synced one violated.
+        let records = runs(SQLITE_FULL, 5, |seed, r| r.lost_writes = Some(u64::from(seed == 3)));
+        let claim = sql_consistency(&power_loss(records));
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(claim.reasoning.contains("sqlite-full in power-loss on seed 3 of 5 judged"), "{}", claim.reasoning);
+        // A weaker one violated and no synced one ran there: no contrast, no condition.
+        let claim = sql_consistency(&power_loss(runs(SQLITE_OFF, 5, rolled_back)));
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        // A decided counterexample refutes whatever else is unknown.
+        let records = runs(SQLITE_FULL, 5, |seed, r| match seed {
+            2 => r.lost_writes = Some(1),
+            3 => r.check = Check::Unknown,
+            _ => {}
+        });
+        assert_eq!(sql_consistency(&power_loss(records)).verdict, Verdict::Refuted);
+    }
+
+    #[test]
+    fn unknown_or_too_few_seeds_are_inconclusive() {
+        let unknown = runs(SQLITE_FULL, 5, |seed, r| {
+            if seed == 4 {
+                r.check = Check::Unknown;
+            }
+        });
+        let Verdict::Inconclusive { why } = sql_consistency(&power_loss(unknown)).verdict else { panic!() };
+        assert!(why.starts_with("1 seed(s) the verdict uses are unknown") && why.contains("seed 4"), "{why}");
+        let few = runs(SQLITE_FULL, 3, |_, _| {});
+        let Verdict::Inconclusive { why } = sql_consistency(&power_loss(few)).verdict else { panic!() };
+        assert!(why.contains("3 judged seed(s), 5 needed"), "{why}");
+        // The contrast's clean side has an unjudged key: the condition is not measured yet.
+        let mut records = runs(SQLITE_FULL, 5, |seed, r| r.unjudged_keys = u64::from(seed == 1));
+        records.extend(runs(SQLITE_OFF, 5, rolled_back));
+        let Verdict::Inconclusive { why } = sql_consistency(&power_loss(records)).verdict else { panic!() };
+        assert!(why.contains("1 key(s) without a final read (seed 1)"), "{why}");
+        // A failed run is unknown too.
+        let mut failed = runs(SQLITE_FULL, 5, |_, _| {});
+        failed.push(SeedRecord::failed(SQLITE_FULL, 6, "panicked".into()));
+        let Verdict::Inconclusive { why } = sql_consistency(&power_loss(failed)).verdict else { panic!() };
+        assert!(why.contains("1 run(s) failed (seed 6)"), "{why}");
+        // Rows without per-seed records decide nothing.
+        let rows_only = complete(evidence(&[("power-loss", vec![row(SQLITE_FULL)])]));
+        assert!(matches!(sql_consistency(&rows_only).verdict, Verdict::Inconclusive { .. }));
+    }
+
+    #[test]
+    fn without_the_experiments_or_a_sqlite_system_it_is_not_measured() {
+        assert!(matches!(sql_consistency(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let quorum_only = power_loss(runs("quorum-one", 5, |_, _| {}));
+        assert!(matches!(sql_consistency(&quorum_only).verdict, Verdict::NotMeasured { .. }));
     }
 }

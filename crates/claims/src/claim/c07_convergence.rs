@@ -1,16 +1,23 @@
-//! Claim 7: eventually consistent replicas converge, and how fast after a heal. Judged on the
-//! replicated rows of every fault experiment: how many seeds never converged, the slowest
-//! convergence, and whether anti-entropy ran.
+//! Claim 7: eventually consistent replicas converge, and how fast after a heal. Judged per seed
+//! on the replicated systems of every fault experiment: whether the replicas agreed by the end
+//! of the repair phase (counted), and how long after the last heal or write (an estimate over
+//! the seeds that agreed). A seed whose replicas never agreed refutes unless the same experiment
+//! measured the contrast of [`ANTI_ENTROPY`] or [`READ_REPAIR`] (a system lacking it never
+//! agreed, every system having it agreed on `min_clean_seeds` seeds); unknown seeds make it
+//! inconclusive short of a refutation.
+
+use experiment::properties::Properties;
+use runner::run::record::Convergence;
 
 use crate::evidence::Evidence;
-use crate::ledger::{seeds, Claim, Verdict};
+use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::select;
 use crate::{command, SEED_SOURCE};
-use runner::run::table::Row;
 
 use super::fault_experiments::{
-    all_fault_commands, completed, experiments, injected, missing, CAVEATS, FAULT_EXPERIMENTS, REQUIRED_FOR_CONSISTENCY,
+    all_fault_commands, converged, experiments, missing, outcome, outcome_verdict, tallies, tally_line, Condition,
+    Tally, CAVEATS, FAULT_EXPERIMENTS, REQUIRED_FOR_CONSISTENCY,
 };
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -31,196 +38,176 @@ pub fn convergence(evidence: &Evidence, registered: &Registered) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
         return claim.judged(verdict, "convergence needs the single-fault experiments and the power loss");
     }
-    let c = gather(&mut claim, evidence);
-    if !c.any {
+    let all: Vec<Tally> =
+        experiments(evidence).into_iter().flat_map(|e| tallies(e, |p| p.replicas > 1, converged)).collect();
+    if all.is_empty() {
         return claim.judged(
             Verdict::missing(format!("no replicated system's results: run `lab run {}`", all_fault_commands())),
             "convergence needs the fault experiments",
         );
     }
-    decide(claim, &c)
-}
-
-/// What the fault experiments say of the replicated systems' convergence, for the verdict.
-#[derive(Default)]
-struct Converged {
-    /// Whether any experiment had a replicated system that completed a seed.
-    any: bool,
-    /// The slowest convergence of the systems that converged on every seed, and where.
-    slowest: Option<(u64, String)>,
-    /// Per experiment where some system never converged: `EXPERIMENT: SYSTEM N of M seeds, ..`.
-    never: Vec<String>,
-    /// Those experiments' names.
-    never_experiments: Vec<String>,
-    /// The experiments where every system converged on every seed.
-    converged_everywhere: Vec<String>,
-    /// Configurations that run anti-entropy.
-    anti_entropy: Vec<String>,
-    /// How many configurations said whether they run anti-entropy.
-    configs_seen: usize,
-}
-
-/// One evidence line per fault experiment with replicated systems (their slowest convergence,
-/// or on how many seeds they never converged) and their figures.
-fn gather(claim: &mut Claim, evidence: &Evidence) -> Converged {
-    let mut c = Converged::default();
-    for experiment in experiments(evidence) {
-        let rows: Vec<&Row> = experiment.rows.iter().filter(|r| completed(r) && r.replicated).collect();
-        if rows.is_empty() {
-            continue;
-        }
-        c.any = true;
-        let mut parts = Vec::new();
-        let mut here_never = Vec::new();
-        for row in &rows {
-            let ran = row.seeds - row.errors;
-            let key = format!("{}/{}", experiment.name, row.system);
-            claim.figure(format!("{key}/convergence_never"), row.convergence_never as f64);
-            if let Some(ms) = row.convergence_ms_max {
-                claim.figure(format!("{key}/convergence_ms_max"), ms as f64);
-                // The slowest of the systems that converged on every seed.
-                if row.convergence_never == 0 && c.slowest.as_ref().is_none_or(|(worst, _)| ms > *worst) {
-                    c.slowest = Some((ms, format!("{} in {}", row.system, experiment.name)));
-                }
-            }
-            if row.convergence_never > 0 {
-                here_never.push(format!("{} {} of {ran} seeds", row.system, row.convergence_never));
-            }
-            if let Some(runs) = experiment.properties(&row.system).and_then(select::anti_entropy) {
-                c.configs_seen += 1;
-                if runs {
-                    let description = experiment.config(&row.system).unwrap_or("anti-entropy on");
-                    c.anti_entropy.push(format!("{key}: {description}"));
-                }
-            }
-            parts.push(convergence_text(row));
-        }
-        claim.line(format!(
-            "{} ({}), slowest convergence after the last heal or write over {}: {}",
-            experiment.name,
-            injected(&experiment.name),
-            seeds(&experiment.seeds),
-            parts.join("; ")
-        ));
-        if here_never.is_empty() {
-            c.converged_everywhere.push(experiment.name.clone());
-        } else {
-            c.never_experiments.push(experiment.name.clone());
-            c.never.push(format!("{}: {}", experiment.name, here_never.join(", ")));
-        }
+    for t in &all {
+        let time = convergence_time(&mut claim, t);
+        claim.line(format!("{}; {time}", tally_line(t, &repair(t.properties), PROPERTY)));
+        t.figures(&mut claim);
     }
-    c
+    let min = registered.value("min_clean_seeds") as usize;
+    let conditions = [ANTI_ENTROPY, READ_REPAIR];
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &conditions, min, |_| None), PROPERTY, min);
+    let reasoning = format!("{reasoning}; {}", setup(&all));
+    claim.judged(verdict, reasoning).gist(gist)
 }
 
-/// A row's convergence in words: its slowest, or on how many seeds it converged.
-fn convergence_text(row: &Row) -> String {
-    let ran = row.seeds - row.errors;
-    let converged = ran.saturating_sub(row.convergence_never);
-    match (row.convergence_ms_max, row.convergence_never) {
-        (_, 0) if converged == 0 => format!("{} -", row.system),
-        (Some(ms), 0) => format!("{} <= {ms} ms", row.system),
-        (None, 0) => format!("{} -", row.system),
-        (Some(ms), _) if converged > 0 => {
-            format!("{} converged on {converged} of {ran} seeds (slowest {ms} ms), never on the others", row.system)
-        }
-        _ => format!("{} never converged ({ran} seeds)", row.system),
+/// What claim 7 counts on every seed.
+pub const PROPERTY: &str = "replicas agreed by the end of the repair phase";
+
+/// A condition claim 7 can name: background anti-entropy.
+pub const ANTI_ENTROPY: Condition = Condition {
+    words: "background anti-entropy repairs the replicas (read repair fixes only keys read again)",
+    having: "anti-entropy on",
+    lacking: "no anti-entropy",
+    has: anti_entropy,
+};
+
+/// Another: reads write back what they return.
+pub const READ_REPAIR: Condition = Condition {
+    words: "reads write back what they return (read repair)",
+    having: "read repair",
+    lacking: "no read repair",
+    has: read_repair,
+};
+
+fn anti_entropy(p: &Properties) -> bool {
+    select::anti_entropy(p) == Some(true)
+}
+
+fn read_repair(p: &Properties) -> bool {
+    p.quorums.as_ref().is_some_and(|q| q.read_writes_back)
+}
+
+/// How a system repairs its replicas, in words.
+fn repair(p: &Properties) -> String {
+    let how: Vec<&str> = [(ANTI_ENTROPY.has)(p).then_some("anti-entropy"), read_repair(p).then_some("read repair")]
+        .into_iter()
+        .flatten()
+        .collect();
+    if how.is_empty() {
+        "no repair".to_owned()
+    } else {
+        how.join(" and ")
     }
 }
 
-/// The verdict from what [`gather`] found: holds when every system converged everywhere, else
-/// holds only when no fault leaves replicas apart with nothing to repair them.
-fn decide(mut claim: Claim, c: &Converged) -> Claim {
-    // The repair mechanisms tested: read repair only, unless some configuration runs anti-entropy.
-    let setup = if !c.anti_entropy.is_empty() {
-        format!("anti-entropy ran in {}", c.anti_entropy.join("; "))
-    } else if c.configs_seen > 0 {
+/// `agreed 21 ms after the last heal or write (min-max ...; 95 % CI ...)` over the seeds that
+/// agreed, recorded as `KEY/convergence_ms_mean` and `_max`.
+fn convergence_time(claim: &mut Claim, t: &Tally) -> String {
+    let time = t.experiment.estimate(t.system, |r| match r.convergence {
+        Convergence::AfterMs(ms) => Some(ms as f64),
+        _ => None,
+    });
+    let Some(time) = time else { return "no seed agreed".to_owned() };
+    claim.figure(format!("{}/convergence_ms_mean", t.key()), time.mean);
+    claim.figure(format!("{}/convergence_ms_max", t.key()), time.max);
+    format!("agreed after the last heal or write in {}", time.text_with(|v| format!("{v:.0} ms")))
+}
+
+/// The repair mechanisms tested: read repair only, unless some configuration runs anti-entropy.
+fn setup(all: &[Tally]) -> String {
+    let on: Vec<String> = all.iter().filter(|t| (ANTI_ENTROPY.has)(t.properties)).map(|t| t.key()).collect();
+    if on.is_empty() {
         "anti-entropy is off in every configuration tested, so this is about read repair alone".to_owned()
     } else {
-        "anti-entropy is off in every configuration tested (experiments/*.toml enable none), so this is about read \
-         repair alone"
-            .to_owned()
-    };
-    let slowest_text = c
-        .slowest
-        .as_ref()
-        .map_or_else(|| "no seed converged".to_owned(), |(ms, what)| format!("the slowest took {ms} ms ({what})"));
-    if let Some((ms, _)) = &c.slowest {
-        claim.figure("slowest_convergence_ms", *ms as f64);
+        format!("anti-entropy ran in {}", on.join(", "))
     }
-    if c.never.is_empty() {
-        return claim.judged(
-            Verdict::Holds,
-            format!(
-                "every replicated system converged on every seed of every experiment; {slowest_text} after the last \
-                 heal or write; {setup}"
-            ),
-        );
-    }
-    let everywhere =
-        if c.converged_everywhere.is_empty() { "none".to_owned() } else { c.converged_everywhere.join(", ") };
-    claim
-        .judged(
-            Verdict::only_when(format!(
-            "no fault leaves replicas holding different data that nothing repairs (read repair fixes only keys read \
-             again; {setup}): replicas still differed at the end after {} ({}); they converged on every seed in \
-             {everywhere}",
-            c.never_experiments.iter().map(|e| format!("{e} ({})", injected(e))).collect::<Vec<_>>().join(", "),
-            c.never.join("; ")
-        )),
-            format!(
-            "replicas converged after every other fault; of the systems that converged on every seed, {slowest_text} \
-             after the last heal or write; {setup}"
-        ),
-        )
-        .gist(format!(
-            "no fault leaves replicas apart with nothing to repair them (no anti-entropy here; apart after {})",
-            c.never_experiments.join(", ")
-        ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{complete, evidence, from_records, row, runs, NO_REPAIR, STRICT};
+    use runner::run::record::{Check, SeedRecord};
 
     /// The judgment with the standard registration's thresholds.
     fn convergence(evidence: &Evidence) -> Claim {
         super::convergence(evidence, &crate::registry::standard().claim(7))
     }
-    use crate::testing::{complete, evidence, row};
+
+    fn after(ms: u64) -> impl Fn(u64, &mut SeedRecord) {
+        move |seed, r| r.convergence = Convergence::AfterMs(ms + seed)
+    }
+
+    fn never_on_2(seed: u64, r: &mut SeedRecord) {
+        r.convergence = if seed == 2 { Convergence::Never } else { Convergence::AfterMs(30) };
+    }
 
     #[test]
-    fn convergence_names_where_replicas_never_agreed() {
-        let mut healthy = row("quorum-one");
-        healthy.replicated = true;
-        healthy.convergence_ms_max = Some(21);
-        let mut diverged = healthy.clone();
-        diverged.convergence_ms_max = Some(2003);
-        diverged.convergence_never = 1;
-        let e = complete(evidence(&[("crash-restart", vec![healthy.clone()]), ("power-loss", vec![diverged])]));
+    fn convergence_holds_when_every_seed_agreed_and_shows_the_time() {
+        let e = complete(from_records(&[("crash-restart", runs(STRICT, 5, after(20)))]));
         let claim = convergence(&e);
-        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("power-loss") && condition.contains("in crash-restart"), "{condition}");
-        assert_eq!(claim.figures["slowest_convergence_ms"], 21.0, "of the systems that converged on every seed");
-        assert!(
-            claim
-                .evidence
-                .iter()
-                .any(|l| l.contains("quorum-one converged on 1 of 2 seeds (slowest 2003 ms), never on the others")),
-            "{:?}",
-            claim.evidence
-        );
-        assert!(claim.reasoning.contains("anti-entropy is off in every configuration tested"), "{}", claim.reasoning);
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
         assert_eq!(
-            convergence(&complete(evidence(&[("crash-restart", vec![healthy.clone()])]))).verdict,
-            Verdict::Holds
+            claim.evidence,
+            ["crash-restart (one server down), quorum-quorum (read repair): replicas agreed by the end of the repair \
+              phase clean on seeds 1-5 (rate < 45.1 % per seed at 95 %); agreed after the last heal or write in 23 ms \
+              (min-max 21 ms-25 ms over seeds 1-5; 95 % CI 21 ms-25 ms)"]
         );
+        assert_eq!(claim.figures["crash-restart/quorum-quorum/convergence_ms_max"], 25.0);
+        assert!(claim.reasoning.contains("anti-entropy is off in every configuration tested"), "{}", claim.reasoning);
+    }
+
+    #[test]
+    fn a_seed_that_never_agreed_refutes_without_a_measured_contrast() {
+        let e = complete(from_records(&[
+            ("crash-restart", runs(STRICT, 5, after(20))),
+            ("power-loss", runs(STRICT, 5, never_on_2)),
+        ]));
+        let claim = convergence(&e);
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(claim.reasoning.contains("quorum-quorum in power-loss on seed 2 of 5 judged"), "{}", claim.reasoning);
+        assert!(claim.evidence[1].contains("violated on seed 2 of 5; agreed after the last heal or write in 30 ms (min-max 30 ms-30 ms over seeds 1,3,4,5"), "{:?}", claim.evidence);
+    }
+
+    #[test]
+    fn convergence_holds_only_with_read_repair_when_that_contrast_was_measured() {
+        let mut records = runs(STRICT, 5, after(20));
+        records.extend(runs(NO_REPAIR, 5, never_on_2));
+        let claim = convergence(&complete(from_records(&[("partition-halves", records)])));
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert_eq!(
+            condition,
+            "reads write back what they return (read repair) (replicas agreed by the end of the repair phase: \
+             quorum-quorum-no-repair (no read repair) violated in partition-halves on seed 2 of 5 judged, while \
+             quorum-quorum on seeds 1-5 (read repair) kept it there)"
+        );
+    }
+
+    #[test]
+    fn unknown_seeds_are_inconclusive() {
+        let records = runs(STRICT, 5, |seed, r| {
+            if seed == 3 {
+                r.check = Check::Unknown;
+            }
+        });
+        let Verdict::Inconclusive { why } = convergence(&complete(from_records(&[("crash-restart", records)]))).verdict
+        else {
+            panic!()
+        };
+        assert!(why.starts_with("1 seed(s)") && why.contains("checker verdict unknown on seed 3"), "{why}");
+        let rows_only = complete(evidence(&[("crash-restart", vec![row(STRICT)])]));
+        assert!(matches!(convergence(&rows_only).verdict, Verdict::Inconclusive { .. }));
+    }
+
+    #[test]
+    fn without_the_experiments_or_a_replicated_system_it_is_not_measured() {
         assert!(matches!(convergence(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
         let without_power_loss = evidence(&[
             ("isolate-one-node", vec![]),
             ("partition-halves", vec![]),
-            ("crash-restart", vec![healthy.clone()]),
+            ("crash-restart", vec![row(STRICT)]),
         ]);
         let Verdict::NotMeasured { run } = convergence(&without_power_loss).verdict else { panic!() };
         assert!(run.contains("no results of power-loss"), "{run}");
+        let sqlite_only = complete(from_records(&[("crash-restart", runs("sqlite-full", 5, |_, _| {}))]));
+        assert!(matches!(convergence(&sqlite_only).verdict, Verdict::NotMeasured { .. }));
     }
 }

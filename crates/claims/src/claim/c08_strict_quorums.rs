@@ -9,15 +9,15 @@ use std::collections::BTreeMap;
 use experiment::properties::Properties;
 
 use crate::command;
-use crate::evidence::{Evidence, Experiment, StalenessPoint};
+use crate::evidence::{Evidence, StalenessPoint};
 use crate::ledger::{percent, seed_list, seeds, Claim, Verdict};
 use crate::registry::Registered;
 use crate::select;
-use runner::run::table::Row;
+use crate::stats::Estimate;
 
 use super::fault_experiments::{
-    check_line, completed, experiments, injected, lost_line, seed_faults, separating_kinds, violated_line, CAVEATS,
-    FAULT_EXPERIMENTS,
+    consistent, experiments, outcome, outcome_verdict, seed_faults, separating_kinds, tallies, tally_line, violation,
+    Condition, Explained, Tally, CAVEATS, FAULT_EXPERIMENTS,
 };
 
 /// What claim 8 asks for when no system has it.
@@ -26,9 +26,6 @@ pub const STRICT_DESCRIBED: &str = "a last-write-wins system with R + W > N, blo
 /// The experiments whose faults are ordinary (one server cut off, the servers split, one
 /// server down): a violation of the strict configuration there refutes claim 8 outright.
 pub const ORDINARY_FAULTS: [&str; 3] = ["isolate-one-node", "partition-halves", "crash-restart"];
-
-/// A read counts as "fresh by then" in the staleness contrast at this share of trials.
-pub const FRESH: f64 = 0.999;
 
 /// A fault kind in words, for conditions.
 fn fault_words(kind: &str) -> String {
@@ -44,42 +41,92 @@ fn fault_words(kind: &str) -> String {
     }
 }
 
-/// What a quorum-quorum violation on `violated` seeds of `experiment` (not an ordinary fault)
-/// says R + W > N also needs; `faults` are the seeds' recorded faults, when the evidence has
-/// them.
-fn rw_condition(experiment: &str, violated: &[u64], faults: Option<&BTreeMap<u64, Vec<String>>>) -> String {
-    match experiment {
-        "clock-skew-lww" => return "clocks agree (LWW orders writes by timestamp)".to_owned(),
-        "power-loss" => return "no replica loses writes it acknowledged (a periodic commit log does)".to_owned(),
-        _ => {}
-    }
-    let Some(faults) = faults else {
-        return format!(
-            "none of the faults of {experiment} occur (the seeds' fault lists are not in the evidence, so the \
-             violations are not attributed to a kind)"
-        );
-    };
+/// The fault kinds that a violation on `violated` seeds of `experiment` (not an ordinary fault)
+/// is attributed to, as a condition: `(gist, contrast)`, when some kind occurs in every
+/// violating seed and in no clean one (`faults`: the seeds' recorded faults); `None` otherwise.
+fn kind_condition(experiment: &str, violated: &[u64], faults: &BTreeMap<u64, Vec<String>>) -> Option<(String, String)> {
     let kinds = separating_kinds(faults, violated);
+    if kinds.is_empty() {
+        return None;
+    }
     let these = if violated.len() == 1 {
         format!("the violating seed {} is the one", seed_list(violated))
     } else {
         format!("the violating seeds {} are exactly those", seed_list(violated))
     };
-    if kinds.is_empty() {
-        return format!(
-            "none of the faults of {experiment} occur (the violations are not attributable to one fault kind: \
-             none occurs in every violating seed and in no clean one)"
-        );
-    }
     let words: Vec<String> = kinds.iter().map(|k| fault_words(k)).collect();
-    let with = format!("{these} with {}", words.join(", and with "));
+    let with = format!("{experiment}: {these} with {}", words.join(", and with "));
     if kinds.iter().all(|k| k == "strobe" || k == "skew") {
-        format!("clocks agree ({experiment}: {with})")
+        Some(("clocks agree".to_owned(), with))
     } else {
         let bare: Vec<&str> = words.iter().map(|w| w.trim_start_matches("a ").trim_start_matches("an ")).collect();
-        format!("no {} strikes ({experiment}: {with})", bare.join(" or "))
+        Some((format!("no {} strikes", bare.join(" or ")), with))
     }
 }
+
+/// Claim 8's own contrast for a violation `t` outside the caveats and the ordinary faults: the
+/// fault kind that separates its violating seeds from its clean ones, when every seed of it
+/// was decided (an unknown seed could be either).
+fn attribute(t: &Tally) -> Option<Explained> {
+    let ordinary = ORDINARY_FAULTS.contains(&t.experiment.name.as_str()) || t.experiment.name == CAVEATS;
+    if ordinary || t.counted.unknown() > 0 {
+        return None;
+    }
+    let faults = seed_faults(t.experiment, t.system)?;
+    let (gist, with) = kind_condition(&t.experiment.name, &t.counted.violating, &faults)?;
+    let clean: Vec<u64> = t.counted.judged.iter().copied().filter(|s| !t.counted.violating.contains(s)).collect();
+    let contrast = format!(
+        "{} violated on {} of {} judged ({with}; clean on {})",
+        t.system,
+        seeds(&t.counted.violating),
+        t.counted.judged.len(),
+        seeds(&clean)
+    );
+    Some(Explained { gist, contrast })
+}
+
+/// The conditions claim 8 can name, each from a contrast of R + W > N systems in one experiment.
+pub const CONDITIONS: [Condition; 4] = [
+    Condition {
+        words: "reads write back what they return before answering (blocking read repair)",
+        having: "blocking read repair",
+        lacking: "no read repair",
+        has: writes_back,
+    },
+    Condition {
+        words: "quorums are strict (no fallback node's hint counts toward W)",
+        having: "strict quorums",
+        lacking: "sloppy quorums",
+        has: strict,
+    },
+    Condition {
+        words: "no replica loses writes it acknowledged (each write synced before the ack)",
+        having: "synced before the ack",
+        lacking: "acknowledged before the sync",
+        has: synced,
+    },
+    Condition {
+        words: "the order of writes depends on no clock",
+        having: "clock-free ordering",
+        lacking: "last-write-wins",
+        has: select::clock_free,
+    },
+];
+
+fn writes_back(p: &Properties) -> bool {
+    p.quorums.as_ref().is_some_and(|q| q.read_writes_back)
+}
+
+fn strict(p: &Properties) -> bool {
+    p.quorums.as_ref().is_some_and(|q| !q.sloppy)
+}
+
+fn synced(p: &Properties) -> bool {
+    p.durability.synced_before_ack()
+}
+
+/// What claim 8 counts on every seed.
+pub const PROPERTY: &str = "linearizable, no stale read, no lost acknowledged write";
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["min_clean_seeds", "fresh"];
@@ -97,169 +144,95 @@ pub fn strict_quorums(evidence: &Evidence, registered: &Registered) -> Claim {
     for name in FAULT_EXPERIMENTS {
         claim = claim.tested_by(name, &command(name));
     }
-    let m = gather(&mut claim, evidence);
-    staleness_contrast(&mut claim, evidence);
-    let Some(strict_name) = m.strict.map(|r| r.system.as_str()).or(m.measured_elsewhere) else {
+    let all: Vec<Tally> = experiments(evidence)
+        .into_iter()
+        .flat_map(|e| tallies(e, |p| select::overlapping(p) == Some(true), consistent))
+        .collect();
+    for t in &all {
+        let how = if select::strict_overlapping(t.properties) { "strict" } else { &variant(t.properties) };
+        claim.line(tally_line(t, how, PROPERTY));
+        t.figures(&mut claim);
+    }
+    staleness_contrast(&mut claim, evidence, registered.value("fresh"));
+    let Some(strict_name) = all.iter().find(|t| select::strict_overlapping(t.properties)).map(|t| t.system) else {
         return claim.judged(
             Verdict::missing(format!("no results of {STRICT_DESCRIBED}: run `{}`", command(CAVEATS))),
             "R + W > N needs a QUORUM configuration under faults",
         );
     };
-    decide(claim, &m, strict_name)
-}
-
-/// The strict configuration (R + W > N, blocking read repair, strict quorums) and its caveats,
-/// as the experiments measured them.
-struct Measured<'a> {
-    /// The strict configuration in quorum-caveats.
-    strict: Option<&'a Row>,
-    /// The same without read repair.
-    no_repair: Option<&'a Row>,
-    /// The same with sloppy quorums.
-    sloppy: Option<&'a Row>,
-    /// (experiment, the strict system there, its violating seeds) of the other experiments
-    /// where it violated.
-    elsewhere: Vec<(&'a Experiment, &'a str, Vec<u64>)>,
-    /// The strict system of the first other experiment that measured one.
-    measured_elsewhere: Option<&'a str>,
-}
-
-/// One evidence line and two figures of `row` in `experiment`.
-fn describe(claim: &mut Claim, evidence: &Evidence, experiment: &str, row: &Row) {
-    let key = format!("{experiment}/{}", row.system);
-    claim.figure(format!("{key}/violating_seeds"), row.violating_seeds.len() as f64);
-    claim.figure(format!("{key}/stale_reads"), row.stale_reads.unwrap_or(0) as f64);
-    claim.line(format!(
-        "{experiment}, {}: {}, {} stale reads, {} ({}, {})",
-        row.system,
-        check_line(row),
-        row.stale_reads.unwrap_or(0),
-        lost_line(row),
-        seeds(&evidence.experiments.get(experiment).map(|e| e.seeds.clone()).unwrap_or_default()),
-        violated_line(row)
-    ));
-}
-
-/// The caveats experiment's systems (chosen by their properties), then the strict
-/// configuration in every other experiment: an evidence line each.
-fn gather<'a>(claim: &mut Claim, evidence: &'a Evidence) -> Measured<'a> {
-    let caveats_experiment = evidence.experiments.get(CAVEATS);
-    let in_caveats = |predicate: fn(&Properties) -> bool| caveats_experiment.and_then(|e| e.row_where(predicate));
-    let strict = in_caveats(select::strict_overlapping);
-    let no_repair = in_caveats(select::overlapping_without_write_back);
-    let sloppy = in_caveats(select::overlapping_sloppy);
-    for row in [strict, no_repair, sloppy, in_caveats(select::logical_timestamps)].into_iter().flatten() {
-        describe(claim, evidence, CAVEATS, row);
-    }
-    let mut elsewhere: Vec<(&Experiment, &str, Vec<u64>)> = Vec::new();
-    let mut measured_elsewhere: Option<&str> = None;
-    for experiment in experiments(evidence).into_iter().filter(|e| e.name != CAVEATS) {
-        if let Some(row) = experiment.row_where(select::strict_overlapping).filter(|r| completed(r)) {
-            measured_elsewhere = measured_elsewhere.or(Some(&row.system));
-            describe(claim, evidence, &experiment.name, row);
-            if !row.violating_seeds.is_empty() {
-                elsewhere.push((experiment, &row.system, row.violating_seeds.clone()));
-            }
-        }
-    }
-    Measured { strict, no_repair, sloppy, elsewhere, measured_elsewhere }
-}
-
-/// With blocking read repair and strict quorums, a violation under the caveats' partitions or
-/// under an ordinary fault refutes the claim: nothing unusual was needed. Where it did, in words.
-fn refuting(m: &Measured) -> Vec<String> {
-    let mut refuting: Vec<String> = Vec::new();
-    if let Some(strict) = m.strict.filter(|r| !r.violating_seeds.is_empty()) {
-        refuting.push(format!("{CAVEATS} ({}) on {}", injected(CAVEATS), seeds(&strict.violating_seeds)));
-    }
-    for (experiment, _, violated) in m.elsewhere.iter().filter(|(e, _, _)| ORDINARY_FAULTS.contains(&e.name.as_str())) {
-        refuting.push(format!("{} ({}) on {}", experiment.name, injected(&experiment.name), seeds(violated)));
-    }
-    refuting
-}
-
-/// What the verdict says: its conditions, their gists and the reasons.
-#[derive(Default)]
-struct Findings {
-    conditions: Vec<String>,
-    gists: Vec<String>,
-    reasons: Vec<String>,
-}
-
-/// The caveats' findings: each caveat the strict configuration's variants violated is a
-/// condition; one they did not violate, or that was not run, a reason.
-fn caveat_findings(m: &Measured, strict_name: &str) -> Findings {
-    let mut f = Findings::default();
-    if m.strict.is_none() {
-        f.reasons
-            .push(format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS)));
-        return f;
-    }
-    f.reasons.push(format!("{strict_name} (blocking read repair, strict quorums) never violated in {CAVEATS}"));
-    for (row, what, condition, gist) in [
-        (
-            m.no_repair,
-            "a QUORUM system without read repair",
-            "reads write back what they return before answering (blocking read repair)",
-            "reads write back",
-        ),
-        (
-            m.sloppy,
-            "a QUORUM system with sloppy quorums",
-            "quorums are strict (no fallback node's hint counts toward W)",
-            "quorums are strict",
-        ),
-    ] {
-        match row {
-            Some(row) if !row.violating_seeds.is_empty() => {
-                let system = &row.system;
-                f.conditions.push(format!("{condition}: {system} violated on {}", seeds(&row.violating_seeds)));
-                f.gists.push(gist.to_owned());
-            }
-            Some(row) => {
-                f.reasons.push(format!("{} did not violate in these seeds (caveat not observed)", row.system));
-            }
-            None => f.reasons.push(format!("{what} was not run (caveat not exercised)")),
-        }
-    }
-    f
-}
-
-/// The verdict: refuted by a violation the strict configuration needed nothing unusual for;
-/// otherwise holds only when each caveat and each other violation's condition holds.
-fn decide(claim: Claim, m: &Measured, strict_name: &str) -> Claim {
-    let refuting = refuting(m);
+    let refuting: Vec<String> = all.iter().filter(|t| refutes(t)).map(violation).collect();
     if !refuting.is_empty() {
         return claim.judged(
             Verdict::Refuted,
             format!(
-                "{strict_name}, with blocking read repair and strict quorums, violated under an ordinary fault: {}: R \
-                 + W > N did not make reads see the latest write even with the write-back",
+                "{strict_name}, with blocking read repair and strict quorums, violated under an ordinary fault or \
+                 the caveats' partitions: {}: R + W > N did not make reads see the latest write even with the \
+                 write-back (a violation on a decided seed refutes, whatever other seeds leave unknown)",
                 refuting.join("; ")
             ),
         );
     }
-    let mut f = caveat_findings(m, strict_name);
-    for (experiment, system, violated) in &m.elsewhere {
-        let faults = seed_faults(experiment, system);
-        let condition = rw_condition(&experiment.name, violated, faults.as_ref());
-        // The gist: the condition without its parenthesis (once each).
-        let gist = condition.split(" (").next().unwrap_or(&condition).to_owned();
-        if !f.gists.contains(&gist) {
-            f.gists.push(gist);
-        }
-        f.conditions.push(format!("{condition}: {system} violated in {} on {}", experiment.name, seeds(violated)));
+    let min = registered.value("min_clean_seeds") as usize;
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &CONDITIONS, min, attribute), PROPERTY, min);
+    let reasoning = format!("{reasoning}; {}", caveats_exercised(&all));
+    claim.judged(verdict, reasoning).gist(gist)
+}
+
+/// A strict configuration's violation that needed nothing unusual: under the caveats'
+/// partitions or an ordinary fault.
+fn refutes(t: &Tally) -> bool {
+    let name = t.experiment.name.as_str();
+    t.violated() && select::strict_overlapping(t.properties) && (name == CAVEATS || ORDINARY_FAULTS.contains(&name))
+}
+
+/// How an R + W > N system differs from the strict configuration, in words (a system lacking
+/// none of [`CONDITIONS`] is clock-free, and said so).
+fn variant(p: &Properties) -> String {
+    let differs: Vec<&str> = CONDITIONS.iter().filter(|c| !(c.has)(p)).map(|c| c.lacking).collect();
+    if differs.is_empty() {
+        CONDITIONS.iter().map(|c| c.having).collect::<Vec<_>>().join(", ")
+    } else {
+        differs.join(", ")
     }
-    if f.conditions.is_empty() {
-        return claim.judged(Verdict::Holds, f.reasons.join("; "));
+}
+
+/// Whether the caveats experiment ran the variants without read repair and with sloppy quorums.
+fn caveats_exercised(all: &[Tally]) -> String {
+    let caveats: Vec<&Tally> = all.iter().filter(|t| t.experiment.name == CAVEATS).collect();
+    if caveats.is_empty() {
+        return format!("the read-repair and sloppy-quorum caveats are not exercised: run `{}`", command(CAVEATS));
     }
-    claim.judged(Verdict::only_when(f.conditions.join("; ")), f.reasons.join("; ")).gist(f.gists.join(", "))
+    let mut parts = Vec::new();
+    for condition in &CONDITIONS[..2] {
+        let lacking: Vec<&Tally> = caveats.iter().copied().filter(|t| !(condition.has)(t.properties)).collect();
+        let text = match lacking.as_slice() {
+            [] => format!("no system with {} ran in {CAVEATS} (caveat not exercised)", condition.lacking),
+            some if some.iter().all(|t| !t.violated()) => {
+                format!("{} did not violate in these seeds (caveat not observed)", names(some))
+            }
+            some => format!("{} ({}) violated in {CAVEATS}", names(some), condition.lacking),
+        };
+        parts.push(text);
+    }
+    parts.join("; ")
+}
+
+fn names(tallies: &[&Tally]) -> String {
+    tallies.iter().map(|t| t.system).collect::<Vec<_>>().join(", ")
+}
+
+/// A staleness share as an estimate over the experiment's seed (one seed: no spread, no interval).
+fn share(seed: Option<u64>, measured: f64) -> String {
+    match seed.and_then(|s| Estimate::from_pairs([(s, measured)])) {
+        Some(e) => e.text_with(percent),
+        None => format!("{} (seed unknown)", percent(measured)),
+    }
 }
 
 /// The staleness experiment's contrast for claim 8 (evidence only, not the verdict): with
 /// R + W <= N, how often a read right after the acknowledgement returned the write, and how
 /// long until nearly every read did.
-fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
+fn staleness_contrast(claim: &mut Claim, evidence: &Evidence, fresh_share: f64) {
     let Some(staleness) = &evidence.staleness else { return };
     let seed = staleness.seed.map_or_else(|| "seed unknown".to_owned(), |s| format!("seed {s}"));
     let mut series: Vec<(String, usize, usize, usize)> = Vec::new();
@@ -277,9 +250,9 @@ fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
             .collect();
         points.sort_by(|a, b| a.wait_ms.total_cmp(&b.wait_ms));
         let Some(first) = points.first() else { continue };
-        let fresh = points.iter().find(|p| p.measured >= FRESH);
+        let fresh = points.iter().find(|p| p.measured >= fresh_share);
         let until = fresh.map_or_else(
-            || format!("never {} within {} ms", percent(FRESH), points.last().map_or(0.0, |p| p.wait_ms)),
+            || format!("never {} within {} ms", percent(fresh_share), points.last().map_or(0.0, |p| p.wait_ms)),
             |p| format!("{} from {} ms on", percent(p.measured), p.wait_ms),
         );
         claim.figure(format!("staleness/{profile}/{n}-{r}-{w}/fresh_at_0"), first.measured);
@@ -288,41 +261,68 @@ fn staleness_contrast(claim: &mut Claim, evidence: &Evidence) {
              contrast): a read {} ms after the acknowledgement returned the write in {}; {until}",
             first.trials,
             first.wait_ms,
-            percent(first.measured)
+            share(staleness.seed, first.measured)
         ));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::fault_experiments::{fault_kind, CLOCK_SKEW};
+    use super::super::fault_experiments::{fault_kind, CLOCK_SKEW, POWER_LOSS};
     use super::*;
+    use crate::testing::{evidence, from_records, row, runs, BATCH, NO_REPAIR, PERIODIC, SLOPPY, STRICT};
+    use runner::run::record::{Check, SeedRecord};
 
     /// The judgment with the standard registration's thresholds.
     fn strict_quorums(evidence: &Evidence) -> Claim {
         super::strict_quorums(evidence, &crate::registry::standard().claim(8))
     }
-    use crate::testing::{evidence, row, NO_REPAIR, SLOPPY, STRICT};
+
+    fn clean(system: &str) -> Vec<SeedRecord> {
+        runs(system, 5, |_, _| {})
+    }
+
+    fn stale_on(bad: &'static [u64]) -> impl Fn(u64, &mut SeedRecord) {
+        move |seed, r| {
+            if bad.contains(&seed) {
+                r.check = Check::NotLinearizable;
+                r.stale_reads = Some(1);
+            }
+        }
+    }
+
+    fn caveats(no_repair: &'static [u64], sloppy: &'static [u64]) -> Vec<SeedRecord> {
+        let mut records = clean(STRICT);
+        records.extend(runs(NO_REPAIR, 5, stale_on(no_repair)));
+        records.extend(runs(SLOPPY, 5, stale_on(sloppy)));
+        records
+    }
 
     #[test]
     fn strict_quorums_hold_only_with_write_back_and_strict_quorums() {
-        let clean = row(STRICT);
-        let mut no_repair = row(NO_REPAIR);
-        no_repair.violating_seeds = vec![2];
-        let mut sloppy = row(SLOPPY);
-        sloppy.violating_seeds = vec![1, 2];
-        let mut skewed = row(STRICT);
-        skewed.violating_seeds = vec![1];
-        let e = evidence(&[
-            (CAVEATS, vec![clean.clone(), no_repair.clone(), sloppy.clone()]),
-            (CLOCK_SKEW, vec![skewed.clone()]),
-        ]);
-        let claim = strict_quorums(&e);
+        let claim = strict_quorums(&from_records(&[(CAVEATS, caveats(&[2], &[1, 2]))]));
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("blocking read repair") && condition.contains("strict"), "{condition}");
-        assert!(condition.contains("clocks agree"), "{condition}");
+        assert!(
+            condition.starts_with(
+                "reads write back what they return before answering (blocking read repair) (linearizable, no stale \
+                 read, no lost acknowledged write: quorum-quorum-no-repair (no read repair) violated in \
+                 quorum-caveats on seed 2 of 5 judged, while quorum-quorum on seeds 1-5 (blocking read repair) kept \
+                 it there)"
+            ),
+            "{condition}"
+        );
+        assert_eq!(
+            claim.evidence[1],
+            "quorum-caveats (random partitions of 5 nodes), quorum-quorum-no-repair (no read repair, \
+             last-write-wins): linearizable, no stale read, no lost acknowledged write violated on seed 2 of 5"
+        );
+        assert!(condition.contains("; and quorums are strict"), "{condition}");
+        assert_eq!(claim.gist, "reads write back what they return before answering (blocking read repair), quorums are strict (no fallback node's hint counts toward W)");
+    }
 
-        let mut e = evidence(&[(CAVEATS, vec![clean.clone(), row(NO_REPAIR), row(SLOPPY)])]);
+    #[test]
+    fn strict_quorums_hold_when_clean_and_the_staleness_contrast_is_evidence() {
+        let mut e = from_records(&[(CAVEATS, caveats(&[], &[]))]);
         let point = |wait_ms: f64, measured: f64| StalenessPoint {
             profile: "exp-1ms".into(),
             quorums: crate::evidence::Quorums { n: 3, r: 1, w: 1 },
@@ -336,32 +336,88 @@ mod tests {
             points: vec![point(5.0, 0.9995), point(0.0, 0.4), point(1.0, 0.9)],
         });
         let claim = strict_quorums(&e);
-        assert_eq!(claim.verdict, Verdict::Holds, "the contrast is evidence, not a verdict");
+        assert_eq!(claim.verdict, Verdict::Holds, "the contrast is evidence, not a verdict: {claim:?}");
         assert!(
-            claim
-                .evidence
-                .iter()
-                .any(|l| l.contains("N=3 R=1 W=1") && l.contains("in 40.0 %; ") && l.contains(" from 5 ms on")),
-            "{:?}",
-            claim.evidence
+            claim.reasoning.contains("did not violate in these seeds (caveat not observed)"),
+            "{}",
+            claim.reasoning
+        );
+        let line = claim.evidence.iter().find(|l| l.starts_with("staleness")).expect("contrast");
+        assert!(
+            line.contains("N=3 R=1 W=1") && line.contains("in 40.0 % (seed 1, no spread); 99.950 % from 5 ms on"),
+            "{line}"
         );
         assert_eq!(claim.figures["staleness/exp-1ms/3-1-1/fresh_at_0"], 0.4);
-        let e = evidence(&[(CAVEATS, vec![skewed.clone(), no_repair])]);
-        assert_eq!(strict_quorums(&e).verdict, Verdict::Refuted);
-        let e = evidence(&[(CLOCK_SKEW, vec![skewed.clone()])]);
-        let claim = strict_quorums(&e);
-        assert!(matches!(claim.verdict, Verdict::HoldsOnlyWhen { .. }));
-        assert!(claim.reasoning.contains("not exercised"), "{}", claim.reasoning);
-        assert!(matches!(strict_quorums(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
-        for ordinary in ORDINARY_FAULTS {
-            let e = evidence(&[(CAVEATS, vec![clean.clone()]), (ordinary, vec![skewed.clone()])]);
+    }
+
+    #[test]
+    fn a_strict_violation_under_ordinary_faults_or_without_contrast_refutes() {
+        for ordinary in ORDINARY_FAULTS.into_iter().chain([CAVEATS]) {
+            let e = from_records(&[(ordinary, runs(STRICT, 5, stale_on(&[3])))]);
             let claim = strict_quorums(&e);
             assert_eq!(claim.verdict, Verdict::Refuted, "{ordinary}");
-            assert!(claim.reasoning.contains(&format!("{ordinary} (")), "{}", claim.reasoning);
+            assert!(
+                claim.reasoning.contains(&format!("quorum-quorum in {ordinary} on seed 3 of 5 judged")),
+                "{}",
+                claim.reasoning
+            );
         }
-        let e = evidence(&[(CAVEATS, vec![clean.clone()]), ("random-nemesis", vec![skewed])]);
-        let Verdict::HoldsOnlyWhen { condition } = strict_quorums(&e).verdict else { panic!() };
-        assert!(condition.contains("not attributed"), "without the records: {condition}");
+        // Clock skew with nothing clock-free beside it: no contrast, and every seed had the skew.
+        let e = from_records(&[(CAVEATS, caveats(&[], &[])), (CLOCK_SKEW, runs(STRICT, 5, stale_on(&[1])))]);
+        assert_eq!(strict_quorums(&e).verdict, Verdict::Refuted);
+    }
+
+    #[test]
+    fn violations_elsewhere_hold_only_when_a_property_or_a_fault_kind_separates_them() {
+        // Clock skew beside ABD: the order of writes depends on no clock.
+        let mut skew = runs(STRICT, 5, stale_on(&[1]));
+        skew.extend(clean("quorum-abd"));
+        // Power loss: the periodic commit log beside the batch one.
+        let mut power = runs(PERIODIC, 5, |_, r| r.lost_writes = Some(4));
+        power.extend(clean(BATCH));
+        // The nemesis: only the seeds with a clock strobe violated.
+        let nemesis = runs(STRICT, 5, |seed, r| {
+            r.faults = if seed % 2 == 0 {
+                vec!["strobe n1 ±700ms every 50ms at 3s".into(), "skew n1 +0ms at 6s".into()]
+            } else {
+                vec!["partition [n1] | [n2] at 3s".into(), "heal at 5s".into()]
+            };
+            if seed % 2 == 0 {
+                r.stale_reads = Some(2);
+            }
+        });
+        let e = from_records(&[
+            (CAVEATS, caveats(&[], &[])),
+            (CLOCK_SKEW, skew),
+            (POWER_LOSS, power),
+            ("random-nemesis", nemesis),
+        ]);
+        let claim = strict_quorums(&e);
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(
+            condition.contains("no replica loses writes it acknowledged (each write synced before the ack) ("),
+            "{condition}"
+        );
+        assert!(condition.contains("quorum-quorum (last-write-wins) violated in clock-skew-lww on seed 1 of 5 judged, while quorum-abd on seeds 1-5 (clock-free ordering) kept it there"), "{condition}");
+        assert!(condition.contains("clocks agree (linearizable, no stale read, no lost acknowledged write: quorum-quorum violated on seeds 2,4 of 5 judged (random-nemesis: the violating seeds 2,4 are exactly those with a clock strobe; clean on seeds 1,3,5))"), "{condition}");
+        // An unknown seed in the nemesis: the kind cannot be attributed, and nothing else explains it.
+        let mut e = e;
+        let nemesis = e.experiments.get_mut("random-nemesis").expect("nemesis");
+        nemesis.records[0].check = Check::Unknown;
+        assert_eq!(strict_quorums(&e).verdict, Verdict::Refuted);
+    }
+
+    #[test]
+    fn unknown_seeds_are_inconclusive() {
+        let mut records = caveats(&[], &[]);
+        records[1].unjudged_keys = 1;
+        let Verdict::Inconclusive { why } = strict_quorums(&from_records(&[(CAVEATS, records)])).verdict else {
+            panic!()
+        };
+        assert!(why.contains("quorum-quorum in quorum-caveats: 1 key(s) without a final read (seed 2)"), "{why}");
+        let rows_only = evidence(&[(CAVEATS, vec![row(STRICT)])]);
+        assert!(matches!(strict_quorums(&rows_only).verdict, Verdict::Inconclusive { .. }));
+        assert!(matches!(strict_quorums(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
     }
 
     #[test]
@@ -379,22 +435,16 @@ mod tests {
         assert_eq!(fault_kind("skew n3 -2000ms at 6s"), Some("skew"));
         assert_eq!(fault_kind("heal at 4s"), None);
         assert_eq!(separating_kinds(&faults, &[2, 5]), ["strobe"]);
-        let condition = rw_condition("random-nemesis", &[2, 5], Some(&faults));
-        assert_eq!(
-            condition,
-            "clocks agree (random-nemesis: the violating seeds 2,5 are exactly those with a clock strobe)"
-        );
+        let (gist, with) = kind_condition("random-nemesis", &[2, 5], &faults).expect("a strobe separates");
+        assert_eq!(gist, "clocks agree");
+        assert_eq!(with, "random-nemesis: the violating seeds 2,5 are exactly those with a clock strobe");
         assert_eq!(separating_kinds(&faults, &[1, 2]), ["partition"]);
         assert!(separating_kinds(&faults, &[2, 3]).is_empty(), "seeds 2 and 3 share no fault kind");
-        let condition = rw_condition("random-nemesis", &[2, 3], Some(&faults));
-        assert!(
-            condition.starts_with("none of the faults of random-nemesis occur")
-                && condition.contains("not attributable")
-        );
-        assert_eq!(separating_kinds(&faults, &[1]), ["crash"]);
-        let condition = rw_condition("random-nemesis", &[1], Some(&faults));
-        assert!(
-            condition.starts_with("no crash strikes (random-nemesis: the violating seed 1 is the one with a crash)")
+        assert_eq!(kind_condition("random-nemesis", &[2, 3], &faults), None);
+        let (gist, with) = kind_condition("random-nemesis", &[1], &faults).expect("a crash separates");
+        assert_eq!(
+            (gist.as_str(), with.as_str()),
+            ("no crash strikes", "random-nemesis: the violating seed 1 is the one with a crash")
         );
         assert!(separating_kinds(&faults, &[1, 2, 3, 5]).is_empty(), "no clean seed to compare with");
     }

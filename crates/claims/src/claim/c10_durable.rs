@@ -1,13 +1,20 @@
-//! Claim 10: an acknowledged write is durable. Judged on the power-loss and disk-error
+//! Claim 10: an acknowledged write is durable. Judged per seed on the power-loss and disk-error
 //! experiments' lost writes, each system by whether it syncs before the ack (its recorded
-//! properties).
+//! properties): a loss refutes unless the same experiment measured the contrast of [`SYNCED`]
+//! (a system acknowledging before the sync lost writes, every system syncing first kept them on
+//! `min_clean_seeds` seeds). Power loss and disk errors are contrasted apart, each in its own
+//! experiment; unknown seeds make it inconclusive short of a refutation.
 
-use crate::evidence::{Evidence, Experiment};
-use crate::ledger::{seed_list, seeds, Claim, Verdict};
+use experiment::properties::Properties;
+
+use crate::evidence::Evidence;
+use crate::ledger::{percent, Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, no_results, SEED_SOURCE};
 
-use super::fault_experiments::{DISK_ERRORS, POWER_LOSS};
+use super::fault_experiments::{
+    durable, outcome, outcome_verdict, tallies, tally_line, Condition, Tally, DISK_ERRORS, POWER_LOSS,
+};
 
 /// Claim 10.
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -33,176 +40,168 @@ pub fn acknowledged_durable(evidence: &Evidence, registered: &Registered) -> Cla
     let Some(power) = evidence.experiments.get(POWER_LOSS) else {
         return claim.judged(no_results(&[POWER_LOSS]), "durability needs the power-loss experiment");
     };
-    let b = gather(&mut claim, evidence, power);
-    if b.synced_kept.is_empty()
-        && b.synced_lost.is_empty()
-        && b.unsynced_lost.is_empty()
-        && b.unsynced_kept.is_empty()
-        && b.disk_kept.is_empty()
-        && b.disk_lost.is_empty()
-    {
+    let used = [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS));
+    let all: Vec<Tally> = used.flat_map(|e| tallies(e, |_| true, durable)).collect();
+    if all.is_empty() {
         return claim.judged(
-            Verdict::missing(format!("{POWER_LOSS} judged no lost writes: run `{}`", command(POWER_LOSS))),
-            "durability needs final reads after the power loss",
+            Verdict::missing(format!("no system of {POWER_LOSS} says how it syncs: run `{}`", command(POWER_LOSS))),
+            "durability needs systems whose records carry their properties",
         );
     }
-    decide(claim, &b)
+    for t in &all {
+        let how = if (SYNCED.has)(t.properties) { SYNCED.having } else { SYNCED.lacking };
+        claim.line(format!("{}{}", tally_line(t, how, PROPERTY), lost_share(t)));
+        t.figures(&mut claim);
+    }
+    let min = registered.value("min_clean_seeds") as usize;
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &[SYNCED], min, |_| None), PROPERTY, min);
+    let reasoning = format!("{reasoning}; {}", split(&all));
+    claim.judged(verdict, reasoning).gist(gist)
 }
 
-/// The rows of power-loss and disk-io-errors that judged lost writes, in words
-/// (`EXPERIMENT/SYSTEM LOST of ACKNOWLEDGED`), by how the system syncs and whether it lost any.
-#[derive(Default)]
-struct Buckets {
-    /// Synced before the ack, lost writes at power loss.
-    synced_lost: Vec<String>,
-    /// Synced before the ack, lost nothing.
-    synced_kept: Vec<String>,
-    /// Acknowledged before the sync, lost writes at power loss.
-    unsynced_lost: Vec<String>,
-    /// Acknowledged before the sync, lost nothing at power loss.
-    unsynced_kept: Vec<String>,
-    /// disk-io-errors has no power loss: what it lost is reported apart.
-    disk_lost: Vec<String>,
-    /// And what it kept.
-    disk_kept: Vec<String>,
-    /// The systems whose sync setting is not in their properties.
-    unknown: Vec<String>,
+/// What claim 10 counts on every seed.
+pub const PROPERTY: &str = "no lost acknowledged write";
+
+/// The condition claim 10 can name: the write is synced before it is acknowledged.
+pub const SYNCED: Condition = Condition {
+    words: "the write is synced before it is acknowledged (replication does not replace the sync)",
+    having: "synced before the ack",
+    lacking: "acknowledged before the sync",
+    has: synced_before_ack,
+};
+
+fn synced_before_ack(p: &Properties) -> bool {
+    p.durability.synced_before_ack()
 }
 
-/// One evidence line and two figures per row of `power` (and of disk-io-errors when present)
-/// that judged lost writes, sorted into [`Buckets`].
-fn gather(claim: &mut Claim, evidence: &Evidence, power: &Experiment) -> Buckets {
-    let mut b = Buckets::default();
-    for experiment in [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS)) {
-        for row in experiment.rows.iter().filter(|r| r.seeds > r.errors) {
-            let Some(lost) = row.lost_writes else { continue };
-            let synced = experiment.properties(&row.system).map(|p| p.durability.synced_before_ack());
-            let key = format!("{}/{}", experiment.name, row.system);
-            claim.figure(format!("{key}/lost_writes"), lost as f64);
-            claim.figure(format!("{key}/acknowledged_writes"), row.acknowledged_writes as f64);
-            let how = match synced {
-                Some(true) => "synced before the ack",
-                Some(false) => "acknowledged before the sync",
-                None => "sync setting unknown",
-            };
-            let violated = if row.violating_seeds.is_empty() || lost == 0 {
-                String::new()
-            } else {
-                format!(" (seeds {} violated)", seed_list(&row.violating_seeds))
-            };
-            claim.line(format!(
-                "{}, {} ({how}): {lost} of {} acknowledged writes lost over {}{violated}",
-                experiment.name,
-                row.system,
-                row.acknowledged_writes,
-                seeds(&experiment.seeds)
-            ));
-            let text = format!("{key} {lost} of {}", row.acknowledged_writes);
-            match (synced, lost > 0) {
-                (Some(true), true) => b.synced_lost.push(text),
-                (None, _) => b.unknown.push(text),
-                (Some(_), false) if experiment.name == DISK_ERRORS => b.disk_kept.push(text),
-                (Some(false), true) if experiment.name == DISK_ERRORS => b.disk_lost.push(text),
-                (Some(true), false) => b.synced_kept.push(text),
-                (Some(false), true) => b.unsynced_lost.push(text),
-                (Some(false), false) => b.unsynced_kept.push(text),
-            }
+/// `; share of acknowledged writes lost per seed 12.0 % (min-max ...; 95 % CI ...)`, when `t`
+/// lost any.
+fn lost_share(t: &Tally) -> String {
+    if !t.violated() {
+        return String::new();
+    }
+    let share = t.experiment.estimate(t.system, |r| {
+        r.lost_writes.filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
+    });
+    share.map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))
+}
+
+/// The power loss and the disk errors kept apart: per experiment, which systems lost writes.
+fn split(all: &[Tally]) -> String {
+    let mut parts = Vec::new();
+    for (name, what) in [(POWER_LOSS, "under power loss"), (DISK_ERRORS, "under disk I/O errors (no power loss)")] {
+        let here: Vec<&Tally> = all.iter().filter(|t| t.experiment.name == name).collect();
+        if here.is_empty() {
+            continue;
         }
+        let lost: Vec<&str> = here.iter().filter(|t| t.violated()).map(|t| t.system).collect();
+        let lost = if lost.is_empty() { "none".to_owned() } else { lost.join(", ") };
+        parts.push(format!("{what}, of {} systems lost writes: {lost}", here.len()));
     }
-    b
-}
-
-/// The verdict from the [`Buckets`]: refuted if a write synced before its ack was lost, holds if
-/// nothing was lost, else holds only when the write is synced before it is acknowledged.
-fn decide(claim: Claim, b: &Buckets) -> Claim {
-    if !b.synced_lost.is_empty() {
-        return claim.judged(
-            Verdict::Refuted,
-            format!("writes synced before their acknowledgement were lost: {}", b.synced_lost.join(", ")),
-        );
-    }
-    let unjudged = if b.unknown.is_empty() {
-        String::new()
-    } else {
-        format!("; sync setting not in the configuration, not judged: {}", b.unknown.join(", "))
-    };
-    let disk = match (b.disk_kept.is_empty(), b.disk_lost.is_empty()) {
-        (true, true) => String::new(),
-        (false, true) => format!("; under disk I/O errors (no power loss): lost nothing ({})", b.disk_kept.join(", ")),
-        _ => format!(
-            "; under disk I/O errors (no power loss), acknowledged before the sync: lost {}{}",
-            b.disk_lost.join(", "),
-            if b.disk_kept.is_empty() { String::new() } else { format!("; lost nothing: {}", b.disk_kept.join(", ")) }
-        ),
-    };
-    if b.unsynced_lost.is_empty() && b.disk_lost.is_empty() {
-        return claim.judged(
-            Verdict::Holds,
-            format!("no acknowledged write was lost, synced before the ack or not{disk}{unjudged}"),
-        );
-    }
-    let kept = if b.synced_kept.is_empty() { "none measured".to_owned() } else { b.synced_kept.join(", ") };
-    let power_lost = if b.unsynced_lost.is_empty() { "none".to_owned() } else { b.unsynced_lost.join(", ") };
-    claim
-        .judged(
-            Verdict::only_when(format!(
-                "the write is synced before it is acknowledged (through the power loss, lost nothing: {kept}); \
-                 acknowledged before the sync, a power loss takes it: {power_lost}{disk}{unjudged}"
-            )),
-            "every system that syncs before acknowledging (by its configuration: synchronous=FULL, the batch commit \
-             log) kept every acknowledged write through the power loss; the others lost writes, replication \
-             notwithstanding (every replica lost power together)",
-        )
-        .gist("the write is synced before it is acknowledged (replication does not replace the sync)")
+    parts.join("; ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{evidence, from_records, row, runs, BATCH, PERIODIC, SQLITE_FULL};
+    use runner::run::record::{Check, SeedRecord};
 
     /// The judgment with the standard registration's thresholds.
     fn acknowledged_durable(evidence: &Evidence) -> Claim {
         super::acknowledged_durable(evidence, &crate::registry::standard().claim(10))
     }
-    use crate::testing::{evidence, row};
-    use runner::run::table::Row;
 
-    /// Evidence whose systems carry the properties of the standard experiments.
-    fn configured(experiments: &[(&str, Vec<Row>)]) -> Evidence {
-        evidence(experiments)
+    fn lose(n: u64) -> impl Fn(u64, &mut SeedRecord) {
+        move |_, r| r.lost_writes = Some(n)
+    }
+
+    fn synced() -> Vec<SeedRecord> {
+        let mut records = runs(SQLITE_FULL, 5, |_, _| {});
+        records.extend(runs(BATCH, 5, |_, _| {}));
+        records
     }
 
     #[test]
     fn durability_holds_only_when_synced_before_the_ack() {
-        let mut periodic = row("quorum-quorum");
-        periodic.lost_writes = Some(12);
-        periodic.acknowledged_writes = 50;
-        periodic.violating_seeds = vec![1, 2];
-        let batch = row("quorum-quorum-batch");
-        let full = row("sqlite-full");
-        let claim =
-            acknowledged_durable(&configured(&[(POWER_LOSS, vec![full.clone(), periodic.clone(), batch.clone()])]));
+        let mut power = synced();
+        power.extend(runs(PERIODIC, 5, lose(10)));
+        let claim = acknowledged_durable(&from_records(&[(POWER_LOSS, power)]));
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.contains("power-loss/quorum-quorum 12 of 50"), "{condition}");
-        assert!(claim
-            .evidence
-            .iter()
-            .any(|l| l.contains("12 of 50 acknowledged writes lost over seeds 1-2 (seeds 1-2 violated)")));
-
-        assert_eq!(
-            acknowledged_durable(&configured(&[(POWER_LOSS, vec![full.clone(), batch])])).verdict,
-            Verdict::Holds
+        assert!(
+            condition.contains(
+                "quorum-quorum (acknowledged before the sync) violated in power-loss on seeds 1-5 of 5 judged, while \
+                 sqlite-full on seeds 1-5 and quorum-quorum-batch on seeds 1-5 (synced before the ack) kept it there"
+            ),
+            "{condition}"
         );
-        let e =
-            configured(&[(POWER_LOSS, vec![full.clone(), periodic.clone()]), (DISK_ERRORS, vec![row("quorum-one")])]);
-        let Verdict::HoldsOnlyWhen { condition } = acknowledged_durable(&e).verdict else { panic!() };
-        let (power, disk) = condition.split_once("under disk I/O errors").expect("disk-io-errors apart");
-        assert!(power.contains("power-loss/sqlite-full") && !power.contains("disk-io-errors"), "{condition}");
-        assert!(disk.starts_with(" (no power loss): lost nothing (disk-io-errors/quorum-one 0 of 0)"), "{condition}");
-        let mut disk = row("quorum-one");
-        disk.lost_writes = Some(1);
-        let e = configured(&[(POWER_LOSS, vec![full, periodic]), (DISK_ERRORS, vec![disk])]);
-        assert_eq!(acknowledged_durable(&e).verdict, Verdict::Refuted, "a synced system lost a write on disk errors");
+        let line = claim.evidence.iter().find(|l| l.contains(", quorum-quorum (")).expect("periodic line");
+        assert!(
+            line.ends_with(
+                "violated on seeds 1-5 of 5; share of acknowledged writes lost per seed 25.0 % (min-max \
+                 25.0 %-25.0 % over seeds 1-5; 95 % CI 25.0 %-25.0 %)"
+            ),
+            "{line}"
+        );
+        assert!(
+            claim.reasoning.contains("under power loss, of 3 systems lost writes: quorum-quorum"),
+            "{}",
+            claim.reasoning
+        );
+    }
+
+    #[test]
+    fn durability_holds_when_nothing_is_lost_and_power_loss_and_disk_errors_stay_apart() {
+        let disk = runs("quorum-one", 5, |_, _| {});
+        let claim = acknowledged_durable(&from_records(&[(POWER_LOSS, synced()), (DISK_ERRORS, disk)]));
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
+        assert!(claim.reasoning.ends_with(
+            "under power loss, of 2 systems lost writes: none; under disk I/O errors (no power loss), of 1 systems \
+             lost writes: none"
+        ), "{}", claim.reasoning);
+    }
+
+    #[test]
+    fn a_synced_loss_or_an_uncontrasted_loss_refutes() {
+        // A synced system lost a write on disk errors: refuted, whatever the power loss says.
+        let mut power = synced();
+        power.extend(runs(PERIODIC, 5, lose(10)));
+        let e = from_records(&[(POWER_LOSS, power), (DISK_ERRORS, runs(SQLITE_FULL, 5, lose(1)))]);
+        let claim = acknowledged_durable(&e);
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(
+            claim.reasoning.contains("sqlite-full in disk-io-errors on seeds 1-5 of 5 judged"),
+            "{}",
+            claim.reasoning
+        );
+        // Only the unsynced side measured: no condition can be named.
+        let claim = acknowledged_durable(&from_records(&[(POWER_LOSS, runs(PERIODIC, 5, lose(3)))]));
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+    }
+
+    #[test]
+    fn unknown_seeds_are_inconclusive() {
+        let mut power = synced();
+        power[2].check = Check::Unknown;
+        power.extend(runs(PERIODIC, 5, lose(10)));
+        let Verdict::Inconclusive { why } = acknowledged_durable(&from_records(&[(POWER_LOSS, power)])).verdict else {
+            panic!()
+        };
+        assert!(why.contains("sqlite-full in power-loss: checker verdict unknown on seed 3"), "{why}");
+        let mut power = synced();
+        power[6].lost_writes = None;
+        let Verdict::Inconclusive { why } = acknowledged_durable(&from_records(&[(POWER_LOSS, power)])).verdict else {
+            panic!()
+        };
+        assert!(why.contains("quorum-quorum-batch in power-loss: 4 judged seed(s), 5 needed"), "{why}");
+        let rows_only = evidence(&[(POWER_LOSS, vec![row(SQLITE_FULL)])]);
+        assert!(matches!(acknowledged_durable(&rows_only).verdict, Verdict::Inconclusive { .. }));
+    }
+
+    #[test]
+    fn without_power_loss_it_is_not_measured() {
         assert!(matches!(acknowledged_durable(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let unnamed = evidence(&[(POWER_LOSS, vec![row("mystery")])]);
+        assert!(matches!(acknowledged_durable(&unnamed).verdict, Verdict::NotMeasured { .. }));
     }
 }

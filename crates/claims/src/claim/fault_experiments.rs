@@ -4,10 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use experiment::properties::Properties;
+use runner::run::record::{Convergence, SeedRecord};
+
 use crate::evidence::{Evidence, Experiment};
-use crate::ledger::{seeds, Verdict};
+use crate::ledger::{seeds, Claim, Verdict};
 use crate::no_results;
-use runner::run::table::Row;
+use crate::stats::Counted;
 
 /// The experiments whose faults have windows, in the ledger's order of mention.
 pub const FAULT_EXPERIMENTS: [&str; 7] = [
@@ -86,37 +89,6 @@ pub(crate) fn experiments(evidence: &Evidence) -> Vec<&Experiment> {
     list
 }
 
-/// Whether `row` completed at least one seed (a row every seed of which failed says nothing).
-pub(crate) fn completed(row: &Row) -> bool {
-    row.seeds > row.errors
-}
-
-/// The check's result in words: `CHECK passed/decided`, with the undecided seeds.
-pub(crate) fn check_line(row: &Row) -> String {
-    let mut text = format!("{} {}/{}", row.check, row.check_passed, row.check_decided + row.check_unknown);
-    if row.check_unknown > 0 {
-        text.push_str(&format!(" ({} undecided)", row.check_unknown));
-    }
-    text
-}
-
-/// The lost acknowledged writes in words.
-pub(crate) fn lost_line(row: &Row) -> String {
-    match row.lost_writes {
-        Some(lost) => format!("{lost} of {} acknowledged writes lost", row.acknowledged_writes),
-        None => "lost writes not judged".to_owned(),
-    }
-}
-
-/// The violating seeds in words.
-pub(crate) fn violated_line(row: &Row) -> String {
-    if row.violating_seeds.is_empty() {
-        "no seed violated".to_owned()
-    } else {
-        format!("violated on {}", seeds(&row.violating_seeds))
-    }
-}
-
 /// The scripts of every fault experiment, for one `lab run`.
 pub(crate) fn all_fault_commands() -> String {
     FAULT_EXPERIMENTS.iter().map(|e| format!("experiments/{e}.toml")).collect::<Vec<_>>().join(" ")
@@ -182,4 +154,342 @@ pub fn inconclusive_unknown(count: usize, what: &str) -> Verdict {
     Verdict::inconclusive(format!(
         "{count} run(s) the verdict uses are unknown, and nothing unknown counts as a pass: {what}"
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Safety properties counted over seeds, and the contrasts that name a condition (claims 6-10).
+//
+// The rule for unknowns, the same for every safety claim: a seed is *violating* when it
+// recorded a decided violation of the property (a violation on a decided seed is a violation,
+// whatever else that seed leaves unknown); otherwise it is *clean* only when its run completed,
+// its checker verdict was decided and every key had a final read; otherwise it is *unjudged*
+// (or *failed*). A violation that no measured contrast explains refutes at once; short of
+// that, any unjudged or failed seed among the runs a verdict uses, or fewer than
+// `min_clean_seeds` judged seeds of a system in an experiment, makes the verdict inconclusive.
+
+/// One seed's verdict on a safety property: `Some(true)` when it `violated` the property (a
+/// decided counterexample), `Some(false)` when it kept it and everything was decided (`judged`:
+/// the property's own figure was measured; the checker decided; no key lacked a final read),
+/// `None` otherwise.
+pub fn seed_verdict(record: &SeedRecord, violated: bool, judged: bool) -> Option<bool> {
+    if violated {
+        Some(true)
+    } else if judged && record.check.decided() && record.unjudged_keys == 0 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Linearizable (or a valid set), no stale read, no lost acknowledged write.
+pub fn consistent(record: &SeedRecord) -> Option<bool> {
+    seed_verdict(record, record.violated(), record.lost_writes.is_some())
+}
+
+/// No lost acknowledged write.
+pub fn durable(record: &SeedRecord) -> Option<bool> {
+    seed_verdict(record, record.lost_writes.is_some_and(|n| n > 0), record.lost_writes.is_some())
+}
+
+/// The replicas agreed by the end of the repair phase.
+pub fn converged(record: &SeedRecord) -> Option<bool> {
+    let measured = matches!(record.convergence, Convergence::AfterMs(_));
+    seed_verdict(record, record.convergence == Convergence::Never, measured)
+}
+
+/// A safety property of one system in one experiment, counted over its seeds.
+#[derive(Debug, Clone)]
+pub struct Tally<'a> {
+    /// The experiment.
+    pub experiment: &'a Experiment,
+    /// The system.
+    pub system: &'a str,
+    /// What it is.
+    pub properties: &'a Properties,
+    /// Its seeds, judged, violating, unjudged, failed.
+    pub counted: Counted,
+}
+
+impl Tally<'_> {
+    /// Whether some decided seed violated the property.
+    pub fn violated(&self) -> bool {
+        !self.counted.violating.is_empty()
+    }
+
+    /// Whether it kept the property on at least `min` judged seeds and left none unknown.
+    pub fn settled(&self, min: usize) -> bool {
+        !self.violated() && self.counted.unknown() == 0 && self.counted.judged.len() >= min
+    }
+
+    /// `EXPERIMENT/SYSTEM`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.experiment.name, self.system)
+    }
+
+    /// Why it is not settled: its unknown seeds, or too few judged ones.
+    pub fn unsettled(&self, min: usize) -> String {
+        let unknowns = self.experiment.unknowns(self.system);
+        let mut why = Vec::new();
+        if !unknowns.is_empty() {
+            why.push(unknowns.text());
+        }
+        if self.counted.judged.len() < min {
+            why.push(format!("{} judged seed(s), {min} needed", self.counted.judged.len()));
+        }
+        format!("{} in {}: {}", self.system, self.experiment.name, why.join("; "))
+    }
+
+    /// Records its counts as figures (`KEY/judged_seeds`, `KEY/violating_seeds`,
+    /// `KEY/unknown_seeds`).
+    pub fn figures(&self, claim: &mut Claim) {
+        let key = self.key();
+        claim.figure(format!("{key}/judged_seeds"), self.counted.judged.len() as f64);
+        claim.figure(format!("{key}/violating_seeds"), self.counted.violating.len() as f64);
+        claim.figure(format!("{key}/unknown_seeds"), self.counted.unknown() as f64);
+    }
+}
+
+/// The systems of `experiment` whose properties satisfy `subject` (file order), each with
+/// `verdict` counted over its seeds.
+pub fn tallies<'a>(
+    experiment: &'a Experiment,
+    subject: impl Fn(&Properties) -> bool,
+    verdict: impl Fn(&SeedRecord) -> Option<bool> + Copy,
+) -> Vec<Tally<'a>> {
+    experiment
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let properties = experiment.properties(&row.system).filter(|p| subject(p))?;
+            let counted = experiment.counted(&row.system, verdict);
+            Some(Tally { experiment, system: row.system.as_str(), properties, counted })
+        })
+        .collect()
+}
+
+/// A property of systems that may be what a safety property needs: measured when a system
+/// lacking it violated and the systems having it kept the property in the same experiment.
+#[derive(Debug, Clone, Copy)]
+pub struct Condition {
+    /// The condition, as a verdict names it (`each write is synced before it is acknowledged`).
+    pub words: &'static str,
+    /// A system having it, in a few words (`synced before the ack`).
+    pub having: &'static str,
+    /// A system lacking it (`acknowledged before the sync`).
+    pub lacking: &'static str,
+    /// Whether a system has it.
+    pub has: fn(&Properties) -> bool,
+}
+
+/// What a violation's contrast found.
+#[derive(Debug, Clone)]
+pub enum Explanation<'t, 'a> {
+    /// The violating system lacks `condition`, and every system of the same experiment having
+    /// it kept the property on enough seeds (`holders`).
+    By {
+        /// The condition.
+        condition: Condition,
+        /// The systems having it.
+        holders: Vec<&'t Tally<'a>>,
+    },
+    /// A contrast could explain it, but its other side is not settled (why).
+    Undecided(String),
+    /// No measured contrast explains it.
+    None,
+}
+
+/// The first of `conditions` that `failing` lacks and whose other side kept the property on at
+/// least `min` seeds each: the systems of the same experiment (among `all`) having it and every
+/// other of `conditions` that `failing` has (so that a system weaker in another way is not
+/// compared with it).
+pub fn explain<'t, 'a>(
+    failing: &Tally<'a>,
+    all: &'t [Tally<'a>],
+    conditions: &[Condition],
+    min: usize,
+) -> Explanation<'t, 'a> {
+    let mut undecided = None;
+    for condition in conditions.iter().filter(|c| !(c.has)(failing.properties)) {
+        let holders: Vec<&Tally> = all
+            .iter()
+            .filter(|t| t.experiment.name == failing.experiment.name && (condition.has)(t.properties))
+            .filter(|t| conditions.iter().all(|c| !(c.has)(failing.properties) || (c.has)(t.properties)))
+            .collect();
+        if holders.is_empty() || holders.iter().any(|t| t.violated()) {
+            continue;
+        }
+        if let Some(open) = holders.iter().find(|t| !t.settled(min)) {
+            undecided.get_or_insert_with(|| format!("{} ({})", open.unsettled(min), condition.words));
+            continue;
+        }
+        return Explanation::By { condition: *condition, holders };
+    }
+    undecided.map_or(Explanation::None, Explanation::Undecided)
+}
+
+/// A violation a measured contrast explains: the condition in a few words and the contrast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    /// The condition (`each write is synced before it is acknowledged`).
+    pub gist: String,
+    /// The contrast that names it (`quorum-quorum (acknowledged before the sync) violated in
+    /// power-loss on seeds 1-5 of 5 judged, while quorum-quorum-batch (synced before the ack)
+    /// kept it on seeds 1-5 there`).
+    pub contrast: String,
+}
+
+impl Explained {
+    /// The contrast of `failing` with the `holders` of `condition`.
+    pub fn by(failing: &Tally, condition: &Condition, holders: &[&Tally]) -> Explained {
+        let kept: Vec<String> =
+            holders.iter().map(|t| format!("{} on {}", t.system, seeds(&t.counted.judged))).collect();
+        Explained {
+            gist: condition.words.to_owned(),
+            contrast: format!(
+                "{} ({}) violated in {} on {} of {} judged, while {} ({}) kept it there",
+                failing.system,
+                condition.lacking,
+                failing.experiment.name,
+                seeds(&failing.counted.violating),
+                failing.counted.judged.len(),
+                kept.join(" and "),
+                condition.having
+            ),
+        }
+    }
+}
+
+/// What the seeds of every system a safety claim uses say, before words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Violations that no measured contrast explains, in words (`SYSTEM in EXPERIMENT on
+    /// seeds 2,4 of 5 judged`).
+    Refuted(Vec<String>),
+    /// Nothing unexplained violated, but seeds are unknown or too few: why, and how many
+    /// seeds are unknown.
+    Inconclusive(String, usize),
+    /// Every violation is explained by a measured contrast.
+    HoldsOnlyWhen(Vec<Explained>),
+    /// No violation, every system settled.
+    Holds,
+}
+
+/// The outcome of `all` (every system the claim uses, in every experiment it uses): each
+/// violation is explained by the first of `conditions` with a measured contrast, else by
+/// `attribute` (a claim's own contrast, such as claim 8's fault kinds), else it refutes; short
+/// of a refutation, anything unsettled makes it inconclusive (see the rule above [`seed_verdict`]).
+pub fn outcome(
+    all: &[Tally],
+    conditions: &[Condition],
+    min: usize,
+    attribute: impl Fn(&Tally) -> Option<Explained>,
+) -> Outcome {
+    let (mut refuting, mut open, mut explained) = (Vec::new(), Vec::new(), Vec::new());
+    for failing in all.iter().filter(|t| t.violated()) {
+        match explain(failing, all, conditions, min) {
+            Explanation::By { condition, holders } => explained.push(Explained::by(failing, &condition, &holders)),
+            Explanation::Undecided(why) => open.push(why),
+            Explanation::None => match attribute(failing) {
+                Some(by) => explained.push(by),
+                None => refuting.push(violation(failing)),
+            },
+        }
+    }
+    if !refuting.is_empty() {
+        return Outcome::Refuted(refuting);
+    }
+    let unsettled: Vec<&Tally> = all.iter().filter(|t| !t.violated() && !t.settled(min)).collect();
+    open.extend(unsettled.iter().map(|t| t.unsettled(min)));
+    if !open.is_empty() {
+        let unknown = unsettled.iter().map(|t| t.counted.unknown()).sum();
+        return Outcome::Inconclusive(open.join("; "), unknown);
+    }
+    if explained.is_empty() {
+        Outcome::Holds
+    } else {
+        Outcome::HoldsOnlyWhen(explained)
+    }
+}
+
+/// `SYSTEM in EXPERIMENT on seeds 2,4 of 5 judged`.
+pub fn violation(t: &Tally) -> String {
+    format!(
+        "{} in {} on {} of {} judged",
+        t.system,
+        t.experiment.name,
+        seeds(&t.counted.violating),
+        t.counted.judged.len()
+    )
+}
+
+/// The condition of a holds-only-when outcome in words, one part per condition (its
+/// contrasts in parentheses), and its gist for the table.
+pub fn condition_text(explained: &[Explained], property: &str) -> (String, String) {
+    let mut gists: Vec<&str> = Vec::new();
+    for e in explained {
+        if !gists.contains(&e.gist.as_str()) {
+            gists.push(&e.gist);
+        }
+    }
+    let parts: Vec<String> = gists
+        .iter()
+        .map(|gist| {
+            let contrasts: Vec<&str> =
+                explained.iter().filter(|e| e.gist == *gist).map(|e| e.contrast.as_str()).collect();
+            format!("{gist} ({property}: {})", contrasts.join("; "))
+        })
+        .collect();
+    (parts.join("; and "), gists.join(", "))
+}
+
+/// The verdict and reasoning of an outcome, in the words every safety claim shares
+/// (`property`: what was counted; `min`: the registered clean seeds), with the gist of a
+/// holds-only-when verdict (empty otherwise).
+pub fn outcome_verdict(outcome: &Outcome, property: &str, min: usize) -> (Verdict, String, String) {
+    match outcome {
+        Outcome::Refuted(violations) => (
+            Verdict::Refuted,
+            format!(
+                "{property} violated where no measured contrast names a condition: {} (one violating seed is a \
+                 counterexample, whatever other seeds leave unknown)",
+                violations.join("; ")
+            ),
+            String::new(),
+        ),
+        Outcome::Inconclusive(why, unknown) => (
+            Verdict::inconclusive(format!(
+                "{unknown} seed(s) the verdict uses are unknown, and nothing unknown counts as a pass; a system \
+                 holds a safety property only after {min} judged clean seeds per experiment: {why}"
+            )),
+            format!("{property}: no violation that refutes, but not every seed is decided"),
+            String::new(),
+        ),
+        Outcome::HoldsOnlyWhen(explained) => {
+            let (condition, gist) = condition_text(explained, property);
+            let why = format!(
+                "every violation of {property} is by a system lacking the condition, in an experiment where the \
+                 systems having it kept it on at least {min} judged seeds each; no seed of any system is unknown"
+            );
+            (Verdict::only_when(condition), why, gist)
+        }
+        Outcome::Holds => (
+            Verdict::Holds,
+            format!("{property} kept on every seed: at least {min} judged clean seeds per system and experiment, none unknown"),
+            String::new(),
+        ),
+    }
+}
+
+/// An evidence line of `t`: `EXPERIMENT (what it injects), SYSTEM (how): PROPERTY clean on
+/// seeds 1-5 (rate < 45.1 % per seed at 95 %)`, with what is unknown.
+pub fn tally_line(t: &Tally, how: &str, property: &str) -> String {
+    let unknowns = t.experiment.unknowns(t.system);
+    let unknown = if unknowns.is_empty() { String::new() } else { format!(" [{}]", unknowns.text()) };
+    format!(
+        "{} ({}), {} ({how}): {property} {}{unknown}",
+        t.experiment.name,
+        injected(&t.experiment.name),
+        t.system,
+        t.counted.text()
+    )
 }
