@@ -241,10 +241,14 @@ fn by_level(cells: &[Cell], sides: &[Side]) -> String {
         .iter()
         .map(|level| {
             let (yes, no) = (under(level, Side::Above), under(level, Side::Below));
-            let yes = if yes.is_empty() { "under no fault".to_owned() } else { format!("under {}", yes.join(", ")) };
-            let no =
-                if no.is_empty() { "under every fault".to_owned() } else { format!("not under {}", no.join(", ")) };
-            format!("{level} available {yes}, {no}")
+            let words = |list: Vec<String>| {
+                if list.is_empty() {
+                    "under none".to_owned()
+                } else {
+                    format!("under {}", list.join(", "))
+                }
+            };
+            format!("{level} available {}, unavailable {}", words(yes), words(no))
         })
         .collect();
     format!("the level rides out the fault, as measured: {}", parts.join("; "))
