@@ -95,7 +95,7 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
                 .map(|q| format!("{}/{}", q.read_level.to_uppercase(), q.write_level.to_uppercase()))
                 .unwrap_or_default();
             let replicated = properties.is_some_and(|p| p.replicas > 1);
-            claim.figure(format!("{}/{}/availability_faulty", experiment.name, row.system), availability.mean);
+            claim.figure(format!("{}/{}/availability_time_faulty", experiment.name, row.system), availability.mean);
             here.push(Cell {
                 experiment: experiment.name.clone(),
                 system: row.system.clone(),
@@ -296,7 +296,7 @@ mod tests {
             "{condition}"
         );
         assert!(claim.reasoning.contains("one SQLite server"), "{}", claim.reasoning);
-        assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_faulty"], 0.99);
+        assert_eq!(claim.figures["isolate-one-node/quorum-one/availability_time_faulty"], 0.99);
 
         let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 99, 0)]);
         assert_eq!(availability(&e).verdict, Verdict::Holds);
