@@ -31,6 +31,7 @@ const SMALL_SCALING: &str = r#"
 kind = "scaling"
 name = "scaling"
 question = "The scaling sweep, small enough for CI."
+seeds = 2
 warmup = "100ms"
 measure = "300ms"
 

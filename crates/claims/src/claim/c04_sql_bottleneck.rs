@@ -1,7 +1,7 @@
 //! Claim 4: SQL bottlenecks on locking and transactions as load increases. Judged on the
 //! scaling sweep's SQLite series: its curve against its serial bound.
 
-use crate::evidence::{Evidence, Scaling, ScalingPoint, ScalingRow};
+use crate::evidence::{CurvePoint, Evidence, Scaling, ScalingRow};
 use crate::ledger::{ms, percent, Claim, Verdict};
 use crate::{command, SEED_SOURCE};
 
@@ -51,8 +51,8 @@ struct Series<'a> {
     /// Its row of the sweep.
     row: &'a ScalingRow,
     /// The least and the most loaded point.
-    first: &'a ScalingPoint,
-    last: &'a ScalingPoint,
+    first: &'a CurvePoint,
+    last: &'a CurvePoint,
     /// The serial bound of the capacity model (ok/s).
     bound: f64,
     /// The saturation throughput (ok/s).
@@ -64,7 +64,7 @@ struct Series<'a> {
 }
 
 /// Two evidence lines: the curve, then its peak against the serial bound and its p99 latency.
-fn describe(claim: &mut Claim, scaling: &Scaling, curve: &[&ScalingPoint], series: &Series) {
+fn describe(claim: &mut Claim, scaling: &Scaling, curve: &[CurvePoint], series: &Series) {
     let Series { row, first, last, bound, peak, share_of_bound, .. } = *series;
     let curve_text: Vec<String> = curve.iter().map(|p| format!("{} clients {:.0}", p.clients, p.ok_per_s)).collect();
     claim.line(format!(
