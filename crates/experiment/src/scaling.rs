@@ -1,10 +1,12 @@
 //! A `kind = "scaling"` file: the validated [`Scaling`] with its sweep [`Point`]s, each of
 //! which turns into one `sim::run` ([`Scaling::sim_config`]).
 //!
-//! Its `seeds`, `[workload]` and `[[system]]` tables are those of every experiment file
-//! (`seeds` as a fault experiment reads it, [`common::seeds`]: `seeds = 5` is seeds 1 to 5,
-//! `seeds = [3]` one seed; a singular `seed = N` is refused with that hint). Every point of the
-//! sweep runs once per seed, so every figure of the report has a spread. A system adds
+//! Its `seeds` key and its `[workload]` and `[[system]]` tables are those of a fault
+//! experiment, read by the same code ([`common::seeds`]: `seeds = 5` is seeds 1 to 5,
+//! `seeds = [3]` one seed; a singular `seed = N` is refused with that spelling as the hint;
+//! `lab run --seed S` / `--seeds N` replace them). Every point of the sweep runs once per seed
+//! and the report (`runner::scaling::report`) takes each figure per seed, then gives its mean
+//! or median with the spread over the seeds. A system adds
 //! `clients_per_server` (the offered loads, per server) and may add `sweep`, a table of store
 //! keys with lists of values: the system is expanded into one series per combination, named
 //! `NAME-VALUE-VALUE` in the sweep's key order (`quorum-5-one` for `name = "quorum"`, `sweep =

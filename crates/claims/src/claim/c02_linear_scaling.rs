@@ -44,8 +44,9 @@ pub fn linear_scaling(evidence: &Evidence) -> Claim {
              coordinating an equal share of clients ({model})"
         )),
             format!(
-                "every cluster kept at least {worst:.3} efficiency (lowest: {at}; threshold {EFFICIENCY_FLOOR}, one \
-                 seed of the model: nothing outside it was measured)"
+                "every cluster kept at least {worst:.3} efficiency (lowest: {at}; threshold {EFFICIENCY_FLOOR}, {} \
+                 of the model: nothing outside it was measured)",
+                seed_text(scaling)
             ),
         )
         .gist("the lab's capacity model holds (each node its own CPU and disk, keys spread evenly)")
