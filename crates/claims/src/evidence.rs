@@ -1,11 +1,11 @@
 //! Loading a results directory into typed evidence: the fault experiments (each
 //! `NAME/experiment.json` + `runs.jsonl`, aggregated into table rows), the scaling sweep
-//! (`scaling/table.json`, `points.csv`, `summary.md`), the staleness experiment
+//! (`scaling/points.csv`, `table.json`, `summary.md`), the staleness experiment
 //! (`staleness/table.json`) and the engines benchmark (`engines/table.json`). Anything missing
 //! is `None` (the claims that need it are "not measured"); anything unreadable or corrupt is an
 //! error naming the file (and line) at fault.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -186,12 +186,12 @@ impl Evidence {
 /// A scaling series' row (`scaling/table.json`): the row the scaling report writes.
 pub use runner::scaling::report::Row as ScalingRow;
 
-/// One point of the sweep (`scaling/points.csv`).
+/// One point of the sweep on one seed (`scaling/points.csv`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalingPoint {
     /// The series.
     pub series: String,
-    /// The seed of its run.
+    /// The run's seed.
     pub seed: u64,
     /// Clients (offered load).
     pub clients: usize,
@@ -204,22 +204,47 @@ pub struct ScalingPoint {
 /// The scaling sweep.
 #[derive(Debug, Clone, Default)]
 pub struct Scaling {
-    /// The seed (from summary.md).
-    pub seed: Option<u64>,
+    /// The seeds it ran, ascending (the rows' `saturation_by_seed`).
+    pub seeds: Vec<u64>,
     /// The capacity model's description (summary.md's "Model" lines).
     pub model: Vec<String>,
-    /// One row per series.
+    /// One row per series, every figure combined over the seeds.
     pub rows: Vec<ScalingRow>,
-    /// Every point.
+    /// Every point of every seed.
     pub points: Vec<ScalingPoint>,
 }
 
+/// A series' curve point: one number of clients, over every seed that completed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurvePoint {
+    /// Clients (offered load).
+    pub clients: usize,
+    /// ok/s, the mean over seeds.
+    pub ok_per_s: f64,
+    /// p99 latency, ms, the median over seeds (`None` when no seed has one).
+    pub p99_ms: Option<f64>,
+}
+
 impl Scaling {
-    /// The points of series `system`, by clients.
-    pub fn curve(&self, system: &str) -> Vec<&ScalingPoint> {
-        let mut points: Vec<&ScalingPoint> = self.points.iter().filter(|p| p.series == system).collect();
-        points.sort_by_key(|p| (p.seed, p.clients));
-        points
+    /// The curve of series `system`, by clients, each point combined over the seeds as the
+    /// table's figures are (throughput: the mean; latency: the median).
+    pub fn curve(&self, system: &str) -> Vec<CurvePoint> {
+        let mut by_clients: BTreeMap<usize, Vec<&ScalingPoint>> = BTreeMap::new();
+        for p in self.points.iter().filter(|p| p.series == system) {
+            by_clients.entry(p.clients).or_default().push(p);
+        }
+        by_clients
+            .into_iter()
+            .map(|(clients, points)| {
+                let ok: Vec<f64> = points.iter().map(|p| p.ok_per_s).collect();
+                let p99: Vec<f64> = points.iter().filter_map(|p| p.p99_ms).collect();
+                CurvePoint {
+                    clients,
+                    ok_per_s: runner::scaling::report::mean(&ok).unwrap_or(0.0),
+                    p99_ms: runner::scaling::report::median(&p99),
+                }
+            })
+            .collect()
     }
 
     /// The saturation throughput of series `system` on each seed: the highest ok/s of its
@@ -404,24 +429,35 @@ fn json<T: DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 fn load_scaling(dir: &Path) -> Result<Scaling> {
-    let rows: Vec<ScalingRow> = json(&dir.join("table.json"))?;
+    // points.csv first: its header tells results of the one-seed sweep apart, with a clear
+    // message, before table.json's missing fields would.
     let points_path = dir.join("points.csv");
     let text = fs::read_to_string(&points_path).with_context(|| format!("{}: cannot read", points_path.display()))?;
     let points = parse_points(&text).map_err(|(line, e)| anyhow::anyhow!("{}:{line}: {e}", points_path.display()))?;
+    let rows: Vec<ScalingRow> = json(&dir.join("table.json"))?;
+    let seeds: BTreeSet<u64> = rows.iter().flat_map(|r| r.saturation_by_seed.keys().copied()).collect();
     let summary_path = dir.join("summary.md");
     let summary = fs::read_to_string(&summary_path).unwrap_or_default();
-    let (seed, model) = parse_summary(&summary);
-    let points = points.into_iter().map(|p| ScalingPoint { seed: seed.unwrap_or_default(), ..p }).collect();
-    Ok(Scaling { seed, model, rows, points })
+    let model = parse_summary(&summary);
+    Ok(Scaling { seeds: seeds.into_iter().collect(), model, rows, points })
 }
 
-/// The points of `points.csv` (`series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error`);
-/// an error gives its 1-based line. Points whose run failed are left out.
+/// The points of `points.csv` (`series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error`);
+/// an error gives its 1-based line. Points whose run failed are left out. The header of the
+/// one-seed sweep (no `seed` column) is refused: those results must be run again.
 pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
     let mut lines = text.lines().enumerate();
     match lines.next() {
-        Some((_, header)) if header.starts_with("series,clients,ok_per_s,") => {}
-        _ => return Err((1, "expected the header `series,clients,ok_per_s,...`".to_owned())),
+        Some((_, header)) if header.starts_with("series,seed,clients,ok_per_s,") => {}
+        Some((_, header)) if header.starts_with("series,clients,ok_per_s,") => {
+            return Err((
+                1,
+                "results of the one-seed scaling sweep (no `seed` column), from before the sweep ran several \
+                 seeds: run it again (`lab run experiments/scaling.toml`)"
+                    .to_owned(),
+            ))
+        }
+        _ => return Err((1, "expected the header `series,seed,clients,ok_per_s,...`".to_owned())),
     }
     let mut points = Vec::new();
     for (index, line) in lines {
@@ -430,25 +466,26 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
         }
         let fields: Vec<&str> = line.split(',').collect();
         let bad = |what: &str| (index + 1, format!("{what} in `{line}`"));
-        if fields.len() < 8 {
-            return Err(bad("expected 8 fields"));
+        if fields.len() < 9 {
+            return Err(bad("expected 9 fields"));
         }
-        if !fields[7..].concat().trim().is_empty() {
+        let seed = fields[1].parse().map_err(|_| bad("seed is not a whole number"))?;
+        if !fields[8..].concat().trim().is_empty() {
             continue;
         }
-        let clients = fields[1].parse().map_err(|_| bad("clients is not a whole number"))?;
-        let ok_per_s = fields[2].parse().map_err(|_| bad("ok_per_s is not a number"))?;
-        let p99_ms = match fields[5] {
+        let clients = fields[2].parse().map_err(|_| bad("clients is not a whole number"))?;
+        let ok_per_s = fields[3].parse().map_err(|_| bad("ok_per_s is not a number"))?;
+        let p99_ms = match fields[6] {
             "-" => None,
             text => Some(text.parse().map_err(|_| bad("p99_ms is not a number"))?),
         };
-        points.push(ScalingPoint { series: fields[0].to_owned(), seed: 0, clients, ok_per_s, p99_ms });
+        points.push(ScalingPoint { series: fields[0].to_owned(), seed, clients, ok_per_s, p99_ms });
     }
     Ok(points)
 }
 
-/// The seed and the model's lines from the scaling `summary.md`.
-pub fn parse_summary(text: &str) -> (Option<u64>, Vec<String>) {
+/// The model's lines from the scaling `summary.md` (the seeds are the rows').
+pub fn parse_summary(text: &str) -> Vec<String> {
     let mut model = Vec::new();
     let mut inside = false;
     for line in text.lines() {
@@ -462,12 +499,7 @@ pub fn parse_summary(text: &str) -> (Option<u64>, Vec<String>) {
             }
         }
     }
-    let seed = text
-        .split(", seed ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|digits| digits.parse().ok());
-    (seed, model)
+    model
 }
 
 #[cfg(test)]
@@ -476,25 +508,58 @@ mod tests {
 
     #[test]
     fn points_parse_and_skip_failed_runs() {
-        let text = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n\
-                    sqlite,4,1000.0,0,1.000,2.500,10,\n\
-                    sqlite,8,0.0,0,-,-,0,the run panicked\n";
+        let text = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n\
+                    sqlite,1,4,1000.0,0,1.000,2.500,10,\n\
+                    sqlite,1,8,0.0,0,-,-,0,the run panicked\n\
+                    sqlite,2,4,1100.0,0,1.000,-,10,\n";
         let points = parse_points(text).expect("parses");
-        assert_eq!(
-            points,
-            [ScalingPoint { series: "sqlite".into(), seed: 0, clients: 4, ok_per_s: 1000.0, p99_ms: Some(2.5) }]
-        );
+        let point =
+            |seed, ok_per_s, p99_ms| ScalingPoint { series: "sqlite".into(), seed, clients: 4, ok_per_s, p99_ms };
+        assert_eq!(points, [point(1, 1000.0, Some(2.5)), point(2, 1100.0, None)]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
-        let bad = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,four,1,0,-,-,0,\n";
+        let bad = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,1,four,1,0,-,-,0,\n";
+        assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));
+        let bad = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,one,4,1,0,-,-,0,\n";
         assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));
     }
 
     #[test]
-    fn the_summary_gives_seed_and_model() {
-        let text = "# scaling\n\nq\n\n## Model\n\n- CPU per incoming frame: 10.0 us\n- tick 1 ms, zero think time, seed 7\n\n## Table\n\n- not model\n";
-        let (seed, model) = parse_summary(text);
-        assert_eq!(seed, Some(7));
-        assert_eq!(model, ["CPU per incoming frame: 10.0 us", "tick 1 ms, zero think time, seed 7"]);
-        assert_eq!(parse_summary(""), (None, Vec::new()));
+    fn points_of_the_one_seed_sweep_are_refused_with_the_command_to_run() {
+        let old = "series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,4,1000.0,0,1.000,2.500,10,\n";
+        let (line, message) = parse_points(old).expect_err("the old header");
+        assert_eq!(line, 1);
+        assert!(message.contains("one-seed") && message.contains("run it again"), "{message}");
+    }
+
+    #[test]
+    fn a_curve_combines_the_seeds() {
+        let point =
+            |seed, clients, ok_per_s, p99_ms| ScalingPoint { series: "s".into(), seed, clients, ok_per_s, p99_ms };
+        let scaling = Scaling {
+            seeds: vec![1, 2, 3],
+            points: vec![
+                point(1, 8, 300.0, Some(4.0)),
+                point(1, 4, 100.0, Some(1.0)),
+                point(2, 4, 200.0, Some(3.0)),
+                point(3, 4, 300.0, None),
+            ],
+            ..Scaling::default()
+        };
+        let curve = scaling.curve("s");
+        assert_eq!(
+            curve,
+            [
+                CurvePoint { clients: 4, ok_per_s: 200.0, p99_ms: Some(2.0) },
+                CurvePoint { clients: 8, ok_per_s: 300.0, p99_ms: Some(4.0) }
+            ]
+        );
+        assert!(scaling.curve("other").is_empty());
+    }
+
+    #[test]
+    fn the_summary_gives_the_model() {
+        let text = "# scaling\n\nq\n\n## Model\n\n- CPU per incoming frame: 10.0 us\n- tick 1 ms, zero think time, seeds 1-5\n\n## Table\n\n- not model\n";
+        assert_eq!(parse_summary(text), ["CPU per incoming frame: 10.0 us", "tick 1 ms, zero think time, seeds 1-5"]);
+        assert!(parse_summary("").is_empty());
     }
 }

@@ -161,10 +161,15 @@ pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> Scali
         nodes,
         level: level.into(),
         saturation_ok_per_s: saturation,
+        saturation_min_ok_per_s: saturation,
+        saturation_max_ok_per_s: saturation,
+        saturation_by_seed: [(1, saturation)].into(),
         knee_clients: 16,
         p99_ms_at_saturation: Some(5.0),
         speedup_vs_3: None,
         efficiency: None,
+        efficiency_min: None,
+        efficiency_max: None,
         model_bound_ok_per_s: None,
         errors: 0,
     }
@@ -188,6 +193,7 @@ pub fn sweep_spread(five_one: f64, five_all: f64, spread: f64) -> Evidence {
     for r in rows.iter_mut() {
         let base = if r.level == "one" { 3000.0 } else { 2900.0 };
         r.efficiency = Some(r.saturation_ok_per_s / base / (r.nodes as f64 / 3.0));
+        (r.efficiency_min, r.efficiency_max) = (r.efficiency, r.efficiency);
     }
     let mut sqlite = series("sqlite", 1, "-", 9000.0);
     sqlite.model_bound_ok_per_s = Some(9500.0);
@@ -210,7 +216,7 @@ pub fn sweep_spread(five_one: f64, five_all: f64, spread: f64) -> Evidence {
         }
     }
     Evidence {
-        scaling: Some(Scaling { seed: Some(1), model: vec!["CPU per frame 10 us".into()], rows, points }),
+        scaling: Some(Scaling { seeds: vec![1], model: vec!["CPU per frame 10 us".into()], rows, points }),
         ..Evidence::default()
     }
 }

@@ -1,16 +1,20 @@
-//! What every experiment-file kind shares: the head (`name`, `question`), the `[workload]`
-//! table and the `[[system]]` tables, each read through the [`Registry`].
+//! What every experiment-file kind shares: the head (`name`, `question`), `seeds` (fault
+//! experiments and scaling sweeps), the `[workload]` table and the `[[system]]` tables, each
+//! read through the [`Registry`].
 
 use std::ops::Range;
 use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::raw::RawSeeds;
 use crate::source::{Checked, Section, Source};
 use crate::store::{one_of, Configured as ConfiguredStore, Registry, Store};
 use crate::value::{is_file_name, seconds, MAX_NAME};
 use crate::workload::{Clients, Configured as ConfiguredWorkload};
 
+/// Most seeds one experiment may list or count.
+pub const MAX_SEEDS: usize = 1_000_000;
 /// Most systems one file may compare.
 pub const MAX_SYSTEMS: usize = 64;
 /// Longest operation timeout.
@@ -51,6 +55,37 @@ pub fn head(root: &mut Section<'_>) -> Checked<Head> {
         return source.fail(question.span(), "expected a question: one paragraph saying what this shows");
     }
     Ok(Head { name: trimmed, question: question.into_inner().trim().to_owned() })
+}
+
+/// The required `seeds`: a count (`seeds = 5`, seeds 1..=5) or a list (`seeds = [1, 7, 42]`,
+/// in its order, without duplicates). A singular `seed` is refused with the spelling to use.
+pub fn seeds(root: &mut Section<'_>) -> Checked<Vec<u64>> {
+    let source = root.source();
+    root.refuse("seed", "is not a key: write `seeds = [N]` for one seed, `seeds = N` for seeds 1 to N")?;
+    let raw: Spanned<RawSeeds> = required(root, "seeds")?;
+    let seeds: Vec<u64> = match raw.get_ref() {
+        RawSeeds::Count(count) => {
+            if *count as u128 > MAX_SEEDS as u128 {
+                return source.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
+            }
+            (1..=*count).collect()
+        }
+        RawSeeds::List(list) => {
+            if list.len() > MAX_SEEDS {
+                return source.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
+            }
+            let mut sorted = list.clone();
+            sorted.sort_unstable();
+            if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+                return source.fail(raw.span(), format!("seeds: seed {} is listed twice", pair[0]));
+            }
+            list.clone()
+        }
+    };
+    if seeds.is_empty() {
+        return source.fail(raw.span(), "seeds: expected at least one seed (a count of 1 or more, or a list)");
+    }
+    Ok(seeds)
 }
 
 /// The `[workload]` table: the client keys every workload shares, then the workload's own.

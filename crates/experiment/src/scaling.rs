@@ -1,7 +1,12 @@
 //! A `kind = "scaling"` file: the validated [`Scaling`] with its sweep [`Point`]s, each of
 //! which turns into one `sim::run` ([`Scaling::sim_config`]).
 //!
-//! Its `[workload]` and `[[system]]` tables are those of every experiment file. A system adds
+//! Its `seeds` key and its `[workload]` and `[[system]]` tables are those of a fault
+//! experiment, read by the same code ([`common::seeds`]: `seeds = 5` is seeds 1 to 5,
+//! `seeds = [3]` one seed; a singular `seed = N` is refused with that spelling as the hint;
+//! `lab run --seed S` / `--seeds N` replace them). Every point of the sweep runs once per seed
+//! and the report (`runner::scaling::report`) takes each figure per seed, then gives its mean
+//! or median with the spread over the seeds. A system adds
 //! `clients_per_server` (the offered loads, per server) and may add `sweep`, a table of store
 //! keys with lists of values: the system is expanded into one series per combination, named
 //! `NAME-VALUE-VALUE` in the sweep's key order (`quorum-5-one` for `name = "quorum"`, `sweep =
@@ -11,7 +16,7 @@
 //! kind = "scaling"
 //! name = "scaling"
 //! question = "..."
-//! seed = 1
+//! seeds = 5                # every point runs with seeds 1..=5; or a list: seeds = [1, 7]
 //! tick_ms = 1              # turmoil's tick (whole ms)
 //! latency_ms = 1           # one-way network latency, fixed
 //! warmup = "300ms"
@@ -47,6 +52,10 @@
 //! swept to the same depth, and each client's coordinator is `client % nodes`, so with a
 //! whole number of clients per node every node coordinates the same share.
 //!
+//! A point is a series, a seed and a number of clients; [`Scaling::points`] lists them series
+//! by series, then seed by seed (ascending), then clients ascending: the order of the report's
+//! `points.csv`. At most [`MAX_POINTS`] runs in all (points times seeds).
+//!
 //! Every error names file:line:col.
 
 use std::time::Duration;
@@ -63,7 +72,7 @@ use crate::store::{Configured as ConfiguredStore, Registry};
 use crate::value::seconds;
 use crate::workload::{Clients, Configured as ConfiguredWorkload};
 
-/// Most sweep points in one file.
+/// Most runs in one file: sweep points times seeds.
 pub const MAX_POINTS: usize = 1_000;
 /// Most logical clients at one point.
 pub const MAX_CLIENTS: usize = 20_000;
@@ -79,7 +88,6 @@ pub const DEFAULT_CLIENTS: Clients = Clients { hosts: 4, per_host: 1, timeout: D
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScaling {
-    seed: Option<Spanned<u64>>,
     tick_ms: Option<Spanned<u64>>,
     latency_ms: Option<Spanned<u64>>,
     warmup: Spanned<String>,
@@ -104,8 +112,8 @@ pub struct Scaling {
     pub name: String,
     /// What it asks.
     pub question: String,
-    /// The seed of every run.
-    pub seed: u64,
+    /// The seeds every point runs with, ascending, without duplicates.
+    pub seeds: Vec<u64>,
     /// turmoil's tick (whole milliseconds: tokio's timer resolution).
     pub tick: Duration,
     /// One-way network latency, fixed.
@@ -158,18 +166,35 @@ impl Series {
 pub struct Point {
     /// Index into [`Scaling::series`].
     pub series: usize,
+    /// The run's seed.
+    pub seed: u64,
     /// Logical clients.
     pub clients: usize,
 }
 
 impl Scaling {
-    /// Every point, series by series, clients ascending.
+    /// Every point, series by series, then seed by seed, clients ascending.
     pub fn points(&self) -> Vec<Point> {
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(self.runs());
         for (series, s) in self.series.iter().enumerate() {
-            points.extend(s.clients.iter().map(|&clients| Point { series, clients }));
+            for &seed in &self.seeds {
+                points.extend(s.clients.iter().map(|&clients| Point { series, seed, clients }));
+            }
         }
         points
+    }
+
+    /// How many runs the sweep is: its points times its seeds (counted without listing them).
+    pub fn runs(&self) -> usize {
+        let per_seed: usize = self.series.iter().map(|s| s.clients.len()).sum();
+        per_seed.saturating_mul(self.seeds.len())
+    }
+
+    /// Replaces the seeds (`lab run --seed`, `--seeds`): sorted, duplicates dropped.
+    pub fn set_seeds(&mut self, mut seeds: Vec<u64>) {
+        seeds.sort_unstable();
+        seeds.dedup();
+        self.seeds = seeds;
     }
 
     /// The capacity model as the harness takes it.
@@ -180,7 +205,7 @@ impl Scaling {
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
     /// hosts (up to `client_hosts`) that divide them evenly.
     pub fn sim_config(&self, point: Point) -> SimConfig {
-        let mut config = SimConfig::new_shared(self.seed, self.workload.sim_workload());
+        let mut config = SimConfig::new_shared(point.seed, self.workload.sim_workload());
         let hosts = (1..=self.clients.hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
         config.client_hosts = hosts;
         config.clients_per_host = point.clients / hosts;
@@ -220,9 +245,10 @@ impl Scaling {
     /// The one-line summary `lab experiment check` prints.
     pub fn summary(&self) -> String {
         format!(
-            "scaling: {} series, {} points, {} of simulated time each",
+            "scaling: {} series, {} seeds, {} runs, {} of simulated time each",
             self.series.len(),
-            self.points().len(),
+            self.seeds.len(),
+            self.runs(),
             seconds(self.warmup + self.measure)
         )
     }
@@ -232,6 +258,7 @@ impl Scaling {
 pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Scaling> {
     let source = root.source();
     let head = common::head(&mut root)?;
+    let seeds = common::seeds(&mut root)?;
     let (workload, clients, workload_span) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
     if clients.per_host != DEFAULT_CLIENTS.per_host {
         return source
@@ -245,7 +272,16 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Scaling> {
         series.extend(source.series(table)?);
     }
     let raw: RawScaling = root.finish()?;
-    source.scaling(head, raw, workload, clients, series)
+    source.scaling(Parts { head, seeds, workload, clients, series }, raw)
+}
+
+/// What [`parse`] read before the rest of the file.
+struct Parts {
+    head: Head,
+    seeds: Vec<u64>,
+    workload: Box<dyn ConfiguredWorkload>,
+    clients: Clients,
+    series: Vec<Series>,
 }
 
 impl Source<'_> {
@@ -264,14 +300,8 @@ impl Source<'_> {
         Ok(*value.get_ref())
     }
 
-    fn scaling(
-        &self,
-        head: Head,
-        raw: RawScaling,
-        workload: Box<dyn ConfiguredWorkload>,
-        clients: Clients,
-        series: Vec<Series>,
-    ) -> Checked<Scaling> {
+    fn scaling(&self, parts: Parts, raw: RawScaling) -> Checked<Scaling> {
+        let Parts { head, seeds, workload, clients, series } = parts;
         // tokio's timers have millisecond resolution: with a shorter tick, every step still
         // moves each host's clock on by a whole millisecond, so host time would run ahead of
         // simulated time. Sub-millisecond costs live in the capacity model's exact accounts.
@@ -300,10 +330,10 @@ impl Source<'_> {
                 1_000_000_000,
             )?),
         };
-        let scaling = Scaling {
+        let mut scaling = Scaling {
             name: head.name,
             question: head.question,
-            seed: raw.seed.as_ref().map_or(1, |s| *s.get_ref()),
+            seeds: Vec::new(),
             tick: Duration::from_millis(tick_ms),
             latency: Duration::from_millis(latency_ms),
             warmup: self.window(&raw.warmup, "warmup")?,
@@ -314,10 +344,13 @@ impl Source<'_> {
             disk,
             series,
         };
-        if scaling.points().len() > MAX_POINTS {
-            return self.fail(0..0, format!("{} sweep points: at most {MAX_POINTS}", scaling.points().len()));
+        scaling.set_seeds(seeds);
+        if scaling.runs() > MAX_POINTS {
+            return self
+                .fail(0..0, format!("{} runs (sweep points times seeds): at most {MAX_POINTS}", scaling.runs()));
         }
-        for point in scaling.points() {
+        let first_seed = scaling.seeds[0];
+        for point in scaling.points().into_iter().filter(|p| p.seed == first_seed) {
             if let Err(e) = scaling.sim_config(point).validate() {
                 return self.fail(0..0, format!("series `{}`: {e}", scaling.series[point.series].name));
             }

@@ -14,14 +14,13 @@ use sim::{Cluster, DiskFaults, NemesisError, Rng, Schedule, SimConfig};
 use toml::Spanned;
 
 use crate::common::{self, Head};
-use crate::raw::{RawDisk, RawExperiment, RawSeeds};
+use crate::raw::{RawDisk, RawExperiment};
 use crate::source::{Checked, Section, Source};
 use crate::store::{Configured as ConfiguredStore, Registry};
 use crate::value::seconds;
 use crate::workload::{Clients, Configured as ConfiguredWorkload};
 
-/// Most seeds one experiment may list or count.
-pub const MAX_SEEDS: usize = 1_000_000;
+pub use crate::common::MAX_SEEDS;
 /// Most `[[fault]]` entries.
 pub const MAX_FAULTS: usize = 10_000;
 /// Longest simulated duration.
@@ -144,7 +143,7 @@ impl Experiment {
 pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> {
     let source = root.source();
     let head = common::head(&mut root)?;
-    let seeds = source.seeds(&common::required(&mut root, "seeds")?)?;
+    let seeds = common::seeds(&mut root)?;
     let raw_duration: Spanned<String> = common::required(&mut root, "duration")?;
     let duration = source.duration_at_most(&raw_duration, "duration", MAX_DURATION)?;
     let (workload, clients, _) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
@@ -245,32 +244,6 @@ impl Source<'_> {
             disk.io_error_probability = *p.get_ref();
         }
         Ok(disk)
-    }
-
-    fn seeds(&self, raw: &Spanned<RawSeeds>) -> Checked<Vec<u64>> {
-        let seeds: Vec<u64> = match raw.get_ref() {
-            RawSeeds::Count(count) => {
-                if *count as u128 > MAX_SEEDS as u128 {
-                    return self.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
-                }
-                (1..=*count).collect()
-            }
-            RawSeeds::List(list) => {
-                if list.len() > MAX_SEEDS {
-                    return self.fail(raw.span(), format!("seeds: at most {MAX_SEEDS}"));
-                }
-                let mut sorted = list.clone();
-                sorted.sort_unstable();
-                if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
-                    return self.fail(raw.span(), format!("seeds: seed {} is listed twice", pair[0]));
-                }
-                list.clone()
-            }
-        };
-        if seeds.is_empty() {
-            return self.fail(raw.span(), "seeds: expected at least one seed (a count of 1 or more, or a list)");
-        }
-        Ok(seeds)
     }
 
     /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server; any

@@ -1,4 +1,4 @@
-//! The scaling sweep (`lab run experiments/scaling.toml`) as claims 2-4 read it: its seed in
+//! The scaling sweep (`lab run experiments/scaling.toml`) as claims 2-4 read it: its seeds in
 //! words, its quorum levels, and "not measured" with the command that runs it.
 
 use crate::command;
@@ -8,11 +8,6 @@ use crate::ledger::{Claim, Verdict};
 /// "Not measured": `what` is missing from the sweep, with the command that runs it.
 pub(crate) fn scaling_missing(claim: Claim, what: &str) -> Claim {
     claim.judged(Verdict::missing(format!("{what}: run `{}`", command("scaling"))), "the claim needs the scaling sweep")
-}
-
-/// The sweep's seed in words.
-pub(crate) fn seed_text(scaling: &Scaling) -> String {
-    scaling.seed.map_or_else(|| "seed unknown".to_owned(), |s| format!("seed {s}"))
 }
 
 /// The quorum levels of the sweep, in first-seen order.

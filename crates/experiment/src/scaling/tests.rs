@@ -7,6 +7,7 @@ const FILE: &str = r#"
 kind = "scaling"
 name = "tiny"
 question = "Does it scale?"
+seeds = 2
 warmup = "100ms"
 measure = "200ms"
 
@@ -49,7 +50,7 @@ fn a_sweep_becomes_series_in_its_key_order_and_points() {
     assert_eq!(s.series[2].clients, [5, 20], "clients per server times 5 servers");
     assert_eq!((s.series[2].nodes(), s.series[2].level().as_deref()), (5, Some("one")));
     assert_eq!((s.series[4].nodes(), s.series[4].level()), (1, None));
-    assert_eq!(s.points().len(), 10);
+    assert_eq!((s.seeds.as_slice(), s.runs(), s.points().len()), ([1, 2].as_slice(), 20, 20), "10 points, 2 seeds");
     assert_eq!(s.cpu.per_message, Duration::from_micros(10));
     assert_eq!(s.disk.per_sync, Duration::from_micros(150));
     assert_eq!(s.workload.mix(), sim::OpMix { read: 1, write: 1, cas: 0 });
@@ -58,13 +59,44 @@ fn a_sweep_becomes_series_in_its_key_order_and_points() {
 #[test]
 fn clients_spread_over_hosts_that_divide_them() {
     let s = parsed(FILE).expect("valid");
-    let config = s.sim_config(Point { series: 4, clients: 3 });
+    let config = s.sim_config(Point { series: 4, seed: 1, clients: 3 });
     assert_eq!((config.client_hosts, config.clients_per_host), (1, 3));
-    let config = s.sim_config(Point { series: 2, clients: 20 });
+    let config = s.sim_config(Point { series: 2, seed: 2, clients: 20 });
     assert_eq!((config.client_hosts, config.clients_per_host), (2, 10));
     assert_eq!(config.think_time, Duration::ZERO);
     assert_eq!(config.capacity, s.capacity());
     assert_eq!(config.duration, Duration::from_millis(300));
+    assert_eq!(config.seed, 2, "the point's seed");
+}
+
+#[test]
+fn points_go_series_by_series_then_seed_by_seed() {
+    let s = parsed(&FILE.replace("seeds = 2", "seeds = [7, 3]")).expect("valid");
+    assert_eq!(s.seeds, [3, 7], "ascending");
+    let first: Vec<(usize, u64, usize)> = s.points().iter().take(5).map(|p| (p.series, p.seed, p.clients)).collect();
+    assert_eq!(first, [(0, 3, 3), (0, 3, 12), (0, 7, 3), (0, 7, 12), (1, 3, 3)]);
+    assert!(s.summary().contains("2 seeds, 20 runs"), "{}", s.summary());
+}
+
+#[test]
+fn seeds_are_read_as_fault_experiments_read_them() {
+    let with = |seeds: &str| FILE.replace("seeds = 2", seeds);
+    let err = parsed(&with("seeds = 0")).expect_err("no seed");
+    assert_eq!((err.line, err.column), (5, 9), "{err}");
+    assert!(err.message.contains("expected at least one seed"), "{err}");
+    let err = parsed(&with("seeds = [4, 5, 4]")).expect_err("twice");
+    assert!(err.message.contains("seed 4 is listed twice"), "{err}");
+    let err = parsed(&with("seeds = \"five\"")).expect_err("not a count");
+    assert!(err.message.contains("seed count"), "{err}");
+    let err = parsed(&with("seeds = 101")).expect_err("too many runs");
+    assert!(err.message.contains("1010 runs (sweep points times seeds): at most 1000"), "{err}");
+    assert_eq!(parsed(&with("seeds = [5]")).expect("one seed").seeds, [5]);
+
+    let err = parsed(&with("seed = 1")).expect_err("singular");
+    assert_eq!((err.line, err.column), (5, 1), "{err}");
+    assert!(err.message.contains("`seed` is not a key: write `seeds = [N]`"), "{err}");
+    let err = parsed(&with("")).expect_err("missing");
+    assert!(err.message.contains("missing field `seeds`"), "{err}");
 }
 
 #[test]
@@ -80,7 +112,7 @@ fn the_sqlite_bound_is_one_over_the_cheapest_operation() {
 fn errors_name_the_line() {
     let bad = FILE.replace("nodes = [3, 5]", "nodes = [3, 11]");
     let err = parsed(&bad).expect_err("11 nodes");
-    assert!(err.to_string().starts_with("s.toml:24:23:"), "{err}");
+    assert!(err.to_string().starts_with("s.toml:25:23:"), "{err}");
     assert!(err.message.contains("3 to 9 nodes"), "{err}");
 
     let bad = FILE.replace("measure = \"200ms\"", "measure = \"200ms\"\ntick_us = 100");
@@ -112,5 +144,5 @@ fn errors_name_the_line() {
 fn a_swept_key_is_validated_by_the_store_at_its_value() {
     let bad = FILE.replace("level = [\"one\", \"all\"]", "level = [\"one\", \"five\"]");
     let err = parsed(&bad).expect_err("unknown level");
-    assert_eq!((err.line, err.column), (24, 43), "{err}");
+    assert_eq!((err.line, err.column), (25, 43), "{err}");
 }

@@ -217,6 +217,7 @@ fn zero_seeds_are_refused() {
     assert_error(&with_seeds("seeds = 0"), 3, 9, "expected at least one seed");
     assert_error(&with_seeds("seeds = []"), 3, 9, "expected at least one seed");
     assert_error(&with_seeds("seeds = [4, 5, 4]"), 3, 9, "seed 4 is listed twice");
+    assert_error(&with_seeds("seed = 3"), 3, 1, "`seed` is not a key: write `seeds = [N]` for one seed");
 }
 
 #[test]

@@ -221,16 +221,21 @@ fn plan(args: &RunArgs) -> Result<(Vec<Planned>, Vec<Special>)> {
     Ok((plans, specials))
 }
 
-fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> Result<Planned> {
-    let all_seeds: Vec<u64> = match (args.seed, args.seeds) {
+/// The seeds a run uses: `--seed S` (that one), `--seeds N` (1 to N) or the file's.
+pub fn chosen_seeds(args: &RunArgs, file_seeds: &[u64]) -> Result<Vec<u64>> {
+    Ok(match (args.seed, args.seeds) {
         (Some(seed), _) => vec![seed],
         (None, Some(0)) => bail!("--seeds 0: expected at least one seed"),
         (None, Some(count)) if count > experiment::spec::MAX_SEEDS as u64 => {
             bail!("--seeds {count}: at most {}", experiment::spec::MAX_SEEDS)
         }
         (None, Some(count)) => (1..=count).collect(),
-        (None, None) => experiment.seeds.clone(),
-    };
+        (None, None) => file_seeds.to_vec(),
+    })
+}
+
+fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> Result<Planned> {
+    let all_seeds = chosen_seeds(args, &experiment.seeds)?;
     let seeds = match args.shard {
         Some(shard) => share(&all_seeds, shard),
         None => all_seeds.clone(),

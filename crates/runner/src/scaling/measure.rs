@@ -14,6 +14,8 @@ use experiment::scaling::{Point, Scaling};
 pub struct PointResult {
     /// The series' name.
     pub series: String,
+    /// The run's seed.
+    pub seed: u64,
     /// Logical clients (the offered load).
     pub clients: usize,
     /// Operations that ended `ok` within the measurement window, per simulated second.
@@ -44,6 +46,7 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
         Ok(run) => {
             let mut measured = summarise(&run.history, scaling.warmup, scaling.measure);
             measured.series = series.name.clone();
+            measured.seed = point.seed;
             measured.clients = point.clients;
             measured.steps = run.steps;
             measured.wall_s = wall_s;
@@ -51,6 +54,7 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
         }
         Err(error) => PointResult {
             series: series.name.clone(),
+            seed: point.seed,
             clients: point.clients,
             ok_per_s: 0.0,
             not_ok: 0,
@@ -65,7 +69,7 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
 
 /// Throughput and latency of `history` in the window `[warmup, warmup + measure)`: `ok`
 /// completions in the window per second, and the latencies of the `ok` operations invoked in
-/// it (nearest-rank percentiles). Name, clients and steps are left for the caller.
+/// it (nearest-rank percentiles). Name, seed, clients and steps are left for the caller.
 pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> PointResult {
     let start = warmup;
     let end = warmup.saturating_add(measure);
@@ -96,6 +100,7 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
     };
     PointResult {
         series: String::new(),
+        seed: 0,
         clients: 0,
         ok_per_s: completed_ok as f64 / measure.as_secs_f64().max(f64::MIN_POSITIVE),
         not_ok,

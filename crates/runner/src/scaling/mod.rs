@@ -2,15 +2,17 @@
 //! offered load rising until saturation under the per-node capacity model
 //! ([`sim::capacity`]), for quorum clusters of several sizes and levels and for SQLite.
 //!
-//! Map: [`experiment::scaling`] parses and validates the file into sweep points; [`measure`] runs one point
-//! and reduces its history to throughput and latency; [`report`] finds each series'
-//! saturation and renders the table. This file spreads the points over worker threads and
-//! writes `results/NAME/`: table.md, table.csv, table.json, points.csv, summary.md (the
-//! model's constants, the tick, the wall time of every run) and throughput.svg.
+//! Map: [`experiment::scaling`] parses and validates the file into sweep points (series x
+//! seed x clients); [`measure`] runs one point and reduces its history to throughput and
+//! latency; [`report`] finds each series' saturation on every seed and combines the seeds
+//! into the table. This file spreads the points over worker threads and writes
+//! `results/NAME/`: table.md, table.csv, table.json, points.csv, summary.md (the model's
+//! constants, the tick, the seeds, the table), wall.md (the wall time of every run) and
+//! throughput.svg.
 //!
-//! Determinism: every point is a function of the file (and `--seed`); results are kept by
+//! Determinism: every point is a function of the file and its seed; results are kept by
 //! point index, so the output does not depend on which thread finished first. Only wall times
-//! (in summary.md and on stderr) depend on the machine.
+//! (in wall.md and on stderr) depend on the machine.
 
 pub mod measure;
 pub mod report;
@@ -21,32 +23,43 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::check::default_jobs;
 use crate::options::RunArgs;
+use crate::run::chosen_seeds;
 use crate::run::output::write;
-use experiment::scaling::Scaling;
+use experiment::scaling::{Scaling, MAX_POINTS};
 use measure::{run_point, PointResult};
 
 /// Runs a checked file: writes `args.out/NAME/` and prints its table to `out`. Returns
-/// whether every run completed. `--seed` replaces the file's seed; `--system` keeps only the
-/// series named.
+/// whether every run completed. `--seed S` runs that seed alone (results in
+/// `args.out/NAME/seed-S/`, as for fault experiments), `--seeds N` seeds 1 to N; `--system`
+/// keeps only the series named.
 pub fn run(file: &Path, mut scaling: Scaling, args: &RunArgs, out: &mut dyn Write) -> Result<bool> {
-    if let Some(seed) = args.seed {
-        scaling.seed = seed;
-    }
+    scaling.set_seeds(chosen_seeds(args, &scaling.seeds)?);
     if !args.system.is_empty() {
         scaling.series.retain(|s| args.system.contains(&s.name));
+    }
+    if scaling.runs() > MAX_POINTS {
+        bail!("{}: {} runs (sweep points times seeds): at most {MAX_POINTS}", file.display(), scaling.runs());
     }
     let started = Instant::now();
     let points = sweep(&scaling, default_jobs(args.jobs), !args.quiet && std::io::stderr().is_terminal());
     let wall_total_s = started.elapsed().as_secs_f64();
     let rows = report::rows(&scaling, &points);
 
-    let dir = args.out.join(&scaling.name);
+    let mut dir = args.out.join(&scaling.name);
+    if let Some(seed) = args.seed {
+        dir = dir.join(format!("seed-{seed}"));
+    }
     std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let names: Vec<String> = scaling.series.iter().map(|s| s.name.clone()).collect();
+    let title = format!(
+        "{}: ok/s against clients ({}: the mean, bars from the lowest to the highest)",
+        scaling.name,
+        report::seeds_text(&scaling.seeds)
+    );
     let files = [
         ("table.md", report::render(&rows, true)),
         ("table.csv", report::csv(&rows)),
@@ -54,17 +67,18 @@ pub fn run(file: &Path, mut scaling: Scaling, args: &RunArgs, out: &mut dyn Writ
         ("points.csv", report::points_csv(&points)),
         ("summary.md", report::summary(&scaling, &rows)),
         ("wall.md", report::wall(&points, wall_total_s)),
-        ("throughput.svg", report::plot(&format!("{}: ok/s against clients", scaling.name), &points, &names)),
+        ("throughput.svg", report::plot(&title, &points, &names)),
     ];
     for (name, contents) in files {
         write(&dir.join(name), contents.as_bytes())?;
     }
-    writeln!(out, "== {} ({}) ==", scaling.name, file.display())?;
+    writeln!(out, "== {} ({}, {}) ==", scaling.name, file.display(), report::seeds_text(&scaling.seeds))?;
     out.write_all(report::render(&rows, false).as_bytes())?;
     writeln!(out, "{} runs in {:.1} s of wall time; results in {}", points.len(), wall_total_s, dir.display())?;
     let errors: Vec<&PointResult> = points.iter().filter(|p| p.error.is_some()).collect();
     for p in &errors {
-        writeln!(out, "run failed: {} with {} clients: {}", p.series, p.clients, p.error.as_deref().unwrap_or(""))?;
+        let error = p.error.as_deref().unwrap_or("");
+        writeln!(out, "run failed: {} seed {} with {} clients: {error}", p.series, p.seed, p.clients)?;
     }
     Ok(errors.is_empty())
 }
@@ -105,6 +119,7 @@ pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult>
         .map(|(slot, point)| {
             slot.unwrap_or_else(|| PointResult {
                 series: scaling.series[point.series].name.clone(),
+                seed: point.seed,
                 clients: point.clients,
                 ok_per_s: 0.0,
                 not_ok: 0,

@@ -1,11 +1,19 @@
 //! From sweep points to the saturation table, and its renderings (text, Markdown, CSV, JSON,
 //! a summary, an SVG of throughput against offered load). Pure: the caller writes files.
 //!
-//! Saturation of a series: its highest throughput over the sweep; the knee is the first point
-//! (fewest clients) reaching [`KNEE_SHARE`] of it, and "p99 at saturation" is the knee's p99
-//! (past the knee more clients only queue, so a later point's latency says how deep the sweep
-//! went, not what the system does).
+//! Every figure is taken on each seed first, then combined over the seeds:
+//! - saturation: a series' highest throughput over its sweep on one seed; the row gives the
+//!   mean over seeds, the lowest and highest, and every seed's (`saturation_by_seed`);
+//! - knee: on one seed, the first point (fewest clients) reaching [`KNEE_SHARE`] of that seed's
+//!   saturation, and "p99 at saturation" is the knee's p99 (past the knee more clients only
+//!   queue, so a later point's latency says how deep the sweep went, not what the system
+//!   does); the row gives the median over seeds of each (knee: the lower middle one, so that
+//!   it is a point of the sweep);
+//! - speed-up vs 3 and efficiency: on one seed, the saturation over the 3-node series' at the
+//!   same level on the same seed (efficiency: divided by nodes / 3); the row gives the mean
+//!   over seeds, and the efficiency's lowest and highest.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +26,8 @@ use experiment::scaling::Scaling;
 /// The share of the highest throughput that counts as saturated.
 pub const KNEE_SHARE: f64 = 0.95;
 
-/// One series' row (`lab claims` reads it back from `table.json`).
+/// One series' row (`lab claims` reads it back from `table.json`), its figures combined over
+/// the seeds as the module says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// `quorum-5-one`, `sqlite`.
@@ -27,70 +36,158 @@ pub struct Row {
     pub nodes: usize,
     /// Read and write level (`-` for SQLite).
     pub level: String,
-    /// The highest `ok` throughput of the sweep, per simulated second.
+    /// The highest `ok` throughput of the sweep, per simulated second: the mean over seeds.
     pub saturation_ok_per_s: f64,
-    /// Clients at the knee.
+    /// The lowest seed's saturation.
+    pub saturation_min_ok_per_s: f64,
+    /// The highest seed's saturation.
+    pub saturation_max_ok_per_s: f64,
+    /// Every seed's saturation (JSON: `{"1": 13377.0, ...}`).
+    pub saturation_by_seed: BTreeMap<u64, f64>,
+    /// Clients at the knee: the median over seeds (the lower middle one).
     pub knee_clients: usize,
-    /// p99 latency at the knee, simulated ms.
+    /// p99 latency at the knee, simulated ms: the median over seeds.
     pub p99_ms_at_saturation: Option<f64>,
-    /// Saturation throughput over the 3-node cluster's at the same level.
+    /// Saturation throughput over the 3-node cluster's at the same level: the mean over seeds.
     pub speedup_vs_3: Option<f64>,
-    /// `speedup_vs_3 / (nodes / 3)`: 1 is linear.
+    /// `speedup_vs_3 / (nodes / 3)`, 1 is linear: the mean over seeds.
     pub efficiency: Option<f64>,
+    /// The lowest seed's efficiency.
+    pub efficiency_min: Option<f64>,
+    /// The highest seed's efficiency.
+    pub efficiency_max: Option<f64>,
     /// The model's upper bound (SQLite only), operations per second.
     pub model_bound_ok_per_s: Option<f64>,
-    /// Points whose run failed.
+    /// Points whose run failed (over every seed).
     pub errors: usize,
 }
 
-/// The rows of `scaling`, in series order, from `points` (in any order).
+/// One series on one seed.
+struct Curve<'a> {
+    saturation: f64,
+    knee: Option<&'a PointResult>,
+}
+
+fn curve<'a>(points: &[&'a PointResult]) -> Curve<'a> {
+    let mut mine = points.to_vec();
+    mine.sort_by_key(|p| p.clients);
+    let best = mine.iter().map(|p| p.ok_per_s).fold(0.0, f64::max);
+    let knee = mine.into_iter().find(|p| p.ok_per_s >= KNEE_SHARE * best && best > 0.0);
+    Curve { saturation: best, knee }
+}
+
+/// The mean of `values` (`None` for none).
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count; `None` for none).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((f64::min(lo, v), f64::max(hi, v))),
+    })
+}
+
+/// The rows of `scaling`, in series order, from `points` (in any order), every seed of
+/// `scaling.seeds` counted (a seed whose runs all failed saturates at 0).
 pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     let mut rows: Vec<Row> = scaling
         .series
         .iter()
         .map(|series| {
-            let mut mine: Vec<&PointResult> = points.iter().filter(|p| p.series == series.name).collect();
-            mine.sort_by_key(|p| p.clients);
-            let best = mine.iter().map(|p| p.ok_per_s).fold(0.0, f64::max);
-            let knee = mine.iter().find(|p| p.ok_per_s >= KNEE_SHARE * best && best > 0.0);
+            let mine: Vec<&PointResult> = points.iter().filter(|p| p.series == series.name).collect();
+            let curves: Vec<(u64, Curve<'_>)> = scaling
+                .seeds
+                .iter()
+                .map(|&seed| {
+                    let of_seed: Vec<&PointResult> = mine.iter().copied().filter(|p| p.seed == seed).collect();
+                    (seed, curve(&of_seed))
+                })
+                .collect();
+            let by_seed: BTreeMap<u64, f64> = curves.iter().map(|(seed, c)| (*seed, c.saturation)).collect();
+            let saturations: Vec<f64> = by_seed.values().copied().collect();
+            let (lo, hi) = min_max(saturations.iter().copied()).unwrap_or((0.0, 0.0));
+            let mut knees: Vec<usize> = curves.iter().map(|(_, c)| c.knee.map_or(0, |p| p.clients)).collect();
+            knees.sort_unstable();
+            let p99s: Vec<f64> = curves.iter().filter_map(|(_, c)| c.knee.and_then(|p| p.latency_ms_p99)).collect();
             Row {
                 system: series.name.clone(),
                 nodes: series.nodes(),
                 level: series.level().unwrap_or_else(|| "-".to_owned()),
-                saturation_ok_per_s: best,
-                knee_clients: knee.map_or(0, |p| p.clients),
-                p99_ms_at_saturation: knee.and_then(|p| p.latency_ms_p99),
+                saturation_ok_per_s: mean(&saturations).unwrap_or(0.0),
+                saturation_min_ok_per_s: lo,
+                saturation_max_ok_per_s: hi,
+                saturation_by_seed: by_seed,
+                knee_clients: knees.get(knees.len().saturating_sub(1) / 2).copied().unwrap_or(0),
+                p99_ms_at_saturation: median(&p99s),
                 speedup_vs_3: None,
                 efficiency: None,
+                efficiency_min: None,
+                efficiency_max: None,
                 model_bound_ok_per_s: scaling.single_writer_bound(series),
                 errors: mine.iter().filter(|p| p.error.is_some()).count(),
             }
         })
         .collect();
-    let base: Vec<(String, f64)> = rows
+    let base: Vec<(String, BTreeMap<u64, f64>)> = rows
         .iter()
         .filter(|r| r.nodes == 3 && r.level != "-")
-        .map(|r| (r.level.clone(), r.saturation_ok_per_s))
+        .map(|r| (r.level.clone(), r.saturation_by_seed.clone()))
         .collect();
     for row in rows.iter_mut().filter(|r| r.level != "-") {
-        if let Some((_, three)) = base.iter().find(|(level, t)| *level == row.level && *t > 0.0) {
-            let speedup = row.saturation_ok_per_s / three;
-            row.speedup_vs_3 = Some(speedup);
-            row.efficiency = Some(speedup / (row.nodes as f64 / 3.0));
-        }
+        let Some((_, three)) = base.iter().find(|(level, _)| *level == row.level) else { continue };
+        let speedups: Vec<f64> = row
+            .saturation_by_seed
+            .iter()
+            .filter_map(|(seed, t)| three.get(seed).filter(|b| **b > 0.0).map(|b| t / b))
+            .collect();
+        let scale = row.nodes as f64 / 3.0;
+        let efficiencies: Vec<f64> = speedups.iter().map(|s| s / scale).collect();
+        row.speedup_vs_3 = mean(&speedups);
+        row.efficiency = mean(&efficiencies);
+        let range = min_max(efficiencies.iter().copied());
+        row.efficiency_min = range.map(|r| r.0);
+        row.efficiency_max = range.map(|r| r.1);
     }
     rows
 }
 
-const HEADER: [&str; 9] = [
+/// Seeds in words: `seed 3`, `seeds 1-5`, `seeds 1,2,4`.
+pub fn seeds_text(seeds: &[u64]) -> String {
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    match sorted.as_slice() {
+        [] => "no seeds".to_owned(),
+        [one] => format!("seed {one}"),
+        [first, .., last] if last - first + 1 == sorted.len() as u64 => format!("seeds {first}-{last}"),
+        many => format!("seeds {}", many.iter().map(u64::to_string).collect::<Vec<_>>().join(",")),
+    }
+}
+
+const HEADER: [&str; 11] = [
     "system",
     "nodes",
     "level",
     "saturation ok/s",
+    "min-max ok/s",
     "knee clients",
     "p99 ms at saturation",
     "speed-up vs 3",
     "efficiency",
+    "efficiency min-max",
     "model bound ok/s",
 ];
 
@@ -98,16 +195,25 @@ fn opt(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
-fn cells(row: &Row) -> [String; 9] {
+fn range(lo: Option<f64>, hi: Option<f64>, decimals: usize) -> String {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => format!("{lo:.decimals$}-{hi:.decimals$}"),
+        _ => "-".to_owned(),
+    }
+}
+
+fn cells(row: &Row) -> [String; 11] {
     [
         row.system.clone(),
         row.nodes.to_string(),
         row.level.clone(),
         format!("{:.0}", row.saturation_ok_per_s),
+        range(Some(row.saturation_min_ok_per_s), Some(row.saturation_max_ok_per_s), 0),
         row.knee_clients.to_string(),
         opt(row.p99_ms_at_saturation, 1),
         opt(row.speedup_vs_3, 2),
-        opt(row.efficiency, 2),
+        opt(row.efficiency, 3),
+        range(row.efficiency_min, row.efficiency_max, 3),
         opt(row.model_bound_ok_per_s, 0),
     ]
 }
@@ -139,15 +245,20 @@ pub fn csv(rows: &[Row]) -> String {
     out
 }
 
-/// Every point as CSV (the curve behind each row).
+/// The header of `points.csv`.
+pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error";
+
+/// Every point as CSV (the curves behind each row, one per seed), in the order given (the
+/// sweep's: series, seed, clients).
 pub fn points_csv(points: &[PointResult]) -> String {
-    let mut out = String::from("series,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n");
+    let mut out = format!("{POINTS_HEADER}\n");
     for p in points {
         let error = p.error.as_deref().unwrap_or("").replace([',', '\n'], ";");
         let _ = writeln!(
             out,
-            "{},{},{:.1},{},{},{},{},{}",
+            "{},{},{},{:.1},{},{},{},{},{}",
             p.series,
+            p.seed,
             p.clients,
             p.ok_per_s,
             p.not_ok,
@@ -160,8 +271,9 @@ pub fn points_csv(points: &[PointResult]) -> String {
     out
 }
 
-/// `summary.md`: the question, the model's constants, the tick and the table (a function of the
-/// file and the seed: the wall times, which depend on the machine, are in [`wall`]).
+/// `summary.md`: the question, the model's constants, the tick, the seeds and the table (a
+/// function of the file and its seeds: the wall times, which depend on the machine, are in
+/// [`wall`]).
 pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
     let mix = scaling.workload.mix();
     let mut out = format!("# {}\n\n{}\n\n## Model\n\n", scaling.name, scaling.question);
@@ -180,7 +292,7 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
     );
     let _ = writeln!(
         out,
-        "- tick {} ms, one-way latency {} ms, warm-up {:.2} s, measured {:.2} s, {}, mix read {} / write {} / cas {}, zero think time, seed {}",
+        "- tick {} ms, one-way latency {} ms, warm-up {:.2} s, measured {:.2} s, {}, mix read {} / write {} / cas {}, zero think time, {}",
         scaling.tick.as_millis(),
         scaling.latency.as_millis(),
         scaling.warmup.as_secs_f64(),
@@ -189,11 +301,14 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
         mix.read,
         mix.write,
         mix.cas,
-        scaling.seed
+        seeds_text(&scaling.seeds)
     );
     let _ = writeln!(
         out,
-        "- saturation: highest throughput of the sweep; knee: fewest clients reaching {:.0}% of it; p99 at the knee",
+        "- every figure is taken on each seed, then combined: saturation (highest throughput of the sweep) as the \
+         mean over seeds with min-max; knee (fewest clients reaching {:.0}% of the seed's saturation) and p99 at \
+         the knee as the median over seeds; speed-up vs 3 and efficiency (speed-up / (nodes / 3)) against the 3-node \
+         series at the same level on the same seed, as the mean over seeds, efficiency with min-max",
         KNEE_SHARE * 100.0
     );
     let _ = writeln!(out, "- SQLite's model bound: 1 / (cpu_per_message + write share x fsync), an upper bound\n");
@@ -205,17 +320,21 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
 
 /// `wall.md`: the wall time of every run, which depends on the machine (not a figure).
 pub fn wall(points: &[PointResult], wall_total_s: f64) -> String {
+    let cpu_s: f64 = points.iter().map(|p| p.wall_s).sum();
     let mut out = format!(
-        "# Wall time\n\n{} runs, {:.1} s in all (on the worker threads). Machine-dependent: not part of any figure.\n\n",
+        "# Wall time\n\n{} runs, {:.1} s of wall time in all, {:.1} s on the worker threads. Machine-dependent: \
+         not part of any figure.\n\n",
         points.len(),
-        wall_total_s
+        wall_total_s,
+        cpu_s
     );
-    out.push_str("| series | clients | ok/s | p99 ms | steps | wall s |\n|---|---|---|---|---|---|\n");
+    out.push_str("| series | seed | clients | ok/s | p99 ms | steps | wall s |\n|---|---|---|---|---|---|---|\n");
     for p in points {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {} | {} | {:.2} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {:.2} |",
             p.series,
+            p.seed,
             p.clients,
             p.ok_per_s,
             opt(p.latency_ms_p99, 1),
@@ -228,7 +347,8 @@ pub fn wall(points: &[PointResult], wall_total_s: f64) -> String {
 
 const COLOURS: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"];
 
-/// Throughput against clients, one line per series (log-scaled clients), as SVG.
+/// Throughput against clients, one line per series (log-scaled clients) through the mean over
+/// seeds at each point, with a bar from the lowest seed's to the highest's, as SVG.
 pub fn plot(title: &str, points: &[PointResult], series: &[String]) -> String {
     let (w, h, left, right, top, bottom) = (900.0, 560.0, 80.0, 700.0, 40.0, 500.0);
     let max_c = points.iter().map(|p| p.clients).max().unwrap_or(1).max(2) as f64;
@@ -260,9 +380,23 @@ pub fn plot(title: &str, points: &[PointResult], series: &[String]) -> String {
     for (i, name) in series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let dash = if i / COLOURS.len() % 2 == 1 { " stroke-dasharray=\"4 3\"" } else { "" };
-        let mut mine: Vec<&PointResult> = points.iter().filter(|p| &p.series == name).collect();
-        mine.sort_by_key(|p| p.clients);
-        let path: Vec<String> = mine.iter().map(|p| format!("{:.1},{:.1}", x(p.clients), y(p.ok_per_s))).collect();
+        let mut by_clients: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for p in points.iter().filter(|p| &p.series == name) {
+            by_clients.entry(p.clients).or_default().push(p.ok_per_s);
+        }
+        let mut path: Vec<String> = Vec::with_capacity(by_clients.len());
+        for (&clients, values) in &by_clients {
+            let (cx, average) = (x(clients), mean(values).unwrap_or(0.0));
+            path.push(format!("{cx:.1},{:.1}", y(average)));
+            if let Some((lo, hi)) = min_max(values.iter().copied()).filter(|(lo, hi)| hi > lo) {
+                let _ = writeln!(
+                    svg,
+                    "<line x1=\"{cx:.1}\" y1=\"{:.1}\" x2=\"{cx:.1}\" y2=\"{:.1}\" stroke=\"{colour}\"/>",
+                    y(lo),
+                    y(hi)
+                );
+            }
+        }
         let _ = writeln!(
             svg,
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\"{dash} points=\"{}\"><title>{}</title></polyline>",
@@ -286,4 +420,110 @@ pub fn plot(title: &str, points: &[PointResult], series: &[String]) -> String {
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use experiment::{Registry, Script};
+
+    use super::*;
+
+    const FILE: &str = r#"
+kind = "scaling"
+name = "t"
+question = "q"
+seeds = [1, 2, 3]
+warmup = "10ms"
+measure = "10ms"
+
+[workload]
+kind = "kv"
+
+[capacity]
+cpu_per_message_ns = 10000
+cpu_per_byte_ns = 2
+fsync_us = 150
+write_ns_per_kib = 650
+
+[[system]]
+name = "q"
+kind = "quorum"
+clients_per_server = [1, 2]
+sweep = { nodes = [3, 6] }
+"#;
+
+    fn scaling() -> Scaling {
+        match experiment::parse(&Registry::standard(), Path::new("t.toml"), FILE) {
+            Ok(Script::Scaling(s)) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn point(series: &str, seed: u64, clients: usize, ok_per_s: f64, p99: f64) -> PointResult {
+        PointResult {
+            series: series.into(),
+            seed,
+            clients,
+            ok_per_s,
+            not_ok: 0,
+            latency_ms_p50: Some(p99 / 2.0),
+            latency_ms_p99: Some(p99),
+            steps: 1,
+            wall_s: 0.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn rows_take_each_figure_on_each_seed_then_combine_them() {
+        let s = scaling();
+        // 3 nodes: 3 and 6 clients; 6 nodes: 6 and 12.
+        let points = [
+            point("q-3", 1, 3, 100.0, 1.0),
+            point("q-3", 1, 6, 90.0, 9.0),
+            point("q-3", 2, 3, 50.0, 2.0),
+            point("q-3", 2, 6, 100.0, 4.0),
+            point("q-3", 3, 3, 100.0, 3.0),
+            point("q-3", 3, 6, 100.0, 5.0),
+            point("q-6", 1, 6, 180.0, 1.0),
+            point("q-6", 1, 12, 100.0, 1.0),
+            point("q-6", 2, 6, 100.0, 1.0),
+            point("q-6", 2, 12, 200.0, 8.0),
+            point("q-6", 3, 6, 190.0, 1.0),
+            point("q-6", 3, 12, 0.0, 0.0),
+        ];
+        let rows = rows(&s, &points);
+        let (three, six) = (&rows[0], &rows[1]);
+        assert_eq!(three.saturation_by_seed, BTreeMap::from([(1, 100.0), (2, 100.0), (3, 100.0)]));
+        assert_eq!(three.knee_clients, 3, "knees 3, 6, 3: the median");
+        assert_eq!(three.p99_ms_at_saturation, Some(3.0), "p99s at the knees 1, 4, 3: the median");
+        assert_eq!(three.efficiency, Some(1.0));
+        assert_eq!((six.saturation_min_ok_per_s, six.saturation_max_ok_per_s), (180.0, 200.0));
+        assert!((six.saturation_ok_per_s - 190.0).abs() < 1e-9);
+        // Per seed: speed-ups 1.8, 2.0, 1.9; efficiencies 0.9, 1.0, 0.95.
+        assert!((six.speedup_vs_3.unwrap_or(0.0) - 1.9).abs() < 1e-9, "{six:?}");
+        assert!((six.efficiency.unwrap_or(0.0) - 0.95).abs() < 1e-9, "{six:?}");
+        assert!((six.efficiency_min.unwrap_or(0.0) - 0.9).abs() < 1e-9, "{six:?}");
+        assert!((six.efficiency_max.unwrap_or(0.0) - 1.0).abs() < 1e-9, "{six:?}");
+        let md = render(&rows, true);
+        assert!(md.contains("| 190 ") && md.contains("180-200") && md.contains("0.900-1.000"), "{md}");
+        let json = serde_json::to_string(&rows[1]).unwrap_or_default();
+        assert!(json.contains(r#""saturation_by_seed":{"1":180.0,"2":200.0,"3":190.0}"#), "{json}");
+        let back: Row = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(&back, six);
+    }
+
+    #[test]
+    fn medians_seeds_and_points_csv() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(seeds_text(&[3]), "seed 3");
+        assert_eq!(seeds_text(&[5, 4, 3, 2, 1]), "seeds 1-5");
+        assert_eq!(seeds_text(&[1, 2, 4]), "seeds 1,2,4");
+        let csv = points_csv(&[point("q-3", 2, 3, 100.0, 1.0)]);
+        assert_eq!(csv, format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0.500,1.000,1,\n"));
+    }
 }
