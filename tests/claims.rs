@@ -212,7 +212,11 @@ fn claim_5_availability_depends_on_level_and_fault() {
     assert!(available("crash-restart", "sqlite-full") <= 0.05);
     assert!(available("partition-halves", "quorum-quorum") < 0.95, "QUORUM serves only the majority side");
     let c = condition(5);
-    assert!(c.contains("ONE/ONE available under crash-restart") && c.contains("ALL/ALL available under none"), "{c}");
+    assert!(
+        c.contains("quorum-one (ONE/ONE) available under crash-restart")
+            && c.contains("(ALL/ALL) available under none"),
+        "{c}"
+    );
 }
 
 #[test]

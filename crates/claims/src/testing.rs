@@ -216,7 +216,7 @@ pub fn sweep_spread(five_one: f64, five_all: f64, spread: f64) -> Evidence {
         }
     }
     Evidence {
-        scaling: Some(Scaling { seeds: vec![1], model: vec!["CPU per frame 10 us".into()], rows, points }),
+        scaling: Some(Scaling { seeds: (1..=5).collect(), model: vec!["CPU per frame 10 us".into()], rows, points }),
         ..Evidence::default()
     }
 }

@@ -212,43 +212,45 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
                 ),
             )
             .gist(format!(
-                "the level rides out the fault ({} cases measured available, {} not)",
+                "the level rides out the fault (measured: {} cases available where the single server was not, {} \
+                 unavailable)",
                 wins.len(),
                 fails.len()
             )),
     }
 }
 
-/// The condition, from the contrast: for each consistency level of the replicated systems, the
-/// faults it was measured available under and those it was not (`ONE/ONE available under
-/// crash-restart (98.7 %), not under isolate-one-node (85.4 %)`).
+/// The condition, from the contrast: for each replicated system (with its consistency levels),
+/// the faults it was measured available under and those it was not (`quorum-one (ONE/ONE)
+/// available under crash-restart (98.7 %), unavailable under isolate-one-node (85.4 %)`).
 fn by_level(cells: &[Cell], sides: &[Side]) -> String {
-    let mut levels: Vec<&str> = Vec::new();
+    let mut systems: Vec<(&str, &str)> = Vec::new();
     for c in cells.iter().filter(|c| c.replicated) {
-        if !levels.contains(&c.levels.as_str()) {
-            levels.push(&c.levels);
+        if !systems.contains(&(c.system.as_str(), c.levels.as_str())) {
+            systems.push((&c.system, &c.levels));
         }
     }
-    let under = |level: &str, side: Side| -> Vec<String> {
-        cells
+    let under = |system: &str, side: Side| -> String {
+        let list: Vec<String> = cells
             .iter()
             .zip(sides)
-            .filter(|(c, s)| c.replicated && c.levels == level && **s == side)
+            .filter(|(c, s)| c.replicated && c.system == system && **s == side)
             .map(|(c, _)| format!("{} ({})", c.experiment, percent(c.availability.mean)))
-            .collect()
+            .collect();
+        if list.is_empty() {
+            "under none".to_owned()
+        } else {
+            format!("under {}", list.join(", "))
+        }
     };
-    let parts: Vec<String> = levels
+    let parts: Vec<String> = systems
         .iter()
-        .map(|level| {
-            let (yes, no) = (under(level, Side::Above), under(level, Side::Below));
-            let words = |list: Vec<String>| {
-                if list.is_empty() {
-                    "under none".to_owned()
-                } else {
-                    format!("under {}", list.join(", "))
-                }
-            };
-            format!("{level} available {}, unavailable {}", words(yes), words(no))
+        .map(|(system, levels)| {
+            format!(
+                "{system} ({levels}) available {}, unavailable {}",
+                under(system, Side::Above),
+                under(system, Side::Below)
+            )
         })
         .collect();
     format!("the level rides out the fault, as measured: {}", parts.join("; "))
@@ -288,11 +290,12 @@ mod tests {
         let claim = availability(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
         assert!(
-            condition.contains("ONE/ONE available under isolate-one-node (99.0 %), unavailable under none"),
+            condition
+                .contains("quorum-one (ONE/ONE) available under isolate-one-node (99.0 %), unavailable under none"),
             "{condition}"
         );
         assert!(
-            condition.contains("ALL/ALL available under none, unavailable under isolate-one-node (0.0 %)"),
+            condition.contains("quorum-all (ALL/ALL) available under none, unavailable under isolate-one-node (0.0 %)"),
             "{condition}"
         );
         assert!(claim.reasoning.contains("one SQLite server"), "{}", claim.reasoning);
