@@ -214,7 +214,7 @@ fn claim_5_availability_depends_on_level_and_fault() {
     let c = condition(5);
     assert!(
         c.contains("quorum-one (ONE/ONE) available under crash-restart")
-            && c.contains("(ALL/ALL) available under none"),
+            && c.contains("(ALL/ALL) available under clock-skew-lww (100.0 %), unavailable under isolate-one-node"),
         "{c}"
     );
 }
