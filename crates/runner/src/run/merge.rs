@@ -1,7 +1,7 @@
 //! `lab merge`: the results of `lab run --shard I/N` combined into the tables of one run.
 //!
 //! Each shard directory holds its `experiment.json` and `runs.jsonl`, read and checked as
-//! [`validate`](super::validate) says (every record of this experiment and file version, of a
+//! [`validate`] says (every record of this experiment and file version, of a
 //! system and a seed of the shard's share, once). Shards of one experiment must come from the
 //! same file (same fingerprint) and systems, and no system and seed may appear in two shards.
 //! Tables are computed from the records alone, so the merged table is the table one run of
