@@ -116,7 +116,10 @@ fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
         .map(|(c, _)| c.efficiency.undecided(&format!("efficiency of {}", c.name()), floor, show))
         .collect();
     let Some(kind) = resolve(&sides, |s| kind(cells, s)) else {
-        return claim.judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {floor} (registered)"));
+        return claim.judged(
+            Verdict::inconclusive(undecided.join("; ")),
+            format!("the verdict depends on the undecided efficiencies (threshold {floor}, registered)"),
+        );
     };
     let below: Vec<String> = cells
         .iter()
