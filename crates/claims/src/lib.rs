@@ -50,7 +50,8 @@ pub struct ClaimsArgs {
     #[arg(long, default_value = registry::STANDARD)]
     pub thresholds: PathBuf,
     /// Also rewrite the ledger table of this README (between its ledger markers) from the
-    /// claims just judged: the front page's figures come from the results, never by hand.
+    /// claims just judged, and each experiment table between table markers from its results:
+    /// the front page's figures come from the results, never by hand.
     #[arg(long)]
     pub readme: Option<PathBuf>,
 }
@@ -112,6 +113,7 @@ pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
                 render::README_END
             );
         };
+        let (spliced, _) = render::splice_tables(&spliced, &args.results);
         if spliced != text {
             write(readme, spliced.as_bytes())?;
         }

@@ -116,12 +116,12 @@ impl Registry {
 #[derive(Debug, Error)]
 pub enum RegistryError {
     /// The file cannot be read.
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read the registered thresholds ({reason}); run `lab claims` from the repository's top, or pass --thresholds")]
     Read {
         /// The file.
         file: String,
-        /// Why.
-        source: std::io::Error,
+        /// Why (not a `source`: the message says it once).
+        reason: std::io::Error,
     },
     /// It is not valid TOML of this shape.
     #[error("{file}:{line}: {message}")]
@@ -148,7 +148,7 @@ pub enum RegistryError {
 /// Reads and checks `path`.
 pub fn load(path: &Path) -> Result<Registry, RegistryError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| RegistryError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|reason| RegistryError::Read { file: file.clone(), reason })?;
     parse(&file, &text)
 }
 

@@ -14,7 +14,7 @@ use runner::run::table::quantile;
 use sim::disk_cost::DiskCost;
 use std::collections::BTreeMap;
 
-use super::fault_experiments::POWER_LOSS;
+use super::fault_experiments::{inconclusive_unknown, unknown_runs, POWER_LOSS};
 
 /// The single-writer, one-row-per-commit row of `engine` at `setting`; of a setting measured with
 /// both `fsync` and `fdatasync`, the `fsync` one (what the commit log calls by default).
@@ -56,6 +56,10 @@ pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
             )),
             "write latency needs the synced and unsynced variants",
         );
+    }
+    let used = pairs.iter().flat_map(|p| [(experiment, p.unsynced.as_str()), (experiment, p.synced.as_str())]);
+    if let Some((count, what)) = unknown_runs(used) {
+        return claim.judged(inconclusive_unknown(count, &what), "a failed or unjudged run measured nothing");
     }
     let real_disk = evidence.engines.as_ref().and_then(|engines| real_disk_context(&mut claim, engines));
     let resolvable = DiskCost::MEASURED.per_sync >= SIMULATION_TICK;
@@ -319,6 +323,11 @@ mod tests {
         assert!(why.contains("straddles 1.20x"), "{why}");
 
         assert!(matches!(memtable(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+        let mut unknown = power_loss(|_| 5, 0);
+        unknown.experiments.get_mut(POWER_LOSS).expect("power-loss").records[0].check =
+            runner::run::record::Check::Unknown;
+        let Verdict::Inconclusive { why } = memtable(&unknown).verdict else { panic!("an unknown run passed") };
+        assert!(why.contains("checker verdict unknown on seed 1"), "{why}");
         let old = power_loss(|_| 5, 0);
         let mut old = old;
         for r in &mut old.experiments.get_mut(POWER_LOSS).expect("power-loss").records {

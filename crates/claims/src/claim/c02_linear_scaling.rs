@@ -6,7 +6,7 @@ use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{levels, paired_ratio, scaling_missing, seeds_text};
+use super::scaling_sweep::{levels, paired_ratio, scaling_missing, seeds_text, sweep_unknowns};
 use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -28,6 +28,15 @@ pub fn linear_scaling(evidence: &Evidence, registered: &Registered) -> Claim {
     let cells = efficiencies(&mut claim, scaling);
     if cells.is_empty() {
         return scaling_missing(claim, "the scaling results have no quorum series with a 3-node base");
+    }
+    let quorum: Vec<&str> = scaling.rows.iter().filter(|r| r.level != "-").map(|r| r.system.as_str()).collect();
+    if let Some(unknown) = sweep_unknowns(scaling, &quorum) {
+        return claim.judged(
+            Verdict::inconclusive(format!(
+                "the sweep left points unknown, and nothing unknown counts as a pass: {unknown}"
+            )),
+            "a failed or missing point could hold the saturation",
+        );
     }
     decide(claim, &cells, floor, &model_text(scaling))
 }
@@ -51,7 +60,7 @@ impl Cell {
 fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
     let mut cells = Vec::new();
     for level in levels(scaling) {
-        let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.level == level && r.errors == 0).collect();
+        let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.level == level).collect();
         rows.sort_by_key(|r| r.nodes);
         let Some(base) = rows.iter().find(|r| r.nodes == 3) else { continue };
         let mut parts = Vec::new();
@@ -210,6 +219,18 @@ mod tests {
             "{condition}"
         );
         assert!(matches!(linear_scaling(&Evidence::default()).verdict, Verdict::NotMeasured { .. }));
+    }
+
+    #[test]
+    fn a_failed_or_missing_point_makes_it_inconclusive() {
+        let mut failed = sweep(5000.0, 4800.0);
+        failed.scaling.as_mut().expect("sweep").rows[3].errors = 1;
+        let Verdict::Inconclusive { why } = linear_scaling(&failed).verdict else { panic!("a failed point passed") };
+        assert!(why.contains("quorum-5-all: 1 failed point(s)"), "{why}");
+        let mut gap = sweep(5000.0, 4800.0);
+        gap.scaling.as_mut().expect("sweep").points.retain(|p| !(p.series == "quorum-5-one" && p.seed == 5));
+        let Verdict::Inconclusive { why } = linear_scaling(&gap).verdict else { panic!("a missing seed passed") };
+        assert!(why.contains("quorum-5-one: no points on seed 5"), "{why}");
     }
 
     #[test]

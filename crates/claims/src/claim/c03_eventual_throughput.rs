@@ -6,7 +6,7 @@ use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text};
+use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text, sweep_unknowns};
 use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -28,6 +28,16 @@ pub fn eventual_throughput(evidence: &Evidence, registered: &Registered) -> Clai
     if ratios.is_empty() {
         return scaling_missing(claim, "the scaling results lack ONE and ALL at the same nodes");
     }
+    let compared: Vec<&str> =
+        scaling.rows.iter().filter(|r| r.level == "one" || r.level == "all").map(|r| r.system.as_str()).collect();
+    if let Some(unknown) = sweep_unknowns(scaling, &compared) {
+        return claim.judged(
+            Verdict::inconclusive(format!(
+                "the sweep left points unknown, and nothing unknown counts as a pass: {unknown}"
+            )),
+            "a failed or missing point could hold the saturation",
+        );
+    }
     let machines = machines(&mut claim, scaling);
     decide(claim, &ratios, &machines, registered.value("much_higher"))
 }
@@ -45,7 +55,7 @@ fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<(usize, Estimate)> 
     nodes.dedup();
     let mut ratios = Vec::new();
     for n in &nodes {
-        let at = |level: &str| scaling.rows.iter().find(|r| r.nodes == *n && r.level == level && r.errors == 0);
+        let at = |level: &str| scaling.rows.iter().find(|r| r.nodes == *n && r.level == level);
         let (Some(one), Some(all)) = (at("one"), at("all")) else { continue };
         let Some(ratio) = paired_ratio(scaling, &one.system, &all.system, 1.0) else { continue };
         claim.figure(format!("scaling/{n}/one_over_all"), ratio.mean);

@@ -88,7 +88,10 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
         let mut here = Vec::new();
         for row in experiment.rows.iter().filter(|r| chosen.contains(&r.system)) {
             used.push((experiment, row.system.as_str()));
-            let Some(availability) = experiment.estimate(&row.system, time_availability) else { continue };
+            let Some(availability) = experiment.estimate(&row.system, time_availability).map(|e| e.within(0.0, 1.0))
+            else {
+                continue;
+            };
             let properties = experiment.properties(&row.system);
             let levels = properties
                 .and_then(|p| p.quorums.as_ref())
@@ -124,6 +127,8 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
 /// was unavailable; otherwise holds only when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// No fault cut the single server off: nothing to compare the replicated systems with.
+    Untested,
     Refuted,
     Holds,
     OnlyWhen,
@@ -147,6 +152,10 @@ fn wins_and_fails(cells: &[Cell], sides: &[Side]) -> (Vec<usize>, Vec<usize>) {
 }
 
 fn kind(cells: &[Cell], sides: &[Side]) -> Kind {
+    let single_down = cells.iter().zip(sides).any(|(c, s)| !c.replicated && *s == Side::Below);
+    if !single_down {
+        return Kind::Untested;
+    }
     match wins_and_fails(cells, sides) {
         (wins, _) if wins.is_empty() => Kind::Refuted,
         (_, fails) if fails.is_empty() => Kind::Holds,
@@ -186,6 +195,13 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
     };
     let sql = "the SQL side tested is one SQLite server, not a replicated or clustered SQL setup";
     match kind {
+        Kind::Untested => claim.judged(
+            Verdict::inconclusive(format!(
+                "no fault made the single server unavailable, so no experiment tells whether replication bought \
+                 availability ({rule}){open}"
+            )),
+            sql,
+        ),
         Kind::Refuted => claim.judged(
             Verdict::Refuted,
             format!(
@@ -212,8 +228,8 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
                 ),
             )
             .gist(format!(
-                "the level rides out the fault (measured: {} cases available where the single server was not, {} \
-                 unavailable)",
+                "the system and fault are among those measured available ({} available where the single server was \
+                 not, {} unavailable)",
                 wins.len(),
                 fails.len()
             )),
@@ -253,7 +269,7 @@ fn by_level(cells: &[Cell], sides: &[Side]) -> String {
             )
         })
         .collect();
-    format!("the level rides out the fault, as measured: {}", parts.join("; "))
+    format!("the system and the fault are among those measured available: {}", parts.join("; "))
 }
 
 #[cfg(test)]
@@ -303,8 +319,11 @@ mod tests {
 
         let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 99, 0)]);
         assert_eq!(availability(&e).verdict, Verdict::Holds);
+        let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 50, 0)]);
+        assert_eq!(availability(&e).verdict, Verdict::Refuted, "the quorum store as unavailable as SQLite");
         let e = isolated(vec![available("sqlite-full", 100, 0), available("quorum-one", 99, 0)]);
-        assert_eq!(availability(&e).verdict, Verdict::Refuted, "SQLite as available as the quorum store");
+        let Verdict::Inconclusive { why } = availability(&e).verdict else { panic!("no fault cut SQLite off") };
+        assert!(why.starts_with("no fault made the single server unavailable"), "{why}");
 
         // 93-97 % over the seeds against 95 %: the seeds do not decide.
         let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 95, 2)]);

@@ -80,9 +80,12 @@ fn lost_share(t: &Tally) -> String {
     if !t.violated() {
         return String::new();
     }
-    let share = t.experiment.estimate(t.system, |r| {
-        r.lost_writes.filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
-    });
+    let share = t
+        .experiment
+        .estimate(t.system, |r| {
+            r.lost_writes.filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
+        })
+        .map(|e| e.within(0.0, 1.0));
     share.map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))
 }
 

@@ -43,3 +43,23 @@ pub(crate) fn paired_ratio(
         top.iter().filter_map(|(seed, t)| bottom.get(seed).filter(|b| **b > 0.0).map(|b| (*seed, t / b * scale))),
     )
 }
+
+/// What the sweep leaves unknown for the series `systems`: series with failed points, and
+/// series missing a seed the sweep ran (its points deleted or never written); `None` when every
+/// series has every point on every seed. A claim judged on such a series is inconclusive.
+pub(crate) fn sweep_unknowns(scaling: &Scaling, systems: &[&str]) -> Option<String> {
+    let mut parts = Vec::new();
+    for system in systems {
+        if let Some(row) = scaling.rows.iter().find(|r| r.system == *system) {
+            if row.errors > 0 {
+                parts.push(format!("{system}: {} failed point(s)", row.errors));
+            }
+        }
+        let seeds = scaling.saturation_by_seed(system);
+        let missing: Vec<u64> = scaling.seeds.iter().copied().filter(|s| !seeds.contains_key(s)).collect();
+        if !missing.is_empty() {
+            parts.push(format!("{system}: no points on {}", crate::ledger::seeds(&missing)));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}

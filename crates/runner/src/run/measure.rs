@@ -47,11 +47,11 @@ pub struct Measured {
 pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeout: Duration) -> Measured {
     let config = match experiment.sim_config(system, seed) {
         Ok(config) => config,
-        Err(e) => return failed(&system.name, seed, format!("the fault schedule cannot be drawn: {e}")),
+        Err(e) => return failed(system, seed, format!("the fault schedule cannot be drawn: {e}")),
     };
     let ran = match system.spec.run(&config, Some(SAMPLE_EVERY)) {
         Ok(ran) => ran,
-        Err(e) => return failed(&system.name, seed, e.to_string()),
+        Err(e) => return failed(system, seed, e.to_string()),
     };
     let result = ran.result;
     let history = result.history_with_nemesis();
@@ -81,15 +81,13 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     Measured { record, history, explanation, windows, faults: result.faults }
 }
 
-/// What a run that could not complete measured.
-pub fn failed(system: &str, seed: u64, error: String) -> Measured {
-    Measured {
-        record: SeedRecord::failed(system, seed, error),
-        history: Vec::new(),
-        explanation: None,
-        windows: Vec::new(),
-        faults: Vec::new(),
-    }
+/// What a run that could not complete measured: nothing, but the record still says what the
+/// system is, so that a judgment that would have used it counts the seed as unknown instead of
+/// losing the system.
+pub fn failed(system: &System, seed: u64, error: String) -> Measured {
+    let mut record = SeedRecord::failed(&system.name, seed, error);
+    record.properties = Some(system.spec.properties());
+    Measured { record, history: Vec::new(), explanation: None, windows: Vec::new(), faults: Vec::new() }
 }
 
 /// The checker's memory limit per history.

@@ -124,7 +124,7 @@ fn run_fault_experiments(args: &RunArgs, plans: &[Planned]) -> Result<ExitCode> 
                         .map(|s| (*s).to_owned())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "unknown panic".to_owned());
-                    measure::failed(&system.name, job.seed, format!("panicked: {message}"))
+                    measure::failed(system, job.seed, format!("panicked: {message}"))
                 });
                 if sender.send((job, measured)).is_err() {
                     break;
