@@ -22,6 +22,7 @@ pub const SYNCED: Condition = Condition {
     having: "synced before the ack",
     lacking: "acknowledged before the sync",
     has: select::sql_synced,
+    property: "durability",
 };
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).

@@ -67,6 +67,7 @@ pub const ANTI_ENTROPY: Condition = Condition {
     having: "anti-entropy on",
     lacking: "no anti-entropy",
     has: anti_entropy,
+    property: "anti-entropy",
 };
 
 /// Another: reads write back what they return.
@@ -75,6 +76,7 @@ pub const READ_REPAIR: Condition = Condition {
     having: "read repair",
     lacking: "no read repair",
     has: read_repair,
+    property: "read repair",
 };
 
 fn anti_entropy(p: &Properties) -> bool {

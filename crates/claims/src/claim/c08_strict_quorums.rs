@@ -92,24 +92,28 @@ pub const CONDITIONS: [Condition; 4] = [
         having: "blocking read repair",
         lacking: "no read repair",
         has: writes_back,
+        property: "read repair",
     },
     Condition {
         words: "quorums are strict (no fallback node's hint counts toward W)",
         having: "strict quorums",
         lacking: "sloppy quorums",
         has: strict,
+        property: "sloppy quorums",
     },
     Condition {
         words: "no replica loses writes it acknowledged (each write synced before the ack)",
         having: "synced before the ack",
         lacking: "acknowledged before the sync",
         has: synced,
+        property: "durability",
     },
     Condition {
         words: "the order of writes depends on no clock",
         having: "clock-free ordering",
         lacking: "last-write-wins",
         has: select::clock_free,
+        property: "ordering",
     },
 ];
 

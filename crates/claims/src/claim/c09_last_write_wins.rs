@@ -61,6 +61,7 @@ pub const OVERLAPPING: Condition = Condition {
     having: "R + W > N",
     lacking: "R + W <= N",
     has: overlapping,
+    property: "levels",
 };
 
 fn overlapping(p: &Properties) -> bool {

@@ -68,6 +68,7 @@ pub const SYNCED: Condition = Condition {
     having: "synced before the ack",
     lacking: "acknowledged before the sync",
     has: synced_before_ack,
+    property: "durability",
 };
 
 fn synced_before_ack(p: &Properties) -> bool {
@@ -134,7 +135,7 @@ mod tests {
         assert!(
             condition.contains(
                 "quorum-quorum (acknowledged before the sync) violated in power-loss on seeds 1-5 of 5 judged, while \
-                 sqlite-full on seeds 1-5 and quorum-quorum-batch on seeds 1-5 (synced before the ack) kept it there"
+                 quorum-quorum-batch on seeds 1-5 (synced before the ack) kept it there"
             ),
             "{condition}"
         );

@@ -279,6 +279,9 @@ pub struct Condition {
     pub lacking: &'static str,
     /// Whether a system has it.
     pub has: fn(&Properties) -> bool,
+    /// The property it is about, as [`other_differences`] names it (left out of the
+    /// differences a contrast reports).
+    pub property: &'static str,
 }
 
 /// What a violation's contrast found.
@@ -341,8 +344,24 @@ pub struct Explained {
 impl Explained {
     /// The contrast of `failing` with the `holders` of `condition`.
     pub fn by(failing: &Tally, condition: &Condition, holders: &[&Tally]) -> Explained {
-        let kept: Vec<String> =
-            holders.iter().map(|t| format!("{} on {}", t.system, seeds(&t.counted.judged))).collect();
+        // The holders that differ from the failing system in the condition alone, if any: the
+        // clean contrast; otherwise every holder, with what else it differs in.
+        let differences = |t: &Tally| {
+            let mut other = other_differences(failing.properties, t.properties);
+            other.retain(|d| *d != condition.property);
+            other
+        };
+        let clean: Vec<&&Tally> = holders.iter().filter(|t| differences(t).is_empty()).collect();
+        let shown: Vec<&&Tally> = if clean.is_empty() { holders.iter().collect() } else { clean };
+        let kept: Vec<String> = shown
+            .iter()
+            .map(|t| {
+                let other = differences(t);
+                let also =
+                    if other.is_empty() { String::new() } else { format!(" (differing also in {})", other.join(", ")) };
+                format!("{} on {}{also}", t.system, seeds(&t.counted.judged))
+            })
+            .collect();
         Explained {
             gist: condition.words.to_owned(),
             contrast: format!(
@@ -357,6 +376,37 @@ impl Explained {
             ),
         }
     }
+}
+
+/// What else two systems differ in besides a contrast's condition, in words (`levels`,
+/// `ordering`, `durability`, `read repair`, `sloppy quorums`, `anti-entropy`, `store`): a
+/// contrast is clean when this is empty, and the ledger says so when it is not.
+pub fn other_differences(a: &Properties, b: &Properties) -> Vec<&'static str> {
+    let mut differ = Vec::new();
+    if a.store != b.store {
+        differ.push("store");
+    }
+    if a.ordering != b.ordering {
+        differ.push("ordering");
+    }
+    if a.durability != b.durability {
+        differ.push("durability");
+    }
+    if let (Some(x), Some(y)) = (&a.quorums, &b.quorums) {
+        if (x.r, x.w, x.n) != (y.r, y.w, y.n) {
+            differ.push("levels");
+        }
+        if x.read_writes_back != y.read_writes_back {
+            differ.push("read repair");
+        }
+        if x.sloppy != y.sloppy {
+            differ.push("sloppy quorums");
+        }
+        if x.anti_entropy != y.anti_entropy {
+            differ.push("anti-entropy");
+        }
+    }
+    differ
 }
 
 /// What the seeds of every system a safety claim uses say, before words.
@@ -492,4 +542,22 @@ pub fn tally_line(t: &Tally, how: &str, property: &str) -> String {
         t.system,
         t.counted.text()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::properties_of;
+
+    #[test]
+    fn a_contrast_names_what_else_its_systems_differ_in() {
+        let p = |system: &str| properties_of(system, POWER_LOSS).expect("a standard system");
+        // The batch commit log differs from the periodic one in durability alone.
+        assert_eq!(other_differences(&p("quorum-quorum"), &p("quorum-quorum-batch")), ["durability"]);
+        // ABD against LWW at QUORUM: the ordering too.
+        assert_eq!(other_differences(&p("quorum-abd"), &p("quorum-quorum-batch")), ["ordering", "durability"]);
+        assert_eq!(other_differences(&p("quorum-one"), &p("quorum-all")), ["levels"]);
+        assert!(other_differences(&p("sqlite-off"), &p("quorum-quorum")).contains(&"store"));
+        assert!(other_differences(&p("quorum-quorum"), &p("quorum-quorum")).is_empty());
+    }
 }
