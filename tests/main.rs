@@ -6,6 +6,7 @@ mod claims;
 mod claims_inputs;
 mod cli;
 mod corpus;
+mod durability;
 mod experiments;
 mod fault_tolerance;
 mod oracle;

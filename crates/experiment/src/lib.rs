@@ -76,6 +76,10 @@
 //! # kind = "flaky", node = "n1", fail_rate = 0.01  (each message may break its link)
 //! # Processes (ended by restarts):
 //! # kind = "crash", node = "server"  |  kind = "crash-minority"  |  kind = "crash-all"
+//! #   (power loss: the host's unsynced writes are lost, as turmoil's crash does)
+//! # kind = "kill", node = "server"   |  kind = "kill-minority"   |  kind = "kill-all"
+//! #   (the process is killed, the OS stays up: everything it wrote survives, synced or not;
+//! #    while down nothing listens, so connections are refused)
 //! # Clocks (ended by the clock back at 0):
 //! # kind = "skew", node = "n2", offset_ms = -2000
 //! # kind = "strobe", node = "n2", offset_ms = 200, period = "50ms"
@@ -99,8 +103,8 @@
 //! has one server `db`, the quorum store `n1`..`nN`, and every system has the client hosts
 //! `client-0`, `client-1`, ... The name `server` means each system's first server (`db`,
 //! `n1`), so one file can isolate or crash "the server" of systems with different hosts. A
-//! name some system lacks (`n2` beside a SQLite system) is an error. Crash, skew and strobe
-//! name servers; the network kinds name any host. Each system has its own planned faults
+//! name some system lacks (`n2` beside a SQLite system) is an error. Crash, kill, skew and
+//! strobe name servers; the network kinds name any host. Each system has its own planned faults
 //! ([`System::faults`](spec::System::faults)), drawn into a [`sim::Schedule`] per seed by
 //! [`Experiment::schedule`](spec::Experiment::schedule): the same seed, the same faults.
 //!

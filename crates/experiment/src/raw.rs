@@ -64,12 +64,18 @@ pub enum RawFaultKind {
     OneWay,
     /// Every client host cut from some servers.
     CutClients,
-    /// Crash one server.
+    /// One server loses power (unsynced writes lost).
     Crash,
-    /// Crash a minority of servers.
+    /// A minority of servers loses power.
     CrashMinority,
-    /// Crash every server (power loss).
+    /// Every server loses power at once.
     CrashAll,
+    /// Kill one server's process (everything it wrote survives).
+    Kill,
+    /// Kill a minority of servers' processes.
+    KillMinority,
+    /// Kill every server's process at once.
+    KillAll,
     /// Move one server's clock.
     Skew,
     /// Flip one server's clock back and forth.

@@ -8,7 +8,9 @@
 //! [`fault_windows`] replays applied faults through the same memory, so "a fault is in effect"
 //! means the same thing in a run and in its analysis.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::time::Duration;
 
 use turmoil::Sim;
@@ -35,6 +37,12 @@ pub(crate) enum Action {
     FailRate(String, String, u32),
     /// `sim.crash(host)`.
     Crash(String),
+    /// The host's process killed: marked down in the [`Down`] gate, then `sim.bounce(host)`, so
+    /// its tasks die but its disk keeps every pending write (turmoil's page cache survives a
+    /// bounce); the restarted software waits at the gate until [`Action::Revive`].
+    Kill(String),
+    /// A killed host's process started again: the gate opened, then `sim.bounce(host)`.
+    Revive(String),
     /// `sim.bounce(host)`.
     Bounce(String),
     /// The system's own clock of `host` set `offset_ms` from simulated time.
@@ -81,8 +89,10 @@ pub(crate) struct Nemesis {
     slow: BTreeSet<Link>,
     /// Links with a fail rate.
     flaky: BTreeSet<Link>,
-    /// Crashed hosts not restarted yet.
+    /// Crashed or killed hosts not restarted yet.
     crashed: BTreeSet<String>,
+    /// Of `crashed`, the hosts whose process was killed (their restart opens the gate).
+    killed: BTreeSet<String>,
     /// Hosts whose clock is off by a fixed offset.
     skewed: BTreeSet<String>,
     /// Hosts whose clock strobes.
@@ -103,6 +113,7 @@ impl Nemesis {
             slow: BTreeSet::new(),
             flaky: BTreeSet::new(),
             crashed: BTreeSet::new(),
+            killed: BTreeSet::new(),
             skewed: BTreeSet::new(),
             strobes: BTreeMap::new(),
             next_flip: None,
@@ -138,9 +149,18 @@ impl Nemesis {
                 self.crashed.insert(host.clone());
                 vec![Action::Crash(host.clone())]
             }
+            Fault::Kill(host) => {
+                self.crashed.insert(host.clone());
+                self.killed.insert(host.clone());
+                vec![Action::Kill(host.clone())]
+            }
             Fault::Restart(host) => {
                 self.crashed.remove(host);
-                vec![Action::Bounce(host.clone())]
+                if self.killed.remove(host) {
+                    vec![Action::Revive(host.clone())]
+                } else {
+                    vec![Action::Bounce(host.clone())]
+                }
             }
             // A fixed offset replaces a strobe: zero is "back to true time".
             Fault::Skew { host, offset_ms } => {
@@ -291,9 +311,21 @@ pub fn fault_windows(applied: &[(Duration, Fault)]) -> Vec<(Duration, Duration)>
     windows
 }
 
+/// The server hosts whose process is killed: their software, restarted by the kill's bounce,
+/// waits here instead of serving until their restart (one simulation runs on one thread).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Down(Rc<RefCell<BTreeSet<String>>>);
+
+impl Down {
+    /// True while `host`'s process is killed.
+    pub(crate) fn is_down(&self, host: &str) -> bool {
+        self.0.borrow().contains(host)
+    }
+}
+
 /// Performs `action` on `sim`. Host names were validated before the run: turmoil would
 /// otherwise invent an address for an unknown name and panic on the missing link.
-pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, action: &Action) {
+pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, down: &Down, action: &Action) {
     match action {
         Action::Skew(host, offset_ms) => system.skew_clock(host, *offset_ms),
         Action::Partition(a, b) => sim.partition(a.as_str(), b.as_str()),
@@ -308,6 +340,14 @@ pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, action: &Action)
         }
         Action::Crash(host) => sim.crash(host.as_str()),
         Action::Bounce(host) => sim.bounce(host.as_str()),
+        Action::Kill(host) => {
+            down.0.borrow_mut().insert(host.clone());
+            sim.bounce(host.as_str());
+        }
+        Action::Revive(host) => {
+            down.0.borrow_mut().remove(host);
+            sim.bounce(host.as_str());
+        }
     }
 }
 

@@ -203,7 +203,7 @@ impl SimConfig {
 
 /// True for faults that act on a server's software (a client host has none the system owns).
 fn names_a_server(fault: &Fault) -> bool {
-    matches!(fault, Fault::Crash(_) | Fault::Restart(_) | Fault::Skew { .. } | Fault::Strobe { .. })
+    matches!(fault, Fault::Crash(_) | Fault::Kill(_) | Fault::Restart(_) | Fault::Skew { .. } | Fault::Strobe { .. })
 }
 
 /// The longest latency a [`Fault::Slow`] may set: a minute is already far past any timeout.

@@ -26,9 +26,15 @@ pub enum Fault {
     /// [`Fault::PartitionOneWay`] cut, and the links [`Fault::Slow`] or [`Fault::Flaky`] changed
     /// (back to the run's configured latency range and no failures).
     Heal,
-    /// Kills a server host: its tasks die, its connections close, its unsynced disk writes are
-    /// lost. It stays down until [`Fault::Restart`].
+    /// Power loss on a server host: its tasks die, its connections close, its unsynced disk
+    /// writes are lost (turmoil's `Sim::crash`). It stays down until [`Fault::Restart`].
     Crash(String),
+    /// Kills a server host's process (SIGKILL), the machine and its OS staying up: its tasks die
+    /// and its connections close, but everything it wrote survives, synced or not (the OS page
+    /// cache is the machine's, not the process's). While down, nothing listens on the host:
+    /// connections are refused. It stays down until [`Fault::Restart`]; a [`Fault::Crash`] in
+    /// the meantime is a power loss of the machine (its unsynced writes are then lost).
+    Kill(String),
     /// Starts a server host's software again (after a crash: recovery from disk; on a running
     /// host: a process restart that keeps the page cache).
     Restart(String),
@@ -150,6 +156,11 @@ impl Fault {
         Fault::Crash(host.into())
     }
 
+    /// A kill of `host`'s process (its writes survive).
+    pub fn kill(host: impl Into<String>) -> Self {
+        Fault::Kill(host.into())
+    }
+
     /// A restart of `host`.
     pub fn restart(host: impl Into<String>) -> Self {
         Fault::Restart(host.into())
@@ -168,7 +179,11 @@ impl Fault {
             }
             Fault::PartitionOneWay { from, to } => from.iter().chain(to).map(String::as_str).collect(),
             Fault::Heal => Vec::new(),
-            Fault::Crash(host) | Fault::Restart(host) | Fault::Skew { host, .. } | Fault::Strobe { host, .. } => {
+            Fault::Crash(host)
+            | Fault::Kill(host)
+            | Fault::Restart(host)
+            | Fault::Skew { host, .. }
+            | Fault::Strobe { host, .. } => {
                 vec![host.as_str()]
             }
         }
@@ -182,17 +197,23 @@ impl Fault {
                 Some((left, right))
             }
             Fault::PartitionOneWay { from, to } => Some((from, to)),
-            Fault::Heal | Fault::Crash(_) | Fault::Restart(_) | Fault::Skew { .. } | Fault::Strobe { .. } => None,
+            Fault::Heal
+            | Fault::Crash(_)
+            | Fault::Kill(_)
+            | Fault::Restart(_)
+            | Fault::Skew { .. }
+            | Fault::Strobe { .. } => None,
         }
     }
 
-    /// The name nemesis events use for this fault: `partition`, `heal`, `crash`, `restart`,
+    /// The name nemesis events use for this fault: `partition`, `heal`, `crash`, `kill`, `restart`,
     /// `skew`, `partition-one-way`, `slow`, `flaky`, `strobe`.
     pub fn name(&self) -> &'static str {
         match self {
             Fault::Partition { .. } => "partition",
             Fault::Heal => "heal",
             Fault::Crash(_) => "crash",
+            Fault::Kill(_) => "kill",
             Fault::Restart(_) => "restart",
             Fault::Skew { .. } => "skew",
             Fault::PartitionOneWay { .. } => "partition-one-way",
@@ -203,7 +224,7 @@ impl Fault {
     }
 }
 
-/// `partition [a b] | [c]`, `heal`, `crash db`, `restart db`, `skew n2 +200ms`,
+/// `partition [a b] | [c]`, `heal`, `crash db`, `kill db`, `restart db`, `skew n2 +200ms`,
 /// `partition-one-way [a] -> [b c]`, `slow [a] | [b] 200ms`, `flaky [a] | [b] 1000ppm`,
 /// `strobe n2 ±200ms every 50ms`.
 impl fmt::Display for Fault {
@@ -212,6 +233,7 @@ impl fmt::Display for Fault {
             Fault::Partition { left, right } => write!(f, "partition [{}] | [{}]", left.join(" "), right.join(" ")),
             Fault::Heal => f.write_str("heal"),
             Fault::Crash(host) => write!(f, "crash {host}"),
+            Fault::Kill(host) => write!(f, "kill {host}"),
             Fault::Restart(host) => write!(f, "restart {host}"),
             Fault::Skew { host, offset_ms } => write!(f, "skew {host} {offset_ms:+}ms"),
             Fault::PartitionOneWay { from, to } => {

@@ -14,9 +14,10 @@
 //! | `bridge` | two halves joined only through one bridge server | nothing among servers; [`ClientSide::Split`] cuts client hosts from each other only | bridge plus one server on each side: one link cut |
 //! | `one-way` | a node's outgoing messages to every other host dropped | the database's replies are lost | |
 //! | `cut-clients` | every client host cut from some servers (drawn: a minority) | the clients lose the database | one server |
-//! | `crash` | one server crashes, restarted at the end | | |
-//! | `crash-minority` | a minority (at least one) crashes | the server crashes | one server |
-//! | `crash-all` | every server crashes at once (power loss) | | |
+//! | `crash` | one server loses power (unsynced writes lost), restarted at the end | | |
+//! | `crash-minority` | a minority (at least one) loses power | the server does | one server |
+//! | `crash-all` | every server loses power at once | | |
+//! | `kill`, `kill-minority`, `kill-all` | as the three above, but the process is killed: everything it wrote survives | | |
 //! | `skew`, `strobe` | a server's clock off by a fixed offset, or strobing | | |
 //! | `slow`, `flaky` | every link of one node slowed, or failing | | |
 //!
@@ -49,7 +50,7 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
-use shapes::{bridge, crashes, drawn, drawn_offset, halves, majorities_ring};
+use shapes::{bridge, crashes, drawn, drawn_offset, halves, kills, majorities_ring};
 
 /// The hosts a nemesis can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,15 +200,26 @@ pub enum FaultKind {
         /// The servers, or `None` to draw a minority (at least one).
         servers: Option<Vec<String>>,
     },
-    /// Jepsen's `kill`: one server crashes; the fault ends with its restart.
+    /// One server loses power ([`Fault::Crash`]: its unsynced writes are lost); the fault ends
+    /// with its restart.
     Crash {
         /// The server, or `None` to draw one.
         node: Option<String>,
     },
-    /// A drawn minority of servers (at least one) crashes.
+    /// A drawn minority of servers (at least one) loses power.
     CrashMinority,
-    /// Every server crashes: power loss (unsynced writes are lost everywhere at once).
+    /// Every server loses power at once (unsynced writes are lost everywhere at once).
     CrashAll,
+    /// Jepsen's `kill`: one server's process is killed ([`Fault::Kill`]: everything it wrote
+    /// survives, synced or not); the fault ends with its restart.
+    Kill {
+        /// The server, or `None` to draw one.
+        node: Option<String>,
+    },
+    /// A drawn minority of servers (at least one) has its process killed.
+    KillMinority,
+    /// Every server's process is killed at once.
+    KillAll,
     /// Jepsen's `bump`: a server's clock runs `offset_ms` from true time until the fault ends.
     Skew {
         /// The server, or `None` to draw one.
@@ -243,7 +255,8 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Jepsen's name for the kind: `isolate`, `halves`, `majorities-ring`, `bridge`, `one-way`,
-    /// `cut-clients`, `crash`, `crash-minority`, `crash-all`, `skew`, `strobe`, `slow`, `flaky`.
+    /// `cut-clients`, `crash`, `crash-minority`, `crash-all`, `kill`, `kill-minority`, `kill-all`,
+    /// `skew`, `strobe`, `slow`, `flaky`.
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Isolate { .. } => "isolate",
@@ -255,6 +268,9 @@ impl FaultKind {
             FaultKind::Crash { .. } => "crash",
             FaultKind::CrashMinority => "crash-minority",
             FaultKind::CrashAll => "crash-all",
+            FaultKind::Kill { .. } => "kill",
+            FaultKind::KillMinority => "kill-minority",
+            FaultKind::KillAll => "kill-all",
             FaultKind::Skew { .. } => "skew",
             FaultKind::Strobe { .. } => "strobe",
             FaultKind::Slow { .. } => "slow",
@@ -280,9 +296,10 @@ impl FaultKind {
                 }
                 check_optional(cluster, self, node, true)
             }
-            FaultKind::Crash { node } | FaultKind::Skew { node, .. } | FaultKind::Strobe { node, .. } => {
-                check_optional(cluster, self, node, false)
-            }
+            FaultKind::Crash { node }
+            | FaultKind::Kill { node }
+            | FaultKind::Skew { node, .. }
+            | FaultKind::Strobe { node, .. } => check_optional(cluster, self, node, false),
             FaultKind::CutClients { servers: Some(servers) } => {
                 if servers.is_empty() {
                     return parameter("names no server");
@@ -294,7 +311,9 @@ impl FaultKind {
             | FaultKind::Bridge { .. }
             | FaultKind::CutClients { servers: None }
             | FaultKind::CrashMinority
-            | FaultKind::CrashAll => Ok(()),
+            | FaultKind::CrashAll
+            | FaultKind::KillMinority
+            | FaultKind::KillAll => Ok(()),
         }
     }
 }
@@ -398,6 +417,9 @@ pub fn realize(kind: &FaultKind, cluster: &Cluster, rng: &mut Rng) -> Result<Rea
         FaultKind::Crash { node } => crashes(vec![cluster.pick(node, rng)]),
         FaultKind::CrashMinority => crashes(cluster.minority(rng)),
         FaultKind::CrashAll => crashes(cluster.servers.clone()),
+        FaultKind::Kill { node } => kills(vec![cluster.pick(node, rng)]),
+        FaultKind::KillMinority => kills(cluster.minority(rng)),
+        FaultKind::KillAll => kills(cluster.servers.clone()),
         FaultKind::Skew { node, offset_ms } => {
             let node = cluster.pick(node, rng);
             let offset_ms = drawn_offset(*offset_ms, rng);

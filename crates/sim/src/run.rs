@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use history::{Event, EventType, Process, Value};
 
-use crate::apply::{execute, Nemesis};
+use crate::apply::{execute, Down, Nemesis};
 use crate::config::{ConfigError, SimConfig};
 use crate::faults::Fault;
 use crate::process::{client_host, Plan};
@@ -83,7 +83,7 @@ impl RunResult {
 
 /// The `value` of a fault's nemesis event: `[[left...] [right...]]` for a partition,
 /// `[[from...] [to...]]` for a one-way partition, `[[left...] [right...] latency_ms]` for a slow
-/// link, `[[left...] [right...] fail_ppm]` for a flaky one, the host for a crash or restart,
+/// link, `[[left...] [right...] fail_ppm]` for a flaky one, the host for a crash, kill or restart,
 /// `[host offset_ms]` for a skew, `[host offset_ms period_ms]` for a strobe, `nil` for a heal.
 pub fn fault_value(fault: &Fault) -> Value {
     let side = |hosts: &[String]| Value::List(hosts.iter().map(|h| h.as_str().into()).collect());
@@ -95,7 +95,7 @@ pub fn fault_value(fault: &Fault) -> Value {
         Fault::Slow { left, right, latency_ms } => Value::List(vec![side(left), side(right), int(*latency_ms)]),
         Fault::Flaky { left, right, fail_ppm } => Value::List(vec![side(left), side(right), int(u64::from(*fail_ppm))]),
         Fault::Heal => Value::Nil,
-        Fault::Crash(host) | Fault::Restart(host) => host.as_str().into(),
+        Fault::Crash(host) | Fault::Kill(host) | Fault::Restart(host) => host.as_str().into(),
         Fault::Skew { host, offset_ms } => Value::List(vec![host.as_str().into(), Value::Int(*offset_ms)]),
         Fault::Strobe { host, offset_ms, period_ms } => {
             Value::List(vec![host.as_str().into(), Value::Int(*offset_ms), int(*period_ms)])
@@ -141,10 +141,22 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     let limit = config.time_limit();
     let mut sim = builder(config, limit).build();
 
+    // A killed host's software is restarted at once by the kill (so that its disk keeps the
+    // page cache) and waits here, serving nothing, until its restart restarts it again.
+    let down = Down::default();
     for name in servers {
         let system = Rc::clone(&system);
         let host = name.clone();
-        sim.host(name, move || system.serve(&host));
+        let gate = down.clone();
+        sim.host(name, move || {
+            let serve = (!gate.is_down(&host)).then(|| system.serve(&host));
+            async move {
+                match serve {
+                    Some(serve) => serve.await,
+                    None => std::future::pending().await,
+                }
+            }
+        });
     }
     let plan = Rc::new(Plan {
         seed: config.seed,
@@ -180,12 +192,12 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         }
         for fault in due {
             for action in nemesis.apply(&fault, now) {
-                execute(&mut sim, system.as_ref(), &action);
+                execute(&mut sim, system.as_ref(), &down, &action);
             }
             applied.push((now, fault));
         }
         for action in nemesis.tick(now) {
-            execute(&mut sim, system.as_ref(), &action);
+            execute(&mut sim, system.as_ref(), &down, &action);
         }
 
         let finished = sim.step().map_err(|e| SimError::Host { at: sim.elapsed(), message: e.to_string() })?;

@@ -92,6 +92,9 @@ fn kind_name(kind: RawFaultKind) -> &'static str {
         RawFaultKind::Crash => "crash",
         RawFaultKind::CrashMinority => "crash-minority",
         RawFaultKind::CrashAll => "crash-all",
+        RawFaultKind::Kill => "kill",
+        RawFaultKind::KillMinority => "kill-minority",
+        RawFaultKind::KillAll => "kill-all",
         RawFaultKind::Skew => "skew",
         RawFaultKind::Strobe => "strobe",
         RawFaultKind::Slow => "slow",
@@ -112,6 +115,9 @@ fn drawn_kind(kind: RawFaultKind) -> Option<FaultKind> {
         RawFaultKind::Crash => FaultKind::Crash { node: None },
         RawFaultKind::CrashMinority => FaultKind::CrashMinority,
         RawFaultKind::CrashAll => FaultKind::CrashAll,
+        RawFaultKind::Kill => FaultKind::Kill { node: None },
+        RawFaultKind::KillMinority => FaultKind::KillMinority,
+        RawFaultKind::KillAll => FaultKind::KillAll,
         RawFaultKind::Skew => FaultKind::Skew { node: None, offset_ms: 0 },
         RawFaultKind::Strobe => FaultKind::Strobe { node: None, offset_ms: 0, period_ms: 0 },
         RawFaultKind::Slow => FaultKind::Slow { node: None, latency_ms: 0 },
@@ -177,9 +183,9 @@ impl Source<'_> {
         use RawFaultKind as K;
         let kind = *raw.kind.get_ref();
         let takes = |kinds: &[RawFaultKind]| kinds.contains(&kind);
-        let with_node = [K::Isolate, K::OneWay, K::Crash, K::Skew, K::Strobe, K::Slow, K::Flaky];
+        let with_node = [K::Isolate, K::OneWay, K::Crash, K::Kill, K::Skew, K::Strobe, K::Slow, K::Flaky];
         if !takes(&with_node) {
-            self.refuse(&raw.node, "node", "isolate, one-way, crash, skew, strobe, slow and flaky faults")?;
+            self.refuse(&raw.node, "node", "isolate, one-way, crash, kill, skew, strobe, slow and flaky faults")?;
         }
         if !takes(&[K::Partition]) {
             self.refuse(&raw.left, "left", "partition faults")?;
@@ -263,6 +269,9 @@ impl Source<'_> {
             RawFaultKind::Crash => FaultKind::Crash { node: server(&raw.node)? },
             RawFaultKind::CrashMinority => FaultKind::CrashMinority,
             RawFaultKind::CrashAll => FaultKind::CrashAll,
+            RawFaultKind::Kill => FaultKind::Kill { node: server(&raw.node)? },
+            RawFaultKind::KillMinority => FaultKind::KillMinority,
+            RawFaultKind::KillAll => FaultKind::KillAll,
             RawFaultKind::Skew => FaultKind::Skew { node: server(&raw.node)?, offset_ms: offset()? },
             RawFaultKind::Strobe => FaultKind::Strobe {
                 node: server(&raw.node)?,

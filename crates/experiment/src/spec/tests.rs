@@ -96,6 +96,28 @@ fn a_valid_file_becomes_an_experiment_with_one_schedule_per_system() {
 }
 
 #[test]
+fn kill_is_a_process_fault_apart_from_crash() {
+    let faults = "[[fault]]\nat = \"3s\"\nuntil = \"4s\"\nkind = \"kill-all\"\n\
+                  [[fault]]\nat = \"5s\"\nuntil = \"6s\"\nkind = \"kill\"\nnode = \"server\"\n";
+    let experiment = ok(&format!("{HEAD}{SYSTEMS}{faults}"));
+    let [sql, quorum] = &experiment.systems[..] else { panic!("two systems") };
+    let s = Duration::from_secs;
+    let expected_sql = Schedule::new()
+        .at(s(3), Fault::kill("db"))
+        .at(s(4), Fault::restart("db"))
+        .at(s(5), Fault::kill("db"))
+        .at(s(6), Fault::restart("db"));
+    assert_eq!(experiment.schedule(sql, 1).expect("drawn"), expected_sql);
+    let drawn = experiment.schedule(quorum, 1).expect("drawn");
+    let kills: Vec<&Fault> = drawn.entries().iter().map(|(_, f)| f).filter(|f| matches!(f, Fault::Kill(_))).collect();
+    assert_eq!(kills, [&Fault::kill("n1"), &Fault::kill("n2"), &Fault::kill("n3"), &Fault::kill("n1")]);
+    assert!(!drawn.entries().iter().any(|(_, f)| matches!(f, Fault::Crash(_))), "a kill is no power loss");
+    // An unknown kind names the allowed ones, kill and crash among them.
+    let (_, _, message) = error(&with_fault("kind = \"sigkill\""));
+    assert!(message.contains("kill-all") && message.contains("crash-all"), "{message}");
+}
+
+#[test]
 fn quorum_settings_reach_the_cluster_config() {
     let system = "[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 5\nn = 3\nr = 2\nwrite = \"all\"\n\
                   mode = \"abd\"\ncommitlog = { group = \"50ms\" }\nhints = \"sloppy\"\nread_repair = \"off\"\n\
@@ -292,6 +314,10 @@ fn every_fault_kind_parses_and_is_realized_per_seed() {
         "kind = \"crash\"",
         "kind = \"crash-minority\"",
         "kind = \"crash-all\"",
+        "kind = \"kill\"",
+        "kind = \"kill\"\nnode = \"server\"",
+        "kind = \"kill-minority\"",
+        "kind = \"kill-all\"",
         "kind = \"skew\"\noffset_ms = 500",
         "kind = \"strobe\"\noffset_ms = 200\nperiod = \"50ms\"",
         "kind = \"slow\"\nlatency = \"300ms\"",

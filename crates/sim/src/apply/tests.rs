@@ -191,3 +191,21 @@ fn fault_windows_sort_by_time_first() {
     let applied = [(ms(300), Fault::skew("a", 0)), (ms(100), Fault::skew("a", 5))];
     assert_eq!(fault_windows(&applied), [(ms(100), ms(300))]);
 }
+
+#[test]
+fn a_kill_keeps_the_host_down_until_its_restart_revives_it() {
+    let mut nemesis = nemesis();
+    assert_eq!(nemesis.apply(&Fault::kill("a"), ms(0)), [Action::Kill("a".into())]);
+    assert!(!nemesis.is_healthy(), "a killed host is down");
+    assert_eq!(nemesis.recovery(), [Fault::restart("a")]);
+    // A power loss while the process is dead loses the unsynced writes; the restart still
+    // opens the gate the kill closed.
+    assert_eq!(nemesis.apply(&Fault::crash("a"), ms(1)), [Action::Crash("a".into())]);
+    assert_eq!(nemesis.apply(&Fault::restart("a"), ms(2)), [Action::Revive("a".into())]);
+    assert!(nemesis.is_healthy());
+    // A crashed host's restart is a plain bounce.
+    nemesis.apply(&Fault::crash("b"), ms(3));
+    assert_eq!(nemesis.apply(&Fault::restart("b"), ms(4)), [Action::Bounce("b".into())]);
+    let windows = fault_windows(&[(ms(10), Fault::kill("a")), (ms(20), Fault::restart("a"))]);
+    assert_eq!(windows, [(ms(10), ms(20))]);
+}

@@ -26,7 +26,15 @@ pub(super) fn drawn_offset(offset_ms: i64, rng: &mut Rng) -> i64 {
     }
 }
 
-/// Crashes of `hosts`, ended by their restarts.
+/// Kills of `hosts`' processes, ended by their restarts.
+pub(super) fn kills(hosts: Vec<String>) -> Realized {
+    Realized {
+        start: hosts.iter().cloned().map(Fault::Kill).collect(),
+        end: hosts.into_iter().map(Fault::Restart).collect(),
+    }
+}
+
+/// Power losses of `hosts`, ended by their restarts.
 pub(super) fn crashes(hosts: Vec<String>) -> Realized {
     Realized {
         start: hosts.iter().cloned().map(Fault::Crash).collect(),
