@@ -184,6 +184,12 @@ fn claim_2_scaling_figures_carry_their_seeds_and_intervals() {
     assert!(figure(2, "scaling/quorum-5-one/efficiency") > 0.85, "{}", claim(2));
     let evidence = claim(2)["evidence"].to_string();
     assert!(evidence.contains("over seeds 1-3; 95 % CI"), "{evidence}");
+    // claims.json keeps every seed's figure and the interval, not only the mean.
+    let estimate = &claim(2)["estimates"]["scaling/quorum-5-one/efficiency"];
+    assert_eq!(estimate["by_seed"].as_object().map(|seeds| seeds.len()), Some(3), "{estimate}");
+    assert!(
+        estimate["lo"].as_f64() <= estimate["mean"].as_f64() && estimate["mean"].as_f64() <= estimate["hi"].as_f64()
+    );
 }
 
 #[test]

@@ -92,8 +92,12 @@ pub struct Claim {
     /// What was measured: each line names the experiment, the system, the figure and the
     /// seeds.
     pub evidence: Vec<String>,
-    /// The figures the verdict was computed from, by name (`EXPERIMENT/SYSTEM/FIGURE`).
+    /// The figures the verdict was computed from, by name (`EXPERIMENT/SYSTEM/FIGURE`): the
+    /// point estimate (the mean over seeds for a figure with an estimate).
     pub figures: BTreeMap<String, f64>,
+    /// The figures measured over seeds, by the same names: each seed's value, the min-max and
+    /// the 95 % interval.
+    pub estimates: BTreeMap<String, crate::stats::Estimate>,
     /// The verdict.
     pub verdict: Verdict,
     /// Why the figures give that verdict.
@@ -115,6 +119,7 @@ impl Claim {
             tests: Vec::new(),
             evidence: Vec::new(),
             figures: BTreeMap::new(),
+            estimates: BTreeMap::new(),
             verdict: Verdict::missing("nothing judged yet"),
             reasoning: String::new(),
             gist: String::new(),
@@ -135,6 +140,14 @@ impl Claim {
     /// Records a figure the verdict uses.
     pub fn figure(&mut self, name: impl Into<String>, value: f64) {
         self.figures.insert(name.into(), value);
+    }
+
+    /// Records a figure measured over seeds: its mean among the figures, the whole estimate
+    /// beside it.
+    pub fn estimate(&mut self, name: impl Into<String>, estimate: &crate::stats::Estimate) {
+        let name = name.into();
+        self.figures.insert(name.clone(), estimate.mean);
+        self.estimates.insert(name, estimate.clone());
     }
 
     /// Sets the verdict and why.

@@ -104,7 +104,7 @@ fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Vec<Pair
             }));
         let Some(gain) = gain else { continue };
         let lost = experiment.counted(&unsynced, |r| r.lost_writes.map(|n| n > 0));
-        claim.figure(format!("{POWER_LOSS}/{synced}/over/{unsynced}/write_p50_ratio"), gain.mean);
+        claim.estimate(format!("{POWER_LOSS}/{synced}/over/{unsynced}/write_p50_ratio"), &gain);
         claim.line(format!(
             "{POWER_LOSS} (simulated disk, fsync {} us), median write latency of {synced} (synced before the ack) \
              over {unsynced} (acknowledged before the sync), paired by seed: {}; {unsynced} lost acknowledged \

@@ -68,7 +68,7 @@ fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
             let Some(efficiency) = paired_ratio(scaling, &row.system, &base.system, 3.0 / row.nodes as f64) else {
                 continue;
             };
-            claim.figure(format!("scaling/{}/efficiency", row.system), efficiency.mean);
+            claim.estimate(format!("scaling/{}/efficiency", row.system), &efficiency);
             parts.push(format!("{} nodes {}", row.nodes, efficiency.text_with(|v| format!("{v:.3}"))));
             cells.push(Cell { level: level.clone(), nodes: row.nodes, efficiency });
         }

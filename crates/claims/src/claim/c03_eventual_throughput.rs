@@ -58,7 +58,7 @@ fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<(usize, Estimate)> 
         let at = |level: &str| scaling.rows.iter().find(|r| r.nodes == *n && r.level == level);
         let (Some(one), Some(all)) = (at("one"), at("all")) else { continue };
         let Some(ratio) = paired_ratio(scaling, &one.system, &all.system, 1.0) else { continue };
-        claim.figure(format!("scaling/{n}/one_over_all"), ratio.mean);
+        claim.estimate(format!("scaling/{n}/one_over_all"), &ratio);
         let ok = |r: &ScalingRow| saturation(scaling, &r.system).map_or("-".to_owned(), |e| format!("{:.0}", e.mean));
         let quorum = at("quorum").map_or_else(String::new, |q| format!(", QUORUM {}", ok(q)));
         claim.line(format!(
@@ -84,7 +84,7 @@ fn machines(claim: &mut Claim, scaling: &Scaling) -> String {
         return String::new();
     };
     let per_node = cluster.mean / biggest.nodes as f64;
-    claim.figure("scaling/sqlite/saturation_ok_per_s", single.mean);
+    claim.estimate("scaling/sqlite/saturation_ok_per_s", &single);
     claim.figure(format!("scaling/{}/per_node_ok_per_s", biggest.system), per_node);
     claim.line(format!(
         "scaling ({}): SQLite (1 node) {} ok/s; {} {} ok/s in total, {per_node:.0} per node",

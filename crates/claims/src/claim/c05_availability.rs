@@ -98,7 +98,7 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
                 .map(|q| format!("{}/{}", q.read_level.to_uppercase(), q.write_level.to_uppercase()))
                 .unwrap_or_default();
             let replicated = properties.is_some_and(|p| p.replicas > 1);
-            claim.figure(format!("{}/{}/availability_time_faulty", experiment.name, row.system), availability.mean);
+            claim.estimate(format!("{}/{}/availability_time_faulty", experiment.name, row.system), &availability);
             here.push(Cell {
                 experiment: experiment.name.clone(),
                 system: row.system.clone(),

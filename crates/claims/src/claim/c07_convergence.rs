@@ -111,7 +111,7 @@ fn convergence_time(claim: &mut Claim, t: &Tally) -> String {
         })
         .map(|e| e.within(0.0, f64::INFINITY));
     let Some(time) = time else { return "no seed agreed".to_owned() };
-    claim.figure(format!("{}/convergence_ms_mean", t.key()), time.mean);
+    claim.estimate(format!("{}/convergence_ms_mean", t.key()), &time);
     claim.figure(format!("{}/convergence_ms_max", t.key()), time.max);
     format!(
         "agreed this far into the repair phase (from the end of the client phase: writes stopped, every fault healed): {}",
