@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
         assert_eq!(
             claim.evidence,
-            ["power-loss (every server losing power (unsynced writes gone)), sqlite-full (synced before the ack): \
+            ["power-loss (every server losing power, unsynced writes gone), sqlite-full (synced before the ack): \
               linearizable, no stale read, no lost acknowledged write clean on seeds 1-5 (rate < 45.1 % per seed at \
               95 %)"]
         );

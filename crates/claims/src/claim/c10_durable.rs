@@ -99,8 +99,8 @@ fn split(all: &[Tally]) -> String {
             continue;
         }
         let lost: Vec<&str> = here.iter().filter(|t| t.violated()).map(|t| t.system).collect();
-        let lost = if lost.is_empty() { "none".to_owned() } else { lost.join(", ") };
-        parts.push(format!("{what}, of {} systems lost writes: {lost}", here.len()));
+        let names = if lost.is_empty() { String::new() } else { format!(": {}", lost.join(", ")) };
+        parts.push(format!("{what}, {} of {} systems lost writes{names}", lost.len(), here.len()));
     }
     parts.join("; ")
 }
@@ -148,7 +148,7 @@ mod tests {
             "{line}"
         );
         assert!(
-            claim.reasoning.contains("under power loss, of 3 systems lost writes: quorum-quorum"),
+            claim.reasoning.contains("under power loss, 1 of 3 systems lost writes: quorum-quorum"),
             "{}",
             claim.reasoning
         );
@@ -159,10 +159,14 @@ mod tests {
         let disk = runs("quorum-one", 5, |_, _| {});
         let claim = acknowledged_durable(&from_records(&[(POWER_LOSS, synced()), (DISK_ERRORS, disk)]));
         assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
-        assert!(claim.reasoning.ends_with(
-            "under power loss, of 2 systems lost writes: none; under disk I/O errors (no power loss), of 1 systems \
-             lost writes: none"
-        ), "{}", claim.reasoning);
+        assert!(
+            claim.reasoning.ends_with(
+                "under power loss, 0 of 2 systems lost writes; under disk I/O errors (no power loss), 0 of 1 systems \
+             lost writes"
+            ),
+            "{}",
+            claim.reasoning
+        );
     }
 
     #[test]
