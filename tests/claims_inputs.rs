@@ -14,14 +14,18 @@ use std::sync::OnceLock;
 
 use crate::support::{lab, scratch};
 
-const POWER_LOSS: &str = r#"name = "power-loss"
-question = "Power loss, tiny."
+/// A tiny experiment named `name` with the same two systems as every other this file runs (so
+/// that two experiments' records differ only in the experiment they say), and `fault`.
+fn tiny(name: &str, fault: &str) -> String {
+    format!(
+        r#"name = "{name}"
+question = "{name}, tiny."
 seeds = 2
 duration = "1s"
 [workload]
 kind = "kv"
 keys = 4
-mix = { read = 1, write = 1 }
+mix = {{ read = 1, write = 1 }}
 clients_per_host = 2
 [[system]]
 name = "sqlite-full"
@@ -34,35 +38,16 @@ kind = "quorum"
 read = "all"
 write = "all"
 [[fault]]
-at = "800ms"
-kind = "crash-all"
-"#;
+{fault}
+"#
+    )
+}
 
-const CRASH_RESTART: &str = r#"name = "crash-restart"
-question = "Crash and restart, tiny."
-seeds = 2
-duration = "1s"
-[workload]
-kind = "kv"
-keys = 4
-mix = { read = 1, write = 1 }
-clients_per_host = 2
-[[system]]
-name = "sqlite-full"
-kind = "sqlite"
-journal = "wal"
-synchronous = "full"
-[[system]]
-name = "quorum-all"
-kind = "quorum"
-read = "all"
-write = "all"
-[[fault]]
-at = "300ms"
-until = "600ms"
-kind = "crash"
-node = "server"
-"#;
+/// The power loss: every server at 800 ms.
+const POWER_LOSS_FAULT: &str = "at = \"800ms\"\nkind = \"crash-all\"";
+
+/// The crash and restart: the server from 300 to 600 ms.
+const CRASH_RESTART_FAULT: &str = "at = \"300ms\"\nuntil = \"600ms\"\nkind = \"crash\"\nnode = \"server\"";
 
 fn show(output: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
@@ -73,11 +58,11 @@ fn valid() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = scratch("inputs-valid");
-        let files: Vec<String> = [("power-loss.toml", POWER_LOSS), ("crash-restart.toml", CRASH_RESTART)]
+        let files: Vec<String> = [("power-loss", POWER_LOSS_FAULT), ("crash-restart", CRASH_RESTART_FAULT)]
             .iter()
-            .map(|(name, text)| {
-                let path = scratch(name);
-                std::fs::write(&path, text).expect("scratch file");
+            .map(|(name, fault)| {
+                let path = scratch(&format!("{name}.toml"));
+                std::fs::write(&path, tiny(name, fault)).expect("scratch file");
                 path.display().to_string()
             })
             .collect();
