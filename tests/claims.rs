@@ -13,17 +13,12 @@ use serde_json::Value;
 
 use crate::support::{lab, scratch};
 
-/// The fault experiments the claims need, as the repository has them.
-const FAULT_FILES: [&str; 8] = [
-    "isolate-one-node",
-    "partition-halves",
-    "crash-restart",
-    "power-loss",
-    "clock-skew-lww",
-    "random-nemesis",
-    "disk-io-errors",
-    "quorum-caveats",
-];
+/// The fault experiments the claims need, as the repository has them: the ones the claims
+/// crate names.
+fn fault_files() -> impl Iterator<Item = &'static str> {
+    use claims::claim::fault_experiments::{CAVEATS, FAULT_EXPERIMENTS};
+    FAULT_EXPERIMENTS.into_iter().chain([CAVEATS])
+}
 
 /// The scaling sweep, small: the same capacity model as experiments/scaling.toml, 3 and 5
 /// nodes at ONE and ALL, SQLite from 4 to 128 clients.
@@ -80,9 +75,7 @@ fn results() -> &'static Path {
         std::fs::write(&scaling, SMALL_SCALING).expect("scratch file");
         let mut args: Vec<String> = vec!["run".into(), "--quiet".into()];
         args.extend(["--out".into(), dir.display().to_string()]);
-        args.extend(
-            FAULT_FILES.iter().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()),
-        );
+        args.extend(fault_files().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()));
         args.push(scaling.display().to_string());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = lab(&args);

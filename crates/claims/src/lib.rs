@@ -175,17 +175,9 @@ mod tests {
                 })
                 .collect()
         };
-        let names = [
-            "isolate-one-node",
-            "partition-halves",
-            "crash-restart",
-            "power-loss",
-            "clock-skew-lww",
-            "random-nemesis",
-            "disk-io-errors",
-            "quorum-caveats",
-        ];
-        let built: Vec<(&str, Vec<runner::run::record::SeedRecord>)> = names.iter().map(|n| (*n, records(n))).collect();
+        use claim::fault_experiments::{CAVEATS, FAULT_EXPERIMENTS};
+        let built: Vec<(&str, Vec<runner::run::record::SeedRecord>)> =
+            FAULT_EXPERIMENTS.iter().chain([&CAVEATS]).map(|n| (*n, records(n))).collect();
         let standard = from_records(&built);
         let theirs = renamed(&standard, |s| format!("my-{}", s.replace("quorum", "cassandra").replace("sqlite", "pg")));
         let registry = registry::standard();
