@@ -84,6 +84,15 @@ pub fn text(claims: &[Claim], registry: &Registry) -> String {
     out
 }
 
+/// A Markdown table of `header` and `rows` (cells already escaped with [`cell`]).
+fn md_table<const N: usize>(header: &[&str; N], rows: impl Iterator<Item = [String; N]>) -> String {
+    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(N));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out
+}
+
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -105,17 +114,10 @@ pub fn markdown(claims: &[Claim], results: &Path, registry: &Registry) -> String
         registry.version,
         registry.fingerprint
     );
-    out.push_str("| # | claim | verdict | key evidence |\n|---|---|---|---|\n");
-    for claim in claims {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            claim.id,
-            cell(&claim.short),
-            cell(&verdict_cell(claim)),
-            cell(&key(claim))
-        );
-    }
+    out.push_str(&md_table(
+        &["#", "claim", "verdict", "key evidence"],
+        claims.iter().map(|c| [c.id.to_string(), cell(&c.short), cell(&verdict_cell(c)), cell(&key(c))]),
+    ));
     for claim in claims {
         let _ = writeln!(out, "\n## {}. {}\n", claim.id, claim.short);
         let _ = writeln!(out, "> {}\n\nSource: {}\n", claim.quote, claim.source);
@@ -154,17 +156,10 @@ pub fn readme(claims: &[Claim], registry: &Registry) -> String {
         "Judged by `lab claims` with the thresholds of {}; every figure and interval is in `results/claims.md`.\n\n",
         registry.describe()
     );
-    out.push_str("| # | claim | expected (registered) | verdict |\n|---|---|---|---|\n");
-    for claim in claims {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            claim.id,
-            cell(&claim.short),
-            cell(&claim.expected),
-            cell(&verdict_cell(claim))
-        );
-    }
+    out.push_str(&md_table(
+        &["#", "claim", "expected (registered)", "verdict"],
+        claims.iter().map(|c| [c.id.to_string(), cell(&c.short), cell(&c.expected), cell(&verdict_cell(c))]),
+    ));
     out
 }
 
