@@ -37,11 +37,7 @@ fn sqlite(synchronous: SqliteSynchronous) -> Properties {
         replicas: 1,
         quorums: None,
         ordering: Ordering::SingleWriter,
-        durability: match synchronous {
-            SqliteSynchronous::Full => Durability::SyncedBeforeAck,
-            SqliteSynchronous::Normal => Durability::SyncedAfterAck,
-            SqliteSynchronous::Off => Durability::NeverSynced,
-        },
+        durability: synchronous.durability(),
         sqlite: Some(SqliteSettings { journal: SqliteJournal::Wal, synchronous }),
     }
 }

@@ -131,3 +131,15 @@ pub enum SqliteSynchronous {
     /// Sync at every commit.
     Full,
 }
+
+impl SqliteSynchronous {
+    /// When a commit reaches the disk at this setting: FULL syncs before the acknowledgement,
+    /// NORMAL (in WAL mode) at checkpoints after it, OFF never.
+    pub fn durability(self) -> Durability {
+        match self {
+            SqliteSynchronous::Full => Durability::SyncedBeforeAck,
+            SqliteSynchronous::Normal => Durability::SyncedAfterAck,
+            SqliteSynchronous::Off => Durability::NeverSynced,
+        }
+    }
+}

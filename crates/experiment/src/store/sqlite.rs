@@ -17,7 +17,7 @@ use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
 use super::{Configured, Ran, Replicas, Store};
-use crate::properties::{Durability, Ordering, Properties, SqliteJournal, SqliteSettings, SqliteSynchronous};
+use crate::properties::{Ordering, Properties, SqliteJournal, SqliteSettings, SqliteSynchronous};
 use crate::source::{fields_of, Checked, Section};
 use crate::value::seconds;
 
@@ -111,11 +111,7 @@ impl Configured for SqliteSystem {
             replicas: 1,
             quorums: None,
             ordering: Ordering::SingleWriter,
-            durability: match synchronous {
-                SqliteSynchronous::Full => Durability::SyncedBeforeAck,
-                SqliteSynchronous::Normal => Durability::SyncedAfterAck,
-                SqliteSynchronous::Off => Durability::NeverSynced,
-            },
+            durability: synchronous.durability(),
             sqlite: Some(SqliteSettings { journal, synchronous }),
         }
     }
