@@ -57,6 +57,68 @@ pub fn head(root: &mut Section<'_>) -> Checked<Head> {
     Ok(Head { name: trimmed, question: question.into_inner().trim().to_owned() })
 }
 
+/// The default `resolution`: 1 ms, turmoil's and tokio's own tick (no dilation).
+pub const DEFAULT_RESOLUTION: Duration = Duration::from_millis(1);
+/// The default one-way network latency, minimum and maximum.
+pub const DEFAULT_LATENCY: (Duration, Duration) = (Duration::from_millis(1), Duration::from_millis(10));
+/// Longest one-way network latency a file may set.
+pub const MAX_LATENCY: Duration = Duration::from_secs(10);
+
+/// The optional `resolution`: model time one simulation step stands for, a whole divisor of
+/// 1 ms from 1 us to 1 ms (see `sim::time`).
+pub fn resolution(root: &mut Section<'_>) -> Checked<Duration> {
+    let source = root.source();
+    let Some(raw): Option<Spanned<String>> = root.take("resolution")? else { return Ok(DEFAULT_RESOLUTION) };
+    let parsed = source.duration(&raw, "resolution")?;
+    if sim::time::scale_for(parsed).is_none() {
+        return source.fail(
+            raw.span(),
+            format!(
+                "resolution = {:?}: expected a whole divisor of 1ms from 1us to 1ms (1ms, 500us, 250us, 200us, 100us, 50us, 20us, 10us, 5us, 2us, 1us, ...)",
+                raw.get_ref()
+            ),
+        );
+    }
+    Ok(parsed)
+}
+
+/// The optional `latency`: one-way network latency, fixed (`latency = "200us"`) or a range
+/// (`latency = ["50us", "500us"]`), each at least the `resolution` (a shorter one would be
+/// rounded up to a step) and at most [`MAX_LATENCY`]. Errors point at the value.
+pub fn latency(root: &mut Section<'_>, resolution: Duration) -> Checked<(Duration, Duration)> {
+    let source = root.source();
+    let Some(raw): Option<Spanned<toml::Value>> = root.take("latency")? else { return Ok(DEFAULT_LATENCY) };
+    let span = raw.span();
+    let expected = "latency: expected one duration (`latency = \"200us\"`) or two, minimum and maximum (`latency = [\"50us\", \"500us\"]`)";
+    let texts: Vec<&str> = match raw.get_ref() {
+        toml::Value::String(value) => vec![value, value],
+        toml::Value::Array(values) if values.len() == 2 => match (values[0].as_str(), values[1].as_str()) {
+            (Some(min), Some(max)) => vec![min, max],
+            _ => return source.fail(span, expected),
+        },
+        _ => return source.fail(span, expected),
+    };
+    let mut bounds = Vec::with_capacity(2);
+    for text in texts {
+        let parsed =
+            crate::value::parse_duration(text).map_err(|e| source.error(span.clone(), format!("latency: {e}")))?;
+        if parsed < resolution {
+            return source.fail(
+                span,
+                format!("latency {text:?} is shorter than the resolution ({resolution:?}): set `resolution` finer"),
+            );
+        }
+        if parsed > MAX_LATENCY {
+            return source.fail(span, format!("latency {text:?}: at most {}", seconds(MAX_LATENCY)));
+        }
+        bounds.push(parsed);
+    }
+    if bounds[0] > bounds[1] {
+        return source.fail(span, "latency: the minimum is above the maximum");
+    }
+    Ok((bounds[0], bounds[1]))
+}
+
 /// The required `seeds`: a count (`seeds = 5`, seeds 1..=5) or a list (`seeds = [1, 7, 42]`,
 /// in its order, without duplicates). A singular `seed` is refused with the spelling to use.
 pub fn seeds(root: &mut Section<'_>) -> Checked<Vec<u64>> {

@@ -1,6 +1,7 @@
 //! Fault experiments (the default kind): systems under a fault schedule. The `[workload]`
 //! and `[[system]]` tables are read through the registry ([`crate::common`]); this module
-//! reads the rest (`seeds`, `duration`, `[[fault]]`, `[nemesis]`, `[disk]`) and builds the
+//! reads the rest (`seeds`, `duration`, `resolution`, `latency`, `[[fault]]`, `[nemesis]`,
+//! `[disk]`) and builds the
 //! validated [`Experiment`].
 //!
 //! Every error names the file, line and column of the value it is about. After its own
@@ -57,6 +58,11 @@ pub struct Experiment {
     pub disk: DiskFaults,
     /// The random nemesis, when the file has one.
     pub random: Option<RandomNemesis>,
+    /// Model time one simulation step stands for (`resolution`, default 1 ms): below 1 ms the
+    /// run is dilated ([`sim::time`]) and costs that short are seen in single operations.
+    pub resolution: Duration,
+    /// One-way network latency, minimum and maximum (`latency`, default 1 ms to 10 ms).
+    pub latency: (Duration, Duration),
 }
 
 /// One system under test.
@@ -100,6 +106,8 @@ impl Experiment {
         config.client_hosts = self.clients.hosts;
         config.clients_per_host = self.clients.per_host;
         config.op_timeout = self.clients.timeout;
+        config.tick = self.resolution;
+        config.latency = self.latency;
         // As `lab sim`: the set's final read waits for every operation still in flight.
         config.settle = config.settle.max(self.clients.timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = self.schedule(system, seed)?;
@@ -146,6 +154,8 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> 
     let seeds = common::seeds(&mut root)?;
     let raw_duration: Spanned<String> = common::required(&mut root, "duration")?;
     let duration = source.duration_at_most(&raw_duration, "duration", MAX_DURATION)?;
+    let resolution = common::resolution(&mut root)?;
+    let latency = common::latency(&mut root, resolution)?;
     let (workload, clients, _) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
     let tables = common::systems(registry, &mut root)?;
     let mut systems = Vec::with_capacity(tables.len());
@@ -165,7 +175,7 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> 
         ));
     }
     let raw: RawExperiment = root.finish()?;
-    source.experiment(Parts { head, seeds, duration, workload, clients }, raw, systems)
+    source.experiment(Parts { head, seeds, duration, resolution, latency, workload, clients }, raw, systems)
 }
 
 /// What [`parse`] read before the rest of the file.
@@ -173,6 +183,8 @@ struct Parts {
     head: Head,
     seeds: Vec<u64>,
     duration: Duration,
+    resolution: Duration,
+    latency: (Duration, Duration),
     workload: Box<dyn ConfiguredWorkload>,
     clients: Clients,
 }
@@ -184,7 +196,7 @@ impl Source<'_> {
         raw: RawExperiment,
         systems: Vec<(std::ops::Range<usize>, System)>,
     ) -> Checked<Experiment> {
-        let Parts { head, seeds, duration, workload, clients } = parts;
+        let Parts { head, seeds, duration, resolution, latency, workload, clients } = parts;
         if raw.fault.len() > MAX_FAULTS {
             return self.fail(raw.fault[MAX_FAULTS].kind.span(), format!("at most {MAX_FAULTS} faults"));
         }
@@ -199,6 +211,8 @@ impl Source<'_> {
             faults: raw.fault.len(),
             disk: self.disk(raw.disk.as_ref())?,
             random: None,
+            resolution,
+            latency,
         };
         experiment.random = raw.nemesis.as_ref().map(|n| self.nemesis(n, duration)).transpose()?;
         for (name_span, mut system) in systems {

@@ -63,7 +63,7 @@ impl QuorumClient {
         for k in 0..self.nodes.len() {
             let index = (self.preferred + k) % self.nodes.len();
             let connect = TcpStream::connect((self.nodes[index].as_str(), CLIENT_PORT));
-            if let Ok(Ok(stream)) = tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            if let Ok(Ok(stream)) = sim::time::timeout(CONNECT_TIMEOUT, connect).await {
                 self.preferred = index;
                 self.connection = Some((stream, FrameDecoder::new(MAX_REPLY_FRAME)));
                 return Ok(());

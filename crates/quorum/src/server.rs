@@ -124,9 +124,9 @@ pub struct NodeSetup {
     pub restarts: Rc<Restarts>,
 }
 
-/// Simulated time since the start (zero outside a simulation).
+/// Model time since the start (zero outside a simulation; see [`sim::time`]).
 fn now() -> Duration {
-    turmoil::sim_elapsed().unwrap_or_default()
+    sim::time::now()
 }
 
 struct Host {
@@ -266,7 +266,7 @@ impl Host {
 
 async fn ticker(host: Rc<Host>) {
     loop {
-        tokio::time::sleep(TICK).await;
+        sim::time::sleep(TICK).await;
         host.run(|node, now| node.on_tick(now));
     }
 }
@@ -282,7 +282,7 @@ async fn sampler(host: Rc<Host>, period: Duration, samples: ReplicaSamples) {
         let at = now();
         let slot = at.as_nanos() / period_ns + 1;
         let Ok(next) = u64::try_from(slot * period_ns).map(Duration::from_nanos) else { return };
-        tokio::time::sleep(next.saturating_sub(at)).await;
+        sim::time::sleep(next.saturating_sub(at)).await;
         if host.dead.get() {
             return;
         }
@@ -299,7 +299,7 @@ async fn sampler(host: Rc<Host>, period: Duration, samples: ReplicaSamples) {
 /// writes may not be durable).
 async fn syncer(host: Rc<Host>, period: Duration) {
     loop {
-        tokio::time::sleep(period).await;
+        sim::time::sleep(period).await;
         if host.dead.get() {
             return;
         }
@@ -322,7 +322,7 @@ async fn syncer(host: Rc<Host>, period: Duration) {
 
 async fn connect_peer(id: u32, name: &str) -> Option<TcpStream> {
     let connect = TcpStream::connect((name, PEER_PORT));
-    let mut stream = tokio::time::timeout(PEER_CONNECT_TIMEOUT, connect).await.ok()?.ok()?;
+    let mut stream = sim::time::timeout(PEER_CONNECT_TIMEOUT, connect).await.ok()?.ok()?;
     let hello = frame::encode(&Hello { from: id }).ok()?;
     frame::write_frame(&mut stream, &hello).await.ok()?;
     Some(stream)
@@ -375,7 +375,7 @@ async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
     let mut decoder = FrameDecoder::new(MAX_PEER_FRAME);
     let mut from = None;
     loop {
-        let read = tokio::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut stream, &mut decoder)).await;
+        let read = sim::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut stream, &mut decoder)).await;
         let body = match read {
             Ok(Ok(Some(body))) => body,
             Ok(Err(error)) if is_bad_input(&error) => return bad_frame(&host),
@@ -438,7 +438,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     });
     let mut decoder = FrameDecoder::new(MAX_FRAME);
     loop {
-        let read = tokio::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut reader, &mut decoder)).await;
+        let read = sim::time::timeout(IDLE_TIMEOUT, frame::read_frame(&mut reader, &mut decoder)).await;
         let body = match read {
             Ok(Ok(Some(body))) => body,
             Ok(Err(error)) if is_bad_input(&error) => {

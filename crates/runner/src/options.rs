@@ -198,6 +198,14 @@ pub struct SimArgs {
     /// Set the second server's clock this many milliseconds off, from the start.
     #[arg(long, allow_hyphen_values = true)]
     pub skew_ms: Option<i64>,
+    /// Model time one simulation step stands for (a whole divisor of 1ms, down to 1us):
+    /// finer makes sub-millisecond disk costs visible in single operations and costs
+    /// proportionally more steps (experiment files' `resolution`).
+    #[arg(long, default_value = "1ms")]
+    pub resolution: String,
+    /// One-way network latency: `200us` (fixed) or `MIN..MAX` (experiment files' `latency`).
+    #[arg(long, default_value = "1ms..10ms")]
+    pub latency: String,
     /// Wall time the checker may spend before its verdict is `unknown`.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub check_timeout: Duration,

@@ -68,6 +68,11 @@ fn script(args: &SimArgs, servers: &[String]) -> Result<String> {
         args.seed,
         quote(&args.duration)
     )?;
+    writeln!(text, "resolution = {}", quote(&args.resolution))?;
+    match args.latency.split_once("..") {
+        Some((min, max)) => writeln!(text, "latency = [{}, {}]", quote(min), quote(max))?,
+        None => writeln!(text, "latency = {}", quote(&args.latency))?,
+    }
     writeln!(text, "[workload]\nkind = {}", quote(&args.workload))?;
     writeln!(text, "client_hosts = {}\nclients_per_host = {}", args.client_hosts, args.clients_per_host)?;
     writeln!(text, "timeout = {}", quote(&args.timeout))?;

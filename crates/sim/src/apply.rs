@@ -332,8 +332,10 @@ pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, down: &Down, act
         Action::Repair(a, b) => sim.repair(a.as_str(), b.as_str()),
         Action::PartitionOneWay(from, to) => sim.partition_oneway(from.as_str(), to.as_str()),
         Action::RepairOneWay(from, to) => sim.repair_oneway(from.as_str(), to.as_str()),
-        Action::Latency(a, b, latency) => sim.set_link_latency(a.as_str(), b.as_str(), *latency),
-        Action::MaxLatency(a, b, latency) => sim.set_link_max_message_latency(a.as_str(), b.as_str(), *latency),
+        Action::Latency(a, b, latency) => sim.set_link_latency(a.as_str(), b.as_str(), crate::time::to_sim(*latency)),
+        Action::MaxLatency(a, b, latency) => {
+            sim.set_link_max_message_latency(a.as_str(), b.as_str(), crate::time::to_sim(*latency))
+        }
         // turmoil panics on a probability above one; validation refuses it too.
         Action::FailRate(a, b, ppm) => {
             sim.set_link_fail_rate(a.as_str(), b.as_str(), f64::from((*ppm).min(PPM)) / f64::from(PPM))

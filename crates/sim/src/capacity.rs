@@ -3,8 +3,9 @@
 //! The model itself is pure and lives in [`base::capacity`] ([`CpuCost`], [`Capacity`],
 //! [`Overlap`] and the timelines); it is re-exported here under its old paths. What this module
 //! adds is the adapter: [`NodeClock`] takes the runtime's `now` (a [`tokio::time::Instant`],
-//! which the server reads) and converts it to the pure model's time, a [`Duration`] since the
-//! first instant the clock booked, and converts the release time back.
+//! which the server reads) and converts it to the pure model's time, a [`Duration`] of model
+//! time (see [`crate::time`]) since the first instant the clock booked, and converts the
+//! release time back.
 //!
 //! Why the first booked instant is the origin: a node's clock lives for one incarnation of its
 //! server, inside one host runtime, whose `Instant`s only move forward; every later `now` is at
@@ -45,17 +46,17 @@ impl NodeClock {
         self.model.book_disk(since, disk).map(|done| at(origin, done))
     }
 
-    /// The origin (fixed on first use) and `now` as time since it.
+    /// The origin (fixed on first use) and `now` as model time since it.
     fn since_origin(&mut self, now: Instant) -> (Instant, Duration) {
         let origin = *self.origin.get_or_insert(now);
-        (origin, now.saturating_duration_since(origin))
+        (origin, crate::time::to_model(now.saturating_duration_since(origin)))
     }
 }
 
-/// The instant `since` after `origin`; an absurd time (a saturated cost) is capped a year on
-/// rather than overflow the clock.
+/// The instant `since` (model time) after `origin`; an absurd time (a saturated cost) is capped
+/// a year of simulated time on rather than overflow the clock.
 fn at(origin: Instant, since: Duration) -> Instant {
-    origin.checked_add(since).unwrap_or(origin + Duration::from_secs(365 * 24 * 3600))
+    origin.checked_add(crate::time::to_sim(since)).unwrap_or(origin + Duration::from_secs(365 * 24 * 3600))
 }
 
 #[cfg(test)]

@@ -47,7 +47,10 @@ pub struct SimConfig {
     pub settle: Duration,
     /// Attempts of each final read (each recorded) before giving up.
     pub final_read_attempts: u32,
-    /// turmoil's tick: simulated time each step advances every host.
+    /// The resolution: model time each simulation step stands for, a whole divisor of 1 ms
+    /// from 1 us to 1 ms. Below 1 ms the simulation runs dilated by `1 ms / tick`
+    /// ([`crate::time`]): costs down to one tick are visible in a single operation's latency,
+    /// and every step is as expensive as before, so a run takes that many times more steps.
     pub tick: Duration,
     /// Disk faults turmoil's simulated disk injects on every host for the whole run.
     pub disk: DiskFaults,
@@ -103,6 +106,12 @@ impl SimConfig {
         }
     }
 
+    /// How much slower than model time the simulation runs: `1 ms / tick` (1 when the tick is
+    /// invalid; [`SimConfig::validate`] refuses such a tick).
+    pub fn scale(&self) -> u32 {
+        crate::time::scale_for(self.tick).unwrap_or(1)
+    }
+
     /// The number of logical clients (concurrent processes) in all.
     pub fn total_clients(&self) -> usize {
         self.client_hosts.saturating_mul(self.clients_per_host)
@@ -140,6 +149,9 @@ impl SimConfig {
             if value.is_zero() {
                 return Err(ConfigError::Zero(name));
             }
+        }
+        if crate::time::scale_for(self.tick).is_none() {
+            return Err(ConfigError::Resolution(self.tick));
         }
         self.workload.validate()?;
         let p = self.disk.io_error_probability;
@@ -269,6 +281,9 @@ pub enum ConfigError {
     /// A duration or count that must be positive is zero.
     #[error("`{0}` must not be zero")]
     Zero(&'static str),
+    /// A tick (resolution) that is not a whole divisor of 1 ms from 1 us to 1 ms.
+    #[error("tick {0:?} is not a whole divisor of 1 ms between 1 us and 1 ms (e.g. 1ms, 100us, 10us, 5us, 1us)")]
+    Resolution(Duration),
     /// The workload's parameters (its key space, its operation mix, ...) are invalid.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
@@ -362,6 +377,15 @@ mod tests {
         let mut c = config();
         c.op_timeout = Duration::ZERO;
         assert_eq!(c.validate(), Err(ConfigError::Zero("op_timeout")));
+
+        for bad in [Duration::from_millis(2), Duration::from_micros(3), Duration::from_nanos(100)] {
+            let mut c = config();
+            c.tick = bad;
+            assert_eq!(c.validate(), Err(ConfigError::Resolution(bad)));
+        }
+        let mut c = config();
+        c.tick = Duration::from_micros(5);
+        assert_eq!((c.validate(), c.scale()), (Ok(()), 200));
 
         let mut c = config();
         c.faults = Schedule::new().at(Duration::from_secs(10), Fault::Heal);

@@ -28,6 +28,8 @@
 //! - [`run`](mod@run): [`run()`](run::run) itself, [`RunResult`] and [`SimError`].
 //! - [`supervise`]: [`supervise::Restarts`] and [`supervise::Backoff`], for servers that restart
 //!   themselves after disk failures.
+//! - [`time`]: model time on a dilated simulation clock (sub-millisecond costs made visible);
+//!   servers and clients sleep and time out through it.
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
 //!   shared history log), `apply` (faults carried out in the step loop, strobing clocks
@@ -52,6 +54,7 @@ pub use base::rng;
 pub mod run;
 pub mod supervise;
 pub mod system;
+pub mod time;
 pub mod workload;
 
 pub use apply::fault_windows;

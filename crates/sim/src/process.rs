@@ -71,7 +71,7 @@ async fn perform<C: Client>(
     timeout: Duration,
 ) -> Outcome {
     recorder.invoke(process, operation);
-    let result = tokio::time::timeout(timeout, client.call(operation)).await;
+    let result = crate::time::timeout(timeout, client.call(operation)).await;
     let (kind, value, outcome) = match result {
         Ok(Ok(Reply::Ok(value))) => (EventType::Ok, value.clone(), Outcome::Replied(Reply::Ok(value))),
         Ok(Ok(Reply::Fail(why))) => (EventType::Fail, operation.value(), Outcome::Replied(Reply::Fail(why))),
@@ -87,7 +87,7 @@ async fn perform<C: Client>(
 async fn pause(pause: Duration, started: Duration, tick: Duration) {
     let pause = if now() == started { pause.max(tick) } else { pause };
     if !pause.is_zero() {
-        tokio::time::sleep(pause).await;
+        crate::time::sleep(pause).await;
     }
 }
 
@@ -132,7 +132,7 @@ async fn run_process<C: Client>(mut client: C, client_index: usize, plan: Rc<Pla
 /// would continue as; no regular process invokes after `duration`, so none can collide.
 async fn final_read<C: Client>(mut client: C, operation: Operation, plan: Rc<Plan>, recorder: Recorder) {
     let start = plan.duration.saturating_add(plan.settle);
-    tokio::time::sleep(start.saturating_sub(now())).await;
+    crate::time::sleep_until(start).await;
     let mut process = recorder.fresh_process();
     for _ in 0..plan.final_read_attempts {
         let started = now();
@@ -178,7 +178,7 @@ pub(crate) async fn client_host<S: System>(
         // The quiet period: the run goes on until `duration + settle` for every workload, so
         // that replicas can converge (and be watched converging) with no client writing.
         let end = plan.duration.saturating_add(plan.settle);
-        tokio::time::sleep(end.saturating_sub(now())).await;
+        crate::time::sleep_until(end).await;
     }
     Ok(())
 }

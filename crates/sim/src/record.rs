@@ -13,15 +13,16 @@ use history::{Event, EventType, Process, Value};
 
 use crate::system::Operation;
 
-/// Simulated time since the start of the simulation, as seen by the host running the caller.
+/// Model time since the start of the simulation ([`crate::time`]), as seen by the host running
+/// the caller.
 ///
 /// # Panics
 /// Outside a turmoil host (a harness bug: only client tasks call this).
 pub(crate) fn now() -> Duration {
-    turmoil::sim_elapsed().expect("simulated time is read inside a turmoil host")
+    crate::time::try_now().expect("simulated time is read inside a turmoil host")
 }
 
-/// Simulated nanoseconds, as histories record them.
+/// Model nanoseconds, as histories record them.
 pub(crate) fn nanos(time: Duration) -> u64 {
     u64::try_from(time.as_nanos()).unwrap_or(u64::MAX)
 }

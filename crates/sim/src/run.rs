@@ -1,7 +1,10 @@
 //! One simulated run: build the turmoil simulation, register the system's servers and the
 //! client hosts, step it while applying the fault schedule, and collect the history.
 //!
-//! Phases, in simulated time:
+//! Every time here is model time: the simulation runs dilated by the configuration's scale
+//! ([`SimConfig::tick`] is model time per step; see [`crate::time`]).
+//!
+//! Phases, in model time:
 //! 1. `0 .. duration`: processes invoke operations; faults apply when `sim.elapsed()` reaches
 //!    their time (checked before every step, so at tick resolution), and strobing clocks flip
 //!    when due (checked before every step too).
@@ -29,6 +32,7 @@ use crate::faults::Fault;
 use crate::process::{client_host, Plan};
 use crate::record::{nanos, Recorder};
 use crate::system::System;
+use crate::time::{to_model, to_sim, Dilation, STEP};
 
 /// The fixed start of simulated time (2024-01-01T00:00:00Z): turmoil's default epoch is the
 /// wall clock, which would leak into anything a system derives from `SystemTime`.
@@ -49,9 +53,9 @@ pub struct RunResult {
     pub faults: Vec<(Duration, Fault)>,
     /// Messages the system sent in all ([`System::messages_sent`] at the end).
     pub messages: u64,
-    /// Simulated time at the end.
+    /// Model time at the end (simulated time divided by the run's scale, see [`crate::time`]).
     pub elapsed: Duration,
-    /// Simulation steps taken.
+    /// Simulation steps taken (each one [`SimConfig::tick`] of model time).
     pub steps: u64,
 }
 
@@ -133,6 +137,8 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     config.validate()?;
     let servers = system.servers();
     config.validate_hosts(&servers)?;
+    // Every duration below is model time; the simulation runs dilated (see crate::time).
+    let _dilation = Dilation::new(config.scale());
 
     let mut system = system;
     system.set_capacity(&config.capacity);
@@ -181,7 +187,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     let mut recovered = false;
     let mut steps = 0u64;
     loop {
-        let now = sim.elapsed();
+        let now = to_model(sim.elapsed());
         let mut due: Vec<Fault> = Vec::new();
         while let Some((_, fault)) = schedule.next_if(|(at, _)| *at <= now) {
             due.push(fault.clone());
@@ -200,13 +206,14 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
             execute(&mut sim, system.as_ref(), &down, &action);
         }
 
-        let finished = sim.step().map_err(|e| SimError::Host { at: sim.elapsed(), message: e.to_string() })?;
+        let finished =
+            sim.step().map_err(|e| SimError::Host { at: to_model(sim.elapsed()), message: e.to_string() })?;
         steps += 1;
         if finished {
             break;
         }
-        if sim.elapsed() > limit {
-            return Err(SimError::Stuck { at: sim.elapsed(), limit });
+        if to_model(sim.elapsed()) > limit {
+            return Err(SimError::Stuck { at: to_model(sim.elapsed()), limit });
         }
     }
 
@@ -214,12 +221,14 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         history: recorder.take_events(),
         faults: applied,
         messages: system.messages_sent(),
-        elapsed: sim.elapsed(),
+        elapsed: to_model(sim.elapsed()),
         steps,
     })
 }
 
-/// turmoil's builder, seeded and with a fixed epoch (both are random by default).
+/// turmoil's builder, seeded and with a fixed epoch (both are random by default), on the
+/// dilated clock: turmoil's tick is always [`STEP`], and every model duration it is given is
+/// scaled by the (already set) [`Dilation`].
 fn builder(config: &SimConfig, limit: Duration) -> turmoil::Builder {
     let mut builder = turmoil::Builder::new();
     let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS);
@@ -228,12 +237,12 @@ fn builder(config: &SimConfig, limit: Duration) -> turmoil::Builder {
     builder
         .rng_seed(config.seed)
         .epoch(epoch)
-        .min_message_latency(config.latency.0)
-        .max_message_latency(config.latency.1)
-        .tick_duration(config.tick)
+        .min_message_latency(to_sim(config.latency.0))
+        .max_message_latency(to_sim(config.latency.1))
+        .tick_duration(STEP)
         .tcp_capacity(tcp_capacity)
         // Our own limit trips first; turmoil's is a backstop.
-        .simulation_duration(limit.saturating_add(config.tick.saturating_mul(10)));
+        .simulation_duration(to_sim(limit).saturating_add(STEP.saturating_mul(10)));
     let disk = builder.fs();
     if let Some(bytes) = config.disk.capacity_bytes {
         disk.capacity(bytes);

@@ -74,7 +74,7 @@ pub async fn serve_supervised(config: StoreConfig, messages: Rc<Cell<u64>>, rest
             Err(error @ (StoreError::Register(_) | StoreError::Pragma { .. })) => return Err(error.into()),
             Err(error) => restarts.failed_start(format!("opening the store failed: {error}")),
         }
-        tokio::time::sleep(backoff.next_pause()).await;
+        sim::time::sleep(backoff.next_pause()).await;
     }
 }
 
@@ -134,7 +134,7 @@ async fn accept(shared: &Rc<Shared>) -> Result<String, std::io::Error> {
 /// The kernel write-back model: every `period`, sync the store's open files and directory.
 async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
     loop {
-        tokio::time::sleep(period).await;
+        sim::time::sleep(period).await;
         // A kernel keeps flushing after a failed write-back; but the store has lost data it
         // believed written, and must be reopened. A dead store (its host crashed) ends the loop.
         if io.writeback().is_err() {
@@ -237,7 +237,7 @@ async fn serve_connection(mut stream: TcpStream, shared: Rc<Shared>) {
     loop {
         // A client cut off by a partition never sends its FIN: without this, its connection's
         // task would wait here for the host's lifetime.
-        let Ok(read) = tokio::time::timeout(IDLE_TIMEOUT, wire::read_frame(&mut stream, &mut decoder)).await else {
+        let Ok(read) = sim::time::timeout(IDLE_TIMEOUT, wire::read_frame(&mut stream, &mut decoder)).await else {
             return;
         };
         let response = match read {

@@ -432,3 +432,42 @@ fn names_keys_and_timeouts_are_bounded() {
     assert_error(&format!("{timeout}{SYSTEMS}"), 9, 11, "timeout: at most 60s");
     assert!(is_file_name("quorum-one.v2_b") && !is_file_name(".") && !is_file_name(&"x".repeat(101)));
 }
+
+#[test]
+fn resolution_and_latency_reach_the_run_configuration() {
+    let us = Duration::from_micros;
+    let head = HEAD
+        .replace("duration = \"10s\"\n", "duration = \"10s\"\nresolution = \"5us\"\nlatency = [\"50us\", \"500us\"]\n");
+    let experiment = ok(&format!("{head}{SYSTEMS}"));
+    assert_eq!((experiment.resolution, experiment.latency), (us(5), (us(50), us(500))));
+    let config = experiment.sim_config(&experiment.systems[0], 1).expect("a schedule");
+    assert_eq!((config.tick, config.latency, config.scale()), (us(5), (us(50), us(500)), 200));
+    let fixed =
+        ok(&format!("{}{SYSTEMS}", HEAD.replace("duration = \"10s\"\n", "duration = \"10s\"\nlatency = \"2ms\"\n")));
+    let ms = Duration::from_millis;
+    assert_eq!((fixed.resolution, fixed.latency), (ms(1), (ms(2), ms(2))));
+    let plain = ok(&format!("{HEAD}{SYSTEMS}"));
+    assert_eq!((plain.resolution, plain.latency), (ms(1), (ms(1), ms(10))));
+}
+
+#[test]
+fn a_bad_resolution_or_latency_is_refused_where_it_is_written() {
+    let with = |line: &str| {
+        format!("{}{SYSTEMS}", HEAD.replace("duration = \"10s\"\n", &format!("duration = \"10s\"\n{line}\n")))
+    };
+    assert_error(&with("resolution = \"3us\""), 5, 14, "whole divisor of 1ms");
+    assert_error(&with("resolution = \"2ms\""), 5, 14, "whole divisor of 1ms");
+    assert_error(&with("resolution = \"-5us\""), 5, 14, "resolution");
+    assert_error(&with("latency = \"100us\""), 5, 11, "shorter than the resolution");
+    assert_error(
+        &with("resolution = \"10us\"\nlatency = [\"500us\", \"50us\"]"),
+        6,
+        11,
+        "minimum is above the maximum",
+    );
+    assert_error(&with("resolution = \"10us\"\nlatency = [\"5us\", \"50us\"]"), 6, 11, "shorter than the resolution");
+    assert_error(&with("latency = [\"1ms\", \"2ms\", \"3ms\"]"), 5, 11, "one duration");
+    assert_error(&with("latency = \"fast\""), 5, 11, "not a duration");
+    assert_error(&with("latency = \"11s\""), 5, 11, "at most");
+    assert_error(&with("latency = 5"), 5, 11, "expected one duration");
+}

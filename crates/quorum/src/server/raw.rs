@@ -23,7 +23,7 @@ pub struct Exchange {
 /// closes the connection if `hang_up`, then collects the frames that come back until the
 /// node closes the connection or `wait` passes.
 pub async fn exchange(host: &str, port: u16, bytes: &[u8], hang_up: bool, wait: Duration) -> std::io::Result<Exchange> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = sim::time::deadline(wait);
     let connect = tokio::time::timeout_at(deadline, TcpStream::connect((host, port)));
     let mut stream = connect.await.map_err(|_| std::io::ErrorKind::TimedOut)??;
     stream.write_all(bytes).await?;
@@ -49,5 +49,5 @@ pub async fn exchange(host: &str, port: u16, bytes: &[u8], hang_up: bool, wait: 
 
 /// Sleeps until `at` of simulated time (at once if that has passed).
 pub async fn sleep_until(at: Duration) {
-    tokio::time::sleep(at.saturating_sub(super::now())).await;
+    sim::time::sleep_until(at).await;
 }

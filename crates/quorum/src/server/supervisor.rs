@@ -43,7 +43,7 @@ pub async fn serve(setup: NodeSetup) -> turmoil::Result {
             Err(Start::Refused(error)) => return Err(error.into()),
             Err(Start::Failed(reason)) => setup.restarts.failed_start(format!("{name}: {reason}")),
         }
-        tokio::time::sleep(backoff.next_pause()).await;
+        sim::time::sleep(backoff.next_pause()).await;
     }
 }
 

@@ -30,11 +30,20 @@ pub struct Toy {
     /// Every `skew_clock` call, in order.
     pub skews: Rc<RefCell<Vec<(String, i64)>>>,
     pub messages: Rc<Cell<u64>>,
+    /// Disk time every operation costs the server, booked on a [`sim::NodeClock`] as the real
+    /// stores book theirs (the reply waits for it).
+    pub op_cost: Duration,
 }
 
 impl Toy {
     pub fn new() -> Self {
-        Self { startup: Duration::ZERO, broken: false, skews: Rc::default(), messages: Rc::default() }
+        Self {
+            startup: Duration::ZERO,
+            broken: false,
+            skews: Rc::default(),
+            messages: Rc::default(),
+            op_cost: Duration::ZERO,
+        }
     }
 }
 
@@ -89,7 +98,13 @@ pub async fn read_frame(stream: &mut TcpStream) -> std::io::Result<Value> {
     serde_json::from_slice(&body).map_err(std::io::Error::other)
 }
 
-async fn serve_connection(mut stream: TcpStream, store: Rc<RefCell<Store>>, messages: Rc<Cell<u64>>) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    store: Rc<RefCell<Store>>,
+    messages: Rc<Cell<u64>>,
+    clock: Rc<Cell<sim::NodeClock>>,
+    op_cost: Duration,
+) {
     while let Ok(request) = read_frame(&mut stream).await {
         let reply = match request.as_list() {
             Some([Value::Str(f), key, value]) => {
@@ -102,6 +117,12 @@ async fn serve_connection(mut stream: TcpStream, store: Rc<RefCell<Store>>, mess
             Reply::Ok(v) => Value::List(vec!["ok".into(), v]),
             Reply::Fail(why) => Value::List(vec!["fail".into(), Value::Str(why)]),
         };
+        let mut node = clock.get();
+        let done = node.book(tokio::time::Instant::now(), Duration::ZERO, op_cost);
+        clock.set(node);
+        if let Some(done) = done {
+            tokio::time::sleep_until(done).await;
+        }
         messages.set(messages.get() + 1);
         if write_frame(&mut stream, &frame).await.is_err() {
             return;
@@ -117,18 +138,25 @@ impl System for Toy {
     }
 
     fn serve(&self, _host: &str) -> LocalFuture<turmoil::Result> {
-        let (startup, broken, messages) = (self.startup, self.broken, Rc::clone(&self.messages));
+        let (startup, broken, messages, op_cost) = (self.startup, self.broken, Rc::clone(&self.messages), self.op_cost);
         Box::pin(async move {
             if broken {
                 return Err("the toy refuses to start".into());
             }
-            tokio::time::sleep(startup).await;
+            sim::time::sleep(startup).await;
             // In memory: a restart starts empty.
             let store = Rc::new(RefCell::new(Store::default()));
+            let clock = Rc::new(Cell::new(sim::NodeClock::new(sim::Overlap::Serial)));
             let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
             loop {
                 let (stream, _) = listener.accept().await?;
-                tokio::task::spawn_local(serve_connection(stream, Rc::clone(&store), Rc::clone(&messages)));
+                tokio::task::spawn_local(serve_connection(
+                    stream,
+                    Rc::clone(&store),
+                    Rc::clone(&messages),
+                    Rc::clone(&clock),
+                    op_cost,
+                ));
             }
         })
     }
