@@ -224,6 +224,7 @@ impl workload::Configured for BlindWritesWorkload {
             check,
             stale_reads: None,
             lost_writes: None,
+            lost_window: None,
             acknowledged_writes: acknowledged as u64,
             unjudged_keys: 0,
             explanation,

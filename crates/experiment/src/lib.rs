@@ -27,7 +27,12 @@
 //! What do clients see when one server is cut off from every other host for a while?
 //! """
 //! seeds = 5                # seeds 1..=5; or a list: seeds = [1, 7, 42]
-//! duration = "10s"         # simulated time of client operations (ms, s, m, h)
+//! duration = "10s"         # simulated time of client operations (us, ms, s, m, h)
+//! resolution = "10us"      # optional: model time per simulation step, a whole divisor of 1ms
+//!                          # (default 1ms). Finer makes sub-ms costs (a 150 us fsync) visible
+//!                          # in single operations and costs 1ms/resolution times more steps
+//! latency = ["50us", "500us"]  # optional one-way network latency, [min, max] or one fixed
+//!                          # value, each at least the resolution (default ["1ms", "10ms"])
 //!
 //! [workload]
 //! kind = "kv"              # "register" | "kv" | "set"

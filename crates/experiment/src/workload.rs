@@ -83,6 +83,10 @@ pub struct Judged {
     pub stale_reads: Option<u64>,
     /// Acknowledged writes the final reads no longer reflect (`None`: nothing could be judged).
     pub lost_writes: Option<u64>,
+    /// When the lost writes were acknowledged: the simulated nanoseconds of the first and the
+    /// last lost write's acknowledgement (`None`: nothing lost). A power loss that takes the
+    /// writes acknowledged since the last sync or write-back shows as a window ending at it.
+    pub lost_window: Option<(u64, u64)>,
     /// Acknowledged writes (or adds).
     pub acknowledged_writes: u64,
     /// Keys with acknowledged writes but no successful final read: their writes can be neither
@@ -90,6 +94,25 @@ pub struct Judged {
     pub unjudged_keys: u64,
     /// Why the history violated a property, for people (empty when it did not).
     pub explanation: String,
+}
+
+/// The earliest and latest of `times` (`None` when there are none).
+pub fn window(times: impl IntoIterator<Item = u64>) -> Option<(u64, u64)> {
+    times.into_iter().fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((first, last)) => Some((first.min(t), last.max(t))),
+    })
+}
+
+/// The time of the `ok` completion of the operation invoked at `history[invoke]` (the same
+/// process's next completion), if it has one.
+pub fn acknowledged_at(history: &[Event], invoke: usize) -> Option<u64> {
+    let process = &history.get(invoke)?.process;
+    history[invoke + 1..]
+        .iter()
+        .find(|e| &e.process == process && e.kind != history::EventType::Invoke)
+        .filter(|e| e.kind == history::EventType::Ok)
+        .and_then(|e| e.time)
 }
 
 /// The consistency verdict of one history.

@@ -59,7 +59,12 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
     if args.runs == 0 {
         anyhow::bail!("--runs must be at least 1");
     }
-    let echo_config = EchoConfig { tasks: 100, rpcs_per_task: (args.echo_rpcs / 100).max(1), ..EchoConfig::default() };
+    let echo_config = EchoConfig {
+        tasks: 100,
+        rpcs_per_task: (args.echo_rpcs / 100).max(1),
+        resolution: args.resolution,
+        ..EchoConfig::default()
+    };
     // Reads and writes only: every store serves them (the quorum store refuses `cas` without
     // sending anything, which would count work that never happened).
     let mix = OpMix { read: 1, write: 1, cas: 0 };
@@ -68,6 +73,8 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
     config.clients_per_host = 50;
     config.duration = Duration::from_secs(args.seconds);
     config.think_time = Duration::ZERO;
+    config.tick = args.resolution;
+    config.validate().context("--resolution")?;
     let stores = stores()?;
 
     // Interleaved, so that whatever else the machine does weighs on every store alike. Every
@@ -91,8 +98,9 @@ pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
     let echo_rate = raw.rpcs as f64 / echo_wall.as_secs_f64();
     writeln!(
         out,
-        "turmoil echo RPC (baseline), 1 server + 1 client host x 100 tasks: {} RPCs, median {:.3} s wall of {} runs \
-         = {echo_rate:.0} RPCs per wall second",
+        "turmoil echo RPC (baseline), 1 server + 1 client host x 100 tasks, resolution {:?}: {} RPCs, median {:.3} s \
+         wall of {} runs = {echo_rate:.0} RPCs per wall second",
+        args.resolution,
         raw.rpcs,
         echo_wall.as_secs_f64(),
         args.runs

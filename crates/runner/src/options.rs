@@ -229,6 +229,10 @@ pub struct BenchSimArgs {
     /// Runs of each measurement; medians are reported.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+    /// Model time per simulation step, for the stores and the echo baseline alike (a whole
+    /// divisor of 1ms; see `resolution` in experiment files).
+    #[arg(long, value_parser = parse_duration, default_value = "1ms")]
+    pub resolution: Duration,
 }
 
 #[cfg(test)]

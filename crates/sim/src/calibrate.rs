@@ -23,13 +23,22 @@ pub struct EchoConfig {
     pub tasks: usize,
     /// Round trips each task makes.
     pub rpcs_per_task: usize,
-    /// Message latency (fixed).
+    /// Message latency (fixed), model time.
     pub latency: Duration,
+    /// Model time per step, as [`SimConfig::tick`](crate::SimConfig::tick): the echo runs
+    /// dilated by `1 ms / resolution` ([`crate::time`]), like a store's run at that resolution.
+    pub resolution: Duration,
 }
 
 impl Default for EchoConfig {
     fn default() -> Self {
-        Self { seed: 1, tasks: 100, rpcs_per_task: 1000, latency: Duration::from_millis(1) }
+        Self {
+            seed: 1,
+            tasks: 100,
+            rpcs_per_task: 1000,
+            latency: Duration::from_millis(1),
+            resolution: Duration::from_millis(1),
+        }
     }
 }
 
@@ -78,11 +87,15 @@ async fn echo_client(tasks: usize, rpcs: usize) -> turmoil::Result {
 
 /// Runs the echo benchmark to completion.
 pub fn echo(config: &EchoConfig) -> Result<EchoResult, String> {
+    let scale = crate::time::scale_for(config.resolution)
+        .ok_or_else(|| format!("resolution {:?} is not a whole divisor of 1 ms", config.resolution))?;
+    let _dilation = crate::time::Dilation::new(scale);
+    let latency = crate::time::to_sim(config.latency);
     let mut sim = turmoil::Builder::new()
         .rng_seed(config.seed)
         .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS))
-        .min_message_latency(config.latency)
-        .max_message_latency(config.latency)
+        .min_message_latency(latency)
+        .max_message_latency(latency)
         .tcp_capacity(config.tasks.max(64) * 2)
         .simulation_duration(Duration::from_secs(24 * 3600))
         .build();
@@ -90,7 +103,7 @@ pub fn echo(config: &EchoConfig) -> Result<EchoResult, String> {
     let (tasks, rpcs) = (config.tasks, config.rpcs_per_task);
     sim.client("client", echo_client(tasks, rpcs));
     sim.run().map_err(|e| e.to_string())?;
-    Ok(EchoResult { rpcs: (tasks * rpcs) as u64, simulated: sim.elapsed() })
+    Ok(EchoResult { rpcs: (tasks * rpcs) as u64, simulated: crate::time::to_model(sim.elapsed()) })
 }
 
 #[cfg(test)]

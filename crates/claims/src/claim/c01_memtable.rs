@@ -13,6 +13,7 @@ use runner::run::record::SeedRecord;
 use runner::run::table::quantile;
 use sim::disk_cost::DiskCost;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::fault_experiments::{inconclusive_unknown, unknown_runs, POWER_LOSS};
 
@@ -62,13 +63,33 @@ pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
         return claim.judged(inconclusive_unknown(count, &what), "a failed or unjudged run measured nothing");
     }
     let real_disk = evidence.engines.as_ref().and_then(|engines| real_disk_context(&mut claim, engines));
-    let resolvable = DiskCost::MEASURED.per_sync >= SIMULATION_TICK;
-    decide(claim, &pairs, registered.value("sync_gain"), resolvable, real_disk)
+    let resolution = coarsest_resolution(experiment, &pairs);
+    let resolvable = DiskCost::MEASURED.per_sync >= resolution.saturating_mul(RESOLVED_STEPS);
+    decide(claim, &pairs, registered.value("sync_gain"), resolvable, resolution, real_disk)
 }
 
-/// The simulation's tick: a disk cost shorter than it is rounded up to it, so a sync below it
-/// cannot be told from no sync (../shared/notes/turmoil.md; issue 16 lifts this).
-pub const SIMULATION_TICK: std::time::Duration = std::time::Duration::from_millis(1);
+/// The resolution of records that do not say: the old 1 ms tick.
+pub const OLD_TICK: Duration = Duration::from_millis(1);
+
+/// A cost is told apart in one operation, to within 10 %, when it spans at least this many
+/// simulation steps (a cost is rounded up to the next step: `sim::time`).
+pub const RESOLVED_STEPS: u32 = 10;
+
+/// The coarsest resolution among the records of two systems.
+fn resolution_of(experiment: &Experiment, a: &str, b: &str) -> Duration {
+    [a, b]
+        .into_iter()
+        .flat_map(|system| experiment.records_of(system))
+        .map(|r| r.resolution_us.map_or(OLD_TICK, Duration::from_micros))
+        .max()
+        .unwrap_or(OLD_TICK)
+}
+
+/// The coarsest resolution among the records of `pairs` (1 ms for records from before
+/// resolutions were recorded).
+fn coarsest_resolution(experiment: &Experiment, pairs: &[Pair]) -> Duration {
+    pairs.iter().map(|p| resolution_of(experiment, &p.unsynced, &p.synced)).max().unwrap_or(OLD_TICK)
+}
 
 /// One system acknowledged before its sync beside the same system synced before the ack.
 pub(crate) struct Pair {
@@ -106,10 +127,11 @@ fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Vec<Pair
         let lost = experiment.counted(&unsynced, |r| r.lost_writes.map(|n| n > 0));
         claim.estimate(format!("{POWER_LOSS}/{synced}/over/{unsynced}/write_p50_ratio"), &gain);
         claim.line(format!(
-            "{POWER_LOSS} (simulated disk, fsync {} us), median write latency of {synced} (synced before the ack) \
+            "{POWER_LOSS} (simulated disk, fsync {} us, resolution {} us), median write latency of {synced} (synced before the ack) \
              over {unsynced} (acknowledged before the sync), paired by seed: {}; {unsynced} lost acknowledged \
              writes at power loss: {}",
             DiskCost::MEASURED.per_sync.as_micros(),
+            resolution_of(experiment, &unsynced, &synced).as_micros(),
             gain.text_with(|v| format!("{v:.2}x")),
             lost.text()
         ));
@@ -124,7 +146,14 @@ fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Vec<Pair
 /// same system with and without the sync) and the unsynced variant paid for it in lost writes;
 /// holds when it was slower and lost nothing; refuted when the sync cost no latency on a
 /// simulation that could have shown it.
-fn decide(claim: Claim, pairs: &[Pair], threshold: f64, resolvable: bool, real_disk: Option<String>) -> Claim {
+fn decide(
+    claim: Claim,
+    pairs: &[Pair],
+    threshold: f64,
+    resolvable: bool,
+    resolution: Duration,
+    real_disk: Option<String>,
+) -> Claim {
     let show = |v: f64| format!("{v:.2}x");
     let undecided: Vec<String> = pairs
         .iter()
@@ -143,10 +172,11 @@ fn decide(claim: Claim, pairs: &[Pair], threshold: f64, resolvable: bool, real_d
         if !resolvable {
             return claim.judged(
                 Verdict::inconclusive(format!(
-                    "the simulation cannot resolve the sync: fsync {} us is below its {} ms tick, so synced and unsynced \
-                     writes took the same simulated time (issue 16){context}",
+                    "the simulation cannot resolve the sync: fsync {} us is less than {RESOLVED_STEPS} steps of its \
+                     {} us resolution, so synced and unsynced writes may take the same simulated time (set a finer \
+                     `resolution`){context}",
                     DiskCost::MEASURED.per_sync.as_micros(),
-                    SIMULATION_TICK.as_millis()
+                    resolution.as_micros()
                 )),
                 "a model that hides the cost cannot judge it",
             );
@@ -305,7 +335,8 @@ mod tests {
         );
         assert_eq!(memtable(&power_loss(|_| 5, 0)).verdict, Verdict::Holds, "faster and nothing lost");
 
-        // The same latency synced or not: the 1 ms tick hides a 150 us sync.
+        // The same latency synced or not, on records without a resolution (the old 1 ms tick, which
+        // hides a 150 us sync).
         let mut equal = power_loss(|_| 10, 30);
         equal.engines = Some(engines());
         let claim = memtable(&equal);
@@ -314,8 +345,18 @@ mod tests {
         assert!(claim.evidence.iter().any(|l| l.contains("134x")), "{:?}", claim.evidence);
         // On a simulation that could see the sync, no latency difference refutes.
         let pairs = compare_in_simulation(&mut Claim::new(1, "", "", ""), &equal.experiments[POWER_LOSS]);
-        let refuted = decide(Claim::new(1, "", "", ""), &pairs, 1.2, true, None);
+        let refuted = decide(Claim::new(1, "", "", ""), &pairs, 1.2, true, Duration::from_micros(10), None);
         assert_eq!(refuted.verdict, Verdict::Refuted);
+        // Records that say they ran at a 10 us resolution could see the 150 us sync: refuted.
+        let mut fine = power_loss(|_| 10, 30);
+        for r in &mut fine.experiments.get_mut(POWER_LOSS).expect("power-loss").records {
+            r.resolution_us = Some(10);
+        }
+        assert_eq!(memtable(&fine).verdict, Verdict::Refuted);
+        // One record at 20 us is too coarse for 10 steps of a 150 us sync: inconclusive again.
+        fine.experiments.get_mut(POWER_LOSS).expect("power-loss").records[0].resolution_us = Some(20);
+        let Verdict::Inconclusive { why } = memtable(&fine).verdict else { panic!("a coarse record decided") };
+        assert!(why.contains("20 us resolution"), "{why}");
 
         // 1.1x-1.3x over the seeds against 1.2x.
         let straddling = memtable(&power_loss(|seed| [9, 8, 8, 8, 7][seed as usize - 1], 30));

@@ -43,6 +43,9 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
         check,
         stale_reads: Some(staleness.stale_reads.len() as u64),
         lost_writes: (staleness.final_reads > 0).then_some(staleness.lost_writes.len() as u64),
+        lost_window: super::window(
+            staleness.lost_writes.iter().filter_map(|lost| super::acknowledged_at(history, lost.write_event)),
+        ),
         acknowledged_writes: staleness.acknowledged_writes as u64,
         unjudged_keys: staleness.unjudged_keys as u64,
         explanation,

@@ -75,6 +75,7 @@ impl Configured for SetWorkload {
             check: if loss.is_valid() { Check::SetValid } else { Check::SetInvalid },
             stale_reads: None,
             lost_writes: loss.final_read.then_some(loss.lost.len() as u64),
+            lost_window: lost_window(history, &loss.lost),
             acknowledged_writes: loss.acknowledged as u64,
             unjudged_keys: u64::from(!loss.final_read && loss.acknowledged > 0),
             explanation,
@@ -84,6 +85,19 @@ impl Configured for SetWorkload {
     fn clone_box(&self) -> Box<dyn Configured> {
         Box::new(*self)
     }
+}
+
+/// When the lost adds were acknowledged (see [`Judged::lost_window`]).
+fn lost_window(history: &[Event], lost: &[history::Value]) -> Option<(u64, u64)> {
+    if lost.is_empty() {
+        return None;
+    }
+    let lost: std::collections::BTreeSet<&history::Value> = lost.iter().collect();
+    let acknowledged = history
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == history::EventType::Invoke && e.f == "add" && lost.contains(&e.value));
+    super::window(acknowledged.filter_map(|(i, _)| super::acknowledged_at(history, i)))
 }
 
 fn explain(loss: &SetLoss) -> String {

@@ -70,6 +70,8 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     record.check = judged.check;
     record.stale_reads = judged.stale_reads;
     record.lost_writes = judged.lost_writes;
+    record.resolution_us = Some(u64::try_from(config.tick.as_micros()).unwrap_or(u64::MAX));
+    record.lost_window_us = judged.lost_window.map(|(first, last)| [first / 1000, last / 1000]);
     record.acknowledged_writes = judged.acknowledged_writes;
     record.unjudged_keys = judged.unjudged_keys;
     let explanation = (!judged.explanation.is_empty()).then(|| {

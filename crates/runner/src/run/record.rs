@@ -70,6 +70,10 @@ pub struct SeedRecord {
     pub lost_writes: Option<u64>,
     /// Acknowledged writes (or adds).
     pub acknowledged_writes: u64,
+    /// When the lost writes were acknowledged, simulated microseconds: the first and the last
+    /// (absent when none was lost, and in records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_window_us: Option<[u64; 2]>,
     /// Keys with acknowledged writes and no successful final read: nothing about them could
     /// be judged lost or kept (absent in records written before it existed: read as 0).
     #[serde(default)]
@@ -84,6 +88,11 @@ pub struct SeedRecord {
     pub write_latency_us: BTreeMap<u64, u64>,
     /// Simulated time of client operations, in milliseconds.
     pub duration_ms: u64,
+    /// The run's resolution: model time per simulation step, in microseconds (a cost shorter
+    /// than this cannot be told apart in one operation; see `sim::time`). Absent in records
+    /// written before it existed, which ran at 1 ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_us: Option<u64>,
     /// Messages the system sent in the whole run.
     pub messages: u64,
     /// Every operation of the history, final reads included (the denominator of messages per
@@ -134,6 +143,8 @@ impl SeedRecord {
             stale_reads: None,
             lost_writes: None,
             acknowledged_writes: 0,
+            lost_window_us: None,
+            resolution_us: None,
             unjudged_keys: 0,
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),

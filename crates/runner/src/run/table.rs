@@ -3,7 +3,9 @@
 //! were sharded do not matter); the renderers turn rows into text, Markdown, CSV or JSON.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use experiment::value::seconds;
 use serde::Serialize;
 use tabled::builder::Builder;
 use tabled::settings::Style;
@@ -51,6 +53,9 @@ pub struct Row {
     pub lost_writes: Option<u64>,
     /// Acknowledged writes over all seeds.
     pub acknowledged_writes: u64,
+    /// When the lost writes were acknowledged, over all seeds: the earliest and the latest, in
+    /// simulated microseconds (`None`: nothing lost).
+    pub lost_window_us: Option<[u64; 2]>,
     /// Whether the system replicates (convergence applies).
     pub replicated: bool,
     /// The slowest convergence among seeds that converged, in ms.
@@ -104,6 +109,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         stale_reads: None,
         lost_writes: None,
         acknowledged_writes: 0,
+        lost_window_us: None,
         replicated: false,
         convergence_ms_max: None,
         convergence_never: 0,
@@ -156,6 +162,10 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
             row.lost_writes = Some(row.lost_writes.unwrap_or(0) + n);
         }
         row.acknowledged_writes += record.acknowledged_writes;
+        if let Some([first, last]) = record.lost_window_us {
+            let [a, b] = row.lost_window_us.unwrap_or([first, last]);
+            row.lost_window_us = Some([a.min(first), b.max(last)]);
+        }
         match record.convergence {
             Convergence::NotReplicated => {}
             Convergence::AfterMs(ms) => {
@@ -265,8 +275,14 @@ pub fn cells(row: &Row) -> Vec<String> {
             (None, never) => format!("never ({never} of {} seeds)", row.seeds - row.errors),
         }
     };
-    let lost = row.lost_writes.map(|lost| format!("{lost} of {}", row.acknowledged_writes));
-    let ms = |v: Option<f64>| optional(v.map(|v| format!("{v:.1}")));
+    let lost = row.lost_writes.map(|lost| {
+        let window = row.lost_window_us.map_or_else(String::new, |[first, last]| {
+            format!(", acked {}-{}", seconds(Duration::from_micros(first)), seconds(Duration::from_micros(last)))
+        });
+        format!("{lost} of {}{window}", row.acknowledged_writes)
+    });
+    // Two decimals below 10 ms: sub-millisecond costs (a sync, a LAN hop) show.
+    let ms = |v: Option<f64>| optional(v.map(|v| if v < 10.0 { format!("{v:.2}") } else { format!("{v:.1}") }));
     vec![
         row.system.clone(),
         row.ops.to_string(),
