@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use crate::cell::Cell;
 use crate::codec::{decode_cell, read_frame};
-use crate::disk::{Disk, File};
+use crate::disk::{DetachedSync, Disk, File};
 use crate::error::{Corruption, EngineError};
 
 /// When a server syncs the commit log and acknowledges writes (Cassandra's
@@ -210,6 +210,82 @@ impl Segment {
             self.entry_synced = true;
         }
         Ok(())
+    }
+}
+
+/// A sync of the segment prepared by [`Segment::detach_sync`], to run without the engine.
+#[derive(Debug)]
+pub(crate) struct SegmentSync {
+    /// The segment it syncs.
+    segment: u64,
+    /// The segment's length when it was prepared: what the sync covers.
+    len: u64,
+    sync: DetachedSync,
+}
+
+impl SegmentSync {
+    /// Runs the file sync (on any thread, without the engine).
+    pub(crate) fn run(&self) -> Result<(), EngineError> {
+        self.sync.run()
+    }
+}
+
+impl Segment {
+    /// The first half of a sync that runs without the engine's lock (see
+    /// [`crate::group_commit`]): hands every buffered record to the file system and prepares
+    /// a sync covering the segment's current length. `None` when nothing is pending. Records
+    /// appended after this are not covered (the sync may make them durable, but says nothing
+    /// of them).
+    pub(crate) fn detach_sync(&mut self, disk: &mut Disk) -> Result<Option<SegmentSync>, EngineError> {
+        if !self.dirty {
+            return Ok(None);
+        }
+        let prepared = self.write_buffer(disk).and_then(|()| disk.detach_sync(&self.file, &self.name));
+        match prepared {
+            Ok(sync) => Ok(Some(SegmentSync { segment: self.id, len: self.len, sync })),
+            Err(error) => Err(self.cut_back(disk, error)),
+        }
+    }
+
+    /// The second half: records what the sync covered (`outcome` is what
+    /// [`SegmentSync::run`] returned) and syncs the directory on the segment's first sync,
+    /// as [`Segment::sync`] does.
+    ///
+    /// If the engine moved to a new segment meanwhile (a flush), the records the sync covered
+    /// are durable anyway: the flush synced them into an SSTable, and synced the old segment
+    /// before deleting it ([`Disk::remove`]). A failure still fails the call (the caller
+    /// poisons the engine: a failed sync is never retried), but only a failure of the current
+    /// segment cuts it back.
+    pub(crate) fn finish_detached_sync(
+        &mut self,
+        disk: &mut Disk,
+        sync: SegmentSync,
+        outcome: Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        if sync.segment != self.id {
+            return outcome.map(|()| disk.count_detached_sync());
+        }
+        if let Err(error) = outcome {
+            return Err(self.cut_back(disk, error));
+        }
+        disk.count_detached_sync();
+        self.synced_len = self.synced_len.max(sync.len);
+        self.dirty = self.len > self.synced_len;
+        if !self.entry_synced && self.synced_len > 0 {
+            disk.sync_dir()?;
+            self.entry_synced = true;
+        }
+        Ok(())
+    }
+
+    /// After a failed sync: cuts the segment back to what the last successful sync covered
+    /// (best effort, see [`Segment::sync`]) and forgets the records after it.
+    fn cut_back(&mut self, disk: &mut Disk, error: EngineError) -> EngineError {
+        let _ = disk.set_len(&self.file, &self.name, self.synced_len);
+        self.len = self.synced_len;
+        self.buffer.clear();
+        self.dirty = false;
+        error
     }
 }
 

@@ -62,13 +62,15 @@ pub mod memtable;
 pub mod recovery;
 mod reserve;
 pub mod sstable;
+pub mod sync_batch;
 
 pub use base::disk_cost::DiskWork;
 pub use cell::{Cell, Version};
 pub use commit_log::CommitLogSync;
 pub use compaction::{choose, Choice, SstableMeta};
-pub use engine::{Engine, EngineConfig, Stats};
+pub use engine::{Engine, EngineConfig, PendingSync, Stats};
 pub use error::{Corruption, EngineError};
 pub use fs::{FileSystem, FsFile, RealFs, SyncCall};
 pub use group_commit::{GroupCommit, GroupStats};
 pub use recovery::{RecoveryReport, TornTail};
+pub use sync_batch::SyncBatcher;
