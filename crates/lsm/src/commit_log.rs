@@ -41,24 +41,36 @@ use crate::error::{Corruption, EngineError};
 /// `commitlog_sync`). The engine runs no timers: the server calls
 /// [`Engine::sync`](crate::Engine::sync) as its mode requires.
 ///
-/// - [`Batch`](CommitLogSync::Batch): `write`, then `sync`, then acknowledge; every
-///   acknowledged write survives a crash; one sync per write.
-/// - [`Group`](CommitLogSync::Group): acknowledge no write before a `sync` that covers it.
-///   Writes arriving in a window are held; at the window's end one `sync` covers them all,
-///   then all are acknowledged. Every acknowledged write survives; latency grows by up to a
-///   window, syncs fall to one per window.
+/// - [`Batch`](CommitLogSync::Batch): acknowledge no write before a sync that covers it, and
+///   start that sync at once unless one is running; writes that arrive during a sync share the
+///   next one. No timer and no window: a lone writer waits exactly one sync, and `n`
+///   concurrent writers need fewer than `n` syncs. The decisions are [`crate::SyncBatcher`]'s
+///   (simulation) and [`crate::GroupCommit::new`]'s (real threads).
+/// - [`Group`](CommitLogSync::Group): acknowledge no write before a `sync` that covers it,
+///   with syncs at most one per window: writes arriving in a window are held; at the window's
+///   end one `sync` covers them all, then all are acknowledged. Every acknowledged write
+///   survives; latency grows by up to a window, syncs fall to one per window (real threads:
+///   [`crate::GroupCommit::with_window`]).
 /// - [`Periodic`](CommitLogSync::Periodic): acknowledge right after `write`; a timer calls
 ///   `sync` every period. A crash loses the writes of up to the last period (acknowledged
 ///   ones included), as Cassandra's default `periodic` mode with `commitlog_sync_period`.
+///
+/// The semantics are Cassandra 4.0's ("cassandra.yaml file configuration",
+/// `commitlog_sync`, `commitlog_sync_batch_window_in_ms`, `commitlog_sync_group_window_in_ms`,
+/// <https://cassandra.apache.org/doc/4.0/cassandra/configuration/cass_yaml_file.html>): in
+/// `batch` mode writes are not acknowledged until the commit log has been synced and each
+/// incoming write triggers the sync (the batch window is deprecated and ignored); `group` is
+/// like `batch` except that it waits up to the group window between syncs; `periodic`
+/// acknowledges at once and syncs every `commitlog_sync_period_in_ms`.
 ///
 /// A flush (memtable to SSTable) makes everything written before it durable too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitLogSync {
     /// Acknowledge at once; sync every period.
     Periodic(Duration),
-    /// Sync before acknowledging each write.
+    /// Sync before acknowledging each write; writes arriving during a sync share the next.
     Batch,
-    /// Sync once per window, then acknowledge every write the sync covered.
+    /// Sync at most once per window, then acknowledge every write the sync covered.
     Group(Duration),
 }
 
@@ -68,7 +80,8 @@ impl CommitLogSync {
         !matches!(self, CommitLogSync::Periodic(_))
     }
 
-    /// How often a timer should sync (`None` for batch: every write syncs).
+    /// How often a timer should sync (`None` for batch: a write starts a sync, or waits for
+    /// the running one to end and shares the next).
     pub fn sync_interval(&self) -> Option<Duration> {
         match self {
             CommitLogSync::Periodic(period) | CommitLogSync::Group(period) => Some(*period),
