@@ -110,8 +110,10 @@ impl SyncState {
     }
 }
 
-/// The longest a batch-mode leader waits for the writers of the last group to append again.
-pub const GATHER_MAX: Duration = Duration::from_millis(1);
+/// The longest a batch-mode leader waits for the writers of the last group to append again
+/// (it waits no longer than the last sync took either). On a loaded machine a woken writer
+/// may need milliseconds to run again; a shorter bound splits the writers into two groups.
+pub const GATHER_MAX: Duration = Duration::from_millis(10);
 
 /// An [`Engine`] shared by threads, each write returning once a sync covers it (see the
 /// module docs).
