@@ -28,6 +28,13 @@
 //! appends never wait for a sync: the writers that arrive during one append at once and are
 //! all covered by the next.
 //!
+//! Gathering (batch mode): a new leader first waits until as many calls have appended as
+//! were waiting when the last sync ended, for no longer than that sync took (nor
+//! [`GATHER_MAX`]). The writers the last sync released are about to append again; syncing
+//! without them splits the writers into two groups that alternate, each sync covering about
+//! half (measured: ~4 writes per fsync with 8 writers, against 8 with gathering). A lone
+//! writer never waits.
+//!
 //! What a sync covers: every record appended before [`Engine::begin_sync`], and only those
 //! are published as synced; a record appended during the file sync may be on the disk too,
 //! but waits for the next sync. A flush during the file sync (a new segment) is safe: it made
