@@ -1,6 +1,7 @@
 //! The quorum store's commit-log engine (`lsm::Engine` on `lsm::RealFs`) under each
 //! durability setting: no sync, periodic sync (a timer thread), sync per commit, and group
-//! commit (`lsm::GroupCommit`, several writers sharing each sync). Syncs and bytes are the
+//! commit (`lsm::GroupCommit` in batch mode: the file sync runs outside the engine's lock, and
+//! writers that append during one sync share the next). Syncs and bytes are the
 //! engine's own exact counts (`DiskWork`).
 //!
 //! With several writers and no group commit the engine sits behind one `Mutex`: a writer
@@ -25,9 +26,10 @@ pub enum Setting {
     None,
     /// A timer thread syncs every period.
     Periodic(Duration),
-    /// Every commit syncs before it returns (Cassandra's `batch`).
+    /// Every commit syncs before it returns, alone (writers take turns behind one lock).
     PerCommit,
-    /// Every commit returns once a sync covers it; concurrent commits share syncs.
+    /// Every commit returns once a sync covers it; concurrent commits share syncs
+    /// (`lsm::GroupCommit::new`, Cassandra's `batch`: no window).
     Group,
 }
 

@@ -34,31 +34,43 @@ use std::time::Duration;
 
 use crate::cell::Cell;
 use crate::codec::{decode_cell, read_frame};
-use crate::disk::{Disk, File};
+use crate::disk::{DetachedSync, Disk, File};
 use crate::error::{Corruption, EngineError};
 
 /// When a server syncs the commit log and acknowledges writes (Cassandra's
 /// `commitlog_sync`). The engine runs no timers: the server calls
 /// [`Engine::sync`](crate::Engine::sync) as its mode requires.
 ///
-/// - [`Batch`](CommitLogSync::Batch): `write`, then `sync`, then acknowledge; every
-///   acknowledged write survives a crash; one sync per write.
-/// - [`Group`](CommitLogSync::Group): acknowledge no write before a `sync` that covers it.
-///   Writes arriving in a window are held; at the window's end one `sync` covers them all,
-///   then all are acknowledged. Every acknowledged write survives; latency grows by up to a
-///   window, syncs fall to one per window.
+/// - [`Batch`](CommitLogSync::Batch): acknowledge no write before a sync that covers it, and
+///   start that sync at once unless one is running; writes that arrive during a sync share the
+///   next one. No timer and no window: a lone writer waits exactly one sync, and `n`
+///   concurrent writers need fewer than `n` syncs. The decisions are [`crate::SyncBatcher`]'s
+///   (simulation) and [`crate::GroupCommit::new`]'s (real threads).
+/// - [`Group`](CommitLogSync::Group): acknowledge no write before a `sync` that covers it,
+///   with syncs at most one per window: writes arriving in a window are held; at the window's
+///   end one `sync` covers them all, then all are acknowledged. Every acknowledged write
+///   survives; latency grows by up to a window, syncs fall to one per window (real threads:
+///   [`crate::GroupCommit::with_window`]).
 /// - [`Periodic`](CommitLogSync::Periodic): acknowledge right after `write`; a timer calls
 ///   `sync` every period. A crash loses the writes of up to the last period (acknowledged
 ///   ones included), as Cassandra's default `periodic` mode with `commitlog_sync_period`.
+///
+/// The semantics are Cassandra 4.0's ("cassandra.yaml file configuration",
+/// `commitlog_sync`, `commitlog_sync_batch_window_in_ms`, `commitlog_sync_group_window_in_ms`,
+/// <https://cassandra.apache.org/doc/4.0/cassandra/configuration/cass_yaml_file.html>): in
+/// `batch` mode writes are not acknowledged until the commit log has been synced and each
+/// incoming write triggers the sync (the batch window is deprecated and ignored); `group` is
+/// like `batch` except that it waits up to the group window between syncs; `periodic`
+/// acknowledges at once and syncs every `commitlog_sync_period_in_ms`.
 ///
 /// A flush (memtable to SSTable) makes everything written before it durable too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitLogSync {
     /// Acknowledge at once; sync every period.
     Periodic(Duration),
-    /// Sync before acknowledging each write.
+    /// Sync before acknowledging each write; writes arriving during a sync share the next.
     Batch,
-    /// Sync once per window, then acknowledge every write the sync covered.
+    /// Sync at most once per window, then acknowledge every write the sync covered.
     Group(Duration),
 }
 
@@ -68,7 +80,8 @@ impl CommitLogSync {
         !matches!(self, CommitLogSync::Periodic(_))
     }
 
-    /// How often a timer should sync (`None` for batch: every write syncs).
+    /// How often a timer should sync (`None` for batch: a write starts a sync, or waits for
+    /// the running one to end and shares the next).
     pub fn sync_interval(&self) -> Option<Duration> {
         match self {
             CommitLogSync::Periodic(period) | CommitLogSync::Group(period) => Some(*period),
@@ -210,6 +223,82 @@ impl Segment {
             self.entry_synced = true;
         }
         Ok(())
+    }
+}
+
+/// A sync of the segment prepared by [`Segment::detach_sync`], to run without the engine.
+#[derive(Debug)]
+pub(crate) struct SegmentSync {
+    /// The segment it syncs.
+    segment: u64,
+    /// The segment's length when it was prepared: what the sync covers.
+    len: u64,
+    sync: DetachedSync,
+}
+
+impl SegmentSync {
+    /// Runs the file sync (on any thread, without the engine).
+    pub(crate) fn run(&self) -> Result<(), EngineError> {
+        self.sync.run()
+    }
+}
+
+impl Segment {
+    /// The first half of a sync that runs without the engine's lock (see
+    /// [`crate::group_commit`]): hands every buffered record to the file system and prepares
+    /// a sync covering the segment's current length. `None` when nothing is pending. Records
+    /// appended after this are not covered (the sync may make them durable, but says nothing
+    /// of them).
+    pub(crate) fn detach_sync(&mut self, disk: &mut Disk) -> Result<Option<SegmentSync>, EngineError> {
+        if !self.dirty {
+            return Ok(None);
+        }
+        let prepared = self.write_buffer(disk).and_then(|()| disk.detach_sync(&self.file, &self.name));
+        match prepared {
+            Ok(sync) => Ok(Some(SegmentSync { segment: self.id, len: self.len, sync })),
+            Err(error) => Err(self.cut_back(disk, error)),
+        }
+    }
+
+    /// The second half: records what the sync covered (`outcome` is what
+    /// [`SegmentSync::run`] returned) and syncs the directory on the segment's first sync,
+    /// as [`Segment::sync`] does.
+    ///
+    /// If the engine moved to a new segment meanwhile (a flush), the records the sync covered
+    /// are durable anyway: the flush synced them into an SSTable, and synced the old segment
+    /// before deleting it ([`Disk::remove`]). A failure still fails the call (the caller
+    /// poisons the engine: a failed sync is never retried), but only a failure of the current
+    /// segment cuts it back.
+    pub(crate) fn finish_detached_sync(
+        &mut self,
+        disk: &mut Disk,
+        sync: SegmentSync,
+        outcome: Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        if sync.segment != self.id {
+            return outcome.map(|()| disk.count_detached_sync());
+        }
+        if let Err(error) = outcome {
+            return Err(self.cut_back(disk, error));
+        }
+        disk.count_detached_sync();
+        self.synced_len = self.synced_len.max(sync.len);
+        self.dirty = self.len > self.synced_len;
+        if !self.entry_synced && self.synced_len > 0 {
+            disk.sync_dir()?;
+            self.entry_synced = true;
+        }
+        Ok(())
+    }
+
+    /// After a failed sync: cuts the segment back to what the last successful sync covered
+    /// (best effort, see [`Segment::sync`]) and forgets the records after it.
+    fn cut_back(&mut self, disk: &mut Disk, error: EngineError) -> EngineError {
+        let _ = disk.set_len(&self.file, &self.name, self.synced_len);
+        self.len = self.synced_len;
+        self.buffer.clear();
+        self.dirty = false;
+        error
     }
 }
 

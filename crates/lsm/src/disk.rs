@@ -169,6 +169,26 @@ impl Disk {
         Ok(())
     }
 
+    /// Prepares a sync of `file` (named `name`) that runs without the disk (and so without
+    /// the engine's lock): counts the mutation and applies fault injection now, and hands out
+    /// a second handle on the file ([`FsFile::try_clone`]) for [`DetachedSync::run`]. The
+    /// sync is counted in the work by [`Disk::count_detached_sync`] once it succeeded.
+    pub fn detach_sync(&mut self, file: &File, name: &str) -> Result<DetachedSync, EngineError> {
+        let path = self.path(name);
+        self.mutation("sync", &path)?;
+        let injected_failure = self.fail_syncs > 0;
+        if injected_failure {
+            self.fail_syncs -= 1;
+        }
+        let file = file.try_clone().map_err(|e| EngineError::io("dup", &path, e))?;
+        Ok(DetachedSync { file, path, injected_failure })
+    }
+
+    /// Counts a [`DetachedSync`] that succeeded.
+    pub fn count_detached_sync(&mut self) {
+        self.work.syncs += 1;
+    }
+
     /// Sets `file`'s length to `len` (pending until the next sync, like a write).
     pub fn set_len(&mut self, file: &File, name: &str, len: u64) -> Result<(), EngineError> {
         self.mutation("set_len", &self.path(name))?;
@@ -220,6 +240,27 @@ impl Disk {
         let mut buf = vec![0; usize::try_from(len).unwrap_or(usize::MAX)];
         read_exact_at(&file, &mut buf, 0).map_err(|e| EngineError::io("read", self.path(name), e))?;
         Ok(buf)
+    }
+}
+
+/// A file sync prepared by [`Disk::detach_sync`]: a handle of its own, so it can run on any
+/// thread while the engine goes on appending to the same file.
+#[derive(Debug)]
+pub(crate) struct DetachedSync {
+    file: File,
+    path: PathBuf,
+    /// Fault injection: fail without syncing ([`Disk::fail_next_syncs`]).
+    injected_failure: bool,
+}
+
+impl DetachedSync {
+    /// Syncs the file: every byte written to it before [`Disk::detach_sync`] returned is
+    /// durable afterwards (later writes may be too).
+    pub fn run(&self) -> Result<(), EngineError> {
+        if self.injected_failure {
+            return Err(EngineError::io("sync", &self.path, io::Error::other("injected write-back failure")));
+        }
+        self.file.sync().map_err(|e| EngineError::io("sync", &self.path, e))
     }
 }
 

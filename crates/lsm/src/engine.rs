@@ -59,7 +59,10 @@ use crate::memtable::Memtable;
 use crate::recovery::{recover, RecoveryReport};
 use crate::sstable::{sstable_name, Sstable};
 
+mod detached_sync;
 mod failure;
+
+pub use detached_sync::PendingSync;
 
 /// The commit log may grow to this many times `memtable_bytes` before it forces a flush
 /// (overwrites grow the log but not the memtable).

@@ -33,6 +33,13 @@ pub trait FsFile: Debug + Send {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// The file's length.
     fn size(&self) -> io::Result<u64>;
+    /// A second handle on the same open file (`dup`), which another thread can sync while
+    /// this one is written: what lets [`crate::GroupCommit`] sync without holding the engine.
+    /// File systems that cannot share a file across threads (turmoil's simulated disk, whose
+    /// hosts are single-threaded) keep the default, which refuses (`Unsupported`).
+    fn try_clone(&self) -> io::Result<Box<dyn FsFile>> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "this file system cannot share a file between threads"))
+    }
 }
 
 /// A directory tree: the calls the engine makes on names.
@@ -119,6 +126,10 @@ impl FsFile for RealFile {
     fn size(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
+
+    fn try_clone(&self) -> io::Result<Box<dyn FsFile>> {
+        Ok(Box::new(RealFile { file: self.file.try_clone()?, sync: self.sync }))
+    }
 }
 
 impl FileSystem for RealFs {
@@ -197,6 +208,11 @@ mod tests {
             assert_eq!(&buf, b"hello!");
             file.set_len(2)?;
             assert_eq!(file.size()?, 2);
+            // A cloned handle is the same open file: it sees and syncs what the first wrote.
+            let clone = file.try_clone()?;
+            file.write_all_at(b"y", 2)?;
+            clone.sync()?;
+            assert_eq!(clone.size()?, 3);
             fs.rename(&path, &dir.join("b"))?;
             assert_eq!(fs.read_dir(&dir)?, vec!["b".to_owned()]);
             assert!(fs.exists(&dir.join("b")) && !fs.exists(&path));

@@ -22,8 +22,12 @@
 //! - [`codec`]: CRC-32, frames and the cell encoding every file shares.
 //! - [`error`]: [`EngineError`] and [`Corruption`].
 //! - [`fs`]: the file-system trait ([`FileSystem`], [`FsFile`]) and [`RealFs`] (`std::fs`).
-//! - [`group_commit`]: [`GroupCommit`], an engine shared by writer threads on a real disk,
-//!   one sync covering every write before it (leader/follower).
+//! - [`group_commit`]: [`GroupCommit`], an engine shared by writer threads on a real disk in
+//!   Cassandra's `batch` or `group` mode: leader/follower, the file sync run outside the
+//!   engine's lock ([`Engine::begin_sync`], [`PendingSync`], [`Engine::finish_sync`]), so the
+//!   writers that append during one sync share the next.
+//! - [`sync_batch`]: [`SyncBatcher`], the pure state machine of `batch` mode for a server on
+//!   simulated time: which writes share which sync.
 //! - Private: `disk`, the only module that calls the file system (through [`FileSystem`]),
 //!   and counts syncs and bytes written as [`DiskWork`]; `reserve`, the file
 //!   of zeros that makes room to flush on a full disk.
@@ -38,8 +42,8 @@
 //! record ends replay without error; damage in a manifest or SSTable, which were synced
 //! before they were named, is an error.
 //!
-//! Determinism: no clocks, no randomness, no hash maps; directory listings are sorted; file
-//! numbers come from a counter. The same calls give the same files, replies and
+//! Determinism: no clocks (but [`GroupCommit`]'s group window, a real-threads tool), no
+//! randomness, no hash maps; directory listings are sorted; file numbers come from a counter. The same calls give the same files, replies and
 //! [`DiskWork`].
 //!
 //! Files in the engine's directory (details in each module):
@@ -62,13 +66,15 @@ pub mod memtable;
 pub mod recovery;
 mod reserve;
 pub mod sstable;
+pub mod sync_batch;
 
 pub use base::disk_cost::DiskWork;
 pub use cell::{Cell, Version};
 pub use commit_log::CommitLogSync;
 pub use compaction::{choose, Choice, SstableMeta};
-pub use engine::{Engine, EngineConfig, Stats};
+pub use engine::{Engine, EngineConfig, PendingSync, Stats};
 pub use error::{Corruption, EngineError};
 pub use fs::{FileSystem, FsFile, RealFs, SyncCall};
 pub use group_commit::{GroupCommit, GroupStats};
 pub use recovery::{RecoveryReport, TornTail};
+pub use sync_batch::SyncBatcher;

@@ -1,11 +1,16 @@
 //! [`EngineStorage`]: the protocol's [`Storage`] over the lsm engine, with Cassandra's commit
 //! log sync policies.
 //!
-//! - `batch`: every `put` syncs the commit log before it returns, so the acknowledgement the
-//!   node sends afterwards covers a durable write;
-//! - `group` and `periodic`: `put` only appends; the server syncs on a timer. Under `group` it
-//!   also holds back the effects of calls that wrote until that sync ([`EngineStorage::dirty`]);
-//!   under `periodic` acknowledgements go out at once and a crash loses up to one period.
+//! `put` only appends to the commit log (and the memtable); it never syncs. The server syncs,
+//! as the policy says (see [`crate::server`] and [`lsm::CommitLogSync`]):
+//!
+//! - `batch`: after a call that wrote, at once if no sync is running, otherwise when the
+//!   running one ends, one sync for every write that waited ([`lsm::SyncBatcher`]); the
+//!   call's effects go out when the covering sync's disk time has passed;
+//! - `group`: on a timer, every window; effects of calls made while something was unsynced
+//!   ([`EngineStorage::dirty`]) wait for it;
+//! - `periodic`: on a timer; acknowledgements go out at once and a crash loses up to one
+//!   period.
 //!
 //! Errors, as the protocol sees them ([`StorageError`]):
 //!
@@ -13,8 +18,10 @@
 //! |----------------------------------------------------------|--------------------------------|
 //! | write refused before logging ([`lsm::EngineError::is_definite`]: disk full, poisoned) | `Refused` (definite) |
 //! | write failed otherwise (I/O error: the record may be logged) | `Io` (unknown)             |
-//! | write logged, `batch` sync failed                        | `Io` (unknown)                 |
 //! | a read (`get`, `scan`) failed                            | `Io` (the read fails)          |
+//!
+//! A failed sync (the server's) poisons the engine too; the server then stops the node before
+//! any effect of the writes it covered goes out, so their callers see an unknown outcome.
 //!
 //! After a failed write or sync the engine is poisoned ([`EngineStorage::needs_restart`]):
 //! the server treats that as a crash and restarts the node, which reopens the engine from its
@@ -31,6 +38,8 @@ pub struct EngineStorage {
     sync: CommitLogSync,
     /// Written since the last sync.
     dirty: bool,
+    /// Records appended since the last [`EngineStorage::take_appended`].
+    appended: u64,
     /// The last failure of a write or sync, for the restart's reason.
     last_error: Option<String>,
 }
@@ -38,7 +47,7 @@ pub struct EngineStorage {
 impl EngineStorage {
     /// Wraps an open engine.
     pub fn new(engine: Engine, sync: CommitLogSync) -> Self {
-        Self { engine, sync, dirty: false, last_error: None }
+        Self { engine, sync, dirty: false, appended: 0, last_error: None }
     }
 
     /// The sync policy.
@@ -51,7 +60,12 @@ impl EngineStorage {
         self.dirty
     }
 
-    /// Syncs the commit log (the timer of `group` and `periodic`).
+    /// Records appended since the last call (what a call wrote, for `batch`).
+    pub fn take_appended(&mut self) -> u64 {
+        std::mem::take(&mut self.appended)
+    }
+
+    /// Syncs the commit log (the server's, as its policy says).
     pub fn sync(&mut self) -> Result<(), StorageError> {
         if let Err(error) = self.engine.sync() {
             self.last_error = Some(format!("commit log sync failed: {error}"));
@@ -112,9 +126,7 @@ impl Storage for EngineStorage {
             return Err(write_error(error));
         }
         self.dirty = true;
-        if self.sync == CommitLogSync::Batch {
-            self.sync()?;
-        }
+        self.appended += 1;
         Ok(())
     }
 

@@ -13,10 +13,21 @@
 //!   turned into simulated time ([`DiskCost`]), both booked on the node's [`NodeClock`]
 //!   (pipelined: the CPU serves the next frame while the disk syncs), and the call's effects go
 //!   out only when both are done. Internal calls (timers, undeliverable messages) cost no CPU
-//!   but queue behind it. Under `group` commit, effects of calls that wrote wait for the next
-//!   sync, which queues on the disk only.
-//! - A ticker drives `on_tick` (timeouts, hints, anti-entropy) every [`TICK`]; a syncer syncs the
-//!   commit log every period under `periodic` and `group`.
+//!   but queue behind it.
+//! - The commit log ([`lsm::CommitLogSync`]; the storage never syncs by itself):
+//!   - `batch`: the grouping is decided by [`lsm::SyncBatcher`], a pure state machine; the
+//!     host only syncs, books the disk time and waits. A call that wrote (or that ran while
+//!     something was unsynced) syncs at once if no sync's disk time is running: its effects go
+//!     out when that sync is done, so a lone writer waits exactly one sync. Otherwise its
+//!     effects are held, and when the running sync's disk time has passed one sync, charged
+//!     once, covers every write that waited and releases all their effects when it is done.
+//!   - `group`: a syncer syncs every window; effects of calls made while something was
+//!     unsynced wait for it, and the sync queues on the disk only.
+//!   - `periodic`: the syncer syncs every period; effects go out at once.
+//!
+//!   Held effects never go out before their own call's CPU and disk time have passed either.
+//!   Writes and the syncs that had something to sync are counted in [`CommitLogCounts`].
+//! - A ticker drives `on_tick` (timeouts, hints, anti-entropy) every [`TICK`].
 //! - The node's clock offset (clock skew) is read from a shared cell before every call.
 //! - Bad input closes only its own connection and is counted ([`NodeSetup::bad_frames`]): a
 //!   frame that is not the expected message, a length above the limit, a stream that ends
@@ -43,10 +54,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use lsm::sync_batch::{Step, SyncBatcher};
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
 use sim::capacity::{CpuCost, NodeClock};
-use sim::disk_cost::DiskCost;
+use sim::disk_cost::{DiskCost, DiskWork};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
@@ -122,6 +134,36 @@ pub struct NodeSetup {
     pub samples: Option<(Duration, ReplicaSamples)>,
     /// What the supervisors did (shared by the whole system).
     pub restarts: Rc<Restarts>,
+    /// Commit-log writes and syncs (shared by the whole system).
+    pub commit_log: Rc<CommitLogCounts>,
+}
+
+/// The commit-log work of the nodes that share it: records appended and syncs issued that had
+/// something to sync, over every node and incarnation.
+#[derive(Debug, Default)]
+pub struct CommitLogCounts {
+    writes: Cell<u64>,
+    syncs: Cell<u64>,
+}
+
+impl CommitLogCounts {
+    /// Records appended to commit logs.
+    pub fn writes(&self) -> u64 {
+        self.writes.get()
+    }
+
+    /// Commit-log syncs that had records to sync.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.get()
+    }
+
+    fn add_writes(&self, writes: u64) {
+        self.writes.set(self.writes.get().saturating_add(writes));
+    }
+
+    fn add_sync(&self) {
+        self.syncs.set(self.syncs.get().saturating_add(1));
+    }
 }
 
 /// Model time since the start (zero outside a simulation; see [`sim::time`]).
@@ -137,8 +179,12 @@ struct Host {
     next_conn: Cell<u64>,
     /// The CPU and disk timelines.
     clock: Cell<NodeClock>,
-    /// Effects waiting for the next group-commit sync.
+    /// Effects waiting for the next commit-log sync (`batch`, `group`).
     held: RefCell<Vec<Effect>>,
+    /// When the calls whose effects are held are done (their own CPU and disk time).
+    held_until: Cell<Option<tokio::time::Instant>>,
+    /// `batch`: which writes share which sync.
+    batch: RefCell<SyncBatcher<tokio::time::Instant>>,
     setup: NodeSetup,
     /// Every task this incarnation spawned, aborted when it stops.
     tasks: RefCell<Vec<tokio::task::JoinHandle<()>>>,
@@ -161,7 +207,8 @@ impl Host {
         self.run_costing(self.setup.cpu.charge(bytes), call);
     }
 
-    /// Runs one node call, then sends its effects once its CPU and disk time have passed. A
+    /// Runs one node call, then sends its effects once its CPU and disk time have passed (and,
+    /// under `batch` and `group`, once a sync covers what is unsynced: see the module docs). A
     /// call after which the storage needs a restart stops the node instead: its effects are
     /// dropped (what it answered may rest on writes the disk does not hold).
     fn run_costing(
@@ -172,37 +219,115 @@ impl Host {
         if self.dead.get() {
             return;
         }
-        let (effects, work, hold, failed) = {
+        let (effects, work, wrote, dirty, failed) = {
             let mut node = self.node.borrow_mut();
             node.set_clock_offset(self.setup.skew_ns.get());
             let effects = call(&mut node, now());
             let storage = node.storage_mut();
-            let hold = matches!(storage.sync_policy(), CommitLogSync::Group(_)) && storage.dirty();
             let failed = storage.needs_restart().then(|| storage.last_error());
-            (effects, storage.take_disk_work(), hold, failed)
+            (effects, storage.take_disk_work(), storage.take_appended(), storage.dirty(), failed)
         };
         if let Some(reason) = failed {
             return self.fail(reason.unwrap_or_else(|| "the storage engine needs a restart".to_owned()));
         }
+        self.setup.commit_log.add_writes(wrote);
+        let at = tokio::time::Instant::now();
+        let step = match self.setup.sync {
+            CommitLogSync::Batch if wrote > 0 || dirty => self.batch.borrow_mut().on_write(at, wrote),
+            CommitLogSync::Group(_) if dirty => Step::Wait,
+            _ => Step::Nothing,
+        };
+        let Step::Sync(sync) = step else {
+            let done = self.book(at, cpu, work);
+            if step == Step::Wait {
+                self.hold(done, effects);
+            } else {
+                self.dispatch_after(done, effects);
+            }
+            return;
+        };
+        // `batch`, no sync running: this call's sync covers it and every held effect.
+        let Some(synced) = self.sync_log() else { return };
+        let done = self.book(at, cpu, work.plus(synced));
+        self.hold(done, effects);
+        self.release_after_sync(sync, done);
+    }
+
+    /// Books a call's CPU and disk time from `at`: when its effects may go out (`None`: at
+    /// once).
+    fn book(&self, at: tokio::time::Instant, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
         let mut clock = self.clock.get();
-        let done = clock.book(tokio::time::Instant::now(), cpu, self.setup.disk.charge(work));
+        let done = clock.book(at, cpu, self.setup.disk.charge(work));
         self.clock.set(clock);
-        if hold {
-            self.held.borrow_mut().extend(effects);
-        } else {
-            self.dispatch_after(done, effects);
+        done
+    }
+
+    /// Holds `effects`, of a call done at `done`, for the next commit-log sync.
+    fn hold(&self, done: Option<tokio::time::Instant>, effects: Vec<Effect>) {
+        self.held.borrow_mut().extend(effects);
+        self.held_until.set(self.held_until.get().max(done));
+    }
+
+    /// Syncs the commit log now (counted if it had records to sync); the disk work it did.
+    /// `None` when the sync failed: the node is stopped.
+    fn sync_log(&self) -> Option<DiskWork> {
+        let (synced, work, had_records) = {
+            let mut node = self.node.borrow_mut();
+            let storage = node.storage_mut();
+            let had_records = storage.dirty();
+            let synced = storage.sync().map_err(|e| e.to_string());
+            (synced, storage.take_disk_work(), had_records)
+        };
+        if let Err(error) = synced {
+            self.fail(format!("commit log sync failed: {error}"));
+            return None;
         }
+        if had_records {
+            self.setup.commit_log.add_sync();
+        }
+        Some(work)
+    }
+
+    /// `batch`: sync `sync` ran and is done (its disk time passed) at `done`. Sends every held
+    /// effect then, and then lets the batcher start the next sync for the writes that waited.
+    fn release_after_sync(self: &Rc<Self>, sync: u64, done: Option<tokio::time::Instant>) {
+        self.batch.borrow_mut().sync_started(sync, done);
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        let release = self.held_until.take().max(done);
+        self.dispatch_after(release, held);
+        if let Some(done) = done {
+            self.after(Some(done), move |host| host.batch_sync_done(sync, done));
+        }
+    }
+
+    /// `batch`: the disk time of sync `sync` ended at `ended`. If writes waited for it, one
+    /// sync covers them all; it starts on the disk when `sync` ended (they all arrived before).
+    fn batch_sync_done(self: &Rc<Self>, sync: u64, ended: tokio::time::Instant) {
+        if self.dead.get() {
+            return;
+        }
+        let Step::Sync(next) = self.batch.borrow_mut().on_sync_done(sync) else { return };
+        let Some(work) = self.sync_log() else { return };
+        let mut clock = self.clock.get();
+        let done = clock.book_disk(ended, self.setup.disk.charge(work));
+        self.clock.set(clock);
+        self.release_after_sync(next, done);
     }
 
     /// Sends `effects` at `done` (`None`: at once).
     fn dispatch_after(self: &Rc<Self>, done: Option<tokio::time::Instant>, effects: Vec<Effect>) {
+        self.after(done, move |host| host.route(effects));
+    }
+
+    /// Runs `then` at `done` (`None`: now), in a task of this incarnation.
+    fn after(self: &Rc<Self>, done: Option<tokio::time::Instant>, then: impl FnOnce(&Rc<Host>) + 'static) {
         match done {
-            None => self.route(effects),
+            None => then(self),
             Some(done) => {
                 let host = Rc::clone(self);
                 self.spawn(async move {
                     tokio::time::sleep_until(done).await;
-                    host.route(effects);
+                    then(&host);
                 });
             }
         }
@@ -224,6 +349,7 @@ impl Host {
         }
         *self.failure.borrow_mut() = Some(reason);
         self.held.borrow_mut().clear();
+        self.held_until.set(None);
         self.stop.notify_one();
     }
 
@@ -303,20 +429,12 @@ async fn syncer(host: Rc<Host>, period: Duration) {
         if host.dead.get() {
             return;
         }
-        let (synced, work) = {
-            let mut node = host.node.borrow_mut();
-            let storage = node.storage_mut();
-            let synced = storage.sync().map_err(|e| e.to_string());
-            (synced, storage.take_disk_work())
-        };
-        if let Err(error) = synced {
-            return host.fail(format!("commit log sync failed: {error}"));
-        }
+        let Some(work) = host.sync_log() else { return };
         let held = std::mem::take(&mut *host.held.borrow_mut());
         let mut clock = host.clock.get();
         let done = clock.book_disk(tokio::time::Instant::now(), host.setup.disk.charge(work));
         host.clock.set(clock);
-        host.dispatch_after(done, held);
+        host.dispatch_after(host.held_until.take().max(done), held);
     }
 }
 

@@ -22,7 +22,7 @@ use crate::client::QuorumClient;
 use crate::config::NodeConfig;
 use crate::level::Level;
 use crate::ring::Ring;
-use crate::server::{self, NodeSetup, Restarts};
+use crate::server::{self, CommitLogCounts, NodeSetup, Restarts};
 
 /// How the cluster is built.
 #[derive(Debug, Clone)]
@@ -78,6 +78,7 @@ pub struct QuorumSystem {
     /// The sampler's period and what the nodes published (`None`: not sampled).
     sampling: Option<(Duration, ReplicaSamples)>,
     restarts: Rc<Restarts>,
+    commit_log: Rc<CommitLogCounts>,
 }
 
 impl QuorumSystem {
@@ -91,6 +92,7 @@ impl QuorumSystem {
             skews,
             sampling: None,
             restarts: Rc::default(),
+            commit_log: Rc::default(),
         }
     }
 
@@ -116,6 +118,11 @@ impl QuorumSystem {
     /// What the nodes' supervisors did: failed starts and restarts after disk failures.
     pub fn restarts(&self) -> &Restarts {
         &self.restarts
+    }
+
+    /// The nodes' commit-log writes and syncs so far (every node, every incarnation).
+    pub fn commit_log(&self) -> &CommitLogCounts {
+        &self.commit_log
     }
 
     /// Malformed frames the nodes received so far.
@@ -156,6 +163,7 @@ impl System for QuorumSystem {
             bad_frames: Rc::clone(&self.bad_frames),
             samples: self.sampling.clone(),
             restarts: Rc::clone(&self.restarts),
+            commit_log: Rc::clone(&self.commit_log),
         };
         Box::pin(server::serve(setup))
     }

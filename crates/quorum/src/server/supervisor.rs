@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 
-use lsm::Engine;
+use lsm::{Engine, SyncBatcher};
 use sim::capacity::{NodeClock, Overlap};
 use sim::fs::SimFs;
 use sim::supervise::Backoff;
@@ -72,6 +72,8 @@ fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
         next_conn: Cell::new(1),
         clock: Cell::new(NodeClock::new(Overlap::Pipelined)),
         held: RefCell::new(Vec::new()),
+        held_until: Cell::new(None),
+        batch: RefCell::new(SyncBatcher::new()),
         setup: setup.clone(),
         tasks: RefCell::new(Vec::new()),
         dead: Cell::new(false),
