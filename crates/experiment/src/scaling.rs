@@ -329,6 +329,7 @@ impl Source<'_> {
                 "write_ns_per_kib",
                 1_000_000_000,
             )?),
+            ..DiskCost::FREE
         };
         let mut scaling = Scaling {
             name: head.name,

@@ -46,7 +46,7 @@ use std::time::Duration;
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
 use sim::capacity::{CpuCost, NodeClock};
-use sim::disk_cost::DiskCost;
+use sim::disk_cost::{DiskCost, SyncDraws, SyncKinds};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
@@ -137,6 +137,9 @@ struct Host {
     next_conn: Cell<u64>,
     /// The CPU and disk timelines.
     clock: Cell<NodeClock>,
+    /// Where this node's sync latencies are drawn from (its commit log's syncs all follow
+    /// appends: each commits metadata).
+    draws: RefCell<SyncDraws>,
     /// Effects waiting for the next group-commit sync.
     held: RefCell<Vec<Effect>>,
     setup: NodeSetup,
@@ -185,7 +188,8 @@ impl Host {
             return self.fail(reason.unwrap_or_else(|| "the storage engine needs a restart".to_owned()));
         }
         let mut clock = self.clock.get();
-        let done = clock.book(tokio::time::Instant::now(), cpu, self.setup.disk.charge(work));
+        let disk = self.setup.disk.charge_drawn(work, SyncKinds::default(), &mut self.draws.borrow_mut());
+        let done = clock.book(tokio::time::Instant::now(), cpu, disk);
         self.clock.set(clock);
         if hold {
             self.held.borrow_mut().extend(effects);
@@ -314,7 +318,8 @@ async fn syncer(host: Rc<Host>, period: Duration) {
         }
         let held = std::mem::take(&mut *host.held.borrow_mut());
         let mut clock = host.clock.get();
-        let done = clock.book_disk(tokio::time::Instant::now(), host.setup.disk.charge(work));
+        let disk = host.setup.disk.charge_drawn(work, SyncKinds::default(), &mut host.draws.borrow_mut());
+        let done = clock.book_disk(tokio::time::Instant::now(), disk);
         host.clock.set(clock);
         host.dispatch_after(done, held);
     }
