@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+pub mod profile;
+
 /// Disk work counted by the VFS while an operation ran.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DiskWork {
@@ -48,7 +50,7 @@ impl DiskWork {
 ///   blocks managed only ~350 MB/s, 2.7-4 us per KiB). We charge 650 ns per KiB.
 ///
 /// Experiment files pick a named profile instead (`disk = "nvme"`, see
-/// [`crate::disk_profile`]); their default, `measured`, is the committed file
+/// [`profile`]); their default, `measured`, is the committed file
 /// `experiments/disks/measured.toml` that `lab bench engines --write-profile` writes.
 ///
 /// Two kinds of sync ([`SyncKinds`]): one that must also commit file-system metadata (the file

@@ -9,7 +9,7 @@
 //!   costs in simulated time: syncs that commit metadata and syncs in place, each latency
 //!   drawn per sync by [`SyncDraws`] when the cost has a spread) and [`DiskQueue`] (one disk's
 //!   timeline).
-//! - [`disk_profile`]: the named disk profiles (`nvme`, `sata-ssd`, `hdd`, `network-block`),
+//! - [`disk_cost::profile`]: the named disk profiles (`nvme`, `sata-ssd`, `hdd`, `network-block`),
 //!   each figure with its source.
 //! - [`capacity`]: the per-node capacity model: [`CpuCost`], [`Capacity`], [`Overlap`] and
 //!   [`NodeClock`], a node's CPU and disk timelines.
@@ -30,7 +30,6 @@
 pub mod capacity;
 pub mod cell;
 pub mod disk_cost;
-pub mod disk_profile;
 pub mod frame;
 pub mod rng;
 

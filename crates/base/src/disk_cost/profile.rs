@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use crate::disk_cost::{DiskCost, DiskCostError};
+use super::{DiskCost, DiskCostError};
 
 /// A named profile: its figures (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq)]
