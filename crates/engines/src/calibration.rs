@@ -32,6 +32,7 @@ use rusqlite::{params, Connection};
 use sim::disk_cost::{DiskCost, DiskWork, SyncDraws, SyncKinds};
 
 use super::lsm_cells::Data;
+use super::machine::Counters;
 use super::sqlite_cells::{self, Journal, Synchronous};
 
 /// The agreement the calibration asks for: simulated and real ratios within this factor.
@@ -68,11 +69,22 @@ pub struct PerCommit {
     pub bytes: f64,
 }
 
+/// What one real engine did per commit, from the machine's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counted {
+    /// The block device's completed flush requests (machine-wide: other tenants count too).
+    pub device_flushes: f64,
+    /// Bytes this process handed to `write` (exact).
+    pub bytes: f64,
+}
+
 /// What the calibration found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     /// Real per-commit times, SQLite and log, medians over rounds.
     pub real: (Duration, Duration),
+    /// Real per-commit counts, SQLite and log, over all rounds.
+    pub real_counts: (Counted, Counted),
     /// The real ratio (SQLite / log): median over rounds of each round's ratio.
     pub real_ratio: f64,
     /// The first and third quartiles of the round ratios.
@@ -104,6 +116,9 @@ impl Calibration {
         let (sql, log) = self.simulated;
         let detail =
             |p: &PerCommit| format!("{:.2} syncs ({:.2} in place), {:.0} B written", p.syncs, p.in_place, p.bytes);
+        let real = |d: Duration, c: &Counted| {
+            format!("{} ({:.2} device flushes, {:.0} B written)", us(d), c.device_flushes, c.bytes)
+        };
         format!(
             "lab bench calibration: SQLite WAL synchronous=FULL vs the commit log with a sync per commit,\n\
              1 writer, {rounds} interleaved rounds of {commits} commits each (real), the same commits simulated\n\n\
@@ -113,10 +128,10 @@ impl Calibration {
              | commit log | {} | {} | {} |\n\
              | SQLite / commit log | {:.2} (round quartiles {:.2}-{:.2}) | {:.2} | |\n\n\
              simulated / real ratio: {:.2}: {} within {AGREEMENT}x\n",
-            us(self.real.0),
+            real(self.real.0, &self.real_counts.0),
             us(sql.time),
             detail(&sql),
-            us(self.real.1),
+            real(self.real.1, &self.real_counts.1),
             us(log.time),
             detail(&log),
             self.real_ratio,
@@ -138,20 +153,21 @@ pub fn run(args: &BenchCalibrationArgs) -> Result<ExitCode> {
     let created = !args.dir.exists();
     std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
     let machine = super::machine::describe(&args.dir, false);
-    let real = machine.and_then(|m| real_rounds(&m.dir, args.rounds, args.commits));
+    let real = machine.and_then(|m| real_rounds(&m.dir, m.device.as_deref(), args.rounds, args.commits));
     if created {
         let _ = std::fs::remove_dir(&args.dir);
     }
-    let (real, real_ratio, real_range) = real?;
+    let real = real?;
     let total = args.rounds * args.commits;
     let disk = measured.disk.seeded(args.seed);
     let sqlite = simulated_sqlite(disk, total)?;
     let log = simulated_log(disk, total)?;
     let add = |p: PerCommit, cpu: Duration| PerCommit { time: p.time + cpu, ..p };
     let calibration = Calibration {
-        real,
-        real_ratio,
-        real_range,
+        real: real.times,
+        real_counts: real.counts,
+        real_ratio: real.ratio,
+        real_range: real.quartiles,
         simulated: (add(sqlite, measured.cpu.sqlite_commit), add(log, measured.cpu.commit_log_write)),
     };
     print!("{}", calibration.render(args.rounds, args.commits));
@@ -235,24 +251,43 @@ pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// What the real rounds found: per-commit medians (SQLite, log), the median round ratio and
-/// the quartiles of the round ratios.
-type Real = ((Duration, Duration), f64, (f64, f64));
+/// What the real rounds found.
+struct Real {
+    /// Per-commit medians over rounds (SQLite, log).
+    times: (Duration, Duration),
+    /// Per-commit counts over all rounds (SQLite, log).
+    counts: (Counted, Counted),
+    /// The median round ratio.
+    ratio: f64,
+    /// The quartiles of the round ratios.
+    quartiles: (f64, f64),
+}
+
+/// Runs `f`, adding the machine's counters over it to `into`.
+fn counting<T>(device: Option<&str>, into: &mut Counters, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let before = Counters::sample(device);
+    let out = f()?;
+    let delta = before.since(Counters::sample(device));
+    into.device_flushes += delta.device_flushes;
+    into.process_bytes += delta.process_bytes;
+    Ok(out)
+}
 
 /// The interleaved real rounds: per-commit medians of both engines, the median round ratio
 /// and the range of round ratios.
-fn real_rounds(dir: &Path, rounds: u64, commits: u64) -> Result<Real> {
+fn real_rounds(dir: &Path, device: Option<&str>, rounds: u64, commits: u64) -> Result<Real> {
     let mut sqlite = RealSqlite::open(&dir.join("sqlite"), Synchronous::Full)?;
     let mut log = RealLog::open(&dir.join("lsm"), true)?;
     let (mut sql_times, mut log_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut sql_counts, mut log_counts) = (Counters::default(), Counters::default());
     for round in 0..rounds {
         // Alternate which goes first, so neither always follows the other's flushes.
         let (s, l) = if round % 2 == 0 {
-            let s = sqlite.commits(commits)?;
-            (s, log.commits(commits)?)
+            let s = counting(device, &mut sql_counts, || sqlite.commits(commits))?;
+            (s, counting(device, &mut log_counts, || log.commits(commits))?)
         } else {
-            let l = log.commits(commits)?;
-            (sqlite.commits(commits)?, l)
+            let l = counting(device, &mut log_counts, || log.commits(commits))?;
+            (counting(device, &mut sql_counts, || sqlite.commits(commits))?, l)
         };
         let (s, l) = (s.as_secs_f64() / commits as f64, l.as_secs_f64() / commits as f64);
         if round % 20 == 0 {
@@ -268,7 +303,15 @@ fn real_rounds(dir: &Path, rounds: u64, commits: u64) -> Result<Real> {
     let times = (Duration::from_secs_f64(median(sql_times)), Duration::from_secs_f64(median(log_times)));
     ratios.sort_by(f64::total_cmp);
     let quartile = |q: usize| ratios.get(ratios.len() * q / 4).copied().unwrap_or(f64::NAN);
-    Ok((times, median(ratios.clone()), (quartile(1), quartile(3))))
+    let n = (rounds * commits).max(1) as f64;
+    let per_commit =
+        |c: Counters| Counted { device_flushes: c.device_flushes as f64 / n, bytes: c.process_bytes as f64 / n };
+    Ok(Real {
+        times,
+        counts: (per_commit(sql_counts), per_commit(log_counts)),
+        ratio: median(ratios.clone()),
+        quartiles: (quartile(1), quartile(3)),
+    })
 }
 
 /// Sums what `commits` commits cost on `disk`, as the servers charge them.
@@ -395,6 +438,7 @@ mod tests {
         let per = |t| PerCommit { time: us(t), ..PerCommit::default() };
         let calibration = |sql, log, real_ratio| Calibration {
             real: (us(1), us(1)),
+            real_counts: (Counted::default(), Counted::default()),
             real_ratio,
             real_range: (real_ratio, real_ratio),
             simulated: (per(sql), per(log)),
