@@ -79,6 +79,8 @@ pub const MAX_SYNC: Duration = Duration::from_secs(10);
 pub const MAX_TAIL_FACTOR: u32 = 1_000;
 /// The slowest write bandwidth a profile may have: 1 MB/s, i.e. ~1 ms per KiB.
 pub const MAX_PER_KIB_WRITTEN: Duration = Duration::from_micros(1_024);
+/// The most syncs of one kind [`DiskCost::charge_drawn`] draws one by one per call.
+pub const MAX_DRAWN_SYNCS: u64 = 1_024;
 /// The 99th percentile of the standard normal distribution.
 const Z_99: f64 = 2.326_347_874_040_841;
 
@@ -207,7 +209,11 @@ impl DiskCost {
     /// The mean cost of one sync of each kind, `(metadata, in place)`: the median times
     /// `exp(sigma^2 / 2)`, the log-normal's mean.
     pub fn mean_syncs(&self) -> (Duration, Duration) {
-        let factor = (self.sigma().powi(2) / 2.0).exp();
+        let sigma = self.sigma();
+        if sigma == 0.0 {
+            return (self.per_sync, self.in_place_median());
+        }
+        let factor = (sigma.powi(2) / 2.0).exp();
         let scale = |median: Duration| Duration::from_secs_f64(median.as_secs_f64() * factor);
         (scale(self.per_sync), scale(self.in_place_median()))
     }
@@ -226,16 +232,23 @@ impl DiskCost {
     }
 
     /// The simulated time `work` costs when `kinds` tells its syncs apart, each sync's latency
-    /// drawn from `draws` (at its median when the cost has no spread). Saturates.
+    /// drawn from `draws` (at its median when the cost has no spread). Saturates. At most
+    /// [`MAX_DRAWN_SYNCS`] syncs of each kind are drawn one by one; any beyond are charged at the
+    /// kind's mean (an operation issues a handful; the bound keeps absurd counts cheap).
     pub fn charge_drawn(&self, work: DiskWork, kinds: SyncKinds, draws: &mut SyncDraws) -> Duration {
         let in_place = kinds.in_place.min(work.syncs);
         let metadata = work.syncs - in_place;
         let sigma = self.sigma();
+        let (metadata_mean, in_place_mean) = self.mean_syncs();
         let mut nanos = self.bytes_nanos(work);
-        for (count, median) in [(metadata, self.per_sync), (in_place, self.in_place_median())] {
-            for _ in 0..count {
+        for (count, median, mean) in
+            [(metadata, self.per_sync, metadata_mean), (in_place, self.in_place_median(), in_place_mean)]
+        {
+            for _ in 0..count.min(MAX_DRAWN_SYNCS) {
                 nanos = nanos.saturating_add(draws.draw(median, sigma).as_nanos());
             }
+            let rest = u128::from(count.saturating_sub(MAX_DRAWN_SYNCS));
+            nanos = nanos.saturating_add(mean.as_nanos().saturating_mul(rest));
         }
         Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
@@ -340,6 +353,23 @@ mod tests {
     fn charge_saturates() {
         let cost = DiskCost { per_sync: Duration::from_secs(1_000_000), ..DiskCost::FREE };
         assert_eq!(cost.charge(DiskWork { syncs: u64::MAX, bytes_written: 0 }), Duration::from_nanos(u64::MAX));
+    }
+
+    #[test]
+    fn drawn_charges_are_bounded_and_saturate() {
+        let cost = DiskCost {
+            per_sync: Duration::from_micros(100),
+            sync_p99: Some(Duration::from_micros(300)),
+            ..DiskCost::FREE
+        };
+        let mut draws = SyncDraws::new(&cost, 1);
+        // Beyond the drawn ones, syncs cost the mean: u64::MAX of them saturate, at once.
+        let all =
+            cost.charge_drawn(DiskWork { syncs: u64::MAX, bytes_written: u64::MAX }, SyncKinds::default(), &mut draws);
+        assert_eq!(all, Duration::from_nanos(u64::MAX));
+        let plain = DiskCost { sync_p99: None, ..cost };
+        let many = DiskWork { syncs: MAX_DRAWN_SYNCS + 10, bytes_written: 0 };
+        assert_eq!(plain.charge_drawn(many, SyncKinds::default(), &mut draws), plain.charge(many));
     }
 
     #[test]
