@@ -23,11 +23,12 @@
 //! commit therefore costs simulated time, and an acknowledgement still implies the data was
 //! synced when SQLite said so. Each sync is charged by its kind (in place, or committing
 //! metadata: [`DiskIo::take_sync_kinds`]) and, when the disk profile has a spread, its latency
-//! is drawn from a stream seeded by the run's seed ([`SyncDraws`]). Measured through the VFS, a one-row write with
-//! `synchronous=FULL` issues 1 sync and writes ~8 KiB in WAL mode (two 4 KiB frames), and
-//! issues 5 syncs (journal twice, journal directory, database, directory after deleting the
-//! journal) and writes ~25 KiB in DELETE mode; with `synchronous=OFF`, 0 (WAL) or 1 (the
-//! directory sync after the journal's deletion, DELETE).
+//! is drawn from a stream seeded by the run's seed ([`SyncDraws`]). Measured through the VFS,
+//! a one-row write with `synchronous=FULL` issues 1 sync and writes ~8 KiB in WAL mode (two
+//! 4 KiB frames; once the WAL is reused after a checkpoint the sync is in place), and issues 5
+//! syncs (journal twice, journal directory, database, directory after deleting the journal)
+//! and writes ~25 KiB in DELETE mode; with `synchronous=OFF`, 0 (WAL) or 1 (the directory sync
+//! after the journal's deletion, DELETE).
 //!
 //! Bad input: a malformed body or an oversized length gets a [`Failure::BadRequest`] reply
 //! (id 0 unless the body named one) and the connection is closed; nothing was executed, and
