@@ -2,7 +2,7 @@
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/porcupine /work/shared/corpus/porcupine))
 LAB := target/release/lab
 
-.PHONY: all build run claims test check-corpus bench bench-checker bench-sim bench-engines bench-lsm lint fmt clean
+.PHONY: all build run claims test check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
 
 all: build
 
@@ -55,6 +55,13 @@ bench-sim: build
 # append bandwidth measured in the same run; table in results/engines/.
 bench-engines: build
 	$(LAB) bench engines
+
+# Does the simulation charge each engine its own cost? SQLite (WAL, synchronous=FULL) and the
+# commit log with a sync per commit, on this disk and simulated on the `measured` disk profile
+# (experiments/disks/measured.toml; rewrite it with `lab bench engines --write-profile`): both
+# per-commit ratios, and whether they agree within 1.5x (exit status 1 when not).
+calibrate: build
+	$(LAB) bench calibration
 
 # The commit log alone on the real file system (append, buffered append, sync per write, batched).
 bench-lsm:

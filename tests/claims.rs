@@ -170,7 +170,7 @@ fn claim_1_is_judged_in_the_simulation_now_that_it_resolves_the_sync() {
     let evidence = claim(1)["evidence"].to_string();
     assert!(evidence.contains("resolution 10 us"), "{evidence}");
     // The real disk is one unseeded run, shown as context.
-    assert!(why(1).contains("real disk"), "{}", why(1));
+    assert!(claim(1)["reasoning"].as_str().is_some_and(|r| r.contains("real disk")), "{}", claim(1));
     let disk = |engine: &str, setting: &str| figure(1, &format!("engines/{engine}/{setting}/writes_per_s"));
     assert!(disk("lsm", "no sync") > 10.0 * disk("lsm", "sync per commit"), "{}", claim(1));
     assert!(disk("sqlite", "WAL synchronous=OFF") > 3.0 * disk("sqlite", "WAL synchronous=FULL"), "{}", claim(1));
@@ -193,11 +193,17 @@ fn claim_2_scaling_figures_carry_their_seeds_and_intervals() {
 
 #[test]
 fn claim_3_consistency_level_does_not_buy_much_throughput() {
-    assert_eq!(verdict(3), "refuted", "{}", claim(3));
-    for nodes in [3, 5] {
-        assert!(figure(3, &format!("scaling/{nodes}/one_over_all")) < 1.5);
+    // With commit-log syncs shared by concurrent writes (Cassandra's batch mode), ALL waits for
+    // the slowest replica's sync and ONE does not: at 3 nodes the small sweep's 3 seeds straddle
+    // the registered 1.5x, so the verdict may be inconclusive; it never holds, and at 5 nodes
+    // ONE stays below 1.5x of ALL on every seed.
+    let verdict = verdict(3);
+    assert!(verdict == "refuted" || verdict == "inconclusive", "{}", claim(3));
+    if verdict == "inconclusive" {
+        assert!(why(3).contains("1.5"), "{}", why(3));
     }
-    assert!(claim(3)["reasoning"].as_str().is_some_and(|r| r.contains("from machines")), "{}", claim(3));
+    assert!(figure(3, "scaling/5/one_over_all") < 1.5, "{}", claim(3));
+    assert!(figure(3, "scaling/3/one_over_all") > 1.0, "{}", claim(3));
 }
 
 #[test]

@@ -6,7 +6,11 @@
 //! Map of the crate:
 //! - [`rng`]: the seeded [`Rng`] (xoshiro256**) and the [`Zipf`] key sampler.
 //! - [`disk_cost`]: [`DiskWork`] (syncs and bytes an operation caused), [`DiskCost`] (what it
-//!   costs in simulated time) and [`DiskQueue`] (one disk's timeline).
+//!   costs in simulated time: syncs that commit metadata and syncs in place, each latency
+//!   drawn per sync by [`SyncDraws`] when the cost has a spread) and [`DiskQueue`] (one disk's
+//!   timeline).
+//! - [`disk_cost::profile`]: the named disk profiles (`nvme`, `sata-ssd`, `hdd`, `network-block`),
+//!   each figure with its source.
 //! - [`capacity`]: the per-node capacity model: [`CpuCost`], [`Capacity`], [`Overlap`] and
 //!   [`NodeClock`], a node's CPU and disk timelines.
 //! - [`cell`]: [`Version`] and [`Cell`], the last-write-wins cell the engine stores and the
@@ -31,5 +35,5 @@ pub mod rng;
 
 pub use capacity::{Capacity, CpuCost, NodeClock, Overlap};
 pub use cell::{Cell, Version};
-pub use disk_cost::{DiskCost, DiskQueue, DiskWork};
+pub use disk_cost::{DiskCost, DiskCostError, DiskQueue, DiskWork, SyncDraws, SyncKinds};
 pub use rng::{Rng, Zipf, ZipfError};

@@ -24,10 +24,12 @@ use clap::Args;
 use lsm::SyncCall;
 use serde::Serialize;
 
+pub mod calibration;
 pub mod lsm_cells;
 pub mod machine;
 pub mod measure;
 pub mod parts;
+pub mod profile;
 pub mod raw;
 pub mod sqlite_cells;
 pub mod summary;
@@ -63,6 +65,11 @@ pub struct BenchEnginesArgs {
     /// Bytes per value.
     #[arg(long, default_value_t = 100)]
     pub value_bytes: usize,
+    /// Measure only this disk's profile (sync latencies with metadata and in place, their
+    /// tail, bandwidth, the engines' CPU per commit) and write it to PATH, by default the
+    /// committed experiments/disks/measured.toml: the `measured` disk of every experiment.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "experiments/disks/measured.toml")]
+    pub write_profile: Option<PathBuf>,
 }
 
 /// The commit log's userspace write buffer in the buffered rows.
@@ -139,6 +146,26 @@ pub fn run(args: &BenchEnginesArgs) -> Result<ExitCode> {
     let options = Options::from_args(args)?;
     let created = !options.dir.exists();
     std::fs::create_dir_all(&options.dir).with_context(|| format!("create {}", options.dir.display()))?;
+    if let Some(path) = &args.write_profile {
+        let rounds = if args.quick { profile::Rounds::QUICK } else { profile::Rounds::FULL };
+        let written = profile::write(&options.dir, path, rounds, &mut std::io::stderr());
+        if created {
+            let _ = std::fs::remove_dir(&options.dir);
+        }
+        let written = written?;
+        println!(
+            "wrote {}: sync {:?} (p99 {:?}), in place {:?}, {:.0} MB/s; SQLite {:?}, commit log {:?} CPU per commit \
+             (rebuild for experiments to use it)",
+            path.display(),
+            written.sync,
+            written.sync_p99,
+            written.sync_in_place,
+            written.write_mb_per_s,
+            written.sqlite_commit,
+            written.log_write
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = bench(&options, &mut std::io::stderr());
     if created {
         // Only if empty: never delete what was there before.

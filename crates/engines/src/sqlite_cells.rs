@@ -86,9 +86,9 @@ impl Cellspec {
 /// How long a writer waits for the write lock before SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-const UPSERT: &str = "INSERT INTO kv(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v";
+pub(crate) const UPSERT: &str = "INSERT INTO kv(k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v";
 
-fn connect(path: &Path, spec: &Cellspec) -> Result<Connection> {
+pub(crate) fn connect(path: &Path, spec: &Cellspec) -> Result<Connection> {
     let conn = Connection::open(path).with_context(|| format!("open {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let (journal, sync) = spec.pragmas();

@@ -145,6 +145,9 @@ pub struct Series {
     pub properties: Properties,
     /// Logical clients at each point, ascending.
     pub clients: Vec<usize>,
+    /// The disk the system's table chose (`disk = ...`, or swept: `sweep = { disk = [...] }`),
+    /// which the file's `[capacity]` then does not replace; `None`: `[capacity]`'s.
+    pub disk: Option<DiskCost>,
 }
 
 impl Series {
@@ -217,6 +220,10 @@ impl Scaling {
         config.final_read_attempts = 1;
         config.tick = self.tick;
         config.capacity = self.capacity();
+        if self.series.get(point.series).is_some_and(|s| s.disk.is_some()) {
+            // The series' own disk profile (the store seeds it with the run's seed).
+            config.capacity.disk = None;
+        }
         config
     }
 
@@ -225,10 +232,16 @@ impl Scaling {
     /// back, so an operation costs at least `cpu_per_message + write_share * fsync` (frame
     /// bytes and bytes written only add to it).
     pub fn sqlite_bound_ops_per_s(&self) -> f64 {
+        self.bound_on(&self.disk)
+    }
+
+    /// [`Scaling::sqlite_bound_ops_per_s`] on `disk` (a sync at its mean).
+    fn bound_on(&self, disk: &DiskCost) -> f64 {
         let mix = self.workload.mix();
         let total = f64::from(mix.read + mix.write + mix.cas).max(1.0);
         let write_share = f64::from(mix.write + mix.cas) / total;
-        let per_op = self.cpu.per_message.as_secs_f64() + write_share * self.disk.per_sync.as_secs_f64();
+        let sync = disk.mean_syncs().1.min(disk.mean_syncs().0);
+        let per_op = self.cpu.per_message.as_secs_f64() + write_share * sync.as_secs_f64();
         if per_op > 0.0 {
             1.0 / per_op
         } else {
@@ -239,7 +252,8 @@ impl Scaling {
     /// The bound of [`Scaling::sqlite_bound_ops_per_s`] for `series`, when it applies (a single
     /// writer).
     pub fn single_writer_bound(&self, series: &Series) -> Option<f64> {
-        (series.properties.ordering == Ordering::SingleWriter).then(|| self.sqlite_bound_ops_per_s())
+        (series.properties.ordering == Ordering::SingleWriter)
+            .then(|| self.bound_on(series.disk.as_ref().unwrap_or(&self.disk)))
     }
 
     /// The one-line summary `lab experiment check` prints.
@@ -329,6 +343,7 @@ impl Source<'_> {
                 "write_ns_per_kib",
                 1_000_000_000,
             )?),
+            ..DiskCost::FREE
         };
         let mut scaling = Scaling {
             name: head.name,
@@ -376,20 +391,34 @@ impl Source<'_> {
         variants
             .into_iter()
             .map(|(name, table)| {
+                let own_disk = table.has("disk");
                 let configured = system.store.parse(table)?;
+                let disk = if own_disk { configured.disk_cost() } else { None };
                 let properties = configured.properties();
                 let servers = configured.servers().len();
                 let clients: Vec<usize> = values.iter().map(|c| c.saturating_mul(servers)).collect();
                 if clients.iter().any(|c| *c > MAX_CLIENTS) {
                     return self.fail(per_server.span(), format!("series `{name}`: at most {MAX_CLIENTS} clients"));
                 }
-                Ok(Series { name, system: configured, properties, clients })
+                Ok(Series { name, system: configured, properties, clients, disk })
             })
             .collect()
     }
 
+    /// A fault experiment's `[[system]]` with `disk = ["nvme", "hdd"]`: one variant per profile,
+    /// named as a sweep names its series (`NAME-nvme`, `NAME-hdd`); any other `disk` (or none)
+    /// leaves the one system as it is.
+    pub(crate) fn per_disk<'a>(&self, name: String, mut table: Section<'a>) -> Checked<Vec<(String, Section<'a>)>> {
+        let Some((key, value)) = table.take_raw("disk") else { return Ok(vec![(name, table)]) };
+        if matches!(value.get_ref(), toml::de::DeValue::Array(_)) {
+            return self.expand(vec![(name, table)], &key, value);
+        }
+        table.insert(&key, value);
+        Ok(vec![(name, table)])
+    }
+
     /// Every variant once for each of the values `key` sweeps over.
-    fn expand<'a>(
+    pub(crate) fn expand<'a>(
         &self,
         variants: Vec<(String, Section<'a>)>,
         key: &Spanned<String>,

@@ -158,21 +158,24 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Experiment> 
     let latency = common::latency(&mut root, resolution)?;
     let (workload, clients, _) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
     let tables = common::systems(registry, &mut root)?;
-    let mut systems = Vec::with_capacity(tables.len());
+    let mut systems: Vec<(std::ops::Range<usize>, System)> = Vec::with_capacity(tables.len());
     for table in tables {
         table.table.refuse("sweep", "applies only to kind = \"scaling\" files")?;
         table.table.refuse("clients_per_server", "applies only to kind = \"scaling\" files")?;
-        let (name, name_span) = (table.name.clone(), table.name_span.clone());
-        let spec = table.configure()?;
-        systems.push((
-            name_span,
-            System {
-                name,
-                spec,
-                faults: Vec::new(),
-                cluster: Cluster::new(Vec::<String>::new(), Vec::<String>::new()),
-            },
-        ));
+        // `disk = [...]`: one system per disk profile, named as a scaling sweep names series.
+        for (name, section) in source.per_disk(table.name.clone(), table.table)? {
+            let name_span = table.name_span.clone();
+            if systems.iter().any(|(_, s)| s.name == name) || !crate::value::is_file_name(&name) {
+                return source
+                    .fail(name_span, format!("system `{name}` (one per disk): the name is taken or too long"));
+            }
+            if systems.len() == common::MAX_SYSTEMS {
+                return source.fail(name_span, format!("at most {} systems", common::MAX_SYSTEMS));
+            }
+            let spec = table.store.parse(section)?;
+            let cluster = Cluster::new(Vec::<String>::new(), Vec::<String>::new());
+            systems.push((name_span, System { name, spec, faults: Vec::new(), cluster }));
+        }
     }
     let raw: RawExperiment = root.finish()?;
     source.experiment(Parts { head, seeds, duration, resolution, latency, workload, clients }, raw, systems)

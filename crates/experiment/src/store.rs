@@ -6,6 +6,7 @@
 //! staleness files read the same `[[system]]` tables; `lab run` runs a [`Configured`] system
 //! and records its [`Properties`]; `lab sim` builds one from command-line `key=value` pairs.
 
+pub mod disk;
 pub mod quorum;
 pub mod sqlite;
 
@@ -47,6 +48,12 @@ pub trait Configured: fmt::Debug + Send + Sync {
     /// Runs it in the simulation `config` describes. With `sample_every`, the store samples its
     /// replicas that often and reports when they came to agree ([`Ran::replicas`]).
     fn run(&self, config: &SimConfig, sample_every: Option<Duration>) -> Result<Ran, SimError>;
+
+    /// The disk its servers have, when it has one the file chose (`disk = ...`, or the
+    /// `measured` default): a scaling sweep's `[capacity]` then leaves it alone.
+    fn disk_cost(&self) -> Option<sim::disk_cost::DiskCost> {
+        None
+    }
 
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Configured>;

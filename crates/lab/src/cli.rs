@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use claims::ClaimsArgs;
+use engines::calibration::BenchCalibrationArgs;
 use engines::BenchEnginesArgs;
 use runner::options::{BenchSimArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs, SimArgs};
 
@@ -59,8 +60,17 @@ pub enum BenchCommand {
     /// The storage engines on this machine's real disk: the quorum store's commit-log engine
     /// and SQLite (default VFS) under every durability setting, beside the disk's raw fsync
     /// rate and append bandwidth measured in the same run. Prints a table and writes
-    /// results/engines/.
+    /// results/engines/. With --write-profile, measures only this disk's profile (sync
+    /// latencies in place and with metadata, their tail, bandwidth, the engines' CPU per
+    /// commit) and writes it to experiments/disks/measured.toml (or PATH): the `measured` disk
+    /// of every experiment (rebuild to use it).
     Engines(BenchEnginesArgs),
+    /// Whether the simulation charges each engine its own cost: SQLite (WAL,
+    /// synchronous=FULL) and the commit log with a sync per commit, on this disk in
+    /// interleaved rounds and in the simulation on the `measured` profile; prints both
+    /// per-commit ratios (SQLite / log) and whether they agree within 1.5x. Exit status 1 when
+    /// they do not.
+    Calibration(BenchCalibrationArgs),
 }
 
 /// `lab experiment ...`.

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => runner::simulate::run(&args),
         Command::BenchSim(args) => runner::bench::run(&args),
         Command::Bench(BenchCommand::Engines(args)) => engines::run(&args),
+        Command::Bench(BenchCommand::Calibration(args)) => engines::calibration::run(&args),
         Command::Experiment(ExperimentCommand::Check(args)) => runner::experiment_check::check(&args),
         Command::Experiment(ExperimentCommand::Registry) => runner::experiment_check::registry(),
         Command::Run(args) => runner::run::run(&args),

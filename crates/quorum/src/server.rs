@@ -58,7 +58,7 @@ use lsm::sync_batch::{Step, SyncBatcher};
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
 use sim::capacity::{CpuCost, NodeClock};
-use sim::disk_cost::{DiskCost, DiskWork};
+use sim::disk_cost::{DiskCost, DiskWork, SyncDraws, SyncKinds};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
 use turmoil::net::{TcpListener, TcpStream};
@@ -179,6 +179,9 @@ struct Host {
     next_conn: Cell<u64>,
     /// The CPU and disk timelines.
     clock: Cell<NodeClock>,
+    /// Where this node's sync latencies are drawn from (its commit log's syncs all follow
+    /// appends: each commits metadata).
+    draws: RefCell<SyncDraws>,
     /// Effects waiting for the next commit-log sync (`batch`, `group`).
     held: RefCell<Vec<Effect>>,
     /// When the calls whose effects are held are done (their own CPU and disk time).
@@ -257,9 +260,15 @@ impl Host {
     /// once).
     fn book(&self, at: tokio::time::Instant, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
         let mut clock = self.clock.get();
-        let done = clock.book(at, cpu, self.setup.disk.charge(work));
+        let done = clock.book(at, cpu, self.disk_time(work));
         self.clock.set(clock);
         done
+    }
+
+    /// The disk time `work` costs, each sync drawn from this node's stream (its commit log's
+    /// syncs all follow appends: each commits metadata).
+    fn disk_time(&self, work: DiskWork) -> Duration {
+        self.setup.disk.charge_drawn(work, SyncKinds::default(), &mut self.draws.borrow_mut())
     }
 
     /// Holds `effects`, of a call done at `done`, for the next commit-log sync.
@@ -309,7 +318,7 @@ impl Host {
         let Step::Sync(next) = self.batch.borrow_mut().on_sync_done(sync) else { return };
         let Some(work) = self.sync_log() else { return };
         let mut clock = self.clock.get();
-        let done = clock.book_disk(ended, self.setup.disk.charge(work));
+        let done = clock.book_disk(ended, self.disk_time(work));
         self.clock.set(clock);
         self.release_after_sync(next, done);
     }
@@ -432,7 +441,8 @@ async fn syncer(host: Rc<Host>, period: Duration) {
         let Some(work) = host.sync_log() else { return };
         let held = std::mem::take(&mut *host.held.borrow_mut());
         let mut clock = host.clock.get();
-        let done = clock.book_disk(tokio::time::Instant::now(), host.setup.disk.charge(work));
+        let disk = host.disk_time(work);
+        let done = clock.book_disk(tokio::time::Instant::now(), disk);
         host.clock.set(clock);
         host.dispatch_after(host.held_until.take().max(done), held);
     }

@@ -21,11 +21,14 @@
 //! [`NodeClock`] (serial: one connection does the CPU work and the commit back to back, holding
 //! SQLite's lock) and sleeps until it is done, *before* replying. A durable
 //! commit therefore costs simulated time, and an acknowledgement still implies the data was
-//! synced when SQLite said so. Measured through the VFS, a one-row write with
-//! `synchronous=FULL` issues 1 sync and writes ~8 KiB in WAL mode (two 4 KiB frames), and
-//! issues 5 syncs (journal twice, journal directory, database, directory after deleting the
-//! journal) and writes ~25 KiB in DELETE mode; with `synchronous=OFF`, 0 (WAL) or 1 (the
-//! directory sync after the journal's deletion, DELETE).
+//! synced when SQLite said so. Each sync is charged by its kind (in place, or committing
+//! metadata: [`DiskIo::take_sync_kinds`]) and, when the disk profile has a spread, its latency
+//! is drawn from a stream seeded by the run's seed ([`SyncDraws`]). Measured through the VFS,
+//! a one-row write with `synchronous=FULL` issues 1 sync and writes ~8 KiB in WAL mode (two
+//! 4 KiB frames; once the WAL is reused after a checkpoint the sync is in place), and issues 5
+//! syncs (journal twice, journal directory, database, directory after deleting the journal)
+//! and writes ~25 KiB in DELETE mode; with `synchronous=OFF`, 0 (WAL) or 1 (the directory sync
+//! after the journal's deletion, DELETE).
 //!
 //! Bad input: a malformed body or an oversized length gets a [`Failure::BadRequest`] reply
 //! (id 0 unless the body named one) and the connection is closed; nothing was executed, and
@@ -43,7 +46,7 @@ use crate::store::{Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
 use sim::capacity::{CpuCost, NodeClock, Overlap};
-use sim::disk_cost::DiskCost;
+use sim::disk_cost::{DiskCost, SyncDraws};
 use sim::supervise::Backoff;
 
 /// The port the server listens on.
@@ -99,8 +102,14 @@ pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Resu
 async fn run(store: Store, messages: Rc<Cell<u64>>) -> Result<String, std::io::Error> {
     let writeback_period = store.config().writeback;
     let io = store.disk_io();
+    let cost = store.config().disk;
+    // One stream per incarnation: the run's seed, and the moment it started.
+    let started = turmoil::sim_elapsed().unwrap_or_default().as_nanos() as u64;
+    let draws = SyncDraws::new(&cost.seeded(store.config().seed), started);
     let shared = Rc::new(Shared {
-        cost: store.config().disk,
+        cost,
+        draws: RefCell::new(draws),
+        io: Arc::clone(&io),
         cpu: store.config().cpu,
         store: RefCell::new(store),
         clock: Cell::new(NodeClock::new(Overlap::Serial)),
@@ -151,6 +160,10 @@ async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
 struct Shared {
     store: RefCell<Store>,
     cost: DiskCost,
+    /// Where each sync's latency is drawn from.
+    draws: RefCell<SyncDraws>,
+    /// The store's disk, which tells its syncs apart (in place or not).
+    io: Arc<DiskIo>,
     cpu: CpuCost,
     clock: Cell<NodeClock>,
     messages: Rc<Cell<u64>>,
@@ -204,9 +217,11 @@ impl Shared {
             }
             (result, store.take_disk_work())
         };
+        let kinds = self.io.take_sync_kinds();
+        let disk = self.cost.charge_drawn(work, kinds, &mut self.draws.borrow_mut());
         let now = tokio::time::Instant::now();
         let mut clock = self.clock.get();
-        let done = clock.book(now, self.cpu.charge(bytes), self.cost.charge(work)).unwrap_or(now);
+        let done = clock.book(now, self.cpu.charge(bytes), disk).unwrap_or(now);
         self.clock.set(clock);
         tokio::time::sleep_until(done).await;
         Response { id: request.id, result }

@@ -64,8 +64,31 @@ pub fn memtable(evidence: &Evidence, registered: &Registered) -> Claim {
     }
     let real_disk = evidence.engines.as_ref().and_then(|engines| real_disk_context(&mut claim, engines));
     let resolution = coarsest_resolution(experiment, &pairs);
-    let resolvable = DiskCost::MEASURED.per_sync >= resolution.saturating_mul(RESOLVED_STEPS);
+    let resolvable = shortest_sync() >= resolution.saturating_mul(RESOLVED_STEPS);
     decide(claim, &pairs, registered.value("sync_gain"), resolvable, resolution, real_disk)
+}
+
+/// The disk the standard experiments run on: the `measured` profile (experiments/disks/
+/// measured.toml), or the library's constant if that file cannot be read.
+fn disk() -> DiskCost {
+    experiment::store::disk::measured().map_or(DiskCost::MEASURED, |m| m.disk)
+}
+
+/// The cheapest sync of [`disk`]: an in-place one when the profile tells them apart.
+fn shortest_sync() -> Duration {
+    let disk = disk();
+    disk.per_sync_in_place.map_or(disk.per_sync, |in_place| in_place.min(disk.per_sync))
+}
+
+/// The disk's sync costs in words: `fsync 172 us (115 us in place)`.
+fn sync_words() -> String {
+    let disk = disk();
+    match disk.per_sync_in_place {
+        Some(in_place) => {
+            format!("fsync {} us ({} us in place)", disk.per_sync.as_micros(), in_place.as_micros())
+        }
+        None => format!("fsync {} us", disk.per_sync.as_micros()),
+    }
 }
 
 /// The resolution of records that do not say: the old 1 ms tick.
@@ -127,10 +150,10 @@ fn compare_in_simulation(claim: &mut Claim, experiment: &Experiment) -> Vec<Pair
         let lost = experiment.counted(&unsynced, |r| r.lost_writes.map(|n| n > 0));
         claim.estimate(format!("{POWER_LOSS}/{synced}/over/{unsynced}/write_p50_ratio"), &gain);
         claim.line(format!(
-            "{POWER_LOSS} (simulated disk, fsync {} us, resolution {} us), median write latency of {synced} (synced before the ack) \
+            "{POWER_LOSS} (simulated disk, {}, resolution {} us), median write latency of {synced} (synced before the ack) \
              over {unsynced} (acknowledged before the sync), paired by seed: {}; {unsynced} lost acknowledged \
              writes at power loss: {}",
-            DiskCost::MEASURED.per_sync.as_micros(),
+            sync_words(),
             resolution_of(experiment, &unsynced, &synced).as_micros(),
             gain.text_with(|v| format!("{v:.2}x")),
             lost.text()
@@ -172,10 +195,10 @@ fn decide(
         if !resolvable {
             return claim.judged(
                 Verdict::inconclusive(format!(
-                    "the simulation cannot resolve the sync: fsync {} us is less than {RESOLVED_STEPS} steps of its \
-                     {} us resolution, so synced and unsynced writes may take the same simulated time (set a finer \
+                    "the simulation cannot resolve the sync: {} is less than {RESOLVED_STEPS} steps of its {} us \
+                     resolution, so synced and unsynced writes may take the same simulated time (set a finer \
                      `resolution`){context}",
-                    DiskCost::MEASURED.per_sync.as_micros(),
+                    sync_words(),
                     resolution.as_micros()
                 )),
                 "a model that hides the cost cannot judge it",

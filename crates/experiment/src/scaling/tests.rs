@@ -146,3 +146,24 @@ fn a_swept_key_is_validated_by_the_store_at_its_value() {
     let err = parsed(&bad).expect_err("unknown level");
     assert_eq!((err.line, err.column), (25, 43), "{err}");
 }
+
+#[test]
+fn a_sweep_over_disk_profiles_keeps_each_series_disk() {
+    let text = FILE.replace(
+        "clients_per_server = [1, 3]\n",
+        "clients_per_server = [1, 3]\nsweep = { disk = [\"nvme\", \"hdd\"] }\n",
+    );
+    let s = parsed(&text).expect("valid");
+    let names: Vec<&str> = s.series.iter().map(|s| s.name.as_str()).skip(4).collect();
+    assert_eq!(names, ["sqlite-nvme", "sqlite-hdd"]);
+    let hdd = sim::disk_cost::profile::HDD.cost().expect("valid");
+    assert_eq!(s.series[5].disk, Some(hdd));
+    assert_eq!(s.series[0].disk, None, "no disk key: [capacity]'s disk");
+    // The series' own disk is not replaced by [capacity]'s; the others' is.
+    let point = |series| s.points().into_iter().find(|p| p.series == series).expect("a point");
+    assert_eq!(s.sim_config(point(5)).capacity.disk, None);
+    assert_eq!(s.sim_config(point(0)).capacity.disk, Some(s.disk));
+    // The single-writer bound follows the series' disk: an hdd's sync is far slower.
+    let (nvme, hdd) = (s.single_writer_bound(&s.series[4]), s.single_writer_bound(&s.series[5]));
+    assert!(nvme.zip(hdd).is_some_and(|(n, h)| n > 10.0 * h), "{nvme:?} {hdd:?}");
+}

@@ -14,6 +14,7 @@
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
 //! anti_entropy = "1s"      # period; off when absent
+//! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
 //! ```
 
 use std::ops::Range;
@@ -26,6 +27,7 @@ use serde::Deserialize;
 use sim::{SimConfig, SimError};
 use toml::Spanned;
 
+use super::disk::{self, RawDisk};
 use super::{Configured, Ran, Replicas, Store};
 use crate::properties::{Durability, Ordering, Properties, Quorums};
 use crate::source::{fields_of, Checked, Section, Source};
@@ -66,6 +68,7 @@ struct RawQuorum {
     hints: Option<Hints>,
     read_repair: Option<ReadRepair>,
     anti_entropy: Option<Spanned<String>>,
+    disk: Option<Spanned<RawDisk>>,
 }
 
 impl Store for Quorum {
@@ -85,7 +88,9 @@ impl Store for Quorum {
         let source = table.source();
         let span = table.span();
         let raw: RawQuorum = table.finish()?;
-        Ok(Box::new(QuorumStore { config: config(source, span, &raw)? }))
+        let mut config = config(source, span, &raw)?;
+        config.disk = disk::resolve(source, raw.disk.as_ref())?;
+        Ok(Box::new(QuorumStore { config, disk: disk::label(raw.disk.as_ref()) }))
     }
 }
 
@@ -194,6 +199,8 @@ fn check_level(source: Source<'_>, level: Level, span: Range<usize>, n: usize, a
 pub struct QuorumStore {
     /// The cluster's configuration.
     pub config: ClusterConfig,
+    /// The disk profile when not the default (for descriptions).
+    pub disk: Option<String>,
 }
 
 /// A level as tables show it: `one`, `quorum`, `all`; a count as `r2` / `w2`.
@@ -213,11 +220,13 @@ impl Configured for QuorumStore {
         let cluster = &self.config;
         let node = &cluster.node;
         let anti_entropy = node.anti_entropy.map_or("off".to_owned(), seconds);
-        format!(
+        let disk = self.disk.as_ref().map(|d| format!(", disk {d}")).unwrap_or_default();
+        let text = format!(
             "quorum: {} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {anti_entropy}",
             cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
         )
-        .to_lowercase()
+        .to_lowercase();
+        text + &disk
     }
 
     fn properties(&self) -> Properties {
@@ -251,11 +260,13 @@ impl Configured for QuorumStore {
     }
 
     fn run(&self, config: &SimConfig, sample_every: Option<Duration>) -> Result<Ran, SimError> {
+        let mut cluster = self.config.clone();
+        cluster.disk = cluster.disk.seeded(config.seed);
         let Some(period) = sample_every else {
-            let result = sim::run(QuorumSystem::new(self.config.clone()), config)?;
+            let result = sim::run(QuorumSystem::new(cluster), config)?;
             return Ok(Ran { result, replicas: Replicas::Single });
         };
-        let system = QuorumSystem::new(self.config.clone()).with_sampling(period);
+        let system = QuorumSystem::new(cluster).with_sampling(period);
         // The handle shares the sampler with the system the run consumes.
         let handle = system.clone();
         let result = sim::run(system, config)?;
@@ -264,6 +275,10 @@ impl Configured for QuorumStore {
             None => Replicas::Apart,
         };
         Ok(Ran { result, replicas })
+    }
+
+    fn disk_cost(&self) -> Option<sim::disk_cost::DiskCost> {
+        Some(self.config.disk)
     }
 
     fn clone_box(&self) -> Box<dyn Configured> {

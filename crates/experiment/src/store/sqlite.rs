@@ -7,6 +7,7 @@
 //! journal = "wal"          # "wal" | "delete" (default wal)
 //! synchronous = "full"     # "off" | "normal" | "full" (default full)
 //! writeback = "5s"         # the kernel writes dirty pages back this often (default never)
+//! disk = "measured"        # the disk profile (see `store::disk`; default measured)
 //! ```
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sim::{SimConfig, SimError};
 use sqlstore::{JournalMode, SqlSystem, StoreConfig, Synchronous};
 use toml::Spanned;
 
+use super::disk::{self, RawDisk};
 use super::{Configured, Ran, Replicas, Store};
 use crate::properties::{Ordering, Properties, SqliteJournal, SqliteSettings, SqliteSynchronous};
 use crate::source::{fields_of, Checked, Section};
@@ -32,6 +34,7 @@ struct RawSqlite {
     journal: Option<SqliteJournal>,
     synchronous: Option<SqliteSynchronous>,
     writeback: Option<Spanned<String>>,
+    disk: Option<Spanned<RawDisk>>,
 }
 
 /// The longest kernel write-back period.
@@ -70,7 +73,8 @@ impl Store for Sqlite {
         if let Some(writeback) = &raw.writeback {
             config.writeback = Some(source.duration_at_most(writeback, "writeback", MAX_WRITEBACK)?);
         }
-        Ok(Box::new(SqliteSystem { config }))
+        config.disk = disk::resolve(source, raw.disk.as_ref())?;
+        Ok(Box::new(SqliteSystem { config, disk: disk::label(raw.disk.as_ref()) }))
     }
 }
 
@@ -79,6 +83,8 @@ impl Store for Sqlite {
 pub struct SqliteSystem {
     /// The store's configuration (its seed is the run's).
     pub config: StoreConfig,
+    /// The disk profile when not the default (for descriptions).
+    pub disk: Option<String>,
 }
 
 impl Configured for SqliteSystem {
@@ -92,7 +98,11 @@ impl Configured for SqliteSystem {
         if let Some(writeback) = config.writeback {
             text.push_str(&format!(", kernel write-back every {}", seconds(writeback)));
         }
-        text.to_lowercase()
+        let mut text = text.to_lowercase();
+        if let Some(disk) = &self.disk {
+            text.push_str(&format!(", disk {disk}"));
+        }
+        text
     }
 
     fn properties(&self) -> Properties {
@@ -119,8 +129,13 @@ impl Configured for SqliteSystem {
     fn run(&self, config: &SimConfig, _sample_every: Option<Duration>) -> Result<Ran, SimError> {
         let mut store = self.config.clone();
         store.seed = config.seed;
+        store.disk = store.disk.seeded(config.seed);
         let result = sim::run(SqlSystem::new(store), config)?;
         Ok(Ran { result, replicas: Replicas::Single })
+    }
+
+    fn disk_cost(&self) -> Option<sim::disk_cost::DiskCost> {
+        Some(self.config.disk)
     }
 
     fn clone_box(&self) -> Box<dyn Configured> {

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use lsm::{Engine, SyncBatcher};
 use sim::capacity::{NodeClock, Overlap};
+use sim::disk_cost::SyncDraws;
 use sim::fs::SimFs;
 use sim::supervise::Backoff;
 use tokio::sync::mpsc;
@@ -71,6 +72,8 @@ fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
         clients: RefCell::new(BTreeMap::new()),
         next_conn: Cell::new(1),
         clock: Cell::new(NodeClock::new(Overlap::Pipelined)),
+        // One stream per node and incarnation.
+        draws: RefCell::new(SyncDraws::new(&setup.disk, u64::from(setup.config.id) << 48 ^ now().as_nanos() as u64)),
         held: RefCell::new(Vec::new()),
         held_until: Cell::new(None),
         batch: RefCell::new(SyncBatcher::new()),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use sim::disk_cost::DiskWork;
+use sim::disk_cost::{DiskWork, SyncKinds};
 
 use super::disk::{Disk, DiskFile};
 use super::{lock, parent_of, SimDisk, SplitMix64};
@@ -21,6 +21,7 @@ pub struct DiskIo {
     disk: Box<dyn Disk>,
     alive: AtomicBool,
     syncs: AtomicU64,
+    in_place_syncs: AtomicU64,
     bytes_written: AtomicU64,
     writeback_syncs: AtomicU64,
     pub(super) commit_points: AtomicU64,
@@ -54,6 +55,7 @@ impl DiskIo {
             disk,
             alive: AtomicBool::new(true),
             syncs: AtomicU64::new(0),
+            in_place_syncs: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
             writeback_syncs: AtomicU64::new(0),
             commit_points: AtomicU64::new(0),
@@ -98,6 +100,12 @@ impl DiskIo {
             syncs: self.syncs.swap(0, Ordering::SeqCst),
             bytes_written: self.bytes_written.swap(0, Ordering::SeqCst),
         }
+    }
+
+    /// How many of the syncs counted since the last call were in place (see the VFS's module
+    /// docs), resetting the count. Take it with [`DiskIo::take_work`], which it divides.
+    pub fn take_sync_kinds(&self) -> SyncKinds {
+        SyncKinds { in_place: self.in_place_syncs.swap(0, Ordering::SeqCst) }
     }
 
     /// Commit points passed so far (see the module docs): compare before and after a
@@ -168,6 +176,10 @@ impl DiskIo {
 
     pub(super) fn count_sync(&self) {
         self.syncs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn count_in_place_sync(&self) {
+        self.in_place_syncs.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(super) fn count_written(&self, bytes: usize) {

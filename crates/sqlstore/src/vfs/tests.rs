@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use sim::disk_cost::DiskWork;
+use sim::disk_cost::{DiskWork, SyncKinds};
 
 use super::*;
 
@@ -75,6 +75,8 @@ fn short_reads_zero_fill_and_syncs_are_counted() -> turmoil::Result {
         file.sync(false)?;
         // Two file syncs, one directory sync (the first time only).
         assert_eq!(io.take_work(), DiskWork { syncs: 3, bytes_written: 3 });
+        // The file grew before the first sync, not before the second.
+        assert_eq!(io.take_sync_kinds(), SyncKinds { in_place: 1 });
         assert_eq!(io.take_work(), DiskWork::default());
         assert_eq!(io.writeback()?, 2);
         assert_eq!(io.writeback_syncs(), 2);
@@ -138,4 +140,35 @@ fn a_commit_frame_whose_page_fails_is_erased_and_not_a_commit_point() -> turmoil
     assert_eq!(points, 0, "the transaction certainly did not commit");
     assert_eq!(header, vec![0u8; WAL_FRAME_HEADER_BYTES], "the header was erased");
     Ok(())
+}
+
+#[test]
+fn syncs_after_a_length_change_commit_metadata_and_others_are_in_place() -> turmoil::Result {
+    let mut sim = turmoil::Builder::new().build();
+    sim.client("h", async {
+        let io = Arc::new(DiskIo::new(1));
+        let _scope = IoScope::enter(&io);
+        let mut file = open_file("/f", OpenAccess::Create)?;
+        file.write_all_at(&[1u8; 100], 0)?;
+        file.sync(false)?; // grew: metadata (and the directory's first sync)
+        file.write_all_at(&[2u8; 50], 10)?;
+        file.sync(false)?; // overwrote: in place
+        file.write_all_at(&[3u8; 10], 95)?;
+        file.sync(false)?; // grew by 5 bytes: metadata
+        file.set_len(40)?;
+        file.sync(false)?; // shrank: metadata
+        file.set_len(40)?;
+        file.sync(false)?; // same length: in place
+        assert_eq!(io.take_work().syncs, 6);
+        assert_eq!(io.take_sync_kinds(), SyncKinds { in_place: 2 });
+        assert_eq!(io.take_sync_kinds(), SyncKinds::default(), "taking resets");
+        // A handle opened on an existing file starts from its length.
+        drop(file);
+        let mut again = open_file("/f", OpenAccess::Write)?;
+        again.write_all_at(&[4u8; 40], 0)?;
+        again.sync(false)?;
+        assert_eq!(io.take_sync_kinds(), SyncKinds { in_place: 1 });
+        Ok(())
+    });
+    sim.run()
 }

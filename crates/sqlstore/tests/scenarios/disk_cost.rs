@@ -22,7 +22,7 @@ fn latencies(
     let config = StoreConfig {
         journal_mode,
         synchronous,
-        disk: DiskCost { per_sync: PER_SYNC, per_kib_written: Duration::ZERO },
+        disk: DiskCost { per_sync: PER_SYNC, per_kib_written: Duration::ZERO, ..DiskCost::FREE },
         ..StoreConfig::default()
     };
     let messages = db_host(&mut sim, config, Rc::default());
