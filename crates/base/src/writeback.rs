@@ -64,7 +64,11 @@ impl fmt::Display for WriteBackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WriteBackError::Zero(what) => {
-                write!(f, "{what} must be a positive duration of at most {}s (or dirty_writeback = \"off\")", MAX_SETTING.as_secs())
+                write!(
+                    f,
+                    "{what} must be a positive duration of at most {}s (or dirty_writeback = \"off\")",
+                    MAX_SETTING.as_secs()
+                )
             }
             WriteBackError::TooLong(what, value) => write!(
                 f,
@@ -112,7 +116,7 @@ impl WriteBack {
     pub fn is_tick(&self, now: Duration) -> bool {
         match *self {
             WriteBack::Off => false,
-            WriteBack::Periodic { interval, .. } => !now.is_zero() && now.as_nanos() % interval.as_nanos() == 0,
+            WriteBack::Periodic { interval, .. } => !now.is_zero() && now.as_nanos().is_multiple_of(interval.as_nanos()),
         }
     }
 }
@@ -144,6 +148,11 @@ impl<K: Ord + Clone> Dirty<K> {
         self.since.get(file).copied()
     }
 
+    /// Every dirty file and since when, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, Duration)> + '_ {
+        self.since.iter().map(|(file, since)| (file, *since))
+    }
+
     /// The files a flusher tick at `now` writes back under `policy` (dirty at least `expire`),
     /// in order, each marked clean. Empty when `now` is no tick or write-back is off.
     pub fn tick(&mut self, policy: WriteBack, now: Duration) -> Vec<K> {
@@ -151,8 +160,12 @@ impl<K: Ord + Clone> Dirty<K> {
         if !policy.is_tick(now) {
             return Vec::new();
         }
-        let due: Vec<K> =
-            self.since.iter().filter(|(_, since)| now.saturating_sub(**since) >= expire).map(|(file, _)| file.clone()).collect();
+        let due: Vec<K> = self
+            .since
+            .iter()
+            .filter(|(_, since)| now.saturating_sub(**since) >= expire)
+            .map(|(file, _)| file.clone())
+            .collect();
         for file in &due {
             self.since.remove(file);
         }
@@ -221,7 +234,7 @@ mod tests {
 
     #[test]
     fn what_survives_a_power_loss() {
-        let policy = WriteBack::periodic(s(10), s(5)).unwrap();
+        let policy = WriteBack::periodic(s(10), s(5)).expect("a valid policy");
         // File a dirtied at 1 s: eligible at 11 s, written back at the 15 s tick, with its
         // 12 s write (the whole file is written back). File b dirtied at 14 s: eligible at 24 s,
         // written back at 25 s. The 16 s write to a dirties it again: written back at 30 s.
@@ -241,20 +254,26 @@ mod tests {
     #[test]
     fn survivors_agree_with_written_back_at() {
         // A single write per file survives iff its write-back time is at or before the crash.
-        let policy = WriteBack::periodic(s(7), s(3)).unwrap();
+        let policy = WriteBack::periodic(s(7), s(3)).expect("a valid policy");
         for at in 0..20 {
             let write = [("f", Duration::from_millis(at * 1300))];
             for crash in 0..40 {
                 let crash = s(crash);
-                let expected = policy.written_back_at(write[0].1).is_some_and(|back| back <= crash) && write[0].1 <= crash;
-                assert_eq!(survivors(policy, &write, crash), [expected], "write at {:?}, crash at {crash:?}", write[0].1);
+                let expected =
+                    policy.written_back_at(write[0].1).is_some_and(|back| back <= crash) && write[0].1 <= crash;
+                assert_eq!(
+                    survivors(policy, &write, crash),
+                    [expected],
+                    "write at {:?}, crash at {crash:?}",
+                    write[0].1
+                );
             }
         }
     }
 
     #[test]
     fn a_sync_cleans_the_file() {
-        let policy = WriteBack::periodic(s(10), s(5)).unwrap();
+        let policy = WriteBack::periodic(s(10), s(5)).expect("a valid policy");
         let mut dirty = Dirty::new();
         dirty.write("a", s(1));
         dirty.write("a", s(3));
