@@ -116,7 +116,9 @@ impl WriteBack {
     pub fn is_tick(&self, now: Duration) -> bool {
         match *self {
             WriteBack::Off => false,
-            WriteBack::Periodic { interval, .. } => !now.is_zero() && now.as_nanos().is_multiple_of(interval.as_nanos()),
+            WriteBack::Periodic { interval, .. } => {
+                !now.is_zero() && now.as_nanos().is_multiple_of(interval.as_nanos())
+            }
         }
     }
 }
