@@ -19,9 +19,10 @@
 //!   around each host's part of a step, and nowhere else runs host software. [`install`]
 //!   makes a minimal tracing subscriber the thread's default for the run: it sets the
 //!   current host when such a span is entered and clears it on exit; every other span and
-//!   event is of no interest to it. Outside a run (a store's own turmoil tests) there is no
+//!   event is of no interest to it (a subscriber someone installed for logging is shadowed
+//!   on this thread during a run). Outside a run (a store's own turmoil tests) there is no
 //!   tracker and the hooks do nothing. Writes made while a host's tasks are dropped (by a
-//!   crash or a kill, outside any step) are not seen: nothing the stores do there writes.
+//!   crash or a kill, outside any step) would not be tracked; neither store writes there.
 //! - **Write-back.** [`flusher`] is a task of every server host, started before the kill
 //!   gate (a killed store's dirty data is still written back, as the kernel does). At every
 //!   tick (multiples of the interval since the run's start, model time: [`crate::time`]) it
@@ -32,6 +33,11 @@
 //!   writes the inode and ext4 commits new entries within seconds; without it a file never
 //!   synced would vanish whole); a directory is synced. A write-back that fails (the file was
 //!   removed, an injected I/O error) leaves the entry dirty from that tick.
+//!
+//! A turmoil limitation: a write made before a rename and not synced before it can never be
+//! made durable (turmoil flushes pending writes by the path they were made at, which is gone),
+//! by the write-back or by the application; the renamed file is tracked all the same. The
+//! storage engine syncs its files before renaming them.
 //!
 //! Simplified, as [`base::writeback`] says: the dirty-ratio thresholds are ignored, a
 //! write-back takes no time, directories expire like files (ext4 commits its journal every
