@@ -17,6 +17,8 @@
 //!   replicas exchange.
 //! - [`frame`]: length-prefixed JSON frames, the pure codec ([`frame::encode`],
 //!   [`frame::FrameDecoder`], [`frame::decode`]); the async socket adapters live in `sim`.
+//! - [`writeback`]: the OS write-back model (Linux's `dirty_expire`/`dirty_writeback`):
+//!   [`writeback::WriteBack`], [`writeback::Dirty`], what survives a power loss.
 //!
 //! Time: nothing here reads a clock. The timelines take `now` as a [`std::time::Duration`]
 //! since an origin the caller chooses (the harness uses the first instant it books, see
@@ -32,6 +34,7 @@ pub mod cell;
 pub mod disk_cost;
 pub mod frame;
 pub mod rng;
+pub mod writeback;
 
 pub use capacity::{Capacity, CpuCost, NodeClock, Overlap};
 pub use cell::{Cell, Version};

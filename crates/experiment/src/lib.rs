@@ -100,6 +100,14 @@
 //! [disk]                   # optional: turmoil's disk faults on every host, whole run
 //! capacity_bytes = 1048576
 //! io_error_probability = 0.001
+//! # The OS's write-back on every server host (sim::writeback), Linux's defaults: a file (or
+//! # directory) dirty for dirty_expire is written back at the next dirty_writeback tick, so a
+//! # power loss spares unsynced data older than dirty_expire + dirty_writeback; a kill spares
+//! # everything. Each a duration > 0 and <= 1h; dirty_writeback <= duration, or "off" (only
+//! # syncs make data durable). Simplified: dirty ratios ignored, write-back takes no time.
+//! # A SQLite system's own `writeback` key syncs its files every period on top of this.
+//! dirty_expire = "30s"
+//! dirty_writeback = "5s"
 //! ```
 //!
 //! # Host names in faults

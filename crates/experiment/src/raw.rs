@@ -23,7 +23,8 @@ pub struct RawExperiment {
     pub nemesis: Option<RawNemesis>,
 }
 
-/// `[disk]`: turmoil's simulated disk faults, on every host for the whole run.
+/// `[disk]`: turmoil's simulated disk faults, on every host for the whole run, and the OS's
+/// write-back of dirty data on every server host.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDisk {
@@ -31,6 +32,10 @@ pub struct RawDisk {
     pub capacity_bytes: Option<Spanned<u64>>,
     /// Probability that a disk operation fails with an I/O error.
     pub io_error_probability: Option<Spanned<f64>>,
+    /// The OS's write-back: how long data stays dirty before it is written back, e.g. `"30s"`.
+    pub dirty_expire: Option<Spanned<String>>,
+    /// The OS's write-back: the flusher's period, e.g. `"5s"`, or `"off"`.
+    pub dirty_writeback: Option<Spanned<String>>,
 }
 
 /// `seeds = 5` or `seeds = [1, 2, 3]`.

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use sim::writeback::{WriteBack, DEFAULT_EXPIRE, DEFAULT_INTERVAL, MAX_SETTING};
 use sim::{Cluster, DiskFaults, NemesisError, Rng, Schedule, SimConfig};
 use toml::Spanned;
 
@@ -56,6 +57,9 @@ pub struct Experiment {
     pub faults: usize,
     /// Disk faults for the whole run.
     pub disk: DiskFaults,
+    /// The OS's write-back on every server host (`[disk]`'s `dirty_expire` and
+    /// `dirty_writeback`; default Linux's, 30 s and 5 s): what a power loss spares.
+    pub writeback: WriteBack,
     /// The random nemesis, when the file has one.
     pub random: Option<RandomNemesis>,
     /// Model time one simulation step stands for (`resolution`, default 1 ms): below 1 ms the
@@ -112,6 +116,7 @@ impl Experiment {
         config.settle = config.settle.max(self.clients.timeout + config.latency.1 + Duration::from_millis(100));
         config.faults = self.schedule(system, seed)?;
         config.disk = self.disk;
+        config.writeback = self.writeback;
         Ok(config)
     }
 
@@ -213,6 +218,7 @@ impl Source<'_> {
             systems: Vec::with_capacity(systems.len()),
             faults: raw.fault.len(),
             disk: self.disk(raw.disk.as_ref())?,
+            writeback: self.writeback(raw.disk.as_ref(), duration)?,
             random: None,
             resolution,
             latency,
@@ -261,6 +267,68 @@ impl Source<'_> {
             disk.io_error_probability = *p.get_ref();
         }
         Ok(disk)
+    }
+
+    /// `[disk]`'s write-back keys: `dirty_writeback = "off"`, or `dirty_expire` and
+    /// `dirty_writeback` durations (each defaulting to Linux's), positive, at most
+    /// [`MAX_SETTING`], and an interval no longer than the run (it would never tick).
+    fn writeback(&self, raw: Option<&RawDisk>, duration: Duration) -> Checked<WriteBack> {
+        let Some(raw) = raw else { return Ok(WriteBack::default()) };
+        let max = seconds(MAX_SETTING);
+        let interval = match &raw.dirty_writeback {
+            Some(value) if value.get_ref().trim() == "off" => {
+                if let Some(expire) = &raw.dirty_expire {
+                    return self.fail(
+                        expire.span(),
+                        "dirty_expire has no effect with dirty_writeback = \"off\"; allowed: leave it out, or a dirty_writeback period",
+                    );
+                }
+                return Ok(WriteBack::Off);
+            }
+            Some(value) => {
+                let allowed = format!(
+                    "allowed: \"off\" or a duration longer than zero, at most {max} and at most the run's duration ({})",
+                    seconds(duration)
+                );
+                let interval = self.writeback_setting(value, "dirty_writeback", &allowed)?;
+                if interval > duration {
+                    return self.fail(
+                        value.span(),
+                        format!(
+                            "dirty_writeback = {:?} is longer than the run: it would never tick; {allowed}",
+                            value.get_ref()
+                        ),
+                    );
+                }
+                interval
+            }
+            None => DEFAULT_INTERVAL,
+        };
+        let expire = match &raw.dirty_expire {
+            Some(value) => self.writeback_setting(
+                value,
+                "dirty_expire",
+                &format!("allowed: a duration longer than zero and at most {max}"),
+            )?,
+            None => DEFAULT_EXPIRE,
+        };
+        // Both settings passed the policy's own checks above.
+        Ok(WriteBack::Periodic { expire, interval })
+    }
+
+    /// One write-back duration: parsed, longer than zero, at most [`MAX_SETTING`].
+    fn writeback_setting(&self, value: &Spanned<String>, what: &str, allowed: &str) -> Checked<Duration> {
+        let text = value.get_ref();
+        let parsed = crate::value::parse_duration(text)
+            .map_err(|e| self.error(value.span(), format!("{what} = {text:?}: {e}; {allowed}")))?;
+        if parsed.is_zero() {
+            return self.fail(value.span(), format!("{what} = {text:?} is zero; {allowed}"));
+        }
+        if parsed > MAX_SETTING {
+            return self
+                .fail(value.span(), format!("{what} = {text:?} is longer than {}; {allowed}", seconds(MAX_SETTING)));
+        }
+        Ok(parsed)
     }
 
     /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server; any

@@ -35,11 +35,12 @@ pub(crate) enum Action {
     MaxLatency(String, String, Duration),
     /// `sim.set_link_fail_rate(a, b, ppm / 1e6)`.
     FailRate(String, String, u32),
-    /// `sim.crash(host)`.
+    /// `sim.crash(host)`: power loss; the host's write-back tracker is cleared too.
     Crash(String),
     /// The host's process killed: marked down in the [`Down`] gate, then `sim.bounce(host)`, so
     /// its tasks die but its disk keeps every pending write (turmoil's page cache survives a
-    /// bounce); the restarted software waits at the gate until [`Action::Revive`].
+    /// bounce) and the OS's write-back tracker keeps them dirty; the restarted software waits
+    /// at the gate until [`Action::Revive`].
     Kill(String),
     /// A killed host's process started again: the gate opened, then `sim.bounce(host)`.
     Revive(String),
@@ -340,7 +341,11 @@ pub(crate) fn execute<S: System>(sim: &mut Sim<'_>, system: &S, down: &Down, act
         Action::FailRate(a, b, ppm) => {
             sim.set_link_fail_rate(a.as_str(), b.as_str(), f64::from((*ppm).min(PPM)) / f64::from(PPM))
         }
-        Action::Crash(host) => sim.crash(host.as_str()),
+        // Power loss: the OS's dirty data goes with the unsynced writes.
+        Action::Crash(host) => {
+            sim.crash(host.as_str());
+            crate::writeback::power_loss(host);
+        }
         Action::Bounce(host) => sim.bounce(host.as_str()),
         Action::Kill(host) => {
             down.0.borrow_mut().insert(host.clone());

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::capacity::Capacity;
 use crate::faults::{Fault, Schedule};
 use crate::workload::{Workload, WorkloadError};
+use crate::writeback::{WriteBack, WriteBackError};
 
 /// The parameters of one simulated run.
 #[derive(Debug, Clone)]
@@ -54,6 +55,9 @@ pub struct SimConfig {
     pub tick: Duration,
     /// Disk faults turmoil's simulated disk injects on every host for the whole run.
     pub disk: DiskFaults,
+    /// The OS's write-back of dirty data on every server host ([`crate::writeback`]): what of
+    /// the unsynced writes a power loss spares. Default: Linux's (30 s expiry, 5 s ticks).
+    pub writeback: WriteBack,
     /// What the servers' CPU and disk cost ([`Capacity`]); the default keeps each system's
     /// own costs. The harness hands it to the system before the run
     /// ([`System::set_capacity`](crate::System::set_capacity)).
@@ -80,7 +84,8 @@ impl DiskFaults {
 impl SimConfig {
     /// A configuration with sensible defaults: 10 s of operations by 2 client hosts × 5
     /// processes, 1-10 ms latency, 1 s timeouts, 10 ms think time, 100 ms backoff, no faults,
-    /// 2 s settle, 1 ms ticks, each system's own CPU and disk costs.
+    /// 2 s settle, 1 ms ticks, Linux's write-back (30 s expiry, 5 s ticks), each system's own
+    /// CPU and disk costs.
     pub fn new(seed: u64, workload: impl Workload) -> Self {
         Self::new_shared(seed, Arc::new(workload))
     }
@@ -102,6 +107,7 @@ impl SimConfig {
             final_read_attempts: 10,
             tick: Duration::from_millis(1),
             disk: DiskFaults::default(),
+            writeback: WriteBack::default(),
             capacity: Capacity::default(),
         }
     }
@@ -154,6 +160,9 @@ impl SimConfig {
             return Err(ConfigError::Resolution(self.tick));
         }
         self.workload.validate()?;
+        if let WriteBack::Periodic { expire, interval } = self.writeback {
+            WriteBack::periodic(expire, interval)?;
+        }
         let p = self.disk.io_error_probability;
         if !(0.0..=1.0).contains(&p) {
             return Err(ConfigError::Probability { name: "io_error_probability", value: p });
@@ -284,6 +293,9 @@ pub enum ConfigError {
     /// A tick (resolution) that is not a whole divisor of 1 ms from 1 us to 1 ms.
     #[error("tick {0:?} is not a whole divisor of 1 ms between 1 us and 1 ms (e.g. 1ms, 100us, 10us, 5us, 1us)")]
     Resolution(Duration),
+    /// The write-back policy has a zero or too long setting.
+    #[error("disk write-back: {0}")]
+    WriteBack(#[from] WriteBackError),
     /// The workload's parameters (its key space, its operation mix, ...) are invalid.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
@@ -386,6 +398,12 @@ mod tests {
         let mut c = config();
         c.tick = Duration::from_micros(5);
         assert_eq!((c.validate(), c.scale()), (Ok(()), 200));
+
+        let mut c = config();
+        c.writeback = WriteBack::Periodic { expire: Duration::ZERO, interval: Duration::from_secs(5) };
+        assert_eq!(c.validate(), Err(ConfigError::WriteBack(WriteBackError::Zero("dirty_expire"))));
+        c.writeback = WriteBack::Off;
+        assert_eq!(c.validate(), Ok(()));
 
         let mut c = config();
         c.faults = Schedule::new().at(Duration::from_secs(10), Fault::Heal);

@@ -6,15 +6,20 @@
 //! trait, so the engine crate needs no turmoil; this harness already depends on turmoil, and
 //! the quorum store's adapter and the engine's own simulation tests both use it from here.
 //!
+//! Every write, length change, sync and directory change is reported to the host's OS
+//! write-back model ([`crate::writeback`]), which writes back what stays unsynced too long.
+//!
 //! turmoil's shim panics when called outside a host: every call is refused there first, with
 //! [`EngineError::NotInSimulation`] (or an I/O error wrapping it).
 
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lsm::{EngineError, FileSystem, FsFile};
 use turmoil::fs::shim::std::fs as simfs;
+
+use crate::writeback;
 
 /// Fails unless called from inside a turmoil host (where the fs shim can be used).
 pub fn check_in_host() -> Result<(), EngineError> {
@@ -31,9 +36,12 @@ pub fn check_in_host() -> Result<(), EngineError> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimFs;
 
-/// A file on turmoil's simulated disk.
+/// A file on turmoil's simulated disk, with its path (what the write-back model tracks).
 #[derive(Debug)]
-struct SimFile(simfs::File);
+struct SimFile {
+    file: simfs::File,
+    path: PathBuf,
+}
 
 /// The shim panics outside a host; an error is the polite answer.
 fn host_io() -> io::Result<()> {
@@ -43,27 +51,33 @@ fn host_io() -> io::Result<()> {
 impl FsFile for SimFile {
     fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
         host_io()?;
-        self.0.write_all_at(bytes, offset)
+        self.file.write_all_at(bytes, offset)?;
+        writeback::wrote(&self.path);
+        Ok(())
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         host_io()?;
-        self.0.read_at(buf, offset)
+        self.file.read_at(buf, offset)
     }
 
     fn sync(&self) -> io::Result<()> {
         host_io()?;
-        self.0.sync_all()
+        self.file.sync_all()?;
+        writeback::synced(&self.path);
+        Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         host_io()?;
-        self.0.set_len(len)
+        self.file.set_len(len)?;
+        writeback::wrote(&self.path);
+        Ok(())
     }
 
     fn size(&self) -> io::Result<u64> {
         host_io()?;
-        Ok(self.0.metadata()?.len())
+        Ok(self.file.metadata()?.len())
     }
 }
 
@@ -78,12 +92,16 @@ impl FileSystem for SimFs {
 
     fn create_dir(&self, path: &Path) -> io::Result<()> {
         host_io()?;
-        simfs::create_dir(path)
+        simfs::create_dir(path)?;
+        writeback::created(path);
+        Ok(())
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         host_io()?;
-        simfs::sync_dir(path)
+        simfs::sync_dir(path)?;
+        writeback::dir_synced(path);
+        Ok(())
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
@@ -95,22 +113,27 @@ impl FileSystem for SimFs {
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         host_io()?;
         let file = simfs::OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
-        Ok(Box::new(SimFile(file)))
+        writeback::created(path);
+        Ok(Box::new(SimFile { file, path: path.to_path_buf() }))
     }
 
     fn open(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
         host_io()?;
-        Ok(Box::new(SimFile(simfs::File::open(path)?)))
+        Ok(Box::new(SimFile { file: simfs::File::open(path)?, path: path.to_path_buf() }))
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         host_io()?;
-        simfs::remove_file(path)
+        simfs::remove_file(path)?;
+        writeback::removed(path);
+        Ok(())
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         host_io()?;
-        simfs::rename(from, to)
+        simfs::rename(from, to)?;
+        writeback::renamed(from, to);
+        Ok(())
     }
 }
 

@@ -30,6 +30,8 @@
 //!   themselves after disk failures.
 //! - [`time`]: model time on a dilated simulation clock (sub-millisecond costs made visible);
 //!   servers and clients sleep and time out through it.
+//! - [`writeback`]: the OS's write-back of dirty data on every server host (one tracker per
+//!   host, the disks' write hooks, the flusher task); what survives a power loss beyond syncs.
 //! - [`calibrate`]: turmoil's raw echo-RPC speed, the baseline of simulation benchmarks.
 //! - Private: `process` (the client process loop and the recording rules), `record` (the
 //!   shared history log), `apply` (faults carried out in the step loop, strobing clocks
@@ -56,6 +58,7 @@ pub mod supervise;
 pub mod system;
 pub mod time;
 pub mod workload;
+pub mod writeback;
 
 pub use apply::fault_windows;
 pub use capacity::{Capacity, CpuCost, NodeClock, Overlap};

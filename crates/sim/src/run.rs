@@ -33,6 +33,7 @@ use crate::process::{client_host, Plan};
 use crate::record::{nanos, Recorder};
 use crate::system::System;
 use crate::time::{to_model, to_sim, Dilation, STEP};
+use crate::writeback;
 
 /// The fixed start of simulated time (2024-01-01T00:00:00Z): turmoil's default epoch is the
 /// wall clock, which would leak into anything a system derives from `SystemTime`.
@@ -146,17 +147,22 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     let recorder = Recorder::default();
     let limit = config.time_limit();
     let mut sim = builder(config, limit).build();
+    // The OS's write-back on every server host, for this run (see crate::writeback).
+    let _os = writeback::install(&servers, config.writeback);
 
     // A killed host's software is restarted at once by the kill (so that its disk keeps the
-    // page cache) and waits here, serving nothing, until its restart restarts it again.
+    // page cache) and waits here, serving nothing, until its restart restarts it again. The
+    // OS's flusher runs before the gate: it writes back a killed store's dirty data.
     let down = Down::default();
     for name in servers {
         let system = Rc::clone(&system);
         let host = name.clone();
         let gate = down.clone();
         sim.host(name, move || {
+            let flusher = writeback::flusher(host.clone());
             let serve = (!gate.is_down(&host)).then(|| system.serve(&host));
             async move {
+                tokio::task::spawn_local(flusher);
                 match serve {
                     Some(serve) => serve.await,
                     None => std::future::pending().await,

@@ -140,7 +140,11 @@ async fn accept(shared: &Rc<Shared>) -> Result<String, std::io::Error> {
     }
 }
 
-/// The kernel write-back model: every `period`, sync the store's open files and directory.
+/// The store's own write-back (`StoreConfig::writeback`): every `period`, sync the store's
+/// open files and directory. It runs on top of the harness's OS write-back model
+/// (`sim::writeback`, from the run's `dirty_expire` and `dirty_writeback`), which writes back
+/// any file dirty for the expiry at its ticks: this one forces a sync of every open file each
+/// period whether it is old enough or not, so the two together lose at most what either would.
 async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
     loop {
         sim::time::sleep(period).await;

@@ -115,9 +115,9 @@ pub struct StoreConfig {
     pub path: String,
     /// Seeds the VFS's RNG.
     pub seed: u64,
-    /// Kernel write-back model: every this often the server syncs the store's open files and
-    /// their directory, as a kernel's periodic flush of dirty pages would. `None`: unsynced
-    /// data reaches the disk only through SQLite's own syncs.
+    /// A forced flush: every this often the server syncs the store's open files and their
+    /// directory. `None`: none; unsynced data then reaches the disk through SQLite's own syncs
+    /// and the harness's model of the OS write-back (`sim::writeback`, Linux's dirty expiry).
     pub writeback: Option<Duration>,
     /// What disk work costs in simulated time.
     pub disk: DiskCost,

@@ -471,3 +471,41 @@ fn a_bad_resolution_or_latency_is_refused_where_it_is_written() {
     assert_error(&with("latency = \"11s\""), 5, 11, "at most");
     assert_error(&with("latency = 5"), 5, 11, "expected one duration");
 }
+
+#[test]
+fn the_write_back_keys_are_read_and_each_impossible_value_refused() {
+    use sim::writeback::WriteBack;
+    let disk = |keys: &str| format!("{HEAD}{SYSTEMS}[disk]\n{keys}");
+    let ms = Duration::from_millis;
+    assert_eq!(ok(&format!("{HEAD}{SYSTEMS}")).writeback, WriteBack::default(), "Linux's defaults");
+    let experiment = ok(&disk("dirty_expire = \"1s\"\ndirty_writeback = \"500ms\"\n"));
+    let short = WriteBack::Periodic { expire: ms(1000), interval: ms(500) };
+    assert_eq!(experiment.writeback, short);
+    assert_eq!(experiment.sim_config(&experiment.systems[1], 1).expect("drawn").writeback, short);
+    let expire_only = WriteBack::Periodic { expire: ms(2000), interval: ms(5000) };
+    assert_eq!(ok(&disk("dirty_expire = \"2s\"\n")).writeback, expire_only, "the interval defaults");
+    assert_eq!(ok(&disk("dirty_writeback = \"off\"\n")).writeback, WriteBack::Off);
+    assert_eq!(
+        ok(&disk("dirty_writeback = \"10s\"\n")).writeback,
+        WriteBack::Periodic { expire: ms(30_000), interval: ms(10_000) }
+    );
+
+    // Line 17 is the first key of [disk]; a value starts at column 16 after `dirty_expire = `,
+    // 19 after `dirty_writeback = `.
+    let expire_allowed = "allowed: a duration longer than zero and at most 3600s";
+    assert_error(&disk("dirty_expire = \"0s\"\n"), 17, 16, "dirty_expire = \"0s\" is zero; allowed");
+    assert_error(&disk("dirty_expire = \"-1s\"\n"), 17, 16, "is not a duration");
+    assert_error(&disk("dirty_expire = \"-1s\"\n"), 17, 16, expire_allowed);
+    assert_error(&disk("dirty_expire = \"2h\"\n"), 17, 16, "is longer than 3600s");
+    assert_error(&disk("dirty_expire = \"2h\"\n"), 17, 16, expire_allowed);
+    let writeback_allowed =
+        "allowed: \"off\" or a duration longer than zero, at most 3600s and at most the run's duration (10s)";
+    assert_error(&disk("dirty_writeback = \"0ms\"\n"), 17, 19, writeback_allowed);
+    assert_error(&disk("dirty_writeback = \"-5s\"\n"), 17, 19, "is not a duration");
+    assert_error(&disk("dirty_writeback = \"-5s\"\n"), 17, 19, writeback_allowed);
+    assert_error(&disk("dirty_writeback = \"sometimes\"\n"), 17, 19, writeback_allowed);
+    assert_error(&disk("dirty_writeback = \"11s\"\n"), 17, 19, "longer than the run: it would never tick");
+    assert_error(&disk("dirty_writeback = \"2h\"\n"), 17, 19, "is longer than 3600s");
+    assert_error(&disk("dirty_writeback = \"off\"\ndirty_expire = \"1s\"\n"), 18, 16, "no effect");
+    assert_error(&disk("dirty_expire = 30\n"), 17, 16, "string");
+}

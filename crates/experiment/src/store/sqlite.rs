@@ -6,7 +6,8 @@
 //! kind = "sqlite"
 //! journal = "wal"          # "wal" | "delete" (default wal)
 //! synchronous = "full"     # "off" | "normal" | "full" (default full)
-//! writeback = "5s"         # the kernel writes dirty pages back this often (default never)
+//! writeback = "5s"         # optional: also sync the store's files this often, on top of the
+//!                          # OS write-back model of [disk] (dirty_expire, dirty_writeback)
 //! disk = "measured"        # the disk profile (see `store::disk`; default measured)
 //! ```
 
