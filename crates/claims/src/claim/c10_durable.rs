@@ -3,7 +3,9 @@
 //! properties): a loss refutes unless the same experiment measured the contrast of [`SYNCED`]
 //! (a system acknowledging before the sync lost writes, every system syncing first kept them on
 //! `min_clean_seeds` seeds). Power loss and disk errors are contrasted apart, each in its own
-//! experiment; unknown seeds make it inconclusive short of a refutation.
+//! experiment; unknown seeds make it inconclusive short of a refutation. The kill experiment,
+//! when its results are there, is counted the same way: it shows what a process crash (not a
+//! power loss) costs each system.
 
 use experiment::properties::Properties;
 
@@ -13,7 +15,7 @@ use crate::registry::Registered;
 use crate::{command, no_results, SEED_SOURCE};
 
 use super::fault_experiments::{
-    durable, outcome, outcome_verdict, tallies, tally_line, Condition, Tally, DISK_ERRORS, POWER_LOSS,
+    durable, outcome, outcome_verdict, tallies, tally_line, Condition, Tally, DISK_ERRORS, KILL, POWER_LOSS,
 };
 
 /// Claim 10.
@@ -36,11 +38,12 @@ pub fn acknowledged_durable(evidence: &Evidence, registered: &Registered) -> Cla
         &source,
     )
     .tested_by(POWER_LOSS, &command(POWER_LOSS))
-    .tested_by(DISK_ERRORS, &command(DISK_ERRORS));
+    .tested_by(DISK_ERRORS, &command(DISK_ERRORS))
+    .tested_by(KILL, &command(KILL));
     let Some(power) = evidence.experiments.get(POWER_LOSS) else {
         return claim.judged(no_results(&[POWER_LOSS]), "durability needs the power-loss experiment");
     };
-    let used = [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS));
+    let used = [power].into_iter().chain(evidence.experiments.get(DISK_ERRORS)).chain(evidence.experiments.get(KILL));
     let all: Vec<Tally> = used.flat_map(|e| tallies(e, |_| true, durable)).collect();
     if all.is_empty() {
         return claim.judged(
@@ -93,7 +96,11 @@ fn lost_share(t: &Tally) -> String {
 /// The power loss and the disk errors kept apart: per experiment, which systems lost writes.
 fn split(all: &[Tally]) -> String {
     let mut parts = Vec::new();
-    for (name, what) in [(POWER_LOSS, "under power loss"), (DISK_ERRORS, "under disk I/O errors (no power loss)")] {
+    for (name, what) in [
+        (POWER_LOSS, "under power loss"),
+        (DISK_ERRORS, "under disk I/O errors (no power loss)"),
+        (KILL, "under a process kill (the OS kept what it was given)"),
+    ] {
         let here: Vec<&Tally> = all.iter().filter(|t| t.experiment.name == name).collect();
         if here.is_empty() {
             continue;

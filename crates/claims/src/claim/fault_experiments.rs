@@ -33,6 +33,9 @@ pub const CLOCK_SKEW: &str = "clock-skew-lww";
 /// The power-loss experiment.
 pub const POWER_LOSS: &str = "power-loss";
 
+/// The process-kill experiment (the OS stays up: claim 10 reports it beside the power loss).
+pub const KILL: &str = "kill";
+
 /// The disk-error experiment (no power loss: claim 10 reports what it kept apart).
 pub const DISK_ERRORS: &str = "disk-io-errors";
 
