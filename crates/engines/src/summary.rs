@@ -108,6 +108,9 @@ fn sync_goal(row: Option<&Row>, goal: &str, also: Option<&Row>) -> Goal {
     Goal { goal: goal.to_owned(), met: x <= 1.5, figure }
 }
 
+/// The share of 8 concurrent writers one group-commit fsync must cover on average.
+pub const GROUP_SHARE: f64 = 0.75;
+
 /// The issue's four goals.
 pub fn goals(rows: &[Row]) -> Vec<Goal> {
     let mut goals = Vec::new();
@@ -123,8 +126,11 @@ pub fn goals(rows: &[Row]) -> Vec<Goal> {
     ));
     let group = find(rows, "lsm", "group commit", "fsync", (1, 8));
     goals.push(Goal {
-        goal: "commit-log engine, group commit with 8 writers: writes per fsync > 1".to_owned(),
-        met: group.and_then(|g| g.writes_per_fsync).is_some_and(|w| w > 1.0),
+        goal: format!(
+            "commit-log engine, group commit with 8 writers: at least {GROUP_SHARE} x 8 = {} writes per fsync (issue 16)",
+            GROUP_SHARE * 8.0
+        ),
+        met: group.and_then(|g| g.writes_per_fsync).is_some_and(|w| w >= GROUP_SHARE * 8.0),
         figure: group.map_or_else(
             || "not measured".to_owned(),
             |g| format!("{:.2} writes per fsync, {:.0} writes/s", g.writes_per_fsync.unwrap_or(0.0), g.writes_per_s),
@@ -286,8 +292,11 @@ mod tests {
         assert_eq!(rows[8].x_baseline, Some(2.0));
         assert_eq!(rows[0].x_baseline, None, "raw rows are the baselines");
         let goals = goals(&rows);
-        assert_eq!(goals.iter().map(|g| g.met).collect::<Vec<_>>(), vec![true, false, true, true]);
+        // 3 writes per fsync of 8 writers is below 0.75 x 8 = 6: group commit that barely groups.
+        assert_eq!(goals.iter().map(|g| g.met).collect::<Vec<_>>(), vec![true, false, false, true]);
         assert!(goals[3].goal.ends_with("(met only with the write buffer)"), "{}", goals[3].goal);
+        rows[9].writes_per_fsync = Some(6.0);
+        assert!(super::goals(&rows)[2].met, "6 of 8 writers per fsync meets the goal");
     }
 
     #[test]
