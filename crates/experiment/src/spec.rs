@@ -369,6 +369,6 @@ struct Hosts<'a> {
 
 mod faults;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use faults::{Planned, PlannedFault, RandomNemesis, NEMESIS_STREAM};

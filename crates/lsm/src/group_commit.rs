@@ -325,6 +325,38 @@ mod tests {
         Cell::new(Value::Int(ts as i64), Version::new(ts, 0))
     }
 
+    /// Runs `writer(group, thread)` on `threads` OS threads at once, then checks what both modes
+    /// promise: every file sync was a leader's (plus the new segment's directory entry, once),
+    /// and the engine reopened from the disk holds `keys` keys. Returns the group's counters.
+    fn writers_then_reopen(
+        dir: &std::path::Path,
+        group: GroupCommit,
+        threads: u64,
+        writer: fn(&GroupCommit, u64) -> Result<(), EngineError>,
+        keys: u64,
+    ) -> Result<GroupStats, Box<dyn std::error::Error>> {
+        let group = Arc::new(group);
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let group = Arc::clone(&group);
+                std::thread::spawn(move || writer(&group, t))
+            })
+            .collect();
+        for handle in handles {
+            handle.join().map_err(|_| "writer panicked")??;
+        }
+        let stats = group.stats();
+        let group = Arc::into_inner(group).ok_or("still shared")?;
+        let mut engine = group.into_inner();
+        assert_eq!(engine.take_disk_work().syncs, stats.syncs + 1);
+        drop(engine);
+        let engine = Engine::open_real(EngineConfig::new(dir), SyncCall::Fsync)?;
+        assert_eq!(engine.scan()?.len() as u64, keys);
+        drop(engine);
+        std::fs::remove_dir_all(dir)?;
+        Ok(stats)
+    }
+
     #[test]
     fn one_writer_syncs_once_per_write() -> TestResult {
         let dir = scratch("one");
@@ -350,35 +382,18 @@ mod tests {
         let dir = scratch("many");
         let mut engine = Engine::open_real(EngineConfig::new(&dir), SyncCall::Fdatasync)?;
         engine.take_disk_work();
-        let group = Arc::new(GroupCommit::new(engine));
         let (threads, per_thread) = (8u64, 50u64);
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let group = Arc::clone(&group);
-                std::thread::spawn(move || -> Result<(), EngineError> {
-                    for i in 0..per_thread {
-                        group.write(&format!("t{t}-{i}"), cell(t * 1000 + i + 1))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().map_err(|_| "writer panicked")??;
-        }
-        let stats = group.stats();
+        let writer = |group: &GroupCommit, t: u64| {
+            for i in 0..50 {
+                group.write(&format!("t{t}-{i}"), cell(t * 1000 + i + 1))?;
+            }
+            Ok(())
+        };
+        // Everything acknowledged is in the reopened engine.
+        let stats = writers_then_reopen(&dir, GroupCommit::new(engine), threads, writer, threads * per_thread)?;
         assert_eq!(stats.writes, threads * per_thread);
         assert_eq!(stats.commits, threads * per_thread);
         assert!(stats.syncs >= 1 && stats.syncs <= stats.writes, "{stats:?}");
-        let group = Arc::into_inner(group).ok_or("still shared")?;
-        let mut engine = group.into_inner();
-        assert_eq!(engine.take_disk_work().syncs, stats.syncs + 1);
-        drop(engine);
-        // Everything acknowledged is in the reopened engine.
-        let engine = Engine::open_real(EngineConfig::new(&dir), SyncCall::Fsync)?;
-        assert_eq!(engine.scan()?.len() as u64, threads * per_thread);
-        drop(engine);
-        std::fs::remove_dir_all(&dir)?;
         Ok(())
     }
 
@@ -390,42 +405,25 @@ mod tests {
         let dir = scratch("window");
         let mut engine = Engine::open_real(EngineConfig::new(&dir), SyncCall::Fdatasync)?;
         engine.take_disk_work();
-        let group = Arc::new(GroupCommit::with_window(engine, std::time::Duration::from_millis(2)));
+        let group = GroupCommit::with_window(engine, std::time::Duration::from_millis(2));
         assert_eq!(group.window(), Some(std::time::Duration::from_millis(2)));
         let (threads, per_thread) = (4u64, 30u64);
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let group = Arc::clone(&group);
-                std::thread::spawn(move || -> Result<(), EngineError> {
-                    for i in 0..per_thread {
-                        if i % 10 == 9 {
-                            group.write_batch((0..3).map(|j| ("shared", cell(t * 1000 + i * 10 + j + 1))))?;
-                        } else {
-                            group.write(&format!("t{t}-{i}"), cell(t * 1000 + i + 1))?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().map_err(|_| "writer panicked")??;
-        }
-        let stats = group.stats();
+        let writer = |group: &GroupCommit, t: u64| {
+            for i in 0..30 {
+                if i % 10 == 9 {
+                    group.write_batch((0..3).map(|j| ("shared", cell(t * 1000 + i * 10 + j + 1))))?;
+                } else {
+                    group.write(&format!("t{t}-{i}"), cell(t * 1000 + i + 1))?;
+                }
+            }
+            Ok(())
+        };
+        // 27 keys per thread and the one shared key.
+        let stats = writers_then_reopen(&dir, group, threads, writer, threads * 27 + 1)?;
         // Per thread: 27 single writes and 3 batches of 3 rows.
         assert_eq!(stats.writes, threads * (27 + 3 * 3));
         assert_eq!(stats.commits, threads * per_thread);
         assert!(stats.syncs >= 1 && stats.syncs <= stats.commits, "{stats:?}");
-        let group = Arc::into_inner(group).ok_or("still shared")?;
-        let mut engine = group.into_inner();
-        // Every file sync was a leader's, plus the segment's directory entry once.
-        assert_eq!(engine.take_disk_work().syncs, stats.syncs + 1);
-        drop(engine);
-        let engine = Engine::open_real(EngineConfig::new(&dir), SyncCall::Fsync)?;
-        // 27 keys per thread and the one shared key.
-        assert_eq!(engine.scan()?.len() as u64, threads * 27 + 1);
-        drop(engine);
-        std::fs::remove_dir_all(&dir)?;
         Ok(())
     }
 

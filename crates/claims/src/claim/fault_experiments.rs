@@ -385,31 +385,20 @@ impl Explained {
 /// `ordering`, `durability`, `read repair`, `sloppy quorums`, `anti-entropy`, `store`): a
 /// contrast is clean when this is empty, and the ledger says so when it is not.
 pub fn other_differences(a: &Properties, b: &Properties) -> Vec<&'static str> {
-    let mut differ = Vec::new();
-    if a.store != b.store {
-        differ.push("store");
-    }
-    if a.ordering != b.ordering {
-        differ.push("ordering");
-    }
-    if a.durability != b.durability {
-        differ.push("durability");
-    }
+    let mut differ = vec![
+        (a.store != b.store, "store"),
+        (a.ordering != b.ordering, "ordering"),
+        (a.durability != b.durability, "durability"),
+    ];
     if let (Some(x), Some(y)) = (&a.quorums, &b.quorums) {
-        if (x.r, x.w, x.n) != (y.r, y.w, y.n) {
-            differ.push("levels");
-        }
-        if x.read_writes_back != y.read_writes_back {
-            differ.push("read repair");
-        }
-        if x.sloppy != y.sloppy {
-            differ.push("sloppy quorums");
-        }
-        if x.anti_entropy != y.anti_entropy {
-            differ.push("anti-entropy");
-        }
+        differ.extend([
+            ((x.r, x.w, x.n) != (y.r, y.w, y.n), "levels"),
+            (x.read_writes_back != y.read_writes_back, "read repair"),
+            (x.sloppy != y.sloppy, "sloppy quorums"),
+            (x.anti_entropy != y.anti_entropy, "anti-entropy"),
+        ]);
     }
-    differ
+    differ.into_iter().filter_map(|(differs, what)| differs.then_some(what)).collect()
 }
 
 /// What the seeds of every system a safety claim uses say, before words.

@@ -58,7 +58,9 @@ fn error(text: &str) -> (usize, usize, String) {
     }
 }
 
-fn assert_error(text: &str, line: usize, column: usize, needle: &str) {
+/// Asserts that `text` (a fault experiment file) is refused at `line`:`column` with a
+/// message containing `needle` (also used by the store modules' tests).
+pub(crate) fn assert_error(text: &str, line: usize, column: usize, needle: &str) {
     let (l, c, message) = error(text);
     assert_eq!((l, c), (line, column), "position of: {message}");
     assert!(message.contains(needle), "`{message}` should contain `{needle}`");

@@ -221,6 +221,7 @@ impl Source<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::tests::assert_error;
 
     #[test]
     fn the_committed_measured_file_is_valid() {
@@ -291,17 +292,6 @@ mod tests {
         }
     }
 
-    fn refused(text: &str, (line, column): (usize, usize), needle: &str) {
-        match systems(text) {
-            Ok(_) => panic!("expected an error for:\n{text}"),
-            Err(e) => {
-                assert_eq!((e.line, e.column), (line, column), "{e}");
-                assert!(e.message.contains(needle), "`{}` should contain `{needle}`", e.message);
-                assert!(e.to_string().starts_with(&format!("d.toml:{line}:{column}: ")), "{e}");
-            }
-        }
-    }
-
     #[test]
     fn both_stores_take_a_named_or_inline_disk() -> Result<(), ExperimentError> {
         for kind in ["sqlite", "quorum"] {
@@ -323,33 +313,42 @@ mod tests {
     #[test]
     fn bad_disks_are_refused_where_they_are_written() {
         let sql = |extra: &str| experiment("sqlite", extra);
-        refused(
+        assert_error(
             &sql("disk = \"ssd\"\n"),
-            (10, 8),
+            10,
+            8,
             "unknown disk profile `ssd`, expected `measured`, `nvme`, `sata-ssd`, `hdd` or `network-block`",
         );
-        refused(&experiment("quorum", "disk = \"floppy\"\n"), (10, 8), "expected `measured`, `nvme`");
-        refused(
+        assert_error(&experiment("quorum", "disk = \"floppy\"\n"), 10, 8, "expected `measured`, `nvme`");
+        assert_error(
             &sql("disk = { sync = \"-80us\", write_mb_per_s = 900 }\n"),
-            (10, 17),
+            10,
+            17,
             "sync: `-80us` is not a duration",
         );
-        refused(&sql("disk = { sync = \"11s\", write_mb_per_s = 900 }\n"), (10, 17), "at most 10s");
-        refused(&sql("disk = { sync = \"80us\", write_mb_per_s = 0 }\n"), (10, 42), "expected at least 1 MB/s");
-        refused(&sql("disk = { sync = \"80us\", write_mb_per_s = -3 }\n"), (10, 42), "expected at least 1 MB/s");
-        refused(
+        assert_error(&sql("disk = { sync = \"11s\", write_mb_per_s = 900 }\n"), 10, 17, "at most 10s");
+        assert_error(&sql("disk = { sync = \"80us\", write_mb_per_s = 0 }\n"), 10, 42, "expected at least 1 MB/s");
+        assert_error(&sql("disk = { sync = \"80us\", write_mb_per_s = -3 }\n"), 10, 42, "expected at least 1 MB/s");
+        assert_error(
             &sql("disk = { sync = \"80us\", sync_p99 = \"10us\", write_mb_per_s = 9 }\n"),
-            (10, 36),
+            10,
+            36,
             "sync_p99 = 10µs",
         );
-        refused(
+        assert_error(
             &sql("disk = { sync = \"80us\", sync_in_place = \"1ms\", write_mb_per_s = 9 }\n"),
-            (10, 41),
+            10,
+            41,
             "exceeds sync",
         );
-        refused(&sql("disk = { sync = \"80us\" }\n"), (10, 8), "missing field `write_mb_per_s`");
-        refused(&sql("disk = { sync = \"80us\", write_mb_per_s = 9, iops = 3 }\n"), (10, 45), "unknown field `iops`");
-        refused(&sql("disk = 7\n"), (10, 8), "a disk profile's name or an inline profile");
+        assert_error(&sql("disk = { sync = \"80us\" }\n"), 10, 8, "missing field `write_mb_per_s`");
+        assert_error(
+            &sql("disk = { sync = \"80us\", write_mb_per_s = 9, iops = 3 }\n"),
+            10,
+            45,
+            "unknown field `iops`",
+        );
+        assert_error(&sql("disk = 7\n"), 10, 8, "a disk profile's name or an inline profile");
     }
 
     #[test]
@@ -359,12 +358,12 @@ mod tests {
         assert_eq!(names, ["s-nvme", "s-hdd"]);
         assert_eq!(list[1].spec.disk_cost(), sim::disk_cost::profile::HDD.cost().ok());
         assert_eq!(list[0].cluster.servers, ["n1", "n2", "n3"]);
-        refused(&experiment("quorum", "disk = [\"nvme\", \"tape\"]\n"), (10, 17), "unknown disk profile `tape`");
-        refused(&experiment("sqlite", "disk = []\n"), (10, 8), "expected at least one value");
+        assert_error(&experiment("quorum", "disk = [\"nvme\", \"tape\"]\n"), 10, 17, "unknown disk profile `tape`");
+        assert_error(&experiment("sqlite", "disk = []\n"), 10, 8, "expected at least one value");
         // The expanded names must not collide with another system's.
         let taken =
             format!("{}[[system]]\nname = \"s-hdd\"\nkind = \"sqlite\"\n", experiment("sqlite", "disk = [\"hdd\"]\n"));
-        refused(&taken, (12, 8), "system `s-hdd` (one per disk): the name is taken");
+        assert_error(&taken, 12, 8, "system `s-hdd` (one per disk): the name is taken");
         Ok(())
     }
 
