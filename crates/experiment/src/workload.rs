@@ -171,3 +171,81 @@ pub fn listed(values: &[history::Value]) -> String {
         shown.join(" ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use history::{Event, EventType, Process, Value};
+
+    use super::*;
+
+    /// `process` does `f` with `value` on `key` (no key: the set), invoked at `from` ms and
+    /// completing `kind` at `to` ms (the completion of a read carries what it read).
+    fn op(
+        process: u64,
+        f: &str,
+        key: Option<i64>,
+        value: Value,
+        (from, to): (u64, u64),
+        kind: EventType,
+    ) -> [Event; 2] {
+        let mut call = Event::new(Process::Client(process), EventType::Invoke, f, value.clone());
+        let mut done = Event::new(Process::Client(process), kind, f, value);
+        call.key = key.map(Value::Int);
+        done.key = key.map(Value::Int);
+        call.time = Some(from * 1_000_000);
+        done.time = Some(to * 1_000_000);
+        [call, done]
+    }
+
+    fn limits() -> Limits {
+        Limits { timeout: Duration::from_secs(10), memory_limit_bytes: 1 << 26 }
+    }
+
+    #[test]
+    fn windows_span_their_times() {
+        assert_eq!(window([]), None);
+        assert_eq!(window([5]), Some((5, 5)));
+        assert_eq!(window([9, 3, 7]), Some((3, 9)));
+    }
+
+    #[test]
+    fn an_invocation_is_acknowledged_by_its_own_ok_only() {
+        let mut history: Vec<Event> = Vec::new();
+        history.extend(op(1, "write", Some(0), Value::Int(1), (0, 4), EventType::Ok));
+        history.extend(op(2, "write", Some(0), Value::Int(2), (1, 2), EventType::Info));
+        // Interleave: process 2 invokes between process 1's invocation and completion.
+        history.swap(1, 2);
+        assert_eq!(acknowledged_at(&history, 0), Some(4_000_000));
+        assert_eq!(acknowledged_at(&history, 1), None, "an info is not an acknowledgement");
+        assert_eq!(acknowledged_at(&history, 99), None);
+    }
+
+    #[test]
+    fn the_lost_window_spans_the_acknowledgements_of_the_lost_writes_only() {
+        // Key 0: writes 1 (acked at 2 ms), 2 (acked at 5 ms) and 3 (acked at 8 ms); the final
+        // read at 20 ms returns 1: writes 2 and 3 are lost, acknowledged from 5 to 8 ms.
+        let mut history: Vec<Event> = Vec::new();
+        for (process, value, times) in [(1, 1, (1, 2)), (2, 2, (4, 5)), (3, 3, (7, 8))] {
+            history.extend(op(process, "write", Some(0), Value::Int(value), times, EventType::Ok));
+        }
+        history.extend(op(4, "read", Some(0), Value::Int(1), (20, 21), EventType::Ok));
+        let judged = registers::judge(&history, &limits());
+        assert_eq!((judged.lost_writes, judged.lost_window), (Some(2), Some((5_000_000, 8_000_000))));
+
+        // The same as a set: adds 1, 2, 3; the final read holds only 2.
+        let mut history: Vec<Event> = Vec::new();
+        for (process, value, times) in [(1, 1, (1, 2)), (2, 2, (4, 5)), (3, 3, (7, 8))] {
+            history.extend(op(process, "add", None, Value::Int(value), times, EventType::Ok));
+        }
+        history.extend(op(4, "read", None, Value::List(vec![Value::Int(2)]), (20, 21), EventType::Ok));
+        let judged = set::SetWorkload.judge(&history, &limits());
+        assert_eq!((judged.lost_writes, judged.lost_window), (Some(2), Some((2_000_000, 8_000_000))));
+
+        // Nothing lost, no window.
+        history.truncate(6);
+        history.extend(op(4, "read", None, Value::List((1..=3).map(Value::Int).collect()), (20, 21), EventType::Ok));
+        assert_eq!(set::SetWorkload.judge(&history, &limits()).lost_window, None);
+    }
+}

@@ -440,6 +440,21 @@ mod tests {
     }
 
     #[test]
+    fn lost_windows_combine_over_seeds() {
+        let mut first = record("a", 1, 5, &[]);
+        (first.lost_writes, first.acknowledged_writes, first.lost_window_us) =
+            (Some(2), 7, Some([9_500_000, 11_000_000]));
+        let mut second = record("a", 2, 5, &[]);
+        (second.lost_writes, second.acknowledged_writes, second.lost_window_us) =
+            (Some(1), 3, Some([10_000_000, 11_500_000]));
+        let mut clean = record("a", 3, 5, &[]);
+        (clean.lost_writes, clean.acknowledged_writes) = (Some(0), 4);
+        let rows = aggregate(&[first, second, clean], &["a".to_owned()], false);
+        assert_eq!(rows[0].lost_window_us, Some([9_500_000, 11_500_000]));
+        assert_eq!(cells(&rows[0])[10], "3 of 14, acked 9.5s-11.5s");
+    }
+
+    #[test]
     fn renderings_agree() {
         let rows = aggregate(&[record("x,y", 1, 4, &[(2000, 4)])], &["x,y".to_owned()], true);
         let csv = csv(&rows);
