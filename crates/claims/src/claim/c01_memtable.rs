@@ -91,6 +91,11 @@ fn sync_words() -> String {
     }
 }
 
+/// What the simulated ratios measure, and what they leave out.
+pub const SCOPE: &str = "each ratio is of the whole write latency on the experiment's own network (power-loss's \
+     question says which), so on a slower network the same sync is a smaller share; CPU time is not charged in the \
+     simulation (calibrated at a few microseconds per commit, `make calibrate`)";
+
 /// The resolution of records that do not say: the old 1 ms tick.
 pub const OLD_TICK: Duration = Duration::from_millis(1);
 
@@ -232,7 +237,7 @@ fn decide(
                 contrast.join("; "),
                 losses.join("; ")
             )),
-            format!("the seeds decide every pair against {threshold}x{context}"),
+            format!("the seeds decide every pair against {threshold}x; {SCOPE}{context}"),
         )
         .gist("writes are acknowledged before their sync, losing them at power loss")
 }
