@@ -262,7 +262,7 @@ impl System for WithIntruder {
         }
         let (start, outcomes) = (self.start, Rc::clone(&self.outcomes));
         Box::pin(async move {
-            raw::sleep_until(start).await;
+            sim::time::sleep_until(start).await;
             for step in script() {
                 let outcome = raw::exchange("n1", step.port, &step.bytes, step.hang_up, WAIT).await;
                 outcomes.borrow_mut().push((step, outcome.map_err(|e| e.to_string())));

@@ -46,8 +46,3 @@ pub async fn exchange(host: &str, port: u16, bytes: &[u8], hang_up: bool, wait: 
     out.ended = super::now();
     Ok(out)
 }
-
-/// Sleeps until `at` of simulated time (at once if that has passed).
-pub async fn sleep_until(at: Duration) {
-    sim::time::sleep_until(at).await;
-}
