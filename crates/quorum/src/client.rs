@@ -1,9 +1,24 @@
-//! [`QuorumClient`]: one logical client of the quorum store, with driver-style failover.
+//! [`QuorumClient`]: one logical client of the quorum store, with driver-style routing and
+//! failover.
 //!
-//! A client talks to one coordinator at a time, starting from its preferred node. When a
-//! connection cannot be opened it tries the next node (nothing was sent, so that is safe); after
-//! an indeterminate call ([`Client::reset`]) it moves on to the next node for good, as drivers
-//! mark a host down.
+//! Routing ([`Routing`]):
+//! - **Token-aware** (the default of [`crate::system::ClusterConfig`], as in the common drivers:
+//!   the DataStax Java driver 4's `DefaultLoadBalancingPolicy` and the Python driver's
+//!   `TokenAwarePolicy` put a statement's replicas first): each operation goes to a replica of
+//!   its key, so the coordinator is a replica and serves its own share of the read or write
+//!   locally. The client computes the key's preference list on the same ring as the nodes
+//!   ([`Ring`]), and rotates over the replicas from one operation to the next (the drivers
+//!   shuffle them at random; a rotation spreads the load the same way and needs no random
+//!   stream), then falls back to the other nodes. It keeps one connection per node.
+//! - **Fixed**: the client talks to one coordinator at a time, starting from its preferred node,
+//!   whether or not it holds the key (a driver with a round-robin policy and no token
+//!   awareness). Kept for comparison.
+//!
+//! Failover: when a connection cannot be opened the client tries the next node in its order
+//! (nothing was sent, so that is safe). After an indeterminate call ([`Client::reset`]) the
+//! fixed client moves on to the next node for good, as drivers mark a host down; the
+//! token-aware client marks the node down for [`RECONNECT_DELAY`] (tried last meanwhile), the
+//! base delay of the drivers' reconnection policy.
 //!
 //! Operations ([`to_op`]): `Read` is a `Get` (key `"r"` when none), `Write` a `Put`, `Add` an
 //! `Add` to the set's one document (key `"set"`), `ReadSet` a `Get` of that document. The store
@@ -11,6 +26,7 @@
 //! nowhere.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -21,6 +37,7 @@ use turmoil::net::TcpStream;
 
 use crate::level::Level;
 use crate::message::{Failure, Op, Request, Response};
+use crate::ring::Ring;
 use crate::server::CLIENT_PORT;
 
 /// The key a key-less `read`/`write`/`cas` addresses (the register workload).
@@ -29,23 +46,51 @@ pub const REGISTER_KEY: &str = "r";
 pub const SET_KEY: &str = "set";
 /// How long opening a connection to one node may take before the next is tried.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long a token-aware client tries a node last after an indeterminate call through it: the
+/// base delay of the drivers' exponential reconnection policy (DataStax Java driver 4,
+/// `advanced.reconnection-policy.base-delay = 1 second`).
+pub const RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
+/// How a client picks the coordinator of an operation.
+#[derive(Debug, Clone)]
+pub enum Routing {
+    /// One coordinator at a time, from the preferred node on.
+    Fixed,
+    /// A replica of the operation's key: `ring` and the replication factor are the nodes' own;
+    /// `ids[i]` is the node id of host `nodes[i]`.
+    TokenAware {
+        /// The cluster's ring.
+        ring: Ring,
+        /// Replicas per key (N).
+        replication: usize,
+        /// Node id of each host, in the order of the client's host list.
+        ids: Vec<u32>,
+    },
+}
 
 /// One logical client.
 #[derive(Debug)]
 pub struct QuorumClient {
     nodes: Vec<String>,
-    /// The node tried first.
+    /// The node tried first (fixed routing); where the rotation over replicas starts
+    /// (token-aware).
     preferred: usize,
+    routing: Routing,
     read: Option<Level>,
     write: Option<Level>,
-    connection: Option<(TcpStream, FrameDecoder)>,
+    /// Open connections, by index into `nodes`.
+    connections: BTreeMap<usize, (TcpStream, FrameDecoder)>,
+    /// The node the last request went to.
+    last: Option<usize>,
+    /// Token-aware: nodes tried last until the given model time.
+    down_until: BTreeMap<usize, Duration>,
     next_id: u64,
     messages: Rc<Cell<u64>>,
 }
 
 impl QuorumClient {
     /// A client of the nodes `nodes` (host names), preferring `nodes[preferred % len]`, asking
-    /// for the given levels (`None`: the coordinator's default).
+    /// for the given levels (`None`: the coordinator's default), with fixed routing.
     pub fn new(
         nodes: Vec<String>,
         preferred: usize,
@@ -53,24 +98,77 @@ impl QuorumClient {
         messages: Rc<Cell<u64>>,
     ) -> Self {
         let preferred = if nodes.is_empty() { 0 } else { preferred % nodes.len() };
-        Self { nodes, preferred, read: levels.0, write: levels.1, connection: None, next_id: 0, messages }
+        Self {
+            nodes,
+            preferred,
+            routing: Routing::Fixed,
+            read: levels.0,
+            write: levels.1,
+            connections: BTreeMap::new(),
+            last: None,
+            down_until: BTreeMap::new(),
+            next_id: 0,
+            messages,
+        }
     }
 
-    async fn connect(&mut self) -> Result<(), CallError> {
-        if self.connection.is_some() {
-            return Ok(());
-        }
-        for k in 0..self.nodes.len() {
-            let index = (self.preferred + k) % self.nodes.len();
+    /// The same client routing by `routing`.
+    pub fn with_routing(mut self, routing: Routing) -> Self {
+        self.routing = routing;
+        self
+    }
+
+    /// The nodes to try for an operation on `key`, best first (indices into `nodes`).
+    fn candidates(&mut self, key: &str) -> Vec<usize> {
+        let len = self.nodes.len();
+        let Routing::TokenAware { ring, replication, ids } = &self.routing else {
+            return (0..len).map(|k| (self.preferred + k) % len).collect();
+        };
+        let replicas: Vec<usize> = ring
+            .preference_list(key, *replication)
+            .into_iter()
+            .filter_map(|id| ids.iter().position(|&i| i == id))
+            .collect();
+        let order = token_aware_order(&replicas, len, self.preferred);
+        // The next operation starts its rotation one replica further on.
+        self.preferred = self.preferred.wrapping_add(1);
+        let now = sim::time::now();
+        self.down_until.retain(|_, until| *until > now);
+        let (up, down): (Vec<usize>, Vec<usize>) = order.into_iter().partition(|i| !self.down_until.contains_key(i));
+        up.into_iter().chain(down).collect()
+    }
+
+    /// A connection to the first of `candidates` that accepts one; its index.
+    async fn connect(&mut self, candidates: &[usize]) -> Result<usize, CallError> {
+        for &index in candidates {
+            if self.connections.contains_key(&index) {
+                return Ok(index);
+            }
             let connect = TcpStream::connect((self.nodes[index].as_str(), CLIENT_PORT));
             if let Ok(Ok(stream)) = sim::time::timeout(CONNECT_TIMEOUT, connect).await {
-                self.preferred = index;
-                self.connection = Some((stream, FrameDecoder::new(MAX_REPLY_FRAME)));
-                return Ok(());
+                if matches!(self.routing, Routing::Fixed) {
+                    self.preferred = index;
+                }
+                self.connections.insert(index, (stream, FrameDecoder::new(MAX_REPLY_FRAME)));
+                return Ok(index);
             }
         }
         Err(CallError::NotSent(format!("no node of {} accepted a connection", self.nodes.len())))
     }
+}
+
+/// Token-aware order over `len` nodes: the key's `replicas` (indices, in preference order)
+/// rotated by `rotation`, then every other node from `rotation` on.
+pub fn token_aware_order(replicas: &[usize], len: usize, rotation: usize) -> Vec<usize> {
+    let mut order = Vec::with_capacity(len);
+    if !replicas.is_empty() {
+        let start = rotation % replicas.len();
+        order.extend(replicas[start..].iter().chain(&replicas[..start]).copied());
+    }
+    if len > 0 {
+        order.extend((0..len).map(|k| (rotation + k) % len).filter(|i| !replicas.contains(i)));
+    }
+    order
 }
 
 fn key_of(key: Option<&Value>, default: &str) -> String {
@@ -117,12 +215,14 @@ impl Client for QuorumClient {
         let id = self.next_id;
         let request = Request { id, op, read: self.read, write: self.write };
         let bytes = frame::encode(&request).map_err(|e| CallError::NotSent(e.to_string()))?;
-        self.connect().await?;
-        let Some((stream, decoder)) = self.connection.as_mut() else {
+        let candidates = self.candidates(request.op.key());
+        let index = self.connect(&candidates).await?;
+        self.last = Some(index);
+        let Some((stream, decoder)) = self.connections.get_mut(&index) else {
             return Err(CallError::NotSent("no connection".to_owned()));
         };
         if let Err(error) = frame::write_frame(stream, &bytes).await {
-            self.connection = None;
+            self.connections.remove(&index);
             return Err(CallError::Indeterminate(format!("send failed: {error}")));
         }
         self.messages.set(self.messages.get() + 1);
@@ -130,18 +230,18 @@ impl Client for QuorumClient {
             let body = match frame::read_frame(stream, decoder).await {
                 Ok(Some(body)) => body,
                 Ok(None) => {
-                    self.connection = None;
+                    self.connections.remove(&index);
                     return Err(CallError::Indeterminate("the coordinator closed the connection".to_owned()));
                 }
                 Err(error) => {
-                    self.connection = None;
+                    self.connections.remove(&index);
                     return Err(CallError::Indeterminate(format!("receive failed: {error}")));
                 }
             };
             let response: Response = match frame::decode(&body) {
                 Ok(response) => response,
                 Err(error) => {
-                    self.connection = None;
+                    self.connections.remove(&index);
                     return Err(CallError::Indeterminate(format!("garbage reply: {error}")));
                 }
             };
@@ -153,9 +253,19 @@ impl Client for QuorumClient {
     }
 
     fn reset(&mut self) {
-        self.connection = None;
-        if !self.nodes.is_empty() {
-            self.preferred = (self.preferred + 1) % self.nodes.len();
+        match self.routing {
+            Routing::Fixed => {
+                self.connections.clear();
+                if !self.nodes.is_empty() {
+                    self.preferred = (self.preferred + 1) % self.nodes.len();
+                }
+            }
+            Routing::TokenAware { .. } => {
+                if let Some(index) = self.last.take() {
+                    self.connections.remove(&index);
+                    self.down_until.insert(index, sim::time::now().saturating_add(RECONNECT_DELAY));
+                }
+            }
         }
     }
 }
@@ -181,6 +291,46 @@ mod tests {
         let transfer = Operation::Transfer { from: Value::Int(1), to: Value::Int(2), amount: 3 };
         assert!(matches!(to_op(&transfer), Err(Reply::Fail(why)) if why.contains("transfer")));
         assert!(matches!(to_op(&Operation::ReadMany { keys: vec![] }), Err(Reply::Fail(_))));
+    }
+
+    #[test]
+    fn token_aware_order_rotates_over_the_replicas_then_the_rest() {
+        // Replicas are hosts 3, 0, 1 (in preference order) of 5.
+        assert_eq!(token_aware_order(&[3, 0, 1], 5, 0), vec![3, 0, 1, 2, 4]);
+        assert_eq!(token_aware_order(&[3, 0, 1], 5, 1), vec![0, 1, 3, 2, 4]);
+        assert_eq!(token_aware_order(&[3, 0, 1], 5, 2), vec![1, 3, 0, 2, 4]);
+        assert_eq!(token_aware_order(&[3, 0, 1], 5, 3), vec![3, 0, 1, 4, 2]);
+        assert_eq!(token_aware_order(&[], 3, 1), vec![1, 2, 0]);
+        assert!(token_aware_order(&[], 0, 4).is_empty());
+    }
+
+    #[test]
+    fn a_token_aware_client_sends_each_key_to_its_replicas_first() {
+        let ids = vec![1, 2, 3, 4, 5];
+        let ring = Ring::new(&ids, 16);
+        let nodes: Vec<String> = ids.iter().map(|id| format!("n{id}")).collect();
+        let routing = Routing::TokenAware { ring: ring.clone(), replication: 3, ids: ids.clone() };
+        let mut client = QuorumClient::new(nodes, 0, (None, None), Rc::new(Cell::new(0))).with_routing(routing);
+        for key in ["a", "b", "r", "set", "k17"] {
+            let replicas: Vec<usize> =
+                ring.preference_list(key, 3).iter().map(|id| ids.iter().position(|i| i == id).unwrap()).collect();
+            let mut firsts = Vec::new();
+            for _ in 0..3 {
+                let order = client.candidates(key);
+                assert_eq!(order.len(), 5, "every node, once");
+                assert!(replicas.contains(&order[0]), "{key}: {order:?} starts off the replicas {replicas:?}");
+                assert_eq!(order[..3].iter().filter(|i| replicas.contains(i)).count(), 3);
+                firsts.push(order[0]);
+            }
+            firsts.sort_unstable();
+            firsts.dedup();
+            assert_eq!(firsts.len(), 3, "{key}: consecutive operations rotate over the three replicas");
+        }
+        // A fixed client ignores the key.
+        let nodes: Vec<String> = ids.iter().map(|id| format!("n{id}")).collect();
+        let mut fixed = QuorumClient::new(nodes, 2, (None, None), Rc::new(Cell::new(0)));
+        assert_eq!(fixed.candidates("a"), vec![2, 3, 4, 0, 1]);
+        assert_eq!(fixed.candidates("b"), vec![2, 3, 4, 0, 1]);
     }
 
     #[test]

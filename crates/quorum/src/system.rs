@@ -18,7 +18,7 @@ use sim::capacity::{Capacity, CpuCost};
 use sim::disk_cost::DiskCost;
 use sim::{LocalFuture, System};
 
-use crate::client::QuorumClient;
+use crate::client::{QuorumClient, Routing};
 use crate::config::NodeConfig;
 use crate::level::Level;
 use crate::ring::Ring;
@@ -43,6 +43,9 @@ pub struct ClusterConfig {
     pub read: Option<Level>,
     /// See `read`.
     pub write: Option<Level>,
+    /// Whether clients send each operation to a replica of its key (on by default, as in the
+    /// common drivers); off: each client keeps one coordinator (see [`crate::client`]).
+    pub token_aware: bool,
 }
 
 impl ClusterConfig {
@@ -59,6 +62,7 @@ impl ClusterConfig {
             cpu: CpuCost::FREE,
             read: None,
             write: None,
+            token_aware: true,
         }
     }
 
@@ -169,7 +173,16 @@ impl System for QuorumSystem {
     }
 
     fn client(&self, client: usize) -> QuorumClient {
-        QuorumClient::new(self.servers(), client, (self.config.read, self.config.write), Rc::clone(&self.messages))
+        let quorum_client =
+            QuorumClient::new(self.servers(), client, (self.config.read, self.config.write), Rc::clone(&self.messages));
+        if !self.config.token_aware {
+            return quorum_client;
+        }
+        quorum_client.with_routing(Routing::TokenAware {
+            ring: Ring::new(&self.ids(), self.config.node.vnodes),
+            replication: self.config.node.replication,
+            ids: self.ids(),
+        })
     }
 
     /// Every node charges the model's CPU cost per frame and its disk cost.

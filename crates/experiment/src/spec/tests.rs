@@ -123,14 +123,17 @@ fn kill_is_a_process_fault_apart_from_crash() {
 fn quorum_settings_reach_the_cluster_config() {
     let system = "[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 5\nn = 3\nr = 2\nwrite = \"all\"\n\
                   mode = \"abd\"\ncommitlog = { group = \"50ms\" }\nhints = \"sloppy\"\nread_repair = \"off\"\n\
-                  anti_entropy = \"1s\"\n";
+                  anti_entropy = \"1s\"\ntoken_aware = false\n";
     let experiment = ok(&format!("{HEAD}{system}"));
     let spec = &experiment.systems[0].spec;
     assert_eq!(
         spec.describe(),
         "quorum: 5 nodes, n=3, r=count(2) w=all, abd, commit log group(50ms), hints sloppy, read repair off, \
-         anti-entropy 1s"
+         anti-entropy 1s, clients not token-aware"
     );
+    let default = ok(&format!("{HEAD}{SYSTEMS}"));
+    assert!(!default.systems[1].spec.describe().contains("token"), "token-aware by default");
+    assert_error(&format!("{HEAD}{SYSTEMS}token_aware = 1\n"), 16, 15, "expected a boolean");
     let properties = spec.properties();
     assert_eq!((properties.servers, properties.replicas), (5, 3));
     assert_eq!(properties.ordering, Ordering::LogicalTimestamps);

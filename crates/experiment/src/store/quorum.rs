@@ -15,6 +15,8 @@
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
 //! anti_entropy = "1s"      # period; off when absent
 //! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
+//! token_aware = true       # clients send each operation to a replica of its key (default
+//!                          # true, as the common drivers); false: one coordinator per client
 //! ```
 
 use std::ops::Range;
@@ -69,6 +71,7 @@ struct RawQuorum {
     read_repair: Option<ReadRepair>,
     anti_entropy: Option<Spanned<String>>,
     disk: Option<Spanned<RawDisk>>,
+    token_aware: Option<bool>,
 }
 
 impl Store for Quorum {
@@ -130,6 +133,9 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     }
     if let Some(mode) = raw.mode {
         config.node.mode = mode;
+    }
+    if let Some(token_aware) = raw.token_aware {
+        config.token_aware = token_aware;
     }
     if let Some(hints) = raw.hints {
         config.node.hints = hints;
@@ -221,12 +227,13 @@ impl Configured for QuorumStore {
         let node = &cluster.node;
         let anti_entropy = node.anti_entropy.map_or("off".to_owned(), seconds);
         let disk = self.disk.as_ref().map(|d| format!(", disk {d}")).unwrap_or_default();
+        let routing = if cluster.token_aware { "" } else { ", clients not token-aware" };
         let text = format!(
             "quorum: {} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {anti_entropy}",
             cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
         )
         .to_lowercase();
-        text + &disk
+        text + routing + &disk
     }
 
     fn properties(&self) -> Properties {
