@@ -222,3 +222,42 @@ fn larger_clusters_place_each_key_on_n_replicas_and_abd_stays_linearizable() {
         assert!((run.messages as f64) / ops < 12.0, "{nodes} nodes: {} messages for {ops} operations", run.messages);
     }
 }
+
+/// A healthy run of `workload` (20 keys, `mix`) on `nodes` nodes (N = 3) at `level` for reads
+/// and writes, with or without token-aware clients: (messages sent, reads, writes), every
+/// operation (the final reads included) ended ok.
+fn messages_of(nodes: usize, level: Level, token_aware: bool, mix: sim::OpMix) -> (u64, u64, u64) {
+    let mut config = ClusterConfig::new(nodes);
+    config.node.read = level;
+    config.node.write = level;
+    config.token_aware = token_aware;
+    let mut workload = Kv::new(20, sim::KeyDistribution::Uniform);
+    workload.mix = mix;
+    let run = sim::run(QuorumSystem::new(config), &run_config(1, workload, Schedule::new())).expect("runs");
+    let ops = operations(&run.history);
+    assert!(ops.iter().all(|(_, done)| done.kind == EventType::Ok), "a healthy run: every operation ends ok");
+    let count = |f: &str| ops.iter().filter(|(invoke, _)| invoke.f == f).count() as u64;
+    (run.messages, count("read"), count("write"))
+}
+
+#[test]
+fn reads_and_writes_send_the_messages_cassandras_paths_send() {
+    let reads_only = sim::OpMix { read: 1, write: 0, cas: 0 };
+    let writes_only = sim::OpMix { read: 0, write: 1, cas: 0 };
+    // A token-aware client's coordinator is a replica: a read at ONE is its local read (the
+    // client's request only); QUORUM adds one digest read and its reply, ALL two of each.
+    // A write goes to every replica at every level (W only says how many acks to wait for):
+    // the request, two remote writes and their two acks.
+    for (level, per_read) in [(Level::One, 1), (Level::Quorum, 3), (Level::All, 5)] {
+        let (messages, reads, writes) = messages_of(5, level, true, reads_only);
+        assert!(reads > 100 && writes == 0, "{level:?}: {reads} reads, {writes} writes");
+        assert_eq!(messages, per_read * reads, "{level:?}: reads only");
+        let (messages, reads, writes) = messages_of(5, level, true, writes_only);
+        assert!(writes > 100, "{level:?}: {writes} writes");
+        assert_eq!(messages, 5 * writes + per_read * reads, "{level:?}: writes (and the final reads)");
+    }
+    // Without token awareness, a coordinator that holds no replica (2 of 5 nodes per key) sends
+    // the data read away and waits for its reply: more than one message per read at ONE.
+    let (messages, reads, _) = messages_of(5, Level::One, false, reads_only);
+    assert!(messages as f64 > 1.2 * reads as f64, "fixed routing at ONE: {messages} messages for {reads} reads");
+}
