@@ -13,6 +13,7 @@ mod oracle;
 mod quorum;
 mod quorum_net;
 mod registry;
+mod repair;
 mod scaling;
 mod sql;
 mod staleness;

@@ -121,12 +121,15 @@ fn script() -> Vec<Step> {
     }
     let mut peer_chatter = hello(2);
     for msg in [
-        PeerMessage::Digest { round: 1, buckets: vec![1, 2, 3] },
+        PeerMessage::Tree {
+            round: 1,
+            nodes: vec![quorum::message::TreeNode { range: 1, level: 0, index: 0, hash: 3 }],
+        },
         PeerMessage::WriteAck { rid: 999_999, ok: true },
         PeerMessage::HintAck { hid: 999_999, ok: true },
         PeerMessage::Cells {
             round: 1,
-            buckets: vec![0],
+            leaves: vec![quorum::message::LeafId { range: 1, leaf: 0 }],
             cells: vec![(
                 "\u{1}hint/1/canary".to_owned(),
                 quorum::Cell::new(Value::Int(0), quorum::Version::new(u64::MAX, 2)),

@@ -81,7 +81,18 @@ pub struct NodeConfig {
     pub suspect_after_misses: u32,
     /// Most hints kept at once; further hints are dropped and counted.
     pub max_hints: usize,
+    /// Cassandra's `max_hint_window` (cassandra.yaml, default 3 h): a replica down (suspect,
+    /// and silent since) for longer gets no new hints, and a pending hint stored longer ago is
+    /// dropped and counted (`hints_expired`): such a replica needs anti-entropy repair.
+    pub max_hint_window: Duration,
+    /// Depth of the anti-entropy Merkle trees: `2^merkle_depth` leaves per token range
+    /// (default [`crate::merkle::DEFAULT_DEPTH`], at most [`crate::merkle::MAX_DEPTH`]).
+    pub merkle_depth: u8,
 }
+
+/// Cassandra's default `max_hint_window` (cassandra.yaml: `max_hint_window: 3h`, formerly
+/// `max_hint_window_in_ms: 10800000`).
+pub const DEFAULT_MAX_HINT_WINDOW: Duration = Duration::from_secs(3 * 3600);
 
 /// Limits on what a node accepts.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -95,7 +106,8 @@ pub const MAX_VNODES: usize = 1024;
 impl NodeConfig {
     /// Node `id` of `nodes` with Cassandra-like defaults: N=3, QUORUM/QUORUM, 16 vnodes,
     /// blocking read repair, strict hints, anti-entropy off, LWW, 1 s timeout, hints retried
-    /// every 500 ms, a peer suspect for 2 s after 2 missed replies.
+    /// every 500 ms and kept for 3 h, a peer suspect for 2 s after 2 missed replies, Merkle
+    /// trees of 2^10 leaves per range.
     pub fn new(id: u32, nodes: Vec<u32>) -> Self {
         Self {
             id,
@@ -113,6 +125,8 @@ impl NodeConfig {
             suspect_for: Duration::from_secs(2),
             suspect_after_misses: 2,
             max_hints: 100_000,
+            max_hint_window: DEFAULT_MAX_HINT_WINDOW,
+            merkle_depth: crate::merkle::DEFAULT_DEPTH,
         }
     }
 
@@ -147,8 +161,16 @@ impl NodeConfig {
             || self.hint_retry == zero
             || self.anti_entropy == Some(zero)
             || self.suspect_after_misses == 0
+            || self.max_hint_window == zero
         {
             return Err(ConfigError::Invalid("timeouts and periods must be positive".to_owned()));
+        }
+        if self.merkle_depth > crate::merkle::MAX_DEPTH {
+            return Err(ConfigError::Invalid(format!(
+                "merkle_depth {} (0..={} allowed)",
+                self.merkle_depth,
+                crate::merkle::MAX_DEPTH
+            )));
         }
         Ok(())
     }
@@ -185,8 +207,14 @@ mod tests {
         let mut bad = ok.clone();
         bad.nodes = vec![0, 1, 1];
         assert!(bad.validate().is_err());
-        let mut bad = ok;
+        let mut bad = ok.clone();
         bad.anti_entropy = Some(Duration::ZERO);
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.max_hint_window = Duration::ZERO;
+        assert!(bad.validate().is_err());
+        let mut bad = ok;
+        bad.merkle_depth = 16;
         assert!(bad.validate().is_err());
     }
 }

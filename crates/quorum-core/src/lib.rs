@@ -16,7 +16,9 @@
 //! - `replica`: serving other nodes' reads, writes, repairs and hints.
 //! - [`lww`], [`read_repair`], [`abd`]: the resolution and policy decisions, pure.
 //! - [`hints`]: hinted handoff, persisted under reserved keys.
-//! - [`anti_entropy`]: digest exchange, and the convergence check [`anti_entropy::diverged_keys`].
+//! - [`merkle`]: Merkle trees over a token range.
+//! - [`anti_entropy`]: Merkle-tree comparison per token range between replicas, and the
+//!   convergence check [`anti_entropy::diverged_keys`].
 //! - The adapter to the simulation is the `quorum` crate: `quorum::engine_storage` (the lsm
 //!   engine as [`Storage`]), `quorum::server` (turmoil TCP around a node), `quorum::client` and
 //!   `quorum::system` (`QuorumSystem`, the `sim::System` the harness drives). It re-exports
@@ -60,6 +62,7 @@ mod coordinator;
 pub mod hints;
 pub mod level;
 pub mod lww;
+pub mod merkle;
 pub mod message;
 pub mod node;
 pub mod plan;

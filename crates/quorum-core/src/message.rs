@@ -164,22 +164,25 @@ pub enum PeerMessage {
         /// Whether the cell is stored.
         ok: bool,
     },
-    /// Anti-entropy: the sender's digest of the keys both nodes replicate, one hash per bucket.
-    Digest {
-        /// The sender's round number (for tracing).
+    /// Anti-entropy: Merkle-tree nodes of token ranges both nodes replicate (the roots to
+    /// start a comparison, then the children of the nodes that differed). The receiver
+    /// compares each with its own tree and answers with the children of those that differ, or
+    /// with `Cells` for the leaves that differ (see [`crate::anti_entropy`]).
+    Tree {
+        /// The round of the node that started the comparison (for tracing).
         round: u64,
-        /// One hash per bucket ([`crate::anti_entropy::BUCKETS`] of them).
-        buckets: Vec<u64>,
+        /// The sender's tree nodes (at most [`crate::anti_entropy::MAX_HASHES`]).
+        nodes: Vec<TreeNode>,
     },
-    /// Anti-entropy: the sender's cells in buckets whose digests differed. With `reply`, the
-    /// receiver merges them and answers with its own cells in those buckets that the sender
+    /// Anti-entropy: the sender's cells in Merkle leaves that differed. With `reply`, the
+    /// receiver merges them and answers with its own cells in those leaves that the sender
     /// lacks or holds older.
     Cells {
-        /// The round number of the digest this answers.
+        /// The round of the comparison.
         round: u64,
-        /// The buckets that differed.
-        buckets: Vec<u32>,
-        /// The sender's cells in those buckets (at most a bounded number).
+        /// The leaves that differed.
+        leaves: Vec<LeafId>,
+        /// The sender's cells in those leaves (at most [`crate::anti_entropy::MAX_CELLS`]).
         cells: Vec<(String, Cell)>,
         /// Whether the receiver should send back what the sender is missing.
         reply: bool,
@@ -198,10 +201,34 @@ impl PeerMessage {
             PeerMessage::Repair { .. } => "repair",
             PeerMessage::Hint { .. } => "hint",
             PeerMessage::HintAck { .. } => "hint_ack",
-            PeerMessage::Digest { .. } => "digest",
+            PeerMessage::Tree { .. } => "tree",
             PeerMessage::Cells { .. } => "cells",
         }
     }
+}
+
+/// One node of the Merkle tree of a token range ([`crate::merkle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeNode {
+    /// The range's end token ([`crate::ring::TokenRange::end`]).
+    pub range: u64,
+    /// The level (0: the root).
+    pub level: u8,
+    /// The index within the level.
+    pub index: u32,
+    /// The sender's hash of that node.
+    pub hash: u64,
+}
+
+/// One leaf of the Merkle tree of a token range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeafId {
+    /// The range's end token.
+    pub range: u64,
+    /// The leaf's index.
+    pub leaf: u32,
 }
 
 /// What a node asks its adapter to do.
@@ -237,7 +264,13 @@ mod tests {
             PeerMessage::ReadReply { rid: 2, cell: None, ok: true },
             PeerMessage::WriteRefused { rid: 3, reason: "disk full".into() },
             PeerMessage::ReadReply { rid: 2, cell: Some(Cell::new(Value::Nil, Version::new(1, 1))), ok: true },
-            PeerMessage::Cells { round: 1, buckets: vec![3], cells: vec![("k".into(), cell)], reply: true },
+            PeerMessage::Cells {
+                round: 1,
+                leaves: vec![LeafId { range: 9, leaf: 3 }],
+                cells: vec![("k".into(), cell)],
+                reply: true,
+            },
+            PeerMessage::Tree { round: 2, nodes: vec![TreeNode { range: 9, level: 0, index: 0, hash: u64::MAX }] },
         ];
         for msg in messages {
             let json = serde_json::to_string(&msg).expect("encodes");
@@ -263,7 +296,9 @@ mod tests {
             "",
             "{}",
             "{\"write\":{}}",
-            "{\"digest\":{\"round\":1,\"buckets\":[1.5]}}",
+            "{\"tree\":{\"round\":1,\"nodes\":[1.5]}}",
+            "{\"tree\":{\"round\":1,\"nodes\":[{\"range\":1,\"level\":300,\"index\":0,\"hash\":0}]}}",
+            "{\"cells\":{\"round\":1,\"leaves\":[{\"range\":1}],\"cells\":[],\"reply\":true}}",
             "[1,2]",
             "{\"read\":{\"rid\":1,\"key\":\"k\",\"extra\":1}}",
         ] {

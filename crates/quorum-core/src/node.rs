@@ -57,6 +57,10 @@ pub struct NodeStats {
     pub hints_stored: u64,
     /// Hints dropped because the hint store was full.
     pub hints_dropped: u64,
+    /// Hints not stored because their target had been down longer than `max_hint_window`.
+    pub hints_skipped_down: u64,
+    /// Pending hints dropped for being older than `max_hint_window` (at recovery or later).
+    pub hints_expired: u64,
     /// Hint deliveries acknowledged by their target.
     pub hints_delivered: u64,
     /// Read-repair writes sent.
@@ -65,6 +69,14 @@ pub struct NodeStats {
     pub ae_rounds: u64,
     /// Cells sent by anti-entropy.
     pub ae_cells_sent: u64,
+    /// Merkle trees (token ranges) compared with a peer's: roots received.
+    pub ae_trees_compared: u64,
+    /// Merkle leaves found differing (this node then streamed its cells in them).
+    pub ae_leaves_differing: u64,
+    /// Merkle-tree hashes sent by anti-entropy.
+    pub ae_hashes_sent: u64,
+    /// Anti-entropy messages sent (`Tree` and `Cells`).
+    pub ae_messages_sent: u64,
 }
 
 /// One node of the store.
@@ -76,6 +88,9 @@ pub struct Node<S: Storage> {
     pub(crate) clock: NodeClock,
     /// Peer -> suspect until.
     pub(crate) suspects: BTreeMap<u32, Duration>,
+    /// Peer -> since when it has been down: suspected, and silent since (cleared by any
+    /// message from it). Drives the hint window.
+    pub(crate) down_since: BTreeMap<u32, Duration>,
     /// Peer -> replies missed in a row.
     pub(crate) misses: BTreeMap<u32, u32>,
     /// Client operations in flight, by operation id.
@@ -85,6 +100,10 @@ pub struct Node<S: Storage> {
     pub(crate) hints: HintStore,
     pub(crate) next_id: u64,
     pub(crate) next_anti_entropy: Option<Duration>,
+    /// The token ranges this node replicates, by end token (computed on first use).
+    pub(crate) ranges: Option<BTreeMap<u64, crate::ring::TokenRange>>,
+    /// This node's Merkle trees, kept briefly between comparisons.
+    pub(crate) trees: Option<crate::anti_entropy::Trees>,
     pub(crate) stats: NodeStats,
 }
 
@@ -104,7 +123,8 @@ impl<S: Storage> Node<S> {
     /// before a restart (they are due for delivery at once).
     pub fn new(config: NodeConfig, mut storage: S, now: Duration) -> Result<Self, NodeError> {
         config.validate()?;
-        let hints = HintStore::recover(&storage.scan()?, config.max_hints, now);
+        let hints = HintStore::recover(&storage.scan()?, config.max_hints, now, config.max_hint_window);
+        let hints_expired_at_start = hints.expired();
         let ring = Ring::new(&config.nodes, config.vnodes);
         // Stagger anti-entropy by node id so that nodes do not all compare at once.
         let next_anti_entropy = config.anti_entropy.map(|period| {
@@ -116,13 +136,16 @@ impl<S: Storage> Node<S> {
             storage,
             clock: NodeClock::new(0),
             suspects: BTreeMap::new(),
+            down_since: BTreeMap::new(),
             misses: BTreeMap::new(),
             ops: BTreeMap::new(),
             rids: BTreeMap::new(),
             hints,
             next_id: 1,
             next_anti_entropy,
-            stats: NodeStats::default(),
+            ranges: None,
+            trees: None,
+            stats: NodeStats { hints_expired: hints_expired_at_start, ..NodeStats::default() },
             config,
         })
     }
@@ -143,6 +166,7 @@ impl<S: Storage> Node<S> {
             return out;
         }
         self.misses.remove(&from);
+        self.down_since.remove(&from);
         if self.suspects.remove(&from).is_some() {
             self.hints.hurry(from, now);
         }
@@ -162,18 +186,21 @@ impl<S: Storage> Node<S> {
                 let answer = if ok { Answer::Cell(cell) } else { Answer::Refused };
                 self.on_answer(now, from, rid, answer, &mut out);
             }
-            PeerMessage::Digest { round, buckets } => self.on_digest(from, round, &buckets, &mut out),
-            PeerMessage::Cells { round, buckets, cells, reply } => {
-                self.on_cells(from, round, &buckets, cells, reply, &mut out);
+            PeerMessage::Tree { round, nodes } => self.on_tree(now, from, round, &nodes, &mut out),
+            PeerMessage::Cells { round, leaves, cells, reply } => {
+                self.on_cells(from, round, &leaves, cells, reply, &mut out);
             }
         }
         out
     }
 
-    /// Time passed: expire requests, redeliver hints, run anti-entropy when due.
+    /// Time passed: expire requests and old hints, redeliver hints, run anti-entropy when due.
     pub fn on_tick(&mut self, now: Duration) -> Vec<Effect> {
         let mut out = Vec::new();
         self.expire_operations(now, &mut out);
+        let (expired, errors) = self.hints.expire(&mut self.storage, now, self.config.max_hint_window);
+        self.stats.hints_expired += expired;
+        self.stats.storage_errors += errors;
         let retry = self.config.hint_retry;
         let mut next_id = self.next_id;
         let deliveries = self.hints.due(now, retry, hints::MAX_DELIVERIES_PER_TICK, &mut || {
@@ -184,7 +211,7 @@ impl<S: Storage> Node<S> {
         out.extend(deliveries.into_iter().map(|(to, msg)| Effect::Send { to, msg }));
         if self.next_anti_entropy.is_some_and(|at| at <= now) {
             self.next_anti_entropy = self.config.anti_entropy.map(|period| now.saturating_add(period));
-            self.anti_entropy_round(&mut out);
+            self.anti_entropy_round(now, &mut out);
         }
         out
     }
@@ -214,7 +241,7 @@ impl<S: Storage> Node<S> {
             | PeerMessage::WriteRefused { .. }
             | PeerMessage::ReadReply { .. }
             | PeerMessage::HintAck { .. }
-            | PeerMessage::Digest { .. }
+            | PeerMessage::Tree { .. }
             | PeerMessage::Cells { .. } => {}
         }
         out
@@ -223,7 +250,9 @@ impl<S: Storage> Node<S> {
     /// The earliest time at which [`Node::on_tick`] has something to do.
     pub fn next_wakeup(&self) -> Option<Duration> {
         let ops = self.ops.values().map(|op| op.deadline).min();
-        [ops, self.hints.next_due(), self.next_anti_entropy].into_iter().flatten().min()
+        let expiry =
+            self.hints.oldest().map(|at| at.saturating_add(self.config.max_hint_window) + Duration::from_nanos(1));
+        [ops, self.hints.next_due(), self.next_anti_entropy, expiry].into_iter().flatten().min()
     }
 
     /// Moves this node's clock `offset_ns` away from simulated time (clock skew).
@@ -303,8 +332,16 @@ impl<S: Storage> Node<S> {
     pub(crate) fn suspect(&mut self, peer: u32, now: Duration) {
         if peer != self.config.id {
             self.misses.remove(&peer);
+            self.down_since.entry(peer).or_insert(now);
             self.suspects.insert(peer, now.saturating_add(self.config.suspect_for));
         }
+    }
+
+    /// Whether `peer` has been down longer than the hint window at `now`: then it gets no new
+    /// hints (Cassandra's `StorageProxy.shouldHint` compares the gossiper's downtime of the
+    /// endpoint with `max_hint_window`).
+    pub(crate) fn down_beyond_hint_window(&self, peer: u32, now: Duration) -> bool {
+        self.down_since.get(&peer).is_some_and(|&since| now.saturating_sub(since) > self.config.max_hint_window)
     }
 
     /// `peer` let a request's deadline pass without answering.

@@ -94,10 +94,15 @@ impl<S: Storage> Node<S> {
         }
     }
 
-    /// Keeps a hint for `target` (in memory, and persisted if the storage takes it).
+    /// Keeps a hint for `target` (in memory, and persisted if the storage takes it), unless
+    /// `target` has been down longer than the hint window.
     pub(crate) fn keep_hint(&mut self, now: Duration, target: u32, key: &str, cell: Cell) -> Stored {
+        if self.down_beyond_hint_window(target, now) {
+            self.stats.hints_skipped_down += 1;
+            return Stored::Dropped;
+        }
         let due = now.saturating_add(self.config.hint_retry);
-        let stored = self.hints.store(&mut self.storage, target, key, cell, due);
+        let stored = self.hints.store(&mut self.storage, target, key, cell, now, due);
         match stored {
             Stored::Kept { durable } => {
                 self.stats.hints_stored += 1;

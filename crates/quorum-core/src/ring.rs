@@ -113,6 +113,66 @@ impl Ring {
     }
 }
 
+/// A token range `(start, end]` of the ring (wrapping past `u64::MAX`) and its replicas: the
+/// keys whose ring position falls in it share one preference list. Cassandra repairs per token
+/// range the same way (`nodetool repair` runs one Merkle-tree comparison per range).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRange {
+    /// The exclusive start: the previous distinct token.
+    pub start: u64,
+    /// The inclusive end: the token of the vnode that owns the range; it names the range.
+    pub end: u64,
+    /// The range's preference list.
+    pub replicas: Vec<u32>,
+}
+
+impl TokenRange {
+    /// Ring positions in the range: `end - start` (wrapping), or 2^64 for a ring of one
+    /// distinct token (`start == end`), whose one range is the whole ring.
+    pub fn width(&self) -> u128 {
+        match self.end.wrapping_sub(self.start) {
+            0 => 1u128 << 64,
+            w => u128::from(w),
+        }
+    }
+
+    /// How far `point` lies past the start (0 for `start + 1`); `None` outside the range.
+    pub fn offset(&self, point: u64) -> Option<u128> {
+        let offset = u128::from(point.wrapping_sub(self.start).wrapping_sub(1));
+        (offset < self.width()).then_some(offset)
+    }
+}
+
+impl Ring {
+    /// The distinct tokens, ascending.
+    fn distinct_tokens(&self) -> Vec<u64> {
+        let mut tokens: Vec<u64> = self.tokens.iter().map(|&(t, _)| t).collect();
+        tokens.dedup();
+        tokens
+    }
+
+    /// Every token range whose preference list (of length `n`) holds `node`, by end token.
+    pub fn ranges_of(&self, node: u32, n: usize) -> Vec<TokenRange> {
+        let tokens = self.distinct_tokens();
+        let mut ranges = Vec::new();
+        for (i, &end) in tokens.iter().enumerate() {
+            let start = tokens[(i + tokens.len() - 1) % tokens.len()];
+            let mut replicas = self.walk_from(end);
+            replicas.truncate(n);
+            if replicas.contains(&node) {
+                ranges.push(TokenRange { start, end, replicas });
+            }
+        }
+        ranges
+    }
+
+    /// The end token of the range holding ring position `point` (`None` on an empty ring).
+    pub fn range_end_of(&self, point: u64) -> Option<u64> {
+        let start = self.tokens.partition_point(|&(token, _)| token < point);
+        self.tokens.get(start % self.tokens.len().max(1)).map(|&(token, _)| token)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +254,30 @@ mod tests {
                 assert!(list.iter().filter(|&&p| p != 0).all(|p| peers.contains(p)));
             }
         }
+    }
+
+    #[test]
+    fn token_ranges_partition_the_ring_and_match_preference_lists() {
+        let ring = Ring::new(&[0, 1, 2, 3, 4], 8);
+        let all: Vec<TokenRange> = (0..5).flat_map(|node| ring.ranges_of(node, 3)).collect();
+        // Each range appears once per replica: 5 nodes x 8 tokens x 3 replicas.
+        assert_eq!(all.len(), 5 * 8 * 3);
+        let total: u128 = ring.ranges_of(0, 5).iter().map(TokenRange::width).sum();
+        assert_eq!(total, 1u128 << 64, "with n = all nodes, node 0 replicates the whole ring");
+        for key in keys(300) {
+            let point = hash_key(&key);
+            let end = ring.range_end_of(point).expect("a range");
+            let list = ring.preference_list(&key, 3);
+            for &node in &list {
+                let range = ring.ranges_of(node, 3).into_iter().find(|r| r.end == end).expect("replicated");
+                assert_eq!(range.replicas, list, "{key}");
+                assert!(range.offset(point).is_some(), "{key} lies in its range");
+            }
+        }
+        let single = Ring::new(&[7], 1);
+        let ranges = single.ranges_of(7, 1);
+        assert_eq!(ranges.len(), 1);
+        assert_eq!(ranges[0].width(), 1u128 << 64);
+        assert!(ranges[0].offset(0).is_some() && ranges[0].offset(u64::MAX).is_some());
     }
 }

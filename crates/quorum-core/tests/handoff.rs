@@ -194,3 +194,49 @@ proptest! {
         prop_assert!(took <= Duration::from_secs(3));
     }
 }
+
+/// Key "x" with one replica cut off (and known to be) for `cut` under a hint window of 2 s:
+/// "x" is written at the start and again just before the heal. Returns the cluster after the
+/// heal, the replica that was down and the coordinator.
+fn down_for(cut: Duration, anti_entropy: Option<Duration>) -> (Cluster, u32, u32) {
+    let base = config(Hints::Strict, anti_entropy);
+    let mut cluster = Cluster::new(5, move |c| {
+        base(c);
+        c.max_hint_window = ms(2000);
+    });
+    cluster.notices = true;
+    let replicas = cluster.replicas("x");
+    let (down, coordinator) = (replicas[2], replicas[0]);
+    cluster.isolate(down);
+    assert_eq!(cluster.call(coordinator, put("x", 1)), Ok(Value::Int(1)));
+    cluster.run_for(cut);
+    assert_eq!(cluster.call(coordinator, put("x", 2)), Ok(Value::Int(2)));
+    cluster.heal();
+    (cluster, down, coordinator)
+}
+
+#[test]
+fn within_the_hint_window_hints_are_delivered() {
+    let (mut cluster, down, coordinator) = down_for(ms(1500), None);
+    converge(&mut cluster, Duration::from_secs(3));
+    assert_eq!(cluster.value(down, "x"), Value::Int(2));
+    let stats = cluster.node(coordinator).stats().clone();
+    assert_eq!((stats.hints_expired, stats.hints_skipped_down), (0, 0));
+    assert!(stats.hints_delivered > 0);
+}
+
+#[test]
+fn beyond_the_hint_window_hints_expire_and_only_repair_helps() {
+    let (mut cluster, down, coordinator) = down_for(ms(2600), None);
+    let stats = cluster.node(coordinator).stats().clone();
+    assert!(stats.hints_expired >= 1, "the first write's hint expired: {stats:?}");
+    assert!(stats.hints_skipped_down >= 1, "the second write left no hint: {stats:?}");
+    assert_eq!(cluster.pending_hints(), 0);
+    cluster.run_for(ms(3000));
+    assert_eq!(cluster.value(down, "x"), Value::Nil, "nothing reaches the replica without repair");
+    assert_eq!(cluster.diverged(), vec!["x".to_owned()]);
+
+    let (mut cluster, down, _) = down_for(ms(2600), Some(ms(300)));
+    converge(&mut cluster, Duration::from_secs(3));
+    assert_eq!(cluster.value(down, "x"), Value::Int(2), "anti-entropy repaired it");
+}

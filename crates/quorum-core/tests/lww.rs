@@ -5,6 +5,7 @@ mod common;
 use checker::Outcome;
 use common::{add, get, ms, put, Cluster, Fate};
 use history::Value;
+use quorum_core::message::{LeafId, TreeNode};
 use quorum_core::{Failure, Hints, Level, Mode, PeerMessage, ReadRepair};
 
 fn lww(hints: Hints, read_repair: ReadRepair) -> impl Fn(&mut quorum_core::NodeConfig) {
@@ -236,10 +237,10 @@ fn bad_input_is_refused_without_panics() {
     let now = ms(10);
     assert!(node.on_peer(now, 99, PeerMessage::Read { rid: 1, key: "x".into() }).is_empty());
     assert!(node.on_peer(now, 0, PeerMessage::Read { rid: 1, key: "x".into() }).is_empty());
-    assert!(node.on_peer(now, 1, PeerMessage::Digest { round: 1, buckets: vec![1, 2] }).is_empty());
-    assert!(node
-        .on_peer(now, 1, PeerMessage::Cells { round: 1, buckets: vec![999], cells: vec![], reply: true })
-        .is_empty());
+    let tree = vec![TreeNode { range: 1, level: 0, index: 0, hash: 2 }];
+    assert!(node.on_peer(now, 1, PeerMessage::Tree { round: 1, nodes: tree }).is_empty());
+    let leaves = vec![LeafId { range: 1, leaf: 999 }];
+    assert!(node.on_peer(now, 1, PeerMessage::Cells { round: 1, leaves, cells: vec![], reply: true }).is_empty());
     assert!(node.on_peer(now, 1, PeerMessage::WriteAck { rid: 12345, ok: true }).is_empty());
     assert!(node.on_peer(now, 1, PeerMessage::HintAck { hid: 12345, ok: true }).is_empty());
     assert!(node.on_unreachable(now, 42, PeerMessage::WriteAck { rid: 1, ok: true }).is_empty());

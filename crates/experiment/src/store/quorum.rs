@@ -14,6 +14,8 @@
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
 //! anti_entropy = "1s"      # period; off when absent
+//! merkle_depth = 10        # anti-entropy Merkle trees: 2^depth leaves per token range, 0 to 15
+//! max_hint_window = "3h"   # hints kept this long, none for a node down longer (default 3h)
 //! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
 //! token_aware = true       # clients send each operation to a replica of its key (default
 //!                          # true, as the common drivers); false: one coordinator per client
@@ -70,6 +72,8 @@ struct RawQuorum {
     hints: Option<Hints>,
     read_repair: Option<ReadRepair>,
     anti_entropy: Option<Spanned<String>>,
+    merkle_depth: Option<Spanned<u64>>,
+    max_hint_window: Option<Spanned<String>>,
     disk: Option<Spanned<RawDisk>>,
     token_aware: Option<bool>,
 }
@@ -145,6 +149,16 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     }
     if let Some(period) = &raw.anti_entropy {
         config.node.anti_entropy = Some(source.duration(period, "anti_entropy")?);
+    }
+    if let Some(depth) = &raw.merkle_depth {
+        // The node's own validation knows the bound; the error names the key.
+        config.node.merkle_depth = u8::try_from(*depth.get_ref()).unwrap_or(u8::MAX);
+        if let Err(e) = config.node.validate() {
+            return source.fail(depth.span(), format!("merkle_depth = {}: {e}", depth.get_ref()));
+        }
+    }
+    if let Some(window) = &raw.max_hint_window {
+        config.node.max_hint_window = source.duration(window, "max_hint_window")?;
     }
     if let Some(commitlog) = &raw.commitlog {
         let period = |text: &String| source.duration(&Spanned::new(commitlog.span(), text.clone()), "commitlog");
@@ -290,5 +304,42 @@ impl Configured for QuorumStore {
 
     fn clone_box(&self) -> Box<dyn Configured> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::spec::tests::assert_error;
+
+    const HEAD: &str =
+        "name = \"t\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n[workload]\nkind = \"kv\"\n[[system]]\nname = \"q\"\nkind = \"quorum\"\n";
+
+    /// The node configuration of a system table's `text`.
+    fn node(text: &str) -> quorum::NodeConfig {
+        let raw: RawQuorum = toml::from_str(text).expect("a system table");
+        let source = Source::new(Path::new("q.toml"), text);
+        config(source, 0..text.len(), &raw).expect("valid").node
+    }
+
+    #[test]
+    fn repair_keys_reach_the_node_config_with_cassandra_defaults() {
+        let default = node("");
+        assert_eq!(default.max_hint_window, Duration::from_secs(3 * 3600));
+        assert_eq!(default.merkle_depth, quorum::NodeConfig::new(0, vec![0]).merkle_depth);
+        let set = node("max_hint_window = \"2s\"\nmerkle_depth = 4\n");
+        assert_eq!((set.max_hint_window, set.merkle_depth), (Duration::from_secs(2), 4));
+    }
+
+    #[test]
+    fn bad_repair_keys_are_refused_where_they_are_wrong() {
+        assert_error(&format!("{HEAD}merkle_depth = 16\n"), 10, 16, "merkle_depth = 16: invalid node configuration");
+        assert_error(&format!("{HEAD}merkle_depth = 300\n"), 10, 16, "merkle_depth = 300");
+        assert_error(&format!("{HEAD}merkle_depth = -1\n"), 10, 16, "invalid value");
+        assert_error(&format!("{HEAD}max_hint_window = \"0s\"\n"), 10, 19, "longer than zero");
+        assert_error(&format!("{HEAD}max_hint_window = \"soon\"\n"), 10, 19, "max_hint_window");
     }
 }
