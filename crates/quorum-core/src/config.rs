@@ -46,6 +46,33 @@ pub enum Mode {
     Abd,
 }
 
+/// Which replicas a read contacts, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPath {
+    /// Cassandra 4 (`AbstractReadExecutor`, `DigestResolver`, `DataResolver`): a read at a
+    /// level needing R replicas contacts exactly R live replicas in snitch order, one *data*
+    /// read and R-1 *digest* reads; a digest mismatch triggers a round of full data reads.
+    Cassandra,
+    /// Riak/Dynamo style: every live replica gets a full data read and the first R answers
+    /// decide (the lab's behaviour before the Cassandra path existed).
+    AllReplicas,
+}
+
+/// Speculative retry of a read whose answers are slow (Cassandra's per-table
+/// `speculative_retry`, `AbstractReadExecutor.SpeculatingReadExecutor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpeculativeRetry {
+    /// Never (Cassandra's `NONE`).
+    Off,
+    /// After this percentile (1..=100) of the coordinator's recent read latencies
+    /// (Cassandra's `99p`, `99PERCENTILE`); no retry until a latency was observed.
+    Percentile(u8),
+    /// After a fixed delay (Cassandra's `50ms`).
+    Fixed(Duration),
+}
+
 /// Everything a node needs to know to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeConfig {
@@ -81,6 +108,11 @@ pub struct NodeConfig {
     pub suspect_after_misses: u32,
     /// Most hints kept at once; further hints are dropped and counted.
     pub max_hints: usize,
+    /// Which replicas a read contacts (default [`ReadPath::Cassandra`]).
+    pub read_path: ReadPath,
+    /// Speculative retry of slow reads on the Cassandra path (default `Percentile(99)`,
+    /// Cassandra's per-table default `speculative_retry = '99p'`).
+    pub speculative_retry: SpeculativeRetry,
 }
 
 /// Limits on what a node accepts.
@@ -95,7 +127,9 @@ pub const MAX_VNODES: usize = 1024;
 impl NodeConfig {
     /// Node `id` of `nodes` with Cassandra-like defaults: N=3, QUORUM/QUORUM, 16 vnodes,
     /// blocking read repair, strict hints, anti-entropy off, LWW, 1 s timeout, hints retried
-    /// every 500 ms, a peer suspect for 2 s after 2 missed replies.
+    /// every 500 ms, a peer suspect for 2 s after 2 missed replies, Cassandra's read path
+    /// (one data read and digests to exactly the replicas the level needs) with speculative
+    /// retry at the 99th percentile of recent read latency (Cassandra's table default).
     pub fn new(id: u32, nodes: Vec<u32>) -> Self {
         Self {
             id,
@@ -113,6 +147,8 @@ impl NodeConfig {
             suspect_for: Duration::from_secs(2),
             suspect_after_misses: 2,
             max_hints: 100_000,
+            read_path: ReadPath::Cassandra,
+            speculative_retry: SpeculativeRetry::Percentile(99),
         }
     }
 
@@ -150,6 +186,15 @@ impl NodeConfig {
         {
             return Err(ConfigError::Invalid("timeouts and periods must be positive".to_owned()));
         }
+        match self.speculative_retry {
+            SpeculativeRetry::Percentile(p) if p == 0 || p > 100 => {
+                return Err(ConfigError::Invalid(format!("speculative retry at percentile {p} (1..=100 allowed)")));
+            }
+            SpeculativeRetry::Fixed(d) if d == zero => {
+                return Err(ConfigError::Invalid("a fixed speculative retry delay must be positive".to_owned()));
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -184,6 +229,12 @@ mod tests {
         assert!(matches!(bad.validate(), Err(ConfigError::Level(_))));
         let mut bad = ok.clone();
         bad.nodes = vec![0, 1, 1];
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.speculative_retry = SpeculativeRetry::Percentile(0);
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.speculative_retry = SpeculativeRetry::Fixed(Duration::ZERO);
         assert!(bad.validate().is_err());
         let mut bad = ok;
         bad.anti_entropy = Some(Duration::ZERO);

@@ -25,7 +25,7 @@
 //! time. A replica whose write failed never counts towards W: it is answered as an
 //! unreachable replica is (see [`write`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use base::{Cell, Version};
@@ -91,6 +91,18 @@ pub(crate) struct Operation {
     pub hint_kept: bool,
     /// Request ids registered for this operation.
     pub rids: Vec<u64>,
+    /// Cassandra read path: live replicas in snitch order not contacted yet (for failover and
+    /// speculative retry).
+    pub spare: Vec<u32>,
+    /// When each outstanding read request was sent, for the snitch's latency scores.
+    pub sent_at: BTreeMap<u32, Duration>,
+    /// When the read phase started, until its latency is recorded.
+    pub read_started: Option<Duration>,
+    /// When to send a speculative data read, if one is planned.
+    pub speculate_at: Option<Duration>,
+    /// Whether the current read round mixes a data read with digest reads (whose answers must
+    /// then be compared); false for rounds of full data reads.
+    pub digests: bool,
 }
 
 fn level_failure(e: LevelError) -> Failure {
@@ -164,6 +176,11 @@ impl<S: Storage> Node<S> {
             hinted: BTreeSet::new(),
             hint_kept: false,
             rids: Vec::new(),
+            spare: Vec::new(),
+            sent_at: BTreeMap::new(),
+            read_started: None,
+            speculate_at: None,
+            digests: false,
         };
         let started = match (&op.kind, self.config.mode) {
             (Kind::Put(value), Mode::Lww) => {
@@ -203,6 +220,7 @@ impl<S: Storage> Node<S> {
         };
         let recorded = match (op.stage, answer) {
             (Stage::Read, Incoming::Cell(cell)) => Some(Answer::Ok(cell)),
+            (Stage::Read, Incoming::Digest(digest)) => Some(Answer::Digest(digest)),
             (Stage::Read, Incoming::Refused | Incoming::Unreachable) => Some(Answer::Failed),
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::Ack(true)) => Some(Answer::Ok(None)),
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::WriteRefused(reason)) => {
@@ -222,8 +240,16 @@ impl<S: Storage> Node<S> {
             self.stats.late_replies += 1;
             return self.settle(op);
         }
+        if op.stage == Stage::Read {
+            if let Some(sent) = op.sent_at.remove(&from) {
+                let latency = if failed { self.config.request_timeout } else { now.saturating_sub(sent) };
+                self.snitch.observe(from, latency);
+            }
+        }
         if failed && op.stage == Stage::Write {
             self.substitute(&mut op, from, now, out);
+        } else if failed && op.stage == Stage::Read && !op.replied {
+            self.read_failover(&mut op, now, out);
         } else if !failed && op.replied && op.stage == Stage::Read {
             self.repair_late(&mut op, from, out);
         }
@@ -333,6 +359,9 @@ impl<S: Storage> Node<S> {
             let Some(mut op) = self.ops.remove(&id) else { continue };
             for peer in op.round.pending() {
                 self.missed(peer, now);
+                if op.stage == Stage::Read {
+                    self.snitch.observe(peer, self.config.request_timeout);
+                }
             }
             let failure = match (op.stage, &op.kind) {
                 (Stage::Read, Kind::Add(_) | Kind::Put(_)) => {
