@@ -25,14 +25,20 @@ use crate::storage::Storage;
 pub(crate) const LATENCY_WINDOW: usize = 256;
 
 /// The delay after which a read speculates, from `window` (recent read latencies) under
-/// `policy`; `None` when it never does (off, or no latency observed yet).
-pub(crate) fn speculation_delay(policy: SpeculativeRetry, window: &VecDeque<Duration>) -> Option<Duration> {
+/// `policy`; `None` when it never does. Before any latency was observed a percentile policy
+/// waits half the request `timeout`, as Cassandra's `ColumnFamilyStore` starts its
+/// `sampleReadLatencyNanos` at half the read RPC timeout.
+pub(crate) fn speculation_delay(
+    policy: SpeculativeRetry,
+    window: &VecDeque<Duration>,
+    timeout: Duration,
+) -> Option<Duration> {
     match policy {
         SpeculativeRetry::Off => None,
         SpeculativeRetry::Fixed(delay) => Some(delay),
         SpeculativeRetry::Percentile(p) => {
             if window.is_empty() {
-                return None;
+                return Some(timeout / 2);
             }
             let mut sorted: Vec<Duration> = window.iter().copied().collect();
             sorted.sort_unstable();
@@ -50,7 +56,9 @@ impl<S: Storage> Node<S> {
         now: Duration,
         out: &mut Vec<Effect>,
     ) -> Result<(), Failure> {
-        let cassandra = self.config.read_path == ReadPath::Cassandra;
+        // ABD keeps full data reads to every live replica (a majority decides): its read phases
+        // must not wait on a silent replica when another majority could answer.
+        let cassandra = self.config.read_path == ReadPath::Cassandra && self.config.mode == Mode::Lww;
         let live = |n| self.live(n, now);
         let candidates = if cassandra {
             self.snitch.order(self.config.id, &op.replicas, &live)
@@ -73,11 +81,10 @@ impl<S: Storage> Node<S> {
             }
             return Ok(());
         }
-        // One data read to the closest replica, digest reads to the next R-1 (LWW); ABD keeps
-        // full data reads to all R (a majority), so no digest round can delay its write-back.
+        // One data read to the closest replica, digest reads to the next R-1.
         let (contacted, spare) = candidates.split_at(op.read_need);
         op.spare = spare.to_vec();
-        op.digests = self.config.mode == Mode::Lww && contacted.len() > 1;
+        op.digests = contacted.len() > 1;
         let rid = self.start_round(op, Stage::Read, op.read_need, contacted);
         for (i, &target) in contacted.iter().enumerate() {
             let data = i == 0 || !op.digests;
@@ -89,7 +96,7 @@ impl<S: Storage> Node<S> {
         op.speculate_at = if op.spare.is_empty() {
             None
         } else {
-            speculation_delay(self.config.speculative_retry, &self.read_latencies).map(|d| now.saturating_add(d))
+            speculation_delay(self.config.speculative_retry, &self.read_latencies, self.config.request_timeout).map(|d| now.saturating_add(d))
         };
         self.read_failover(op, now, out);
         Ok(())
