@@ -327,3 +327,270 @@ impl<S: Storage> Node<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use crate::level::Level;
+    use crate::message::{Op, Request, Response};
+    use crate::storage::MemStorage;
+    use history::Value;
+
+    const KEY: &str = "k";
+
+    /// Node `id` of nodes `0..size` with `n` replicas per key and the given policies.
+    fn node(id: u32, size: u32, n: usize, tweak: impl Fn(&mut NodeConfig)) -> Node<MemStorage> {
+        let mut config = NodeConfig::new(id, (0..size).collect());
+        config.replication = n;
+        config.speculative_retry = SpeculativeRetry::Off;
+        config.read_repair = ReadRepair::Off;
+        tweak(&mut config);
+        Node::new(config, MemStorage::new(), Duration::ZERO).expect("a valid node")
+    }
+
+    fn replicas(size: u32, n: usize) -> Vec<u32> {
+        node(0, size, n, |_| {}).ring().preference_list(KEY, n)
+    }
+
+    fn get(id: u64, level: Level) -> Request {
+        Request { id, op: Op::Get { key: KEY.into() }, read: Some(level), write: None }
+    }
+
+    fn cell(v: i64, ts: u64) -> Cell {
+        Cell::new(Value::Int(v), Version::new(ts, 0))
+    }
+
+    /// `(data reads, digest reads, repairs)` sent, by destination.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct Sent {
+        data: Vec<u32>,
+        digest: Vec<u32>,
+        repair: Vec<u32>,
+    }
+
+    fn sent(effects: &[Effect]) -> Sent {
+        let mut s = Sent::default();
+        for effect in effects {
+            match effect {
+                Effect::Send { to, msg: PeerMessage::Read { .. } } => s.data.push(*to),
+                Effect::Send { to, msg: PeerMessage::DigestRead { .. } } => s.digest.push(*to),
+                Effect::Send { to, msg: PeerMessage::Repair { .. } } => s.repair.push(*to),
+                _ => {}
+            }
+        }
+        s
+    }
+
+    fn replies(effects: &[Effect]) -> Vec<Response> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Reply { response, .. } => Some(response.clone()),
+                Effect::Send { .. } => None,
+            })
+            .collect()
+    }
+
+    /// Answers every read in `effects` as a replica holding `held(node)` would.
+    fn answer(
+        n: &mut Node<MemStorage>,
+        now: Duration,
+        effects: &[Effect],
+        held: &dyn Fn(u32) -> Option<Cell>,
+    ) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for effect in effects {
+            let Effect::Send { to, msg } = effect else { continue };
+            let reply = match msg {
+                PeerMessage::Read { rid, .. } => PeerMessage::ReadReply { rid: *rid, cell: held(*to), ok: true },
+                PeerMessage::DigestRead { rid, .. } => {
+                    PeerMessage::DigestReply { rid: *rid, digest: digest::of(held(*to).as_ref()), ok: true }
+                }
+                PeerMessage::Repair { rid, .. } if *rid != 0 => PeerMessage::WriteAck { rid: *rid, ok: true },
+                _ => continue,
+            };
+            out.extend(n.on_peer(now, *to, reply));
+        }
+        out
+    }
+
+    #[test]
+    fn a_get_sends_one_data_read_and_r_minus_1_digests_to_exactly_r_replicas() {
+        let t = Duration::from_millis(1);
+        // (cluster size, N): the coordinator is a replica, or one of the other nodes.
+        for (size, n_rep) in [(4u32, 3usize), (7, 5)] {
+            let reps = replicas(size, n_rep);
+            let outsider = (0..size).find(|id| !reps.contains(id)).expect("a non-replica node");
+            for level in [Level::One, Level::Quorum, Level::All] {
+                let r = crate::level::required(level, n_rep);
+                // Not the first of the preference list: the coordinator still reads itself first.
+                let mut coordinator = node(reps[1], size, n_rep, |_| {});
+                let effects = coordinator.on_request(t, 1, get(1, level));
+                let s = sent(&effects);
+                assert_eq!(s.data, Vec::<u32>::new(), "N={n_rep} {level:?}: its own replica is the data read");
+                assert_eq!(s.digest.len(), r - 1, "N={n_rep} {level:?}");
+                assert!(s.digest.iter().all(|d| reps.contains(d) && *d != reps[1]));
+                assert_eq!(coordinator.stats().local_reads, 1);
+                let more = answer(&mut coordinator, t, &effects, &|_| None);
+                let done: Vec<Effect> = if r == 1 { effects.clone() } else { more };
+                assert_eq!(replies(&done), vec![Response { id: 1, result: Ok(Value::Nil) }], "{level:?}");
+                assert_eq!(sent(&done), Sent::default(), "agreeing digests: nothing more to send");
+
+                let mut remote = node(outsider, size, n_rep, |_| {});
+                let effects = remote.on_request(t, 1, get(1, level));
+                let s = sent(&effects);
+                assert_eq!(s.data, vec![reps[0]], "N={n_rep} {level:?}: one data read, the first replica");
+                assert_eq!(s.digest, reps[1..r].to_vec(), "then digests in preference order");
+                assert_eq!(remote.stats().data_reads_sent, 1);
+                assert_eq!(remote.stats().digest_reads_sent, r as u64 - 1);
+                let done = answer(&mut remote, t, &effects, &|_| Some(cell(4, 9)));
+                assert_eq!(replies(&done), vec![Response { id: 1, result: Ok(Value::Int(4)) }]);
+                assert_eq!(remote.stats().digest_mismatches, 0);
+                assert_eq!(remote.operations_in_flight(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn all_replicas_still_asks_every_replica_for_data() {
+        let t = Duration::from_millis(1);
+        let reps = replicas(4, 3);
+        let outsider = (0..4).find(|id| !reps.contains(id)).expect("a non-replica node");
+        let mut n = node(outsider, 4, 3, |c| c.read_path = ReadPath::AllReplicas);
+        let effects = n.on_request(t, 1, get(1, Level::One));
+        let mut all = reps.clone();
+        all.sort_unstable();
+        let mut data = sent(&effects).data;
+        data.sort_unstable();
+        assert_eq!((data, sent(&effects).digest), (all, vec![]));
+    }
+
+    /// The coordinator (a replica) holds the new cell, the next replica an old one.
+    fn mismatch(policy: ReadRepair) -> (Node<MemStorage>, u32, Vec<Effect>) {
+        let t = Duration::from_millis(1);
+        let reps = replicas(3, 3);
+        let mut n = node(reps[0], 3, 3, |c| c.read_repair = policy);
+        n.storage_mut().put(KEY, cell(2, 20)).expect("stored");
+        let effects = n.on_request(t, 1, get(1, Level::Quorum));
+        let stale = reps[1];
+        assert_eq!(sent(&effects), Sent { digest: vec![stale], ..Sent::default() });
+        let held = move |node: u32| if node == stale { Some(cell(1, 10)) } else { Some(cell(2, 20)) };
+        let round2 = answer(&mut n, t, &effects, &held);
+        assert_eq!(n.stats().digest_mismatches, 1);
+        assert_eq!(sent(&round2), Sent { data: vec![stale], ..Sent::default() }, "full data from the contacted");
+        assert!(replies(&round2).is_empty());
+        let after = answer(&mut n, t, &round2, &held);
+        (n, stale, after)
+    }
+
+    #[test]
+    fn a_digest_mismatch_reads_full_data_then_repairs_per_policy() {
+        let t = Duration::from_millis(1);
+        let new = Ok(Value::Int(2));
+        let (mut n, stale, after) = mismatch(ReadRepair::Blocking);
+        assert_eq!(sent(&after).repair, vec![stale]);
+        assert!(replies(&after).is_empty(), "blocking: waits for the repair's ack");
+        let acked = answer(&mut n, t, &after, &|_| None);
+        assert_eq!(replies(&acked), vec![Response { id: 1, result: new.clone() }]);
+        assert_eq!(n.stats().read_repairs, 1);
+
+        let (n, stale, after) = mismatch(ReadRepair::Async);
+        assert_eq!(sent(&after).repair, vec![stale]);
+        assert_eq!(replies(&after), vec![Response { id: 1, result: new.clone() }], "async: at once");
+        assert_eq!(n.stats().read_repairs, 1);
+
+        let (n, _, after) = mismatch(ReadRepair::Off);
+        assert_eq!(sent(&after), Sent::default());
+        assert_eq!(replies(&after), vec![Response { id: 1, result: new }], "the newest, unrepaired");
+        assert_eq!(n.stats().read_repairs, 0);
+    }
+
+    #[test]
+    fn a_failed_replica_is_replaced_by_the_next_one() {
+        let t = Duration::from_millis(1);
+        let reps = replicas(4, 3);
+        let outsider = (0..4).find(|id| !reps.contains(id)).expect("a non-replica node");
+        let mut n = node(outsider, 4, 3, |_| {});
+        let effects = n.on_request(t, 1, get(1, Level::One));
+        assert_eq!(sent(&effects).data, vec![reps[0]]);
+        let rid = match &effects[..] {
+            [Effect::Send { msg: PeerMessage::Read { rid, .. }, .. }] => *rid,
+            other => panic!("one read expected: {other:?}"),
+        };
+        let next = n.on_unreachable(t, reps[0], PeerMessage::Read { rid, key: KEY.into() });
+        assert_eq!(sent(&next), Sent { data: vec![reps[1]], ..Sent::default() }, "the next replica, for data");
+        assert_eq!(n.stats().read_failovers, 1);
+        let done = answer(&mut n, t, &next, &|_| Some(cell(3, 1)));
+        assert_eq!(replies(&done), vec![Response { id: 1, result: Ok(Value::Int(3)) }]);
+        // A refused digest read is replaced by another digest read while the data may come.
+        let mut n = node(outsider, 4, 3, |_| {});
+        let effects = n.on_request(t, 2, get(2, Level::Two));
+        let rid = match effects.iter().find_map(|e| match e {
+            Effect::Send { msg: PeerMessage::DigestRead { rid, .. }, .. } => Some(*rid),
+            _ => None,
+        }) {
+            Some(rid) => rid,
+            None => panic!("a digest read expected: {effects:?}"),
+        };
+        let next = n.on_peer(t, reps[1], PeerMessage::DigestReply { rid, digest: 0, ok: false });
+        assert_eq!(sent(&next), Sent { digest: vec![reps[2]], ..Sent::default() });
+    }
+
+    #[test]
+    fn speculative_retry_fires_after_its_delay_and_not_before() {
+        let t = Duration::from_millis(1);
+        let reps = replicas(4, 3);
+        let outsider = (0..4).find(|id| !reps.contains(id)).expect("a non-replica node");
+        let after = Duration::from_millis(50);
+        let mut n = node(outsider, 4, 3, |c| c.speculative_retry = SpeculativeRetry::Fixed(after));
+        let effects = n.on_request(t, 1, get(1, Level::One));
+        assert_eq!(sent(&effects).data, vec![reps[0]]);
+        assert_eq!(n.next_wakeup(), Some(t + after));
+        assert_eq!(sent(&n.on_tick(t + after - Duration::from_nanos(1))), Sent::default(), "not yet");
+        let retry = n.on_tick(t + after);
+        assert_eq!(sent(&retry), Sent { data: vec![reps[1]], ..Sent::default() }, "one extra data read");
+        assert_eq!(n.stats().speculative_retries, 1);
+        assert_eq!(sent(&n.on_tick(t + after * 3)), Sent::default(), "once only");
+        let done = answer(&mut n, t + after * 3, &retry, &|_| Some(cell(8, 1)));
+        assert_eq!(replies(&done), vec![Response { id: 1, result: Ok(Value::Int(8)) }], "the first answer decides");
+        // Answers before the delay: no retry.
+        let mut n = node(outsider, 4, 3, |c| c.speculative_retry = SpeculativeRetry::Fixed(after));
+        let effects = n.on_request(t, 1, get(1, Level::One));
+        assert_eq!(replies(&answer(&mut n, t, &effects, &|_| None)).len(), 1);
+        assert_eq!(sent(&n.on_tick(t + after)), Sent::default());
+        assert_eq!(n.stats().speculative_retries, 0);
+    }
+
+    #[test]
+    fn the_percentile_is_over_the_recent_window() {
+        let timeout = Duration::from_secs(1);
+        let window: VecDeque<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        let at = |p| speculation_delay(SpeculativeRetry::Percentile(p), &window, timeout);
+        assert_eq!(at(99), Some(Duration::from_millis(99)));
+        assert_eq!(at(50), Some(Duration::from_millis(50)));
+        assert_eq!(at(100), Some(Duration::from_millis(100)));
+        let empty = VecDeque::new();
+        assert_eq!(speculation_delay(SpeculativeRetry::Percentile(99), &empty, timeout), Some(timeout / 2));
+        assert_eq!(speculation_delay(SpeculativeRetry::Off, &window, timeout), None);
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_read_effects() {
+        let run = || {
+            let t = Duration::from_millis(1);
+            let mut n = node(3, 4, 3, |c| c.speculative_retry = SpeculativeRetry::Percentile(90));
+            let mut all = Vec::new();
+            for i in 0..30u64 {
+                let now = t * (i as u32 * 7);
+                let effects = n.on_request(now, i, get(i, Level::Quorum));
+                let answered = answer(&mut n, now + t, &effects, &|node| Some(cell(i64::from(node), 1)));
+                all.extend(effects);
+                all.extend(answered);
+                all.extend(n.on_tick(now + t * 3));
+            }
+            (all, n.stats().clone())
+        };
+        assert_eq!(run(), run());
+    }
+}
