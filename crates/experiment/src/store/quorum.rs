@@ -14,14 +14,25 @@
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
 //! anti_entropy = "1s"      # period; off when absent
+//! read_path = "cassandra"  # "cassandra" | "all-replicas" (default cassandra)
+//! speculative_retry = "99p" # "<p>p" (1..=100) | a delay ("50ms") | "off" (default 99p)
 //! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
 //! ```
+//!
+//! `read_path`: `cassandra` sends a read at level R to exactly R replicas in snitch order, one
+//! full data read and R-1 digest reads, with a round of full reads on a digest mismatch
+//! (Cassandra 4's `AbstractReadExecutor`, `DigestResolver`); `all-replicas` asks every live
+//! replica for data and lets the first R answers decide (Riak, and this lab before).
+//! `speculative_retry`: Cassandra's per-table option of the same name (default `99p`): after
+//! that percentile of the coordinator's recent read latencies, or after the fixed delay, one
+//! more data read goes to a replica not yet asked.
 
 use std::ops::Range;
 use std::time::Duration;
 
 use lsm::CommitLogSync;
 use quorum::level::{self, Access, LevelError};
+use quorum::config::{ReadPath, SpeculativeRetry};
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use serde::Deserialize;
 use sim::{SimConfig, SimError};
@@ -68,6 +79,8 @@ struct RawQuorum {
     hints: Option<Hints>,
     read_repair: Option<ReadRepair>,
     anti_entropy: Option<Spanned<String>>,
+    read_path: Option<ReadPath>,
+    speculative_retry: Option<Spanned<String>>,
     disk: Option<Spanned<RawDisk>>,
 }
 
@@ -140,6 +153,12 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     if let Some(period) = &raw.anti_entropy {
         config.node.anti_entropy = Some(source.duration(period, "anti_entropy")?);
     }
+    if let Some(path) = raw.read_path {
+        config.node.read_path = path;
+    }
+    if let Some(retry) = &raw.speculative_retry {
+        config.node.speculative_retry = speculative_retry(source, retry)?;
+    }
     if let Some(commitlog) = &raw.commitlog {
         let period = |text: &String| source.duration(&Spanned::new(commitlog.span(), text.clone()), "commitlog");
         config.sync = match commitlog.get_ref() {
@@ -152,6 +171,24 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
         return source.fail(span, format!("{e}"));
     }
     Ok(config)
+}
+
+/// `speculative_retry = "99p"`, `"50ms"` or `"off"`.
+fn speculative_retry(source: Source<'_>, value: &Spanned<String>) -> Checked<SpeculativeRetry> {
+    let text = value.get_ref().trim();
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+        return Ok(SpeculativeRetry::Off);
+    }
+    if let Some(digits) = text.strip_suffix('p').or_else(|| text.strip_suffix("percentile")) {
+        return match digits.parse::<u8>() {
+            Ok(p) if (1..=100).contains(&p) => Ok(SpeculativeRetry::Percentile(p)),
+            _ => source.fail(
+                value.span(),
+                format!("speculative_retry = \"{text}\": a percentile is 1p to 100p (e.g. \"99p\")"),
+            ),
+        };
+    }
+    Ok(SpeculativeRetry::Fixed(source.duration(value, "speculative_retry (\"99p\", a delay or \"off\")")?))
 }
 
 /// A read or write level, by name (`read = "quorum"`) or by count (`r = 2`), checked against N.
@@ -226,7 +263,18 @@ impl Configured for QuorumStore {
             cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
         )
         .to_lowercase();
-        text + &disk
+        // Only what differs from the defaults, so that descriptions of default systems stay put.
+        let mut read = String::new();
+        if node.read_path != ReadPath::Cassandra {
+            read.push_str(", read path all-replicas");
+        }
+        match node.speculative_retry {
+            SpeculativeRetry::Percentile(99) => {}
+            SpeculativeRetry::Percentile(p) => read.push_str(&format!(", speculative retry {p}p")),
+            SpeculativeRetry::Fixed(delay) => read.push_str(&format!(", speculative retry {}", seconds(delay))),
+            SpeculativeRetry::Off => read.push_str(", speculative retry off"),
+        }
+        text + &read + &disk
     }
 
     fn properties(&self) -> Properties {
@@ -283,5 +331,55 @@ impl Configured for QuorumStore {
 
     fn clone_box(&self) -> Box<dyn Configured> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::spec::tests::assert_error;
+    use crate::{Registry, Script};
+
+    /// A fault experiment with one quorum system whose table ends with `extra` (line 13 on).
+    fn file(extra: &str) -> String {
+        format!(
+            "name = \"t\"\nquestion = \"q\"\nseeds = 3\nduration = \"10s\"\n[workload]\nkind = \"kv\"\n\
+             keys = 4\nclient_hosts = 2\n[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 3\n{extra}"
+        )
+    }
+
+    fn node(extra: &str) -> quorum::NodeConfig {
+        let text = file(extra);
+        let raw: RawQuorum = match crate::parse(&Registry::standard(), Path::new("t.toml"), &text) {
+            Ok(Script::Faults(_)) => {
+                let table = text.split("[[system]]").nth(1).unwrap_or_default();
+                toml::from_str(table).expect("the system table")
+            }
+            other => panic!("expected a valid fault experiment, got {other:?}"),
+        };
+        let source = Source::new(Path::new("t.toml"), &text);
+        config(source, 0..0, &raw).expect("valid").node
+    }
+
+    #[test]
+    fn read_path_and_speculative_retry_reach_the_node_config() {
+        let defaults = node("");
+        assert_eq!(defaults.read_path, ReadPath::Cassandra);
+        assert_eq!(defaults.speculative_retry, SpeculativeRetry::Percentile(99));
+        let set = node("read_path = \"all-replicas\"\nspeculative_retry = \"50ms\"\n");
+        assert_eq!(set.read_path, ReadPath::AllReplicas);
+        assert_eq!(set.speculative_retry, SpeculativeRetry::Fixed(Duration::from_millis(50)));
+        assert_eq!(node("speculative_retry = \"90p\"\n").speculative_retry, SpeculativeRetry::Percentile(90));
+        assert_eq!(node("speculative_retry = \"off\"\n").speculative_retry, SpeculativeRetry::Off);
+    }
+
+    #[test]
+    fn bad_read_settings_are_refused_where_they_are() {
+        assert_error(&file("read_path = \"nearest\"\n"), 13, 13, "unknown variant `nearest`");
+        assert_error(&file("speculative_retry = \"101p\"\n"), 13, 21, "a percentile is 1p to 100p");
+        assert_error(&file("speculative_retry = \"0p\"\n"), 13, 21, "a percentile is 1p to 100p");
+        assert_error(&file("speculative_retry = \"soon\"\n"), 13, 21, "speculative_retry");
     }
 }
