@@ -354,8 +354,9 @@ mod tests {
         let text = file(extra);
         let raw: RawQuorum = match crate::parse(&Registry::standard(), Path::new("t.toml"), &text) {
             Ok(Script::Faults(_)) => {
-                let table = text.split("[[system]]").nth(1).unwrap_or_default();
-                toml::from_str(table).expect("the system table")
+                // The quorum keys of the system table (name and kind belong to the registry).
+                let table = text.split("kind = \"quorum\"\n").nth(1).unwrap_or_default();
+                toml::from_str(table).expect("the quorum keys")
             }
             other => panic!("expected a valid fault experiment, got {other:?}"),
         };

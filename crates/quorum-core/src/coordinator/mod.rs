@@ -2,7 +2,7 @@
 //!
 //! | operation | LWW                                  | ABD                                     |
 //! |-----------|--------------------------------------|-----------------------------------------|
-//! | `Get`     | read R; read repair per policy       | read Q; write back to Q unless Q agree  |
+//! | `Get`     | read R (data + digests); read repair | read Q; write back to Q unless Q agree  |
 //! | `Put`     | write W with the coordinator's clock | read Q; write Q with ts above the max   |
 //! | `Add`     | read R; write W (the grown set)      | read Q; write Q                         |
 //!
@@ -10,8 +10,27 @@
 //! finishing, deadlines); [`read`] the read stage and what follows it; [`write`] the write
 //! stage and hinted handoff.
 //!
-//! Reads go to every live replica of the preference list at once (as Riak does; Cassandra
-//! would send one data and R-1 digest requests) and the first R answers decide. A write goes to
+//! Reads follow [`crate::config::ReadPath`]. On the default Cassandra path (LWW only) a read
+//! at a level needing R replicas contacts exactly R live replicas in snitch order
+//! ([`crate::snitch`]: the coordinator first if it is a replica, then by observed latency):
+//!
+//! | level (N=3) | data reads | digest reads | on a digest mismatch                         |
+//! |-------------|------------|--------------|----------------------------------------------|
+//! | `ONE`       | 1          | 0            | (cannot happen)                              |
+//! | `QUORUM`    | 1          | 1            | full data reads to the 2 that answered       |
+//! | `ALL`       | 1          | 2            | full data reads to the 3 that answered       |
+//!
+//! (N=5: `QUORUM` is 1 data + 2 digests, `ALL` 1 + 4.) A coordinator that is a replica reads
+//! its own copy as the data read (no message). This is Cassandra 4's `AbstractReadExecutor`
+//! (`NeverSpeculatingReadExecutor` / `SpeculatingReadExecutor`: one data request to the
+//! closest replica, digest requests to the rest of the `blockFor` set), `DigestResolver`
+//! (digests compared with the data's), `DataResolver` and `BlockingReadRepair` (the round of
+//! full reads after a `DigestMismatchException`, resolved by LWW, stale contacted replicas
+//! repaired per [`crate::config::ReadRepair`]), and `ReadCallback` (a failed replica is
+//! replaced by the next live one; a silent one is waited for until the request timeout unless
+//! speculative retry, `speculative_retry = 99p` by default, sends one more data read first).
+//! The `AllReplicas` path (Riak style, and ABD always) sends full reads to every live replica
+//! and the first R answers decide. A write goes to
 //! every live replica, or a stand-in (see [`crate::plan`]), and succeeds after W acks. After
 //! replying, an operation may *linger* until its last target answers or its deadline passes:
 //! a write, to hint the replicas that never acknowledged (hinted handoff, also on timeout as

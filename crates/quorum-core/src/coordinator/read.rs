@@ -1,5 +1,18 @@
 //! The read stage: asking the replicas, deciding on the answers, and what follows a read —
 //! read repair (LWW), the write-back (ABD `Get`), or the write stage (`Add`, ABD `Put`).
+//!
+//! What a read sends, by path (R = replicas the level needs, N = replicas of the key):
+//!
+//! | path                      | first round                              | then                                  |
+//! |---------------------------|------------------------------------------|---------------------------------------|
+//! | Cassandra (LWW `Get`, the read of `Add`) | R replicas in snitch order: 1 data read, R-1 digest reads | digests differ: full data reads to those that answered (`DataResolver`), LWW winner, read repair |
+//! | Cassandra, a failure      | the next live replica: a data read if no data read can still succeed, else a digest read (`ReadCallback.onFailure`) | |
+//! | Cassandra, slow answers   | after the speculative-retry delay, 1 more data read (`SpeculatingReadExecutor.maybeTryAdditionalReplicas`) | |
+//! | `AllReplicas`, and ABD    | every live replica, full data            | the first R answers decide            |
+//!
+//! ABD keeps full reads to every live replica (no digests): a majority of full answers is what
+//! its write-back decision needs, and waiting on one silent replica of exactly a majority
+//! would stall a linearizable read that another majority could serve.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
