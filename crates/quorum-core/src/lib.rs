@@ -69,8 +69,8 @@ pub mod plan;
 pub mod read_repair;
 mod replica;
 pub mod ring;
-pub mod snitch;
 mod round;
+pub mod snitch;
 pub mod storage;
 
 pub use base::{Cell, Version};

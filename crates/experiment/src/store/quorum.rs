@@ -31,8 +31,8 @@ use std::ops::Range;
 use std::time::Duration;
 
 use lsm::CommitLogSync;
-use quorum::level::{self, Access, LevelError};
 use quorum::config::{ReadPath, SpeculativeRetry};
+use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use serde::Deserialize;
 use sim::{SimConfig, SimError};

@@ -109,7 +109,8 @@ impl<S: Storage> Node<S> {
         op.speculate_at = if op.spare.is_empty() {
             None
         } else {
-            speculation_delay(self.config.speculative_retry, &self.read_latencies, self.config.request_timeout).map(|d| now.saturating_add(d))
+            speculation_delay(self.config.speculative_retry, &self.read_latencies, self.config.request_timeout)
+                .map(|d| now.saturating_add(d))
         };
         self.read_failover(op, now, out);
         Ok(())
@@ -117,7 +118,15 @@ impl<S: Storage> Node<S> {
 
     /// Sends a data (`data`) or digest read of round `rid` to `target`, or reads the local
     /// replica at once when `target` is this node.
-    fn send_read(&mut self, op: &mut Operation, rid: u64, target: u32, data: bool, now: Duration, out: &mut Vec<Effect>) {
+    fn send_read(
+        &mut self,
+        op: &mut Operation,
+        rid: u64,
+        target: u32,
+        data: bool,
+        now: Duration,
+        out: &mut Vec<Effect>,
+    ) {
         if target == self.config.id {
             self.stats.local_reads += 1;
             let answer = match self.storage.get(&op.key) {
@@ -151,7 +160,11 @@ impl<S: Storage> Node<S> {
             let alive = op.round.targets.values().filter(|a| !matches!(a, Answer::Failed | Answer::Refused(_))).count();
             // An empty `data` set: every target is a data read.
             let data_possible = op.round.data.is_empty()
-                || op.round.data.iter().any(|d| matches!(op.round.targets.get(d), Some(Answer::Pending | Answer::Ok(_))));
+                || op
+                    .round
+                    .data
+                    .iter()
+                    .any(|d| matches!(op.round.targets.get(d), Some(Answer::Pending | Answer::Ok(_))));
             if op.round.status() == Status::Reached || (alive >= op.round.need && data_possible) {
                 return;
             }
@@ -247,12 +260,8 @@ impl<S: Storage> Node<S> {
             self.read_latencies.push_back(now.saturating_sub(started));
         }
         if op.digests {
-            let seen: BTreeSet<u64> = op
-                .round
-                .answers()
-                .map(|(_, c)| digest::of(c))
-                .chain(op.round.digests().map(|(_, d)| d))
-                .collect();
+            let seen: BTreeSet<u64> =
+                op.round.answers().map(|(_, c)| digest::of(c)).chain(op.round.digests().map(|(_, d)| d)).collect();
             if seen.len() > 1 {
                 // Cassandra's DigestMismatchException: read full data from every replica that
                 // answered, then resolve and repair (`DataResolver`, `BlockingReadRepair`).
