@@ -133,6 +133,9 @@ pub fn measure(config: &TrialConfig) -> Result<Vec<Measurement>, TrialError> {
         c.hints = Hints::Off;
         c.anti_entropy = None;
         c.mode = Mode::Lww;
+        // WARS (Bailis et al.) models Dynamo-style reads: every replica is asked, the first R
+        // answers decide.
+        c.read_path = quorum_core::ReadPath::AllReplicas;
         c
     };
     let ring = Ring::new(&ids, node_config(1).vnodes);

@@ -46,6 +46,33 @@ pub enum Mode {
     Abd,
 }
 
+/// Which replicas a read contacts, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPath {
+    /// Cassandra 4 (`AbstractReadExecutor`, `DigestResolver`, `DataResolver`): a read at a
+    /// level needing R replicas contacts exactly R live replicas in snitch order, one *data*
+    /// read and R-1 *digest* reads; a digest mismatch triggers a round of full data reads.
+    Cassandra,
+    /// Riak/Dynamo style: every live replica gets a full data read and the first R answers
+    /// decide (the lab's behaviour before the Cassandra path existed).
+    AllReplicas,
+}
+
+/// Speculative retry of a read whose answers are slow (Cassandra's per-table
+/// `speculative_retry`, `AbstractReadExecutor.SpeculatingReadExecutor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpeculativeRetry {
+    /// Never (Cassandra's `NONE`).
+    Off,
+    /// After this percentile (1..=100) of the coordinator's recent read latencies
+    /// (Cassandra's `99p`, `99PERCENTILE`); no retry until a latency was observed.
+    Percentile(u8),
+    /// After a fixed delay (Cassandra's `50ms`).
+    Fixed(Duration),
+}
+
 /// Everything a node needs to know to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeConfig {
@@ -88,6 +115,11 @@ pub struct NodeConfig {
     /// Depth of the anti-entropy Merkle trees: `2^merkle_depth` leaves per token range
     /// (default [`crate::merkle::DEFAULT_DEPTH`], at most [`crate::merkle::MAX_DEPTH`]).
     pub merkle_depth: u8,
+    /// Which replicas a read contacts (default [`ReadPath::Cassandra`]).
+    pub read_path: ReadPath,
+    /// Speculative retry of slow reads on the Cassandra path (default `Percentile(99)`,
+    /// Cassandra's per-table default `speculative_retry = '99p'`).
+    pub speculative_retry: SpeculativeRetry,
 }
 
 /// Cassandra's default `max_hint_window` (cassandra.yaml: `max_hint_window: 3h`, formerly
@@ -107,7 +139,9 @@ impl NodeConfig {
     /// Node `id` of `nodes` with Cassandra-like defaults: N=3, QUORUM/QUORUM, 16 vnodes,
     /// blocking read repair, strict hints, anti-entropy off, LWW, 1 s timeout, hints retried
     /// every 500 ms and kept for 3 h, a peer suspect for 2 s after 2 missed replies, Merkle
-    /// trees of 2^10 leaves per range.
+    /// trees of 2^10 leaves per range, Cassandra's read path
+    /// (one data read and digests to exactly the replicas the level needs) with speculative
+    /// retry at the 99th percentile of recent read latency (Cassandra's table default).
     pub fn new(id: u32, nodes: Vec<u32>) -> Self {
         Self {
             id,
@@ -127,6 +161,8 @@ impl NodeConfig {
             max_hints: 100_000,
             max_hint_window: DEFAULT_MAX_HINT_WINDOW,
             merkle_depth: crate::merkle::DEFAULT_DEPTH,
+            read_path: ReadPath::Cassandra,
+            speculative_retry: SpeculativeRetry::Percentile(99),
         }
     }
 
@@ -172,6 +208,15 @@ impl NodeConfig {
                 crate::merkle::MAX_DEPTH
             )));
         }
+        match self.speculative_retry {
+            SpeculativeRetry::Percentile(p) if p == 0 || p > 100 => {
+                return Err(ConfigError::Invalid(format!("speculative retry at percentile {p} (1..=100 allowed)")));
+            }
+            SpeculativeRetry::Fixed(d) if d == zero => {
+                return Err(ConfigError::Invalid("a fixed speculative retry delay must be positive".to_owned()));
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -206,6 +251,12 @@ mod tests {
         assert!(matches!(bad.validate(), Err(ConfigError::Level(_))));
         let mut bad = ok.clone();
         bad.nodes = vec![0, 1, 1];
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.speculative_retry = SpeculativeRetry::Percentile(0);
+        assert!(bad.validate().is_err());
+        let mut bad = ok.clone();
+        bad.speculative_retry = SpeculativeRetry::Fixed(Duration::ZERO);
         assert!(bad.validate().is_err());
         let mut bad = ok.clone();
         bad.anti_entropy = Some(Duration::ZERO);

@@ -11,7 +11,9 @@
 //! - [`config`]: [`NodeConfig`] and the policy switches ([`ReadRepair`], [`Hints`], [`Mode`]).
 //! - [`storage`]: the [`Storage`] trait the node persists through, and [`MemStorage`].
 //! - [`node`]: [`Node`], its inputs, failure detector and counters.
-//! - [`plan`]: whom to contact (pure decisions over the detector's view).
+//! - [`plan`]: whom to contact (pure decisions over the detector's view); [`snitch`]: in
+//!   which order reads prefer replicas (the coordinator, then observed latency).
+//! - [`digest`]: the hash a replica answers to a Cassandra digest read.
 //! - `coordinator`: a client operation as a sequence of rounds; `round`: quorum bookkeeping.
 //! - `replica`: serving other nodes' reads, writes, repairs and hints.
 //! - [`lww`], [`read_repair`], [`abd`]: the resolution and policy decisions, pure.
@@ -59,6 +61,7 @@ pub mod anti_entropy;
 pub mod clock;
 pub mod config;
 mod coordinator;
+pub mod digest;
 pub mod hints;
 pub mod level;
 pub mod lww;
@@ -70,10 +73,11 @@ pub mod read_repair;
 mod replica;
 pub mod ring;
 mod round;
+pub mod snitch;
 pub mod storage;
 
 pub use base::{Cell, Version};
-pub use config::{ConfigError, Hints, Mode, NodeConfig, ReadRepair};
+pub use config::{ConfigError, Hints, Mode, NodeConfig, ReadPath, ReadRepair, SpeculativeRetry};
 pub use level::Level;
 pub use message::{Effect, Failure, Op, PeerMessage, Request, Response};
 pub use node::{Node, NodeError, NodeStats};

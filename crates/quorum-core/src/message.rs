@@ -138,6 +138,24 @@ pub enum PeerMessage {
         /// False when the replica could not read (then `cell` is `None` and means nothing).
         ok: bool,
     },
+    /// Coordinator to replica: send only a digest of your cell for `key` (Cassandra's digest
+    /// read, `ReadCommand.isDigestQuery`). Answered by `DigestReply`.
+    DigestRead {
+        /// Request id.
+        rid: u64,
+        /// The key.
+        key: String,
+    },
+    /// Replica to coordinator: the digest of the stored cell ([`crate::digest::of`]);
+    /// `ok` false when storage failed.
+    DigestReply {
+        /// The request id of the digest read.
+        rid: u64,
+        /// The digest of the replica's cell (or of its absence).
+        digest: u64,
+        /// False when the replica could not read (then `digest` means nothing).
+        ok: bool,
+    },
     /// Read repair: merge this newer cell. `rid` 0 asks for no acknowledgement (asynchronous
     /// repair); otherwise answered by `WriteAck`.
     Repair {
@@ -198,6 +216,8 @@ impl PeerMessage {
             PeerMessage::WriteRefused { .. } => "write_refused",
             PeerMessage::Read { .. } => "read",
             PeerMessage::ReadReply { .. } => "read_reply",
+            PeerMessage::DigestRead { .. } => "digest_read",
+            PeerMessage::DigestReply { .. } => "digest_reply",
             PeerMessage::Repair { .. } => "repair",
             PeerMessage::Hint { .. } => "hint",
             PeerMessage::HintAck { .. } => "hint_ack",

@@ -17,7 +17,7 @@
 //! for `suspect_for` unless it sends something first (any message clears both). Suspect replicas are not contacted; they are what makes a request `Unavailable` or
 //! a write go to a sloppy fallback.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use base::Cell;
@@ -28,6 +28,7 @@ use crate::coordinator::Operation;
 use crate::hints::{self, HintStore};
 use crate::message::{Effect, PeerMessage, Request};
 use crate::ring::Ring;
+use crate::snitch::Snitch;
 use crate::storage::{Storage, StorageError};
 
 /// Counters of what a node did; for reports and for tests.
@@ -77,6 +78,20 @@ pub struct NodeStats {
     pub ae_hashes_sent: u64,
     /// Anti-entropy messages sent (`Tree` and `Cells`).
     pub ae_messages_sent: u64,
+    /// Full data read requests sent to peers (reads of the coordinator's own replica are in
+    /// `local_reads`).
+    pub data_reads_sent: u64,
+    /// Digest read requests sent to peers.
+    pub digest_reads_sent: u64,
+    /// Reads of the coordinator's own replica on behalf of a client operation.
+    pub local_reads: u64,
+    /// Reads whose digests disagreed with the data, so that a round of full data reads
+    /// followed (Cassandra's `DigestMismatchException`).
+    pub digest_mismatches: u64,
+    /// Speculative extra data reads sent (Cassandra's `speculativeRetries` table metric).
+    pub speculative_retries: u64,
+    /// Reads re-sent to another replica because a contacted one failed or was unreachable.
+    pub read_failovers: u64,
 }
 
 /// One node of the store.
@@ -105,6 +120,10 @@ pub struct Node<S: Storage> {
     /// This node's Merkle trees, kept briefly between comparisons.
     pub(crate) trees: Option<crate::anti_entropy::Trees>,
     pub(crate) stats: NodeStats,
+    /// Read order of replicas by observed latency.
+    pub(crate) snitch: Snitch,
+    /// This coordinator's most recent read-phase latencies (bounded), for speculative retry.
+    pub(crate) read_latencies: VecDeque<Duration>,
 }
 
 /// A node could not start.
@@ -146,6 +165,8 @@ impl<S: Storage> Node<S> {
             ranges: None,
             trees: None,
             stats: NodeStats { hints_expired: hints_expired_at_start, ..NodeStats::default() },
+            snitch: Snitch::new(),
+            read_latencies: VecDeque::new(),
             config,
         })
     }
@@ -175,6 +196,11 @@ impl<S: Storage> Node<S> {
                 self.serve_write(now, from, rid, key, cell, hint_for, &mut out)
             }
             PeerMessage::Read { rid, key } => self.serve_read(from, rid, key, &mut out),
+            PeerMessage::DigestRead { rid, key } => self.serve_digest_read(from, rid, key, &mut out),
+            PeerMessage::DigestReply { rid, digest, ok } => {
+                let answer = if ok { Answer::Digest(digest) } else { Answer::Refused };
+                self.on_answer(now, from, rid, answer, &mut out);
+            }
             PeerMessage::Repair { rid, key, cell } => self.serve_repair(from, rid, key, cell, &mut out),
             PeerMessage::Hint { hid, key, cell } => self.serve_hint(from, hid, key, cell, &mut out),
             PeerMessage::HintAck { hid, ok } => self.hint_acked(from, hid, ok),
@@ -194,9 +220,11 @@ impl<S: Storage> Node<S> {
         out
     }
 
-    /// Time passed: expire requests and old hints, redeliver hints, run anti-entropy when due.
+    /// Time passed: send speculative read retries that are due, expire requests and old hints,
+    /// redeliver hints, run anti-entropy when due.
     pub fn on_tick(&mut self, now: Duration) -> Vec<Effect> {
         let mut out = Vec::new();
+        self.speculate(now, &mut out);
         self.expire_operations(now, &mut out);
         let (expired, errors) = self.hints.expire(&mut self.storage, now, self.config.max_hint_window);
         self.stats.hints_expired += expired;
@@ -226,7 +254,10 @@ impl<S: Storage> Node<S> {
         }
         self.suspect(peer, now);
         match msg {
-            PeerMessage::Write { rid, .. } | PeerMessage::Read { rid, .. } | PeerMessage::Repair { rid, .. } => {
+            PeerMessage::Write { rid, .. }
+            | PeerMessage::Read { rid, .. }
+            | PeerMessage::DigestRead { rid, .. }
+            | PeerMessage::Repair { rid, .. } => {
                 if rid != 0 {
                     self.on_answer(now, peer, rid, Answer::Unreachable, &mut out);
                 }
@@ -240,6 +271,7 @@ impl<S: Storage> Node<S> {
             PeerMessage::WriteAck { .. }
             | PeerMessage::WriteRefused { .. }
             | PeerMessage::ReadReply { .. }
+            | PeerMessage::DigestReply { .. }
             | PeerMessage::HintAck { .. }
             | PeerMessage::Tree { .. }
             | PeerMessage::Cells { .. } => {}
@@ -252,7 +284,8 @@ impl<S: Storage> Node<S> {
         let ops = self.ops.values().map(|op| op.deadline).min();
         let expiry =
             self.hints.oldest().map(|at| at.saturating_add(self.config.max_hint_window) + Duration::from_nanos(1));
-        [ops, self.hints.next_due(), self.next_anti_entropy, expiry].into_iter().flatten().min()
+        let speculation = self.ops.values().filter_map(|op| op.speculate_at).min();
+        [ops, speculation, self.hints.next_due(), self.next_anti_entropy, expiry].into_iter().flatten().min()
     }
 
     /// Moves this node's clock `offset_ns` away from simulated time (clock skew).
@@ -363,7 +396,9 @@ pub(crate) enum Answer {
     WriteRefused(String),
     /// A successful `ReadReply`.
     Cell(Option<Cell>),
-    /// A `ReadReply` whose replica could not read.
+    /// A successful `DigestReply`.
+    Digest(u64),
+    /// A `ReadReply` or `DigestReply` whose replica could not read.
     Refused,
     /// The message never got there.
     Unreachable,

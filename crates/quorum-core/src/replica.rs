@@ -1,4 +1,5 @@
-//! The replica side: serving other nodes' writes, reads, repairs and hint deliveries.
+//! The replica side: serving other nodes' writes, reads (full data or digest), repairs and
+//! hint deliveries.
 //!
 //! A replica merges what it is sent by last-write-wins and answers; it never refuses a key it
 //! is not a replica of (rings agree, and refusing would only lose data), but it does refuse
@@ -146,6 +147,23 @@ impl<S: Storage> Node<S> {
                 Err(_) => {
                     self.stats.storage_errors += 1;
                     PeerMessage::ReadReply { rid, cell: None, ok: false }
+                }
+            }
+        };
+        out.push(Effect::Send { to: from, msg: reply });
+    }
+
+    /// A digest read: answers the digest of the cell ([`crate::digest::of`]), not the cell.
+    pub(crate) fn serve_digest_read(&mut self, from: u32, rid: u64, key: String, out: &mut Vec<Effect>) {
+        let reply = if key_problem(&key).is_some() {
+            self.stats.rejected += 1;
+            PeerMessage::DigestReply { rid, digest: 0, ok: false }
+        } else {
+            match self.storage.get(&key) {
+                Ok(cell) => PeerMessage::DigestReply { rid, digest: crate::digest::of(cell.as_ref()), ok: true },
+                Err(_) => {
+                    self.stats.storage_errors += 1;
+                    PeerMessage::DigestReply { rid, digest: 0, ok: false }
                 }
             }
         };

@@ -5,7 +5,7 @@
 //! whether the required count is reached, still possible, or impossible. It holds no policy:
 //! the coordinator decides what a reached or failed round leads to.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base::Cell;
 
@@ -16,6 +16,8 @@ pub(crate) enum Answer {
     Pending,
     /// Answered successfully; for reads, with its cell.
     Ok(Option<Cell>),
+    /// Answered a digest read successfully, with the digest of its cell.
+    Digest(u64),
     /// Refused, unreachable, or timed out: whether the target acted is unknown.
     Failed,
     /// Refused definitely: the target certainly did not act (its disk refused the write),
@@ -50,13 +52,17 @@ pub(crate) struct Round {
     pub order: Vec<u32>,
     /// Sloppy-quorum stand-ins: fallback target -> the replica it stands in for.
     pub stand_in: BTreeMap<u32, u32>,
+    /// The targets asked for full data in a round that mixes data and digest reads: then the
+    /// round is reached only once one of them succeeded (digests alone carry no value), and
+    /// is impossible once none of them can. Empty for every other round.
+    pub data: BTreeSet<u32>,
 }
 
 impl Round {
     /// A round with request id `rid` needing `need` successes from `targets`.
     pub fn new(rid: u64, need: usize, targets: impl IntoIterator<Item = u32>) -> Self {
         let targets = targets.into_iter().map(|t| (t, Answer::Pending)).collect();
-        Self { rid, need, credit: 0, targets, order: Vec::new(), stand_in: BTreeMap::new() }
+        Self { rid, need, credit: 0, targets, order: Vec::new(), stand_in: BTreeMap::new(), data: BTreeSet::new() }
     }
 
     /// Adds a target (a sloppy fallback standing in for `stand_in`) to a running round.
@@ -72,7 +78,7 @@ impl Round {
     pub fn record(&mut self, from: u32, answer: Answer) -> bool {
         match self.targets.get_mut(&from) {
             Some(slot @ Answer::Pending) => {
-                if matches!(answer, Answer::Ok(_)) {
+                if matches!(answer, Answer::Ok(_) | Answer::Digest(_)) {
                     self.order.push(from);
                 }
                 *slot = answer;
@@ -99,20 +105,30 @@ impl Round {
 
     /// Where the round stands.
     pub fn status(&self) -> Status {
-        if self.successes() >= self.need {
+        let data_in = self.data.is_empty() || self.data.iter().any(|&d| self.succeeded(d));
+        let data_possible = data_in || self.data.iter().any(|d| self.targets.get(d) == Some(&Answer::Pending));
+        if self.successes() >= self.need && data_in {
             Status::Reached
-        } else if self.successes() + self.pending().len() < self.need {
+        } else if self.successes() + self.pending().len() < self.need || !data_possible {
             Status::Impossible
         } else {
             Status::Waiting
         }
     }
 
-    /// The successful answers in arrival order: `(node, cell)`.
+    /// The successful answers carrying a cell (not digests) in arrival order: `(node, cell)`.
     pub fn answers(&self) -> impl Iterator<Item = (u32, Option<&Cell>)> + '_ {
-        self.order.iter().map(move |node| match self.targets.get(node) {
-            Some(Answer::Ok(cell)) => (*node, cell.as_ref()),
-            _ => (*node, None),
+        self.order.iter().filter_map(move |node| match self.targets.get(node) {
+            Some(Answer::Ok(cell)) => Some((*node, cell.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The successful digest answers in arrival order: `(node, digest)`.
+    pub fn digests(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.order.iter().filter_map(move |node| match self.targets.get(node) {
+            Some(Answer::Digest(digest)) => Some((*node, *digest)),
+            _ => None,
         })
     }
 
@@ -131,7 +147,7 @@ impl Round {
                         reasons.push(reason);
                     }
                 }
-                Answer::Pending | Answer::Ok(_) | Answer::Failed => return None,
+                Answer::Pending | Answer::Ok(_) | Answer::Digest(_) | Answer::Failed => return None,
             }
         }
         Some(reasons.join("; "))
@@ -145,7 +161,7 @@ impl Round {
 
     /// Whether `node` succeeded.
     pub fn succeeded(&self, node: u32) -> bool {
-        matches!(self.targets.get(&node), Some(Answer::Ok(_)))
+        matches!(self.targets.get(&node), Some(Answer::Ok(_) | Answer::Digest(_)))
     }
 }
 
@@ -184,5 +200,26 @@ mod tests {
         assert_eq!(round.status(), Status::Reached);
         assert_eq!(round.pending(), vec![1]);
         assert_eq!(round.answers().map(|(n, _)| n).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
+    fn a_mixed_read_needs_a_data_answer() {
+        let mut round = Round::new(5, 2, [1, 2, 3]);
+        round.data.insert(1);
+        round.data.insert(3);
+        assert!(round.record(2, Answer::Digest(7)));
+        assert!(round.record(1, Answer::Failed));
+        assert_eq!(round.status(), Status::Waiting, "3 may still bring the data");
+        let mut digests_only = round.clone();
+        assert!(round.record(3, Answer::Ok(None)));
+        assert_eq!(round.status(), Status::Reached);
+        assert_eq!(round.digests().collect::<Vec<_>>(), vec![(2, 7)]);
+        assert_eq!(round.answers().map(|(n, _)| n).collect::<Vec<_>>(), vec![3]);
+        assert!(digests_only.record(3, Answer::Failed));
+        assert_eq!(digests_only.status(), Status::Impossible, "no data can come");
+        let mut enough_digests = Round::new(6, 1, [1, 2]);
+        enough_digests.data.insert(1);
+        enough_digests.record(2, Answer::Digest(1));
+        assert_eq!(enough_digests.status(), Status::Waiting, "a digest alone is no value");
     }
 }

@@ -16,15 +16,26 @@
 //! anti_entropy = "1s"      # period; off when absent
 //! merkle_depth = 10        # anti-entropy Merkle trees: 2^depth leaves per token range, 0 to 15
 //! max_hint_window = "3h"   # hints kept this long, none for a node down longer (default 3h)
+//! read_path = "cassandra"  # "cassandra" | "all-replicas" (default cassandra)
+//! speculative_retry = "99p" # "<p>p" (1..=100) | a delay ("50ms") | "off" (default 99p)
 //! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
 //! token_aware = true       # clients send each operation to a replica of its key (default
 //!                          # true, as the common drivers); false: one coordinator per client
 //! ```
+//!
+//! `read_path`: `cassandra` sends a read at level R to exactly R replicas in snitch order, one
+//! full data read and R-1 digest reads, with a round of full reads on a digest mismatch
+//! (Cassandra 4's `AbstractReadExecutor`, `DigestResolver`); `all-replicas` asks every live
+//! replica for data and lets the first R answers decide (Riak, and this lab before).
+//! `speculative_retry`: Cassandra's per-table option of the same name (default `99p`): after
+//! that percentile of the coordinator's recent read latencies, or after the fixed delay, one
+//! more data read goes to a replica not yet asked.
 
 use std::ops::Range;
 use std::time::Duration;
 
 use lsm::CommitLogSync;
+use quorum::config::{ReadPath, SpeculativeRetry};
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use serde::Deserialize;
@@ -74,6 +85,8 @@ struct RawQuorum {
     anti_entropy: Option<Spanned<String>>,
     merkle_depth: Option<Spanned<u64>>,
     max_hint_window: Option<Spanned<String>>,
+    read_path: Option<ReadPath>,
+    speculative_retry: Option<Spanned<String>>,
     disk: Option<Spanned<RawDisk>>,
     token_aware: Option<bool>,
 }
@@ -160,6 +173,12 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     if let Some(window) = &raw.max_hint_window {
         config.node.max_hint_window = source.duration(window, "max_hint_window")?;
     }
+    if let Some(path) = raw.read_path {
+        config.node.read_path = path;
+    }
+    if let Some(retry) = &raw.speculative_retry {
+        config.node.speculative_retry = speculative_retry(source, retry)?;
+    }
     if let Some(commitlog) = &raw.commitlog {
         let period = |text: &String| source.duration(&Spanned::new(commitlog.span(), text.clone()), "commitlog");
         config.sync = match commitlog.get_ref() {
@@ -172,6 +191,24 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
         return source.fail(span, format!("{e}"));
     }
     Ok(config)
+}
+
+/// `speculative_retry = "99p"`, `"50ms"` or `"off"`.
+fn speculative_retry(source: Source<'_>, value: &Spanned<String>) -> Checked<SpeculativeRetry> {
+    let text = value.get_ref().trim();
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+        return Ok(SpeculativeRetry::Off);
+    }
+    if let Some(digits) = text.strip_suffix('p').or_else(|| text.strip_suffix("percentile")) {
+        return match digits.parse::<u8>() {
+            Ok(p) if (1..=100).contains(&p) => Ok(SpeculativeRetry::Percentile(p)),
+            _ => source.fail(
+                value.span(),
+                format!("speculative_retry = \"{text}\": a percentile is 1p to 100p (e.g. \"99p\")"),
+            ),
+        };
+    }
+    Ok(SpeculativeRetry::Fixed(source.duration(value, "speculative_retry (\"99p\", a delay or \"off\")")?))
 }
 
 /// A read or write level, by name (`read = "quorum"`) or by count (`r = 2`), checked against N.
@@ -247,7 +284,18 @@ impl Configured for QuorumStore {
             cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
         )
         .to_lowercase();
-        text + routing + &disk
+        // Only what differs from the defaults, so that descriptions of default systems stay put.
+        let mut read = String::new();
+        if node.read_path != ReadPath::Cassandra {
+            read.push_str(", read path all-replicas");
+        }
+        match node.speculative_retry {
+            SpeculativeRetry::Percentile(99) => {}
+            SpeculativeRetry::Percentile(p) => read.push_str(&format!(", speculative retry {p}p")),
+            SpeculativeRetry::Fixed(delay) => read.push_str(&format!(", speculative retry {}", seconds(delay))),
+            SpeculativeRetry::Off => read.push_str(", speculative retry off"),
+        }
+        text + &read + routing + &disk
     }
 
     fn properties(&self) -> Properties {
@@ -314,6 +362,7 @@ mod tests {
 
     use super::*;
     use crate::spec::tests::assert_error;
+    use crate::{Registry, Script};
 
     const HEAD: &str =
         "name = \"t\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n[workload]\nkind = \"kv\"\n[[system]]\nname = \"q\"\nkind = \"quorum\"\n";
@@ -341,5 +390,47 @@ mod tests {
         assert_error(&format!("{HEAD}merkle_depth = -1\n"), 10, 16, "invalid value");
         assert_error(&format!("{HEAD}max_hint_window = \"0s\"\n"), 10, 19, "longer than zero");
         assert_error(&format!("{HEAD}max_hint_window = \"soon\"\n"), 10, 19, "max_hint_window");
+    }
+
+    /// A fault experiment with one quorum system whose table ends with `extra` (line 13 on).
+    fn file(extra: &str) -> String {
+        format!(
+            "name = \"t\"\nquestion = \"q\"\nseeds = 3\nduration = \"10s\"\n[workload]\nkind = \"kv\"\n\
+             keys = 4\nclient_hosts = 2\n[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 3\n{extra}"
+        )
+    }
+
+    fn node_of(extra: &str) -> quorum::NodeConfig {
+        let text = file(extra);
+        let raw: RawQuorum = match crate::parse(&Registry::standard(), Path::new("t.toml"), &text) {
+            Ok(Script::Faults(_)) => {
+                // The quorum keys of the system table (name and kind belong to the registry).
+                let table = text.split("kind = \"quorum\"\n").nth(1).unwrap_or_default();
+                toml::from_str(table).expect("the quorum keys")
+            }
+            other => panic!("expected a valid fault experiment, got {other:?}"),
+        };
+        let source = Source::new(Path::new("t.toml"), &text);
+        config(source, 0..0, &raw).expect("valid").node
+    }
+
+    #[test]
+    fn read_path_and_speculative_retry_reach_the_node_config() {
+        let defaults = node_of("");
+        assert_eq!(defaults.read_path, ReadPath::Cassandra);
+        assert_eq!(defaults.speculative_retry, SpeculativeRetry::Percentile(99));
+        let set = node_of("read_path = \"all-replicas\"\nspeculative_retry = \"50ms\"\n");
+        assert_eq!(set.read_path, ReadPath::AllReplicas);
+        assert_eq!(set.speculative_retry, SpeculativeRetry::Fixed(Duration::from_millis(50)));
+        assert_eq!(node_of("speculative_retry = \"90p\"\n").speculative_retry, SpeculativeRetry::Percentile(90));
+        assert_eq!(node_of("speculative_retry = \"off\"\n").speculative_retry, SpeculativeRetry::Off);
+    }
+
+    #[test]
+    fn bad_read_settings_are_refused_where_they_are() {
+        assert_error(&file("read_path = \"nearest\"\n"), 13, 13, "unknown variant `nearest`");
+        assert_error(&file("speculative_retry = \"101p\"\n"), 13, 21, "a percentile is 1p to 100p");
+        assert_error(&file("speculative_retry = \"0p\"\n"), 13, 21, "a percentile is 1p to 100p");
+        assert_error(&file("speculative_retry = \"soon\"\n"), 13, 21, "speculative_retry");
     }
 }

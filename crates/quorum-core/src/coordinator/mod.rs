@@ -2,7 +2,7 @@
 //!
 //! | operation | LWW                                  | ABD                                     |
 //! |-----------|--------------------------------------|-----------------------------------------|
-//! | `Get`     | read R; read repair per policy       | read Q; write back to Q unless Q agree  |
+//! | `Get`     | read R (data + digests); read repair | read Q; write back to Q unless Q agree  |
 //! | `Put`     | write W with the coordinator's clock | read Q; write Q with ts above the max   |
 //! | `Add`     | read R; write W (the grown set)      | read Q; write Q                         |
 //!
@@ -10,8 +10,27 @@
 //! finishing, deadlines); [`read`] the read stage and what follows it; [`write`] the write
 //! stage and hinted handoff.
 //!
-//! Reads go to every live replica of the preference list at once (as Riak does; Cassandra
-//! would send one data and R-1 digest requests) and the first R answers decide. A write goes to
+//! Reads follow [`crate::config::ReadPath`]. On the default Cassandra path (LWW only) a read
+//! at a level needing R replicas contacts exactly R live replicas in snitch order
+//! ([`crate::snitch`]: the coordinator first if it is a replica, then by observed latency):
+//!
+//! | level (N=3) | data reads | digest reads | on a digest mismatch                         |
+//! |-------------|------------|--------------|----------------------------------------------|
+//! | `ONE`       | 1          | 0            | (cannot happen)                              |
+//! | `QUORUM`    | 1          | 1            | full data reads to the 2 that answered       |
+//! | `ALL`       | 1          | 2            | full data reads to the 3 that answered       |
+//!
+//! (N=5: `QUORUM` is 1 data + 2 digests, `ALL` 1 + 4.) A coordinator that is a replica reads
+//! its own copy as the data read (no message). This is Cassandra 4's `AbstractReadExecutor`
+//! (`NeverSpeculatingReadExecutor` / `SpeculatingReadExecutor`: one data request to the
+//! closest replica, digest requests to the rest of the `blockFor` set), `DigestResolver`
+//! (digests compared with the data's), `DataResolver` and `BlockingReadRepair` (the round of
+//! full reads after a `DigestMismatchException`, resolved by LWW, stale contacted replicas
+//! repaired per [`crate::config::ReadRepair`]), and `ReadCallback` (a failed replica is
+//! replaced by the next live one; a silent one is waited for until the request timeout unless
+//! speculative retry, `speculative_retry = 99p` by default, sends one more data read first).
+//! The `AllReplicas` path (Riak style, and ABD always) sends full reads to every live replica
+//! and the first R answers decide. A write goes to
 //! every live replica, or a stand-in (see [`crate::plan`]), and succeeds after W acks. After
 //! replying, an operation may *linger* until its last target answers or its deadline passes:
 //! a write, to hint the replicas that never acknowledged (hinted handoff, also on timeout as
@@ -25,7 +44,7 @@
 //! time. A replica whose write failed never counts towards W: it is answered as an
 //! unreachable replica is (see [`write`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use base::{Cell, Version};
@@ -91,6 +110,18 @@ pub(crate) struct Operation {
     pub hint_kept: bool,
     /// Request ids registered for this operation.
     pub rids: Vec<u64>,
+    /// Cassandra read path: live replicas in snitch order not contacted yet (for failover and
+    /// speculative retry).
+    pub spare: Vec<u32>,
+    /// When each outstanding read request was sent, for the snitch's latency scores.
+    pub sent_at: BTreeMap<u32, Duration>,
+    /// When the read phase started, until its latency is recorded.
+    pub read_started: Option<Duration>,
+    /// When to send a speculative data read, if one is planned.
+    pub speculate_at: Option<Duration>,
+    /// Whether the current read round mixes a data read with digest reads (whose answers must
+    /// then be compared); false for rounds of full data reads.
+    pub digests: bool,
 }
 
 fn level_failure(e: LevelError) -> Failure {
@@ -164,6 +195,11 @@ impl<S: Storage> Node<S> {
             hinted: BTreeSet::new(),
             hint_kept: false,
             rids: Vec::new(),
+            spare: Vec::new(),
+            sent_at: BTreeMap::new(),
+            read_started: None,
+            speculate_at: None,
+            digests: false,
         };
         let started = match (&op.kind, self.config.mode) {
             (Kind::Put(value), Mode::Lww) => {
@@ -203,6 +239,7 @@ impl<S: Storage> Node<S> {
         };
         let recorded = match (op.stage, answer) {
             (Stage::Read, Incoming::Cell(cell)) => Some(Answer::Ok(cell)),
+            (Stage::Read, Incoming::Digest(digest)) => Some(Answer::Digest(digest)),
             (Stage::Read, Incoming::Refused | Incoming::Unreachable) => Some(Answer::Failed),
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::Ack(true)) => Some(Answer::Ok(None)),
             (Stage::Write | Stage::Repair | Stage::WriteBack, Incoming::WriteRefused(reason)) => {
@@ -222,8 +259,16 @@ impl<S: Storage> Node<S> {
             self.stats.late_replies += 1;
             return self.settle(op);
         }
+        if op.stage == Stage::Read {
+            if let Some(sent) = op.sent_at.remove(&from) {
+                let latency = if failed { self.config.request_timeout } else { now.saturating_sub(sent) };
+                self.snitch.observe(from, latency);
+            }
+        }
         if failed && op.stage == Stage::Write {
             self.substitute(&mut op, from, now, out);
+        } else if failed && op.stage == Stage::Read && !op.replied {
+            self.read_failover(&mut op, now, out);
         } else if !failed && op.replied && op.stage == Stage::Read {
             self.repair_late(&mut op, from, out);
         }
@@ -333,6 +378,9 @@ impl<S: Storage> Node<S> {
             let Some(mut op) = self.ops.remove(&id) else { continue };
             for peer in op.round.pending() {
                 self.missed(peer, now);
+                if op.stage == Stage::Read {
+                    self.snitch.observe(peer, self.config.request_timeout);
+                }
             }
             let failure = match (op.stage, &op.kind) {
                 (Stage::Read, Kind::Add(_) | Kind::Put(_)) => {
