@@ -66,7 +66,10 @@ fn one_and_quorum_stay_available_on_the_majority_side_and_all_does_not() {
                 &run_config(seed, Register::default(), isolate_n3()),
             )
             .expect("runs");
-            let (share, ops) = success_in_window(&run.history, 1.05, 2.5);
+            // From 1.6 s: the operations in flight to n3 when it was cut off end `info` at the
+            // 0.5 s client timeout, and a token-aware client (every node holds the register)
+            // then tries n3 last; what is measured after that is the store's availability.
+            let (share, ops) = success_in_window(&run.history, 1.6, 2.5);
             assert!(ops > 100, "seed {seed} {name}: {ops} operations during the partition");
             assert!(share > 0.95, "seed {seed} {name}: only {:.1}% succeeded during the partition", share * 100.0);
         }
@@ -231,6 +234,9 @@ fn messages_of(nodes: usize, level: Level, token_aware: bool, mix: sim::OpMix) -
     config.node.read = level;
     config.node.write = level;
     config.token_aware = token_aware;
+    // Speculative retries (an extra data read after the 99th percentile of recent latency)
+    // would add a few reads: the counts below are the paths' own.
+    config.node.speculative_retry = quorum::SpeculativeRetry::Off;
     let mut workload = Kv::new(20, sim::KeyDistribution::Uniform);
     workload.mix = mix;
     let run = sim::run(QuorumSystem::new(config), &run_config(1, workload, Schedule::new())).expect("runs");
@@ -244,20 +250,21 @@ fn messages_of(nodes: usize, level: Level, token_aware: bool, mix: sim::OpMix) -
 fn reads_and_writes_send_the_messages_cassandras_paths_send() {
     let reads_only = sim::OpMix { read: 1, write: 0, cas: 0 };
     let writes_only = sim::OpMix { read: 0, write: 1, cas: 0 };
-    // A token-aware client's coordinator is a replica: a read at ONE is its local read (the
-    // client's request only); QUORUM adds one digest read and its reply, ALL two of each.
-    // A write goes to every replica at every level (W only says how many acks to wait for):
-    // the request, two remote writes and their two acks.
-    for (level, per_read) in [(Level::One, 1), (Level::Quorum, 3), (Level::All, 5)] {
+    // Messages count every frame sent, the client's request and the coordinator's reply
+    // included. A token-aware client's coordinator is a replica: a read at ONE is its local
+    // read (request and reply only); QUORUM adds one digest read and its reply, ALL two of
+    // each. A write goes to every replica at every level (W only says how many acks to wait
+    // for): request and reply, two remote writes and their two acks.
+    for (level, per_read) in [(Level::One, 2), (Level::Quorum, 4), (Level::All, 6)] {
         let (messages, reads, writes) = messages_of(5, level, true, reads_only);
         assert!(reads > 100 && writes == 0, "{level:?}: {reads} reads, {writes} writes");
         assert_eq!(messages, per_read * reads, "{level:?}: reads only");
         let (messages, reads, writes) = messages_of(5, level, true, writes_only);
         assert!(writes > 100, "{level:?}: {writes} writes");
-        assert_eq!(messages, 5 * writes + per_read * reads, "{level:?}: writes (and the final reads)");
+        assert_eq!(messages, 6 * writes + per_read * reads, "{level:?}: writes (and the final reads)");
     }
     // Without token awareness, a coordinator that holds no replica (2 of 5 nodes per key) sends
-    // the data read away and waits for its reply: more than one message per read at ONE.
+    // the data read away and waits for its reply: more than two messages per read at ONE.
     let (messages, reads, _) = messages_of(5, Level::One, false, reads_only);
-    assert!(messages as f64 > 1.2 * reads as f64, "fixed routing at ONE: {messages} messages for {reads} reads");
+    assert!(messages as f64 > 2.4 * reads as f64, "fixed routing at ONE: {messages} messages for {reads} reads");
 }

@@ -34,7 +34,7 @@ pub use quorum_core::{
     abd, anti_entropy, clock, config, hints, level, lww, message, node, plan, read_repair, ring, storage,
 };
 pub use quorum_core::{Cell, Version};
-pub use quorum_core::{ConfigError, Hints, Mode, NodeConfig, ReadRepair};
+pub use quorum_core::{ConfigError, Hints, Mode, NodeConfig, ReadPath, ReadRepair, SpeculativeRetry};
 pub use quorum_core::{Effect, Failure, Op, PeerMessage, Request, Response};
 pub use quorum_core::{Level, Ring};
 pub use quorum_core::{MemStorage, Storage, StorageError};
