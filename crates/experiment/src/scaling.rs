@@ -49,8 +49,8 @@
 //! The harness has closed-loop processes already; an open-loop arrival process would need a
 //! new client loop, and with tokio's millisecond timers it could only release arrivals in
 //! millisecond batches anyway. Quorum clients are counted per node so that every cluster is
-//! swept to the same depth, and each client's coordinator is `client % nodes`, so with a
-//! whole number of clients per node every node coordinates the same share.
+//! swept to the same depth (which node coordinates an operation is the quorum client's
+//! routing: see the `quorum` crate).
 //!
 //! Two more tables shape the series and judge their points:
 //!
@@ -544,7 +544,8 @@ impl Source<'_> {
             Ok(v)
         };
         stability.max_cv = bounded(&raw.max_cv, "max_cv", 0.0, 1.0, stability.max_cv)?;
-        stability.max_p99_growth = bounded(&raw.max_p99_growth, "max_p99_growth", 1.0, 100.0, stability.max_p99_growth)?;
+        stability.max_p99_growth =
+            bounded(&raw.max_p99_growth, "max_p99_growth", 1.0, 100.0, stability.max_p99_growth)?;
         stability.max_refused_share =
             bounded(&raw.max_refused_share, "max_refused_share", 0.0, 1.0, stability.max_refused_share)?;
         Ok(stability)

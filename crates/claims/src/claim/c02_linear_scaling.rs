@@ -7,7 +7,9 @@ use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{work_text, families, family_text, paired_ratio, scaling_missing, seeds_text, sweep_unknowns};
+use super::scaling_sweep::{
+    families, family_text, paired_ratio, scaling_missing, seeds_text, sweep_unknowns, work_text,
+};
 use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -78,7 +80,12 @@ fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
         }
         if !parts.is_empty() {
             let largest = rows.last().map_or(String::new(), |r| {
-                format!("; at saturation, 3 nodes: {}; {} nodes: {}", work_text(scaling, &base.system), r.nodes, work_text(scaling, &r.system))
+                format!(
+                    "; at saturation, 3 nodes: {}; {} nodes: {}",
+                    work_text(scaling, &base.system),
+                    r.nodes,
+                    work_text(scaling, &r.system)
+                )
             });
             claim.line(format!(
                 "scaling ({}), quorum store N=3 at {level}, efficiency against 3 nodes (saturation ratio over node \

@@ -8,9 +8,7 @@ use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{
-    paired_ratio, scaling_missing, seeds_text, sweep_unknowns, variant_text, work, work_text,
-};
+use super::scaling_sweep::{paired_ratio, scaling_missing, seeds_text, sweep_unknowns, variant_text, work, work_text};
 use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -119,7 +117,10 @@ fn one_over_all(claim: &mut Claim, scaling: &Scaling) -> Vec<Pair> {
     let mut ratios = Vec::new();
     for (n, mix, commitlog) in &keys {
         let at = |level: &str| {
-            scaling.rows.iter().find(|r| r.nodes == *n && r.level == level && r.mix == *mix && r.commitlog == *commitlog)
+            scaling
+                .rows
+                .iter()
+                .find(|r| r.nodes == *n && r.level == level && r.mix == *mix && r.commitlog == *commitlog)
         };
         let (Some(one), Some(all)) = (at("one"), at("all")) else { continue };
         let Some(ratio) = paired_ratio(scaling, &one.system, &all.system, 1.0) else { continue };
@@ -199,7 +200,8 @@ fn decide(claim: Claim, ratios: &[Pair], machines: &str, much: f64) -> Claim {
         .map(|(p, _)| p.ratio.undecided(&format!("ONE/ALL at {}", p.label), much, show))
         .collect();
     let Some(above) = resolve(&sides, |s| kind(ratios, s)) else {
-        return claim.judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {much}x (registered)"));
+        return claim
+            .judged(Verdict::inconclusive(undecided.join("; ")), format!("threshold {much}x (registered){machines}"));
     };
     let open = if undecided.is_empty() {
         String::new()
@@ -339,7 +341,10 @@ mod tests {
         scaling.points.extend(heavy_points);
         let claim = eventual_throughput(&e);
         let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
-        assert!(condition.starts_with("the comparison is at 3 nodes (read-heavy) or 5 nodes (read-heavy)"), "{condition}");
+        assert!(
+            condition.starts_with("the comparison is at 3 nodes (read-heavy) or 5 nodes (read-heavy)"),
+            "{condition}"
+        );
         assert!(claim.evidence.iter().any(|l| l.contains("5 nodes (read-heavy)")), "{:?}", claim.evidence);
     }
 

@@ -42,13 +42,20 @@ pub(crate) fn variant_text(mix: &str, commitlog: &str) -> String {
 
 /// The work per ok operation of series `system` at its saturation point on each seed:
 /// messages and commit-log syncs, each as an estimate over the seeds that counted it.
-pub(crate) fn work(scaling: &Scaling, system: &str) -> (Option<crate::stats::Estimate>, Option<crate::stats::Estimate>) {
+pub(crate) fn work(
+    scaling: &Scaling,
+    system: &str,
+) -> (Option<crate::stats::Estimate>, Option<crate::stats::Estimate>) {
     let top = scaling.saturation_points(system);
     let messages = crate::stats::Estimate::of(
-        top.iter().filter_map(|(seed, p)| p.messages_per_op.map(|m| (*seed, m))).collect::<std::collections::BTreeMap<_, _>>(),
+        top.iter()
+            .filter_map(|(seed, p)| p.messages_per_op.map(|m| (*seed, m)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     );
     let syncs = crate::stats::Estimate::of(
-        top.iter().filter_map(|(seed, p)| p.syncs_per_op.map(|m| (*seed, m))).collect::<std::collections::BTreeMap<_, _>>(),
+        top.iter()
+            .filter_map(|(seed, p)| p.syncs_per_op.map(|m| (*seed, m)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     );
     (messages, syncs)
 }

@@ -173,12 +173,8 @@ mod tests {
     #[test]
     fn refusals_past_their_share_are_overloaded() {
         // Every tenth operation refused (admission control), throughput and latency flat.
-        let history = closed_loop(
-            20,
-            700,
-            |_| 2_000,
-            |t| if (t / 2_000) % 10 == 0 { EventType::Fail } else { EventType::Ok },
-        );
+        let history =
+            closed_loop(20, 700, |_| 2_000, |t| if (t / 2_000) % 10 == 0 { EventType::Fail } else { EventType::Ok });
         let (warmup, measure) = window();
         let s = classify(&history, warmup, measure, &Stability::DEFAULT);
         assert!(s.refused_share > 0.05, "{s:?}");
