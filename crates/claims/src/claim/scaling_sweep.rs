@@ -14,7 +14,7 @@ pub(crate) fn scaling_missing(claim: Claim, what: &str) -> Claim {
 
 /// A quorum series apart from its nodes: level, mix, commit-log mode (`-` when the sweep does
 /// not name one).
-pub(crate) type Family = (String, String, String);
+pub(crate) type Family = runner::scaling::report::Family;
 
 /// The families of the sweep's quorum series, in first-seen order.
 pub(crate) fn families(scaling: &Scaling) -> Vec<Family> {

@@ -75,9 +75,8 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
             measured.throughput_cv = steady.throughput_cv;
             measured.p99_growth = steady.p99_growth;
             let ok = ok_operations(&run.history);
-            let per_op = |count: u64| (ok > 0).then(|| count as f64 / ok as f64);
-            measured.messages_per_op = per_op(run.messages);
-            measured.syncs_per_op = run.syncs.and_then(per_op);
+            measured.messages_per_op = (ok > 0).then(|| run.messages as f64 / ok as f64);
+            measured.syncs_per_op = run.syncs.filter(|_| ok > 0).map(|syncs| syncs as f64 / ok as f64);
             measured
         }
         Err(error) => PointResult::failed(&series.name, point, wall_s, error.to_string()),

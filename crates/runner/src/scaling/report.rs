@@ -207,7 +207,7 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
             }
         })
         .collect();
-    let base: Vec<((String, String, String), BTreeMap<u64, f64>)> = rows
+    let base: Vec<(Family, BTreeMap<u64, f64>)> = rows
         .iter()
         .filter(|r| r.nodes == 3 && r.level != "-")
         .map(|r| (r.family(), r.saturation_by_seed.clone()))
@@ -231,10 +231,13 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     rows
 }
 
+/// A series apart from its nodes: level, mix, commit-log mode.
+pub type Family = (String, String, String);
+
 impl Row {
     /// What a series is apart from its nodes: level, mix, commit-log mode (the 3-node series
     /// of the same family is its base for speed-up and efficiency).
-    pub fn family(&self) -> (String, String, String) {
+    pub fn family(&self) -> Family {
         (self.level.clone(), self.mix.clone(), self.commitlog.clone())
     }
 }
