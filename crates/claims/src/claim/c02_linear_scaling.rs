@@ -8,7 +8,7 @@ use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
 use super::scaling_sweep::{
-    families, family_text, paired_ratio, scaling_missing, seeds_text, sweep_unknowns, work_text,
+    families, family_text, paired_ratio, scaling_missing, seeds_text, sweep_unknowns, varied, work_text,
 };
 use crate::stats::{resolve, Estimate, Side};
 
@@ -64,8 +64,9 @@ impl Cell {
 /// family, with the work per operation at saturation of its smallest and largest cluster.
 fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
     let mut cells = Vec::new();
+    let varied = varied(scaling);
     for family in families(scaling) {
-        let level = family_text(&family);
+        let level = if varied { family_text(&family) } else { family.0.clone() };
         let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.family() == family).collect();
         rows.sort_by_key(|r| r.nodes);
         let Some(base) = rows.iter().find(|r| r.nodes == 3) else { continue };

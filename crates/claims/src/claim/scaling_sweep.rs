@@ -27,6 +27,19 @@ pub(crate) fn families(scaling: &Scaling) -> Vec<Family> {
     families
 }
 
+/// Whether the sweep's quorum series differ in mix or commit-log mode (more than one of
+/// either): only then do labels and figure names carry them.
+pub(crate) fn varied(scaling: &Scaling) -> bool {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for row in scaling.rows.iter().filter(|r| r.level != "-") {
+        let variant = (row.mix.as_str(), row.commitlog.as_str());
+        if !seen.contains(&variant) {
+            seen.push(variant);
+        }
+    }
+    seen.len() > 1
+}
+
 /// A family in words: `one`, or `one, read-heavy, batch`.
 pub(crate) fn family_text(family: &Family) -> String {
     let (level, mix, commitlog) = family;
