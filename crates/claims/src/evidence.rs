@@ -199,6 +199,29 @@ pub struct ScalingPoint {
     pub ok_per_s: f64,
     /// p99 latency, ms.
     pub p99_ms: Option<f64>,
+    /// Whether its window was steady state (`status` `stable`); an overloaded point is in no
+    /// figure.
+    pub stable: bool,
+    /// The run's messages per ok operation.
+    pub messages_per_op: Option<f64>,
+    /// The run's commit-log syncs per ok operation (`None` when not counted).
+    pub syncs_per_op: Option<f64>,
+}
+
+impl ScalingPoint {
+    /// A stable point with no message or sync counts (for tests and hand-made sweeps).
+    pub fn new(series: &str, seed: u64, clients: usize, ok_per_s: f64, p99_ms: Option<f64>) -> Self {
+        Self {
+            series: series.to_owned(),
+            seed,
+            clients,
+            ok_per_s,
+            p99_ms,
+            stable: true,
+            messages_per_op: None,
+            syncs_per_op: None,
+        }
+    }
 }
 
 /// The scaling sweep.
@@ -248,14 +271,29 @@ impl Scaling {
     }
 
     /// The saturation throughput of series `system` on each seed: the highest ok/s of its
-    /// points on that seed.
+    /// stable points on that seed (a seed without a stable point is left out: unknown).
     pub fn saturation_by_seed(&self, system: &str) -> BTreeMap<u64, f64> {
-        let mut by_seed: BTreeMap<u64, f64> = BTreeMap::new();
-        for point in self.points.iter().filter(|p| p.series == system) {
-            let best = by_seed.entry(point.seed).or_insert(0.0);
-            *best = best.max(point.ok_per_s);
+        self.saturation_points(system).into_iter().map(|(seed, p)| (seed, p.ok_per_s)).collect()
+    }
+
+    /// The point at which series `system` saturated on each seed: its stable point of
+    /// highest ok/s (the first of equals).
+    pub fn saturation_points(&self, system: &str) -> BTreeMap<u64, &ScalingPoint> {
+        let mut by_seed: BTreeMap<u64, &ScalingPoint> = BTreeMap::new();
+        for point in self.points.iter().filter(|p| p.series == system && p.stable) {
+            let best = by_seed.entry(point.seed).or_insert(point);
+            if point.ok_per_s > best.ok_per_s {
+                *best = point;
+            }
         }
         by_seed
+    }
+
+    /// Seeds on which series `system` has points, but none of them stable.
+    pub fn overloaded_seeds(&self, system: &str) -> Vec<u64> {
+        let ran: BTreeSet<u64> = self.points.iter().filter(|p| p.series == system).map(|p| p.seed).collect();
+        let stable = self.saturation_by_seed(system);
+        ran.into_iter().filter(|s| !stable.contains_key(s)).collect()
     }
 }
 
@@ -442,13 +480,14 @@ fn load_scaling(dir: &Path) -> Result<Scaling> {
     Ok(Scaling { seeds: seeds.into_iter().collect(), model, rows, points })
 }
 
-/// The points of `points.csv` (`series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error`);
-/// an error gives its 1-based line. Points whose run failed are left out. The header of the
-/// one-seed sweep (no `seed` column) is refused: those results must be run again.
+/// The points of `points.csv`, read by the header's column names (`series`, `seed`,
+/// `clients`, `ok_per_s`, `p99_ms`, `status`, `messages_per_op`, `syncs_per_op`, `error`; others
+/// are ignored); an error gives its 1-based line. Points whose run failed are left out. Results
+/// without a `status` column come from before the sweep judged steady state and are refused,
+/// as are those of the one-seed sweep (no `seed` column): they must be run again.
 pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
     let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, header)) if header.starts_with("series,seed,clients,ok_per_s,") => {}
+    let header: Vec<&str> = match lines.next() {
         Some((_, header)) if header.starts_with("series,clients,ok_per_s,") => {
             return Err((
                 1,
@@ -457,8 +496,22 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
                     .to_owned(),
             ))
         }
+        Some((_, header)) if header.starts_with("series,seed,clients,ok_per_s,") => header.split(',').collect(),
         _ => return Err((1, "expected the header `series,seed,clients,ok_per_s,...`".to_owned())),
-    }
+    };
+    let column = |name: &str| header.iter().position(|h| *h == name);
+    let Some(status) = column("status") else {
+        return Err((
+            1,
+            "results from before the sweep judged steady state (no `status` column): run it again (`lab run \
+             experiments/scaling.toml`)"
+                .to_owned(),
+        ));
+    };
+    let (Some(p99), Some(error)) = (column("p99_ms"), column("error")) else {
+        return Err((1, "expected the columns `p99_ms` and `error`".to_owned()));
+    };
+    let (messages, syncs) = (column("messages_per_op"), column("syncs_per_op"));
     let mut points = Vec::new();
     for (index, line) in lines {
         if line.trim().is_empty() {
@@ -466,20 +519,36 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
         }
         let fields: Vec<&str> = line.split(',').collect();
         let bad = |what: &str| (index + 1, format!("{what} in `{line}`"));
-        if fields.len() < 9 {
-            return Err(bad("expected 9 fields"));
+        if fields.len() < header.len() {
+            return Err(bad(&format!("expected {} fields", header.len())));
         }
         let seed = fields[1].parse().map_err(|_| bad("seed is not a whole number"))?;
-        if !fields[8..].concat().trim().is_empty() {
+        if !fields[error..].concat().trim().is_empty() {
             continue;
         }
         let clients = fields[2].parse().map_err(|_| bad("clients is not a whole number"))?;
         let ok_per_s = fields[3].parse().map_err(|_| bad("ok_per_s is not a number"))?;
-        let p99_ms = match fields[6] {
-            "-" => None,
-            text => Some(text.parse().map_err(|_| bad("p99_ms is not a number"))?),
+        let optional = |at: Option<usize>, what: &str| -> Result<Option<f64>, (usize, String)> {
+            match at.map(|i| fields[i]) {
+                None | Some("-") => Ok(None),
+                Some(text) => text.parse().map(Some).map_err(|_| bad(&format!("{what} is not a number"))),
+            }
         };
-        points.push(ScalingPoint { series: fields[0].to_owned(), seed, clients, ok_per_s, p99_ms });
+        let stable = match fields[status] {
+            "stable" => true,
+            "overloaded" => false,
+            _ => return Err(bad("status is neither `stable` nor `overloaded`")),
+        };
+        points.push(ScalingPoint {
+            series: fields[0].to_owned(),
+            seed,
+            clients,
+            ok_per_s,
+            p99_ms: optional(Some(p99), "p99_ms")?,
+            stable,
+            messages_per_op: optional(messages, "messages_per_op")?,
+            syncs_per_op: optional(syncs, "syncs_per_op")?,
+        });
     }
     Ok(points)
 }
@@ -508,19 +577,28 @@ mod tests {
 
     #[test]
     fn points_parse_and_skip_failed_runs() {
-        let text = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n\
-                    sqlite,1,4,1000.0,0,1.000,2.500,10,\n\
-                    sqlite,1,8,0.0,0,-,-,0,the run panicked\n\
-                    sqlite,2,4,1100.0,0,1.000,-,10,\n";
-        let points = parse_points(text).expect("parses");
-        let point =
-            |seed, ok_per_s, p99_ms| ScalingPoint { series: "sqlite".into(), seed, clients: 4, ok_per_s, p99_ms };
-        assert_eq!(points, [point(1, 1000.0, Some(2.5)), point(2, 1100.0, None)]);
+        let header = runner::scaling::report::POINTS_HEADER;
+        let text = format!(
+            "{header}\n\
+             sqlite,1,4,1000.0,0,0,1.000,2.500,0.01,1.0,stable,2.000,-,10,\n\
+             sqlite,1,8,0.0,0,0,-,-,-,-,failed,-,-,0,the run panicked\n\
+             sqlite,2,4,1100.0,0,0,1.000,-,0.5,-,overloaded,2.500,0.25,10,\n"
+        );
+        let points = parse_points(&text).expect("parses");
+        let mut second = ScalingPoint::new("sqlite", 2, 4, 1100.0, None);
+        (second.stable, second.messages_per_op, second.syncs_per_op) = (false, Some(2.5), Some(0.25));
+        let first = ScalingPoint { messages_per_op: Some(2.0), ..ScalingPoint::new("sqlite", 1, 4, 1000.0, Some(2.5)) };
+        assert_eq!(points, [first, second]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
-        let bad = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,1,four,1,0,-,-,0,\n";
-        assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));
-        let bad = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,one,4,1,0,-,-,0,\n";
-        assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));
+        let bad = format!("{header}\nsqlite,1,four,1,0,0,-,-,-,-,stable,-,-,0,\n");
+        assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
+        let bad = format!("{header}\nsqlite,one,4,1,0,0,-,-,-,-,stable,-,-,0,\n");
+        assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
+        let bad = format!("{header}\nsqlite,1,4,1,0,0,-,-,-,-,calm,-,-,0,\n");
+        assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
+        let old = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,1,4,1,0,-,-,0,\n";
+        let (line, message) = parse_points(old).expect_err("no status");
+        assert!(line == 1 && message.contains("steady state") && message.contains("run it again"), "{message}");
     }
 
     #[test]
@@ -533,8 +611,7 @@ mod tests {
 
     #[test]
     fn a_curve_combines_the_seeds() {
-        let point =
-            |seed, clients, ok_per_s, p99_ms| ScalingPoint { series: "s".into(), seed, clients, ok_per_s, p99_ms };
+        let point = |seed, clients, ok_per_s, p99_ms| ScalingPoint::new("s", seed, clients, ok_per_s, p99_ms);
         let scaling = Scaling {
             seeds: vec![1, 2, 3],
             points: vec![
@@ -554,6 +631,20 @@ mod tests {
             ]
         );
         assert!(scaling.curve("other").is_empty());
+    }
+
+    #[test]
+    fn saturation_counts_stable_points_only() {
+        let mut points = vec![
+            ScalingPoint::new("s", 1, 4, 100.0, Some(1.0)),
+            ScalingPoint { stable: false, ..ScalingPoint::new("s", 1, 8, 300.0, Some(9.0)) },
+            ScalingPoint { stable: false, ..ScalingPoint::new("s", 2, 4, 200.0, Some(3.0)) },
+        ];
+        points[0].messages_per_op = Some(7.0);
+        let scaling = Scaling { seeds: vec![1, 2], points, ..Scaling::default() };
+        assert_eq!(scaling.saturation_by_seed("s"), BTreeMap::from([(1, 100.0)]), "seed 2: nothing stable");
+        assert_eq!(scaling.saturation_points("s")[&1].messages_per_op, Some(7.0));
+        assert_eq!(scaling.overloaded_seeds("s"), [2]);
     }
 
     #[test]

@@ -156,6 +156,10 @@ pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> Scali
         system: system.into(),
         nodes,
         level: level.into(),
+        mix: "-".into(),
+        commitlog: "-".into(),
+        stable_points: 15,
+        overloaded_points: 0,
         saturation_ok_per_s: saturation,
         saturation_min_ok_per_s: saturation,
         saturation_max_ok_per_s: saturation,
@@ -167,6 +171,12 @@ pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> Scali
         efficiency_min: None,
         efficiency_max: None,
         model_bound_ok_per_s: None,
+        messages_per_op: None,
+        messages_per_op_min: None,
+        messages_per_op_max: None,
+        syncs_per_op: None,
+        syncs_per_op_min: None,
+        syncs_per_op_max: None,
         errors: 0,
     }
 }
@@ -201,13 +211,13 @@ pub fn sweep_spread(five_one: f64, five_all: f64, spread: f64) -> Evidence {
             let off = if row.nodes == 3 { 0.0 } else { spread * (seed as f64 - 3.0) };
             let top = row.saturation_ok_per_s * (1.0 + off);
             for (clients, share, p99) in [(4, 0.55, 1.0), (16, 1.0, 3.0), (128, 0.99, 30.0)] {
-                points.push(ScalingPoint {
-                    series: row.system.clone(),
-                    seed,
-                    clients,
-                    ok_per_s: top * share,
-                    p99_ms: Some(p99),
-                });
+                let mut point = ScalingPoint::new(&row.system, seed, clients, top * share, Some(p99));
+                if row.level != "-" {
+                    // Each operation: a request, N = 3 replica messages and their replies, and
+                    // the answer; a sync for every write of the 1:1 mix, on each of 3 replicas.
+                    (point.messages_per_op, point.syncs_per_op) = (Some(8.0), Some(1.5));
+                }
+                points.push(point);
             }
         }
     }

@@ -49,8 +49,29 @@
 //! The harness has closed-loop processes already; an open-loop arrival process would need a
 //! new client loop, and with tokio's millisecond timers it could only release arrivals in
 //! millisecond batches anyway. Quorum clients are counted per node so that every cluster is
-//! swept to the same depth, and each client's coordinator is `client % nodes`, so with a
-//! whole number of clients per node every node coordinates the same share.
+//! swept to the same depth (which node coordinates an operation is the quorum client's
+//! routing: see the `quorum` crate).
+//!
+//! Two more tables shape the series and judge their points:
+//!
+//! ```toml
+//! [mixes]                  # named operation mixes, swept with `sweep = { mix = [...] }`
+//! write-only = { read = 0, write = 1, cas = 0 }
+//! read-heavy = { read = 95, write = 5, cas = 0 }   # YCSB workload B
+//!
+//! [stability]              # all optional: the defaults of [`Stability::DEFAULT`]
+//! windows = 5
+//! max_cv = 0.1
+//! max_p99_growth = 1.5
+//! max_refused_share = 0.01
+//! ```
+//!
+//! `mix` is a sweep key of the scaling file, not of the store: each of its values names a
+//! mix of `[mixes]`, which replaces `[workload]`'s `mix` for that series (the series is named
+//! with the mix's name, `quorum-5-one-read-heavy`). Any other sweep key goes to the store; a
+//! value that is a one-key table (`commitlog = ["batch", { periodic = "10s" }]`) is named
+//! `KEY-VALUE` (`periodic-10s`). Each series keeps its mix's name and its commit-log setting
+//! (`batch`, `periodic-10s`, swept or set) for the report and the claims.
 //!
 //! A point is a series, a seed and a number of clients; [`Scaling::points`] lists them series
 //! by series, then seed by seed (ascending), then clients ascending: the order of the report's
@@ -72,8 +93,9 @@ use crate::store::{Configured as ConfiguredStore, Registry};
 use crate::value::seconds;
 use crate::workload::{Clients, Configured as ConfiguredWorkload};
 
-/// Most runs in one file: sweep points times seeds.
-pub const MAX_POINTS: usize = 1_000;
+/// Most runs in one file: sweep points times seeds (the mixes and commit-log modes of
+/// `experiments/scaling.toml` need more than the 1,000 of the one-mix sweep).
+pub const MAX_POINTS: usize = 2_000;
 /// Most logical clients at one point.
 pub const MAX_CLIENTS: usize = 20_000;
 /// Longest warm-up or measurement window.
@@ -93,6 +115,66 @@ struct RawScaling {
     warmup: Spanned<String>,
     measure: Spanned<String>,
     capacity: RawCapacity,
+    stability: Option<RawStability>,
+}
+
+/// `[stability]`: every key optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStability {
+    windows: Option<Spanned<u64>>,
+    max_cv: Option<Spanned<f64>>,
+    max_p99_growth: Option<Spanned<f64>>,
+    max_refused_share: Option<Spanned<f64>>,
+}
+
+/// When a point's measurement window counts as steady state (`[stability]`). The window is
+/// cut into `windows` equal sub-windows; the point is *stable* when all three hold, and
+/// otherwise *overloaded*: the report leaves it out of saturation, knee and efficiency.
+///
+/// The defaults were fixed before any sweep was classified, from what each bound must tell
+/// apart, not from measured points:
+/// - `windows = 5`: 200 ms sub-windows of the 1 s window, each long against the round trips
+///   (a few ms) and the p99 latencies (up to ~200 ms at the deepest loads), so each
+///   sub-window's p99 rests on hundreds of operations; 5 is the least that shows a trend
+///   rather than one slow stretch.
+/// - `max_cv = 0.1`: the sub-windows' ok counts may vary by a coefficient of variation
+///   (population standard deviation over mean) of 10 %; a steady closed loop varies by a few
+///   percent (Poisson noise on ~1,000 completions per sub-window is 3 %), a throughput
+///   collapse or a growing stall moves it well past 10 %.
+/// - `max_p99_growth = 1.5`: the last sub-window's p99 at most 1.5 x the first's. In steady
+///   state the latency distribution does not drift; a queue that still grows (Little's law:
+///   latency = queue / throughput) raises the p99 window after window. 1.5 leaves room for one
+///   slow disk period (the disk profiles' slow stretches) without hiding a growing queue.
+/// - `max_refused_share = 0.01`: at most 1 % of the operations invoked in the window refused
+///   (ended `fail`: in a fault-free sweep, the store's refusal, such as admission control's
+///   `Unavailable("overloaded")`). A store shedding more than that is past its capacity even
+///   when its ok throughput is flat.
+///
+/// The p99 of the last sub-window leaves out operations still in flight when the run ends
+/// (they never complete), which can only lower it: the growth bound errs towards "stable" at
+/// the deepest loads, never the other way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stability {
+    /// Sub-windows of the measurement window.
+    pub windows: usize,
+    /// Largest coefficient of variation of the sub-windows' ok counts.
+    pub max_cv: f64,
+    /// Largest ratio of the last sub-window's p99 to the first's.
+    pub max_p99_growth: f64,
+    /// Largest share of the window's invoked operations that ended refused (`fail`).
+    pub max_refused_share: f64,
+}
+
+impl Stability {
+    /// The defaults (see the type's documentation for their reasons).
+    pub const DEFAULT: Stability = Stability { windows: 5, max_cv: 0.1, max_p99_growth: 1.5, max_refused_share: 0.01 };
+}
+
+impl Default for Stability {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// `[capacity]`: integers, units last.
@@ -132,6 +214,8 @@ pub struct Scaling {
     pub disk: DiskCost,
     /// The series, in file order (a swept system's in sweep order).
     pub series: Vec<Series>,
+    /// When a point counts as steady state.
+    pub stability: Stability,
 }
 
 /// One configuration whose offered load is swept.
@@ -148,6 +232,13 @@ pub struct Series {
     /// The disk the system's table chose (`disk = ...`, or swept: `sweep = { disk = [...] }`),
     /// which the file's `[capacity]` then does not replace; `None`: `[capacity]`'s.
     pub disk: Option<DiskCost>,
+    /// The mix's name (`read-heavy`) when the series sweeps `mix`; `None`: `[workload]`'s mix.
+    pub mix: Option<String>,
+    /// The workload with that mix (`None`: the file's `[workload]`).
+    pub workload: Option<Box<dyn ConfiguredWorkload>>,
+    /// The store's commit-log setting as the file names it (`batch`, `periodic-10s`), when
+    /// the system's table sets or sweeps `commitlog`.
+    pub commitlog: Option<String>,
 }
 
 impl Series {
@@ -161,6 +252,11 @@ impl Series {
     pub fn level(&self) -> Option<String> {
         let quorums = self.properties.quorums.as_ref()?;
         (quorums.read_level == quorums.write_level).then(|| quorums.read_level.clone())
+    }
+
+    /// The weights of the series' operations (its mix's, or `[workload]`'s: `file`).
+    pub fn mix_of(&self, file: &dyn ConfiguredWorkload) -> sim::OpMix {
+        self.workload.as_deref().map_or_else(|| file.mix(), |w| w.mix())
     }
 }
 
@@ -208,7 +304,8 @@ impl Scaling {
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
     /// hosts (up to `client_hosts`) that divide them evenly.
     pub fn sim_config(&self, point: Point) -> SimConfig {
-        let mut config = SimConfig::new_shared(point.seed, self.workload.sim_workload());
+        let workload = self.series.get(point.series).and_then(|s| s.workload.as_deref()).unwrap_or(&*self.workload);
+        let mut config = SimConfig::new_shared(point.seed, workload.sim_workload());
         let hosts = (1..=self.clients.hosts.min(point.clients)).rev().find(|h| point.clients % h == 0).unwrap_or(1);
         config.client_hosts = hosts;
         config.clients_per_host = point.clients / hosts;
@@ -232,12 +329,11 @@ impl Scaling {
     /// back, so an operation costs at least `cpu_per_message + write_share * fsync` (frame
     /// bytes and bytes written only add to it).
     pub fn sqlite_bound_ops_per_s(&self) -> f64 {
-        self.bound_on(&self.disk)
+        self.bound_on(&self.disk, self.workload.mix())
     }
 
-    /// [`Scaling::sqlite_bound_ops_per_s`] on `disk` (a sync at its mean).
-    fn bound_on(&self, disk: &DiskCost) -> f64 {
-        let mix = self.workload.mix();
+    /// [`Scaling::sqlite_bound_ops_per_s`] on `disk` (a sync at its mean) with `mix`.
+    fn bound_on(&self, disk: &DiskCost, mix: sim::OpMix) -> f64 {
         let total = f64::from(mix.read + mix.write + mix.cas).max(1.0);
         let write_share = f64::from(mix.write + mix.cas) / total;
         let sync = disk.mean_syncs().1.min(disk.mean_syncs().0);
@@ -253,7 +349,7 @@ impl Scaling {
     /// writer).
     pub fn single_writer_bound(&self, series: &Series) -> Option<f64> {
         (series.properties.ordering == Ordering::SingleWriter)
-            .then(|| self.bound_on(series.disk.as_ref().unwrap_or(&self.disk)))
+            .then(|| self.bound_on(series.disk.as_ref().unwrap_or(&self.disk), series.mix_of(&*self.workload)))
     }
 
     /// The one-line summary `lab experiment check` prints.
@@ -273,6 +369,7 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Scaling> {
     let source = root.source();
     let head = common::head(&mut root)?;
     let seeds = common::seeds(&mut root)?;
+    let mixes = source.mixes(registry, &mut root)?;
     let (workload, clients, workload_span) = common::workload(registry, &mut root, DEFAULT_CLIENTS)?;
     if clients.per_host != DEFAULT_CLIENTS.per_host {
         return source
@@ -283,7 +380,7 @@ pub fn parse(registry: &Registry, mut root: Section<'_>) -> Checked<Scaling> {
     }
     let mut series = Vec::new();
     for table in common::systems(registry, &mut root)? {
-        series.extend(source.series(table)?);
+        series.extend(source.series(table, &mixes)?);
     }
     let raw: RawScaling = root.finish()?;
     source.scaling(Parts { head, seeds, workload, clients, series }, raw)
@@ -298,7 +395,59 @@ struct Parts {
     series: Vec<Series>,
 }
 
+/// The mixes of `[mixes]`, by name: each with the workload `[workload]` gives with that mix.
+type Mixes = Vec<(String, Box<dyn ConfiguredWorkload>)>;
+
+/// A sweep value as a series label: a scalar as written (`3`, `one`), a one-key table as
+/// `KEY-VALUE` (`{ periodic = "10s" }` is `periodic-10s`); `None` for anything else.
+fn sweep_label(value: &toml::de::DeValue<'_>) -> Option<String> {
+    if let toml::de::DeValue::Table(table) = value {
+        let mut entries = table.iter();
+        let (Some((key, value)), None) = (entries.next(), entries.next()) else { return None };
+        return scalar_label(value.get_ref()).map(|v| format!("{}-{v}", key.get_ref()));
+    }
+    scalar_label(value)
+}
+
+/// Whether `name` may name a mix (it becomes part of series names and file names).
+fn mix_name_ok(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 impl Source<'_> {
+    /// `[mixes]`: each entry is `[workload]` with its `mix` replaced, parsed as the workload is
+    /// (so a bad mix is refused where it is written).
+    fn mixes(&self, registry: &Registry, root: &mut Section<'_>) -> Checked<Mixes> {
+        let Some((key, value)) = root.take_raw("mixes") else { return Ok(Vec::new()) };
+        let span = value.span();
+        let toml::de::DeValue::Table(entries) = value.into_inner() else {
+            return self.fail(span, format!("`{}`: expected a table of named mixes", key.get_ref()));
+        };
+        let mut entries: Vec<_> = entries.into_iter().collect();
+        entries.sort_by_key(|(name, _)| name.span().start);
+        let mut mixes: Mixes = Vec::new();
+        for (name, mix) in entries {
+            let label = name.get_ref().to_string();
+            if !mix_name_ok(&label) {
+                return self.fail(name.span(), format!("mix `{label}`: expected lowercase letters, digits and `-`"));
+            }
+            let mut copy = root.clone();
+            let Some((workload_key, workload)) = copy.take_raw("workload") else {
+                return Err(self.at_end("missing table [workload]"));
+            };
+            let workload_span = workload.span();
+            let toml::de::DeValue::Table(mut table) = workload.into_inner() else {
+                return self.fail(workload_span, "`workload`: expected a table");
+            };
+            table.remove("mix");
+            table.insert(Spanned::new(name.span(), std::borrow::Cow::Borrowed("mix")), mix);
+            copy.insert(&workload_key, Spanned::new(workload_span, toml::de::DeValue::Table(table)));
+            let (configured, _, _) = common::workload(registry, &mut copy, DEFAULT_CLIENTS)?;
+            mixes.push((label, configured));
+        }
+        Ok(mixes)
+    }
+
     fn window(&self, value: &Spanned<String>, what: &str) -> Checked<Duration> {
         let parsed = self.duration(value, what)?;
         if parsed > MAX_WINDOW {
@@ -316,6 +465,7 @@ impl Source<'_> {
 
     fn scaling(&self, parts: Parts, raw: RawScaling) -> Checked<Scaling> {
         let Parts { head, seeds, workload, clients, series } = parts;
+        let stability = self.stability(raw.stability.as_ref())?;
         // tokio's timers have millisecond resolution: with a shorter tick, every step still
         // moves each host's clock on by a whole millisecond, so host time would run ahead of
         // simulated time. Sub-millisecond costs live in the capacity model's exact accounts.
@@ -358,6 +508,7 @@ impl Source<'_> {
             cpu,
             disk,
             series,
+            stability,
         };
         scaling.set_seeds(seeds);
         if scaling.runs() > MAX_POINTS {
@@ -373,24 +524,68 @@ impl Source<'_> {
         Ok(scaling)
     }
 
-    /// One `[[system]]`: its sweep expanded into series, each with its clients.
-    fn series(&self, mut system: SystemTable<'_>) -> Checked<Vec<Series>> {
+    /// `[stability]` with its defaults; each bound in its range, or an error where it is.
+    fn stability(&self, raw: Option<&RawStability>) -> Checked<Stability> {
+        let mut stability = Stability::DEFAULT;
+        let Some(raw) = raw else { return Ok(stability) };
+        if let Some(windows) = &raw.windows {
+            let w = *windows.get_ref();
+            if !(2..=50).contains(&w) {
+                return self.fail(windows.span(), format!("windows = {w}: expected 2 to 50 sub-windows"));
+            }
+            stability.windows = w as usize;
+        }
+        let bounded = |value: &Option<Spanned<f64>>, what: &str, lo: f64, hi: f64, default: f64| -> Checked<f64> {
+            let Some(value) = value else { return Ok(default) };
+            let v = *value.get_ref();
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                return self.fail(value.span(), format!("{what} = {v}: expected a number from {lo} to {hi}"));
+            }
+            Ok(v)
+        };
+        stability.max_cv = bounded(&raw.max_cv, "max_cv", 0.0, 1.0, stability.max_cv)?;
+        stability.max_p99_growth =
+            bounded(&raw.max_p99_growth, "max_p99_growth", 1.0, 100.0, stability.max_p99_growth)?;
+        stability.max_refused_share =
+            bounded(&raw.max_refused_share, "max_refused_share", 0.0, 1.0, stability.max_refused_share)?;
+        Ok(stability)
+    }
+
+    /// One `[[system]]`: its sweep expanded into series, each with its clients (`mix`, a key
+    /// of the scaling file, against `mixes`; every other key the store's).
+    fn series(&self, mut system: SystemTable<'_>, mixes: &Mixes) -> Checked<Vec<Series>> {
         let per_server: Spanned<Vec<usize>> = common::required(&mut system.table, "clients_per_server")?;
         let values = per_server.get_ref();
         if values.is_empty() || !values.windows(2).all(|w| w[0] < w[1]) || values[0] == 0 {
             return self.fail(per_server.span(), "clients_per_server: expected a strictly ascending list of 1 or more");
         }
         let sweep = system.table.take_tables("sweep")?.into_iter().next();
-        let mut variants: Vec<(String, Section<'_>)> = vec![(system.name.clone(), system.table.clone())];
+        system.table.refuse("mix", "is swept (`sweep = { mix = [...] }`), or set in [workload]")?;
+        let mut variants: Vec<(String, Section<'_>, Option<usize>)> =
+            vec![(system.name.clone(), system.table.clone(), None)];
         if let Some(mut sweep) = sweep {
             for key in sweep.keys() {
                 let Some((key, value)) = sweep.take_raw(key.get_ref()) else { continue };
-                variants = self.expand(variants, &key, value)?;
+                if key.get_ref() == "mix" {
+                    variants = self.expand_mix(variants, &value, mixes)?;
+                    continue;
+                }
+                let mut expanded = Vec::new();
+                for (name, table, mix) in variants {
+                    let one = self.expand(vec![(name, table)], &key, value.clone())?;
+                    expanded.extend(one.into_iter().map(|(name, table)| (name, table, mix)));
+                }
+                variants = expanded;
             }
         }
         variants
             .into_iter()
-            .map(|(name, table)| {
+            .map(|(name, mut table, mix)| {
+                let commitlog = table.take_raw("commitlog").map(|(key, value)| {
+                    let label = sweep_label(value.get_ref());
+                    table.insert(&key, value);
+                    label.unwrap_or_else(|| "custom".to_owned())
+                });
                 let own_disk = table.has("disk");
                 let configured = system.store.parse(table)?;
                 let disk = if own_disk { configured.disk_cost() } else { None };
@@ -400,9 +595,47 @@ impl Source<'_> {
                 if clients.iter().any(|c| *c > MAX_CLIENTS) {
                     return self.fail(per_server.span(), format!("series `{name}`: at most {MAX_CLIENTS} clients"));
                 }
-                Ok(Series { name, system: configured, properties, clients, disk })
+                let (mix, workload) = match mix {
+                    Some(index) => (Some(mixes[index].0.clone()), Some(mixes[index].1.clone())),
+                    None => (None, None),
+                };
+                Ok(Series { name, system: configured, properties, clients, disk, mix, workload, commitlog })
             })
             .collect()
+    }
+
+    /// Every variant once for each mix `value` names (an index into `mixes`).
+    fn expand_mix<'b>(
+        &self,
+        variants: Vec<(String, Section<'b>, Option<usize>)>,
+        value: &Spanned<toml::de::DeValue<'b>>,
+        mixes: &Mixes,
+    ) -> Checked<Vec<(String, Section<'b>, Option<usize>)>> {
+        let toml::de::DeValue::Array(items) = value.get_ref() else {
+            return self.fail(value.span(), "sweep.mix: expected a list of mix names");
+        };
+        if items.is_empty() {
+            return self.fail(value.span(), "sweep.mix: expected at least one mix");
+        }
+        let mut chosen = Vec::with_capacity(items.len());
+        for item in items {
+            let toml::de::DeValue::String(name) = item.get_ref() else {
+                return self.fail(item.span(), "sweep.mix: expected names of [mixes]");
+            };
+            let Some(index) = mixes.iter().position(|(m, _)| m == name.as_ref()) else {
+                let known: Vec<&str> = mixes.iter().map(|(m, _)| m.as_str()).collect();
+                let known = if known.is_empty() { "none: no [mixes] table".to_owned() } else { known.join(", ") };
+                return self.fail(item.span(), format!("sweep.mix: no mix `{name}` in [mixes] (known: {known})"));
+            };
+            chosen.push(index);
+        }
+        let mut expanded = Vec::with_capacity(variants.len() * chosen.len());
+        for (name, table, _) in variants {
+            for &index in &chosen {
+                expanded.push((format!("{name}-{}", mixes[index].0), table.clone(), Some(index)));
+            }
+        }
+        Ok(expanded)
     }
 
     /// A fault experiment's `[[system]]` with `disk = ["nvme", "hdd"]`: one variant per profile,
@@ -437,8 +670,11 @@ impl Source<'_> {
                 return self.fail(key.span(), format!("`{}` is both set and swept", key.get_ref()));
             }
             for item in &items {
-                let Some(label) = scalar_label(item.get_ref()) else {
-                    return self.fail(item.span(), format!("sweep.{}: expected numbers or names", key.get_ref()));
+                let Some(label) = sweep_label(item.get_ref()) else {
+                    return self.fail(
+                        item.span(),
+                        format!("sweep.{}: expected numbers, names or one-key tables", key.get_ref()),
+                    );
                 };
                 let mut table = table.clone();
                 table.insert(key, item.clone());

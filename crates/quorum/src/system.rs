@@ -204,6 +204,10 @@ impl System for QuorumSystem {
     fn messages_sent(&self) -> u64 {
         self.messages.get()
     }
+
+    fn disk_syncs(&self) -> Option<u64> {
+        Some(self.commit_log.syncs())
+    }
 }
 
 /// A node's client data as its sampler saw it: key -> version (reserved keys left out).

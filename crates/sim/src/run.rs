@@ -54,6 +54,9 @@ pub struct RunResult {
     pub faults: Vec<(Duration, Fault)>,
     /// Messages the system sent in all ([`System::messages_sent`] at the end).
     pub messages: u64,
+    /// Durable-log syncs in all ([`System::disk_syncs`] at the end; `None` when the system
+    /// does not count them).
+    pub syncs: Option<u64>,
     /// Model time at the end (simulated time divided by the run's scale, see [`crate::time`]).
     pub elapsed: Duration,
     /// Simulation steps taken (each one [`SimConfig::tick`] of model time).
@@ -227,6 +230,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         history: recorder.take_events(),
         faults: applied,
         messages: system.messages_sent(),
+        syncs: system.disk_syncs(),
         elapsed: to_model(sim.elapsed()),
         steps,
     })

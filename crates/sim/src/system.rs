@@ -177,6 +177,12 @@ pub trait System: 'static {
     /// Messages sent so far by every part of the system (client requests, replies, and any
     /// messages between servers), for the run's counters.
     fn messages_sent(&self) -> u64;
+
+    /// Durable-log syncs so far by every server (a commit log's fsyncs), for the run's
+    /// counters; `None` (the default) for a system that does not count them.
+    fn disk_syncs(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A connection (or connections) from one logical client to the system.

@@ -1,12 +1,15 @@
 //! Claim 2: Cassandra scales linearly with nodes. Judged on the scaling sweep's efficiency
-//! (speed-up over the node ratio, against 3 nodes at the same level).
+//! (speed-up over the node ratio, against 3 nodes of the same family: level, mix and
+//! commit-log mode), on stable points only: an overloaded or failed point never counts.
 
 use crate::evidence::{Evidence, Scaling};
 use crate::ledger::{Claim, Verdict};
 use crate::registry::Registered;
 use crate::{command, SEED_SOURCE};
 
-use super::scaling_sweep::{levels, paired_ratio, scaling_missing, seeds_text, sweep_unknowns};
+use super::scaling_sweep::{
+    families, family_text, paired_ratio, scaling_missing, seeds_text, sweep_unknowns, varied, work_text,
+};
 use crate::stats::{resolve, Estimate, Side};
 
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
@@ -41,9 +44,10 @@ pub fn linear_scaling(evidence: &Evidence, registered: &Registered) -> Claim {
     decide(claim, &cells, floor, &model_text(scaling))
 }
 
-/// One cluster size at one level: its efficiency against 3 nodes at the same level, paired by
-/// seed.
+/// One cluster size in one family: its efficiency against 3 nodes of the same family, paired
+/// by seed.
 struct Cell {
+    /// The family in words (`one`, `one, read-heavy, batch`).
     level: String,
     nodes: usize,
     efficiency: Estimate,
@@ -55,12 +59,15 @@ impl Cell {
     }
 }
 
-/// The efficiency of every cluster bigger than 3 nodes at each level, per seed (its saturation
-/// over 3 nodes' on the same seed, over the node ratio): one evidence line per level.
+/// The efficiency of every cluster bigger than 3 nodes in each family, per seed (its
+/// saturation over 3 nodes' on the same seed, over the node ratio): one evidence line per
+/// family, with the work per operation at saturation of its smallest and largest cluster.
 fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
     let mut cells = Vec::new();
-    for level in levels(scaling) {
-        let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.level == level).collect();
+    let varied = varied(scaling);
+    for family in families(scaling) {
+        let level = if varied { family_text(&family) } else { family.0.clone() };
+        let mut rows: Vec<_> = scaling.rows.iter().filter(|r| r.family() == family).collect();
         rows.sort_by_key(|r| r.nodes);
         let Some(base) = rows.iter().find(|r| r.nodes == 3) else { continue };
         let mut parts = Vec::new();
@@ -73,9 +80,17 @@ fn efficiencies(claim: &mut Claim, scaling: &Scaling) -> Vec<Cell> {
             cells.push(Cell { level: level.clone(), nodes: row.nodes, efficiency });
         }
         if !parts.is_empty() {
+            let largest = rows.last().map_or(String::new(), |r| {
+                format!(
+                    "; at saturation, 3 nodes: {}; {} nodes: {}",
+                    work_text(scaling, &base.system),
+                    r.nodes,
+                    work_text(scaling, &r.system)
+                )
+            });
             claim.line(format!(
                 "scaling ({}), quorum store N=3 at {level}, efficiency against 3 nodes (saturation ratio over node \
-                 ratio, paired by seed): {}",
+                 ratio, paired by seed, stable points only): {}{largest}",
                 seeds_text(scaling),
                 parts.join("; ")
             ));
@@ -142,6 +157,13 @@ fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
         format!("; undecided, with the same verdict either way: {}", undecided.join("; "))
     };
     let measured = format!("measured under the capacity model, where nodes share no cost ({model})");
+    // Families named by level alone when the sweep has no mixes or commit-log modes.
+    let plain = cells.iter().all(|c| !c.level.contains(','));
+    let (subject, short) = if plain {
+        ("the consistency level is", "the level is")
+    } else {
+        ("the level, mix and commit log are", "the series is")
+    };
     match kind {
         Kind::Refuted => claim.judged(
             Verdict::Refuted,
@@ -164,7 +186,7 @@ fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
             claim
                 .judged(
                     Verdict::only_when(format!(
-                        "the consistency level is {}: there every cluster's efficiency lay above {floor}, while at {} \
+                        "{subject} {}: there every cluster's efficiency lay above {floor}, while at {} \
                          it fell below ({}){open}",
                         good.join(" or "),
                         bad.join(" and "),
@@ -172,7 +194,7 @@ fn decide(claim: Claim, cells: &[Cell], floor: f64, model: &str) -> Claim {
                     )),
                     format!("clusters were measured on both sides of {floor}; {measured}"),
                 )
-                .gist(format!("the level is {}", good.join(" or ")))
+                .gist(format!("{short} {}", good.join(" or ")))
         }
     }
 }
@@ -231,6 +253,22 @@ mod tests {
         gap.scaling.as_mut().expect("sweep").points.retain(|p| !(p.series == "quorum-5-one" && p.seed == 5));
         let Verdict::Inconclusive { why } = linear_scaling(&gap).verdict else { panic!("a missing seed passed") };
         assert!(why.contains("quorum-5-one: no points on seed 5"), "{why}");
+    }
+
+    #[test]
+    fn efficiency_ignores_overloaded_points() {
+        // 5 nodes at ALL reach 4800 ok/s only on an overloaded point; stable, they reach 3000.
+        let mut e = sweep(5000.0, 4800.0);
+        for p in e.scaling.as_mut().expect("sweep").points.iter_mut().filter(|p| p.series == "quorum-5-all") {
+            if p.clients == 16 {
+                p.stable = false;
+            } else {
+                p.ok_per_s = p.ok_per_s.min(3000.0);
+            }
+        }
+        let claim = linear_scaling(&e);
+        let Verdict::HoldsOnlyWhen { condition } = &claim.verdict else { panic!("{claim:?}") };
+        assert!(condition.starts_with("the consistency level is one:"), "{condition}");
     }
 
     #[test]

@@ -88,8 +88,8 @@ fn seeds_are_read_as_fault_experiments_read_them() {
     assert!(err.message.contains("seed 4 is listed twice"), "{err}");
     let err = parsed(&with("seeds = \"five\"")).expect_err("not a count");
     assert!(err.message.contains("seed count"), "{err}");
-    let err = parsed(&with("seeds = 101")).expect_err("too many runs");
-    assert!(err.message.contains("1010 runs (sweep points times seeds): at most 1000"), "{err}");
+    let err = parsed(&with("seeds = 201")).expect_err("too many runs");
+    assert!(err.message.contains("2010 runs (sweep points times seeds): at most 2000"), "{err}");
     assert_eq!(parsed(&with("seeds = [5]")).expect("one seed").seeds, [5]);
 
     let err = parsed(&with("seed = 1")).expect_err("singular");
@@ -166,4 +166,81 @@ fn a_sweep_over_disk_profiles_keeps_each_series_disk() {
     // The single-writer bound follows the series' disk: an hdd's sync is far slower.
     let (nvme, hdd) = (s.single_writer_bound(&s.series[4]), s.single_writer_bound(&s.series[5]));
     assert!(nvme.zip(hdd).is_some_and(|(n, h)| n > 10.0 * h), "{nvme:?} {hdd:?}");
+}
+
+const MIXES: &str = r#"
+[mixes]
+write-only = { read = 0, write = 1, cas = 0 }
+read-heavy = { read = 95, write = 5, cas = 0 }
+"#;
+
+/// FILE with [mixes] and the quorum system sweeping `sweep`.
+fn with_mixes(sweep: &str) -> String {
+    FILE.replace("\n[capacity]", &format!("{MIXES}\n[capacity]"))
+        .replace("sweep = { nodes = [3, 5], level = [\"one\", \"all\"] }", sweep)
+}
+
+#[test]
+fn mixes_and_commit_logs_are_swept_as_series() {
+    let text = with_mixes(
+        "sweep = { nodes = [3], level = [\"one\"], mix = [\"write-only\", \"read-heavy\"], commitlog = [\"batch\", { periodic = \"10s\" }] }",
+    );
+    let s = parsed(&text).expect("valid");
+    let names: Vec<&str> = s.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "quorum-3-one-write-only-batch",
+            "quorum-3-one-write-only-periodic-10s",
+            "quorum-3-one-read-heavy-batch",
+            "quorum-3-one-read-heavy-periodic-10s",
+            "sqlite"
+        ]
+    );
+    let read_heavy = &s.series[2];
+    assert_eq!((read_heavy.mix.as_deref(), read_heavy.commitlog.as_deref()), (Some("read-heavy"), Some("batch")));
+    assert_eq!(s.series[1].commitlog.as_deref(), Some("periodic-10s"));
+    assert_eq!(read_heavy.mix_of(&*s.workload), sim::OpMix { read: 95, write: 5, cas: 0 });
+    assert_eq!(s.series[4].mix_of(&*s.workload), sim::OpMix { read: 1, write: 1, cas: 0 }, "[workload]'s");
+    assert_eq!((s.series[4].mix.as_deref(), s.series[4].commitlog.as_deref()), (None, None));
+    assert_eq!(s.stability, Stability::DEFAULT, "no [stability]: the defaults");
+}
+
+#[test]
+fn stability_bounds_are_read_and_checked_where_they_are() {
+    let text = FILE.replace("\n[capacity]", "\n[stability]\nwindows = 4\nmax_cv = 0.05\n\n[capacity]");
+    let s = parsed(&text).expect("valid");
+    assert_eq!(s.stability, Stability { windows: 4, max_cv: 0.05, ..Stability::DEFAULT });
+    let at = |table: &str| FILE.replace("\n[capacity]", &format!("\n[stability]\n{table}\n\n[capacity]"));
+    let err = parsed(&at("windows = 1")).expect_err("one window");
+    assert_eq!((err.line, err.column), (16, 11), "{err}");
+    assert!(err.message.contains("2 to 50 sub-windows"), "{err}");
+    let err = parsed(&at("max_cv = -0.1")).expect_err("negative");
+    assert_eq!((err.line, err.column), (16, 10), "{err}");
+    let err = parsed(&at("max_p99_growth = 0.5")).expect_err("below 1");
+    assert!(err.message.contains("max_p99_growth = 0.5"), "{err}");
+    let err = parsed(&at("max_refused_share = 2.0")).expect_err("above 1");
+    assert!(err.message.contains("max_refused_share"), "{err}");
+    let err = parsed(&at("max_latency = 3")).expect_err("unknown key");
+    assert!(err.message.contains("max_latency"), "{err}");
+}
+
+#[test]
+fn bad_mixes_are_refused_where_they_are_written() {
+    let err = parsed(&with_mixes("sweep = { mix = [\"read-mostly\"] }")).expect_err("unknown mix");
+    assert!(err.message.contains("no mix `read-mostly`") && err.message.contains("write-only, read-heavy"), "{err}");
+    assert_eq!((err.line, err.column), (29, 18), "{err}");
+    let err = parsed(&FILE.replace("sweep = { nodes = [3, 5],", "sweep = { mix = [\"a\"], nodes = [3, 5],"))
+        .expect_err("no [mixes]");
+    assert!(err.message.contains("no [mixes] table"), "{err}");
+    let err = parsed(&with_mixes("sweep = { mix = \"write-only\" }")).expect_err("not a list");
+    assert!(err.message.contains("sweep.mix: expected a list"), "{err}");
+    let bad = with_mixes("sweep = { mix = [\"write-only\"] }").replace("read = 0, write = 1", "read = 0, write = -1");
+    let err = parsed(&bad).expect_err("negative weight");
+    assert_eq!((err.line, err.column), (16, 34), "the mix's own line: {err}");
+    let bad = with_mixes("sweep = { mix = [\"write-only\"] }").replace("write-only = {", "Write_Only = {");
+    let err = parsed(&bad).expect_err("bad name");
+    assert!(err.message.contains("lowercase"), "{err}");
+    let err = parsed(&with_mixes("mix = \"write-only\"")).expect_err("set in the system");
+    assert!(err.message.contains("`mix` is swept"), "{err}");
 }

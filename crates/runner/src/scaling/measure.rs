@@ -1,11 +1,14 @@
 //! One sweep point: run it, and reduce its history to throughput and latency in simulated
-//! time ([`summarise`] is pure, so it is tested on hand-made histories).
+//! time ([`summarise`] is pure, so it is tested on hand-made histories), whether the window
+//! was steady ([`super::stability`]), and the run's messages and durable-log syncs per ok
+//! operation.
 
 use std::time::{Duration, Instant};
 
 use history::{Event, EventType};
 use serde::Serialize;
 
+use super::stability::classify;
 use crate::run::measure::operations;
 use experiment::scaling::{Point, Scaling};
 
@@ -22,12 +25,29 @@ pub struct PointResult {
     pub ok_per_s: f64,
     /// Operations invoked in the window that ended `fail` or `info`.
     pub not_ok: u64,
+    /// Of `not_ok`, those refused (`fail`: in a fault-free sweep, the store's refusal, such as
+    /// admission control's `Unavailable("overloaded")`); the rest timed out or were cut off by
+    /// the run's end.
+    pub refused: u64,
     /// Latency percentiles of the `ok` operations invoked in the window, simulated ms.
     pub latency_ms_p50: Option<f64>,
     /// See `latency_ms_p50`.
     pub latency_ms_p99: Option<f64>,
     /// Simulation steps (one per tick).
     pub steps: u64,
+    /// Whether the window was steady state ([`super::stability::classify`]); an unstable point
+    /// is reported `overloaded` and counts in no figure of the table.
+    pub stable: bool,
+    /// The sub-windows' throughput coefficient of variation.
+    pub throughput_cv: Option<f64>,
+    /// The last sub-window's p99 over the first's.
+    pub p99_growth: Option<f64>,
+    /// Messages the system sent over the whole run (warm-up, window, final reads) per `ok`
+    /// operation of the run (`None` without any).
+    pub messages_per_op: Option<f64>,
+    /// Durable-log syncs (commit-log fsyncs) over the whole run per `ok` operation; `None`
+    /// when the store does not count them (SQLite) or nothing completed.
+    pub syncs_per_op: Option<f64>,
     /// Wall time of the run, seconds (not deterministic; never compared).
     #[serde(skip)]
     pub wall_s: f64,
@@ -50,20 +70,48 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
             measured.clients = point.clients;
             measured.steps = run.steps;
             measured.wall_s = wall_s;
+            let steady = classify(&run.history, scaling.warmup, scaling.measure, &scaling.stability);
+            measured.stable = steady.stable;
+            measured.throughput_cv = steady.throughput_cv;
+            measured.p99_growth = steady.p99_growth;
+            let ok = ok_operations(&run.history);
+            measured.messages_per_op = (ok > 0).then(|| run.messages as f64 / ok as f64);
+            measured.syncs_per_op = run.syncs.filter(|_| ok > 0).map(|syncs| syncs as f64 / ok as f64);
             measured
         }
-        Err(error) => PointResult {
-            series: series.name.clone(),
-            seed: point.seed,
-            clients: point.clients,
-            ok_per_s: 0.0,
-            not_ok: 0,
-            latency_ms_p50: None,
-            latency_ms_p99: None,
-            steps: 0,
-            wall_s,
-            error: Some(error.to_string()),
-        },
+        Err(error) => PointResult::failed(&series.name, point, wall_s, error.to_string()),
+    }
+}
+
+/// Operations of `history` that ended `ok`.
+pub fn ok_operations(history: &[Event]) -> u64 {
+    operations(history).iter().filter(|op| op.completion.is_some_and(|c| c.kind == EventType::Ok)).count() as u64
+}
+
+impl PointResult {
+    /// A point whose run failed (`error`): no figure.
+    pub fn failed(series: &str, point: Point, wall_s: f64, error: String) -> Self {
+        let mut r = summarise(&[], Duration::ZERO, Duration::from_secs(1));
+        r.series = series.to_owned();
+        r.seed = point.seed;
+        r.clients = point.clients;
+        r.wall_s = wall_s;
+        r.error = Some(error);
+        r
+    }
+
+    /// `stable` or `overloaded` (`failed` when the run failed).
+    pub fn status(&self) -> &'static str {
+        match (&self.error, self.stable) {
+            (Some(_), _) => "failed",
+            (None, true) => "stable",
+            (None, false) => "overloaded",
+        }
+    }
+
+    /// Whether the point counts in the table's figures: run completed, window steady.
+    pub fn counts(&self) -> bool {
+        self.error.is_none() && self.stable
     }
 }
 
@@ -77,6 +125,7 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
     let at = |e: &Event| Duration::from_nanos(e.time.unwrap_or(0));
     let mut completed_ok = 0u64;
     let mut not_ok = 0u64;
+    let mut refused = 0u64;
     let mut latencies: Vec<u64> = Vec::new();
     for op in operations(history) {
         let invoked = at(op.invoke);
@@ -90,6 +139,7 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
             }
         } else if inside(invoked) {
             not_ok += 1;
+            refused += u64::from(kind == EventType::Fail);
         }
     }
     latencies.sort_unstable();
@@ -104,9 +154,15 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
         clients: 0,
         ok_per_s: completed_ok as f64 / measure.as_secs_f64().max(f64::MIN_POSITIVE),
         not_ok,
+        refused,
         latency_ms_p50: percentile(0.50),
         latency_ms_p99: percentile(0.99),
         steps: 0,
+        stable: false,
+        throughput_cv: None,
+        p99_growth: None,
+        messages_per_op: None,
+        syncs_per_op: None,
         wall_s: 0.0,
         error: None,
     }
@@ -141,6 +197,7 @@ mod tests {
         let r = summarise(&history, ms(100), ms(100));
         assert_eq!(r.ok_per_s, 20.0); // 2 in 0.1 s
         assert_eq!(r.not_ok, 2); // the fail and the one never completed
+        assert_eq!(r.refused, 1, "the fail");
         assert_eq!(r.latency_ms_p50, Some(10.0));
         assert_eq!(r.latency_ms_p99, Some(50.0));
     }

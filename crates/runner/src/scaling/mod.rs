@@ -16,6 +16,7 @@
 
 pub mod measure;
 pub mod report;
+pub mod stability;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -117,17 +118,8 @@ pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult>
         .into_iter()
         .zip(&points)
         .map(|(slot, point)| {
-            slot.unwrap_or_else(|| PointResult {
-                series: scaling.series[point.series].name.clone(),
-                seed: point.seed,
-                clients: point.clients,
-                ok_per_s: 0.0,
-                not_ok: 0,
-                latency_ms_p50: None,
-                latency_ms_p99: None,
-                steps: 0,
-                wall_s: 0.0,
-                error: Some("the run panicked".to_owned()),
+            slot.unwrap_or_else(|| {
+                PointResult::failed(&scaling.series[point.series].name, *point, 0.0, "the run panicked".to_owned())
             })
         })
         .collect()

@@ -1,8 +1,11 @@
 //! From sweep points to the saturation table, and its renderings (text, Markdown, CSV, JSON,
 //! a summary, an SVG of throughput against offered load). Pure: the caller writes files.
 //!
-//! Every figure is taken on each seed first, then combined over the seeds:
-//! - saturation: a series' highest throughput over its sweep on one seed; the row gives the
+//! Only *stable* points count ([`super::stability`]): a point whose window was not steady state
+//! is reported `overloaded` (in `points.csv` and the row's count) and is in no figure. Every
+//! figure is taken on each seed first, then combined over the seeds:
+//! - saturation: a series' highest stable throughput over its sweep on one seed (a seed
+//!   without a stable point has none, and is left out of `saturation_by_seed`); the row gives the
 //!   mean over seeds, the lowest and highest, and every seed's (`saturation_by_seed`);
 //! - knee: on one seed, the first point (fewest clients) reaching [`KNEE_SHARE`] of that seed's
 //!   saturation, and "p99 at saturation" is the knee's p99 (past the knee more clients only
@@ -10,8 +13,11 @@
 //!   does); the row gives the median over seeds of each (knee: the lower middle one, so that
 //!   it is a point of the sweep);
 //! - speed-up vs 3 and efficiency: on one seed, the saturation over the 3-node series' at the
-//!   same level on the same seed (efficiency: divided by nodes / 3); the row gives the mean
-//!   over seeds, and the efficiency's lowest and highest.
+//!   same level, mix and commit-log mode on the same seed (efficiency: divided by nodes / 3);
+//!   the row gives the mean over seeds, and the efficiency's lowest and highest;
+//! - messages and syncs per operation: at the seed's saturation point (the whole run's
+//!   messages, and commit-log syncs, over its ok operations); the row gives the mean over
+//!   seeds with the lowest and highest.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -36,6 +42,18 @@ pub struct Row {
     pub nodes: usize,
     /// Read and write level (`-` for SQLite).
     pub level: String,
+    /// The mix's name (`read-heavy`), `-` when the series uses `[workload]`'s.
+    #[serde(default = "dash")]
+    pub mix: String,
+    /// The commit-log mode (`batch`, `periodic-10s`), `-` when the file names none.
+    #[serde(default = "dash")]
+    pub commitlog: String,
+    /// Points whose window was steady (over every seed): those the figures rest on.
+    #[serde(default)]
+    pub stable_points: usize,
+    /// Points reported overloaded (over every seed): in no figure.
+    #[serde(default)]
+    pub overloaded_points: usize,
     /// The highest `ok` throughput of the sweep, per simulated second: the mean over seeds.
     pub saturation_ok_per_s: f64,
     /// The lowest seed's saturation.
@@ -58,22 +76,55 @@ pub struct Row {
     pub efficiency_max: Option<f64>,
     /// The model's upper bound (SQLite only), operations per second.
     pub model_bound_ok_per_s: Option<f64>,
+    /// Messages per ok operation at each seed's saturation point: the mean over seeds.
+    #[serde(default)]
+    pub messages_per_op: Option<f64>,
+    /// The lowest seed's messages per ok operation.
+    #[serde(default)]
+    pub messages_per_op_min: Option<f64>,
+    /// The highest seed's.
+    #[serde(default)]
+    pub messages_per_op_max: Option<f64>,
+    /// Commit-log syncs per ok operation at each seed's saturation point: the mean over seeds
+    /// (`None` for a store that does not count them).
+    #[serde(default)]
+    pub syncs_per_op: Option<f64>,
+    /// The lowest seed's syncs per ok operation.
+    #[serde(default)]
+    pub syncs_per_op_min: Option<f64>,
+    /// The highest seed's.
+    #[serde(default)]
+    pub syncs_per_op_max: Option<f64>,
     /// Points whose run failed (over every seed).
     pub errors: usize,
 }
 
-/// One series on one seed.
+fn dash() -> String {
+    "-".to_owned()
+}
+
+/// One series on one seed, over its stable points only.
 struct Curve<'a> {
-    saturation: f64,
+    /// The highest stable throughput (`None`: no stable point).
+    saturation: Option<f64>,
+    /// The point that reached it.
+    top: Option<&'a PointResult>,
     knee: Option<&'a PointResult>,
 }
 
 fn curve<'a>(points: &[&'a PointResult]) -> Curve<'a> {
-    let mut mine = points.to_vec();
+    let mut mine: Vec<&PointResult> = points.iter().copied().filter(|p| p.counts()).collect();
     mine.sort_by_key(|p| p.clients);
-    let best = mine.iter().map(|p| p.ok_per_s).fold(0.0, f64::max);
-    let knee = mine.into_iter().find(|p| p.ok_per_s >= KNEE_SHARE * best && best > 0.0);
-    Curve { saturation: best, knee }
+    let top = mine.iter().copied().reduce(|best, p| if p.ok_per_s > best.ok_per_s { p } else { best });
+    let best = top.map(|p| p.ok_per_s);
+    let knee = best.and_then(|best| mine.into_iter().find(|p| p.ok_per_s >= KNEE_SHARE * best && best > 0.0));
+    Curve { saturation: best, top, knee }
+}
+
+/// The mean, lowest and highest of `values` (all `None` for none).
+fn spread(values: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let range = min_max(values.iter().copied());
+    (mean(values), range.map(|r| r.0), range.map(|r| r.1))
 }
 
 /// The mean of `values` (`None` for none).
@@ -100,8 +151,8 @@ fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     })
 }
 
-/// The rows of `scaling`, in series order, from `points` (in any order), every seed of
-/// `scaling.seeds` counted (a seed whose runs all failed saturates at 0).
+/// The rows of `scaling`, in series order, from `points` (in any order), over the seeds of
+/// `scaling.seeds` that have a stable point.
 pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     let mut rows: Vec<Row> = scaling
         .series
@@ -116,16 +167,25 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
                     (seed, curve(&of_seed))
                 })
                 .collect();
-            let by_seed: BTreeMap<u64, f64> = curves.iter().map(|(seed, c)| (*seed, c.saturation)).collect();
+            let by_seed: BTreeMap<u64, f64> =
+                curves.iter().filter_map(|(seed, c)| c.saturation.map(|s| (*seed, s))).collect();
             let saturations: Vec<f64> = by_seed.values().copied().collect();
             let (lo, hi) = min_max(saturations.iter().copied()).unwrap_or((0.0, 0.0));
-            let mut knees: Vec<usize> = curves.iter().map(|(_, c)| c.knee.map_or(0, |p| p.clients)).collect();
+            let mut knees: Vec<usize> = curves.iter().filter_map(|(_, c)| c.knee.map(|p| p.clients)).collect();
+            let messages: Vec<f64> = curves.iter().filter_map(|(_, c)| c.top.and_then(|p| p.messages_per_op)).collect();
+            let syncs: Vec<f64> = curves.iter().filter_map(|(_, c)| c.top.and_then(|p| p.syncs_per_op)).collect();
+            let (messages, messages_min, messages_max) = spread(&messages);
+            let (syncs, syncs_min, syncs_max) = spread(&syncs);
             knees.sort_unstable();
             let p99s: Vec<f64> = curves.iter().filter_map(|(_, c)| c.knee.and_then(|p| p.latency_ms_p99)).collect();
             Row {
                 system: series.name.clone(),
                 nodes: series.nodes(),
-                level: series.level().unwrap_or_else(|| "-".to_owned()),
+                level: series.level().unwrap_or_else(dash),
+                mix: series.mix.clone().unwrap_or_else(dash),
+                commitlog: series.commitlog.clone().unwrap_or_else(dash),
+                stable_points: mine.iter().filter(|p| p.counts()).count(),
+                overloaded_points: mine.iter().filter(|p| p.error.is_none() && !p.stable).count(),
                 saturation_ok_per_s: mean(&saturations).unwrap_or(0.0),
                 saturation_min_ok_per_s: lo,
                 saturation_max_ok_per_s: hi,
@@ -137,17 +197,24 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
                 efficiency_min: None,
                 efficiency_max: None,
                 model_bound_ok_per_s: scaling.single_writer_bound(series),
+                messages_per_op: messages,
+                messages_per_op_min: messages_min,
+                messages_per_op_max: messages_max,
+                syncs_per_op: syncs,
+                syncs_per_op_min: syncs_min,
+                syncs_per_op_max: syncs_max,
                 errors: mine.iter().filter(|p| p.error.is_some()).count(),
             }
         })
         .collect();
-    let base: Vec<(String, BTreeMap<u64, f64>)> = rows
+    let base: Vec<(Family, BTreeMap<u64, f64>)> = rows
         .iter()
         .filter(|r| r.nodes == 3 && r.level != "-")
-        .map(|r| (r.level.clone(), r.saturation_by_seed.clone()))
+        .map(|r| (r.family(), r.saturation_by_seed.clone()))
         .collect();
     for row in rows.iter_mut().filter(|r| r.level != "-") {
-        let Some((_, three)) = base.iter().find(|(level, _)| *level == row.level) else { continue };
+        let family = row.family();
+        let Some((_, three)) = base.iter().find(|(f, _)| *f == family) else { continue };
         let speedups: Vec<f64> = row
             .saturation_by_seed
             .iter()
@@ -164,6 +231,17 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     rows
 }
 
+/// A series apart from its nodes: level, mix, commit-log mode.
+pub type Family = (String, String, String);
+
+impl Row {
+    /// What a series is apart from its nodes: level, mix, commit-log mode (the 3-node series
+    /// of the same family is its base for speed-up and efficiency).
+    pub fn family(&self) -> Family {
+        (self.level.clone(), self.mix.clone(), self.commitlog.clone())
+    }
+}
+
 /// Seeds in words: `seed 3`, `seeds 1-5`, `seeds 1,2,4`.
 pub fn seeds_text(seeds: &[u64]) -> String {
     let mut sorted = seeds.to_vec();
@@ -177,10 +255,13 @@ pub fn seeds_text(seeds: &[u64]) -> String {
     }
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 17] = [
     "system",
     "nodes",
     "level",
+    "mix",
+    "commit log",
+    "stable/overloaded points",
     "saturation ok/s",
     "min-max ok/s",
     "knee clients",
@@ -189,6 +270,9 @@ const HEADER: [&str; 11] = [
     "efficiency",
     "efficiency min-max",
     "model bound ok/s",
+    "messages/op",
+    "messages/op min-max",
+    "syncs/op",
 ];
 
 fn opt(value: Option<f64>, decimals: usize) -> String {
@@ -202,11 +286,14 @@ fn range(lo: Option<f64>, hi: Option<f64>, decimals: usize) -> String {
     }
 }
 
-fn cells(row: &Row) -> [String; 11] {
+fn cells(row: &Row) -> [String; 17] {
     [
         row.system.clone(),
         row.nodes.to_string(),
         row.level.clone(),
+        row.mix.clone(),
+        row.commitlog.clone(),
+        format!("{}/{}", row.stable_points, row.overloaded_points),
         format!("{:.0}", row.saturation_ok_per_s),
         range(Some(row.saturation_min_ok_per_s), Some(row.saturation_max_ok_per_s), 0),
         row.knee_clients.to_string(),
@@ -215,6 +302,12 @@ fn cells(row: &Row) -> [String; 11] {
         opt(row.efficiency, 3),
         range(row.efficiency_min, row.efficiency_max, 3),
         opt(row.model_bound_ok_per_s, 0),
+        opt(row.messages_per_op, 2),
+        range(row.messages_per_op_min, row.messages_per_op_max, 2),
+        match (row.syncs_per_op, row.syncs_per_op_min, row.syncs_per_op_max) {
+            (Some(mean), Some(lo), Some(hi)) => format!("{mean:.3} ({lo:.3}-{hi:.3})"),
+            _ => "-".to_owned(),
+        },
     ]
 }
 
@@ -246,7 +339,7 @@ pub fn csv(rows: &[Row]) -> String {
 }
 
 /// The header of `points.csv`.
-pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error";
+pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,refused,p50_ms,p99_ms,throughput_cv,p99_growth,status,messages_per_op,syncs_per_op,steps,error";
 
 /// Every point as CSV (the curves behind each row, one per seed), in the order given (the
 /// sweep's: series, seed, clients).
@@ -256,14 +349,20 @@ pub fn points_csv(points: &[PointResult]) -> String {
         let error = p.error.as_deref().unwrap_or("").replace([',', '\n'], ";");
         let _ = writeln!(
             out,
-            "{},{},{},{:.1},{},{},{},{},{}",
+            "{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{}",
             p.series,
             p.seed,
             p.clients,
             p.ok_per_s,
             p.not_ok,
+            p.refused,
             opt(p.latency_ms_p50, 3),
             opt(p.latency_ms_p99, 3),
+            opt(p.throughput_cv, 4),
+            opt(p.p99_growth, 3),
+            p.status(),
+            opt(p.messages_per_op, 3),
+            opt(p.syncs_per_op, 4),
             p.steps,
             error
         );
@@ -311,6 +410,35 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
          series at the same level on the same seed, as the mean over seeds, efficiency with min-max",
         KNEE_SHARE * 100.0
     );
+    let st = &scaling.stability;
+    let _ = writeln!(
+        out,
+        "- steady state: the window cut into {} sub-windows; a point is stable when their ok counts vary by a \
+         coefficient of variation of at most {}, the last one's p99 is at most {}x the first's, and at most {:.1}% \
+         of the window's operations were refused; any other point is overloaded and counts in no figure",
+        st.windows,
+        st.max_cv,
+        st.max_p99_growth,
+        st.max_refused_share * 100.0
+    );
+    let mut mixes: Vec<String> = Vec::new();
+    for series in &scaling.series {
+        if let (Some(name), Some(workload)) = (&series.mix, &series.workload) {
+            let m = workload.mix();
+            let line = format!("{name}: read {} / write {} / cas {}", m.read, m.write, m.cas);
+            if !mixes.contains(&line) {
+                mixes.push(line);
+            }
+        }
+    }
+    if !mixes.is_empty() {
+        let _ = writeln!(out, "- mixes swept (replacing the file's mix): {}", mixes.join("; "));
+    }
+    let _ = writeln!(
+        out,
+        "- messages/op and syncs/op: the whole run's messages (and commit-log syncs) over its ok operations, at \
+         each seed's saturation point, the mean over seeds with min-max"
+    );
     let _ = writeln!(out, "- SQLite's model bound: 1 / (cpu_per_message + write share x fsync), an upper bound\n");
     out.push_str("## Table\n\n");
     out.push_str(&render(rows, true));
@@ -328,16 +456,19 @@ pub fn wall(points: &[PointResult], wall_total_s: f64) -> String {
         wall_total_s,
         cpu_s
     );
-    out.push_str("| series | seed | clients | ok/s | p99 ms | steps | wall s |\n|---|---|---|---|---|---|---|\n");
+    out.push_str(
+        "| series | seed | clients | ok/s | p99 ms | status | steps | wall s |\n|---|---|---|---|---|---|---|---|\n",
+    );
     for p in points {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {} | {} | {:.2} |",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {:.2} |",
             p.series,
             p.seed,
             p.clients,
             p.ok_per_s,
             opt(p.latency_ms_p99, 1),
+            p.status(),
             p.steps,
             p.wall_s
         );
@@ -468,12 +599,56 @@ sweep = { nodes = [3, 6] }
             clients,
             ok_per_s,
             not_ok: 0,
+            refused: 0,
             latency_ms_p50: Some(p99 / 2.0),
             latency_ms_p99: Some(p99),
             steps: 1,
+            stable: true,
+            throughput_cv: Some(0.01),
+            p99_growth: Some(1.0),
+            messages_per_op: Some(10.0),
+            syncs_per_op: Some(0.5),
             wall_s: 0.0,
             error: None,
         }
+    }
+
+    fn overloaded(series: &str, seed: u64, clients: usize, ok_per_s: f64, p99: f64) -> PointResult {
+        PointResult { stable: false, p99_growth: Some(2.0), ..point(series, seed, clients, ok_per_s, p99) }
+    }
+
+    #[test]
+    fn saturation_ignores_overloaded_points() {
+        let s = scaling();
+        let mut top = point("q-3", 1, 3, 100.0, 1.0);
+        top.messages_per_op = Some(12.0);
+        let points = [
+            top,
+            // More throughput, but its window drifted: in no figure.
+            overloaded("q-3", 1, 6, 150.0, 9.0),
+            point("q-3", 2, 3, 90.0, 2.0),
+            point("q-3", 2, 6, 110.0, 4.0),
+            point("q-3", 3, 3, 95.0, 3.0),
+            overloaded("q-3", 3, 6, 200.0, 5.0),
+            // Seed 1 of q-6 has no stable point: no saturation on that seed.
+            overloaded("q-6", 1, 6, 180.0, 1.0),
+            overloaded("q-6", 1, 12, 100.0, 1.0),
+            point("q-6", 2, 6, 100.0, 1.0),
+            point("q-6", 2, 12, 220.0, 8.0),
+            point("q-6", 3, 6, 190.0, 1.0),
+            point("q-6", 3, 12, 0.0, 0.0),
+        ];
+        let rows = rows(&s, &points);
+        let (three, six) = (&rows[0], &rows[1]);
+        assert_eq!(three.saturation_by_seed, BTreeMap::from([(1, 100.0), (2, 110.0), (3, 95.0)]));
+        assert_eq!((three.stable_points, three.overloaded_points), (4, 2));
+        assert_eq!(three.knee_clients, 3);
+        assert_eq!((three.messages_per_op_min, three.messages_per_op_max), (Some(10.0), Some(12.0)));
+        assert_eq!(six.saturation_by_seed, BTreeMap::from([(2, 220.0), (3, 190.0)]), "seed 1: none");
+        // Efficiency over the seeds both have: 2.0 and 2.0 speed-ups over 2x nodes.
+        assert_eq!((six.efficiency_min, six.efficiency_max), (Some(1.0), Some(1.0)));
+        let csv = points_csv(&points[1..2]);
+        assert!(csv.contains(",overloaded,"), "{csv}");
     }
 
     #[test]
@@ -524,6 +699,9 @@ sweep = { nodes = [3, 6] }
         assert_eq!(seeds_text(&[5, 4, 3, 2, 1]), "seeds 1-5");
         assert_eq!(seeds_text(&[1, 2, 4]), "seeds 1,2,4");
         let csv = points_csv(&[point("q-3", 2, 3, 100.0, 1.0)]);
-        assert_eq!(csv, format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0.500,1.000,1,\n"));
+        assert_eq!(
+            csv,
+            format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0,0.500,1.000,0.0100,1.000,stable,10.000,0.5000,1,\n")
+        );
     }
 }
