@@ -13,7 +13,17 @@
 //!   turned into simulated time ([`DiskCost`]), both booked on the node's [`NodeClock`]
 //!   (pipelined: the CPU serves the next frame while the disk syncs), and the call's effects go
 //!   out only when both are done. Internal calls (timers, undeliverable messages) cost no CPU
-//!   but queue behind it.
+//!   but queue behind it. The network ([`Network`], free unless configured): a frame received
+//!   first occupies the NIC's receive side (`bytes / bandwidth`) and its call's CPU work starts
+//!   when it has arrived; every frame sent (a peer message, a reply) costs send CPU and then
+//!   occupies the NIC's transmit side, and goes on the wire only when both are done. What a
+//!   node books is counted per node in [`UsageLog`] ([`crate::system::QuorumSystem::usage`]).
+//! - Admission control ([`Admission`], unbounded unless configured): a client request that
+//!   arrives while the node's backlog (how long until its CPU, disk and NIC are all idle)
+//!   exceeds the bound is refused at once with `Unavailable("overloaded")`, as Cassandra
+//!   answers `OverloadedException`: definite, the node did nothing with it (reading its frame
+//!   is still charged). Only client requests are refused: peer messages are work the cluster
+//!   already accepted.
 //! - The commit log ([`lsm::CommitLogSync`]; the storage never syncs by itself):
 //!   - `batch`: the grouping is decided by [`lsm::SyncBatcher`], a pure state machine; the
 //!     host only syncs, books the disk time and waits. A call that wrote (or that ran while
@@ -57,7 +67,7 @@ use std::time::Duration;
 use lsm::sync_batch::{Step, SyncBatcher};
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
-use sim::capacity::{CpuCost, NodeClock};
+use sim::capacity::{Admission, CpuCost, Network, NodeClock, Overlap, Usage, UsageLog};
 use sim::disk_cost::{DiskCost, DiskWork, SyncDraws, SyncKinds};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
@@ -124,6 +134,12 @@ pub struct NodeSetup {
     pub disk: DiskCost,
     /// What each incoming frame costs in CPU time.
     pub cpu: CpuCost,
+    /// What sending costs, and the NIC.
+    pub network: Network,
+    /// When client requests are refused.
+    pub admission: Admission,
+    /// What each node booked (shared by the whole system).
+    pub usage: UsageLog,
     /// Messages sent (shared by the whole system).
     pub messages: Rc<Cell<u64>>,
     /// This node's clock offset from simulated time, in nanoseconds (set by clock-skew faults).
@@ -166,6 +182,9 @@ impl CommitLogCounts {
     }
 }
 
+/// The reason a request refused by admission control gives.
+pub const OVERLOADED: &str = "overloaded";
+
 /// Model time since the start (zero outside a simulation; see [`sim::time`]).
 fn now() -> Duration {
     sim::time::now()
@@ -202,12 +221,81 @@ struct Host {
 impl Host {
     /// Runs one internal node call (a timer, an undeliverable message): no CPU cost.
     fn run(self: &Rc<Self>, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
-        self.run_costing(Duration::ZERO, call);
+        self.run_costing(Duration::ZERO, Duration::ZERO, call);
     }
 
-    /// Runs the node call for an incoming frame of `bytes` bytes, charging its CPU time.
+    /// Runs the node call for an incoming frame of `bytes` bytes, charging its NIC and CPU
+    /// time.
     fn receive(self: &Rc<Self>, bytes: usize, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
-        self.run_costing(self.setup.cpu.charge(bytes), call);
+        self.count_received(bytes);
+        self.run_costing(self.setup.network.nic_time(bytes), self.setup.cpu.charge(bytes), call);
+    }
+
+    /// Counts a frame of `bytes` bytes received.
+    fn count_received(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.received = u.received.saturating_add(1);
+            u.received_bytes = u.received_bytes.saturating_add(bytes);
+        });
+    }
+
+    /// A client request of `bytes` bytes on connection `conn`: refused at once when the
+    /// node's backlog exceeds the admission bound (see the module docs), run otherwise.
+    fn receive_request(self: &Rc<Self>, conn: u64, bytes: usize, request: Request) {
+        if self.dead.get() {
+            return;
+        }
+        let mut clock = self.clock.get();
+        let backlog = clock.backlog(tokio::time::Instant::now());
+        self.clock.set(clock);
+        let admitted = self.setup.admission.admits(backlog);
+        self.record(|u| {
+            u.requests = u.requests.saturating_add(1);
+            u.refused = u.refused.saturating_add(u64::from(!admitted));
+        });
+        if admitted {
+            return self.receive(bytes, |node, now| node.on_request(now, conn, request));
+        }
+        self.count_received(bytes);
+        let at = tokio::time::Instant::now();
+        let done = self.book(at, self.setup.network.nic_time(bytes), self.setup.cpu.charge(bytes), DiskWork::default());
+        let response = Response { id: request.id, result: Err(Failure::Unavailable(OVERLOADED.to_owned())) };
+        self.dispatch_after(done, vec![Effect::Reply { conn, response }]);
+    }
+
+    /// Adds to this node's counters.
+    fn record(&self, add: impl FnOnce(&mut Usage)) {
+        let name = self.setup.hosts.get(&self.id).map_or("", String::as_str);
+        self.setup.usage.record(name, Overlap::Pipelined, add);
+    }
+
+    /// Books sending a frame of `bytes` bytes now (send CPU, then the NIC's transmit side):
+    /// when it may go on the wire (`None`: at once).
+    fn book_send(&self, bytes: usize) -> Option<tokio::time::Instant> {
+        let network = self.setup.network;
+        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
+        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.sent = u.sent.saturating_add(1);
+            u.sent_bytes = u.sent_bytes.saturating_add(size);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.nic_tx = u.nic_tx.saturating_add(tx);
+        });
+        let mut clock = self.clock.get();
+        let done = clock.book_send(tokio::time::Instant::now(), cpu, tx);
+        self.clock.set(clock);
+        done
+    }
+
+    /// Books background disk time `disk` from `at` (a sync no call waits for by its CPU):
+    /// when it is done (`None`: at once).
+    fn book_disk(&self, at: tokio::time::Instant, disk: Duration) -> Option<tokio::time::Instant> {
+        self.record(|u| u.disk = u.disk.saturating_add(disk));
+        let mut clock = self.clock.get();
+        let done = clock.book_disk(at, disk);
+        self.clock.set(clock);
+        done
     }
 
     /// Runs one node call, then sends its effects once its CPU and disk time have passed (and,
@@ -216,6 +304,7 @@ impl Host {
     /// dropped (what it answered may rest on writes the disk does not hold).
     fn run_costing(
         self: &Rc<Self>,
+        rx: Duration,
         cpu: Duration,
         call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>,
     ) {
@@ -241,7 +330,7 @@ impl Host {
             _ => Step::Nothing,
         };
         let Step::Sync(sync) = step else {
-            let done = self.book(at, cpu, work);
+            let done = self.book(at, rx, cpu, work);
             if step == Step::Wait {
                 self.hold(done, effects);
             } else {
@@ -251,16 +340,22 @@ impl Host {
         };
         // `batch`, no sync running: this call's sync covers it and every held effect.
         let Some(synced) = self.sync_log() else { return };
-        let done = self.book(at, cpu, work.plus(synced));
+        let done = self.book(at, rx, cpu, work.plus(synced));
         self.hold(done, effects);
         self.release_after_sync(sync, done);
     }
 
-    /// Books a call's CPU and disk time from `at`: when its effects may go out (`None`: at
-    /// once).
-    fn book(&self, at: tokio::time::Instant, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
+    /// Books a call's NIC (receive), CPU and disk time from `at`: when its effects may go out
+    /// (`None`: at once).
+    fn book(&self, at: tokio::time::Instant, rx: Duration, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
+        let disk = self.disk_time(work);
+        self.record(|u| {
+            u.nic_rx = u.nic_rx.saturating_add(rx);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.disk = u.disk.saturating_add(disk);
+        });
         let mut clock = self.clock.get();
-        let done = clock.book(at, cpu, self.disk_time(work));
+        let done = clock.book_received(at, rx, cpu, disk);
         self.clock.set(clock);
         done
     }
@@ -317,9 +412,7 @@ impl Host {
         }
         let Step::Sync(next) = self.batch.borrow_mut().on_sync_done(sync) else { return };
         let Some(work) = self.sync_log() else { return };
-        let mut clock = self.clock.get();
-        let done = clock.book_disk(ended, self.disk_time(work));
-        self.clock.set(clock);
+        let done = self.book_disk(ended, self.disk_time(work));
         self.release_after_sync(next, done);
     }
 
@@ -440,10 +533,8 @@ async fn syncer(host: Rc<Host>, period: Duration) {
         }
         let Some(work) = host.sync_log() else { return };
         let held = std::mem::take(&mut *host.held.borrow_mut());
-        let mut clock = host.clock.get();
         let disk = host.disk_time(work);
-        let done = clock.book_disk(tokio::time::Instant::now(), disk);
-        host.clock.set(clock);
+        let done = host.book_disk(tokio::time::Instant::now(), disk);
         host.dispatch_after(host.held_until.take().max(done), held);
     }
 }
@@ -466,6 +557,10 @@ async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::R
         // dropped: it says nothing about the peer, so the peer is not reported unreachable. A
         // round waiting for it times out; anti-entropy tries again next period.
         let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) else { continue };
+        // Send CPU, then the NIC: the frame goes on the wire when it has left the node.
+        if let Some(sent) = host.book_send(bytes.len()) {
+            tokio::time::sleep_until(sent).await;
+        }
         let suspect = host.node.borrow().suspects(peer, now());
         if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
             // The current stream may have lost a segment to a partition: start afresh.
@@ -554,10 +649,17 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     host.clients.borrow_mut().insert(conn, sender);
     let messages = Rc::clone(&host.setup.messages);
     // Not registered with the host: it ends with its channel, and aborting this task (the
-    // reader) drops the channel's sender.
+    // reader) drops the channel's sender. It holds the host weakly, so that it never keeps a
+    // stopped incarnation alive.
+    let weak = Rc::downgrade(&host);
     let write_task = tokio::task::spawn_local(async move {
         while let Some(response) = replies.recv().await {
             let Ok(bytes) = frame::encode_limited(&response, MAX_REPLY_FRAME) else { break };
+            // Send CPU, then the NIC (see `peer_writer`).
+            let sent = weak.upgrade().and_then(|host| host.book_send(bytes.len()));
+            if let Some(sent) = sent {
+                tokio::time::sleep_until(sent).await;
+            }
             if frame::write_frame(&mut writer, &bytes).await.is_err() {
                 break;
             }
@@ -577,7 +679,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
             _ => break,
         };
         match frame::decode::<Request>(&body) {
-            Ok(request) => host.receive(body.len(), |node, now| node.on_request(now, conn, request)),
+            Ok(request) => host.receive_request(conn, body.len(), request),
             Err(error) => {
                 let id = frame::salvage_id(&body).unwrap_or(0);
                 refuse(&host, conn, id, format!("malformed request: {error}"));

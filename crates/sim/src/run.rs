@@ -58,6 +58,8 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Simulation steps taken (each one [`SimConfig::tick`] of model time).
     pub steps: u64,
+    /// What the servers booked on the capacity model ([`System::usage`] at the end).
+    pub usage: crate::capacity::ClusterUsage,
 }
 
 impl RunResult {
@@ -229,6 +231,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         messages: system.messages_sent(),
         elapsed: to_model(sim.elapsed()),
         steps,
+        usage: system.usage(),
     })
 }
 

@@ -177,6 +177,12 @@ pub trait System: 'static {
     /// Messages sent so far by every part of the system (client requests, replies, and any
     /// messages between servers), for the run's counters.
     fn messages_sent(&self) -> u64;
+
+    /// What the servers booked on their capacity model so far, per server
+    /// ([`crate::capacity::UsageLog`]). The default: nothing (a system that models no costs).
+    fn usage(&self) -> crate::capacity::ClusterUsage {
+        crate::capacity::ClusterUsage::default()
+    }
 }
 
 /// A connection (or connections) from one logical client to the system.
