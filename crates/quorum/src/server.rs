@@ -21,9 +21,11 @@
 //! - Admission control ([`Admission`], unbounded unless configured): a client request that
 //!   arrives while the node's backlog (how long until its CPU, disk and NIC are all idle)
 //!   exceeds the bound is refused at once with `Unavailable("overloaded")`, as Cassandra
-//!   answers `OverloadedException`: definite, the node did nothing with it (reading its frame
-//!   is still charged). Only client requests are refused: peer messages are work the cluster
-//!   already accepted.
+//!   answers `OverloadedException`: definite, the node did nothing with it. The refusal costs
+//!   the node's timelines nothing and is not queued behind them: Cassandra checks its limits
+//!   on the native transport's event loop (Netty), apart from the request stage whose queue is
+//!   long. Only client requests are refused: peer messages are work the cluster already
+//!   accepted.
 //! - The commit log ([`lsm::CommitLogSync`]; the storage never syncs by itself):
 //!   - `batch`: the grouping is decided by [`lsm::SyncBatcher`], a pure state machine; the
 //!     host only syncs, books the disk time and waits. A call that wrote (or that ran while
@@ -258,10 +260,8 @@ impl Host {
             return self.receive(bytes, |node, now| node.on_request(now, conn, request));
         }
         self.count_received(bytes);
-        let at = tokio::time::Instant::now();
-        let done = self.book(at, self.setup.network.nic_time(bytes), self.setup.cpu.charge(bytes), DiskWork::default());
         let response = Response { id: request.id, result: Err(Failure::Unavailable(OVERLOADED.to_owned())) };
-        self.dispatch_after(done, vec![Effect::Reply { conn, response }]);
+        self.route(vec![Effect::Reply { conn, response }]);
     }
 
     /// Adds to this node's counters.
@@ -620,6 +620,11 @@ async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
     }
 }
 
+/// Whether `response` is an admission-control refusal.
+fn is_refusal(response: &Response) -> bool {
+    matches!(&response.result, Err(Failure::Unavailable(why)) if why == OVERLOADED)
+}
+
 /// Whether a read failed because of what the other side sent (an oversized length, a stream
 /// ending inside a frame), rather than because the connection broke.
 fn is_bad_input(error: &WireError) -> bool {
@@ -655,8 +660,9 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     let write_task = tokio::task::spawn_local(async move {
         while let Some(response) = replies.recv().await {
             let Ok(bytes) = frame::encode_limited(&response, MAX_REPLY_FRAME) else { break };
-            // Send CPU, then the NIC (see `peer_writer`).
-            let sent = weak.upgrade().and_then(|host| host.book_send(bytes.len()));
+            // Send CPU, then the NIC (see `peer_writer`); a refusal is not queued (see the
+            // module docs).
+            let sent = weak.upgrade().filter(|_| !is_refusal(&response)).and_then(|host| host.book_send(bytes.len()));
             if let Some(sent) = sent {
                 tokio::time::sleep_until(sent).await;
             }
