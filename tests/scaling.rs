@@ -134,7 +134,10 @@ fn a_tiny_sweep_runs_every_seed_scales_and_respects_the_model() {
             (fields[0].to_owned(), fields[1].to_owned(), fields[2].to_owned())
         })
         .collect();
-    assert!(points.starts_with("series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n"), "{points}");
+    assert!(
+        points.starts_with("series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,predicted_ok_per_s,binds,error\n"),
+        "{points}"
+    );
     let key = |series: &str, seed: &str, clients: &str| (series.to_owned(), seed.to_owned(), clients.to_owned());
     assert_eq!(keys.len(), 16, "8 points on 2 seeds: {points}");
     assert_eq!(

@@ -354,12 +354,18 @@ mod tests {
         assert_eq!(clock.book_received(t0 + us(1), nic.time(100), us(5), Duration::ZERO), Some(t0 + us(16)));
         // A big frame received delays its own call, and the next frame received.
         assert_eq!(clock.book_received(t0 + us(20), big, us(5), Duration::ZERO), Some(t0 + us(100_025)));
-        assert_eq!(clock.book_received(t0 + us(30), nic.time(100), Duration::ZERO, Duration::ZERO), Some(t0 + us(100_030)));
+        assert_eq!(
+            clock.book_received(t0 + us(30), nic.time(100), Duration::ZERO, Duration::ZERO),
+            Some(t0 + us(100_030))
+        );
         // With a free NIC receiving is booking.
         let mut a = NodeClock::new(Overlap::Pipelined);
         let mut b = NodeClock::new(Overlap::Pipelined);
         for (at, cpu) in [(0u64, 10u64), (3, 0), (40, 0)] {
-            assert_eq!(a.book_received(t0 + us(at), Duration::ZERO, us(cpu), us(7)), b.book(t0 + us(at), us(cpu), us(7)));
+            assert_eq!(
+                a.book_received(t0 + us(at), Duration::ZERO, us(cpu), us(7)),
+                b.book(t0 + us(at), us(cpu), us(7))
+            );
         }
     }
 

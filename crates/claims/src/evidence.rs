@@ -470,7 +470,9 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
             return Err(bad("expected 9 fields"));
         }
         let seed = fields[1].parse().map_err(|_| bad("seed is not a whole number"))?;
-        if !fields[8..].concat().trim().is_empty() {
+        // The error is the last field (commas in it are written as `;`); the columns between
+        // `steps` and it (the predicted ceiling) are not read.
+        if !fields[fields.len() - 1].trim().is_empty() {
             continue;
         }
         let clients = fields[2].parse().map_err(|_| bad("clients is not a whole number"))?;
@@ -511,11 +513,13 @@ mod tests {
         let text = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\n\
                     sqlite,1,4,1000.0,0,1.000,2.500,10,\n\
                     sqlite,1,8,0.0,0,-,-,0,the run panicked\n\
-                    sqlite,2,4,1100.0,0,1.000,-,10,\n";
+                    sqlite,2,4,1100.0,0,1.000,-,10,\n\
+                    sqlite,3,4,1200.0,0,1.000,-,10,1500.0,cpu,\n\
+                    sqlite,3,8,0.0,0,-,-,0,-,,the run panicked\n";
         let points = parse_points(text).expect("parses");
         let point =
             |seed, ok_per_s, p99_ms| ScalingPoint { series: "sqlite".into(), seed, clients: 4, ok_per_s, p99_ms };
-        assert_eq!(points, [point(1, 1000.0, Some(2.5)), point(2, 1100.0, None)]);
+        assert_eq!(points, [point(1, 1000.0, Some(2.5)), point(2, 1100.0, None), point(3, 1200.0, None)]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
         let bad = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,1,four,1,0,-,-,0,\n";
         assert_eq!(parse_points(bad).map_err(|e| e.0), Err(2));

@@ -347,7 +347,13 @@ impl Host {
 
     /// Books a call's NIC (receive), CPU and disk time from `at`: when its effects may go out
     /// (`None`: at once).
-    fn book(&self, at: tokio::time::Instant, rx: Duration, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
+    fn book(
+        &self,
+        at: tokio::time::Instant,
+        rx: Duration,
+        cpu: Duration,
+        work: DiskWork,
+    ) -> Option<tokio::time::Instant> {
         let disk = self.disk_time(work);
         self.record(|u| {
             u.nic_rx = u.nic_rx.saturating_add(rx);

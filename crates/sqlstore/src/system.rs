@@ -68,7 +68,12 @@ impl System for SqlSystem {
             usage: self.usage.clone(),
             host: self.host.clone(),
         };
-        Box::pin(server::serve_modelled(self.config.clone(), Rc::clone(&self.messages), Rc::clone(&self.restarts), model))
+        Box::pin(server::serve_modelled(
+            self.config.clone(),
+            Rc::clone(&self.messages),
+            Rc::clone(&self.restarts),
+            model,
+        ))
     }
 
     fn client(&self, _client: usize) -> SqlClient {

@@ -28,6 +28,14 @@ pub struct PointResult {
     pub latency_ms_p99: Option<f64>,
     /// Simulation steps (one per tick).
     pub steps: u64,
+    /// The capacity model's ceiling for this run, `ok` operations per simulated second for
+    /// the whole system: the resource time the servers booked, per `ok` operation of the whole
+    /// run, on an average server, and one over the largest (`base::capacity::usage`). `None`
+    /// when the servers booked nothing.
+    pub predicted_ok_per_s: Option<f64>,
+    /// The resource that sets `predicted_ok_per_s` (`cpu`, `disk`, `cpu+disk`, `nic-tx`,
+    /// `nic-rx`).
+    pub predicted_binding: Option<&'static str>,
     /// Wall time of the run, seconds (not deterministic; never compared).
     #[serde(skip)]
     pub wall_s: f64,
@@ -50,6 +58,13 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
             measured.clients = point.clients;
             measured.steps = run.steps;
             measured.wall_s = wall_s;
+            let ok = operations(&run.history)
+                .into_iter()
+                .filter(|op| op.completion.is_some_and(|c| c.kind == EventType::Ok))
+                .count();
+            let ceiling = run.usage.ceiling(u64::try_from(ok).unwrap_or(u64::MAX));
+            measured.predicted_ok_per_s = ceiling.map(|c| c.cluster);
+            measured.predicted_binding = ceiling.map(|c| c.binding.name());
             measured
         }
         Err(error) => PointResult {
@@ -61,6 +76,8 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
             latency_ms_p50: None,
             latency_ms_p99: None,
             steps: 0,
+            predicted_ok_per_s: None,
+            predicted_binding: None,
             wall_s,
             error: Some(error.to_string()),
         },
@@ -107,6 +124,8 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
         latency_ms_p50: percentile(0.50),
         latency_ms_p99: percentile(0.99),
         steps: 0,
+        predicted_ok_per_s: None,
+        predicted_binding: None,
         wall_s: 0.0,
         error: None,
     }

@@ -126,6 +126,8 @@ pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult>
                 latency_ms_p50: None,
                 latency_ms_p99: None,
                 steps: 0,
+                predicted_ok_per_s: None,
+                predicted_binding: None,
                 wall_s: 0.0,
                 error: Some("the run panicked".to_owned()),
             })

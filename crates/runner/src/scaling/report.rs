@@ -246,7 +246,8 @@ pub fn csv(rows: &[Row]) -> String {
 }
 
 /// The header of `points.csv`.
-pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error";
+pub const POINTS_HEADER: &str =
+    "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,predicted_ok_per_s,binds,error";
 
 /// Every point as CSV (the curves behind each row, one per seed), in the order given (the
 /// sweep's: series, seed, clients).
@@ -256,7 +257,7 @@ pub fn points_csv(points: &[PointResult]) -> String {
         let error = p.error.as_deref().unwrap_or("").replace([',', '\n'], ";");
         let _ = writeln!(
             out,
-            "{},{},{},{:.1},{},{},{},{},{}",
+            "{},{},{},{:.1},{},{},{},{},{},{},{}",
             p.series,
             p.seed,
             p.clients,
@@ -265,6 +266,8 @@ pub fn points_csv(points: &[PointResult]) -> String {
             opt(p.latency_ms_p50, 3),
             opt(p.latency_ms_p99, 3),
             p.steps,
+            opt(p.predicted_ok_per_s, 1),
+            p.predicted_binding.unwrap_or(""),
             error
         );
     }
@@ -289,6 +292,16 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
         "- disk: fsync {:.0} us, {} ns per KiB written",
         us(scaling.disk.per_sync),
         scaling.disk.per_kib_written.as_nanos()
+    );
+    let _ = writeln!(
+        out,
+        "- CPU per frame sent: {:.1} us + {} ns per byte; NIC {} per direction; client requests refused past a \
+         backlog of {}; predicted ceiling (points.csv): 1 / the largest resource time booked per ok operation on \
+         an average server",
+        us(scaling.network.send.per_message),
+        scaling.network.send.per_byte.as_nanos(),
+        scaling.network.nic.map_or("unlimited".to_owned(), |n| format!("{} Mbit/s", n.bytes_per_sec * 8 / 1_000_000)),
+        scaling.admission.max_backlog.map_or("none".to_owned(), |b| format!("{} ms", b.as_millis()))
     );
     let _ = writeln!(
         out,
@@ -471,6 +484,8 @@ sweep = { nodes = [3, 6] }
             latency_ms_p50: Some(p99 / 2.0),
             latency_ms_p99: Some(p99),
             steps: 1,
+            predicted_ok_per_s: None,
+            predicted_binding: None,
             wall_s: 0.0,
             error: None,
         }
@@ -524,6 +539,12 @@ sweep = { nodes = [3, 6] }
         assert_eq!(seeds_text(&[5, 4, 3, 2, 1]), "seeds 1-5");
         assert_eq!(seeds_text(&[1, 2, 4]), "seeds 1,2,4");
         let csv = points_csv(&[point("q-3", 2, 3, 100.0, 1.0)]);
-        assert_eq!(csv, format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0.500,1.000,1,\n"));
+        assert_eq!(csv, format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0.500,1.000,1,-,,\n"));
+        let predicted = PointResult {
+            predicted_ok_per_s: Some(1234.56),
+            predicted_binding: Some("cpu"),
+            ..point("q-3", 2, 3, 100.0, 1.0)
+        };
+        assert_eq!(points_csv(&[predicted]), format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0.500,1.000,1,1234.6,cpu,\n"));
     }
 }
