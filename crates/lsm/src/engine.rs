@@ -61,6 +61,8 @@ use crate::sstable::{sstable_name, Sstable};
 
 mod detached_sync;
 mod failure;
+#[cfg(test)]
+mod disk_work_tests;
 
 pub use detached_sync::PendingSync;
 
