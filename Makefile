@@ -62,6 +62,7 @@ bench-engines: build
 # per-commit ratios, and whether they agree within 1.5x (exit status 1 when not).
 calibrate: build
 	$(LAB) bench calibration
+	$(LAB) bench messages
 
 # The commit log alone on the real file system (append, buffered append, sync per write, batched).
 bench-lsm:

@@ -34,7 +34,7 @@
 //! cpu_per_byte_ns = 2
 //! fsync_us = 150
 //! write_ns_per_kib = 650
-//! cpu_send_per_message_ns = 5000   # optional, default base::capacity::defaults
+//! cpu_send_per_message_ns = 1000   # optional, default base::capacity::defaults
 //! cpu_send_per_byte_ns = 1         # optional
 //! nic_mbit_per_s = 10000           # optional: each node's NIC, per direction
 //! admission_backlog_ms = 2000      # optional: refuse client requests past this backlog

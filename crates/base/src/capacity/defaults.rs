@@ -3,10 +3,15 @@
 //! `[capacity]` table and [`crate::disk_cost::DiskCost::MEASURED`], each documented there.)
 //!
 //! - [`SEND_PER_MESSAGE`], [`SEND_PER_BYTE`]: CPU per frame sent. Calibrated on this machine
-//!   by `lab bench messages` (`crates/engines/src/messages.rs`): a `write` of a framed message
-//!   on a loopback TCP socket, timed with the reader draining the other end on another
-//!   thread. The encoding of what a node sends is already in the receive cost (the timed node
-//!   step encodes its effects), so the send cost is the system call and the copy alone.
+//!   (2 vCPUs of an AMD EPYC, Linux 6.18) by `lab bench messages`
+//!   (`crates/engines/src/messages.rs`): a `write` of a framed message on a loopback TCP
+//!   socket with `TCP_NODELAY`, the reader draining the other end on another thread. Medians
+//!   of 7 rounds of 100,000 writes: 1.10 us per 64-byte frame (rounds 0.71-1.43 us), 3.41 us
+//!   per 4 KiB frame, a slope of 0.57 ns per byte (5 rounds of 20,000: 0.99 us, 3.03 us,
+//!   0.51 ns). We charge 1 us per frame and 1 ns per byte (the slope rounded up to the whole
+//!   nanosecond the experiment files take). The encoding of what a node sends is already in
+//!   the receive cost (the timed node step encodes its effects: 1.0 us per frame received,
+//!   65 bytes on average, same runs), so the send cost is the system call and the copy alone.
 //! - [`NIC_MBIT_PER_S`]: 10 Gbit/s per direction: AWS's general-purpose `m5` instances of
 //!   the sizes a Cassandra node usually gets (`m5.xlarge` to `m5.4xlarge`) list "Up to 10
 //!   Gigabit" network performance (AWS, "Amazon EC2 M5 Instances", instance table), and the
@@ -27,7 +32,7 @@ use super::network::{Admission, Network, Nic};
 use super::CpuCost;
 
 /// CPU per frame sent (see the module docs).
-pub const SEND_PER_MESSAGE: Duration = Duration::from_nanos(5_000);
+pub const SEND_PER_MESSAGE: Duration = Duration::from_nanos(1_000);
 /// CPU per byte of a frame sent (see the module docs).
 pub const SEND_PER_BYTE: Duration = Duration::from_nanos(1);
 /// NIC bandwidth per direction, megabits per second (see the module docs).
