@@ -192,11 +192,19 @@ fn now() -> Duration {
     sim::time::now()
 }
 
+/// A message on its way out, and when the call that sent it was done, exactly (its release
+/// ran at the next millisecond tick: see [`sim::capacity`]). The send is booked from that
+/// moment, so a send's cost is not rounded up to a tick a second time.
+type Outgoing<T> = (T, tokio::time::Instant);
+
 struct Host {
     node: RefCell<Node<EngineStorage>>,
     id: u32,
-    peers: RefCell<BTreeMap<u32, mpsc::Sender<PeerMessage>>>,
-    clients: RefCell<BTreeMap<u64, mpsc::Sender<Response>>>,
+    /// Each peer's queue: a message, and when the call that sent it was done (exactly: see
+    /// [`Outgoing`]).
+    peers: RefCell<BTreeMap<u32, mpsc::Sender<Outgoing<PeerMessage>>>>,
+    /// Each client connection's queue of replies.
+    clients: RefCell<BTreeMap<u64, mpsc::Sender<Outgoing<Response>>>>,
     next_conn: Cell<u64>,
     /// The CPU and disk timelines.
     clock: Cell<NodeClock>,
@@ -261,7 +269,7 @@ impl Host {
         }
         self.count_received(bytes);
         let response = Response { id: request.id, result: Err(Failure::Unavailable(OVERLOADED.to_owned())) };
-        self.route(vec![Effect::Reply { conn, response }]);
+        self.route(vec![Effect::Reply { conn, response }], tokio::time::Instant::now());
     }
 
     /// Adds to this node's counters.
@@ -270,9 +278,9 @@ impl Host {
         self.setup.usage.record(name, Overlap::Pipelined, add);
     }
 
-    /// Books sending a frame of `bytes` bytes now (send CPU, then the NIC's transmit side):
-    /// when it may go on the wire (`None`: at once).
-    fn book_send(&self, bytes: usize) -> Option<tokio::time::Instant> {
+    /// Books sending a frame of `bytes` bytes from `at` (send CPU, then the NIC's transmit
+    /// side): when it may go on the wire (`None`: at once).
+    fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
         let network = self.setup.network;
         let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
         let size = u64::try_from(bytes).unwrap_or(u64::MAX);
@@ -283,7 +291,7 @@ impl Host {
             u.nic_tx = u.nic_tx.saturating_add(tx);
         });
         let mut clock = self.clock.get();
-        let done = clock.book_send(tokio::time::Instant::now(), cpu, tx);
+        let done = clock.book_send(at, cpu, tx);
         self.clock.set(clock);
         done
     }
@@ -424,7 +432,7 @@ impl Host {
 
     /// Sends `effects` at `done` (`None`: at once).
     fn dispatch_after(self: &Rc<Self>, done: Option<tokio::time::Instant>, effects: Vec<Effect>) {
-        self.after(done, move |host| host.route(effects));
+        self.after(done, move |host| host.route(effects, done.unwrap_or_else(tokio::time::Instant::now)));
     }
 
     /// Runs `then` at `done` (`None`: now), in a task of this incarnation.
@@ -469,7 +477,8 @@ impl Host {
         }
     }
 
-    fn route(self: &Rc<Self>, effects: Vec<Effect>) {
+    /// Sends `effects` of a call done at `ready` (see [`Outgoing`]).
+    fn route(self: &Rc<Self>, effects: Vec<Effect>, ready: tokio::time::Instant) {
         if self.dead.get() {
             return;
         }
@@ -478,8 +487,10 @@ impl Host {
                 Effect::Send { to, msg } => {
                     let sender = self.peers.borrow().get(&to).cloned();
                     let undelivered = match sender {
-                        Some(sender) => sender.try_send(msg).err().map(|e| match e {
-                            mpsc::error::TrySendError::Full(msg) | mpsc::error::TrySendError::Closed(msg) => msg,
+                        Some(sender) => sender.try_send((msg, ready)).err().map(|e| match e {
+                            mpsc::error::TrySendError::Full((msg, _)) | mpsc::error::TrySendError::Closed((msg, _)) => {
+                                msg
+                            }
                         }),
                         None => Some(msg),
                     };
@@ -490,7 +501,7 @@ impl Host {
                 Effect::Reply { conn, response } => {
                     if let Some(sender) = self.clients.borrow().get(&conn) {
                         // A full or closed queue: the client is gone or not reading.
-                        let _ = sender.try_send(response);
+                        let _ = sender.try_send((response, ready));
                     }
                 }
             }
@@ -554,40 +565,58 @@ async fn connect_peer(id: u32, name: &str) -> Option<TcpStream> {
 }
 
 /// Delivers the node's messages to one peer, in order.
-async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::Receiver<PeerMessage>) {
+///
+/// Sending costs CPU and NIC time ([`Host::book_send`]): the writer takes every message
+/// queued, books each from when its call was done, waits until the last has left the node,
+/// then writes them all in order. Taking them together keeps the writer from passing one
+/// message per millisecond tick when each one waits (tokio's timers fire on whole
+/// milliseconds).
+async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::Receiver<Outgoing<PeerMessage>>) {
     let mut stream: Option<TcpStream> = None;
     let mut opened = Duration::ZERO;
     let mut down_until = Duration::ZERO;
-    while let Some(msg) = queue.recv().await {
-        // A message too large to frame (only anti-entropy's batches of cells can be) is
-        // dropped: it says nothing about the peer, so the peer is not reported unreachable. A
-        // round waiting for it times out; anti-entropy tries again next period.
-        let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) else { continue };
-        // Send CPU, then the NIC: the frame goes on the wire when it has left the node.
-        if let Some(sent) = host.book_send(bytes.len()) {
-            tokio::time::sleep_until(sent).await;
-        }
-        let suspect = host.node.borrow().suspects(peer, now());
-        if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
-            // The current stream may have lost a segment to a partition: start afresh.
-            stream = None;
-        }
-        if stream.is_none() && now() >= down_until {
-            stream = connect_peer(host.id, &name).await;
-            opened = now();
-            if stream.is_none() {
-                down_until = now() + PEER_BACKOFF;
+    let mut batch: Vec<(PeerMessage, Vec<u8>)> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut left = None;
+        let mut next = Some(first);
+        while let Some((msg, ready)) = next {
+            // A message too large to frame (only anti-entropy's batches of cells can be) is
+            // dropped: it says nothing about the peer, so the peer is not reported
+            // unreachable. A round waiting for it times out; anti-entropy tries again next
+            // period.
+            if let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) {
+                left = left.max(host.book_send(ready.min(tokio::time::Instant::now()), bytes.len()));
+                batch.push((msg, bytes));
             }
+            next = queue.try_recv().ok();
         }
-        let delivered = match stream.as_mut() {
-            Some(stream) => frame::write_frame(stream, &bytes).await.is_ok(),
-            None => false,
-        };
-        if delivered {
-            host.setup.messages.set(host.setup.messages.get() + 1);
-        } else {
-            stream = None;
-            host.run(|node, now| node.on_unreachable(now, peer, msg));
+        // Send CPU, then the NIC: the frames go on the wire when they have left the node.
+        if let Some(left) = left {
+            tokio::time::sleep_until(left).await;
+        }
+        for (msg, bytes) in batch.drain(..) {
+            let suspect = host.node.borrow().suspects(peer, now());
+            if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
+                // The current stream may have lost a segment to a partition: start afresh.
+                stream = None;
+            }
+            if stream.is_none() && now() >= down_until {
+                stream = connect_peer(host.id, &name).await;
+                opened = now();
+                if stream.is_none() {
+                    down_until = now() + PEER_BACKOFF;
+                }
+            }
+            let delivered = match stream.as_mut() {
+                Some(stream) => frame::write_frame(stream, &bytes).await.is_ok(),
+                None => false,
+            };
+            if delivered {
+                host.setup.messages.set(host.setup.messages.get() + 1);
+            } else {
+                stream = None;
+                host.run(|node, now| node.on_unreachable(now, peer, msg));
+            }
         }
     }
 }
@@ -646,7 +675,7 @@ fn bad_frame(host: &Host) {
 fn refuse(host: &Host, conn: u64, id: u64, why: String) {
     bad_frame(host);
     if let Some(sender) = host.clients.borrow().get(&conn) {
-        let _ = sender.try_send(Response { id, result: Err(Failure::Unsupported(why)) });
+        let _ = sender.try_send((Response { id, result: Err(Failure::Unsupported(why)) }, tokio::time::Instant::now()));
     }
 }
 
@@ -656,7 +685,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     let conn = host.next_conn.get();
     host.next_conn.set(conn + 1);
     let (mut reader, mut writer) = stream.into_split();
-    let (sender, mut replies) = mpsc::channel::<Response>(CLIENT_QUEUE);
+    let (sender, mut replies) = mpsc::channel::<Outgoing<Response>>(CLIENT_QUEUE);
     host.clients.borrow_mut().insert(conn, sender);
     let messages = Rc::clone(&host.setup.messages);
     // Not registered with the host: it ends with its channel, and aborting this task (the
@@ -664,11 +693,13 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     // stopped incarnation alive.
     let weak = Rc::downgrade(&host);
     let write_task = tokio::task::spawn_local(async move {
-        while let Some(response) = replies.recv().await {
+        while let Some((response, ready)) = replies.recv().await {
             let Ok(bytes) = frame::encode_limited(&response, MAX_REPLY_FRAME) else { break };
-            // Send CPU, then the NIC (see `peer_writer`); a refusal is not queued (see the
-            // module docs).
-            let sent = weak.upgrade().filter(|_| !is_refusal(&response)).and_then(|host| host.book_send(bytes.len()));
+            // Send CPU, then the NIC, from when the reply's call was done (see `peer_writer`);
+            // a refusal is not queued (see the module docs).
+            let at = ready.min(tokio::time::Instant::now());
+            let sent =
+                weak.upgrade().filter(|_| !is_refusal(&response)).and_then(|host| host.book_send(at, bytes.len()));
             if let Some(sent) = sent {
                 tokio::time::sleep_until(sent).await;
             }

@@ -250,10 +250,13 @@ impl Shared {
     }
 
     /// Executes one request (its frame `bytes` long) and waits out its NIC, CPU and disk
-    /// time; refuses it at once past the admission bound (see the module docs).
-    async fn handle(&self, request: Request, bytes: usize) -> Response {
+    /// time; refuses it at once past the admission bound (see the module docs). Returns the
+    /// reply and when the request was done, exactly (the wait ends on a millisecond tick):
+    /// the reply's send is booked from then.
+    async fn handle(&self, request: Request, bytes: usize) -> (Response, tokio::time::Instant) {
+        let now = tokio::time::Instant::now();
         if self.dead.get() {
-            return Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) };
+            return (Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) }, now);
         }
         let mut clock = self.clock.get();
         let admitted = self.model.admission.admits(clock.backlog(tokio::time::Instant::now()));
@@ -266,7 +269,7 @@ impl Shared {
             u.refused = u.refused.saturating_add(u64::from(!admitted));
         });
         if !admitted {
-            return Response { id: request.id, result: Err(Failure::Rejected(OVERLOADED.to_owned())) };
+            return (Response { id: request.id, result: Err(Failure::Rejected(OVERLOADED.to_owned())) }, now);
         }
         let (result, work) = {
             let mut store = self.store.borrow_mut();
@@ -279,7 +282,6 @@ impl Shared {
         };
         let kinds = self.io.take_sync_kinds();
         let disk = self.cost.charge_drawn(work, kinds, &mut self.draws.borrow_mut());
-        let now = tokio::time::Instant::now();
         let (rx, cpu) = (self.model.network.nic_time(bytes), self.cpu.charge(bytes));
         self.record(|u| {
             u.nic_rx = u.nic_rx.saturating_add(rx);
@@ -290,12 +292,12 @@ impl Shared {
         let done = clock.book_received(now, rx, cpu, disk).unwrap_or(now);
         self.clock.set(clock);
         tokio::time::sleep_until(done).await;
-        Response { id: request.id, result }
+        (Response { id: request.id, result }, done)
     }
 
-    /// Books sending a frame of `bytes` bytes now: when it may go on the wire (`None`: at
-    /// once).
-    fn book_send(&self, bytes: usize) -> Option<tokio::time::Instant> {
+    /// Books sending a frame of `bytes` bytes from `at`: when it may go on the wire (`None`:
+    /// at once).
+    fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
         let network = self.model.network;
         let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
         let size = u64::try_from(bytes).unwrap_or(u64::MAX);
@@ -306,12 +308,18 @@ impl Shared {
             u.nic_tx = u.nic_tx.saturating_add(tx);
         });
         let mut clock = self.clock.get();
-        let done = clock.book_send(tokio::time::Instant::now(), cpu, tx);
+        let done = clock.book_send(at, cpu, tx);
         self.clock.set(clock);
         done
     }
 
-    async fn reply(&self, stream: &mut TcpStream, response: &Response) -> Result<(), WireError> {
+    /// Sends `response`, its request done at `ready` (its send is booked from then).
+    async fn reply(
+        &self,
+        stream: &mut TcpStream,
+        response: &Response,
+        ready: tokio::time::Instant,
+    ) -> Result<(), WireError> {
         let frame = match wire::encode_limited(response, wire::MAX_REPLY_FRAME) {
             Err(WireError::Oversized { len, max }) => {
                 // Say so rather than drop the connection (which the client would read as a
@@ -324,7 +332,7 @@ impl Shared {
         // Send CPU, then the NIC; a refusal is not queued behind the backlog.
         let refusal = matches!(&response.result, Err(Failure::Rejected(why)) if why == OVERLOADED);
         if !refusal {
-            if let Some(sent) = self.book_send(frame.len()) {
+            if let Some(sent) = self.book_send(ready.min(tokio::time::Instant::now()), frame.len()) {
                 tokio::time::sleep_until(sent).await;
             }
         }
@@ -346,22 +354,22 @@ async fn serve_connection(mut stream: TcpStream, shared: Rc<Shared>) {
         let Ok(read) = sim::time::timeout(IDLE_TIMEOUT, wire::read_frame(&mut stream, &mut decoder)).await else {
             return;
         };
-        let response = match read {
+        let (response, ready) = match read {
             Ok(Some(body)) => match wire::decode::<Request>(&body) {
                 Ok(request) => shared.handle(request, body.len()).await,
                 Err(error) => {
                     let id = wire::salvage_id(&body).unwrap_or(0);
-                    let _ = shared.reply(&mut stream, &bad_request(id, &error)).await;
+                    let _ = shared.reply(&mut stream, &bad_request(id, &error), tokio::time::Instant::now()).await;
                     return;
                 }
             },
             Ok(None) | Err(WireError::Io(_) | WireError::Truncated { .. }) => return,
             Err(error) => {
-                let _ = shared.reply(&mut stream, &bad_request(0, &error)).await;
+                let _ = shared.reply(&mut stream, &bad_request(0, &error), tokio::time::Instant::now()).await;
                 return;
             }
         };
-        if shared.reply(&mut stream, &response).await.is_err() {
+        if shared.reply(&mut stream, &response, ready).await.is_err() {
             return;
         }
     }
