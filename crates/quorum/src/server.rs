@@ -591,7 +591,9 @@ async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::R
             next = queue.try_recv().ok();
         }
         // Send CPU, then the NIC: the frames go on the wire when they have left the node.
-        if let Some(left) = left {
+        // (A frame booked from an earlier moment may have left already: no wait, not even
+        // for the next tick.)
+        if let Some(left) = left.filter(|&left| left > tokio::time::Instant::now()) {
             tokio::time::sleep_until(left).await;
         }
         for (msg, bytes) in batch.drain(..) {
@@ -700,7 +702,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
             let at = ready.min(tokio::time::Instant::now());
             let sent =
                 weak.upgrade().filter(|_| !is_refusal(&response)).and_then(|host| host.book_send(at, bytes.len()));
-            if let Some(sent) = sent {
+            if let Some(sent) = sent.filter(|&sent| sent > tokio::time::Instant::now()) {
                 tokio::time::sleep_until(sent).await;
             }
             if frame::write_frame(&mut writer, &bytes).await.is_err() {

@@ -332,7 +332,8 @@ impl Shared {
         // Send CPU, then the NIC; a refusal is not queued behind the backlog.
         let refusal = matches!(&response.result, Err(Failure::Rejected(why)) if why == OVERLOADED);
         if !refusal {
-            if let Some(sent) = self.book_send(ready.min(tokio::time::Instant::now()), frame.len()) {
+            let now = tokio::time::Instant::now();
+            if let Some(sent) = self.book_send(ready.min(now), frame.len()).filter(|&sent| sent > now) {
                 tokio::time::sleep_until(sent).await;
             }
         }
