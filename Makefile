@@ -59,9 +59,11 @@ bench-engines: build
 # Does the simulation charge each engine its own cost? SQLite (WAL, synchronous=FULL) and the
 # commit log with a sync per commit, on this disk and simulated on the `measured` disk profile
 # (experiments/disks/measured.toml; rewrite it with `lab bench engines --write-profile`): both
-# per-commit ratios, and whether they agree within 1.5x (exit status 1 when not).
+# per-commit ratios, and whether they agree within 1.5x (exit status 1 when not). Then what a
+# message costs the CPU (node step per frame, loopback TCP write): the send-cost defaults.
 calibrate: build
 	$(LAB) bench calibration
+	$(LAB) bench messages
 
 # The commit log alone on the real file system (append, buffered append, sync per write, batched).
 bench-lsm:

@@ -27,10 +27,39 @@
 //! Pure: the caller passes the current time in, as a [`Duration`] since an origin of its
 //! choosing, and gets release times back in the same terms. The harness's adapter,
 //! `sim::capacity::NodeClock`, reads the runtime's clock and converts.
+//!
+//! Beyond the CPU and the disk ([`network`], [`usage`], [`defaults`]):
+//!
+//! - Sending costs CPU too ([`Network::send`], a [`CpuCost`] per outgoing frame: the `write`
+//!   system call and the copy into the kernel), booked on the same CPU timeline as receiving.
+//! - Each node has a NIC ([`Nic`]): full duplex, one timeline per direction. A frame sent is
+//!   serialised on the sender's transmit side (`bytes / bandwidth`) before it leaves, a frame
+//!   received occupies the receiver's receive side before its call starts. Full duplex because
+//!   that is what every Ethernet NIC of the kind servers use is (IEEE 802.3 at 1 Gbit/s and
+//!   above has no half-duplex mode in practice): sending does not slow receiving.
+//! - Coordinator work: a client request costs its frame's CPU (received), the messages to the
+//!   replicas (sent), their replies (received) and the reply (sent); no separate charge for
+//!   "coordinating" is modelled, as no source gives one apart from the per-message costs (the
+//!   calibration, `lab bench messages`, times the node step itself, coordinator included).
+//! - Background disk work (memtable flush, compaction, hints, read-repair writes) is booked
+//!   on the node's disk timeline like every other call's disk work: the storage engine counts
+//!   it ([`crate::disk_cost::DiskWork`]) in the call that triggered it.
+//! - Admission ([`Admission`]): a node refuses a new client request at once when its backlog
+//!   ([`NodeClock::backlog`], how long until every timeline is idle) exceeds a bound, as
+//!   Cassandra refuses with `OverloadedException` past its native-transport limits.
+//! - [`usage::Usage`] counts what each node booked; [`usage::ceiling`] predicts the
+//!   throughput a run's demand per operation allows (the bottleneck resource).
 
 use std::time::Duration;
 
 use crate::disk_cost::{DiskCost, DiskQueue};
+
+pub mod defaults;
+pub mod network;
+pub mod usage;
+
+pub use network::{Admission, Network, Nic};
+pub use usage::{ceiling, Ceiling, ClusterUsage, Demand, Resource, Usage};
 
 /// What one incoming frame costs in CPU time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,20 +95,30 @@ pub struct Capacity {
     pub cpu: Option<CpuCost>,
     /// Disk cost on every server (`per_sync` is the fsync latency).
     pub disk: Option<DiskCost>,
+    /// CPU per frame sent and the NIC, on every server (`None`: the system's own, free).
+    pub network: Option<Network>,
+    /// The bound on a server's backlog past which it refuses client requests (`None`: the
+    /// system's own, unbounded).
+    pub admission: Option<Admission>,
 }
 
 impl Capacity {
     /// The model of a run that asks for none: each system's own costs.
-    pub const SYSTEM_DEFAULT: Capacity = Capacity { cpu: None, disk: None };
+    pub const SYSTEM_DEFAULT: Capacity = Capacity { cpu: None, disk: None, network: None, admission: None };
 
-    /// A model with both costs set.
+    /// A model with the CPU and disk costs set (the network and admission left to the system).
     pub fn new(cpu: CpuCost, disk: DiskCost) -> Self {
-        Capacity { cpu: Some(cpu), disk: Some(disk) }
+        Capacity { cpu: Some(cpu), disk: Some(disk), network: None, admission: None }
+    }
+
+    /// This model with the network (send CPU, NIC) and the admission bound set too.
+    pub fn with_network(self, network: Network, admission: Admission) -> Self {
+        Capacity { network: Some(network), admission: Some(admission), ..self }
     }
 
     /// True when the run asks for nothing (each system keeps its own costs).
     pub fn is_system_default(&self) -> bool {
-        self.cpu.is_none() && self.disk.is_none()
+        *self == Capacity::SYSTEM_DEFAULT
     }
 }
 
@@ -94,18 +133,71 @@ pub enum Overlap {
     Serial,
 }
 
-/// One node's timelines: CPU and disk, each serving calls one at a time in arrival order.
+/// One node's timelines: CPU, disk, and the NIC's two directions, each serving work one
+/// piece at a time in arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeClock {
     overlap: Overlap,
     cpu: DiskQueue,
     disk: DiskQueue,
+    /// The NIC's transmit side.
+    tx: DiskQueue,
+    /// The NIC's receive side.
+    rx: DiskQueue,
+    /// When the last work booked on any timeline ends (for [`NodeClock::backlog`]).
+    busy_until: Duration,
 }
 
 impl NodeClock {
     /// An idle node.
     pub fn new(overlap: Overlap) -> Self {
-        NodeClock { overlap, cpu: DiskQueue::new(), disk: DiskQueue::new() }
+        NodeClock {
+            overlap,
+            cpu: DiskQueue::new(),
+            disk: DiskQueue::new(),
+            tx: DiskQueue::new(),
+            rx: DiskQueue::new(),
+            busy_until: Duration::ZERO,
+        }
+    }
+
+    /// How long after `now` the node's timelines are all idle again: the work it has
+    /// accepted and not finished, which [`Admission`] bounds.
+    pub fn backlog(&self, now: Duration) -> Duration {
+        self.busy_until.saturating_sub(now)
+    }
+
+    /// Notes that some timeline is busy until `done`.
+    fn busy(&mut self, done: Duration) -> Duration {
+        self.busy_until = self.busy_until.max(done);
+        done
+    }
+
+    /// [`NodeClock::book`] for a frame that first occupies the NIC's receive side for `rx`
+    /// (`bytes / bandwidth`, zero for a free NIC) from `now`; its CPU work starts when it has
+    /// arrived. Returns when the call's effects may go out (`None`: at once).
+    pub fn book_received(&mut self, now: Duration, rx: Duration, cpu: Duration, disk: Duration) -> Option<Duration> {
+        if rx.is_zero() {
+            return self.book(now, cpu, disk);
+        }
+        let arrived = self.rx.reserve(now, rx);
+        self.busy(arrived);
+        let done = self.book(arrived, cpu, disk).unwrap_or(arrived);
+        (done > now).then_some(done)
+    }
+
+    /// Books sending one frame at `now`: `cpu` on the CPU timeline (the serial one for
+    /// [`Overlap::Serial`]), then `tx` (`bytes / bandwidth`) on the NIC's transmit side.
+    /// Returns when the frame has left the node (`None`: at once). A send that costs nothing
+    /// books nothing, so a free network leaves the other timelines' behaviour unchanged.
+    pub fn book_send(&mut self, now: Duration, cpu: Duration, tx: Duration) -> Option<Duration> {
+        if cpu.is_zero() && tx.is_zero() {
+            return None;
+        }
+        let cpu_done = if cpu.is_zero() { now } else { self.cpu.reserve(now, cpu) };
+        let sent = if tx.is_zero() { cpu_done } else { self.tx.reserve(cpu_done, tx) };
+        self.busy(sent);
+        (sent > now).then_some(sent)
     }
 
     /// Books a call that arrived at `now` and costs `cpu` of CPU time and `disk` of disk time;
@@ -119,13 +211,18 @@ impl NodeClock {
     /// Serial: every call queues behind the previous one for `cpu + disk` (never `None`).
     pub fn book(&mut self, now: Duration, cpu: Duration, disk: Duration) -> Option<Duration> {
         match self.overlap {
-            Overlap::Serial => Some(self.cpu.reserve(now, cpu.saturating_add(disk))),
+            Overlap::Serial => {
+                let done = self.cpu.reserve(now, cpu.saturating_add(disk));
+                Some(self.busy(done))
+            }
             Overlap::Pipelined => {
                 let cpu_done = self.cpu.reserve(now, cpu);
+                self.busy(cpu_done);
                 if disk.is_zero() {
                     return (cpu_done > now).then_some(cpu_done);
                 }
-                Some(self.disk.reserve(cpu_done, disk))
+                let done = self.disk.reserve(cpu_done, disk);
+                Some(self.busy(done))
             }
         }
     }
@@ -136,10 +233,11 @@ impl NodeClock {
         if disk.is_zero() {
             return None;
         }
-        match self.overlap {
-            Overlap::Serial => Some(self.cpu.reserve(now, disk)),
-            Overlap::Pipelined => Some(self.disk.reserve(now, disk)),
-        }
+        let done = match self.overlap {
+            Overlap::Serial => self.cpu.reserve(now, disk),
+            Overlap::Pipelined => self.disk.reserve(now, disk),
+        };
+        Some(self.busy(done))
     }
 }
 
@@ -221,5 +319,88 @@ mod tests {
         assert!(Capacity::default().is_system_default());
         assert_eq!(Capacity::default(), Capacity::SYSTEM_DEFAULT);
         assert!(!Capacity::new(CpuCost::FREE, DiskCost::FREE).is_system_default());
+        let net = Capacity::default().with_network(Network::FREE, Admission::UNBOUNDED);
+        assert!(!net.is_system_default() && net.cpu.is_none());
+    }
+
+    #[test]
+    fn sending_is_charged_on_the_cpu_then_the_nic() {
+        let t0 = Duration::from_secs(7);
+        let mut clock = NodeClock::new(Overlap::Pipelined);
+        // A free send books nothing, even while the CPU is busy.
+        assert_eq!(clock.book(t0, us(10), Duration::ZERO), Some(t0 + us(10)));
+        assert_eq!(clock.book_send(t0, Duration::ZERO, Duration::ZERO), None);
+        // A send's CPU queues behind the received frame's, then its bytes on the NIC.
+        assert_eq!(clock.book_send(t0, us(3), us(100)), Some(t0 + us(113)));
+        // The CPU is free again at 13: the next call is not held by the NIC.
+        assert_eq!(clock.book(t0 + us(13), us(2), Duration::ZERO), Some(t0 + us(15)));
+        // The next frame's bytes queue behind the first's on the NIC.
+        assert_eq!(clock.book_send(t0 + us(15), us(1), us(100)), Some(t0 + us(213)));
+        // A send that costs CPU only goes out when the CPU is done.
+        assert_eq!(clock.book_send(t0 + us(300), us(4), Duration::ZERO), Some(t0 + us(304)));
+    }
+
+    #[test]
+    fn nic_serialisation_delays_a_big_frame_by_bytes_over_bandwidth() {
+        let t0 = Duration::from_secs(1);
+        let nic = Nic::from_mbit_per_s(80); // 10 MB/s: 100 ns per byte
+        let mut clock = NodeClock::new(Overlap::Pipelined);
+        let big = nic.time(1_000_000);
+        assert_eq!(big, Duration::from_millis(100));
+        assert_eq!(clock.book_send(t0, Duration::ZERO, big), Some(t0 + Duration::from_millis(100)));
+        // A small frame sent just after waits for the big one to leave.
+        assert_eq!(clock.book_send(t0 + us(1), Duration::ZERO, nic.time(100)), Some(t0 + us(100_010)));
+        // Receiving is the other direction: not delayed by what is being sent.
+        assert_eq!(clock.book_received(t0 + us(1), nic.time(100), us(5), Duration::ZERO), Some(t0 + us(16)));
+        // A big frame received delays its own call, and the next frame received.
+        assert_eq!(clock.book_received(t0 + us(20), big, us(5), Duration::ZERO), Some(t0 + us(100_025)));
+        assert_eq!(
+            clock.book_received(t0 + us(30), nic.time(100), Duration::ZERO, Duration::ZERO),
+            Some(t0 + us(100_030))
+        );
+        // With a free NIC receiving is booking.
+        let mut a = NodeClock::new(Overlap::Pipelined);
+        let mut b = NodeClock::new(Overlap::Pipelined);
+        for (at, cpu) in [(0u64, 10u64), (3, 0), (40, 0)] {
+            assert_eq!(
+                a.book_received(t0 + us(at), Duration::ZERO, us(cpu), us(7)),
+                b.book(t0 + us(at), us(cpu), us(7))
+            );
+        }
+    }
+
+    #[test]
+    fn background_disk_work_delays_later_syncs() {
+        let t0 = Duration::from_secs(3);
+        let flush = DiskCost::MEASURED.charge(crate::disk_cost::DiskWork { syncs: 0, bytes_written: 4 << 20 });
+        assert!(flush > Duration::from_millis(2), "{flush:?}");
+        let mut clock = NodeClock::new(Overlap::Pipelined);
+        let sync = us(150);
+        // Alone, a write's sync is done 150 us after its CPU.
+        assert_eq!(NodeClock::new(Overlap::Pipelined).book(t0, us(10), sync), Some(t0 + us(160)));
+        // After a background flush of 4 MiB, it waits for the flush.
+        assert_eq!(clock.book_disk(t0, flush), Some(t0 + flush));
+        assert_eq!(clock.book(t0, us(10), sync), Some(t0 + flush + sync));
+    }
+
+    #[test]
+    fn backlog_is_the_time_until_every_timeline_is_idle() {
+        let t0 = Duration::from_secs(2);
+        let mut clock = NodeClock::new(Overlap::Pipelined);
+        assert_eq!(clock.backlog(t0), Duration::ZERO);
+        for _ in 0..100 {
+            clock.book(t0, us(10), Duration::ZERO);
+        }
+        assert_eq!(clock.backlog(t0), us(1_000));
+        assert_eq!(clock.backlog(t0 + us(400)), us(600));
+        clock.book_disk(t0, us(5_000));
+        assert_eq!(clock.backlog(t0), us(5_000));
+        clock.book_send(t0, Duration::ZERO, us(9_000));
+        assert_eq!(clock.backlog(t0 + us(1_000)), us(8_000));
+        assert_eq!(clock.backlog(t0 + us(20_000)), Duration::ZERO);
+        // Admission: past a 2 ms bound new client requests are refused, below it accepted.
+        let bound = Admission { max_backlog: Some(us(2_000)) };
+        assert!(!bound.admits(clock.backlog(t0 + us(1_000))));
+        assert!(bound.admits(clock.backlog(t0 + us(7_000))));
     }
 }

@@ -28,6 +28,7 @@ pub mod calibration;
 pub mod lsm_cells;
 pub mod machine;
 pub mod measure;
+pub mod messages;
 pub mod parts;
 pub mod profile;
 pub mod raw;

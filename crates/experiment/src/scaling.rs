@@ -34,6 +34,10 @@
 //! cpu_per_byte_ns = 2
 //! fsync_us = 150
 //! write_ns_per_kib = 650
+//! cpu_send_per_message_ns = 1000   # optional, default base::capacity::defaults
+//! cpu_send_per_byte_ns = 1         # optional
+//! nic_mbit_per_s = 10000           # optional: each node's NIC, per direction
+//! admission_backlog_ms = 2000      # optional: refuse client requests past this backlog
 //!
 //! [[system]]
 //! name = "quorum"
@@ -82,6 +86,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use sim::capacity::{defaults, Admission, Network, Nic};
 use sim::{Capacity, CpuCost, SimConfig};
 use sqlstore::DiskCost;
 use toml::Spanned;
@@ -185,6 +190,14 @@ struct RawCapacity {
     cpu_per_byte_ns: Spanned<u64>,
     fsync_us: Spanned<u64>,
     write_ns_per_kib: Spanned<u64>,
+    /// CPU per frame sent (default [`sim::capacity::defaults::SEND_PER_MESSAGE`]).
+    cpu_send_per_message_ns: Option<Spanned<u64>>,
+    /// CPU per byte sent (default [`sim::capacity::defaults::SEND_PER_BYTE`]).
+    cpu_send_per_byte_ns: Option<Spanned<u64>>,
+    /// Each node's NIC, per direction (default [`sim::capacity::defaults::NIC_MBIT_PER_S`]).
+    nic_mbit_per_s: Option<Spanned<u64>>,
+    /// The admission bound (default [`sim::capacity::defaults::ADMISSION_BACKLOG`]).
+    admission_backlog_ms: Option<Spanned<u64>>,
 }
 
 /// A validated scaling experiment.
@@ -212,6 +225,10 @@ pub struct Scaling {
     pub cpu: CpuCost,
     /// See `cpu`.
     pub disk: DiskCost,
+    /// See `cpu`: send CPU and each node's NIC.
+    pub network: Network,
+    /// See `cpu`: when a node refuses client requests.
+    pub admission: Admission,
     /// The series, in file order (a swept system's in sweep order).
     pub series: Vec<Series>,
     /// When a point counts as steady state.
@@ -298,7 +315,7 @@ impl Scaling {
 
     /// The capacity model as the harness takes it.
     pub fn capacity(&self) -> Capacity {
-        Capacity::new(self.cpu, self.disk)
+        Capacity::new(self.cpu, self.disk).with_network(self.network, self.admission)
     }
 
     /// The run configuration of `point`: zero think time, `clients` spread over the most client
@@ -495,6 +512,28 @@ impl Source<'_> {
             )?),
             ..DiskCost::FREE
         };
+        let nanos = |key: &Option<Spanned<u64>>, what: &str, max: u64, default: Duration| -> Checked<Duration> {
+            key.as_ref().map_or(Ok(default), |v| self.at_most(v, what, max).map(Duration::from_nanos))
+        };
+        let send = CpuCost {
+            per_message: nanos(
+                &c.cpu_send_per_message_ns,
+                "cpu_send_per_message_ns",
+                1_000_000_000,
+                defaults::SEND_PER_MESSAGE,
+            )?,
+            per_byte: nanos(&c.cpu_send_per_byte_ns, "cpu_send_per_byte_ns", 1_000_000, defaults::SEND_PER_BYTE)?,
+        };
+        let nic_mbit = match &c.nic_mbit_per_s {
+            Some(mbit) => self.count(mbit, "nic_mbit_per_s", 1_000_000)?,
+            None => defaults::NIC_MBIT_PER_S,
+        };
+        let backlog_ms = match &c.admission_backlog_ms {
+            Some(ms) => self.count(ms, "admission_backlog_ms", 3_600_000)?,
+            None => u64::try_from(defaults::ADMISSION_BACKLOG.as_millis()).unwrap_or(u64::MAX),
+        };
+        let network = Network { send, nic: Some(Nic::from_mbit_per_s(nic_mbit)) };
+        let admission = Admission { max_backlog: Some(Duration::from_millis(backlog_ms)) };
         let mut scaling = Scaling {
             name: head.name,
             question: head.question,
@@ -507,6 +546,8 @@ impl Source<'_> {
             clients,
             cpu,
             disk,
+            network,
+            admission,
             series,
             stability,
         };
@@ -685,5 +726,7 @@ impl Source<'_> {
     }
 }
 
+#[cfg(test)]
+mod capacity_tests;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 use claims::ClaimsArgs;
 use engines::calibration::BenchCalibrationArgs;
+use engines::messages::BenchMessagesArgs;
 use engines::BenchEnginesArgs;
 use runner::options::{BenchSimArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs, SimArgs};
 
@@ -71,6 +72,11 @@ pub enum BenchCommand {
     /// per-commit ratios (SQLite / log) and whether they agree within 1.5x. Exit status 1 when
     /// they do not.
     Calibration(BenchCalibrationArgs),
+    /// What a message costs the CPU on this machine: the quorum node step per frame received
+    /// (decode, `quorum::Node` on `MemStorage`, encode what it sends; three nodes routed
+    /// in-process) and a `write` of a frame on a loopback TCP socket (127.0.0.1 only), beside
+    /// the capacity model's defaults.
+    Messages(BenchMessagesArgs),
 }
 
 /// `lab experiment ...`.

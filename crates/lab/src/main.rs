@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::BenchSim(args) => runner::bench::run(&args),
         Command::Bench(BenchCommand::Engines(args)) => engines::run(&args),
         Command::Bench(BenchCommand::Calibration(args)) => engines::calibration::run(&args),
+        Command::Bench(BenchCommand::Messages(args)) => engines::messages::run(&args),
         Command::Experiment(ExperimentCommand::Check(args)) => runner::experiment_check::check(&args),
         Command::Experiment(ExperimentCommand::Registry) => runner::experiment_check::registry(),
         Command::Run(args) => runner::run::run(&args),

@@ -60,6 +60,8 @@ use crate::recovery::{recover, RecoveryReport};
 use crate::sstable::{sstable_name, Sstable};
 
 mod detached_sync;
+#[cfg(test)]
+mod disk_work_tests;
 mod failure;
 
 pub use detached_sync::PendingSync;

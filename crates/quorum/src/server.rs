@@ -13,7 +13,19 @@
 //!   turned into simulated time ([`DiskCost`]), both booked on the node's [`NodeClock`]
 //!   (pipelined: the CPU serves the next frame while the disk syncs), and the call's effects go
 //!   out only when both are done. Internal calls (timers, undeliverable messages) cost no CPU
-//!   but queue behind it.
+//!   but queue behind it. The network ([`Network`], free unless configured): a frame received
+//!   first occupies the NIC's receive side (`bytes / bandwidth`) and its call's CPU work starts
+//!   when it has arrived; every frame sent (a peer message, a reply) costs send CPU and then
+//!   occupies the NIC's transmit side, and goes on the wire only when both are done. What a
+//!   node books is counted per node in [`UsageLog`] ([`crate::system::QuorumSystem::usage`]).
+//! - Admission control ([`Admission`], unbounded unless configured): a client request that
+//!   arrives while the node's backlog (how long until its CPU, disk and NIC are all idle)
+//!   exceeds the bound is refused at once with `Unavailable("overloaded")`, as Cassandra
+//!   answers `OverloadedException`: definite, the node did nothing with it. The refusal costs
+//!   the node's timelines nothing and is not queued behind them: Cassandra checks its limits
+//!   on the native transport's event loop (Netty), apart from the request stage whose queue is
+//!   long. Only client requests are refused: peer messages are work the cluster already
+//!   accepted.
 //! - The commit log ([`lsm::CommitLogSync`]; the storage never syncs by itself):
 //!   - `batch`: the grouping is decided by [`lsm::SyncBatcher`], a pure state machine; the
 //!     host only syncs, books the disk time and waits. A call that wrote (or that ran while
@@ -57,7 +69,7 @@ use std::time::Duration;
 use lsm::sync_batch::{Step, SyncBatcher};
 use lsm::{CommitLogSync, EngineConfig};
 use serde::{Deserialize, Serialize};
-use sim::capacity::{CpuCost, NodeClock};
+use sim::capacity::{Admission, CpuCost, Network, NodeClock, Overlap, Usage, UsageLog};
 use sim::disk_cost::{DiskCost, DiskWork, SyncDraws, SyncKinds};
 use sim::frame::{self, FrameDecoder, WireError, MAX_FRAME, MAX_REPLY_FRAME};
 use tokio::sync::mpsc;
@@ -124,6 +136,12 @@ pub struct NodeSetup {
     pub disk: DiskCost,
     /// What each incoming frame costs in CPU time.
     pub cpu: CpuCost,
+    /// What sending costs, and the NIC.
+    pub network: Network,
+    /// When client requests are refused.
+    pub admission: Admission,
+    /// What each node booked (shared by the whole system).
+    pub usage: UsageLog,
     /// Messages sent (shared by the whole system).
     pub messages: Rc<Cell<u64>>,
     /// This node's clock offset from simulated time, in nanoseconds (set by clock-skew faults).
@@ -166,16 +184,27 @@ impl CommitLogCounts {
     }
 }
 
+/// The reason a request refused by admission control gives.
+pub const OVERLOADED: &str = "overloaded";
+
 /// Model time since the start (zero outside a simulation; see [`sim::time`]).
 fn now() -> Duration {
     sim::time::now()
 }
 
+/// A message on its way out, and when the call that sent it was done, exactly (its release
+/// ran at the next millisecond tick: see [`sim::capacity`]). The send is booked from that
+/// moment, so a send's cost is not rounded up to a tick a second time.
+type Outgoing<T> = (T, tokio::time::Instant);
+
 struct Host {
     node: RefCell<Node<EngineStorage>>,
     id: u32,
-    peers: RefCell<BTreeMap<u32, mpsc::Sender<PeerMessage>>>,
-    clients: RefCell<BTreeMap<u64, mpsc::Sender<Response>>>,
+    /// Each peer's queue: a message, and when the call that sent it was done (exactly: see
+    /// [`Outgoing`]).
+    peers: RefCell<BTreeMap<u32, mpsc::Sender<Outgoing<PeerMessage>>>>,
+    /// Each client connection's queue of replies.
+    clients: RefCell<BTreeMap<u64, mpsc::Sender<Outgoing<Response>>>>,
     next_conn: Cell<u64>,
     /// The CPU and disk timelines.
     clock: Cell<NodeClock>,
@@ -202,12 +231,79 @@ struct Host {
 impl Host {
     /// Runs one internal node call (a timer, an undeliverable message): no CPU cost.
     fn run(self: &Rc<Self>, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
-        self.run_costing(Duration::ZERO, call);
+        self.run_costing(Duration::ZERO, Duration::ZERO, call);
     }
 
-    /// Runs the node call for an incoming frame of `bytes` bytes, charging its CPU time.
+    /// Runs the node call for an incoming frame of `bytes` bytes, charging its NIC and CPU
+    /// time.
     fn receive(self: &Rc<Self>, bytes: usize, call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>) {
-        self.run_costing(self.setup.cpu.charge(bytes), call);
+        self.count_received(bytes);
+        self.run_costing(self.setup.network.nic_time(bytes), self.setup.cpu.charge(bytes), call);
+    }
+
+    /// Counts a frame of `bytes` bytes received.
+    fn count_received(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.received = u.received.saturating_add(1);
+            u.received_bytes = u.received_bytes.saturating_add(bytes);
+        });
+    }
+
+    /// A client request of `bytes` bytes on connection `conn`: refused at once when the
+    /// node's backlog exceeds the admission bound (see the module docs), run otherwise.
+    fn receive_request(self: &Rc<Self>, conn: u64, bytes: usize, request: Request) {
+        if self.dead.get() {
+            return;
+        }
+        let mut clock = self.clock.get();
+        let backlog = clock.backlog(tokio::time::Instant::now());
+        self.clock.set(clock);
+        let admitted = self.setup.admission.admits(backlog);
+        self.record(|u| {
+            u.requests = u.requests.saturating_add(1);
+            u.refused = u.refused.saturating_add(u64::from(!admitted));
+        });
+        if admitted {
+            return self.receive(bytes, |node, now| node.on_request(now, conn, request));
+        }
+        self.count_received(bytes);
+        let response = Response { id: request.id, result: Err(Failure::Unavailable(OVERLOADED.to_owned())) };
+        self.route(vec![Effect::Reply { conn, response }], tokio::time::Instant::now());
+    }
+
+    /// Adds to this node's counters.
+    fn record(&self, add: impl FnOnce(&mut Usage)) {
+        let name = self.setup.hosts.get(&self.id).map_or("", String::as_str);
+        self.setup.usage.record(name, Overlap::Pipelined, add);
+    }
+
+    /// Books sending a frame of `bytes` bytes from `at` (send CPU, then the NIC's transmit
+    /// side): when it may go on the wire (`None`: at once).
+    fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
+        let network = self.setup.network;
+        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
+        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.sent = u.sent.saturating_add(1);
+            u.sent_bytes = u.sent_bytes.saturating_add(size);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.nic_tx = u.nic_tx.saturating_add(tx);
+        });
+        let mut clock = self.clock.get();
+        let done = clock.book_send(at, cpu, tx);
+        self.clock.set(clock);
+        done
+    }
+
+    /// Books background disk time `disk` from `at` (a sync no call waits for by its CPU):
+    /// when it is done (`None`: at once).
+    fn book_disk(&self, at: tokio::time::Instant, disk: Duration) -> Option<tokio::time::Instant> {
+        self.record(|u| u.disk = u.disk.saturating_add(disk));
+        let mut clock = self.clock.get();
+        let done = clock.book_disk(at, disk);
+        self.clock.set(clock);
+        done
     }
 
     /// Runs one node call, then sends its effects once its CPU and disk time have passed (and,
@@ -216,6 +312,7 @@ impl Host {
     /// dropped (what it answered may rest on writes the disk does not hold).
     fn run_costing(
         self: &Rc<Self>,
+        rx: Duration,
         cpu: Duration,
         call: impl FnOnce(&mut Node<EngineStorage>, Duration) -> Vec<Effect>,
     ) {
@@ -241,7 +338,7 @@ impl Host {
             _ => Step::Nothing,
         };
         let Step::Sync(sync) = step else {
-            let done = self.book(at, cpu, work);
+            let done = self.book(at, rx, cpu, work);
             if step == Step::Wait {
                 self.hold(done, effects);
             } else {
@@ -251,16 +348,28 @@ impl Host {
         };
         // `batch`, no sync running: this call's sync covers it and every held effect.
         let Some(synced) = self.sync_log() else { return };
-        let done = self.book(at, cpu, work.plus(synced));
+        let done = self.book(at, rx, cpu, work.plus(synced));
         self.hold(done, effects);
         self.release_after_sync(sync, done);
     }
 
-    /// Books a call's CPU and disk time from `at`: when its effects may go out (`None`: at
-    /// once).
-    fn book(&self, at: tokio::time::Instant, cpu: Duration, work: DiskWork) -> Option<tokio::time::Instant> {
+    /// Books a call's NIC (receive), CPU and disk time from `at`: when its effects may go out
+    /// (`None`: at once).
+    fn book(
+        &self,
+        at: tokio::time::Instant,
+        rx: Duration,
+        cpu: Duration,
+        work: DiskWork,
+    ) -> Option<tokio::time::Instant> {
+        let disk = self.disk_time(work);
+        self.record(|u| {
+            u.nic_rx = u.nic_rx.saturating_add(rx);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.disk = u.disk.saturating_add(disk);
+        });
         let mut clock = self.clock.get();
-        let done = clock.book(at, cpu, self.disk_time(work));
+        let done = clock.book_received(at, rx, cpu, disk);
         self.clock.set(clock);
         done
     }
@@ -317,15 +426,13 @@ impl Host {
         }
         let Step::Sync(next) = self.batch.borrow_mut().on_sync_done(sync) else { return };
         let Some(work) = self.sync_log() else { return };
-        let mut clock = self.clock.get();
-        let done = clock.book_disk(ended, self.disk_time(work));
-        self.clock.set(clock);
+        let done = self.book_disk(ended, self.disk_time(work));
         self.release_after_sync(next, done);
     }
 
     /// Sends `effects` at `done` (`None`: at once).
     fn dispatch_after(self: &Rc<Self>, done: Option<tokio::time::Instant>, effects: Vec<Effect>) {
-        self.after(done, move |host| host.route(effects));
+        self.after(done, move |host| host.route(effects, done.unwrap_or_else(tokio::time::Instant::now)));
     }
 
     /// Runs `then` at `done` (`None`: now), in a task of this incarnation.
@@ -370,7 +477,8 @@ impl Host {
         }
     }
 
-    fn route(self: &Rc<Self>, effects: Vec<Effect>) {
+    /// Sends `effects` of a call done at `ready` (see [`Outgoing`]).
+    fn route(self: &Rc<Self>, effects: Vec<Effect>, ready: tokio::time::Instant) {
         if self.dead.get() {
             return;
         }
@@ -379,8 +487,10 @@ impl Host {
                 Effect::Send { to, msg } => {
                     let sender = self.peers.borrow().get(&to).cloned();
                     let undelivered = match sender {
-                        Some(sender) => sender.try_send(msg).err().map(|e| match e {
-                            mpsc::error::TrySendError::Full(msg) | mpsc::error::TrySendError::Closed(msg) => msg,
+                        Some(sender) => sender.try_send((msg, ready)).err().map(|e| match e {
+                            mpsc::error::TrySendError::Full((msg, _)) | mpsc::error::TrySendError::Closed((msg, _)) => {
+                                msg
+                            }
                         }),
                         None => Some(msg),
                     };
@@ -391,7 +501,7 @@ impl Host {
                 Effect::Reply { conn, response } => {
                     if let Some(sender) = self.clients.borrow().get(&conn) {
                         // A full or closed queue: the client is gone or not reading.
-                        let _ = sender.try_send(response);
+                        let _ = sender.try_send((response, ready));
                     }
                 }
             }
@@ -440,10 +550,8 @@ async fn syncer(host: Rc<Host>, period: Duration) {
         }
         let Some(work) = host.sync_log() else { return };
         let held = std::mem::take(&mut *host.held.borrow_mut());
-        let mut clock = host.clock.get();
         let disk = host.disk_time(work);
-        let done = clock.book_disk(tokio::time::Instant::now(), disk);
-        host.clock.set(clock);
+        let done = host.book_disk(tokio::time::Instant::now(), disk);
         host.dispatch_after(host.held_until.take().max(done), held);
     }
 }
@@ -457,36 +565,60 @@ async fn connect_peer(id: u32, name: &str) -> Option<TcpStream> {
 }
 
 /// Delivers the node's messages to one peer, in order.
-async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::Receiver<PeerMessage>) {
+///
+/// Sending costs CPU and NIC time ([`Host::book_send`]): the writer takes every message
+/// queued, books each from when its call was done, waits until the last has left the node,
+/// then writes them all in order. Taking them together keeps the writer from passing one
+/// message per millisecond tick when each one waits (tokio's timers fire on whole
+/// milliseconds).
+async fn peer_writer(host: Rc<Host>, peer: u32, name: String, mut queue: mpsc::Receiver<Outgoing<PeerMessage>>) {
     let mut stream: Option<TcpStream> = None;
     let mut opened = Duration::ZERO;
     let mut down_until = Duration::ZERO;
-    while let Some(msg) = queue.recv().await {
-        // A message too large to frame (only anti-entropy's batches of cells can be) is
-        // dropped: it says nothing about the peer, so the peer is not reported unreachable. A
-        // round waiting for it times out; anti-entropy tries again next period.
-        let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) else { continue };
-        let suspect = host.node.borrow().suspects(peer, now());
-        if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
-            // The current stream may have lost a segment to a partition: start afresh.
-            stream = None;
-        }
-        if stream.is_none() && now() >= down_until {
-            stream = connect_peer(host.id, &name).await;
-            opened = now();
-            if stream.is_none() {
-                down_until = now() + PEER_BACKOFF;
+    let mut batch: Vec<(PeerMessage, Vec<u8>)> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut left = None;
+        let mut next = Some(first);
+        while let Some((msg, ready)) = next {
+            // A message too large to frame (only anti-entropy's batches of cells can be) is
+            // dropped: it says nothing about the peer, so the peer is not reported
+            // unreachable. A round waiting for it times out; anti-entropy tries again next
+            // period.
+            if let Ok(bytes) = frame::encode_limited(&msg, MAX_PEER_FRAME) {
+                left = left.max(host.book_send(ready.min(tokio::time::Instant::now()), bytes.len()));
+                batch.push((msg, bytes));
             }
+            next = queue.try_recv().ok();
         }
-        let delivered = match stream.as_mut() {
-            Some(stream) => frame::write_frame(stream, &bytes).await.is_ok(),
-            None => false,
-        };
-        if delivered {
-            host.setup.messages.set(host.setup.messages.get() + 1);
-        } else {
-            stream = None;
-            host.run(|node, now| node.on_unreachable(now, peer, msg));
+        // Send CPU, then the NIC: the frames go on the wire when they have left the node.
+        // (A frame booked from an earlier moment may have left already: no wait, not even
+        // for the next tick.)
+        if let Some(left) = left.filter(|&left| left > tokio::time::Instant::now()) {
+            tokio::time::sleep_until(left).await;
+        }
+        for (msg, bytes) in batch.drain(..) {
+            let suspect = host.node.borrow().suspects(peer, now());
+            if suspect || now().saturating_sub(opened) > PEER_STREAM_MAX_AGE {
+                // The current stream may have lost a segment to a partition: start afresh.
+                stream = None;
+            }
+            if stream.is_none() && now() >= down_until {
+                stream = connect_peer(host.id, &name).await;
+                opened = now();
+                if stream.is_none() {
+                    down_until = now() + PEER_BACKOFF;
+                }
+            }
+            let delivered = match stream.as_mut() {
+                Some(stream) => frame::write_frame(stream, &bytes).await.is_ok(),
+                None => false,
+            };
+            if delivered {
+                host.setup.messages.set(host.setup.messages.get() + 1);
+            } else {
+                stream = None;
+                host.run(|node, now| node.on_unreachable(now, peer, msg));
+            }
         }
     }
 }
@@ -525,6 +657,11 @@ async fn peer_reader(host: Rc<Host>, mut stream: TcpStream) {
     }
 }
 
+/// Whether `response` is an admission-control refusal.
+fn is_refusal(response: &Response) -> bool {
+    matches!(&response.result, Err(Failure::Unavailable(why)) if why == OVERLOADED)
+}
+
 /// Whether a read failed because of what the other side sent (an oversized length, a stream
 /// ending inside a frame), rather than because the connection broke.
 fn is_bad_input(error: &WireError) -> bool {
@@ -540,7 +677,7 @@ fn bad_frame(host: &Host) {
 fn refuse(host: &Host, conn: u64, id: u64, why: String) {
     bad_frame(host);
     if let Some(sender) = host.clients.borrow().get(&conn) {
-        let _ = sender.try_send(Response { id, result: Err(Failure::Unsupported(why)) });
+        let _ = sender.try_send((Response { id, result: Err(Failure::Unsupported(why)) }, tokio::time::Instant::now()));
     }
 }
 
@@ -550,14 +687,24 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
     let conn = host.next_conn.get();
     host.next_conn.set(conn + 1);
     let (mut reader, mut writer) = stream.into_split();
-    let (sender, mut replies) = mpsc::channel::<Response>(CLIENT_QUEUE);
+    let (sender, mut replies) = mpsc::channel::<Outgoing<Response>>(CLIENT_QUEUE);
     host.clients.borrow_mut().insert(conn, sender);
     let messages = Rc::clone(&host.setup.messages);
     // Not registered with the host: it ends with its channel, and aborting this task (the
-    // reader) drops the channel's sender.
+    // reader) drops the channel's sender. It holds the host weakly, so that it never keeps a
+    // stopped incarnation alive.
+    let weak = Rc::downgrade(&host);
     let write_task = tokio::task::spawn_local(async move {
-        while let Some(response) = replies.recv().await {
+        while let Some((response, ready)) = replies.recv().await {
             let Ok(bytes) = frame::encode_limited(&response, MAX_REPLY_FRAME) else { break };
+            // Send CPU, then the NIC, from when the reply's call was done (see `peer_writer`);
+            // a refusal is not queued (see the module docs).
+            let at = ready.min(tokio::time::Instant::now());
+            let sent =
+                weak.upgrade().filter(|_| !is_refusal(&response)).and_then(|host| host.book_send(at, bytes.len()));
+            if let Some(sent) = sent.filter(|&sent| sent > tokio::time::Instant::now()) {
+                tokio::time::sleep_until(sent).await;
+            }
             if frame::write_frame(&mut writer, &bytes).await.is_err() {
                 break;
             }
@@ -577,7 +724,7 @@ async fn client_connection(host: Rc<Host>, stream: TcpStream) {
             _ => break,
         };
         match frame::decode::<Request>(&body) {
-            Ok(request) => host.receive(body.len(), |node, now| node.on_request(now, conn, request)),
+            Ok(request) => host.receive_request(conn, body.len(), request),
             Err(error) => {
                 let id = frame::salvage_id(&body).unwrap_or(0);
                 refuse(&host, conn, id, format!("malformed request: {error}"));

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use lsm::{CommitLogSync, EngineConfig, Version};
-use sim::capacity::{Capacity, CpuCost};
+use sim::capacity::{Admission, Capacity, ClusterUsage, CpuCost, Network, UsageLog};
 use sim::disk_cost::DiskCost;
 use sim::{LocalFuture, System};
 
@@ -39,6 +39,10 @@ pub struct ClusterConfig {
     pub disk: DiskCost,
     /// What each frame a node receives costs in CPU time (free by default).
     pub cpu: CpuCost,
+    /// What sending costs, and each node's NIC (free by default).
+    pub network: Network,
+    /// When a node refuses client requests (never by default).
+    pub admission: Admission,
     /// Levels clients ask for (`None`: the coordinator's default).
     pub read: Option<Level>,
     /// See `read`.
@@ -60,6 +64,8 @@ impl ClusterConfig {
             engine: EngineConfig::new("/data/lsm"),
             disk: DiskCost::default(),
             cpu: CpuCost::FREE,
+            network: Network::FREE,
+            admission: Admission::UNBOUNDED,
             read: None,
             write: None,
             token_aware: true,
@@ -83,6 +89,7 @@ pub struct QuorumSystem {
     sampling: Option<(Duration, ReplicaSamples)>,
     restarts: Rc<Restarts>,
     commit_log: Rc<CommitLogCounts>,
+    usage: UsageLog,
 }
 
 impl QuorumSystem {
@@ -97,6 +104,7 @@ impl QuorumSystem {
             sampling: None,
             restarts: Rc::default(),
             commit_log: Rc::default(),
+            usage: UsageLog::default(),
         }
     }
 
@@ -127,6 +135,12 @@ impl QuorumSystem {
     /// The nodes' commit-log writes and syncs so far (every node, every incarnation).
     pub fn commit_log(&self) -> &CommitLogCounts {
         &self.commit_log
+    }
+
+    /// What each node booked on its capacity model so far (frames and bytes received and
+    /// sent, client requests refused, CPU, disk and NIC time), by host name.
+    pub fn usage(&self) -> ClusterUsage {
+        self.usage.snapshot()
     }
 
     /// Malformed frames the nodes received so far.
@@ -162,6 +176,9 @@ impl System for QuorumSystem {
             sync: self.config.sync,
             disk: self.config.disk,
             cpu: self.config.cpu,
+            network: self.config.network,
+            admission: self.config.admission,
+            usage: self.usage.clone(),
             messages: Rc::clone(&self.messages),
             skew_ns: Rc::clone(skew),
             bad_frames: Rc::clone(&self.bad_frames),
@@ -185,13 +202,20 @@ impl System for QuorumSystem {
         })
     }
 
-    /// Every node charges the model's CPU cost per frame and its disk cost.
+    /// Every node charges the model's CPU cost per frame, its disk cost, its network and its
+    /// admission bound.
     fn set_capacity(&mut self, capacity: &Capacity) {
         if let Some(cpu) = capacity.cpu {
             self.config.cpu = cpu;
         }
         if let Some(disk) = capacity.disk {
             self.config.disk = disk;
+        }
+        if let Some(network) = capacity.network {
+            self.config.network = network;
+        }
+        if let Some(admission) = capacity.admission {
+            self.config.admission = admission;
         }
     }
 
@@ -207,6 +231,10 @@ impl System for QuorumSystem {
 
     fn disk_syncs(&self) -> Option<u64> {
         Some(self.commit_log.syncs())
+    }
+
+    fn usage(&self) -> ClusterUsage {
+        self.usage.snapshot()
     }
 }
 

@@ -11,12 +11,21 @@
 //! server, inside one host runtime, whose `Instant`s only move forward; every later `now` is at
 //! or after the first, so the conversion is exact (nanosecond arithmetic, no rounding) and the
 //! timelines book exactly what they booked on `Instant`s.
+//!
+//! [`UsageLog`] is the counters ([`Usage`]) the servers of one system share: each node adds
+//! what it books, and the system hands a copy ([`ClusterUsage`]) to the run's result
+//! ([`crate::System::usage`]).
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use base::capacity::{Capacity, CpuCost, Overlap};
+pub use base::capacity::{
+    ceiling, defaults, Admission, Capacity, Ceiling, ClusterUsage, CpuCost, Demand, Network, Nic, Overlap, Resource,
+    Usage,
+};
 
 /// One node's CPU and disk timelines ([`base::capacity::NodeClock`]) on the runtime's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +48,27 @@ impl NodeClock {
         self.model.book(since, cpu, disk).map(|done| at(origin, done))
     }
 
+    /// [`base::capacity::NodeClock::book_received`] at `now`: a frame that occupies the NIC's
+    /// receive side for `rx` before its call; when the call's effects may go out (`None`: at
+    /// once).
+    pub fn book_received(&mut self, now: Instant, rx: Duration, cpu: Duration, disk: Duration) -> Option<Instant> {
+        let (origin, since) = self.since_origin(now);
+        self.model.book_received(since, rx, cpu, disk).map(|done| at(origin, done))
+    }
+
+    /// [`base::capacity::NodeClock::book_send`] at `now`: when the frame has left the node
+    /// (`None`: at once).
+    pub fn book_send(&mut self, now: Instant, cpu: Duration, tx: Duration) -> Option<Instant> {
+        let (origin, since) = self.since_origin(now);
+        self.model.book_send(since, cpu, tx).map(|done| at(origin, done))
+    }
+
+    /// [`base::capacity::NodeClock::backlog`] at `now`, in model time.
+    pub fn backlog(&mut self, now: Instant) -> Duration {
+        let (_, since) = self.since_origin(now);
+        self.model.backlog(since)
+    }
+
     /// [`base::capacity::NodeClock::book_disk`] at `now`: when the background disk work is
     /// done, `None` for at once.
     pub fn book_disk(&mut self, now: Instant, disk: Duration) -> Option<Instant> {
@@ -50,6 +80,35 @@ impl NodeClock {
     fn since_origin(&mut self, now: Instant) -> (Instant, Duration) {
         let origin = *self.origin.get_or_insert(now);
         (origin, crate::time::to_model(now.saturating_duration_since(origin)))
+    }
+}
+
+/// The counters the servers of one system share (one simulation runs on one thread): each
+/// node adds what it books under its host name, over all its incarnations.
+#[derive(Debug, Clone, Default)]
+pub struct UsageLog {
+    usage: Rc<RefCell<ClusterUsage>>,
+}
+
+impl UsageLog {
+    /// Adds to node `host`'s counters (which `add` changes), noting how it combines CPU and
+    /// disk.
+    pub fn record(&self, host: &str, overlap: Overlap, add: impl FnOnce(&mut Usage)) {
+        let mut usage = self.usage.borrow_mut();
+        usage.overlap = Some(overlap);
+        match usage.nodes.get_mut(host) {
+            Some(node) => add(node),
+            None => {
+                let mut node = Usage::default();
+                add(&mut node);
+                usage.nodes.insert(host.to_owned(), node);
+            }
+        }
+    }
+
+    /// A copy of the counters so far.
+    pub fn snapshot(&self) -> ClusterUsage {
+        self.usage.borrow().clone()
     }
 }
 
@@ -80,5 +139,24 @@ mod tests {
         let expected = model.book_disk(us(40), us(5)).map(|d| t0 + base + d);
         assert_eq!(clock.book_disk(t0 + us(43), us(5)), expected);
         assert_eq!(clock.book_disk(t0 + us(43), Duration::ZERO), None);
+        let expected = model.book_send(us(40), us(2), us(50)).map(|d| t0 + base + d);
+        assert_eq!(clock.book_send(t0 + us(43), us(2), us(50)), expected);
+        let expected = model.book_received(us(41), us(7), us(2), Duration::ZERO).map(|d| t0 + base + d);
+        assert_eq!(clock.book_received(t0 + us(44), us(7), us(2), Duration::ZERO), expected);
+        assert_eq!(clock.backlog(t0 + us(44)), model.backlog(us(41)));
+    }
+
+    #[test]
+    fn the_usage_log_sums_by_host() {
+        let log = UsageLog::default();
+        let shared = log.clone();
+        log.record("n2", Overlap::Pipelined, |u| u.sent += 2);
+        shared.record("n1", Overlap::Pipelined, |u| u.cpu += us(5));
+        shared.record("n2", Overlap::Pipelined, |u| u.sent += 1);
+        let usage = log.snapshot();
+        assert_eq!(usage.overlap, Some(Overlap::Pipelined));
+        assert_eq!(usage.nodes.keys().map(String::as_str).collect::<Vec<_>>(), ["n1", "n2"]);
+        assert_eq!(usage.nodes["n2"].sent, 3);
+        assert_eq!(usage.total().cpu, us(5));
     }
 }

@@ -61,6 +61,8 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Simulation steps taken (each one [`SimConfig::tick`] of model time).
     pub steps: u64,
+    /// What the servers booked on the capacity model ([`System::usage`] at the end).
+    pub usage: crate::capacity::ClusterUsage,
 }
 
 impl RunResult {
@@ -233,6 +235,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         syncs: system.disk_syncs(),
         elapsed: to_model(sim.elapsed()),
         steps,
+        usage: system.usage(),
     })
 }
 

@@ -183,6 +183,12 @@ pub trait System: 'static {
     fn disk_syncs(&self) -> Option<u64> {
         None
     }
+
+    /// What the servers booked on their capacity model so far, per server
+    /// ([`crate::capacity::UsageLog`]). The default: nothing (a system that models no costs).
+    fn usage(&self) -> crate::capacity::ClusterUsage {
+        crate::capacity::ClusterUsage::default()
+    }
 }
 
 /// A connection (or connections) from one logical client to the system.

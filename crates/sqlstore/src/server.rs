@@ -30,6 +30,15 @@
 //! and writes ~25 KiB in DELETE mode; with `synchronous=OFF`, 0 (WAL) or 1 (the directory sync
 //! after the journal's deletion, DELETE).
 //!
+//! The network and admission ([`ServerModel`], free and unbounded unless configured): a
+//! request's frame first occupies the NIC's receive side (`bytes / bandwidth`), then the
+//! connection's CPU and disk time as above; a reply costs send CPU and the NIC's transmit
+//! side before it goes on the wire. A request that arrives while the server's backlog (how
+//! long until its timelines are all idle) exceeds the admission bound is refused at once with
+//! `Rejected("overloaded")` (definite: it was not executed), charged nothing, as PostgreSQL's
+//! `max_connections` or Cassandra's `OverloadedException` refuse work the server cannot take.
+//! What the server books is counted in [`UsageLog`] under its host name.
+//!
 //! Bad input: a malformed body or an oversized length gets a [`Failure::BadRequest`] reply
 //! (id 0 unless the body named one) and the connection is closed; nothing was executed, and
 //! other connections are unaffected.
@@ -45,13 +54,29 @@ use turmoil::net::{TcpListener, TcpStream};
 use crate::store::{Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
-use sim::capacity::{CpuCost, NodeClock, Overlap};
+use sim::capacity::{Admission, CpuCost, Network, NodeClock, Overlap, Usage, UsageLog};
 use sim::disk_cost::{DiskCost, SyncDraws};
 use sim::supervise::Backoff;
 
 /// The port the server listens on.
 pub const PORT: u16 = 5433;
 pub use sim::supervise::{Restarts, RESTART_BACKOFF, RESTART_BACKOFF_MAX};
+
+/// The reason a request refused by admission control gives.
+pub const OVERLOADED: &str = "overloaded";
+
+/// The server's network and admission model, and where it counts what it books.
+#[derive(Debug, Clone, Default)]
+pub struct ServerModel {
+    /// What sending costs, and the NIC.
+    pub network: Network,
+    /// When requests are refused.
+    pub admission: Admission,
+    /// Where the server's usage is counted (shared with the system).
+    pub usage: UsageLog,
+    /// The server's host name (the key of its usage).
+    pub host: String,
+}
 
 /// Opens the store described by `config` and serves it until the host stops, reopening it
 /// after disk failures (see the module docs). `messages` counts the replies sent.
@@ -62,11 +87,21 @@ pub async fn serve(config: StoreConfig, messages: Rc<Cell<u64>>) -> turmoil::Res
 /// [`serve`], counting failed opens and restarts in `restarts`. Only errors that retrying
 /// cannot cure (the VFS cannot be registered, a pragma is refused) end it.
 pub async fn serve_supervised(config: StoreConfig, messages: Rc<Cell<u64>>, restarts: Rc<Restarts>) -> turmoil::Result {
+    serve_modelled(config, messages, restarts, ServerModel::default()).await
+}
+
+/// [`serve_supervised`] with a network and admission model.
+pub async fn serve_modelled(
+    config: StoreConfig,
+    messages: Rc<Cell<u64>>,
+    restarts: Rc<Restarts>,
+    model: ServerModel,
+) -> turmoil::Result {
     let mut backoff = Backoff::default();
     let mut after_failed_sync = false;
     loop {
         match open(&config, after_failed_sync) {
-            Ok(store) => match run(store, Rc::clone(&messages)).await {
+            Ok(store) => match run(store, Rc::clone(&messages), model.clone()).await {
                 Ok(reason) => {
                     restarts.restart(reason);
                     backoff.reset();
@@ -94,12 +129,12 @@ fn open(config: &StoreConfig, after_failed_sync: bool) -> Result<Store, StoreErr
 /// Serves an already opened store (tests use this to inspect the store first) until the host
 /// stops or the store needs a restart (a failed sync: see the module docs), which ends it.
 pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Result {
-    run(store, messages).await?;
+    run(store, messages, ServerModel::default()).await?;
     Ok(())
 }
 
 /// Serves `store` until it must be reopened; returns why.
-async fn run(store: Store, messages: Rc<Cell<u64>>) -> Result<String, std::io::Error> {
+async fn run(store: Store, messages: Rc<Cell<u64>>, model: ServerModel) -> Result<String, std::io::Error> {
     let writeback_period = store.config().writeback;
     let io = store.disk_io();
     let cost = store.config().disk;
@@ -114,6 +149,7 @@ async fn run(store: Store, messages: Rc<Cell<u64>>) -> Result<String, std::io::E
         store: RefCell::new(store),
         clock: Cell::new(NodeClock::new(Overlap::Serial)),
         messages,
+        model,
         tasks: RefCell::new(Vec::new()),
         dead: Cell::new(false),
         stop: tokio::sync::Notify::new(),
@@ -171,6 +207,7 @@ struct Shared {
     cpu: CpuCost,
     clock: Cell<NodeClock>,
     messages: Rc<Cell<u64>>,
+    model: ServerModel,
     /// Every task of this incarnation, aborted when it stops.
     tasks: RefCell<Vec<tokio::task::JoinHandle<()>>>,
     /// Set once the store must be reopened: nothing is executed any more.
@@ -207,10 +244,32 @@ impl Shared {
         }
     }
 
-    /// Executes one request (its frame `bytes` long) and waits out its CPU and disk time.
-    async fn handle(&self, request: Request, bytes: usize) -> Response {
+    /// Adds to the server's counters.
+    fn record(&self, add: impl FnOnce(&mut Usage)) {
+        self.model.usage.record(&self.model.host, Overlap::Serial, add);
+    }
+
+    /// Executes one request (its frame `bytes` long) and waits out its NIC, CPU and disk
+    /// time; refuses it at once past the admission bound (see the module docs). Returns the
+    /// reply and when the request was done, exactly (the wait ends on a millisecond tick):
+    /// the reply's send is booked from then.
+    async fn handle(&self, request: Request, bytes: usize) -> (Response, tokio::time::Instant) {
+        let now = tokio::time::Instant::now();
         if self.dead.get() {
-            return Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) };
+            return (Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) }, now);
+        }
+        let mut clock = self.clock.get();
+        let admitted = self.model.admission.admits(clock.backlog(tokio::time::Instant::now()));
+        self.clock.set(clock);
+        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.received = u.received.saturating_add(1);
+            u.received_bytes = u.received_bytes.saturating_add(size);
+            u.requests = u.requests.saturating_add(1);
+            u.refused = u.refused.saturating_add(u64::from(!admitted));
+        });
+        if !admitted {
+            return (Response { id: request.id, result: Err(Failure::Rejected(OVERLOADED.to_owned())) }, now);
         }
         let (result, work) = {
             let mut store = self.store.borrow_mut();
@@ -223,15 +282,44 @@ impl Shared {
         };
         let kinds = self.io.take_sync_kinds();
         let disk = self.cost.charge_drawn(work, kinds, &mut self.draws.borrow_mut());
-        let now = tokio::time::Instant::now();
+        let (rx, cpu) = (self.model.network.nic_time(bytes), self.cpu.charge(bytes));
+        self.record(|u| {
+            u.nic_rx = u.nic_rx.saturating_add(rx);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.disk = u.disk.saturating_add(disk);
+        });
         let mut clock = self.clock.get();
-        let done = clock.book(now, self.cpu.charge(bytes), disk).unwrap_or(now);
+        let done = clock.book_received(now, rx, cpu, disk).unwrap_or(now);
         self.clock.set(clock);
         tokio::time::sleep_until(done).await;
-        Response { id: request.id, result }
+        (Response { id: request.id, result }, done)
     }
 
-    async fn reply(&self, stream: &mut TcpStream, response: &Response) -> Result<(), WireError> {
+    /// Books sending a frame of `bytes` bytes from `at`: when it may go on the wire (`None`:
+    /// at once).
+    fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
+        let network = self.model.network;
+        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
+        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self.record(|u| {
+            u.sent = u.sent.saturating_add(1);
+            u.sent_bytes = u.sent_bytes.saturating_add(size);
+            u.cpu = u.cpu.saturating_add(cpu);
+            u.nic_tx = u.nic_tx.saturating_add(tx);
+        });
+        let mut clock = self.clock.get();
+        let done = clock.book_send(at, cpu, tx);
+        self.clock.set(clock);
+        done
+    }
+
+    /// Sends `response`, its request done at `ready` (its send is booked from then).
+    async fn reply(
+        &self,
+        stream: &mut TcpStream,
+        response: &Response,
+        ready: tokio::time::Instant,
+    ) -> Result<(), WireError> {
         let frame = match wire::encode_limited(response, wire::MAX_REPLY_FRAME) {
             Err(WireError::Oversized { len, max }) => {
                 // Say so rather than drop the connection (which the client would read as a
@@ -241,6 +329,14 @@ impl Shared {
             }
             other => other?,
         };
+        // Send CPU, then the NIC; a refusal is not queued behind the backlog.
+        let refusal = matches!(&response.result, Err(Failure::Rejected(why)) if why == OVERLOADED);
+        if !refusal {
+            let now = tokio::time::Instant::now();
+            if let Some(sent) = self.book_send(ready.min(now), frame.len()).filter(|&sent| sent > now) {
+                tokio::time::sleep_until(sent).await;
+            }
+        }
         wire::write_frame(stream, &frame).await?;
         self.messages.set(self.messages.get() + 1);
         Ok(())
@@ -259,22 +355,22 @@ async fn serve_connection(mut stream: TcpStream, shared: Rc<Shared>) {
         let Ok(read) = sim::time::timeout(IDLE_TIMEOUT, wire::read_frame(&mut stream, &mut decoder)).await else {
             return;
         };
-        let response = match read {
+        let (response, ready) = match read {
             Ok(Some(body)) => match wire::decode::<Request>(&body) {
                 Ok(request) => shared.handle(request, body.len()).await,
                 Err(error) => {
                     let id = wire::salvage_id(&body).unwrap_or(0);
-                    let _ = shared.reply(&mut stream, &bad_request(id, &error)).await;
+                    let _ = shared.reply(&mut stream, &bad_request(id, &error), tokio::time::Instant::now()).await;
                     return;
                 }
             },
             Ok(None) | Err(WireError::Io(_) | WireError::Truncated { .. }) => return,
             Err(error) => {
-                let _ = shared.reply(&mut stream, &bad_request(0, &error)).await;
+                let _ = shared.reply(&mut stream, &bad_request(0, &error), tokio::time::Instant::now()).await;
                 return;
             }
         };
-        if shared.reply(&mut stream, &response).await.is_err() {
+        if shared.reply(&mut stream, &response, ready).await.is_err() {
             return;
         }
     }

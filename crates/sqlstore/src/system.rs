@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use sim::capacity::{Admission, ClusterUsage, Network, UsageLog};
 use sim::{Capacity, LocalFuture, System};
 
 use crate::client::SqlClient;
@@ -20,12 +21,32 @@ pub struct SqlSystem {
     pub messages: Rc<Cell<u64>>,
     /// What the server's supervisor did: failed opens, restarts after a failed sync.
     pub restarts: Rc<Restarts>,
+    /// What sending costs, and the server's NIC (free by default).
+    pub network: Network,
+    /// When the server refuses requests (never by default).
+    pub admission: Admission,
+    /// What the server booked on its capacity model.
+    pub usage: UsageLog,
 }
 
 impl SqlSystem {
     /// A system on host `"db"`.
     pub fn new(config: StoreConfig) -> Self {
-        SqlSystem { config, host: "db".to_owned(), messages: Rc::default(), restarts: Rc::default() }
+        SqlSystem {
+            config,
+            host: "db".to_owned(),
+            messages: Rc::default(),
+            restarts: Rc::default(),
+            network: Network::FREE,
+            admission: Admission::UNBOUNDED,
+            usage: UsageLog::default(),
+        }
+    }
+
+    /// What the server booked on its capacity model so far (frames, bytes, refusals, CPU,
+    /// disk and NIC time), under its host name.
+    pub fn usage(&self) -> ClusterUsage {
+        self.usage.snapshot()
     }
 }
 
@@ -41,7 +62,18 @@ impl System for SqlSystem {
             let message = format!("{host:?} is not a server of this system (its server is {:?})", self.host);
             return Box::pin(async move { Err(message.into()) });
         }
-        Box::pin(server::serve_supervised(self.config.clone(), Rc::clone(&self.messages), Rc::clone(&self.restarts)))
+        let model = server::ServerModel {
+            network: self.network,
+            admission: self.admission,
+            usage: self.usage.clone(),
+            host: self.host.clone(),
+        };
+        Box::pin(server::serve_modelled(
+            self.config.clone(),
+            Rc::clone(&self.messages),
+            Rc::clone(&self.restarts),
+            model,
+        ))
     }
 
     fn client(&self, _client: usize) -> SqlClient {
@@ -56,6 +88,12 @@ impl System for SqlSystem {
         if let Some(disk) = capacity.disk {
             self.config.disk = disk;
         }
+        if let Some(network) = capacity.network {
+            self.network = network;
+        }
+        if let Some(admission) = capacity.admission {
+            self.admission = admission;
+        }
     }
 
     /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock
@@ -64,5 +102,9 @@ impl System for SqlSystem {
 
     fn messages_sent(&self) -> u64 {
         self.messages.get()
+    }
+
+    fn usage(&self) -> ClusterUsage {
+        self.usage.snapshot()
     }
 }

@@ -48,6 +48,14 @@ pub struct PointResult {
     /// Durable-log syncs (commit-log fsyncs) over the whole run per `ok` operation; `None`
     /// when the store does not count them (SQLite) or nothing completed.
     pub syncs_per_op: Option<f64>,
+    /// The capacity model's ceiling for this run, `ok` operations per simulated second for
+    /// the whole system: the resource time the servers booked, per `ok` operation of the whole
+    /// run, on an average server, and one over the largest (`base::capacity::usage`). `None`
+    /// when the servers booked nothing.
+    pub predicted_ok_per_s: Option<f64>,
+    /// The resource that sets `predicted_ok_per_s` (`cpu`, `disk`, `cpu+disk`, `nic-tx`,
+    /// `nic-rx`).
+    pub predicted_binding: Option<&'static str>,
     /// Wall time of the run, seconds (not deterministic; never compared).
     #[serde(skip)]
     pub wall_s: f64,
@@ -77,6 +85,9 @@ pub fn run_point(scaling: &Scaling, point: Point) -> PointResult {
             let ok = ok_operations(&run.history);
             measured.messages_per_op = (ok > 0).then(|| run.messages as f64 / ok as f64);
             measured.syncs_per_op = run.syncs.filter(|_| ok > 0).map(|syncs| syncs as f64 / ok as f64);
+            let ceiling = run.usage.ceiling(ok);
+            measured.predicted_ok_per_s = ceiling.map(|c| c.cluster);
+            measured.predicted_binding = ceiling.map(|c| c.binding.name());
             measured
         }
         Err(error) => PointResult::failed(&series.name, point, wall_s, error.to_string()),
@@ -163,6 +174,8 @@ pub fn summarise(history: &[Event], warmup: Duration, measure: Duration) -> Poin
         p99_growth: None,
         messages_per_op: None,
         syncs_per_op: None,
+        predicted_ok_per_s: None,
+        predicted_binding: None,
         wall_s: 0.0,
         error: None,
     }

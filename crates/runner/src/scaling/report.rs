@@ -339,7 +339,7 @@ pub fn csv(rows: &[Row]) -> String {
 }
 
 /// The header of `points.csv`.
-pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,refused,p50_ms,p99_ms,throughput_cv,p99_growth,status,messages_per_op,syncs_per_op,steps,error";
+pub const POINTS_HEADER: &str = "series,seed,clients,ok_per_s,not_ok,refused,p50_ms,p99_ms,throughput_cv,p99_growth,status,messages_per_op,syncs_per_op,steps,predicted_ok_per_s,binds,error";
 
 /// Every point as CSV (the curves behind each row, one per seed), in the order given (the
 /// sweep's: series, seed, clients).
@@ -349,7 +349,7 @@ pub fn points_csv(points: &[PointResult]) -> String {
         let error = p.error.as_deref().unwrap_or("").replace([',', '\n'], ";");
         let _ = writeln!(
             out,
-            "{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             p.series,
             p.seed,
             p.clients,
@@ -364,6 +364,8 @@ pub fn points_csv(points: &[PointResult]) -> String {
             opt(p.messages_per_op, 3),
             opt(p.syncs_per_op, 4),
             p.steps,
+            opt(p.predicted_ok_per_s, 1),
+            p.predicted_binding.unwrap_or(""),
             error
         );
     }
@@ -388,6 +390,16 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
         "- disk: fsync {:.0} us, {} ns per KiB written",
         us(scaling.disk.per_sync),
         scaling.disk.per_kib_written.as_nanos()
+    );
+    let _ = writeln!(
+        out,
+        "- CPU per frame sent: {:.1} us + {} ns per byte; NIC {} per direction; client requests refused past a \
+         backlog of {}; predicted ceiling (points.csv): 1 / the largest resource time booked per ok operation on \
+         an average server",
+        us(scaling.network.send.per_message),
+        scaling.network.send.per_byte.as_nanos(),
+        scaling.network.nic.map_or("unlimited".to_owned(), |n| format!("{} Mbit/s", n.bytes_per_sec * 8 / 1_000_000)),
+        scaling.admission.max_backlog.map_or("none".to_owned(), |b| format!("{} ms", b.as_millis()))
     );
     let _ = writeln!(
         out,
@@ -608,6 +620,8 @@ sweep = { nodes = [3, 6] }
             p99_growth: Some(1.0),
             messages_per_op: Some(10.0),
             syncs_per_op: Some(0.5),
+            predicted_ok_per_s: None,
+            predicted_binding: None,
             wall_s: 0.0,
             error: None,
         }
@@ -701,7 +715,16 @@ sweep = { nodes = [3, 6] }
         let csv = points_csv(&[point("q-3", 2, 3, 100.0, 1.0)]);
         assert_eq!(
             csv,
-            format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0,0.500,1.000,0.0100,1.000,stable,10.000,0.5000,1,\n")
+            format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0,0.500,1.000,0.0100,1.000,stable,10.000,0.5000,1,-,,\n")
+        );
+        let predicted = PointResult {
+            predicted_ok_per_s: Some(1234.56),
+            predicted_binding: Some("cpu"),
+            ..point("q-3", 2, 3, 100.0, 1.0)
+        };
+        assert_eq!(
+            points_csv(&[predicted]),
+            format!("{POINTS_HEADER}\nq-3,2,3,100.0,0,0,0.500,1.000,0.0100,1.000,stable,10.000,0.5000,1,1234.6,cpu,\n")
         );
     }
 }
