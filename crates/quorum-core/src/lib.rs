@@ -16,6 +16,7 @@
 //! - `replica`: serving other nodes' reads, writes, repairs and hints.
 //! - [`lww`], [`read_repair`], [`abd`]: the resolution and policy decisions, pure.
 //! - [`hints`]: hinted handoff, persisted under reserved keys.
+//! - [`paxos`]: lightweight transactions (compare-and-set, SERIAL reads and writes) by Paxos.
 //! - [`anti_entropy`]: digest exchange, and the convergence check [`anti_entropy::diverged_keys`].
 //! - The adapter to the simulation is the `quorum` crate: `quorum::engine_storage` (the lsm
 //!   engine as [`Storage`]), `quorum::server` (turmoil TCP around a node), `quorum::client` and
@@ -62,6 +63,7 @@ pub mod level;
 pub mod lww;
 pub mod message;
 pub mod node;
+pub mod paxos;
 pub mod plan;
 pub mod read_repair;
 mod replica;

@@ -65,6 +65,14 @@ pub struct NodeStats {
     pub ae_rounds: u64,
     /// Cells sent by anti-entropy.
     pub ae_cells_sent: u64,
+    /// Paxos prepare rounds started (lightweight transactions, one or more per operation).
+    pub paxos_rounds: u64,
+    /// Paxos rounds retried after a replica refused them for a higher promise.
+    pub paxos_contention: u64,
+    /// In-progress Paxos proposals found by a prepare and re-proposed ("repairs").
+    pub paxos_repairs: u64,
+    /// Compare-and-sets answered not applied (their condition did not hold).
+    pub cas_not_applied: u64,
 }
 
 /// One node of the store.
@@ -86,6 +94,8 @@ pub struct Node<S: Storage> {
     pub(crate) next_id: u64,
     pub(crate) next_anti_entropy: Option<Duration>,
     pub(crate) stats: NodeStats,
+    /// Lightweight transactions coordinated here.
+    pub(crate) paxos: crate::paxos::proposer::Proposers,
 }
 
 /// A node could not start.
@@ -123,6 +133,7 @@ impl<S: Storage> Node<S> {
             next_id: 1,
             next_anti_entropy,
             stats: NodeStats::default(),
+            paxos: crate::paxos::proposer::Proposers::new(config.id),
             config,
         })
     }
@@ -166,6 +177,7 @@ impl<S: Storage> Node<S> {
             PeerMessage::Cells { round, buckets, cells, reply } => {
                 self.on_cells(from, round, &buckets, cells, reply, &mut out);
             }
+            PeerMessage::Paxos(msg) => self.on_paxos(now, from, msg, &mut out),
         }
         out
     }
@@ -174,6 +186,7 @@ impl<S: Storage> Node<S> {
     pub fn on_tick(&mut self, now: Duration) -> Vec<Effect> {
         let mut out = Vec::new();
         self.expire_operations(now, &mut out);
+        self.paxos_tick(now, &mut out);
         let retry = self.config.hint_retry;
         let mut next_id = self.next_id;
         let deliveries = self.hints.due(now, retry, hints::MAX_DELIVERIES_PER_TICK, &mut || {
@@ -216,6 +229,7 @@ impl<S: Storage> Node<S> {
             | PeerMessage::HintAck { .. }
             | PeerMessage::Digest { .. }
             | PeerMessage::Cells { .. } => {}
+            PeerMessage::Paxos(msg) => self.paxos_unreachable(now, peer, msg, &mut out),
         }
         out
     }
@@ -223,7 +237,7 @@ impl<S: Storage> Node<S> {
     /// The earliest time at which [`Node::on_tick`] has something to do.
     pub fn next_wakeup(&self) -> Option<Duration> {
         let ops = self.ops.values().map(|op| op.deadline).min();
-        [ops, self.hints.next_due(), self.next_anti_entropy].into_iter().flatten().min()
+        [ops, self.hints.next_due(), self.next_anti_entropy, self.paxos.next_wakeup()].into_iter().flatten().min()
     }
 
     /// Moves this node's clock `offset_ns` away from simulated time (clock skew).
@@ -274,6 +288,11 @@ impl<S: Storage> Node<S> {
     /// Client operations in flight (including ones lingering after their reply).
     pub fn operations_in_flight(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Lightweight transactions (Paxos operations) in flight at this coordinator.
+    pub fn paxos_in_flight(&self) -> usize {
+        self.paxos.len()
     }
 
     /// Whether this node currently suspects `peer`.
