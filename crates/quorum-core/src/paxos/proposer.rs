@@ -656,6 +656,7 @@ mod tests {
 
     #[test]
     fn competing_proposers_choose_at_most_one_value_and_both_finish() {
+        let mut contended = 0;
         for seed in 0..20u64 {
             let mut net = Net::new();
             net.rng = seed;
@@ -679,7 +680,9 @@ mod tests {
             assert!(chosen.len() <= 1, "seed {seed}: replicas hold different chosen values {values:?}");
             assert_eq!(net.replies.len(), 3, "seed {seed}: every operation finished");
             assert!(net.nodes.iter().all(|n| n.paxos_in_flight() == 0));
+            contended += net.nodes.iter().map(|n| n.stats().paxos_contention).sum::<u64>();
         }
+        assert!(contended > 0, "the proposers never contended: the test tested nothing");
     }
 
     #[test]
