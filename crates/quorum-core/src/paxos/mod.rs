@@ -24,10 +24,14 @@
 //! `StorageProxy.readWithPaxos`); a SERIAL write (`Level::Serial` as write level) and a SERIAL
 //! `Add` run all four steps with a condition that always holds (the write skips the read).
 //!
-//! Outcomes: a failed condition is definite, unless an earlier attempt of the same operation
-//! proposed its value and some replica may have accepted it (then a later prepare may still
-//! complete it: the answer is `Timeout`; see CASSANDRA-12126 for the false negative Cassandra
-//! had there). Running out of time after proposing is `Timeout`; before proposing anything of
+//! Outcomes: a failed condition is definite. Once an attempt has proposed the operation's value
+//! and some replica may have accepted it, the operation never proposes it again (a later
+//! prepare may complete that proposal, and the value may even have been applied and
+//! overwritten since: proposing it again could apply it twice). Its next prepare either finds
+//! that proposal in progress (and completes it: applied) or committed (applied), or else
+//! answers `Timeout`. Proposals carry their origin ballot through repairs for this. (Cassandra
+//! retries with a new proposal there and re-evaluates the condition; CASSANDRA-12126 is one of
+//! the anomalies of that.) Running out of time after proposing is `Timeout`; before proposing anything of
 //! its own, a write or compare-and-set answers `Unavailable` (nothing of it was written). Too
 //! few live replicas for a quorum before sending anything is `Unavailable`.
 //!

@@ -416,6 +416,16 @@ impl<S: Storage> Node<S> {
             .filter(|a| floor.is_none_or(|f| a.ballot > f))
             .max_by_key(|a| a.ballot);
         op.latest_commit = latest.clone();
+        let ours = |p: &Proposal| op.ours.contains(&p.origin);
+        if op.maybe_accepted && !in_progress.as_ref().is_some_and(ours) {
+            // An earlier proposal of ours may have been accepted somewhere. If it was
+            // committed, we are done; otherwise it may have been chosen and overwritten since,
+            // or may still be revived by a later prepare: proposing the value again could apply
+            // it twice, so the outcome stays unknown.
+            let committed = latest.as_ref().is_some_and(ours);
+            let result = if committed { Ok(applied_value(&op.goal)) } else { Err(Failure::Timeout) };
+            return self.px_reply(op, result, out);
+        }
         if let Some(found) = in_progress {
             self.stats.paxos_repairs += 1;
             let proposal = Proposal { ballot: op.ballot, value: found.value, origin: found.origin };
