@@ -292,6 +292,7 @@ fn failure_kind(failure: &Failure) -> &'static str {
         Failure::Unavailable(_) => "unavailable",
         Failure::Timeout => "timeout",
         Failure::Unsupported(_) => "unsupported",
+        Failure::NotApplied { .. } => "not applied",
     }
 }
 

@@ -26,6 +26,9 @@ pub enum Level {
     Any,
     /// An explicit count (R or W).
     Count(usize),
+    /// Cassandra's `SERIAL`: a read or write through Paxos among a majority of the N replicas
+    /// (a lightweight transaction, see [`crate::paxos`]); compare-and-set always runs so.
+    Serial,
 }
 
 /// Whether an operation reads or writes (ANY is refused for reads).
@@ -44,7 +47,7 @@ pub fn required(level: Level, n: usize) -> usize {
         Level::One | Level::Any => 1,
         Level::Two => 2,
         Level::Three => 3,
-        Level::Quorum => n / 2 + 1,
+        Level::Quorum | Level::Serial => n / 2 + 1,
         Level::All => n,
         Level::Count(k) => k,
     }
@@ -112,6 +115,8 @@ mod tests {
         (Level::Any, 3, 1),
         (Level::Count(2), 5, 2),
         (Level::Count(0), 3, 0),
+        (Level::Serial, 3, 2),
+        (Level::Serial, 5, 3),
     ];
 
     #[test]
@@ -132,6 +137,8 @@ mod tests {
         (Level::All, 3, Access::Read, Ok(3)),
         (Level::Quorum, 3, Access::Write, Ok(2)),
         (Level::Two, 2, Access::Read, Ok(2)),
+        (Level::Serial, 3, Access::Read, Ok(2)),
+        (Level::Serial, 3, Access::Write, Ok(2)),
     ];
 
     #[test]

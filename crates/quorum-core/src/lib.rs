@@ -18,6 +18,7 @@
 //! - `replica`: serving other nodes' reads, writes, repairs and hints.
 //! - [`lww`], [`read_repair`], [`abd`]: the resolution and policy decisions, pure.
 //! - [`hints`]: hinted handoff, persisted under reserved keys.
+//! - [`paxos`]: lightweight transactions (compare-and-set, SERIAL reads and writes) by Paxos.
 //! - [`merkle`]: Merkle trees over a token range.
 //! - [`anti_entropy`]: Merkle-tree comparison per token range between replicas, and the
 //!   convergence check [`anti_entropy::diverged_keys`].
@@ -68,6 +69,7 @@ pub mod lww;
 pub mod merkle;
 pub mod message;
 pub mod node;
+pub mod paxos;
 pub mod plan;
 pub mod read_repair;
 mod replica;

@@ -52,13 +52,24 @@ pub enum Op {
         /// The element.
         element: Value,
     },
+    /// Compare-and-set, a lightweight transaction through Paxos (see [`crate::paxos`]): set
+    /// `key` to `new` if it holds `expected` (`nil`: absent). Answered `Ok([expected new])`
+    /// when applied, [`Failure::NotApplied`] when the condition did not hold.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value the key must hold.
+        expected: Value,
+        /// The value it then holds.
+        new: Value,
+    },
 }
 
 impl Op {
     /// The key the operation addresses.
     pub fn key(&self) -> &str {
         match self {
-            Op::Get { key } | Op::Put { key, .. } | Op::Add { key, .. } => key,
+            Op::Get { key } | Op::Put { key, .. } | Op::Add { key, .. } | Op::Cas { key, .. } => key,
         }
     }
 }
@@ -69,7 +80,8 @@ impl Op {
 pub struct Response {
     /// The request's id.
     pub id: u64,
-    /// `Get`: the value read; `Put`: the value written; `Add`: the element added.
+    /// `Get`: the value read; `Put`: the value written; `Add`: the element added; `Cas`:
+    /// `[expected new]` (the history's encoding of a cas).
     pub result: Result<Value, Failure>,
 }
 
@@ -87,6 +99,12 @@ pub enum Failure {
     /// Definite: the request cannot be served as asked (a level ANY for a read, a reserved or
     /// oversized key, an `Add` to a key that does not hold a set).
     Unsupported(String),
+    /// Definite: a compare-and-set's condition did not hold and nothing was written
+    /// (Cassandra's `[applied] = false`, with the value found).
+    NotApplied {
+        /// What the key held (`nil`: absent).
+        current: Value,
+    },
 }
 
 /// A message between nodes.
@@ -205,6 +223,8 @@ pub enum PeerMessage {
         /// Whether the receiver should send back what the sender is missing.
         reply: bool,
     },
+    /// A lightweight transaction's Paxos message (see [`crate::paxos`]).
+    Paxos(crate::paxos::PaxosMessage),
 }
 
 impl PeerMessage {
@@ -223,6 +243,7 @@ impl PeerMessage {
             PeerMessage::HintAck { .. } => "hint_ack",
             PeerMessage::Tree { .. } => "tree",
             PeerMessage::Cells { .. } => "cells",
+            PeerMessage::Paxos(_) => "paxos",
         }
     }
 }

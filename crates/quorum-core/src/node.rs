@@ -92,6 +92,14 @@ pub struct NodeStats {
     pub speculative_retries: u64,
     /// Reads re-sent to another replica because a contacted one failed or was unreachable.
     pub read_failovers: u64,
+    /// Paxos prepare rounds started (lightweight transactions, one or more per operation).
+    pub paxos_rounds: u64,
+    /// Paxos rounds retried after a replica refused them for a higher promise.
+    pub paxos_contention: u64,
+    /// In-progress Paxos proposals found by a prepare and re-proposed ("repairs").
+    pub paxos_repairs: u64,
+    /// Compare-and-sets answered not applied (their condition did not hold).
+    pub cas_not_applied: u64,
 }
 
 /// One node of the store.
@@ -124,6 +132,8 @@ pub struct Node<S: Storage> {
     pub(crate) snitch: Snitch,
     /// This coordinator's most recent read-phase latencies (bounded), for speculative retry.
     pub(crate) read_latencies: VecDeque<Duration>,
+    /// Lightweight transactions coordinated here.
+    pub(crate) paxos: crate::paxos::proposer::Proposers,
 }
 
 /// A node could not start.
@@ -167,6 +177,7 @@ impl<S: Storage> Node<S> {
             stats: NodeStats { hints_expired: hints_expired_at_start, ..NodeStats::default() },
             snitch: Snitch::new(),
             read_latencies: VecDeque::new(),
+            paxos: crate::paxos::proposer::Proposers::new(config.id),
             config,
         })
     }
@@ -216,6 +227,7 @@ impl<S: Storage> Node<S> {
             PeerMessage::Cells { round, leaves, cells, reply } => {
                 self.on_cells(from, round, &leaves, cells, reply, &mut out);
             }
+            PeerMessage::Paxos(msg) => self.on_paxos(now, from, msg, &mut out),
         }
         out
     }
@@ -229,6 +241,7 @@ impl<S: Storage> Node<S> {
         let (expired, errors) = self.hints.expire(&mut self.storage, now, self.config.max_hint_window);
         self.stats.hints_expired += expired;
         self.stats.storage_errors += errors;
+        self.paxos_tick(now, &mut out);
         let retry = self.config.hint_retry;
         let mut next_id = self.next_id;
         let deliveries = self.hints.due(now, retry, hints::MAX_DELIVERIES_PER_TICK, &mut || {
@@ -275,6 +288,7 @@ impl<S: Storage> Node<S> {
             | PeerMessage::HintAck { .. }
             | PeerMessage::Tree { .. }
             | PeerMessage::Cells { .. } => {}
+            PeerMessage::Paxos(msg) => self.paxos_unreachable(now, peer, msg, &mut out),
         }
         out
     }
@@ -285,7 +299,10 @@ impl<S: Storage> Node<S> {
         let expiry =
             self.hints.oldest().map(|at| at.saturating_add(self.config.max_hint_window) + Duration::from_nanos(1));
         let speculation = self.ops.values().filter_map(|op| op.speculate_at).min();
-        [ops, speculation, self.hints.next_due(), self.next_anti_entropy, expiry].into_iter().flatten().min()
+        [ops, speculation, self.hints.next_due(), self.next_anti_entropy, expiry, self.paxos.next_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Moves this node's clock `offset_ns` away from simulated time (clock skew).
@@ -336,6 +353,11 @@ impl<S: Storage> Node<S> {
     /// Client operations in flight (including ones lingering after their reply).
     pub fn operations_in_flight(&self) -> usize {
         self.ops.len()
+    }
+
+    /// Lightweight transactions (Paxos operations) in flight at this coordinator.
+    pub fn paxos_in_flight(&self) -> usize {
+        self.paxos.len()
     }
 
     /// Whether this node currently suspects `peer`.

@@ -21,9 +21,10 @@
 //! base delay of the drivers' reconnection policy.
 //!
 //! Operations ([`to_op`]): `Read` is a `Get` (key `"r"` when none), `Write` a `Put`, `Add` an
-//! `Add` to the set's one document (key `"set"`), `ReadSet` a `Get` of that document. The store
-//! offers no compare-and-set, transfer or multi-key read: those are a definite failure, sent
-//! nowhere.
+//! `Add` to the set's one document (key `"set"`), `ReadSet` a `Get` of that document, `Cas` a
+//! `Cas` (a lightweight transaction through Paxos; a failed condition is `Reply::Fail("cas
+//! mismatch ...")` as on SQLite). The store offers no transfer or multi-key read: those are a
+//! definite failure, sent nowhere.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -188,7 +189,9 @@ pub fn to_op(operation: &Operation) -> Result<Op, Reply> {
             Ok(Op::Put { key: key_of(key.as_ref(), REGISTER_KEY), value: value.clone() })
         }
         Operation::Add { element } => Ok(Op::Add { key: SET_KEY.to_owned(), element: element.clone() }),
-        Operation::Cas { .. } => Err(Reply::Fail("compare-and-set is not offered by the quorum store".to_owned())),
+        Operation::Cas { key, expected, new } => {
+            Ok(Op::Cas { key: key_of(key.as_ref(), REGISTER_KEY), expected: expected.clone(), new: new.clone() })
+        }
         Operation::Transfer { .. } | Operation::ReadMany { .. } => {
             Err(Reply::Fail(format!("`{}` is not offered by the quorum store", operation.f())))
         }
@@ -202,6 +205,8 @@ pub fn to_reply(response: Response) -> Result<Reply, CallError> {
         Err(Failure::Unavailable(why)) => Ok(Reply::Fail(format!("unavailable: {why}"))),
         Err(Failure::Unsupported(why)) => Ok(Reply::Fail(format!("unsupported: {why}"))),
         Err(Failure::Timeout) => Err(CallError::Indeterminate("the coordinator timed out".to_owned())),
+        // As the SQLite store answers a failed compare (`sqlstore::server::CAS_MISMATCH`).
+        Err(Failure::NotApplied { current }) => Ok(Reply::Fail(format!("cas mismatch: the register holds {current}"))),
     }
 }
 
@@ -287,7 +292,7 @@ mod tests {
             Ok(Op::Add { key: "set".into(), element: Value::Int(7) })
         );
         let cas = Operation::Cas { key: None, expected: Value::Nil, new: Value::Int(1) };
-        assert!(matches!(to_op(&cas), Err(Reply::Fail(_))));
+        assert_eq!(to_op(&cas), Ok(Op::Cas { key: "r".into(), expected: Value::Nil, new: Value::Int(1) }));
         let transfer = Operation::Transfer { from: Value::Int(1), to: Value::Int(2), amount: 3 };
         assert!(matches!(to_op(&transfer), Err(Reply::Fail(why)) if why.contains("transfer")));
         assert!(matches!(to_op(&Operation::ReadMany { keys: vec![] }), Err(Reply::Fail(_))));
@@ -339,5 +344,7 @@ mod tests {
         assert!(matches!(to_reply(response(Err(Failure::Timeout))), Err(CallError::Indeterminate(_))));
         assert!(matches!(to_reply(response(Err(Failure::Unavailable("x".into())))), Ok(Reply::Fail(_))));
         assert_eq!(to_reply(response(Ok(Value::Int(1)))), Ok(Reply::Ok(Value::Int(1))));
+        let mismatch = to_reply(response(Err(Failure::NotApplied { current: Value::Int(2) })));
+        assert!(matches!(mismatch, Ok(Reply::Fail(why)) if why.starts_with("cas mismatch")));
     }
 }

@@ -9,6 +9,9 @@
 //! read = "one"             # "one" | "two" | "three" | "quorum" | "all" (default quorum)
 //! write = "one"            # the same, or "any"; or counts instead: r = 2, w = 2
 //! level = "one"            # instead of read and write: clients ask for this level for both
+//! serial = true            # lightweight transactions: reads and writes at SERIAL, through
+//!                          # Paxos (instead of read/write/level; also read = "serial" or
+//!                          # write = "serial" alone). A `cas` always runs through Paxos.
 //! mode = "lww"             # "lww" | "abd" (default lww)
 //! commitlog = "batch"      # "batch" | { periodic = "10s" } | { group = "50ms" }
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
@@ -78,6 +81,7 @@ struct RawQuorum {
     r: Option<Spanned<usize>>,
     w: Option<Spanned<usize>>,
     level: Option<Spanned<Level>>,
+    serial: Option<Spanned<bool>>,
     mode: Option<Mode>,
     commitlog: Option<Spanned<RawCommitLog>>,
     hints: Option<Hints>,
@@ -128,7 +132,21 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
         }
     }
     config.node.replication = n;
-    if let Some(level) = &raw.level {
+    let serial = raw.serial.as_ref().is_some_and(|s| *s.get_ref());
+    if serial {
+        let others = [
+            (raw.level.as_ref().map(Spanned::span), "level"),
+            (raw.read.as_ref().map(Spanned::span), "read"),
+            (raw.write.as_ref().map(Spanned::span), "write"),
+            (raw.r.as_ref().map(Spanned::span), "r"),
+            (raw.w.as_ref().map(Spanned::span), "w"),
+        ];
+        if let Some((at, name)) = others.into_iter().find_map(|(at, name)| at.map(|at| (at, name))) {
+            return source.fail(at, format!("`serial = true` sets the read and write levels; give it or `{name}`"));
+        }
+        config.node.read = Level::Serial;
+        config.node.write = Level::Serial;
+    } else if let Some(level) = &raw.level {
         for (other, name) in
             [(raw.read.as_ref().map(Spanned::span), "read"), (raw.write.as_ref().map(Spanned::span), "write")]
                 .into_iter()
@@ -432,5 +450,45 @@ mod tests {
         assert_error(&file("speculative_retry = \"101p\"\n"), 13, 21, "a percentile is 1p to 100p");
         assert_error(&file("speculative_retry = \"0p\"\n"), 13, 21, "a percentile is 1p to 100p");
         assert_error(&file("speculative_retry = \"soon\"\n"), 13, 21, "speculative_retry");
+    }
+
+    /// A one-system experiment whose quorum table ends with `extra` (it starts at line 10).
+    fn experiment(extra: &str) -> String {
+        format!(
+            "name = \"t\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n[workload]\nkind = \"register\"\n\
+             [[system]]\nname = \"s\"\nkind = \"quorum\"\n{extra}"
+        )
+    }
+
+    fn levels(extra: &str) -> (Level, Level, String) {
+        let text = experiment(extra);
+        let Ok(crate::Script::Faults(experiment)) =
+            crate::parse(&crate::Registry::standard(), Path::new("t.toml"), &text)
+        else {
+            panic!("expected a valid fault experiment:\n{text}");
+        };
+        let spec = &experiment.systems[0].spec;
+        let quorums = spec.properties().quorums.expect("a quorum system");
+        let (read, write) = (quorums.read_level.clone(), quorums.write_level);
+        let described = spec.describe();
+        let read_level = if read == "serial" { Level::Serial } else { Level::Quorum };
+        let write_level = if write == "serial" { Level::Serial } else { Level::Quorum };
+        (read_level, write_level, described)
+    }
+
+    #[test]
+    fn serial_sets_both_levels_and_read_serial_alone_works() {
+        let (read, write, described) = levels("serial = true\n");
+        assert_eq!((read, write), (Level::Serial, Level::Serial));
+        assert!(described.contains("r=serial w=serial"), "{described}");
+        assert_eq!(levels("read = \"serial\"\n").0, Level::Serial);
+        assert_eq!(levels("serial = false\n").0, Level::Quorum);
+    }
+
+    #[test]
+    fn serial_with_another_level_is_refused_where_the_other_is() {
+        assert_error(&experiment("serial = true\nread = \"one\"\n"), 11, 8, "give it or `read`");
+        assert_error(&experiment("level = \"all\"\nserial = true\n"), 10, 9, "give it or `level`");
+        assert_error(&experiment("serial = \"yes\"\n"), 10, 10, "expected a boolean");
     }
 }

@@ -145,7 +145,7 @@ impl<S: Storage> Node<S> {
         let (reads, writes) = match request.op {
             Op::Get { .. } => (true, false),
             Op::Put { .. } => (false, true),
-            Op::Add { .. } => (true, true),
+            Op::Add { .. } | Op::Cas { .. } => (true, true),
         };
         let write_level = request.write.unwrap_or(self.config.write);
         let r = if reads { level::validate(request.read.unwrap_or(self.config.read), n, Access::Read) } else { Ok(0) };
@@ -165,6 +165,9 @@ impl<S: Storage> Node<S> {
         if self.ops.len() >= MAX_PENDING_OPS {
             return refuse(self, Failure::Unavailable("coordinator overloaded".to_owned()), out);
         }
+        if let Some(goal) = crate::paxos::proposer::goal(&request, &self.config) {
+            return self.start_paxos(now, conn, request, goal, out);
+        }
         let (read_need, write_need, write_any) = match self.needs(&request) {
             Ok(needs) => needs,
             Err(failure) => return refuse(self, failure, out),
@@ -174,6 +177,10 @@ impl<S: Storage> Node<S> {
             Op::Get { .. } => Kind::Get,
             Op::Put { value, .. } => Kind::Put(value),
             Op::Add { element, .. } => Kind::Add(element),
+            // Routed to Paxos above.
+            Op::Cas { .. } => {
+                return refuse(self, Failure::Unsupported("compare-and-set runs through Paxos".into()), out)
+            }
         };
         let mut op = Operation {
             id: self.fresh_id(),
@@ -342,7 +349,7 @@ impl<S: Storage> Node<S> {
 
     fn count_reply(&mut self, result: &Result<Value, Failure>) {
         match result {
-            Ok(_) => self.stats.ok += 1,
+            Ok(_) | Err(Failure::NotApplied { .. }) => self.stats.ok += 1,
             Err(Failure::Unavailable(_)) => self.stats.unavailable += 1,
             Err(Failure::Timeout) => self.stats.timeouts += 1,
             Err(Failure::Unsupported(_)) => self.stats.unsupported += 1,

@@ -238,6 +238,7 @@ impl Cluster {
             Op::Get { key } => ("read", key.clone(), Value::Nil),
             Op::Put { key, value } => ("write", key.clone(), value.clone()),
             Op::Add { key, element } => ("add", key.clone(), element.clone()),
+            Op::Cas { key, expected, new } => ("cas", key.clone(), Value::List(vec![expected.clone(), new.clone()])),
         };
         self.history.push(Event {
             process: Process::Client(process),
