@@ -580,9 +580,9 @@ mod tests {
         let header = runner::scaling::report::POINTS_HEADER;
         let text = format!(
             "{header}\n\
-             sqlite,1,4,1000.0,0,0,1.000,2.500,0.01,1.0,stable,2.000,-,10,\n\
-             sqlite,1,8,0.0,0,0,-,-,-,-,failed,-,-,0,the run panicked\n\
-             sqlite,2,4,1100.0,0,0,1.000,-,0.5,-,overloaded,2.500,0.25,10,\n"
+             sqlite,1,4,1000.0,0,0,1.000,2.500,0.01,1.0,stable,2.000,-,10,1500.0,cpu,\n\
+             sqlite,1,8,0.0,0,0,-,-,-,-,failed,-,-,0,-,,the run panicked; twice\n\
+             sqlite,2,4,1100.0,0,0,1.000,-,0.5,-,overloaded,2.500,0.25,10,-,,\n"
         );
         let points = parse_points(&text).expect("parses");
         let mut second = ScalingPoint::new("sqlite", 2, 4, 1100.0, None);
@@ -590,11 +590,11 @@ mod tests {
         let first = ScalingPoint { messages_per_op: Some(2.0), ..ScalingPoint::new("sqlite", 1, 4, 1000.0, Some(2.5)) };
         assert_eq!(points, [first, second]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
-        let bad = format!("{header}\nsqlite,1,four,1,0,0,-,-,-,-,stable,-,-,0,\n");
+        let bad = format!("{header}\nsqlite,1,four,1,0,0,-,-,-,-,stable,-,-,0,-,,\n");
         assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
-        let bad = format!("{header}\nsqlite,one,4,1,0,0,-,-,-,-,stable,-,-,0,\n");
+        let bad = format!("{header}\nsqlite,one,4,1,0,0,-,-,-,-,stable,-,-,0,-,,\n");
         assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
-        let bad = format!("{header}\nsqlite,1,4,1,0,0,-,-,-,-,calm,-,-,0,\n");
+        let bad = format!("{header}\nsqlite,1,4,1,0,0,-,-,-,-,calm,-,-,0,-,,\n");
         assert_eq!(parse_points(&bad).map_err(|e| e.0), Err(2));
         let old = "series,seed,clients,ok_per_s,not_ok,p50_ms,p99_ms,steps,error\nsqlite,1,4,1,0,-,-,0,\n";
         let (line, message) = parse_points(old).expect_err("no status");

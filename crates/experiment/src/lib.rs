@@ -60,7 +60,14 @@
 //! commitlog = "batch"      # "batch" | { periodic = "10s" } | { group = "50ms" }
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
-//! anti_entropy = "1s"      # period; off when absent
+//! anti_entropy = "1s"      # period (Merkle trees per token range); off when absent
+//! merkle_depth = 10        # 2^depth leaves per token range, 0 to 15
+//! max_hint_window = "3h"   # hints kept this long, none for a node down longer
+//! read_path = "cassandra"  # "cassandra" (data + digest reads) | "all-replicas"
+//! speculative_retry = "99p" # "<p>p" | a delay ("50ms") | "off"
+//! serial = false           # true: reads and writes through Paxos (cas always is)
+//! token_aware = true       # clients send each operation to a replica of its key
+//! (the store's own docs, `store::quorum`, list every key)
 //!
 //! [[fault]]
 //! at = "2s"                # start

@@ -165,6 +165,12 @@ impl<S: Storage> Node<S> {
         if self.ops.len() >= MAX_PENDING_OPS {
             return refuse(self, Failure::Unavailable("coordinator overloaded".to_owned()), out);
         }
+        if self.config.mode == Mode::Abd && matches!(request.op, Op::Cas { .. }) {
+            // ABD's writes order by its own tags; a Paxos commit's ballot timestamp would not
+            // be ordered with them, so ABD offers no compare-and-set (as before Paxos existed).
+            let why = "compare-and-set needs lightweight transactions (mode = lww); ABD does not offer it";
+            return refuse(self, Failure::Unsupported(why.to_owned()), out);
+        }
         if let Some(goal) = crate::paxos::proposer::goal(&request, &self.config) {
             return self.start_paxos(now, conn, request, goal, out);
         }

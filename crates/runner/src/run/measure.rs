@@ -175,6 +175,9 @@ fn count(
             if is_write(&op.invoke.f) {
                 *record.write_latency_us.entry(micros).or_insert(0) += 1;
             }
+            if op.invoke.f == "cas" {
+                *record.cas_latency_us.entry(micros).or_insert(0) += 1;
+            }
         }
     }
     record

@@ -86,6 +86,10 @@ pub struct SeedRecord {
     /// written before it existed (read as empty).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub write_latency_us: BTreeMap<u64, u64>,
+    /// Of those, the compare-and-sets' (`cas`), to set their latency beside plain writes':
+    /// microseconds to count. Absent when the run had none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cas_latency_us: BTreeMap<u64, u64>,
     /// Simulated time of client operations, in milliseconds.
     pub duration_ms: u64,
     /// The run's resolution: model time per simulation step, in microseconds (a cost shorter
@@ -149,6 +153,7 @@ impl SeedRecord {
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),
             write_latency_us: BTreeMap::new(),
+            cas_latency_us: BTreeMap::new(),
             duration_ms: 0,
             messages: 0,
             all_ops: 0,

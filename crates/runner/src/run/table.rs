@@ -73,6 +73,10 @@ pub struct Row {
     pub write_latency_ms_p50: Option<f64>,
     /// 99th percentile of the writes' latency.
     pub write_latency_ms_p99: Option<f64>,
+    /// Median latency of the `ok` compare-and-sets, simulated ms (`None` without any).
+    pub cas_latency_ms_p50: Option<f64>,
+    /// 99th percentile of the same.
+    pub cas_latency_ms_p99: Option<f64>,
     /// `ok` operations per simulated second (of client time), averaged over seeds.
     pub throughput_ok_per_s: f64,
     /// Messages sent per operation invoked.
@@ -118,6 +122,8 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         latency_ms_max: None,
         write_latency_ms_p50: None,
         write_latency_ms_p99: None,
+        cas_latency_ms_p50: None,
+        cas_latency_ms_p99: None,
         throughput_ok_per_s: 0.0,
         messages_per_op: 0.0,
         violating_seeds: Vec::new(),
@@ -128,6 +134,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     let (mut messages, mut all_ops, mut duration_ms) = (0u64, 0u64, 0u64);
     let mut latency: BTreeMap<u64, u64> = BTreeMap::new();
     let mut write_latency: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut cas_latency: BTreeMap<u64, u64> = BTreeMap::new();
     for record in records {
         row.seeds += 1;
         if record.error.is_some() {
@@ -180,6 +187,9 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         for (micros, count) in &record.latency_us {
             *latency.entry(*micros).or_insert(0) += count;
         }
+        for (micros, count) in &record.cas_latency_us {
+            *cas_latency.entry(*micros).or_insert(0) += count;
+        }
         for (micros, count) in &record.write_latency_us {
             *write_latency.entry(*micros).or_insert(0) += count;
         }
@@ -201,6 +211,8 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
     row.latency_ms_max = latency.keys().next_back().copied().map(ms);
     row.write_latency_ms_p50 = quantile(&write_latency, 0.50).map(ms);
     row.write_latency_ms_p99 = quantile(&write_latency, 0.99).map(ms);
+    row.cas_latency_ms_p50 = quantile(&cas_latency, 0.50).map(ms);
+    row.cas_latency_ms_p99 = quantile(&cas_latency, 0.99).map(ms);
     row.throughput_ok_per_s = if duration_ms > 0 { ok as f64 / (duration_ms as f64 / 1000.0) } else { 0.0 };
     row.messages_per_op = share(messages, all_ops).unwrap_or(0.0);
     row
@@ -229,7 +241,7 @@ pub fn quantile(histogram: &BTreeMap<u64, u64>, q: f64) -> Option<u64> {
 /// during which they were available (per client over time, [`Row::availability_time_faulty`]).
 /// `avail. healthy` is per operation. `converged`: the slowest convergence after the repair
 /// phase began, with the seeds that never converged counted (`never in N of M seeds`).
-pub const HEADERS: [&str; 17] = [
+pub const HEADERS: [&str; 18] = [
     "system",
     "ops",
     "ok %",
@@ -245,6 +257,7 @@ pub const HEADERS: [&str; 17] = [
     "p50 ms",
     "p99 ms",
     "max ms",
+    "cas p50/p99 ms",
     "ok/s",
     "msgs/op",
 ];
@@ -299,6 +312,10 @@ pub fn cells(row: &Row) -> Vec<String> {
         ms(row.latency_ms_p50),
         ms(row.latency_ms_p99),
         ms(row.latency_ms_max),
+        match (row.cas_latency_ms_p50, row.cas_latency_ms_p99) {
+            (Some(_), Some(_)) => format!("{}/{}", ms(row.cas_latency_ms_p50), ms(row.cas_latency_ms_p99)),
+            _ => "-".to_owned(),
+        },
         format!("{:.0}", row.throughput_ok_per_s),
         format!("{:.2}", row.messages_per_op),
     ]
@@ -418,6 +435,18 @@ mod tests {
         assert_eq!(rows[0].latency_ms_p50, Some(1.0));
         assert_eq!(rows[0].write_latency_ms_p50, Some(9.0), "the median of 7, 9, 9 ms");
         assert_eq!(rows[0].write_latency_ms_p99, Some(9.0));
+    }
+
+    #[test]
+    fn cas_latency_is_shown_beside_the_rest_and_only_with_compare_and_sets() {
+        let mut a = record("a", 1, 4, &[(1000, 2), (9000, 2)]);
+        a.cas_latency_us = [(9000, 1), (12_000, 1)].into_iter().collect();
+        let rows = aggregate(&[a], &["a".to_owned()], false);
+        assert_eq!((rows[0].cas_latency_ms_p50, rows[0].cas_latency_ms_p99), (Some(9.0), Some(12.0)));
+        let column = HEADERS.iter().position(|h| *h == "cas p50/p99 ms").expect("a cas column");
+        assert_eq!(cells(&rows[0])[column], "9.00/12.0");
+        let without = aggregate(&[record("b", 1, 4, &[(1000, 2)])], &["b".to_owned()], false);
+        assert_eq!(cells(&without[0])[column], "-");
     }
 
     #[test]
