@@ -130,10 +130,6 @@ fn figure(id: u64, name: &str) -> f64 {
     claim(id)["figures"][name].as_f64().unwrap_or_else(|| panic!("claim {id} has figure {name}: {}", claim(id)))
 }
 
-fn why(id: u64) -> &'static str {
-    claim(id)["verdict"]["why"].as_str().unwrap_or_else(|| panic!("claim {id} is inconclusive: {}", claim(id)))
-}
-
 #[test]
 fn every_claim_gets_a_verdict_with_evidence_and_seeds() {
     let (code, output, json) = ledger();
@@ -199,23 +195,23 @@ fn claim_2_scaling_figures_carry_their_seeds_and_intervals() {
 }
 
 #[test]
-fn claim_3_consistency_level_does_not_buy_much_throughput() {
-    // With commit-log syncs shared by concurrent writes (Cassandra's batch mode), ALL waits for
-    // the slowest replica's sync and ONE does not: at 3 nodes the small sweep's 3 seeds straddle
-    // the registered 1.5x, so the verdict may be inconclusive; it never holds, and at 5 nodes
-    // ONE stays below 1.5x of ALL on every seed.
-    let verdict = verdict(3);
-    assert!(verdict == "refuted" || verdict == "inconclusive", "{}", claim(3));
-    if verdict == "inconclusive" {
-        assert!(why(3).contains("1.5"), "{}", why(3));
+fn claim_3_one_buys_throughput_because_it_does_less_work() {
+    // With Cassandra's read path (a read at ONE touches one replica), token-aware clients and a
+    // capacity model that charges every frame sent and received, ONE does measurably less work
+    // than ALL: fewer messages per operation, and fewer commit-log syncs per operation (a
+    // batch sync covers more concurrent writes). On the small sweep's 3 seeds ONE's stable
+    // saturation is above the registered 1.5x of ALL's at 3 and 5 nodes, seed for seed.
+    assert_eq!(verdict(3), "holds", "{}", claim(3));
+    for nodes in [3, 5] {
+        let estimate = &claim(3)["estimates"][format!("scaling/{nodes}/one_over_all")];
+        assert!(estimate["min"].as_f64().is_some_and(|min| min > 1.5), "{nodes} nodes: {estimate}");
     }
-    assert!(figure(3, "scaling/5/one_over_all") < 1.5, "{}", claim(3));
-    assert!(figure(3, "scaling/3/one_over_all") > 1.0, "{}", claim(3));
     // The explanation rests on measured work: each side's messages and syncs per operation.
     let evidence = claim(3)["evidence"].to_string();
     assert!(evidence.contains("at saturation ONE ") && evidence.contains("messages/op"), "{evidence}");
     assert!(evidence.contains("syncs/op"), "{evidence}");
-    assert!(claim(3)["reasoning"].to_string().contains("ALL's messages"), "{}", claim(3));
+    let reasoning = claim(3)["reasoning"].to_string();
+    assert!(reasoning.contains("ALL's messages") && reasoning.contains("commit-log syncs"), "{reasoning}");
 }
 
 #[test]

@@ -317,8 +317,11 @@ mod tests {
         let routing = Routing::TokenAware { ring: ring.clone(), replication: 3, ids: ids.clone() };
         let mut client = QuorumClient::new(nodes, 0, (None, None), Rc::new(Cell::new(0))).with_routing(routing);
         for key in ["a", "b", "r", "set", "k17"] {
-            let replicas: Vec<usize> =
-                ring.preference_list(key, 3).iter().map(|id| ids.iter().position(|i| i == id).unwrap()).collect();
+            let replicas: Vec<usize> = ring
+                .preference_list(key, 3)
+                .iter()
+                .map(|id| ids.iter().position(|i| i == id).expect("a node of the ring"))
+                .collect();
             let mut firsts = Vec::new();
             for _ in 0..3 {
                 let order = client.candidates(key);

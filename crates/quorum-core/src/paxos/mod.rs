@@ -4,7 +4,7 @@
 //! note "How do I accomplish lightweight transactions with linearizable consistency?").
 //!
 //! A compare-and-set coordinated here takes four round trips to a quorum of the key's
-//! replicas ([`proposer`]):
+//! replicas (`proposer`):
 //! 1. *prepare/promise*: a fresh [`Ballot`]; a replica promises never to accept a lower one
 //!    and answers with the proposal it accepted and the most recent commit it knows. A
 //!    proposal accepted above every commit seen is *in progress*: the coordinator first
@@ -35,7 +35,7 @@
 //! its own, a write or compare-and-set answers `Unavailable` (nothing of it was written). Too
 //! few live replicas for a quorum before sending anything is `Unavailable`.
 //!
-//! The acceptor's state ([`acceptor`]) lives in the node's [`crate::Storage`] under the
+//! The acceptor's state (`acceptor`) lives in the node's [`crate::Storage`] under the
 //! reserved key `"\u{1}paxos/<key>"`, written before the promise or acceptance is sent.
 
 pub(crate) mod acceptor;
