@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::support::{lab, scratch};
+use crate::support::{self, lab, scratch};
 
 /// The fault experiments the claims need, as the repository has them: the ones the claims
 /// crate names.
@@ -22,7 +22,10 @@ fn fault_files() -> impl Iterator<Item = &'static str> {
 
 /// The scaling sweep, small: the same capacity model and steady-state bounds as
 /// experiments/scaling.toml, 3 and 5 nodes at ONE and ALL, SQLite from 4 to 128 clients.
-const SMALL_SCALING: &str = r#"
+/// The small scaling sweep (the shared workload and costs: [`support::scaling_file`]).
+fn small_scaling() -> String {
+    support::scaling_file(
+        r#"
 kind = "scaling"
 name = "scaling"
 question = "The scaling sweep, small enough for CI."
@@ -36,19 +39,8 @@ windows = 5
 max_cv = 0.1
 max_p99_growth = 1.5
 max_refused_share = 0.01
-
-[workload]
-kind = "kv"
-keys = 200
-mix = { read = 1, write = 1, cas = 0 }
-client_hosts = 2
-
-[capacity]
-cpu_per_message_ns = 10000
-cpu_per_byte_ns = 2
-fsync_us = 150
-write_ns_per_kib = 650
-
+"#,
+        r#"
 [[system]]
 name = "quorum"
 kind = "quorum"
@@ -63,7 +55,9 @@ kind = "sqlite"
 journal = "wal"
 synchronous = "full"
 clients_per_server = [4, 16, 64, 128]
-"#;
+"#,
+    )
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -79,7 +73,7 @@ fn results() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = scratch("claims-results");
         let scaling = scratch("scaling.toml");
-        std::fs::write(&scaling, SMALL_SCALING).expect("scratch file");
+        std::fs::write(&scaling, small_scaling()).expect("scratch file");
         let mut args: Vec<String> = vec!["run".into(), "--quiet".into()];
         args.extend(["--out".into(), dir.display().to_string()]);
         args.extend(fault_files().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()));

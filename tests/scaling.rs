@@ -8,28 +8,20 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{lab, scratch};
+use crate::support::{self, lab, scratch};
 
-const TINY: &str = r#"
+/// The tiny sweep (the shared workload and costs: [`support::scaling_file`]).
+fn tiny() -> String {
+    support::scaling_file(
+        r#"
 kind = "scaling"
 name = "tiny-scaling"
 question = "Does the machinery work?"
 seeds = 2
 warmup = "100ms"
 measure = "300ms"
-
-[workload]
-kind = "kv"
-keys = 200
-mix = { read = 1, write = 1, cas = 0 }
-client_hosts = 2
-
-[capacity]
-cpu_per_message_ns = 10000
-cpu_per_byte_ns = 2
-fsync_us = 150
-write_ns_per_kib = 650
-
+"#,
+        r#"
 [[system]]
 name = "quorum"
 kind = "quorum"
@@ -40,11 +32,13 @@ sweep = { nodes = [3, 5], level = ["one"] }
 name = "sqlite"
 kind = "sqlite"
 clients_per_server = [4, 64]
-"#;
+"#,
+    )
+}
 
 fn tiny_file() -> String {
     let file = scratch("tiny-scaling.toml");
-    std::fs::write(&file, TINY).expect("scratch file");
+    std::fs::write(&file, tiny()).expect("scratch file");
     file.display().to_string()
 }
 
@@ -94,7 +88,7 @@ fn the_scaling_experiment_validates() {
     assert!(stdout.contains("\tok\tscaling: 34 series, 5 seeds, 1200 runs"), "{stdout}");
 
     let singular = scratch("singular-seed.toml");
-    std::fs::write(&singular, TINY.replace("seeds = 2", "seed = 1")).expect("scratch file");
+    std::fs::write(&singular, tiny().replace("seeds = 2", "seed = 1")).expect("scratch file");
     let output = lab(&["experiment", "check", &singular.display().to_string()]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -166,7 +160,10 @@ fn a_tiny_sweep_runs_every_seed_scales_and_respects_the_model() {
     assert_eq!(on_seed(row(&alone_table, "sqlite"), 2), on_seed(sqlite, 2));
 }
 
-const MIXED: &str = r#"
+/// The two-mix sweep (the shared workload and costs: [`support::scaling_file`]).
+fn mixed() -> String {
+    support::scaling_file(
+        r#"
 kind = "scaling"
 name = "tiny-mixes"
 question = "Do mixes and commit-log modes reach the report?"
@@ -176,22 +173,11 @@ measure = "300ms"
 
 [stability]
 windows = 3
-
-[workload]
-kind = "kv"
-keys = 200
-mix = { read = 1, write = 1, cas = 0 }
-client_hosts = 2
-
+"#,
+        r#"
 [mixes]
 write-only = { read = 0, write = 1, cas = 0 }
 read-heavy = { read = 95, write = 5, cas = 0 }
-
-[capacity]
-cpu_per_message_ns = 10000
-cpu_per_byte_ns = 2
-fsync_us = 150
-write_ns_per_kib = 650
 
 [[system]]
 name = "quorum"
@@ -204,12 +190,14 @@ name = "sqlite"
 kind = "sqlite"
 clients_per_server = [8]
 sweep = { mix = ["write-only"] }
-"#;
+"#,
+    )
+}
 
 #[test]
 fn mixes_reach_the_rows_with_their_messages_and_syncs_per_operation() {
     let file = scratch("tiny-mixes.toml");
-    std::fs::write(&file, MIXED).expect("scratch file");
+    std::fs::write(&file, mixed()).expect("scratch file");
     let out = scratch("scaling-mixes");
     let (file, out_arg) = (file.display().to_string(), out.display().to_string());
     let output = lab(&["run", "--quiet", "--jobs", "2", "--out", &out_arg, &file]);

@@ -73,3 +73,25 @@ pub fn operations(history: &[Event]) -> Vec<(&Event, &Event)> {
 pub fn nanos(seconds: f64) -> u64 {
     std::time::Duration::from_secs_f64(seconds).as_nanos() as u64
 }
+
+/// The `[workload]` and `[capacity]` tables every small scaling sweep of these tests shares
+/// (the per-message and disk costs of experiments/scaling.toml, 200 keys, 2 client hosts).
+const SCALING_WORKLOAD_AND_COSTS: &str = r#"
+[workload]
+kind = "kv"
+keys = 200
+mix = { read = 1, write = 1, cas = 0 }
+client_hosts = 2
+
+[capacity]
+cpu_per_message_ns = 10000
+cpu_per_byte_ns = 2
+fsync_us = 150
+write_ns_per_kib = 650
+"#;
+
+/// A small `kind = "scaling"` file: `head` (name, question, seeds, windows and any
+/// `[stability]`), the shared workload and costs, then `tail` (any `[mixes]` and the systems).
+pub fn scaling_file(head: &str, tail: &str) -> String {
+    format!("{head}{SCALING_WORKLOAD_AND_COSTS}{tail}")
+}

@@ -281,18 +281,10 @@ impl Host {
     /// Books sending a frame of `bytes` bytes from `at` (send CPU, then the NIC's transmit
     /// side): when it may go on the wire (`None`: at once).
     fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
-        let network = self.setup.network;
-        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
-        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
-        self.record(|u| {
-            u.sent = u.sent.saturating_add(1);
-            u.sent_bytes = u.sent_bytes.saturating_add(size);
-            u.cpu = u.cpu.saturating_add(cpu);
-            u.nic_tx = u.nic_tx.saturating_add(tx);
-        });
-        let mut clock = self.clock.get();
-        let done = clock.book_send(at, cpu, tx);
+        let (mut clock, mut sent) = (self.clock.get(), Usage::default());
+        let done = clock.send_frame(at, &self.setup.network, bytes, &mut sent);
         self.clock.set(clock);
+        self.record(|u| *u = u.plus(&sent));
         done
     }
 

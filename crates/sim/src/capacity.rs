@@ -63,6 +63,15 @@ impl NodeClock {
         self.model.book_send(since, cpu, tx).map(|done| at(origin, done))
     }
 
+    /// Sends a frame of `bytes` bytes at `now` over `network`: books its send CPU, then the
+    /// NIC's transmit side ([`NodeClock::book_send`]), and counts it in `usage`. Returns when
+    /// the frame has left the node (`None`: at once).
+    pub fn send_frame(&mut self, now: Instant, network: &Network, bytes: usize, usage: &mut Usage) -> Option<Instant> {
+        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
+        usage.count_sent(bytes, cpu, tx);
+        self.book_send(now, cpu, tx)
+    }
+
     /// [`base::capacity::NodeClock::backlog`] at `now`, in model time.
     pub fn backlog(&mut self, now: Instant) -> Duration {
         let (_, since) = self.since_origin(now);

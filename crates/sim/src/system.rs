@@ -178,7 +178,7 @@ pub trait System: 'static {
     /// messages between servers), for the run's counters.
     fn messages_sent(&self) -> u64;
 
-    /// Durable-log syncs so far by every server (a commit log's fsyncs), for the run's
+    /// Syncs so far by every server (a commit log's fsyncs, a database's file syncs), for the run's
     /// counters; `None` (the default) for a system that does not count them.
     fn disk_syncs(&self) -> Option<u64> {
         None

@@ -76,6 +76,9 @@ pub struct ServerModel {
     pub usage: UsageLog,
     /// The server's host name (the key of its usage).
     pub host: String,
+    /// File and directory syncs the store issued, over every incarnation (shared with the
+    /// system: [`sim::System::disk_syncs`]).
+    pub syncs: Rc<Cell<u64>>,
 }
 
 /// Opens the store described by `config` and serves it until the host stops, reopening it
@@ -280,6 +283,7 @@ impl Shared {
             }
             (result, store.take_disk_work())
         };
+        self.model.syncs.set(self.model.syncs.get().saturating_add(work.syncs));
         let kinds = self.io.take_sync_kinds();
         let disk = self.cost.charge_drawn(work, kinds, &mut self.draws.borrow_mut());
         let (rx, cpu) = (self.model.network.nic_time(bytes), self.cpu.charge(bytes));
@@ -298,18 +302,10 @@ impl Shared {
     /// Books sending a frame of `bytes` bytes from `at`: when it may go on the wire (`None`:
     /// at once).
     fn book_send(&self, at: tokio::time::Instant, bytes: usize) -> Option<tokio::time::Instant> {
-        let network = self.model.network;
-        let (cpu, tx) = (network.send_cpu(bytes), network.nic_time(bytes));
-        let size = u64::try_from(bytes).unwrap_or(u64::MAX);
-        self.record(|u| {
-            u.sent = u.sent.saturating_add(1);
-            u.sent_bytes = u.sent_bytes.saturating_add(size);
-            u.cpu = u.cpu.saturating_add(cpu);
-            u.nic_tx = u.nic_tx.saturating_add(tx);
-        });
-        let mut clock = self.clock.get();
-        let done = clock.book_send(at, cpu, tx);
+        let (mut clock, mut sent) = (self.clock.get(), Usage::default());
+        let done = clock.send_frame(at, &self.model.network, bytes, &mut sent);
         self.clock.set(clock);
+        self.record(|u| *u = u.plus(&sent));
         done
     }
 

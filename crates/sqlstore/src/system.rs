@@ -27,6 +27,8 @@ pub struct SqlSystem {
     pub admission: Admission,
     /// What the server booked on its capacity model.
     pub usage: UsageLog,
+    /// File and directory syncs the store issued (the WAL's or journal's, the database's).
+    pub syncs: Rc<Cell<u64>>,
 }
 
 impl SqlSystem {
@@ -40,6 +42,7 @@ impl SqlSystem {
             network: Network::FREE,
             admission: Admission::UNBOUNDED,
             usage: UsageLog::default(),
+            syncs: Rc::default(),
         }
     }
 
@@ -67,6 +70,7 @@ impl System for SqlSystem {
             admission: self.admission,
             usage: self.usage.clone(),
             host: self.host.clone(),
+            syncs: Rc::clone(&self.syncs),
         };
         Box::pin(server::serve_modelled(
             self.config.clone(),
@@ -102,6 +106,10 @@ impl System for SqlSystem {
 
     fn messages_sent(&self) -> u64 {
         self.messages.get()
+    }
+
+    fn disk_syncs(&self) -> Option<u64> {
+        Some(self.syncs.get())
     }
 
     fn usage(&self) -> ClusterUsage {

@@ -44,6 +44,15 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// Counts one frame of `bytes` bytes sent, which took `cpu` of CPU and `tx` of the NIC's
+    /// transmit side.
+    pub fn count_sent(&mut self, bytes: usize, cpu: Duration, tx: Duration) {
+        self.sent = self.sent.saturating_add(1);
+        self.sent_bytes = self.sent_bytes.saturating_add(u64::try_from(bytes).unwrap_or(u64::MAX));
+        self.cpu = self.cpu.saturating_add(cpu);
+        self.nic_tx = self.nic_tx.saturating_add(tx);
+    }
+
     /// The sum of two nodes' (or incarnations') counters, saturating.
     pub fn plus(&self, other: &Usage) -> Usage {
         Usage {

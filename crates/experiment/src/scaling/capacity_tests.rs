@@ -1,42 +1,10 @@
 //! `[capacity]`'s network and admission keys: defaults, values, and refusals at file:line:col.
 
-use std::path::Path;
-
 use super::*;
-use crate::{ExperimentError, Script};
 
-const FILE: &str = r#"
-kind = "scaling"
-name = "tiny"
-question = "Does it scale?"
-seeds = 1
-warmup = "100ms"
-measure = "200ms"
-
-[workload]
-kind = "kv"
-keys = 100
-mix = { read = 1, write = 1, cas = 0 }
-client_hosts = 2
-
-[capacity]
-cpu_per_message_ns = 10000
-cpu_per_byte_ns = 2
-fsync_us = 150
-write_ns_per_kib = 650
-
-[[system]]
-name = "sqlite"
-kind = "sqlite"
-clients_per_server = [1, 3]
-"#;
-
-fn parsed(text: &str) -> Result<Scaling, ExperimentError> {
-    match crate::parse(&Registry::standard(), Path::new("s.toml"), text)? {
-        Script::Scaling(scaling) => Ok(scaling),
-        other => panic!("expected a scaling file, got {other:?}"),
-    }
-}
+/// The scaling tests' file: its `[capacity]` table ends on line 19, so a key added after it
+/// is on line 20.
+use super::tests::{parsed, FILE};
 
 fn with(keys: &str) -> String {
     FILE.replace("write_ns_per_kib = 650\n", &format!("write_ns_per_kib = 650\n{keys}\n"))

@@ -3,7 +3,7 @@ use std::path::Path;
 use super::*;
 use crate::{ExperimentError, Script};
 
-const FILE: &str = r#"
+pub(super) const FILE: &str = r#"
 kind = "scaling"
 name = "tiny"
 question = "Does it scale?"
@@ -35,7 +35,7 @@ kind = "sqlite"
 clients_per_server = [1, 3]
 "#;
 
-fn parsed(text: &str) -> Result<Scaling, ExperimentError> {
+pub(super) fn parsed(text: &str) -> Result<Scaling, ExperimentError> {
     match crate::parse(&Registry::standard(), Path::new("s.toml"), text)? {
         Script::Scaling(scaling) => Ok(scaling),
         other => panic!("expected a scaling file, got {other:?}"),

@@ -135,15 +135,13 @@ fn prepare<S: Storage>(
     ballot: Ballot,
     rid: u64,
 ) -> Result<PaxosMessage, StorageError> {
-    let mut state = AcceptorState::load(storage, key)?;
-    match state.promised {
-        Some(promised) if promised >= ballot => Ok(PaxosMessage::Rejected { rid, promised }),
-        _ => {
-            state.promised = Some(ballot);
-            state.save(storage, key, me)?;
-            Ok(PaxosMessage::Promise { rid, accepted: state.accepted, committed: state.committed })
-        }
-    }
+    // A prepare needs a ballot above the promise; the same ballot was promised already.
+    let at = Grant { key, ballot, rid, equal_allowed: false };
+    at.grant(storage, me, |state| PaxosMessage::Promise {
+        rid,
+        accepted: state.accepted.clone(),
+        committed: state.committed.clone(),
+    })
 }
 
 fn propose<S: Storage>(
@@ -153,14 +151,44 @@ fn propose<S: Storage>(
     proposal: Proposal,
     rid: u64,
 ) -> Result<PaxosMessage, StorageError> {
-    let mut state = AcceptorState::load(storage, key)?;
-    match state.promised {
-        Some(promised) if promised > proposal.ballot => Ok(PaxosMessage::Rejected { rid, promised }),
-        _ => {
-            state.promised = Some(proposal.ballot);
-            state.accepted = Some(proposal);
-            state.save(storage, key, me)?;
-            Ok(PaxosMessage::Accepted { rid })
+    // A proposal is accepted at the ballot promised to its own prepare.
+    let at = Grant { key, ballot: proposal.ballot, rid, equal_allowed: true };
+    at.grant(storage, me, |state| {
+        state.accepted = Some(proposal);
+        PaxosMessage::Accepted { rid }
+    })
+}
+
+/// A prepare's or a proposal's ballot, checked against the key's promise.
+struct Grant<'a> {
+    key: &'a str,
+    ballot: Ballot,
+    rid: u64,
+    /// Whether a ballot equal to the promise is granted (a proposal) or refused (a prepare).
+    equal_allowed: bool,
+}
+
+impl Grant<'_> {
+    /// Refuses with the promise held when it outranks the ballot; otherwise promises the
+    /// ballot, lets `update` change the state and make the answer, and saves the state before
+    /// the answer goes out.
+    fn grant<S: Storage>(
+        self,
+        storage: &mut S,
+        me: u32,
+        update: impl FnOnce(&mut AcceptorState) -> PaxosMessage,
+    ) -> Result<PaxosMessage, StorageError> {
+        let mut state = AcceptorState::load(storage, self.key)?;
+        match state.promised {
+            Some(promised) if promised > self.ballot || (promised == self.ballot && !self.equal_allowed) => {
+                Ok(PaxosMessage::Rejected { rid: self.rid, promised })
+            }
+            _ => {
+                state.promised = Some(self.ballot);
+                let answer = update(&mut state);
+                state.save(storage, self.key, me)?;
+                Ok(answer)
+            }
         }
     }
 }

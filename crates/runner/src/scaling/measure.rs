@@ -45,8 +45,9 @@ pub struct PointResult {
     /// Messages the system sent over the whole run (warm-up, window, final reads) per `ok`
     /// operation of the run (`None` without any).
     pub messages_per_op: Option<f64>,
-    /// Durable-log syncs (commit-log fsyncs) over the whole run per `ok` operation; `None`
-    /// when the store does not count them (SQLite) or nothing completed.
+    /// Durable-log syncs (the quorum store's commit-log fsyncs, SQLite's file and directory
+    /// syncs) over the whole run per `ok` operation; `None` when the store does not count
+    /// them or nothing completed.
     pub syncs_per_op: Option<f64>,
     /// The capacity model's ceiling for this run, `ok` operations per simulated second for
     /// the whole system: the resource time the servers booked, per `ok` operation of the whole

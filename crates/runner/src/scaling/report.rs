@@ -448,7 +448,7 @@ pub fn summary(scaling: &Scaling, rows: &[Row]) -> String {
     }
     let _ = writeln!(
         out,
-        "- messages/op and syncs/op: the whole run's messages (and commit-log syncs) over its ok operations, at \
+        "- messages/op and syncs/op: the whole run's messages (and syncs: commit-log fsyncs, SQLite's file syncs) over its ok operations, at \
          each seed's saturation point, the mean over seeds with min-max"
     );
     let _ = writeln!(out, "- SQLite's model bound: 1 / (cpu_per_message + write share x fsync), an upper bound\n");
