@@ -289,6 +289,24 @@ impl Scaling {
         by_seed
     }
 
+    /// Seeds on which series `system` never reached its plateau: its deepest point is stable
+    /// and still gained at least [`runner::scaling::PLATEAU_GAIN`] over the best stable point
+    /// before it (so its ladder ran out of loads while climbing), and the saturation is only a
+    /// lower bound.
+    pub fn unsaturated_seeds(&self, system: &str) -> Vec<u64> {
+        let ran: BTreeSet<u64> = self.points.iter().filter(|p| p.series == system).map(|p| p.seed).collect();
+        ran.into_iter()
+            .filter(|&seed| {
+                let mut mine: Vec<&ScalingPoint> =
+                    self.points.iter().filter(|p| p.series == system && p.seed == seed).collect();
+                mine.sort_by_key(|p| p.clients);
+                let Some((last, before)) = mine.split_last() else { return false };
+                let best = before.iter().filter(|p| p.stable).map(|p| p.ok_per_s).reduce(f64::max);
+                last.stable && best.is_none_or(|b| last.ok_per_s >= (1.0 + runner::scaling::PLATEAU_GAIN) * b)
+            })
+            .collect()
+    }
+
     /// Seeds on which series `system` has points, but none of them stable.
     pub fn overloaded_seeds(&self, system: &str) -> Vec<u64> {
         let ran: BTreeSet<u64> = self.points.iter().filter(|p| p.series == system).map(|p| p.seed).collect();

@@ -50,6 +50,10 @@ pub struct ClusterConfig {
     /// Whether clients send each operation to a replica of its key (on by default, as in the
     /// common drivers); off: each client keeps one coordinator (see [`crate::client`]).
     pub token_aware: bool,
+    /// The commit log's userspace write buffer, in bytes (0, the default: off; see
+    /// [`lsm::commit_log`]). A simulator economy for fault-free runs only: see
+    /// [`crate::server::NodeSetup::log_buffer`].
+    pub commitlog_buffer: usize,
 }
 
 impl ClusterConfig {
@@ -69,6 +73,7 @@ impl ClusterConfig {
             read: None,
             write: None,
             token_aware: true,
+            commitlog_buffer: 0,
         }
     }
 
@@ -174,6 +179,7 @@ impl System for QuorumSystem {
             hosts: self.ids().into_iter().map(|id| (id, ClusterConfig::host(id))).collect(),
             engine: self.config.engine.clone(),
             sync: self.config.sync,
+            log_buffer: self.config.commitlog_buffer,
             disk: self.config.disk,
             cpu: self.config.cpu,
             network: self.config.network,

@@ -127,6 +127,13 @@ pub(crate) fn sweep_unknowns(scaling: &Scaling, systems: &[&str]) -> Option<Stri
         if !overloaded.is_empty() {
             parts.push(format!("{system}: every point overloaded on {}", crate::ledger::seeds(&overloaded)));
         }
+        let unsaturated = scaling.unsaturated_seeds(system);
+        if !unsaturated.is_empty() {
+            parts.push(format!(
+                "{system}: still climbing at its deepest load on {} (its saturation is only a lower bound)",
+                crate::ledger::seeds(&unsaturated)
+            ));
+        }
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -14,6 +14,9 @@
 //!                          # write = "serial" alone). A `cas` always runs through Paxos.
 //! mode = "lww"             # "lww" | "abd" (default lww)
 //! commitlog = "batch"      # "batch" | { periodic = "10s" } | { group = "50ms" }
+//! commitlog_buffer_kib = 16 # the commit log's write buffer, 1 to 1024 KiB (default off):
+//!                          # a simulator economy for runs without crashes, kills or disk
+//!                          # faults (see quorum::server::NodeSetup::log_buffer)
 //! hints = "strict"         # "off" | "strict" | "sloppy" (default strict)
 //! read_repair = "blocking" # "off" | "async" | "blocking" (default blocking)
 //! anti_entropy = "1s"      # period; off when absent
@@ -84,6 +87,7 @@ struct RawQuorum {
     serial: Option<Spanned<bool>>,
     mode: Option<Mode>,
     commitlog: Option<Spanned<RawCommitLog>>,
+    commitlog_buffer_kib: Option<Spanned<u64>>,
     hints: Option<Hints>,
     read_repair: Option<ReadRepair>,
     anti_entropy: Option<Spanned<String>>,
@@ -204,6 +208,14 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
             RawCommitLog::Periodic(text) => CommitLogSync::Periodic(period(text)?),
             RawCommitLog::Group(text) => CommitLogSync::Group(period(text)?),
         };
+    }
+    if let Some(kib) = &raw.commitlog_buffer_kib {
+        let value = *kib.get_ref();
+        if !(1..=1024).contains(&value) {
+            return source
+                .fail(kib.span(), format!("commitlog_buffer_kib = {value}: give 1 to 1024 (KiB), or leave it out"));
+        }
+        config.commitlog_buffer = usize::try_from(value * 1024).unwrap_or(usize::MAX);
     }
     if let Err(e) = config.node.validate() {
         return source.fail(span, format!("{e}"));
@@ -399,6 +411,50 @@ mod tests {
         assert_eq!(default.merkle_depth, quorum::NodeConfig::new(0, vec![0]).merkle_depth);
         let set = node("max_hint_window = \"2s\"\nmerkle_depth = 4\n");
         assert_eq!((set.max_hint_window, set.merkle_depth), (Duration::from_secs(2), 4));
+    }
+
+    #[test]
+    fn the_commit_log_buffer_is_off_unless_set_and_refused_out_of_range() {
+        let cluster = |text: &str| {
+            let raw: RawQuorum = toml::from_str(text).expect("a system table");
+            config(Source::new(Path::new("q.toml"), text), 0..text.len(), &raw).expect("valid")
+        };
+        assert_eq!(cluster("").commitlog_buffer, 0);
+        assert_eq!(
+            cluster(
+                "commitlog_buffer_kib = 16
+"
+            )
+            .commitlog_buffer,
+            16 * 1024
+        );
+        assert_error(
+            &format!(
+                "{HEAD}commitlog_buffer_kib = 0
+"
+            ),
+            10,
+            24,
+            "give 1 to 1024",
+        );
+        assert_error(
+            &format!(
+                "{HEAD}commitlog_buffer_kib = 2048
+"
+            ),
+            10,
+            24,
+            "commitlog_buffer_kib = 2048",
+        );
+        assert_error(
+            &format!(
+                "{HEAD}commitlog_buffer_kib = -1
+"
+            ),
+            10,
+            24,
+            "invalid value",
+        );
     }
 
     #[test]

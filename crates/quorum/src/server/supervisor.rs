@@ -58,8 +58,11 @@ enum Start {
 
 /// Recovers the engine and builds the node.
 fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
-    let engine = Engine::open_on(setup.engine.clone(), Box::new(SimFs))
+    let mut engine = Engine::open_on(setup.engine.clone(), Box::new(SimFs))
         .map_err(|e| Start::Failed(format!("recovery failed: {e}")))?;
+    if setup.log_buffer > 0 {
+        engine.set_log_buffer(setup.log_buffer).map_err(|e| Start::Failed(format!("commit-log buffer: {e}")))?;
+    }
     let storage = EngineStorage::new(engine, setup.sync);
     let node = Node::new(setup.config.clone(), storage, now()).map_err(|e| match e {
         NodeError::Storage(error) => Start::Failed(format!("reading the hints failed: {error}")),

@@ -84,28 +84,69 @@ pub fn run(file: &Path, mut scaling: Scaling, args: &RunArgs, out: &mut dyn Writ
     Ok(errors.is_empty())
 }
 
-/// Runs every point on `jobs` worker threads; results in point order.
+/// Once a stable point's throughput is less than this share above the best stable throughput
+/// of the loads before it, the series has reached its plateau on that seed: deeper loads only
+/// queue (the knee is behind), so its ladder stops there. 5 %: the seed-to-seed spread of a
+/// saturated point is a few percent, and a factor-2 ladder below the knee gains far more (it
+/// roughly doubles in the linear region). Fixed before any ladder was cut by it.
+pub const PLATEAU_GAIN: f64 = 0.05;
+
+/// Whether a ladder goes on after `point`, given the best stable throughput before it: not
+/// after a run that failed or was overloaded (deeper loads are only more so), nor once a stable
+/// point gained less than [`PLATEAU_GAIN`] over the best before it.
+pub fn climbs_on(point: &PointResult, best_before: Option<f64>) -> bool {
+    if !point.counts() {
+        return false;
+    }
+    best_before.is_none_or(|best| point.ok_per_s >= (1.0 + PLATEAU_GAIN) * best)
+}
+
+/// Runs the sweep on `jobs` worker threads, one ladder (a series on a seed, its loads
+/// ascending) at a time per thread: each ladder stops at its plateau ([`climbs_on`]), so a
+/// series runs the loads it needs to show its knee and one more. Results in point order (of
+/// [`Scaling::points`]), the points a ladder skipped left out.
 pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult> {
     let points = scaling.points();
+    // Ladders: runs of consecutive points of one series and seed (points() lists them so).
+    let mut ladders: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        match ladders.last_mut() {
+            Some(last) if points[last.start].series == p.series && points[last.start].seed == p.seed => {
+                last.end = i + 1
+            }
+            _ => ladders.push(i..i + 1),
+        }
+    }
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<PointResult>>> = Mutex::new(vec![None; points.len()]);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(points.len()).max(1) {
+        for _ in 0..jobs.min(ladders.len()).max(1) {
             scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&point) = points.get(index) else { return };
-                let Ok(result) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_point(scaling, point)))
-                else {
-                    continue;
-                };
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if progress {
-                    eprint!("\r{}: {finished}/{} runs", scaling.name, points.len());
-                }
-                // A poisoned lock means another worker panicked: keep its slot empty.
-                if let Ok(mut slots) = results.lock() {
-                    slots[index] = Some(result);
+                let Some(ladder) = ladders.get(next.fetch_add(1, Ordering::Relaxed)) else { return };
+                let mut best: Option<f64> = None;
+                for index in ladder.clone() {
+                    let point = points[index];
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_point(scaling, point)))
+                        .unwrap_or_else(|_| {
+                            let name = &scaling.series[point.series].name;
+                            PointResult::failed(name, point, 0.0, "the run panicked".to_owned())
+                        });
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if progress {
+                        eprint!("\r{}: {finished} runs (at most {})", scaling.name, points.len());
+                    }
+                    let go_on = climbs_on(&result, best);
+                    if result.counts() {
+                        best = Some(best.map_or(result.ok_per_s, |b| b.max(result.ok_per_s)));
+                    }
+                    // A poisoned lock means another worker panicked: keep its slot empty.
+                    if let Ok(mut slots) = results.lock() {
+                        slots[index] = Some(result);
+                    }
+                    if !go_on {
+                        break;
+                    }
                 }
             });
         }
@@ -114,13 +155,5 @@ pub fn sweep(scaling: &Scaling, jobs: usize, progress: bool) -> Vec<PointResult>
         eprintln!();
     }
     let slots = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-    slots
-        .into_iter()
-        .zip(&points)
-        .map(|(slot, point)| {
-            slot.unwrap_or_else(|| {
-                PointResult::failed(&scaling.series[point.series].name, *point, 0.0, "the run panicked".to_owned())
-            })
-        })
-        .collect()
+    slots.into_iter().flatten().collect()
 }

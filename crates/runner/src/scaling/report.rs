@@ -6,7 +6,9 @@
 //! figure is taken on each seed first, then combined over the seeds:
 //! - saturation: a series' highest stable throughput over its sweep on one seed (a seed
 //!   without a stable point has none, and is left out of `saturation_by_seed`); the row gives the
-//!   mean over seeds, the lowest and highest, and every seed's (`saturation_by_seed`);
+//!   mean over seeds, the lowest and highest, and every seed's (`saturation_by_seed`). A seed
+//!   whose ladder ran out of loads still climbing counts in `unsaturated_seeds`, and the text
+//!   table prints such a saturation as `>=` (a lower bound);
 //! - knee: on one seed, the first point (fewest clients) reaching [`KNEE_SHARE`] of that seed's
 //!   saturation, and "p99 at saturation" is the knee's p99 (past the knee more clients only
 //!   queue, so a later point's latency says how deep the sweep went, not what the system
@@ -54,6 +56,11 @@ pub struct Row {
     /// Points reported overloaded (over every seed): in no figure.
     #[serde(default)]
     pub overloaded_points: usize,
+    /// Seeds whose ladder ran out of loads still climbing (its deepest point stable and at
+    /// least [`super::PLATEAU_GAIN`] above the best before it): there the saturation is only a
+    /// lower bound. The text table marks the saturation `>=`.
+    #[serde(default)]
+    pub unsaturated_seeds: usize,
     /// The highest `ok` throughput of the sweep, per simulated second: the mean over seeds.
     pub saturation_ok_per_s: f64,
     /// The lowest seed's saturation.
@@ -186,6 +193,7 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
                 commitlog: series.commitlog.clone().unwrap_or_else(dash),
                 stable_points: mine.iter().filter(|p| p.counts()).count(),
                 overloaded_points: mine.iter().filter(|p| p.error.is_none() && !p.stable).count(),
+                unsaturated_seeds: scaling.seeds.iter().filter(|&&seed| still_climbing(&mine, seed)).count(),
                 saturation_ok_per_s: mean(&saturations).unwrap_or(0.0),
                 saturation_min_ok_per_s: lo,
                 saturation_max_ok_per_s: hi,
@@ -229,6 +237,18 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
         row.efficiency_max = range.map(|r| r.1);
     }
     rows
+}
+
+/// Whether the series' points `mine` on `seed` end still climbing: the deepest point run is
+/// stable and gained at least [`super::PLATEAU_GAIN`] over the best stable point before it (a
+/// ladder stops at its plateau or at an overloaded point, so only running out of loads ends it
+/// so).
+fn still_climbing(mine: &[&PointResult], seed: u64) -> bool {
+    let mut of_seed: Vec<&PointResult> = mine.iter().copied().filter(|p| p.seed == seed).collect();
+    of_seed.sort_by_key(|p| p.clients);
+    let Some((last, before)) = of_seed.split_last() else { return false };
+    let best = before.iter().filter(|p| p.counts()).map(|p| p.ok_per_s).reduce(f64::max);
+    super::climbs_on(last, best)
 }
 
 /// A series apart from its nodes: level, mix, commit-log mode.
@@ -294,7 +314,11 @@ fn cells(row: &Row) -> [String; 17] {
         row.mix.clone(),
         row.commitlog.clone(),
         format!("{}/{}", row.stable_points, row.overloaded_points),
-        format!("{:.0}", row.saturation_ok_per_s),
+        if row.unsaturated_seeds > 0 {
+            format!(">={:.0}", row.saturation_ok_per_s)
+        } else {
+            format!("{:.0}", row.saturation_ok_per_s)
+        },
         range(Some(row.saturation_min_ok_per_s), Some(row.saturation_max_ok_per_s), 0),
         row.knee_clients.to_string(),
         opt(row.p99_ms_at_saturation, 1),
@@ -666,6 +690,41 @@ sweep = { nodes = [3, 6] }
     }
 
     #[test]
+    fn a_seed_whose_deepest_point_still_gained_is_unsaturated() {
+        let s = scaling();
+        let points = [
+            // Seed 1: the deepest point gained 4 % (under 5 %): the plateau.
+            point("q-3", 1, 3, 100.0, 1.0),
+            point("q-3", 1, 6, 104.0, 2.0),
+            // Seed 2: it gained 20 %: the ladder ran out of loads while climbing.
+            point("q-3", 2, 3, 100.0, 1.0),
+            point("q-3", 2, 6, 120.0, 2.0),
+            // Seed 3: the deepest point was overloaded: the knee lies before it.
+            point("q-3", 3, 3, 100.0, 1.0),
+            overloaded("q-3", 3, 6, 150.0, 9.0),
+        ];
+        let rows = rows(&s, &points);
+        assert_eq!(rows[0].unsaturated_seeds, 1);
+        assert!(render(&rows, true).contains("| >=108 "), "{}", render(&rows, true));
+        let plateau = [point("q-3", 1, 3, 100.0, 1.0), point("q-3", 1, 6, 104.0, 2.0)];
+        assert_eq!(super::rows(&s, &plateau)[0].unsaturated_seeds, 0);
+        assert!(!render(&super::rows(&s, &plateau), true).contains(">="));
+    }
+
+    #[test]
+    fn a_ladder_climbs_until_its_plateau_or_an_overloaded_point() {
+        use super::super::climbs_on;
+        assert!(climbs_on(&point("q-3", 1, 3, 100.0, 1.0), None), "the first stable point");
+        assert!(climbs_on(&point("q-3", 1, 6, 105.0, 1.0), Some(100.0)), "5 % more: still climbing");
+        assert!(!climbs_on(&point("q-3", 1, 6, 104.9, 1.0), Some(100.0)), "under 5 % more: the plateau");
+        assert!(!climbs_on(&point("q-3", 1, 6, 90.0, 1.0), Some(100.0)), "less: past the knee");
+        assert!(!climbs_on(&overloaded("q-3", 1, 6, 500.0, 1.0), Some(100.0)), "overloaded");
+        let failed =
+            PointResult::failed("q-3", experiment::scaling::Point { series: 0, seed: 1, clients: 3 }, 0.0, "x".into());
+        assert!(!climbs_on(&failed, None), "a failed run");
+    }
+
+    #[test]
     fn rows_take_each_figure_on_each_seed_then_combine_them() {
         let s = scaling();
         // 3 nodes: 3 and 6 clients; 6 nodes: 6 and 12.
@@ -697,7 +756,9 @@ sweep = { nodes = [3, 6] }
         assert!((six.efficiency_min.unwrap_or(0.0) - 0.9).abs() < 1e-9, "{six:?}");
         assert!((six.efficiency_max.unwrap_or(0.0) - 1.0).abs() < 1e-9, "{six:?}");
         let md = render(&rows, true);
-        assert!(md.contains("| 190 ") && md.contains("180-200") && md.contains("0.900-1.000"), "{md}");
+        // Seed 2 of each series ends climbing (50 to 100, 100 to 200): a lower bound there.
+        assert_eq!((three.unsaturated_seeds, six.unsaturated_seeds), (1, 1));
+        assert!(md.contains("| >=190 ") && md.contains("180-200") && md.contains("0.900-1.000"), "{md}");
         let json = serde_json::to_string(&rows[1]).unwrap_or_default();
         assert!(json.contains(r#""saturation_by_seed":{"1":180.0,"2":200.0,"3":190.0}"#), "{json}");
         let back: Row = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
