@@ -130,7 +130,7 @@ fn every_claim_gets_a_verdict_with_evidence_and_seeds() {
     assert_eq!(*code, Some(0), "{output}");
     assert!(output.contains("== claims ledger =="), "{output}");
     assert!(
-        output.contains("thresholds and expected outcomes: experiments/claims/registered.toml version 2"),
+        output.contains("thresholds and expected outcomes: experiments/claims/registered.toml version 3"),
         "{output}"
     );
     let claims = json["claims"].as_array().expect("claims");
