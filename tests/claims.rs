@@ -21,8 +21,9 @@ fn fault_files() -> impl Iterator<Item = &'static str> {
 }
 
 /// The scaling sweep, small: the same capacity model and steady-state bounds as
-/// experiments/scaling.toml, 3 and 5 nodes at ONE and ALL, SQLite from 4 to 128 clients.
-/// The small scaling sweep (the shared workload and costs: [`support::scaling_file`]).
+/// experiments/scaling.toml, 3 and 5 nodes at ONE and ALL (16 to 1,024 clients per server,
+/// each series stopping at its plateau), SQLite from 4 to 256 clients; the workload and costs
+/// are [`support::scaling_file`]'s.
 fn small_scaling() -> String {
     support::scaling_file(
         r#"
@@ -46,7 +47,7 @@ name = "quorum"
 kind = "quorum"
 n = 3
 commitlog = "batch"
-clients_per_server = [16, 64, 128]
+clients_per_server = [16, 64, 256, 1024]
 sweep = { nodes = [3, 5], level = ["one", "all"] }
 
 [[system]]
@@ -54,7 +55,7 @@ name = "sqlite"
 kind = "sqlite"
 journal = "wal"
 synchronous = "full"
-clients_per_server = [4, 16, 64, 128]
+clients_per_server = [4, 16, 64, 256]
 "#,
     )
 }

@@ -85,7 +85,7 @@ fn the_scaling_experiment_validates() {
     let output = lab(&["experiment", "check", &file.display().to_string()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("\tok\tscaling: 34 series, 5 seeds, 1200 runs"), "{stdout}");
+    assert!(stdout.contains("\tok\tscaling: 26 series, 5 seeds, at most 930 runs"), "{stdout}");
 
     let singular = scratch("singular-seed.toml");
     std::fs::write(&singular, tiny().replace("seeds = 2", "seed = 1")).expect("scratch file");
@@ -241,9 +241,11 @@ fn mixes_reach_the_rows_with_their_messages_and_syncs_per_operation() {
     assert!((5.5..7.0).contains(&m), "messages/op {m}: {points}");
     assert!((1.8..2.5).contains(&value("sqlite-write-only", messages)), "{points}");
     // SQLite in WAL mode with synchronous=FULL syncs the WAL at every commit (each write is a
-    // transaction), plus the checkpoints' syncs of the WAL and the database now and then.
+    // transaction), plus the checkpoints' syncs of the WAL and the database now and then; the
+    // run's ok operations also count the final reads of every key, which sync nothing (0.889
+    // syncs/op on the full sweep's saturated write-only point).
     let sqlite_syncs = value("sqlite-write-only", syncs);
-    assert!((1.0..2.0).contains(&sqlite_syncs), "SQLite syncs/op {sqlite_syncs}: {points}");
+    assert!((0.5..2.0).contains(&sqlite_syncs), "SQLite syncs/op {sqlite_syncs}: {points}");
     let summary = read(&dir.join("summary.md"));
     assert!(summary.contains("write-only: read 0 / write 1 / cas 0"), "{summary}");
     assert!(summary.contains("3 sub-windows"), "{summary}");

@@ -44,7 +44,7 @@
 //! kind = "quorum"
 //! n = 3
 //! clients_per_server = [4, 8, 16]
-//! sweep = { nodes = [3, 5, 7, 9], level = ["one", "quorum", "all"] }
+//! sweep = { nodes = [3, 6, 9], level = ["one", "quorum", "all"] }
 //! ```
 //!
 //! Offered load is closed-loop concurrency with zero think time: every logical client sends
@@ -372,7 +372,7 @@ impl Scaling {
     /// The one-line summary `lab experiment check` prints.
     pub fn summary(&self) -> String {
         format!(
-            "scaling: {} series, {} seeds, {} runs, {} of simulated time each",
+            "scaling: {} series, {} seeds, at most {} runs (each series stops at its plateau), {} of simulated time each",
             self.series.len(),
             self.seeds.len(),
             self.runs(),

@@ -75,7 +75,7 @@ fn points_go_series_by_series_then_seed_by_seed() {
     assert_eq!(s.seeds, [3, 7], "ascending");
     let first: Vec<(usize, u64, usize)> = s.points().iter().take(5).map(|p| (p.series, p.seed, p.clients)).collect();
     assert_eq!(first, [(0, 3, 3), (0, 3, 12), (0, 7, 3), (0, 7, 12), (1, 3, 3)]);
-    assert!(s.summary().contains("2 seeds, 20 runs"), "{}", s.summary());
+    assert!(s.summary().contains("2 seeds, at most 20 runs"), "{}", s.summary());
 }
 
 #[test]
