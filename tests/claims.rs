@@ -47,7 +47,7 @@ name = "quorum"
 kind = "quorum"
 n = 3
 commitlog = "batch"
-clients_per_server = [16, 64, 256, 1024]
+clients_per_server = [16, 64, 256, 512, 1024]
 sweep = { nodes = [3, 5], level = ["one", "all"] }
 
 [[system]]

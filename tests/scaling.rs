@@ -85,7 +85,7 @@ fn the_scaling_experiment_validates() {
     let output = lab(&["experiment", "check", &file.display().to_string()]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("\tok\tscaling: 26 series, 5 seeds, at most 930 runs"), "{stdout}");
+    assert!(stdout.contains("\tok\tscaling: 26 series, 5 seeds, at most 1020 runs"), "{stdout}");
 
     let singular = scratch("singular-seed.toml");
     std::fs::write(&singular, tiny().replace("seeds = 2", "seed = 1")).expect("scratch file");

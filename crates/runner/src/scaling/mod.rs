@@ -91,14 +91,28 @@ pub fn run(file: &Path, mut scaling: Scaling, args: &RunArgs, out: &mut dyn Writ
 /// roughly doubles in the linear region). Fixed before any ladder was cut by it.
 pub const PLATEAU_GAIN: f64 = 0.05;
 
-/// Whether a ladder goes on after `point`, given the best stable throughput before it: not
-/// after a run that failed or was overloaded (deeper loads are only more so), nor once a stable
-/// point gained less than [`PLATEAU_GAIN`] over the best before it.
+/// A point whose throughput reaches this share of the ceiling its own resource use implies
+/// (`predicted_ok_per_s`: one over the busiest resource's time per operation) kept that
+/// resource busy at least this share of the time: it is saturated, whatever the point before
+/// it gave (the utilisation law, U = X·D). Fixed with [`PLATEAU_GAIN`].
+pub const SATURATED_SHARE: f64 = 0.95;
+
+/// Whether a ladder goes on after `point`, given the best stable throughput before it
+/// ([`climbs`]).
 pub fn climbs_on(point: &PointResult, best_before: Option<f64>) -> bool {
-    if !point.counts() {
+    climbs(point.counts(), point.ok_per_s, point.predicted_ok_per_s, best_before)
+}
+
+/// Whether a ladder goes on after a point (stable and without error: `counts`) of `ok_per_s`,
+/// the model's ceiling for its run `predicted`, given the best stable throughput before it:
+/// not after a run that failed or was overloaded (deeper loads are only more so), nor once a
+/// stable point gained less than [`PLATEAU_GAIN`] over the best before it, nor once it reached
+/// [`SATURATED_SHARE`] of its ceiling.
+pub fn climbs(counts: bool, ok_per_s: f64, predicted: Option<f64>, best_before: Option<f64>) -> bool {
+    if !counts || predicted.is_some_and(|ceiling| ceiling > 0.0 && ok_per_s >= SATURATED_SHARE * ceiling) {
         return false;
     }
-    best_before.is_none_or(|best| point.ok_per_s >= (1.0 + PLATEAU_GAIN) * best)
+    best_before.is_none_or(|best| ok_per_s >= (1.0 + PLATEAU_GAIN) * best)
 }
 
 /// Runs the sweep on `jobs` worker threads, one ladder (a series on a seed, its loads

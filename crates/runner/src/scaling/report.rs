@@ -719,6 +719,10 @@ sweep = { nodes = [3, 6] }
         assert!(!climbs_on(&point("q-3", 1, 6, 104.9, 1.0), Some(100.0)), "under 5 % more: the plateau");
         assert!(!climbs_on(&point("q-3", 1, 6, 90.0, 1.0), Some(100.0)), "less: past the knee");
         assert!(!climbs_on(&overloaded("q-3", 1, 6, 500.0, 1.0), Some(100.0)), "overloaded");
+        let at_ceiling = PointResult { predicted_ok_per_s: Some(200.0), ..point("q-3", 1, 6, 190.0, 1.0) };
+        assert!(!climbs_on(&at_ceiling, Some(100.0)), "95 % of its own ceiling: saturated");
+        let below = PointResult { predicted_ok_per_s: Some(200.0), ..point("q-3", 1, 6, 180.0, 1.0) };
+        assert!(climbs_on(&below, Some(100.0)), "90 % of its ceiling and gaining");
         let failed =
             PointResult::failed("q-3", experiment::scaling::Point { series: 0, seed: 1, clients: 3 }, 0.0, "x".into());
         assert!(!climbs_on(&failed, None), "a failed run");
