@@ -137,7 +137,7 @@ fn every_claim_gets_a_verdict_with_evidence_and_seeds() {
     let claims = json["claims"].as_array().expect("claims");
     assert_eq!(claims.len(), 10);
     assert_eq!(json["not_measured"], 0, "{output}");
-    assert_eq!(json["registry"]["version"], 2);
+    assert_eq!(json["registry"]["version"], 3);
     for c in claims {
         let evidence = c["evidence"].as_array().expect("evidence");
         assert!(!evidence.is_empty() || c["id"] == 4, "claim {} has evidence", c["id"]);
