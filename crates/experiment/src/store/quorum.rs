@@ -420,41 +420,10 @@ mod tests {
             config(Source::new(Path::new("q.toml"), text), 0..text.len(), &raw).expect("valid")
         };
         assert_eq!(cluster("").commitlog_buffer, 0);
-        assert_eq!(
-            cluster(
-                "commitlog_buffer_kib = 16
-"
-            )
-            .commitlog_buffer,
-            16 * 1024
-        );
-        assert_error(
-            &format!(
-                "{HEAD}commitlog_buffer_kib = 0
-"
-            ),
-            10,
-            24,
-            "give 1 to 1024",
-        );
-        assert_error(
-            &format!(
-                "{HEAD}commitlog_buffer_kib = 2048
-"
-            ),
-            10,
-            24,
-            "commitlog_buffer_kib = 2048",
-        );
-        assert_error(
-            &format!(
-                "{HEAD}commitlog_buffer_kib = -1
-"
-            ),
-            10,
-            24,
-            "invalid value",
-        );
+        assert_eq!(cluster("commitlog_buffer_kib = 16\n").commitlog_buffer, 16 * 1024);
+        assert_error(&format!("{HEAD}commitlog_buffer_kib = 0\n"), 10, 24, "give 1 to 1024");
+        assert_error(&format!("{HEAD}commitlog_buffer_kib = 2048\n"), 10, 24, "commitlog_buffer_kib = 2048");
+        assert_error(&format!("{HEAD}commitlog_buffer_kib = -1\n"), 10, 24, "invalid value");
     }
 
     #[test]
