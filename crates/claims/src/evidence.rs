@@ -206,8 +206,6 @@ pub struct ScalingPoint {
     pub messages_per_op: Option<f64>,
     /// The run's commit-log syncs per ok operation (`None` when not counted).
     pub syncs_per_op: Option<f64>,
-    /// The capacity model's ceiling for the run (`None` when not given).
-    pub predicted_ok_per_s: Option<f64>,
 }
 
 impl ScalingPoint {
@@ -222,7 +220,6 @@ impl ScalingPoint {
             stable: true,
             messages_per_op: None,
             syncs_per_op: None,
-            predicted_ok_per_s: None,
         }
     }
 }
@@ -290,24 +287,6 @@ impl Scaling {
             }
         }
         by_seed
-    }
-
-    /// Seeds on which series `system` never reached its plateau: its deepest point is stable,
-    /// below [`runner::scaling::SATURATED_SHARE`] of its own ceiling, and still gained at least
-    /// [`runner::scaling::PLATEAU_GAIN`] over the best stable point before it (so its ladder ran
-    /// out of loads while climbing): the saturation is only a lower bound.
-    pub fn unsaturated_seeds(&self, system: &str) -> Vec<u64> {
-        let ran: BTreeSet<u64> = self.points.iter().filter(|p| p.series == system).map(|p| p.seed).collect();
-        ran.into_iter()
-            .filter(|&seed| {
-                let mut mine: Vec<&ScalingPoint> =
-                    self.points.iter().filter(|p| p.series == system && p.seed == seed).collect();
-                mine.sort_by_key(|p| p.clients);
-                let Some((last, before)) = mine.split_last() else { return false };
-                let best = before.iter().filter(|p| p.stable).map(|p| p.ok_per_s).reduce(f64::max);
-                runner::scaling::climbs(last.stable, last.ok_per_s, last.predicted_ok_per_s, best)
-            })
-            .collect()
     }
 
     /// Seeds on which series `system` has points, but none of them stable.
@@ -533,7 +512,6 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
         return Err((1, "expected the columns `p99_ms` and `error`".to_owned()));
     };
     let (messages, syncs) = (column("messages_per_op"), column("syncs_per_op"));
-    let predicted = column("predicted_ok_per_s");
     let mut points = Vec::new();
     for (index, line) in lines {
         if line.trim().is_empty() {
@@ -570,7 +548,6 @@ pub fn parse_points(text: &str) -> Result<Vec<ScalingPoint>, (usize, String)> {
             stable,
             messages_per_op: optional(messages, "messages_per_op")?,
             syncs_per_op: optional(syncs, "syncs_per_op")?,
-            predicted_ok_per_s: optional(predicted, "predicted_ok_per_s")?,
         });
     }
     Ok(points)
@@ -610,11 +587,7 @@ mod tests {
         let points = parse_points(&text).expect("parses");
         let mut second = ScalingPoint::new("sqlite", 2, 4, 1100.0, None);
         (second.stable, second.messages_per_op, second.syncs_per_op) = (false, Some(2.5), Some(0.25));
-        let first = ScalingPoint {
-            messages_per_op: Some(2.0),
-            predicted_ok_per_s: Some(1500.0),
-            ..ScalingPoint::new("sqlite", 1, 4, 1000.0, Some(2.5))
-        };
+        let first = ScalingPoint { messages_per_op: Some(2.0), ..ScalingPoint::new("sqlite", 1, 4, 1000.0, Some(2.5)) };
         assert_eq!(points, [first, second]);
         assert_eq!(parse_points("nonsense\n").map_err(|e| e.0), Err(1));
         let bad = format!("{header}\nsqlite,1,four,1,0,0,-,-,-,-,stable,-,-,0,-,,\n");

@@ -160,7 +160,7 @@ pub fn series(system: &str, nodes: usize, level: &str, saturation: f64) -> Scali
         commitlog: "-".into(),
         stable_points: 15,
         overloaded_points: 0,
-        unsaturated_seeds: 0,
+        unsaturated_seeds: Vec::new(),
         saturation_ok_per_s: saturation,
         saturation_min_ok_per_s: saturation,
         saturation_max_ok_per_s: saturation,

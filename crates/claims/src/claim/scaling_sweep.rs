@@ -127,11 +127,11 @@ pub(crate) fn sweep_unknowns(scaling: &Scaling, systems: &[&str]) -> Option<Stri
         if !overloaded.is_empty() {
             parts.push(format!("{system}: every point overloaded on {}", crate::ledger::seeds(&overloaded)));
         }
-        let unsaturated = scaling.unsaturated_seeds(system);
+        let unsaturated = scaling.rows.iter().find(|r| r.system == *system).map_or(&[][..], |r| &r.unsaturated_seeds);
         if !unsaturated.is_empty() {
             parts.push(format!(
                 "{system}: still climbing at its deepest load on {} (its saturation is only a lower bound)",
-                crate::ledger::seeds(&unsaturated)
+                crate::ledger::seeds(unsaturated)
             ));
         }
     }

@@ -56,11 +56,11 @@ pub struct Row {
     /// Points reported overloaded (over every seed): in no figure.
     #[serde(default)]
     pub overloaded_points: usize,
-    /// Seeds whose ladder ran out of loads still climbing (its deepest point stable and at
-    /// least [`super::PLATEAU_GAIN`] above the best before it): there the saturation is only a
-    /// lower bound. The text table marks the saturation `>=`.
+    /// Seeds whose ladder ran out of loads still climbing ([`super::climbs_on`] its deepest
+    /// point): there the saturation is only a lower bound. The text table marks the saturation
+    /// `>=`.
     #[serde(default)]
-    pub unsaturated_seeds: usize,
+    pub unsaturated_seeds: Vec<u64>,
     /// The highest `ok` throughput of the sweep, per simulated second: the mean over seeds.
     pub saturation_ok_per_s: f64,
     /// The lowest seed's saturation.
@@ -193,7 +193,7 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
                 commitlog: series.commitlog.clone().unwrap_or_else(dash),
                 stable_points: mine.iter().filter(|p| p.counts()).count(),
                 overloaded_points: mine.iter().filter(|p| p.error.is_none() && !p.stable).count(),
-                unsaturated_seeds: scaling.seeds.iter().filter(|&&seed| still_climbing(&mine, seed)).count(),
+                unsaturated_seeds: scaling.seeds.iter().copied().filter(|&seed| still_climbing(&mine, seed)).collect(),
                 saturation_ok_per_s: mean(&saturations).unwrap_or(0.0),
                 saturation_min_ok_per_s: lo,
                 saturation_max_ok_per_s: hi,
@@ -239,10 +239,8 @@ pub fn rows(scaling: &Scaling, points: &[PointResult]) -> Vec<Row> {
     rows
 }
 
-/// Whether the series' points `mine` on `seed` end still climbing: the deepest point run is
-/// stable and gained at least [`super::PLATEAU_GAIN`] over the best stable point before it (a
-/// ladder stops at its plateau or at an overloaded point, so only running out of loads ends it
-/// so).
+/// Whether the series' points `mine` on `seed` end still climbing: the ladder would have gone
+/// on after its deepest point ([`super::climbs_on`]), so only running out of loads ended it.
 fn still_climbing(mine: &[&PointResult], seed: u64) -> bool {
     let mut of_seed: Vec<&PointResult> = mine.iter().copied().filter(|p| p.seed == seed).collect();
     of_seed.sort_by_key(|p| p.clients);
@@ -314,7 +312,7 @@ fn cells(row: &Row) -> [String; 17] {
         row.mix.clone(),
         row.commitlog.clone(),
         format!("{}/{}", row.stable_points, row.overloaded_points),
-        if row.unsaturated_seeds > 0 {
+        if !row.unsaturated_seeds.is_empty() {
             format!(">={:.0}", row.saturation_ok_per_s)
         } else {
             format!("{:.0}", row.saturation_ok_per_s)
@@ -704,10 +702,10 @@ sweep = { nodes = [3, 6] }
             overloaded("q-3", 3, 6, 150.0, 9.0),
         ];
         let rows = rows(&s, &points);
-        assert_eq!(rows[0].unsaturated_seeds, 1);
+        assert_eq!(rows[0].unsaturated_seeds, [2]);
         assert!(render(&rows, true).contains("| >=108 "), "{}", render(&rows, true));
         let plateau = [point("q-3", 1, 3, 100.0, 1.0), point("q-3", 1, 6, 104.0, 2.0)];
-        assert_eq!(super::rows(&s, &plateau)[0].unsaturated_seeds, 0);
+        assert!(super::rows(&s, &plateau)[0].unsaturated_seeds.is_empty());
         assert!(!render(&super::rows(&s, &plateau), true).contains(">="));
     }
 
@@ -761,7 +759,7 @@ sweep = { nodes = [3, 6] }
         assert!((six.efficiency_max.unwrap_or(0.0) - 1.0).abs() < 1e-9, "{six:?}");
         let md = render(&rows, true);
         // Seed 2 of each series ends climbing (50 to 100, 100 to 200): a lower bound there.
-        assert_eq!((three.unsaturated_seeds, six.unsaturated_seeds), (1, 1));
+        assert_eq!((&three.unsaturated_seeds[..], &six.unsaturated_seeds[..]), (&[2][..], &[2][..]));
         assert!(md.contains("| >=190 ") && md.contains("180-200") && md.contains("0.900-1.000"), "{md}");
         let json = serde_json::to_string(&rows[1]).unwrap_or_default();
         assert!(json.contains(r#""saturation_by_seed":{"1":180.0,"2":200.0,"3":190.0}"#), "{json}");
