@@ -192,7 +192,7 @@ pub fn to_op(operation: &Operation) -> Result<Op, Reply> {
         Operation::Cas { key, expected, new } => {
             Ok(Op::Cas { key: key_of(key.as_ref(), REGISTER_KEY), expected: expected.clone(), new: new.clone() })
         }
-        Operation::Transfer { .. } | Operation::ReadMany { .. } => {
+        Operation::Transfer { .. } | Operation::ReadMany { .. } | Operation::Txn { .. } => {
             Err(Reply::Fail(format!("`{}` is not offered by the quorum store", operation.f())))
         }
     }

@@ -67,7 +67,7 @@ pub use faults::{Fault, Schedule};
 pub use nemesis::{random_schedule, realize, ClientSide, Cluster, FaultKind, NemesisError, Realized};
 pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
-pub use system::{CallError, Client, LocalFuture, Operation, Reply, System};
+pub use system::{CallError, Client, LocalFuture, MicroOp, Operation, Reply, System};
 pub use workload::{
     key_name, Generate, KeyDistribution, Kv, MixError, OpMix, Register, Set, UniqueValues, Workload, WorkloadError,
     VALUE_SPACE,

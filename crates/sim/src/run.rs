@@ -136,6 +136,9 @@ pub enum SimError {
         /// The limit ([`SimConfig::time_limit`]).
         limit: Duration,
     },
+    /// The system cannot start with the workload's initial state ([`System::preload`]).
+    #[error("the workload's initial state: {0}")]
+    Preload(String),
 }
 
 /// Runs `system` under `config` and returns the recorded history.
@@ -148,6 +151,10 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
 
     let mut system = system;
     system.set_capacity(&config.capacity);
+    let initial = config.workload.initial_state();
+    if !initial.is_empty() {
+        system.preload(&initial).map_err(SimError::Preload)?;
+    }
     let system = Rc::new(system);
     let recorder = Recorder::default();
     let limit = config.time_limit();

@@ -24,6 +24,11 @@ use crate::capacity::Capacity;
 /// | `ReadSet`  | `read`      | none         | nil                  |
 /// | `Transfer` | `transfer`  | none         | `[from to amount]`   |
 /// | `ReadMany` | `read-many` | none         | `[k1 k2 ...]`        |
+/// | `Txn`      | `txn`       | none         | `[[f k v] ...]`      |
+///
+/// A transaction's micro-operations are recorded as Elle's list-append histories record them:
+/// `["append" k v]` and `["r" k nil]` on the invocation, `["r" k [v1 v2 ...]]` (the list read)
+/// on the `ok` completion ([`MicroOp`]).
 ///
 /// A system that cannot serve an operation answers [`Reply::Fail`] without sending anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,13 +75,80 @@ pub enum Operation {
         /// The keys, in the order of the values returned.
         keys: Vec<Value>,
     },
+    /// A transaction of list micro-operations: all or nothing, isolated, on a transactional
+    /// store; one by one, as an application would issue them, on a store without transactions.
+    /// Its `ok` reply is the list of micro-operations completed ([`MicroOp::completed`]).
+    Txn {
+        /// The micro-operations, in order.
+        ops: Vec<MicroOp>,
+    },
+}
+
+/// One micro-operation of a [`Operation::Txn`]: on lists, as Elle's list-append workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MicroOp {
+    /// Appends `value` to the list at `key` (an absent key is the empty list).
+    Append {
+        /// The list's key.
+        key: Value,
+        /// The element appended (unique per key in a run).
+        value: Value,
+    },
+    /// Reads the list at `key`.
+    Read {
+        /// The list's key.
+        key: Value,
+    },
+}
+
+impl MicroOp {
+    /// The function a history records: `append` or `r` (Elle's names).
+    pub fn f(&self) -> &'static str {
+        match self {
+            MicroOp::Append { .. } => "append",
+            MicroOp::Read { .. } => "r",
+        }
+    }
+
+    /// The key the micro-operation addresses.
+    pub fn key(&self) -> &Value {
+        match self {
+            MicroOp::Append { key, .. } | MicroOp::Read { key } => key,
+        }
+    }
+
+    /// `[f k v]` as invoked: an append's element, nil for a read.
+    pub fn invoked(&self) -> Value {
+        match self {
+            MicroOp::Append { value, .. } => self.completed(value.clone()),
+            MicroOp::Read { .. } => self.completed(Value::Nil),
+        }
+    }
+
+    /// `[f k v]` as completed, with `v` an append's element or the list a read returned.
+    pub fn completed(&self, v: Value) -> Value {
+        Value::List(vec![Value::Str(self.f().to_owned()), self.key().clone(), v])
+    }
+
+    /// Parses `[f k v]` back (for a store's wire): the micro-operation, or `None` when the
+    /// value has another shape.
+    pub fn parse(value: &Value) -> Option<MicroOp> {
+        let [f, key, v] = value.as_list()? else { return None };
+        match f.as_str()? {
+            "append" => Some(MicroOp::Append { key: key.clone(), value: v.clone() }),
+            "r" => Some(MicroOp::Read { key: key.clone() }),
+            _ => None,
+        }
+    }
 }
 
 impl Operation {
-    /// The function a history records: `read`, `write`, `cas`, `add`, `transfer`, `read-many`.
+    /// The function a history records: `read`, `write`, `cas`, `add`, `transfer`, `read-many`,
+    /// `txn`.
     pub fn f(&self) -> &'static str {
         match self {
             Operation::Read { .. } | Operation::ReadSet => "read",
+            Operation::Txn { .. } => "txn",
             Operation::Write { .. } => "write",
             Operation::Cas { .. } => "cas",
             Operation::Add { .. } => "add",
@@ -89,9 +161,11 @@ impl Operation {
     pub fn key(&self) -> Option<&Value> {
         match self {
             Operation::Read { key } | Operation::Write { key, .. } | Operation::Cas { key, .. } => key.as_ref(),
-            Operation::Add { .. } | Operation::ReadSet | Operation::Transfer { .. } | Operation::ReadMany { .. } => {
-                None
-            }
+            Operation::Add { .. }
+            | Operation::ReadSet
+            | Operation::Transfer { .. }
+            | Operation::ReadMany { .. }
+            | Operation::Txn { .. } => None,
         }
     }
 
@@ -107,11 +181,13 @@ impl Operation {
                 Value::List(vec![from.clone(), to.clone(), Value::Int(*amount)])
             }
             Operation::ReadMany { keys } => Value::List(keys.clone()),
+            Operation::Txn { ops } => Value::List(ops.iter().map(MicroOp::invoked).collect()),
         }
     }
 
     /// True for operations that only observe (their `ok` value is what they read; an update's
-    /// is its argument, as Jepsen histories record them).
+    /// is its argument, as Jepsen histories record them). A transaction is not one: its `ok`
+    /// value is its completed micro-operations, reads and appends alike.
     pub fn is_read(&self) -> bool {
         matches!(self, Operation::Read { .. } | Operation::ReadSet | Operation::ReadMany { .. })
     }
@@ -172,6 +248,16 @@ pub trait System: 'static {
     /// system that models no costs (a toy) keeps serving for free.
     fn set_capacity(&mut self, capacity: &Capacity) {
         let _ = capacity;
+    }
+
+    /// Loads `state` (key, value) into the system before any server starts, as a database
+    /// restored before the experiment: the servers start holding it, durably, and it is in no
+    /// history ([`Workload::initial_state`](crate::Workload::initial_state), a bank's opening
+    /// balances). The harness calls it once, before any server starts, when the state is not
+    /// empty. The default refuses: a system that cannot preload cannot run such a workload.
+    fn preload(&mut self, state: &[(Value, Value)]) -> Result<(), String> {
+        let _ = state;
+        Err("this system cannot start with preloaded state".to_owned())
     }
 
     /// Messages sent so far by every part of the system (client requests, replies, and any

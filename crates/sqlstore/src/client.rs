@@ -142,6 +142,7 @@ pub fn to_op(operation: &Operation) -> Op {
             Op::Transfer { from: from.clone(), to: to.clone(), amount: *amount }
         }
         Operation::ReadMany { keys } => Op::ReadMany { keys: keys.clone() },
+        Operation::Txn { ops } => Op::Txn { ops: ops.iter().map(sim::MicroOp::invoked).collect() },
     }
 }
 
@@ -149,7 +150,11 @@ pub fn to_op(operation: &Operation) -> Op {
 /// echo their argument (as Jepsen histories record them).
 pub fn to_reply(operation: &Operation, result: Result<Value, Failure>) -> Result<Reply, CallError> {
     match result {
-        Ok(value) => Ok(Reply::Ok(if operation.is_read() { value } else { operation.value() })),
+        Ok(value) => Ok(Reply::Ok(match operation {
+            Operation::Txn { .. } => value,
+            _ if operation.is_read() => value,
+            _ => operation.value(),
+        })),
         Err(Failure::Rejected(why) | Failure::BadRequest(why)) => Ok(Reply::Fail(why)),
         Err(Failure::Storage(why)) => Err(CallError::Indeterminate(format!("storage failure: {why}"))),
     }

@@ -390,6 +390,13 @@ pub fn execute(store: &mut Store, op: &Op) -> Result<Value, Failure> {
         Op::ReadMany { keys } => store.read_many(keys).map(Value::List),
         Op::Add { element } => store.add(element).map(|()| Value::Nil),
         Op::ReadSet => store.read_set().map(Value::List),
+        Op::Txn { ops } => {
+            let parsed: Option<Vec<sim::MicroOp>> = ops.iter().map(sim::MicroOp::parse).collect();
+            match parsed {
+                Some(parsed) => store.txn(&parsed).map(Value::List),
+                None => return Err(Failure::BadRequest("a micro-operation is not [f k v]".to_owned())),
+            }
+        }
     };
     outcome.map_err(failure)
 }

@@ -339,6 +339,34 @@ impl Store {
         self.transaction(|tx| keys.iter().map(|key| get(tx, key)).collect())
     }
 
+    /// Runs a list-append transaction in one SQLite transaction: an append extends the list at
+    /// its key (an absent key is the empty list; a list is stored as the JSON text of a
+    /// [`Value::List`] in `kv`), a read returns it. Returns the completed micro-operations
+    /// (`[f k v]`, a read's `v` the list it saw). A key holding something other than a list
+    /// refuses the transaction (rolled back: a definite failure).
+    pub fn txn(&mut self, ops: &[sim::MicroOp]) -> Result<Vec<Value>, StoreError> {
+        self.transaction(|tx| {
+            let mut completed = Vec::with_capacity(ops.len());
+            for op in ops {
+                let key = encode(op.key());
+                let mut list = match get(tx, &key)? {
+                    Value::Nil => Vec::new(),
+                    Value::List(items) => items,
+                    found => return Err(StoreError::NotAList { key: op.key().clone(), found }),
+                };
+                match op {
+                    sim::MicroOp::Append { value, .. } => {
+                        list.push(value.clone());
+                        put(tx, &key, &encode(&Value::List(list)))?;
+                        completed.push(op.completed(value.clone()));
+                    }
+                    sim::MicroOp::Read { .. } => completed.push(op.completed(Value::List(list))),
+                }
+            }
+            Ok(completed)
+        })
+    }
+
     /// Adds `element` to the set (adding a present element changes nothing).
     pub fn add(&mut self, element: &Value) -> Result<(), StoreError> {
         let element = encode(element);

@@ -68,6 +68,13 @@ pub enum Op {
     },
     /// Read the whole set, sorted.
     ReadSet,
+    /// A list-append transaction: micro-operations `[f k v]` (`["append" k v]`, `["r" k nil]`,
+    /// as [`sim::MicroOp::invoked`] writes them), all in one SQLite transaction; the reply is
+    /// the list of completed micro-operations.
+    Txn {
+        /// The micro-operations, in order.
+        ops: Vec<Value>,
+    },
 }
 
 /// The server's answer to one request.

@@ -57,6 +57,13 @@ pub trait Workload: Any + Send + Sync + fmt::Debug + fmt::Display {
     fn final_reads_see_everything(&self) -> bool {
         false
     }
+
+    /// What the system holds before the run starts, as (key, value) pairs loaded by
+    /// [`System::preload`](crate::System::preload) (a bank's opening balances); empty (the
+    /// default) for a workload that starts from nothing.
+    fn initial_state(&self) -> Vec<(Value, Value)> {
+        Vec::new()
+    }
 }
 
 impl dyn Workload {

@@ -187,7 +187,7 @@ impl Client for ToyClient {
         // `read-set` (in a history it is a key-less `read`).
         let f = match operation {
             Operation::ReadSet => "read-set",
-            Operation::Transfer { .. } | Operation::ReadMany { .. } => {
+            Operation::Transfer { .. } | Operation::ReadMany { .. } | Operation::Txn { .. } => {
                 return Ok(Reply::Fail(format!("the toy does not serve `{}`", operation.f())))
             }
             _ => operation.f(),

@@ -55,6 +55,14 @@ pub enum StoreError {
         /// What it holds.
         found: Value,
     },
+    /// A list-append transaction found something other than a list at a key.
+    #[error("{key} holds {found}, not a list")]
+    NotAList {
+        /// The key.
+        key: Value,
+        /// What it holds.
+        found: Value,
+    },
     /// The source account holds less than the amount.
     #[error("insufficient funds: {account} holds {balance}, transfer of {amount}")]
     InsufficientFunds {
@@ -100,6 +108,7 @@ impl StoreError {
             self,
             StoreError::NegativeAmount(_)
                 | StoreError::NotAnInteger { .. }
+                | StoreError::NotAList { .. }
                 | StoreError::InsufficientFunds { .. }
                 | StoreError::Overflow { .. }
                 | StoreError::Aborted { .. }

@@ -87,6 +87,31 @@ fn transfer_preserves_the_sum_and_refuses_overdrafts() -> turmoil::Result {
 }
 
 #[test]
+fn a_list_append_transaction_reads_its_own_appends_and_refuses_a_non_list() -> turmoil::Result {
+    use sim::MicroOp;
+    in_host(|| async {
+        // Both modes share the host's disk: each uses its own keys.
+        for (mode, config) in (0..).zip(both_modes()) {
+            let mut store = Store::open(&config)?;
+            let (k1, k2) = (Value::Int(10 * mode + 1), Value::Int(10 * mode + 2));
+            let append = |key: &Value, v: i64| MicroOp::Append { key: key.clone(), value: Value::Int(v) };
+            let read = |key: &Value| MicroOp::Read { key: key.clone() };
+            let done = store.txn(&[read(&k1), append(&k1, 10), append(&k1, 11), read(&k1), append(&k2, 20)])?;
+            let list = |items: &[i64]| Value::List(items.iter().map(|&i| Value::Int(i)).collect());
+            assert_eq!(done[0], read(&k1).completed(list(&[])), "an absent key is the empty list");
+            assert_eq!(done[3], read(&k1).completed(list(&[10, 11])), "a transaction sees its own appends");
+            assert_eq!(done[4], append(&k2, 20).invoked());
+            store.write(&s("x"), &Value::Int(3))?;
+            let refused = store.txn(&[append(&k2, 21), append(&s("x"), 1)]).expect_err("not a list");
+            assert!(refused.is_definite(), "{refused}");
+            let after = store.txn(&[read(&k2)])?;
+            assert_eq!(after, [read(&k2).completed(list(&[20]))], "the refused transaction rolled back whole");
+        }
+        Ok(())
+    })
+}
+
+#[test]
 fn set_add_and_sorted_read() -> turmoil::Result {
     in_host(|| async {
         let mut store = Store::open(&config(JournalMode::Delete, Synchronous::Full))?;
