@@ -40,6 +40,7 @@ use crate::level::Level;
 use crate::message::{Failure, Op, Request, Response};
 use crate::ring::Ring;
 use crate::server::CLIENT_PORT;
+use crate::steps::Steps;
 
 /// The key a key-less `read`/`write`/`cas` addresses (the register workload).
 pub const REGISTER_KEY: &str = "r";
@@ -173,10 +174,15 @@ pub fn token_aware_order(replicas: &[usize], len: usize, rotation: usize) -> Vec
 }
 
 fn key_of(key: Option<&Value>, default: &str) -> String {
+    key.map_or_else(|| default.to_owned(), key_name)
+}
+
+/// The store's key for a history's key: a string as it is, anything else as it prints
+/// (`5` for the integer 5).
+pub fn key_name(key: &Value) -> String {
     match key {
-        None => default.to_owned(),
-        Some(Value::Str(s)) => s.clone(),
-        Some(other) => other.to_string(),
+        Value::Str(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -193,7 +199,7 @@ pub fn to_op(operation: &Operation) -> Result<Op, Reply> {
             Ok(Op::Cas { key: key_of(key.as_ref(), REGISTER_KEY), expected: expected.clone(), new: new.clone() })
         }
         Operation::Transfer { .. } | Operation::ReadMany { .. } | Operation::Txn { .. } => {
-            Err(Reply::Fail(format!("`{}` is not offered by the quorum store", operation.f())))
+            Err(Reply::Fail(format!("`{}` is not one request: the client runs it step by step", operation.f())))
         }
     }
 }
@@ -210,12 +216,9 @@ pub fn to_reply(response: Response) -> Result<Reply, CallError> {
     }
 }
 
-impl Client for QuorumClient {
-    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
-        let op = match to_op(operation) {
-            Ok(op) => op,
-            Err(reply) => return Ok(reply),
-        };
+impl QuorumClient {
+    /// Sends one request and awaits its reply.
+    pub(crate) async fn request(&mut self, op: Op) -> Result<Reply, CallError> {
         self.next_id += 1;
         let id = self.next_id;
         let request = Request { id, op, read: self.read, write: self.write };
@@ -254,6 +257,27 @@ impl Client for QuorumClient {
             if response.id == id {
                 return to_reply(response);
             }
+        }
+    }
+}
+
+impl Client for QuorumClient {
+    /// A transfer, a multi-key read or a transaction runs as an application without
+    /// transactions runs it: its steps one request at a time ([`crate::steps`]).
+    async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        match operation {
+            Operation::Txn { ops } => Steps::new(self).txn(ops).await,
+            Operation::Transfer { from, to, amount } => {
+                Steps::new(self).transfer(from, to, *amount).await.map(|reply| match reply {
+                    Reply::Ok(_) => Reply::Ok(operation.value()),
+                    fail => fail,
+                })
+            }
+            Operation::ReadMany { keys } => Steps::new(self).read_many(keys).await,
+            _ => match to_op(operation) {
+                Ok(op) => self.request(op).await,
+                Err(reply) => Ok(reply),
+            },
         }
     }
 

@@ -170,6 +170,8 @@ pub struct NodeSetup {
     pub restarts: Rc<Restarts>,
     /// Commit-log writes and syncs (shared by the whole system).
     pub commit_log: Rc<CommitLogCounts>,
+    /// What the node starts holding, of the keys it replicates ([`sim::System::preload`]).
+    pub preload: Rc<Vec<(String, history::Value)>>,
 }
 
 /// The commit-log work of the nodes that share it: records appended and syncs issued that had

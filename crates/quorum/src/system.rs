@@ -95,6 +95,8 @@ pub struct QuorumSystem {
     restarts: Rc<Restarts>,
     commit_log: Rc<CommitLogCounts>,
     usage: UsageLog,
+    /// What every node starts holding ([`System::preload`]), by the client's key.
+    preload: Rc<Vec<(String, history::Value)>>,
 }
 
 impl QuorumSystem {
@@ -110,6 +112,7 @@ impl QuorumSystem {
             restarts: Rc::default(),
             commit_log: Rc::default(),
             usage: UsageLog::default(),
+            preload: Rc::default(),
         }
     }
 
@@ -191,6 +194,7 @@ impl System for QuorumSystem {
             samples: self.sampling.clone(),
             restarts: Rc::clone(&self.restarts),
             commit_log: Rc::clone(&self.commit_log),
+            preload: Rc::clone(&self.preload),
         };
         Box::pin(server::serve(setup))
     }
@@ -229,6 +233,14 @@ impl System for QuorumSystem {
         if let Some(skew) = self.skews.get(host) {
             skew.set(offset_ms.saturating_mul(1_000_000));
         }
+    }
+
+    /// Each node starts holding the keys it replicates, at the lowest version (so that any
+    /// write supersedes them), written to its engine and synced before it serves.
+    fn preload(&mut self, state: &[(history::Value, history::Value)]) -> Result<(), String> {
+        let keys = state.iter().map(|(key, value)| (crate::client::key_name(key), value.clone()));
+        self.preload = Rc::new(keys.collect());
+        Ok(())
     }
 
     fn messages_sent(&self) -> u64 {

@@ -69,6 +69,6 @@ pub use rng::{Rng, Zipf, ZipfError};
 pub use run::{run, RunResult, SimError, EPOCH_UNIX_SECS, NEMESIS};
 pub use system::{CallError, Client, LocalFuture, MicroOp, Operation, Reply, System};
 pub use workload::{
-    key_name, Generate, KeyDistribution, Kv, MixError, OpMix, Register, Set, UniqueValues, Workload, WorkloadError,
-    VALUE_SPACE,
+    key_name, Bank, Generate, KeyDistribution, Kv, ListAppend, MixError, OpMix, Register, Set, UniqueValues, Workload,
+    WorkloadError, VALUE_SPACE,
 };

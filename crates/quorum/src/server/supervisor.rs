@@ -63,7 +63,8 @@ fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
     if setup.log_buffer > 0 {
         engine.set_log_buffer(setup.log_buffer).map_err(|e| Start::Failed(format!("commit-log buffer: {e}")))?;
     }
-    let storage = EngineStorage::new(engine, setup.sync);
+    let mut storage = EngineStorage::new(engine, setup.sync);
+    preload(&mut storage, setup).map_err(|e| Start::Failed(format!("preloading failed: {e}")))?;
     let node = Node::new(setup.config.clone(), storage, now()).map_err(|e| match e {
         NodeError::Storage(error) => Start::Failed(format!("reading the hints failed: {error}")),
         refused => Start::Refused(refused),
@@ -86,6 +87,32 @@ fn start(setup: &NodeSetup) -> Result<Rc<Host>, Start> {
         failure: RefCell::new(None),
         stop: tokio::sync::Notify::new(),
     }))
+}
+
+/// Writes the preloaded keys this node replicates and does not hold yet, at the lowest
+/// version, and syncs them: every start does it, so a node that crashed before the sync
+/// writes them again, and one that holds them (or later writes) keeps what it has.
+fn preload(storage: &mut EngineStorage, setup: &NodeSetup) -> Result<(), crate::StorageError> {
+    use crate::Storage;
+    if setup.preload.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<u32> = setup.hosts.keys().copied().collect();
+    let ring = crate::ring::Ring::new(&ids, setup.config.vnodes);
+    let mut wrote = false;
+    for (key, value) in setup.preload.iter() {
+        if !ring.preference_list(key, setup.config.replication).contains(&setup.config.id) {
+            continue;
+        }
+        if storage.get(key)?.is_none() {
+            storage.put(key, crate::Cell::new(value.clone(), crate::Version::default()))?;
+            wrote = true;
+        }
+    }
+    if wrote {
+        storage.sync()?;
+    }
+    Ok(())
 }
 
 /// Serves one incarnation until it must stop: `Ok(why)` after a disk failure, `Err(why)` when

@@ -5,7 +5,9 @@
 //! - this file: the [`Workload`] and [`Generate`] traits, [`WorkloadError`], and the helpers a
 //!   workload builds on ([`UniqueValues`], [`key_name`], [`OpMix`], [`KeyDistribution`]);
 //! - `register`: [`Register`] and [`Kv`], reads, writes and compare-and-sets of registers;
-//! - `set`: [`Set`], a grow-only set.
+//! - `set`: [`Set`], a grow-only set;
+//! - `list_append`: [`ListAppend`], Elle's list-append transactions;
+//! - `bank`: [`Bank`], Jepsen's bank: transfers between accounts and reads of every balance.
 //!
 //! A new workload is one type implementing [`Workload`], anywhere: the harness runs whatever
 //! operations it generates, and a system serves the [`Operation`]s it knows (answering the others
@@ -24,9 +26,13 @@ use serde::{Deserialize, Serialize};
 use crate::rng::{Rng, ZipfError};
 use crate::system::{Operation, Reply};
 
+mod bank;
+mod list_append;
 mod register;
 mod set;
 
+pub use bank::Bank;
+pub use list_append::ListAppend;
 pub use register::{Kv, Register};
 pub use set::Set;
 
