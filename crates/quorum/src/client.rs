@@ -23,8 +23,9 @@
 //! Operations ([`to_op`]): `Read` is a `Get` (key `"r"` when none), `Write` a `Put`, `Add` an
 //! `Add` to the set's one document (key `"set"`), `ReadSet` a `Get` of that document, `Cas` a
 //! `Cas` (a lightweight transaction through Paxos; a failed condition is `Reply::Fail("cas
-//! mismatch ...")` as on SQLite). The store offers no transfer or multi-key read: those are a
-//! definite failure, sent nowhere.
+//! mismatch ...")` as on SQLite). The store offers no transfer, multi-key read or transaction:
+//! the client runs those step by step, one single-key request at a time, as an application
+//! without transactions would ([`sim::steps`]).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -33,6 +34,7 @@ use std::time::Duration;
 
 use history::Value;
 use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
+use sim::steps::SingleKey;
 use sim::{CallError, Client, Operation, Reply};
 use turmoil::net::TcpStream;
 
@@ -40,7 +42,6 @@ use crate::level::Level;
 use crate::message::{Failure, Op, Request, Response};
 use crate::ring::Ring;
 use crate::server::CLIENT_PORT;
-use crate::steps::Steps;
 
 /// The key a key-less `read`/`write`/`cas` addresses (the register workload).
 pub const REGISTER_KEY: &str = "r";
@@ -218,7 +219,7 @@ pub fn to_reply(response: Response) -> Result<Reply, CallError> {
 
 impl QuorumClient {
     /// Sends one request and awaits its reply.
-    pub(crate) async fn request(&mut self, op: Op) -> Result<Reply, CallError> {
+    async fn request(&mut self, op: Op) -> Result<Reply, CallError> {
         self.next_id += 1;
         let id = self.next_id;
         let request = Request { id, op, read: self.read, write: self.write };
@@ -261,23 +262,22 @@ impl QuorumClient {
     }
 }
 
+impl SingleKey for QuorumClient {
+    async fn single(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        match to_op(operation) {
+            Ok(op) => self.request(op).await,
+            Err(reply) => Ok(reply),
+        }
+    }
+}
+
 impl Client for QuorumClient {
     /// A transfer, a multi-key read or a transaction runs as an application without
-    /// transactions runs it: its steps one request at a time ([`crate::steps`]).
+    /// transactions runs it: its steps one request at a time ([`sim::steps`]).
     async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
-        match operation {
-            Operation::Txn { ops } => Steps::new(self).txn(ops).await,
-            Operation::Transfer { from, to, amount } => {
-                Steps::new(self).transfer(from, to, *amount).await.map(|reply| match reply {
-                    Reply::Ok(_) => Reply::Ok(operation.value()),
-                    fail => fail,
-                })
-            }
-            Operation::ReadMany { keys } => Steps::new(self).read_many(keys).await,
-            _ => match to_op(operation) {
-                Ok(op) => self.request(op).await,
-                Err(reply) => Ok(reply),
-            },
+        match sim::steps::run_steps(self, operation).await {
+            Some(outcome) => outcome,
+            None => self.single(operation).await,
         }
     }
 

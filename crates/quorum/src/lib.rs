@@ -28,7 +28,6 @@
 pub mod client;
 pub mod engine_storage;
 pub mod server;
-mod steps;
 pub mod system;
 
 pub use quorum_core::{

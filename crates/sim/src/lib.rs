@@ -54,6 +54,7 @@ mod process;
 mod record;
 pub use base::rng;
 pub mod run;
+pub mod steps;
 pub mod supervise;
 pub mod system;
 pub mod time;

@@ -1,19 +1,21 @@
-//! [`Steps`]: what an application without transactions does with a transfer, a multi-key read
-//! or a list-append transaction on the quorum store: it issues the steps one request at a
-//! time, each at the client's levels, with nothing holding the steps together.
+//! [`run_steps`]: what an application without transactions does with a transfer, a multi-key
+//! read or a list-append transaction: it issues the steps one single-key request at a time
+//! ([`SingleKey`]), with nothing holding the steps together. The quorum store has no other
+//! way; a SQLite system can be told to work this way too (the non-transactional equivalent of
+//! its transactions).
 //!
 //! | operation | steps |
 //! |---|---|
-//! | `Transfer { from, to, amount }` | `Get from`, `Get to`, refuse if `from` holds less than `amount`, `Put from (balance - amount)`, `Put to (balance + amount)` |
-//! | `ReadMany { keys }` | a `Get` per key, in order |
-//! | `Txn { ops }` | per micro-operation: `r k` is a `Get k`; `append k v` is a `Get k` and a `Put k (list + [v])` |
+//! | `Transfer { from, to, amount }` | `read from`, `read to`, refuse if `from` holds less than `amount`, `write from (balance - amount)`, `write to (balance + amount)` |
+//! | `ReadMany { keys }` | a `read` per key, in order |
+//! | `Txn { ops }` | per micro-operation: `r k` is a `read k`; `append k v` is a `read k` and a `write k (list + [v])` |
 //!
 //! A list is stored as a [`Value::List`]; an absent key is the empty list and an account
 //! that is absent holds 0. This is a read-modify-write, as an application on a key-value
 //! store writes it: two concurrent appends to one key may lose one (last write wins), and a
 //! reader may see a transfer half done. Cassandra's own list type would append without
-//! reading (a cell per element), which loses no append but isolates nothing either; this
-//! store has no collection cells, so that variant is not modelled.
+//! reading (a cell per element), which loses no append but isolates nothing either, and SQL's
+//! `UPDATE ... SET v = v || ?` appends in one statement; neither is modelled here.
 //!
 //! Outcomes: the operation is `ok` when every step was. A step that failed definitely (the
 //! coordinator was unavailable, a connection could not be opened, the funds were short)
@@ -21,31 +23,49 @@
 //! was sent, a failure leaves it partly done, which no `fail` may claim: it is
 //! indeterminate. An indeterminate step (a timeout) is indeterminate.
 
-use history::Value;
-use sim::{CallError, MicroOp, Reply};
+use std::future::Future;
 
-use crate::client::{key_name, QuorumClient};
-use crate::message::Op;
+use history::Value;
+
+use crate::system::{CallError, MicroOp, Operation, Reply};
+
+/// A client that can run one single-key `read` or `write` ([`Operation::Read`],
+/// [`Operation::Write`] with a key) as one request.
+pub trait SingleKey {
+    /// Runs one single-key operation, as [`Client::call`](crate::Client::call) would.
+    fn single(&mut self, operation: &Operation) -> impl Future<Output = Result<Reply, CallError>>;
+}
+
+/// Runs a transfer, a multi-key read or a list-append transaction step by step through
+/// `client` (see the module docs); `None` for any other operation (one request already).
+pub async fn run_steps<C: SingleKey>(client: &mut C, operation: &Operation) -> Option<Result<Reply, CallError>> {
+    let steps = Steps { client, wrote: false };
+    Some(match operation {
+        Operation::Txn { ops } => steps.txn(ops).await,
+        Operation::Transfer { from, to, amount } => steps.transfer(from, to, *amount).await.map(|reply| match reply {
+            Reply::Ok(_) => Reply::Ok(operation.value()),
+            fail => fail,
+        }),
+        Operation::ReadMany { keys } => steps.read_many(keys).await,
+        _ => return None,
+    })
+}
 
 /// How one step ended, when it did not end `ok`: the operation's outcome.
 type Stop = Result<Reply, CallError>;
 
 /// The steps of one operation, through one client.
-pub(crate) struct Steps<'a> {
-    client: &'a mut QuorumClient,
-    /// Whether some `Put` was sent (it may have taken effect).
+struct Steps<'a, C> {
+    client: &'a mut C,
+    /// Whether some write was sent (it may have taken effect).
     wrote: bool,
 }
 
-impl<'a> Steps<'a> {
-    pub(crate) fn new(client: &'a mut QuorumClient) -> Self {
-        Self { client, wrote: false }
-    }
-
+impl<C: SingleKey> Steps<'_, C> {
     /// Runs one request; its value when `ok`, else the operation's outcome.
-    async fn step(&mut self, op: Op) -> Result<Value, Stop> {
-        let is_put = matches!(op, Op::Put { .. });
-        let result = self.client.request(op).await;
+    async fn step(&mut self, op: Operation) -> Result<Value, Stop> {
+        let is_put = matches!(op, Operation::Write { .. });
+        let result = self.client.single(&op).await;
         let wrote_before = self.wrote;
         match result {
             Ok(Reply::Ok(value)) => {
@@ -71,11 +91,11 @@ impl<'a> Steps<'a> {
     }
 
     async fn get(&mut self, key: &Value) -> Result<Value, Stop> {
-        self.step(Op::Get { key: key_name(key) }).await
+        self.step(Operation::Read { key: Some(key.clone()) }).await
     }
 
     async fn put(&mut self, key: &Value, value: Value) -> Result<Value, Stop> {
-        self.step(Op::Put { key: key_name(key), value }).await
+        self.step(Operation::Write { key: Some(key.clone()), value }).await
     }
 
     /// The list at `key` (absent: empty).
@@ -97,7 +117,7 @@ impl<'a> Steps<'a> {
     }
 
     /// A list-append transaction, micro-operation by micro-operation.
-    pub(crate) async fn txn(mut self, ops: &[MicroOp]) -> Result<Reply, CallError> {
+    async fn txn(mut self, ops: &[MicroOp]) -> Result<Reply, CallError> {
         let mut completed = Vec::with_capacity(ops.len());
         for op in ops {
             let done = match op {
@@ -119,7 +139,7 @@ impl<'a> Steps<'a> {
     }
 
     /// A transfer: read both balances, refuse on short funds, write both.
-    pub(crate) async fn transfer(mut self, from: &Value, to: &Value, amount: i64) -> Result<Reply, CallError> {
+    async fn transfer(mut self, from: &Value, to: &Value, amount: i64) -> Result<Reply, CallError> {
         let run = async {
             let from_balance = self.balance(from).await?;
             let to_balance = self.balance(to).await?;
@@ -142,7 +162,7 @@ impl<'a> Steps<'a> {
     }
 
     /// Reads each key in turn.
-    pub(crate) async fn read_many(mut self, keys: &[Value]) -> Result<Reply, CallError> {
+    async fn read_many(mut self, keys: &[Value]) -> Result<Reply, CallError> {
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             match self.get(key).await {
