@@ -1,0 +1,1 @@
+//! Property test against a brute-force serializability oracle.
