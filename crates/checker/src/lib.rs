@@ -12,6 +12,7 @@
 //! - [`memo`]: its bounded table of explored configurations.
 //! - [`set_loss`]: lost and unexpected elements of set histories (Jepsen's set checker).
 //! - [`staleness`]: stale reads and lost acknowledged writes of register histories.
+//! - [`txn`]: transactional isolation (Elle-style list-append anomalies) and the bank invariant.
 //! - [`verdict`]: the three-way [`Outcome`] and the [`Witness`] of a violation.
 //! - This module: P-compositionality. Partitions (keys) are independent objects, so they are
 //!   checked separately, in parallel, in rounds of growing step budgets; the check stops after
@@ -27,6 +28,7 @@ pub mod prepare;
 pub mod search;
 pub mod set_loss;
 pub mod staleness;
+pub mod txn;
 pub mod verdict;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +38,10 @@ use history::{Event, Value};
 
 pub use model::{infer as infer_model, CasRegister, Completion, Kv, Model, Register, MODEL_NAMES};
 pub use search::SearchStats;
+pub use txn::{
+    check_bank, check_list_append, Anomaly, AnomalyClass, BankReport, BankViolation, IsolationLevel, TxnError,
+    TxnOptions, TxnOutcome, TxnReport,
+};
 pub use verdict::{OpSummary, Outcome, PartitionResult, PartitionVerdict, Verdict, Witness};
 
 use prepare::{Operation, Partition};

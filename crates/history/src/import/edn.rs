@@ -16,14 +16,16 @@
 //! - `:type` (required): `:invoke`, `:ok`, `:fail` or `:info`.
 //! - `:f` (required): a keyword, symbol or string; `:cas` becomes `"cas"`.
 //! - `:value` (optional, default `nil`): a [`Value`]: `nil`, booleans, integers, strings,
-//!   keywords and symbols (as strings, without the colon), and vectors or lists of those.
+//!   keywords and symbols (as strings, without the colon), and vectors or lists of those. A map
+//!   becomes a list of two-element `[key value]` lists in source order: Jepsen's bank writes
+//!   `{:from 1, :to 2, :amount 5}`, read here as `[["from" 1] ["to" 2] ["amount" 5]]`.
 //! - `:key` (optional): a [`Value`] as for `:value`; `nil` means no key.
 //! - `:time` (optional): an integer >= 0 (nanoseconds), or `nil`.
 //! - `:index` (optional): an integer >= 0, or `nil`.
 //!
 //! The reader is a small hand-written EDN reader: commas are whitespace, `;` starts a comment,
 //! `#_` discards the next form, `#{...}` is a set and `#tag form` a tagged literal. Maps, sets,
-//! floats, characters and tagged literals are read, but refused with an error if they reach a
+//! floats, characters and tagged literals are read, but (maps aside) refused with an error if they reach a
 //! field that the history uses. Every error names the 1-based line and column (in characters)
 //! at fault.
 
@@ -36,7 +38,7 @@ const MAX_DEPTH: usize = 128;
 const EVENT_MAP: &str = "an event map {:process ..., :type ..., :f ...}";
 
 /// What a [`Value`] may be, for error messages.
-const VALUE_SHAPES: &str = "nil, a boolean, an integer, a string, a keyword or a vector of those";
+const VALUE_SHAPES: &str = "nil, a boolean, an integer, a string, a keyword or a vector or map of those";
 
 /// Parses a Jepsen/Knossos EDN history: one vector of event maps, or a sequence of event maps.
 ///
@@ -91,12 +93,13 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
 }
 
 /// Parses `text`, a fragment of one source line that starts at `line`, `column`, as exactly
-/// one EDN form and converts it to a [`Value`] (the rules of `:value`). Trailing whitespace
+/// one EDN form and converts it to a [`Value`] (the rules of `:value`, but maps are refused:
+/// the etcd log never writes them). Trailing whitespace
 /// and a `;` comment are allowed; anything else after the form is an error. Errors carry
 /// absolute positions.
 pub(crate) fn parse_value_fragment(text: &str, line: usize, column: usize) -> Result<Value, ParseError> {
     let node = read_fragment(text, line, column, "the value")?;
-    value_of(&node, "the value field")
+    value_of(&node, "the value field", false)
 }
 
 /// Reads `text`, a fragment of one source line that starts at `line`, `column`, as exactly one
@@ -267,7 +270,7 @@ fn event_of(node: &Node) -> Result<Event, ParseError> {
     let named = matches!(process, Process::Named(_));
     let mut event = Event::new(process, kind, f, Value::Nil);
     if let Some(value) = value {
-        event.value = match value_of(value, ":value") {
+        event.value = match value_of(value, ":value", true) {
             Ok(value) => value,
             // The nemesis logs maps and sets (`{:n1 [:n2 :n3]}`); nothing checks them, so keep
             // their text rather than refuse the whole history.
@@ -276,7 +279,7 @@ fn event_of(node: &Node) -> Result<Event, ParseError> {
         };
     }
     if let Some(key) = key {
-        event.key = Some(value_of(key, ":key")?).filter(|k| !k.is_nil());
+        event.key = Some(value_of(key, ":key", false)?).filter(|k| !k.is_nil());
     }
     if let Some(time) = time {
         event.time = opt_u64_of(time, ":time", " (nanoseconds)")?;
@@ -330,14 +333,16 @@ pub(crate) fn name_of(node: &Node, field: &str) -> Result<String, ParseError> {
 
 /// A [`Value`]: nil, booleans, integers, strings, keywords and symbols (as strings), and
 /// vectors or lists of those.
-pub(crate) fn value_of(node: &Node, field: &str) -> Result<Value, ParseError> {
+/// Converts a form to a [`Value`]; `maps` says whether maps become lists of pairs (values) or
+/// are refused (keys, which must compare as the simple values they are).
+pub(crate) fn value_of(node: &Node, field: &str, maps: bool) -> Result<Value, ParseError> {
     Ok(match &node.form {
         Form::Nil => Value::Nil,
         Form::Bool(b) => Value::Bool(*b),
         Form::Int(i) => Value::Int(*i),
         Form::Str(s) | Form::Keyword(s) | Form::Symbol(s) => Value::Str(s.clone()),
         Form::Vector(items) | Form::List(items) => {
-            Value::List(items.iter().map(|item| value_of(item, field)).collect::<Result<_, _>>()?)
+            Value::List(items.iter().map(|item| value_of(item, field, maps)).collect::<Result<_, _>>()?)
         }
         Form::Float(text) => {
             return Err(node.error(format!(
@@ -346,6 +351,17 @@ pub(crate) fn value_of(node: &Node, field: &str) -> Result<Value, ParseError> {
                 snippet(text)
             )));
         }
+        // A map (Jepsen's bank: `{:from 1 :to 2 :amount 5}`, `{0 10 1 20}`) becomes a list of
+        // `[key value]` pairs in source order, so that no information is lost and no order is
+        // invented.
+        Form::Map(items) if maps => Value::List(
+            items
+                .chunks(2)
+                .map(|pair| {
+                    pair.iter().map(|item| value_of(item, field, maps)).collect::<Result<Vec<_>, _>>().map(Value::List)
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         Form::Char(_) | Form::Map(_) | Form::Set(_) | Form::Tagged(..) => {
             return Err(
                 node.error(format!("unsupported value in {field}: expected {VALUE_SHAPES}, found {}", describe(node)))
@@ -901,8 +917,8 @@ mod tests {
                     {:process 0, :type :invoke, :f :read, :value nil}\n";
         let history = parse(text).expect("nemesis maps are not refused");
         assert_eq!(history.events[0].value, Value::Str("{:n1 #{:n2 :n3}}".to_owned()));
-        let client = "{:process 0, :type :invoke, :f :read, :value {:n1 1}}";
-        assert!(parse(client).is_err(), "a client's map value is still refused");
+        let client = "{:process 0, :type :invoke, :f :read, :value {:n1 #{1}}}";
+        assert!(parse(client).is_err(), "a client's set value is still refused");
     }
     use super::*;
     use proptest::collection::vec;
@@ -1178,9 +1194,26 @@ mod tests {
     }
 
     #[test]
+    fn a_map_value_becomes_a_list_of_pairs_in_source_order() {
+        let text = "{:process 0, :type :invoke, :f :transfer, :value {:from 1, :to 2, :amount 5}}\n\
+                    {:process 1, :type :ok, :f :read, :value {3 10, 0 20}}\n";
+        let history = parse(text).expect("maps in :value are read");
+        let pair = |k: Value, v: i64| Value::List(vec![k, Value::Int(v)]);
+        assert_eq!(
+            history.events[0].value,
+            Value::List(vec![pair("from".into(), 1), pair("to".into(), 2), pair("amount".into(), 5)])
+        );
+        assert_eq!(history.events[1].value, Value::List(vec![pair(Value::Int(3), 10), pair(Value::Int(0), 20)]));
+        assert_eq!(
+            parse("{:process 0, :type :ok, :f :read, :value {}}").expect("empty map").events[0].value,
+            Value::List(vec![])
+        );
+    }
+
+    #[test]
     fn refuses_values_of_the_wrong_shape() {
-        let text = "{:process 0, :type :ok, :f :read, :value {:a 1}}";
-        assert_error(&err(text), 1, col(text, "{:a"), &["unsupported value in :value", "found a map"]);
+        let text = "{:process 0, :type :ok, :f :read, :value {:a #{1}}}";
+        assert_error(&err(text), 1, col(text, "#{"), &["unsupported value in :value", "a set"]);
 
         let text = "{:process 0, :type :ok, :f :read, :value [1 #{2}]}";
         assert_error(&err(text), 1, col(text, "#{"), &[":value", "a set"]);
