@@ -228,6 +228,7 @@ impl workload::Configured for BlindWritesWorkload {
             acknowledged_writes: acknowledged as u64,
             unjudged_keys: 0,
             explanation,
+            txn: None,
         }
     }
 

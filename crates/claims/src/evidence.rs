@@ -424,7 +424,7 @@ pub fn load(dir: &Path) -> Result<Evidence> {
         let mut seeds: Vec<u64> = records.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
-        let rows = aggregate(&records, &meta.systems, meta.set_workload);
+        let rows = aggregate(&records, &meta.systems, meta.check_label());
         let mut properties = BTreeMap::new();
         for record in &records {
             if let Some(p) = &record.properties {

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use experiment::properties::{
-    Durability, Ordering, Properties, Quorums, SqliteJournal, SqliteSettings, SqliteSynchronous,
+    Durability, Ordering, Properties, Quorums, SqliteBegin, SqliteJournal, SqliteSettings, SqliteSynchronous,
 };
-use runner::run::record::{Check, Convergence, SeedRecord};
+use runner::run::record::{Check, Convergence, SeedRecord, TxnJudged};
 use runner::run::table::{aggregate, Row};
 
 use crate::claim::fault_experiments::FAULT_EXPERIMENTS;
@@ -38,7 +38,13 @@ fn sqlite(synchronous: SqliteSynchronous) -> Properties {
         quorums: None,
         ordering: Ordering::SingleWriter,
         durability: synchronous.durability(),
-        sqlite: Some(SqliteSettings { journal: SqliteJournal::Wal, synchronous }),
+        sqlite: Some(SqliteSettings {
+            journal: SqliteJournal::Wal,
+            synchronous,
+            connections: 1,
+            begin: SqliteBegin::Immediate,
+            transactions: true,
+        }),
     }
 }
 
@@ -79,6 +85,17 @@ pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
         "quorum-quorum-batch" | "quorum-quorum-no-repair" | "quorum-quorum-sloppy" => {
             quorum("quorum", 2, lww, Durability::SyncedBeforeAck)
         }
+        // The transactional experiments' SQLite systems (see `txn_evidence`).
+        "sqlite-1" | "sqlite-txn" | "sqlite-deferred" | "sqlite-steps" => {
+            let mut p = sqlite(SqliteSynchronous::Full);
+            if let Some(s) = p.sqlite.as_mut() {
+                s.connections = if system == "sqlite-1" { 1 } else { 16 };
+                s.begin = if system == "sqlite-deferred" { SqliteBegin::Deferred } else { SqliteBegin::Immediate };
+                s.transactions = system != "sqlite-steps";
+            }
+            p
+        }
+        "quorum" => quorum("quorum", 2, lww, Durability::SyncedBeforeAck),
         _ => return None,
     };
     if let Some(q) = properties.quorums.as_mut() {
@@ -90,7 +107,7 @@ pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
 
 /// A row of `system` with every count zero (no seed failed, two seeds ran).
 pub fn row(system: &str) -> Row {
-    let mut row = aggregate(&[], &[system.to_owned()], false).remove(0);
+    let mut row = aggregate(&[], &[system.to_owned()], "linearizable").remove(0);
     row.seeds = 2;
     row.check_passed = 2;
     row.check_decided = 2;
@@ -290,7 +307,7 @@ pub fn from_records(experiments: &[(&str, Vec<SeedRecord>)]) -> Evidence {
             Experiment {
                 name: (*name).to_owned(),
                 seeds,
-                rows: aggregate(&records, &systems, false),
+                rows: aggregate(&records, &systems, "linearizable"),
                 records,
                 configs: Vec::new(),
                 properties,
@@ -298,4 +315,90 @@ pub fn from_records(experiments: &[(&str, Vec<SeedRecord>)]) -> Evidence {
         );
     }
     evidence
+}
+
+/// A transactional workload's runs of one system, for [`txn_evidence`]: its seeds, the seeds
+/// whose integrity broke and the seeds the checker could not decide.
+#[derive(Debug, Clone)]
+pub struct TxnRun {
+    /// The system (a name [`properties_of`] knows).
+    pub system: &'static str,
+    /// Seeds 1 to this.
+    pub seeds: u64,
+    /// Seeds that broke integrity (a broken invariant, an anomaly).
+    pub broken: Vec<u64>,
+    /// Seeds the checker left unknown.
+    pub unknown: Vec<u64>,
+}
+
+impl TxnRun {
+    /// Every seed clean.
+    pub fn clean(system: &'static str, seeds: u64) -> Self {
+        Self { system, seeds, broken: Vec::new(), unknown: Vec::new() }
+    }
+
+    /// `broken` seeds broke integrity.
+    pub fn broken(system: &'static str, seeds: u64, broken: &[u64]) -> Self {
+        Self { broken: broken.to_vec(), ..Self::clean(system, seeds) }
+    }
+
+    /// `unknown` seeds were not decided.
+    pub fn unknown(system: &'static str, seeds: u64, unknown: &[u64]) -> Self {
+        Self { unknown: unknown.to_vec(), ..Self::clean(system, seeds) }
+    }
+
+    /// Its records in the bank (`bank == true`) or the list-append experiment.
+    fn records(&self, bank: bool) -> Vec<SeedRecord> {
+        runs(self.system, self.seeds, |seed, r| {
+            let broken = self.broken.contains(&seed);
+            r.check = match (bank, broken) {
+                _ if self.unknown.contains(&seed) => Check::Unknown,
+                (true, false) => Check::BankValid,
+                (true, true) => Check::BankInvalid,
+                (false, false) => Check::Serializable,
+                (false, true) => Check::NotSerializable,
+            };
+            (r.stale_reads, r.lost_writes) = (None, None);
+            let mut txn = TxnJudged { committed: 60, aborted: 5, indeterminate: 1, ..TxnJudged::default() };
+            if bank {
+                txn.invariant_violations = Some(u64::from(broken) * 3);
+            } else {
+                txn.strongest = Some(if broken { "read-committed" } else { "serializable" }.to_owned());
+                if broken {
+                    txn.anomalies.insert("G-single".to_owned(), 2);
+                }
+            }
+            r.txn = Some(txn);
+        })
+    }
+}
+
+/// Evidence holding the bank and list-append experiments with these runs (each in both).
+pub fn txn_evidence(runs: &[TxnRun]) -> Evidence {
+    let bank: Vec<SeedRecord> = runs.iter().flat_map(|r| r.records(true)).collect();
+    let list_append: Vec<SeedRecord> = runs.iter().flat_map(|r| r.records(false)).collect();
+    from_records(&[("bank", bank), ("list-append", list_append)])
+}
+
+/// Evidence holding the contention experiments: `(system, light ok/s, heavy ok/s)` on seeds 1
+/// to 5, each seed's light figure the given one times `1 + (seed - 3) * spread` and its heavy
+/// figure times `1 - (seed - 3) * spread` (so that ratios spread too).
+pub fn contention_evidence(systems: &[(&str, f64, f64)], spread: f64) -> Evidence {
+    let records = |heavy: bool| -> Vec<SeedRecord> {
+        systems
+            .iter()
+            .flat_map(|(system, light, loaded)| {
+                let (rate, sign) = if heavy { (*loaded, -1.0) } else { (*light, 1.0) };
+                runs(system, 5, move |seed, r| {
+                    let per_s = rate * (1.0 + sign * (seed as f64 - 3.0) * spread);
+                    r.ok = (per_s * r.duration_ms as f64 / 1000.0).round() as u64;
+                    r.ops = r.ok + 10;
+                    r.fail = 10;
+                    r.check = Check::Serializable;
+                    r.txn = Some(TxnJudged { committed: r.ok, aborted: 10, ..TxnJudged::default() });
+                })
+            })
+            .collect()
+    };
+    from_records(&[("contention-light", records(false)), ("contention-heavy", records(true))])
 }

@@ -108,6 +108,51 @@ pub struct SqliteSettings {
     pub journal: SqliteJournal,
     /// `off`, `normal` or `full`.
     pub synchronous: SqliteSynchronous,
+    /// Database connections serving clients (absent in records written before there could be
+    /// several: 1).
+    #[serde(default = "one")]
+    pub connections: usize,
+    /// How a transaction begins (absent in older records: `immediate`, the one mode then).
+    #[serde(default)]
+    pub begin: SqliteBegin,
+    /// Whether a multi-key operation (a transfer, a list-append transaction) runs as one
+    /// transaction (`true`, and in older records) or step by step, one single-key request at
+    /// a time, as the quorum store runs it (`false`: the non-transactional equivalent).
+    #[serde(default = "yes")]
+    pub transactions: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How a SQLite transaction begins (`BEGIN DEFERRED | IMMEDIATE | EXCLUSIVE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SqliteBegin {
+    /// Locks are taken as statements need them: a shared lock at the first read, the write
+    /// lock at the first write.
+    Deferred,
+    /// The write lock at `BEGIN`.
+    #[default]
+    Immediate,
+    /// The exclusive lock at `BEGIN` (readers too are shut out in rollback-journal mode).
+    Exclusive,
+}
+
+impl SqliteBegin {
+    /// The mode's name, as files and tables write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SqliteBegin::Deferred => "deferred",
+            SqliteBegin::Immediate => "immediate",
+            SqliteBegin::Exclusive => "exclusive",
+        }
+    }
 }
 
 /// SQLite's journal mode.

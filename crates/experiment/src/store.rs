@@ -110,6 +110,8 @@ impl Registry {
             .with_workload(&crate::workload::register::Register)
             .with_workload(&crate::workload::kv::Kv)
             .with_workload(&crate::workload::set::Set)
+            .with_workload(&crate::workload::list_append::ListAppend)
+            .with_workload(&crate::workload::bank::Bank)
     }
 
     /// No stores and no workloads.

@@ -6,11 +6,14 @@
 //! The keys every workload shares (how many clients, their timeout) are read by the
 //! experiment ([`Clients`]); the rest of the table belongs to the workload.
 
+pub mod bank;
 pub mod kv;
+pub mod list_append;
 pub mod register;
 pub mod registers;
 pub mod set;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +97,34 @@ pub struct Judged {
     pub unjudged_keys: u64,
     /// Why the history violated a property, for people (empty when it did not).
     pub explanation: String,
+    /// What a transactional workload's check found (`None` for the others).
+    pub txn: Option<TxnJudged>,
+}
+
+/// What the check of a transactional workload (list-append, bank) found in one history: the
+/// transactions' outcomes, the anomalies by class, and the strongest isolation level the
+/// history is consistent with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TxnJudged {
+    /// Transactions (or transfers) that ended `ok`.
+    pub committed: u64,
+    /// Of them: aborted by the store (`fail`).
+    pub aborted: u64,
+    /// Outcome unknown (`info`).
+    pub indeterminate: u64,
+    /// Anomalies found, by class name (`G0`, `G1a`, ..., `lost-update`); empty when none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub anomalies: BTreeMap<String, u64>,
+    /// The strongest isolation level the history is consistent with (`serializable`, ...,
+    /// `none`); `None` when the checker could not tell, or the workload is judged by
+    /// invariants only (bank).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strongest: Option<String>,
+    /// Reads that broke an invariant (bank: a total other than the bank's, a negative
+    /// balance); `None` for workloads without invariants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariant_violations: Option<u64>,
 }
 
 /// The earliest and latest of `times` (`None` when there are none).
@@ -130,6 +161,15 @@ pub enum Check {
     /// Set workload: an acknowledged add is missing, something unexpected appeared, or no final
     /// read succeeded.
     SetInvalid,
+    /// List-append workload: no anomaly; the history is serializable.
+    Serializable,
+    /// List-append workload: an anomaly (a dependency cycle, an aborted or intermediate read,
+    /// a lost update, incompatible orders).
+    NotSerializable,
+    /// Bank workload: every read kept the total and no balance went negative.
+    BankValid,
+    /// Bank workload: some read broke an invariant.
+    BankInvalid,
     /// The run failed: nothing to check.
     NotRun,
 }
@@ -137,7 +177,12 @@ pub enum Check {
 impl Check {
     /// True when the history passed.
     pub fn passed(self) -> bool {
-        matches!(self, Check::Linearizable | Check::SetValid)
+        matches!(self, Check::Linearizable | Check::SetValid | Check::Serializable | Check::BankValid)
+    }
+
+    /// True when the history was decided and failed.
+    pub fn failed(self) -> bool {
+        matches!(self, Check::NotLinearizable | Check::SetInvalid | Check::NotSerializable | Check::BankInvalid)
     }
 
     /// True when the history was decided (passed or failed, not unknown or not run).

@@ -20,7 +20,7 @@ use toml::Spanned;
 
 use super::disk::{self, RawDisk};
 use super::{Configured, Ran, Replicas, Store};
-use crate::properties::{Ordering, Properties, SqliteJournal, SqliteSettings, SqliteSynchronous};
+use crate::properties::{Ordering, Properties, SqliteBegin, SqliteJournal, SqliteSettings, SqliteSynchronous};
 use crate::source::{fields_of, Checked, Section};
 use crate::value::seconds;
 
@@ -123,7 +123,14 @@ impl Configured for SqliteSystem {
             quorums: None,
             ordering: Ordering::SingleWriter,
             durability: synchronous.durability(),
-            sqlite: Some(SqliteSettings { journal, synchronous }),
+            // Until the store serves several connections: one, immediate, transactional.
+            sqlite: Some(SqliteSettings {
+                journal,
+                synchronous,
+                connections: 1,
+                begin: SqliteBegin::Immediate,
+                transactions: true,
+            }),
         }
     }
 

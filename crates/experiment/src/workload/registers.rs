@@ -49,6 +49,7 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
         acknowledged_writes: staleness.acknowledged_writes as u64,
         unjudged_keys: staleness.unjudged_keys as u64,
         explanation,
+        txn: None,
     }
 }
 

@@ -79,6 +79,7 @@ impl Configured for SetWorkload {
             acknowledged_writes: loss.acknowledged as u64,
             unjudged_keys: u64::from(!loss.final_read && loss.acknowledged > 0),
             explanation,
+            txn: None,
         }
     }
 

@@ -74,6 +74,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     record.lost_window_us = judged.lost_window.map(|(first, last)| [first / 1000, last / 1000]);
     record.acknowledged_writes = judged.acknowledged_writes;
     record.unjudged_keys = judged.unjudged_keys;
+    record.txn = judged.txn.clone();
     let explanation = (!judged.explanation.is_empty()).then(|| {
         let applied: Vec<String> =
             result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();

@@ -265,6 +265,7 @@ fn planned(args: &RunArgs, file: &Path, text: &str, experiment: Experiment) -> R
         shard: args.shard.map(|s| [s.index, s.count]),
         systems: systems.iter().map(|&i| experiment.systems[i].name.clone()).collect(),
         set_workload: experiment.workload.check_label() == "set-valid",
+        check: Some(experiment.workload.check_label().to_owned()),
         configs: systems
             .iter()
             .map(|&i| (experiment.systems[i].name.clone(), experiment.systems[i].spec.describe()))

@@ -36,10 +36,22 @@ pub struct Meta {
     pub systems: Vec<String>,
     /// Whether the workload is the set (the check is then set validity, not linearizability).
     pub set_workload: bool,
+    /// What the workload's check establishes, as the table's header names it
+    /// (`linearizable`, `set-valid`, `serializable`, `bank-valid`); absent in files written
+    /// before it existed (then `set_workload` says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
     /// Each system's configuration, described.
     pub configs: Vec<(String, String)>,
     /// Each system's fault schedule, described.
     pub faults: Vec<(String, String)>,
+}
+
+impl Meta {
+    /// The check's label, for the table's header.
+    pub fn check_label(&self) -> &'static str {
+        table::check_label(self.check.as_deref(), self.set_workload)
+    }
 }
 
 /// FNV-1a, 64 bits, as hex.
@@ -134,7 +146,7 @@ experiments invoke no `cas`.
 pub fn write_results(dir: &Path, meta: &Meta, records: &[SeedRecord]) -> Result<Vec<Row>> {
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let records = sorted(meta, records);
-    let rows = table::aggregate(&records, &meta.systems, meta.set_workload);
+    let rows = table::aggregate(&records, &meta.systems, meta.check_label());
     let mut plots = Vec::new();
     for system in &meta.systems {
         let path = format!("plots/{system}.svg");

@@ -78,6 +78,11 @@ pub struct SeedRecord {
     /// be judged lost or kept (absent in records written before it existed: read as 0).
     #[serde(default)]
     pub unjudged_keys: u64,
+    /// What a transactional workload's check found: transactions committed, aborted and
+    /// indeterminate, anomalies by class, the strongest level, invariant violations (absent
+    /// for the other workloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn: Option<TxnJudged>,
     /// When the replicas came to agree for good.
     pub convergence: Convergence,
     /// Latencies of `ok` operations: microseconds of simulated time to count.
@@ -104,7 +109,7 @@ pub struct SeedRecord {
     pub all_ops: u64,
 }
 
-pub use experiment::workload::Check;
+pub use experiment::workload::{Check, TxnJudged};
 
 /// When the replicas agreed for good, measured from the start of the repair phase: `duration`,
 /// when the harness heals every fault and the clients stop invoking (the quiet `settle` period
@@ -150,6 +155,7 @@ impl SeedRecord {
             lost_window_us: None,
             resolution_us: None,
             unjudged_keys: 0,
+            txn: None,
             convergence: Convergence::Never,
             latency_us: BTreeMap::new(),
             write_latency_us: BTreeMap::new(),
@@ -174,12 +180,10 @@ impl SeedRecord {
         (self.faulty_client_us > 0).then(|| self.faulty_client_ok_us as f64 / self.faulty_client_us as f64)
     }
 
-    /// True when the history violated a property: not linearizable, an invalid set, a stale
-    /// read or a lost acknowledged write.
+    /// True when the history violated a property: not linearizable, an invalid set, a
+    /// transaction anomaly, a broken bank invariant, a stale read or a lost acknowledged write.
     pub fn violated(&self) -> bool {
-        matches!(self.check, Check::NotLinearizable | Check::SetInvalid)
-            || self.stale_reads.is_some_and(|n| n > 0)
-            || self.lost_writes.is_some_and(|n| n > 0)
+        self.check.failed() || self.stale_reads.is_some_and(|n| n > 0) || self.lost_writes.is_some_and(|n| n > 0)
     }
 }
 

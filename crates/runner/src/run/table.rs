@@ -10,7 +10,7 @@ use serde::Serialize;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::record::{Check, Convergence, SeedRecord};
+use super::record::{Check, Convergence, SeedRecord, TxnJudged};
 
 /// One system's row: every seed's measurements combined.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,18 +83,69 @@ pub struct Row {
     pub messages_per_op: f64,
     /// Seeds that violated a property, ascending.
     pub violating_seeds: Vec<u64>,
+    /// A transactional workload's results over all seeds (`None` for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn: Option<TxnRow>,
+}
+
+/// A transactional workload's results over all seeds of one system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TxnRow {
+    /// Transactions (transfers) that ended `ok`, over all seeds.
+    pub committed: u64,
+    /// That ended `fail` (aborted by the store).
+    pub aborted: u64,
+    /// That ended `info`.
+    pub indeterminate: u64,
+    /// Anomalies by class, over all seeds.
+    pub anomalies: BTreeMap<String, u64>,
+    /// How many seeds had each strongest consistent level (`unknown` when the checker could not
+    /// tell).
+    pub levels: BTreeMap<String, usize>,
+    /// Reads that broke an invariant, over all seeds (`None`: no invariants).
+    pub invariant_violations: Option<u64>,
+}
+
+impl TxnRow {
+    fn add(&mut self, judged: &TxnJudged) {
+        self.committed += judged.committed;
+        self.aborted += judged.aborted;
+        self.indeterminate += judged.indeterminate;
+        for (class, n) in &judged.anomalies {
+            *self.anomalies.entry(class.clone()).or_insert(0) += n;
+        }
+        if let Some(n) = judged.invariant_violations {
+            self.invariant_violations = Some(self.invariant_violations.unwrap_or(0) + n);
+        } else {
+            let level = judged.strongest.clone().unwrap_or_else(|| "unknown".to_owned());
+            *self.levels.entry(level).or_insert(0) += 1;
+        }
+    }
+}
+
+/// The labels a table's check column may carry.
+const CHECK_LABELS: [&str; 4] = ["linearizable", "set-valid", "serializable", "bank-valid"];
+
+/// The check's label from an experiment's metadata: `check` when it names a known check, else
+/// what `set_workload` implies (files written before `check` existed).
+pub fn check_label(check: Option<&str>, set_workload: bool) -> &'static str {
+    match check.and_then(|c| CHECK_LABELS.iter().find(|label| **label == c)) {
+        Some(label) => label,
+        None if set_workload => "set-valid",
+        None => "linearizable",
+    }
 }
 
 /// One row per system, in `order`; records of systems not in `order` are ignored.
-pub fn aggregate(records: &[SeedRecord], order: &[String], set_workload: bool) -> Vec<Row> {
-    order.iter().map(|system| row(system, records.iter().filter(|r| &r.system == system), set_workload)).collect()
+pub fn aggregate(records: &[SeedRecord], order: &[String], check: &'static str) -> Vec<Row> {
+    order.iter().map(|system| row(system, records.iter().filter(|r| &r.system == system), check)).collect()
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_workload: bool) -> Row {
+fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, check: &'static str) -> Row {
     let mut row = Row {
         system: system.to_owned(),
         seeds: 0,
@@ -106,7 +157,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         availability_faulty: None,
         availability_time_faulty: None,
         availability_healthy: None,
-        check: if set_workload { "set-valid" } else { "linearizable" },
+        check,
         check_passed: 0,
         check_decided: 0,
         check_unknown: 0,
@@ -127,6 +178,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         throughput_ok_per_s: 0.0,
         messages_per_op: 0.0,
         violating_seeds: Vec::new(),
+        txn: None,
     };
     let (mut ok, mut fail, mut info) = (0u64, 0u64, 0u64);
     let (mut faulty, mut faulty_ok, mut healthy, mut healthy_ok) = (0u64, 0u64, 0u64, 0u64);
@@ -195,6 +247,9 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, set_work
         }
         if record.violated() {
             row.violating_seeds.push(record.seed);
+        }
+        if let Some(judged) = &record.txn {
+            row.txn.get_or_insert_with(TxnRow::default).add(judged);
         }
     }
     row.violating_seeds.sort_unstable();
@@ -321,16 +376,64 @@ pub fn cells(row: &Row) -> Vec<String> {
     ]
 }
 
+/// The columns a transactional workload's table adds: transactions committed, aborted
+/// (`fail`) and indeterminate, the anomalies by class, and the strongest isolation level
+/// consistent with each seed's history (list-append) or the reads that broke an invariant
+/// (bank).
+pub const TXN_HEADERS: [&str; 4] = ["txns ok/aborted/info", "abort %", "anomalies", "level / invariants broken"];
+
+/// The transaction cells of a row (dashes for a row without transactions).
+pub fn txn_cells(row: &Row) -> Vec<String> {
+    let Some(txn) = &row.txn else {
+        return vec!["-".to_owned(); TXN_HEADERS.len()];
+    };
+    let decided = txn.committed + txn.aborted + txn.indeterminate;
+    let anomalies = if txn.anomalies.is_empty() {
+        "none".to_owned()
+    } else {
+        txn.anomalies.iter().map(|(class, n)| format!("{class} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    let judged = match txn.invariant_violations {
+        Some(broken) => format!("{broken} reads broke an invariant"),
+        None => txn.levels.iter().map(|(level, seeds)| format!("{level} ({seeds})")).collect::<Vec<_>>().join(", "),
+    };
+    vec![
+        format!("{}/{}/{}", txn.committed, txn.aborted, txn.indeterminate),
+        optional(share(txn.aborted, decided).map(percent)),
+        anomalies,
+        judged,
+    ]
+}
+
 fn headers(rows: &[Row]) -> Vec<String> {
     let check = rows.first().map_or("linearizable", |r| r.check);
-    HEADERS.iter().map(|h| if *h == "CHECK" { check.to_owned() } else { (*h).to_owned() }).collect()
+    let mut headers: Vec<String> =
+        HEADERS.iter().map(|h| if *h == "CHECK" { check.to_owned() } else { (*h).to_owned() }).collect();
+    if has_txn(rows) {
+        headers.extend(TXN_HEADERS.iter().map(|h| (*h).to_owned()));
+    }
+    headers
+}
+
+/// Whether the table shows transaction columns: some row has transactions.
+fn has_txn(rows: &[Row]) -> bool {
+    rows.iter().any(|row| row.txn.is_some())
+}
+
+/// A row's cells, with the transaction columns when the table has them.
+fn all_cells(row: &Row, txn: bool) -> Vec<String> {
+    let mut cells = cells(row);
+    if txn {
+        cells.extend(txn_cells(row));
+    }
+    cells
 }
 
 fn builder(rows: &[Row]) -> Builder {
     let mut builder = Builder::default();
     builder.push_record(headers(rows));
     for row in rows {
-        builder.push_record(cells(row));
+        builder.push_record(all_cells(row, has_txn(rows)));
     }
     builder
 }
@@ -361,7 +464,7 @@ pub fn csv(rows: &[Row]) -> String {
     let line = |cells: Vec<String>| cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n";
     let mut out = line(headers(rows));
     for row in rows {
-        out.push_str(&line(cells(row)));
+        out.push_str(&line(all_cells(row, has_txn(rows))));
     }
     out
 }
@@ -406,10 +509,10 @@ mod tests {
         let records =
             vec![record("a", 1, 8, &[(1000, 8)]), record("b", 1, 3, &[(5000, 3)]), record("a", 2, 18, &[(3000, 18)])];
         let order = ["a".to_owned(), "b".to_owned()];
-        let rows = aggregate(&records, &order, false);
+        let rows = aggregate(&records, &order, "linearizable");
         let mut reversed = records.clone();
         reversed.reverse();
-        assert_eq!(aggregate(&reversed, &order, false), rows);
+        assert_eq!(aggregate(&reversed, &order, "linearizable"), rows);
         let a = &rows[0];
         assert_eq!((a.seeds, a.ops, a.check_passed, a.check_decided), (2, 30, 2, 2));
         assert!((a.ok_share - 26.0 / 30.0).abs() < 1e-12);
@@ -431,7 +534,7 @@ mod tests {
         a.write_latency_us = [(9000, 2)].into_iter().collect();
         let mut b = record("a", 2, 4, &[(1000, 3), (7000, 1)]);
         b.write_latency_us = [(7000, 1)].into_iter().collect();
-        let rows = aggregate(&[a, b], &["a".to_owned()], false);
+        let rows = aggregate(&[a, b], &["a".to_owned()], "linearizable");
         assert_eq!(rows[0].latency_ms_p50, Some(1.0));
         assert_eq!(rows[0].write_latency_ms_p50, Some(9.0), "the median of 7, 9, 9 ms");
         assert_eq!(rows[0].write_latency_ms_p99, Some(9.0));
@@ -441,11 +544,11 @@ mod tests {
     fn cas_latency_is_shown_beside_the_rest_and_only_with_compare_and_sets() {
         let mut a = record("a", 1, 4, &[(1000, 2), (9000, 2)]);
         a.cas_latency_us = [(9000, 1), (12_000, 1)].into_iter().collect();
-        let rows = aggregate(&[a], &["a".to_owned()], false);
+        let rows = aggregate(&[a], &["a".to_owned()], "linearizable");
         assert_eq!((rows[0].cas_latency_ms_p50, rows[0].cas_latency_ms_p99), (Some(9.0), Some(12.0)));
         let column = HEADERS.iter().position(|h| *h == "cas p50/p99 ms").expect("a cas column");
         assert_eq!(cells(&rows[0])[column], "9.00/12.0");
-        let without = aggregate(&[record("b", 1, 4, &[(1000, 2)])], &["b".to_owned()], false);
+        let without = aggregate(&[record("b", 1, 4, &[(1000, 2)])], &["b".to_owned()], "linearizable");
         assert_eq!(cells(&without[0])[column], "-");
     }
 
@@ -459,7 +562,7 @@ mod tests {
         let failed = SeedRecord::failed("a", 5, "stuck".into());
         let mut unknown = record("a", 6, 5, &[]);
         unknown.check = Check::Unknown;
-        let rows = aggregate(&[bad, lost, failed, unknown], &["a".to_owned()], false);
+        let rows = aggregate(&[bad, lost, failed, unknown], &["a".to_owned()], "linearizable");
         let row = &rows[0];
         assert_eq!(row.violating_seeds, [3, 4]);
         assert_eq!((row.check_passed, row.check_decided, row.check_unknown, row.errors), (1, 2, 1, 1));
@@ -478,14 +581,14 @@ mod tests {
             (Some(1), 3, Some([10_000_000, 11_500_000]));
         let mut clean = record("a", 3, 5, &[]);
         (clean.lost_writes, clean.acknowledged_writes) = (Some(0), 4);
-        let rows = aggregate(&[first, second, clean], &["a".to_owned()], false);
+        let rows = aggregate(&[first, second, clean], &["a".to_owned()], "linearizable");
         assert_eq!(rows[0].lost_window_us, Some([9_500_000, 11_500_000]));
         assert_eq!(cells(&rows[0])[10], "3 of 14, acked 9.5s-11.5s");
     }
 
     #[test]
     fn renderings_agree() {
-        let rows = aggregate(&[record("x,y", 1, 4, &[(2000, 4)])], &["x,y".to_owned()], true);
+        let rows = aggregate(&[record("x,y", 1, 4, &[(2000, 4)])], &["x,y".to_owned()], "set-valid");
         let csv = csv(&rows);
         let head = "system,ops,ok %,fail %,info %,avail. fault ops,avail. fault time,avail. healthy,set-valid,";
         assert!(csv.starts_with(head), "{csv}");
@@ -500,7 +603,8 @@ mod tests {
     fn convergence_cells_say_never_with_the_seeds() {
         let converged = |seed| record("a", seed, 4, &[]);
         let never = |seed| SeedRecord { convergence: Convergence::Never, ..record("a", seed, 4, &[]) };
-        let cell = |records: &[SeedRecord]| cells(&aggregate(records, &["a".to_owned()], false)[0])[11].clone();
+        let cell =
+            |records: &[SeedRecord]| cells(&aggregate(records, &["a".to_owned()], "linearizable")[0])[11].clone();
         assert_eq!(cell(&[converged(1), converged(3)]), "<= 30 ms");
         assert_eq!(cell(&[converged(1), never(2), never(3)]), "<= 10 ms; never in 2 of 3 seeds");
         assert_eq!(cell(&[never(2), SeedRecord::failed("a", 3, "stuck".into())]), "never (1 of 1 seeds)");

@@ -431,6 +431,7 @@ mod tests {
             shard: None,
             systems: vec!["sqlite-full".into(), "quorum-all".into()],
             set_workload: false,
+            check: None,
             configs: Vec::new(),
             faults: Vec::new(),
         }
