@@ -27,6 +27,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use history::Value;
+use sim::steps::SingleKey;
 use sim::{CallError, Client, Operation, Reply};
 use turmoil::net::TcpStream;
 
@@ -46,6 +47,10 @@ pub struct SqlClient {
     /// Set while a call runs; still set at the next call if the previous one was cancelled
     /// (its future dropped by a timeout), which may have left half a frame on the connection.
     in_flight: bool,
+    /// Whether transfers, multi-key reads and transactions run step by step, one single-key
+    /// request (one SQLite transaction) at a time ([`sim::steps`]), instead of as one
+    /// transaction: the non-transactional equivalent, as the quorum store runs them.
+    steps: bool,
 }
 
 #[derive(Debug)]
@@ -57,7 +62,14 @@ struct Connection {
 impl SqlClient {
     /// A client of the server on `host`; `messages` counts the requests it sends.
     pub fn new(host: impl Into<String>, messages: Rc<Cell<u64>>) -> Self {
-        SqlClient { host: host.into(), messages, connection: None, next_id: 1, in_flight: false }
+        SqlClient { host: host.into(), messages, connection: None, next_id: 1, in_flight: false, steps: false }
+    }
+
+    /// The same client running multi-key operations step by step (`true`) or as one
+    /// transaction each (`false`, the default).
+    pub fn with_steps(mut self, steps: bool) -> Self {
+        self.steps = steps;
+        self
     }
 
     async fn connection(&mut self) -> Result<&mut Connection, CallError> {
@@ -104,6 +116,23 @@ impl SqlClient {
 
 impl Client for SqlClient {
     async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
+        if self.steps {
+            if let Some(outcome) = sim::steps::run_steps(self, operation).await {
+                return outcome;
+            }
+        }
+        self.single(operation).await
+    }
+
+    fn reset(&mut self) {
+        self.connection = None;
+    }
+}
+
+impl SingleKey for SqlClient {
+    /// One request, whatever the operation: also a whole transfer or transaction when the
+    /// client does not run them step by step.
+    async fn single(&mut self, operation: &Operation) -> Result<Reply, CallError> {
         let op = to_op(operation);
         if self.in_flight {
             self.reset();
@@ -117,10 +146,6 @@ impl Client for SqlClient {
             self.reset();
         }
         outcome
-    }
-
-    fn reset(&mut self) {
-        self.connection = None;
     }
 }
 

@@ -29,6 +29,10 @@ pub struct SqlSystem {
     pub usage: UsageLog,
     /// File and directory syncs the store issued (the WAL's or journal's, the database's).
     pub syncs: Rc<Cell<u64>>,
+    /// Whether clients run transfers, multi-key reads and list-append transactions as one
+    /// transaction each (`true`, the default) or step by step, one single-key request at a time
+    /// (`false`: the non-transactional equivalent; see [`sim::steps`]).
+    pub transactions: bool,
 }
 
 impl SqlSystem {
@@ -43,6 +47,7 @@ impl SqlSystem {
             admission: Admission::UNBOUNDED,
             usage: UsageLog::default(),
             syncs: Rc::default(),
+            transactions: true,
         }
     }
 
@@ -81,7 +86,7 @@ impl System for SqlSystem {
     }
 
     fn client(&self, _client: usize) -> SqlClient {
-        SqlClient::new(self.host.clone(), Rc::clone(&self.messages))
+        SqlClient::new(self.host.clone(), Rc::clone(&self.messages)).with_steps(!self.transactions)
     }
 
     /// The server charges the model's CPU cost per request and its disk cost.
