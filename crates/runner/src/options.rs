@@ -90,6 +90,19 @@ pub enum ModelArg {
     CasRegister,
     /// Key-value store of strings: get/put/append, checked per key.
     Kv,
+    /// Transactions of list appends and reads (Jepsen's list-append, `f = txn`): Elle-style
+    /// isolation anomalies and the strongest isolation level the history may satisfy.
+    ListAppend,
+    /// Jepsen's bank: transfers and reads of balances; every read must sum to the same total
+    /// and no balance may be negative.
+    Bank,
+}
+
+impl ModelArg {
+    /// True for the transactional models (checked by `checker::txn`, not for linearizability).
+    pub fn is_transactional(self) -> bool {
+        matches!(self, ModelArg::ListAppend | ModelArg::Bank)
+    }
 }
 
 /// A history file format.
@@ -126,9 +139,16 @@ pub struct CheckArgs {
     /// Worker threads for partitions (default: the machine's cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Memory limit for the search's memo, in MiB.
+    /// Memory limit for the search's memo (list-append: for the whole check), in MiB.
     #[arg(long, default_value_t = 512)]
     pub memory_mib: usize,
+    /// list-append: do not check the real-time order (look for serializability, not strict
+    /// serializability).
+    #[arg(long)]
+    pub no_realtime: bool,
+    /// bank: the total every read must sum to (default: the first ok read's sum).
+    #[arg(long, allow_hyphen_values = true)]
+    pub total: Option<i64>,
     /// History files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
