@@ -255,6 +255,23 @@ pub struct BenchSimArgs {
     pub resolution: Duration,
 }
 
+/// `lab bench txn-checker`.
+#[derive(Debug, Args)]
+pub struct BenchTxnArgs {
+    /// Transactions in each synthetic history.
+    #[arg(long, default_value_t = 100_000)]
+    pub txns: usize,
+    /// Concurrent client processes.
+    #[arg(long, default_value_t = 20)]
+    pub processes: usize,
+    /// Keys, chosen uniformly.
+    #[arg(long, default_value_t = 1000)]
+    pub keys: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
