@@ -19,3 +19,4 @@ mod scaling;
 mod sql;
 mod staleness;
 mod support;
+mod txn_check;

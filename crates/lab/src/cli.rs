@@ -7,7 +7,9 @@ use claims::ClaimsArgs;
 use engines::calibration::BenchCalibrationArgs;
 use engines::messages::BenchMessagesArgs;
 use engines::BenchEnginesArgs;
-use runner::options::{BenchSimArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs, SimArgs};
+use runner::options::{
+    BenchSimArgs, BenchTxnArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs, SimArgs,
+};
 
 /// A laboratory for the SQL-vs-NoSQL consistency trade-off.
 #[derive(Debug, Parser)]
@@ -77,6 +79,11 @@ pub enum BenchCommand {
     /// in-process) and a `write` of a frame on a loopback TCP socket (127.0.0.1 only), beside
     /// the capacity model's defaults.
     Messages(BenchMessagesArgs),
+    /// The list-append transaction checker (`lab check --model list-append`) on two synthetic
+    /// histories (strict serializable by construction, and with stale reads injected): time
+    /// per check and the process's peak memory, against the goals of under 10 s and 1 GiB.
+    /// Exit status 1 when a goal is not met.
+    TxnChecker(BenchTxnArgs),
 }
 
 /// `lab experiment ...`.

@@ -1,4 +1,6 @@
-//! `lab check`: linearizability verdicts for history files.
+//! `lab check`: linearizability verdicts for history files, and with `--model list-append`
+//! or `--model bank` transactional verdicts (`checker::txn`): valid, invalid or unknown, the
+//! anomalies found (explained, a few printed) and the strongest isolation level.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +22,8 @@ pub fn model_name(arg: ModelArg, history: &History) -> &'static str {
         ModelArg::Register => "register",
         ModelArg::CasRegister => "cas-register",
         ModelArg::Kv => "kv",
+        ModelArg::ListAppend => "list-append",
+        ModelArg::Bank => "bank",
     }
 }
 
@@ -62,6 +66,9 @@ struct Tally {
 
 /// Runs `lab check`.
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
+    if args.model.is_transactional() {
+        return run_transactional(args);
+    }
     let jobs = default_jobs(args.jobs);
     let memory = args.memory_mib.saturating_mul(1 << 20);
     let mut tally = Tally::default();
@@ -164,4 +171,213 @@ fn json_line(
         line["orders"] = serde_json::Value::from(orders);
     }
     line
+}
+
+/// Anomalies printed per file in text mode (`--json` lists them all).
+const ANOMALIES_SHOWN: usize = 5;
+
+/// One transactional check's result.
+enum TxnChecked {
+    ListAppend(checker::TxnReport),
+    Bank(checker::BankReport),
+}
+
+impl TxnChecked {
+    fn verdict(&self) -> &'static str {
+        match self {
+            TxnChecked::ListAppend(report) => report.outcome.as_str(),
+            TxnChecked::Bank(report) if report.violations.is_empty() => "valid",
+            TxnChecked::Bank(_) => "invalid",
+        }
+    }
+}
+
+/// Checks one history with the transactional model `args.model`.
+fn check_transactional(path: &Path, history: &History, args: &CheckArgs) -> Result<(TxnChecked, Duration)> {
+    let start = Instant::now();
+    let deadline = start + args.timeout;
+    let passed = move || Instant::now() >= deadline;
+    let located = |e: checker::TxnError| match e {
+        checker::TxnError::Event { event, message } => {
+            anyhow::anyhow!("{}: {message}", event_location(path, history, event))
+        }
+        other => anyhow::anyhow!("{}: {other}", path.display()),
+    };
+    let checked = if args.model == ModelArg::Bank {
+        TxnChecked::Bank(checker::check_bank(&history.events, args.total).map_err(located)?)
+    } else {
+        let options = checker::TxnOptions {
+            deadline: &passed,
+            memory_limit_bytes: args.memory_mib.saturating_mul(1 << 20),
+            realtime: !args.no_realtime,
+        };
+        TxnChecked::ListAppend(checker::check_list_append(&history.events, &options).map_err(located)?)
+    };
+    Ok((checked, start.elapsed()))
+}
+
+/// `T12 = FILE:LINE (process 3)` for each transaction of an anomaly.
+fn legend(path: &Path, history: &History, txns: &[usize]) -> String {
+    let mut seen = Vec::new();
+    for &t in txns {
+        if !seen.contains(&t) {
+            seen.push(t);
+        }
+    }
+    let name = |t: usize| {
+        let process = history.events.get(t).map(|e| e.process.to_string()).unwrap_or_default();
+        format!("T{t} = {} (process {process})", event_location(path, history, t))
+    };
+    seen.into_iter().map(name).collect::<Vec<_>>().join(", ")
+}
+
+fn write_text(out: &mut dyn Write, path: &Path, history: &History, checked: &TxnChecked) -> Result<()> {
+    match checked {
+        TxnChecked::ListAppend(report) => {
+            let strongest = report.strongest.map_or("unknown", |level| level.name());
+            writeln!(
+                out,
+                "  {} committed, {} aborted, {} indeterminate; strongest level the history may satisfy: {strongest}",
+                report.committed, report.aborted, report.indeterminate
+            )?;
+            if let checker::TxnOutcome::Unknown { reason } = &report.outcome {
+                writeln!(out, "  unknown: {reason}")?;
+            }
+            for (class, count) in &report.counts {
+                writeln!(out, "  {class}: {count}")?;
+            }
+            for (i, anomaly) in report.anomalies.iter().take(ANOMALIES_SHOWN).enumerate() {
+                writeln!(out, "  {}. {anomaly}", i + 1)?;
+                writeln!(out, "     {}", legend(path, history, &anomaly.txns))?;
+            }
+            if report.anomalies.len() > ANOMALIES_SHOWN {
+                writeln!(out, "  ... and {} more (--json lists them all)", report.anomalies.len() - ANOMALIES_SHOWN)?;
+            }
+        }
+        TxnChecked::Bank(report) => {
+            let total = report.total.map_or_else(|| "unknown (no ok read)".to_owned(), |t| t.to_string());
+            writeln!(
+                out,
+                "  transfers: {} ok, {} failed, {} indeterminate; {} reads ok; total {total}",
+                report.transfers_ok, report.transfers_failed, report.transfers_indeterminate, report.reads_ok
+            )?;
+            for violation in report.violations.iter().take(ANOMALIES_SHOWN) {
+                writeln!(out, "  {}: {violation}", event_location(path, history, violation.event))?;
+            }
+            if report.violations.len() > ANOMALIES_SHOWN {
+                writeln!(out, "  ... and {} more (--json lists them all)", report.violations.len() - ANOMALIES_SHOWN)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn txn_json(path: &Path, history: &History, checked: &TxnChecked, model: &str, millis: f64) -> serde_json::Value {
+    let line_of = |event: usize| history.lines.get(event).copied();
+    let mut line = serde_json::json!({
+        "file": path.display().to_string(),
+        "model": model,
+        "verdict": checked.verdict(),
+        "ms": (millis * 1000.0).round() / 1000.0,
+        "events": history.len(),
+    });
+    match checked {
+        TxnChecked::ListAppend(report) => {
+            let anomalies: Vec<_> = report
+                .anomalies
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "class": a.class.name(),
+                        "events": a.txns,
+                        "lines": a.txns.iter().map(|&t| line_of(t)).collect::<Vec<_>>(),
+                        "steps": a.steps,
+                    })
+                })
+                .collect();
+            let counts: serde_json::Map<String, serde_json::Value> =
+                report.counts.iter().map(|(class, n)| (class.name().to_owned(), (*n).into())).collect();
+            line["committed"] = report.committed.into();
+            line["aborted"] = report.aborted.into();
+            line["indeterminate"] = report.indeterminate.into();
+            line["strongest"] = report.strongest.map(|level| level.name()).into();
+            line["counts"] = counts.into();
+            line["anomalies"] = anomalies.into();
+            if let checker::TxnOutcome::Unknown { reason } = &report.outcome {
+                line["reason"] = reason.as_str().into();
+            }
+        }
+        TxnChecked::Bank(report) => {
+            let violations: Vec<_> = report
+                .violations
+                .iter()
+                .map(|v| serde_json::json!({"event": v.event, "line": line_of(v.event), "kind": format!("{:?}", v.kind), "text": v.text}))
+                .collect();
+            line["transfers_ok"] = report.transfers_ok.into();
+            line["transfers_failed"] = report.transfers_failed.into();
+            line["transfers_indeterminate"] = report.transfers_indeterminate.into();
+            line["reads_ok"] = report.reads_ok.into();
+            line["total"] = report.total.into();
+            line["violations"] = violations.into();
+        }
+    }
+    line
+}
+
+/// `lab check --model list-append|bank`: one line per file (FILE, verdict, milliseconds),
+/// then the details; a summary. Exit status as for the other models: 0 all valid, 1 some
+/// invalid or unknown, 2 an input error.
+fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
+    let model = model_name(args.model, &History::default());
+    let (mut valid, mut invalid, mut unknown, mut errors) = (0, 0, 0, 0);
+    let mut elapsed_total = Duration::ZERO;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in &args.files {
+        let checked = read_history(path, args.format).and_then(|history| {
+            let (checked, elapsed) = check_transactional(path, &history, args)?;
+            Ok((history, checked, elapsed))
+        });
+        let (history, checked, elapsed) = match checked {
+            Ok(result) => result,
+            Err(error) => {
+                errors += 1;
+                out.flush()?;
+                eprintln!("lab: error: {error:#}");
+                if args.json {
+                    let line = serde_json::json!({"file": path.display().to_string(), "error": format!("{error:#}")});
+                    writeln!(out, "{line}")?;
+                }
+                continue;
+            }
+        };
+        elapsed_total += elapsed;
+        match checked.verdict() {
+            "valid" => valid += 1,
+            "invalid" => invalid += 1,
+            _ => unknown += 1,
+        }
+        let millis = elapsed.as_secs_f64() * 1000.0;
+        if args.json {
+            writeln!(out, "{}", txn_json(path, &history, &checked, model, millis))?;
+        } else {
+            writeln!(out, "{}\t{}\t{millis:.1}", path.display(), checked.verdict())?;
+            write_text(&mut out, path, &history, &checked)?;
+        }
+    }
+    if !args.json {
+        writeln!(
+            out,
+            "total\t{} files ({model}): {valid} valid, {invalid} invalid, {unknown} unknown, {errors} errors\t{:.1}",
+            args.files.len(),
+            elapsed_total.as_secs_f64() * 1000.0
+        )?;
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(2)
+    } else if invalid + unknown > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -10,6 +10,7 @@
 //!   from elsewhere (verdicts are explained by `experiment::explain`).
 //! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`](mod@bench): `lab bench-sim`.
 //! - [`experiment_check`]: `lab experiment check`.
+//! - [`txn_bench`]: `lab bench txn-checker`, the list-append checker on synthetic histories.
 
 pub mod bench;
 pub mod check;
@@ -23,3 +24,4 @@ pub mod run;
 pub mod scaling;
 pub mod simulate;
 pub mod staleness;
+pub mod txn_bench;

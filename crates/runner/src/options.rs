@@ -90,6 +90,19 @@ pub enum ModelArg {
     CasRegister,
     /// Key-value store of strings: get/put/append, checked per key.
     Kv,
+    /// Transactions of list appends and reads (Jepsen's list-append, `f = txn`): Elle-style
+    /// isolation anomalies and the strongest isolation level the history may satisfy.
+    ListAppend,
+    /// Jepsen's bank: transfers and reads of balances; every read must sum to the same total
+    /// and no balance may be negative.
+    Bank,
+}
+
+impl ModelArg {
+    /// True for the transactional models (checked by `checker::txn`, not for linearizability).
+    pub fn is_transactional(self) -> bool {
+        matches!(self, ModelArg::ListAppend | ModelArg::Bank)
+    }
 }
 
 /// A history file format.
@@ -126,9 +139,16 @@ pub struct CheckArgs {
     /// Worker threads for partitions (default: the machine's cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Memory limit for the search's memo, in MiB.
+    /// Memory limit for the search's memo (list-append: for the whole check), in MiB.
     #[arg(long, default_value_t = 512)]
     pub memory_mib: usize,
+    /// list-append: do not check the real-time order (look for serializability, not strict
+    /// serializability).
+    #[arg(long)]
+    pub no_realtime: bool,
+    /// bank: the total every read must sum to (default: the first ok read's sum).
+    #[arg(long, allow_hyphen_values = true)]
+    pub total: Option<i64>,
     /// History files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -233,6 +253,23 @@ pub struct BenchSimArgs {
     /// divisor of 1ms; see `resolution` in experiment files).
     #[arg(long, value_parser = parse_duration, default_value = "1ms")]
     pub resolution: Duration,
+}
+
+/// `lab bench txn-checker`.
+#[derive(Debug, Args)]
+pub struct BenchTxnArgs {
+    /// Transactions in each synthetic history.
+    #[arg(long, default_value_t = 100_000)]
+    pub txns: usize,
+    /// Concurrent client processes.
+    #[arg(long, default_value_t = 20)]
+    pub processes: usize,
+    /// Keys, chosen uniformly.
+    #[arg(long, default_value_t = 1000)]
+    pub keys: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[cfg(test)]

@@ -145,6 +145,13 @@ fn internal_inconsistency() {
 }
 
 #[test]
+fn reading_a_later_own_append_is_internal() {
+    let report = check(&concurrent(&[(OK, "r 1 1; a 1 1")]));
+    assert_eq!(classes(&report), vec![AnomalyClass::Internal]);
+    assert!(report.anomalies[0].to_string().contains("appended only later"), "{}", report.anomalies[0]);
+}
+
+#[test]
 fn a_stale_read_after_a_completed_append_is_a_realtime_anomaly_only() {
     let events = sequential(&[(OK, "a 1 1"), (OK, "r 1"), (OK, "r 1 1")]);
     let report = check(&events);

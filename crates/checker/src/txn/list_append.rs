@@ -238,6 +238,25 @@ fn aborted_and_intermediate_reads(
     Ok(())
 }
 
+/// Internal: a committed read (op `i` of `t`) that holds a value its transaction appends later.
+fn read_of_a_later_append(parsed: &Parsed, t: u32, i: usize) -> Option<Anomaly> {
+    let txn = &parsed.txns[t as usize];
+    let Mop::Read { key, values: Some(values) } = &txn.ops[i] else { return None };
+    let value = txn.ops[i + 1..].iter().find_map(|later| match later {
+        Mop::Append { key: k, value } if k == key && values.contains(value) => Some(*value),
+        _ => None,
+    })?;
+    Some(Anomaly {
+        class: AnomalyClass::Internal,
+        txns: vec![txn.event()],
+        steps: vec![format!(
+            "{} read key {} including {value}, which it appended only later",
+            name(parsed, t),
+            parsed.keys[*key as usize]
+        )],
+    })
+}
+
 /// Within one transaction: a key, the values of its last read, its own appends since.
 type Known<'a> = (u32, Option<&'a [i64]>, Vec<i64>);
 
@@ -246,7 +265,8 @@ fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) 
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
         poll.tick()?;
         let mut known: Vec<Known<'_>> = Vec::new();
-        for op in &txn.ops {
+        for (i, op) in txn.ops.iter().enumerate() {
+            anomalies.extend(read_of_a_later_append(parsed, t as u32, i));
             match op {
                 Mop::Append { key, value } => match known.iter_mut().find(|e| e.0 == *key) {
                     Some(entry) => entry.2.push(*value),

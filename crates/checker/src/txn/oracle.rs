@@ -13,6 +13,9 @@
 //! Claims:
 //! - soundness: when the oracle finds a serial order, the checker reports no anomaly at all
 //!   (outcome `Valid`);
+//! - real-time soundness: when committed transactions run one at a time, each between its
+//!   invocation and completion, the checker with real-time edges reports no anomaly and
+//!   strict serializability;
 //! - completeness, on histories where every transaction committed and a last transaction reads
 //!   every key after all appends (so each key's version order is known in full): when the
 //!   oracle finds no serial order, the checker reports at least one anomaly (outcome
@@ -56,6 +59,11 @@ impl Rng {
 
 /// Generates a history; `complete` makes every transaction commit and adds the final reader.
 fn generate(seed: u64, complete: bool) -> Vec<GenTxn> {
+    generate_with_order(seed, complete).0
+}
+
+/// Also the order transactions executed in, when they executed one at a time.
+fn generate_with_order(seed: u64, complete: bool) -> (Vec<GenTxn>, Option<Vec<usize>>) {
     let mut rng = Rng(seed);
     let keys = 1 + rng.below(3) as i64;
     let count = 2 + rng.below(if complete { 4 } else { 5 }) as usize;
@@ -98,6 +106,7 @@ fn generate(seed: u64, complete: bool) -> Vec<GenTxn> {
     let body = if complete { last } else { txns.len() };
     let mut cursors = vec![0usize; txns.len()];
     let mut schedule: Vec<(usize, usize)> = Vec::new();
+    let mut serial = None;
     if rng.below(2) == 0 {
         let mut live: Vec<usize> = (0..body).collect();
         while !live.is_empty() {
@@ -114,10 +123,14 @@ fn generate(seed: u64, complete: bool) -> Vec<GenTxn> {
         for i in (1..order.len()).rev() {
             order.swap(i, rng.below(i as u64 + 1) as usize);
         }
-        schedule.extend(order.into_iter().flat_map(|t| (0..txns[t].ops.len()).map(move |o| (t, o))));
+        schedule.extend(order.iter().flat_map(|&t| (0..txns[t].ops.len()).map(move |o| (t, o))));
+        serial = Some(order);
     }
     if complete {
         schedule.extend((0..txns[last].ops.len()).map(|o| (last, o)));
+        if let Some(order) = serial.as_mut() {
+            order.push(last);
+        }
     }
     let mut state: Vec<Vec<i64>> = vec![Vec::new(); keys as usize];
     for (t, o) in schedule {
@@ -130,7 +143,7 @@ fn generate(seed: u64, complete: bool) -> Vec<GenTxn> {
             }
         }
     }
-    txns
+    (txns, serial)
 }
 
 fn events(txns: &[GenTxn]) -> Vec<Event> {
@@ -240,6 +253,30 @@ proptest! {
         } else {
             prop_assert_eq!(outcome, TxnOutcome::Invalid, "{:?}", txns);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Real-time soundness: committed transactions run one at a time, each invoked and
+    /// completed around its execution, form a strict serializable history.
+    #[test]
+    fn never_an_anomaly_in_a_sequential_history_even_in_real_time(seed in any::<u64>()) {
+        let (txns, serial) = generate_with_order(seed, true);
+        let Some(order) = serial else { return Ok(()) };
+        let mut events = Vec::new();
+        for t in order {
+            let whole = self::events(&txns[t..=t]);
+            for mut event in whole {
+                event.process = Process::Client(t as u64);
+                events.push(event);
+            }
+        }
+        let options = TxnOptions { deadline: &never, memory_limit_bytes: 1 << 30, realtime: true };
+        let report = check_list_append(&events, &options).expect("well-formed");
+        prop_assert_eq!(report.outcome, TxnOutcome::Valid, "{:?}\n{:?}", txns, report.anomalies);
+        prop_assert_eq!(report.strongest, Some(super::IsolationLevel::StrictSerializable));
     }
 }
 

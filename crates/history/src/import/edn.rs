@@ -19,15 +19,15 @@
 //!   keywords and symbols (as strings, without the colon), and vectors or lists of those. A map
 //!   becomes a list of two-element `[key value]` lists in source order: Jepsen's bank writes
 //!   `{:from 1, :to 2, :amount 5}`, read here as `[["from" 1] ["to" 2] ["amount" 5]]`.
-//! - `:key` (optional): a [`Value`] as for `:value`; `nil` means no key.
+//! - `:key` (optional): a [`Value`] as for `:value` but never a map; `nil` means no key.
 //! - `:time` (optional): an integer >= 0 (nanoseconds), or `nil`.
 //! - `:index` (optional): an integer >= 0, or `nil`.
 //!
 //! The reader is a small hand-written EDN reader: commas are whitespace, `;` starts a comment,
-//! `#_` discards the next form, `#{...}` is a set and `#tag form` a tagged literal. Maps, sets,
-//! floats, characters and tagged literals are read, but (maps aside) refused with an error if they reach a
-//! field that the history uses. Every error names the 1-based line and column (in characters)
-//! at fault.
+//! `#_` discards the next form, `#{...}` is a set and `#tag form` a tagged literal. Sets,
+//! floats, characters and tagged literals (and maps outside `:value`) are read, but refused
+//! with an error if they reach a field that the history uses. Every error names the 1-based
+//! line and column (in characters) at fault.
 
 use crate::{Event, EventType, History, ParseError, Process, Value};
 
