@@ -7,7 +7,7 @@ use sim::capacity::{Admission, ClusterUsage, Network, UsageLog};
 use sim::{Capacity, LocalFuture, System};
 
 use crate::client::SqlClient;
-use crate::server::{self, Restarts};
+use crate::server::{self, BusyStats, Restarts};
 use crate::store::StoreConfig;
 
 /// The SQL system under test: one server host running [`server::serve`].
@@ -29,6 +29,8 @@ pub struct SqlSystem {
     pub usage: UsageLog,
     /// File and directory syncs the store issued (the WAL's or journal's, the database's).
     pub syncs: Rc<Cell<u64>>,
+    /// Lock conflicts between the store's connections.
+    pub busy: Rc<BusyStats>,
 }
 
 impl SqlSystem {
@@ -43,6 +45,7 @@ impl SqlSystem {
             admission: Admission::UNBOUNDED,
             usage: UsageLog::default(),
             syncs: Rc::default(),
+            busy: Rc::default(),
         }
     }
 
@@ -71,6 +74,7 @@ impl System for SqlSystem {
             usage: self.usage.clone(),
             host: self.host.clone(),
             syncs: Rc::clone(&self.syncs),
+            busy: Rc::clone(&self.busy),
         };
         Box::pin(server::serve_modelled(
             self.config.clone(),
@@ -103,6 +107,13 @@ impl System for SqlSystem {
     /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock
     /// (the store uses no SQL time functions).
     fn skew_clock(&self, _host: &str, _offset_ms: i64) {}
+
+    /// The state goes into the store's configuration: written when the store opens (see
+    /// [`StoreConfig::initial`]).
+    fn preload(&mut self, state: &[(history::Value, history::Value)]) -> Result<(), String> {
+        self.config.initial = state.to_vec();
+        Ok(())
+    }
 
     fn messages_sent(&self) -> u64 {
         self.messages.get()
