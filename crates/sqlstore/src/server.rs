@@ -69,7 +69,7 @@ use std::time::Duration;
 use history::Value;
 use turmoil::net::{TcpListener, TcpStream};
 
-use crate::store::{plan, BeginMode, Plan, Store, StoreConfig, StoreError};
+use crate::store::{plan, txn_access, Access, Plan, Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
 use sim::capacity::{Admission, CpuCost, Network, NodeClock, Overlap, Usage, UsageLog};
@@ -169,7 +169,12 @@ fn open(config: &StoreConfig, after_failed_sync: bool) -> Result<Vec<Store>, Sto
 /// Serves an already opened store (tests use this to inspect the store first) until the host
 /// stops or the store needs a restart (a failed sync: see the module docs), which ends it.
 pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Result {
-    run(vec![store], messages, ServerModel::default()).await?;
+    serve_pool(vec![store], messages).await
+}
+
+/// [`serve_store`] for a store's connections, already opened ([`Store::open_pool`]).
+pub async fn serve_pool(stores: Vec<Store>, messages: Rc<Cell<u64>>) -> turmoil::Result {
+    run(stores, messages, ServerModel::default()).await?;
     Ok(())
 }
 
@@ -189,7 +194,6 @@ async fn run(stores: Vec<Store>, messages: Rc<Cell<u64>>, model: ServerModel) ->
         cost: config.disk,
         draws: RefCell::new(draws),
         cpu: config.cpu,
-        begin: config.begin,
         busy_timeout: config.busy_timeout,
         permits: tokio::sync::Semaphore::new(stores.len()),
         pooled: stores.len() > 1,
@@ -254,8 +258,7 @@ struct Shared {
     permits: tokio::sync::Semaphore,
     /// Several connections: transactions run statement by statement ([`txn`]).
     pooled: bool,
-    /// How transactions begin, and how long they wait for locks ([`txn`]).
-    begin: BeginMode,
+    /// How long transactions wait for locks ([`txn`]).
     busy_timeout: Duration,
     cost: DiskCost,
     /// Where each sync's latency is drawn from.
@@ -439,7 +442,19 @@ fn bad_request(id: u64, error: &WireError) -> Response {
 /// to the wire.
 pub fn execute(store: &mut Store, op: &Op) -> Result<Value, Failure> {
     let mut plan = plan_of(op)?;
-    store.run(&mut plan).map_err(failure)
+    store.run(access(op), &mut plan).map_err(failure)
+}
+
+/// Whether the operation may write (see [`Access`]).
+fn access(op: &Op) -> Access {
+    match op {
+        Op::Read { .. } | Op::ReadMany { .. } | Op::ReadSet => Access::ReadOnly,
+        Op::Write { .. } | Op::Cas { .. } | Op::Transfer { .. } | Op::Add { .. } => Access::ReadWrite,
+        Op::Txn { ops } => {
+            let parsed: Option<Vec<sim::MicroOp>> = ops.iter().map(sim::MicroOp::parse).collect();
+            parsed.map_or(Access::ReadWrite, |ops| txn_access(&ops))
+        }
+    }
 }
 
 /// The operation's plan ([`crate::store::plan`]); a malformed micro-operation is a bad

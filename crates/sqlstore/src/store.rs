@@ -130,6 +130,18 @@ impl BeginMode {
     }
 }
 
+/// Whether a transaction may write: a read-only one always begins `DEFERRED` (it takes SHARED
+/// at its first read and never more), as drivers begin read transactions, whatever
+/// [`StoreConfig::begin`] says for the others; so readers are held up only by what holds
+/// readers out (PENDING and EXCLUSIVE in rollback-journal mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads.
+    ReadOnly,
+    /// May write.
+    ReadWrite,
+}
+
 /// The most database connections a store may have.
 pub const MAX_CONNECTIONS: usize = 256;
 
@@ -192,6 +204,14 @@ impl Default for StoreConfig {
 }
 
 impl StoreConfig {
+    /// How a transaction with this access begins (see [`Access`]).
+    pub fn begin_for(&self, access: Access) -> BeginMode {
+        match access {
+            Access::ReadOnly => BeginMode::Deferred,
+            Access::ReadWrite => self.begin,
+        }
+    }
+
     /// Checks what SQLite cannot check itself: the number of connections, and that several
     /// connections run in a mode whose locks they can share.
     pub fn validate(&self) -> Result<(), StoreError> {
@@ -301,7 +321,7 @@ impl Store {
     /// [`StoreConfig::initial`]).
     fn create_tables(&mut self) -> Result<(), StoreError> {
         let initial: Vec<(String, String)> = self.config.initial.iter().map(|(k, v)| (encode(k), encode(v))).collect();
-        self.transaction(|tx, _| {
+        self.transaction(Access::ReadWrite, |tx, _| {
             tx.execute_batch(
                 "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
@@ -363,9 +383,10 @@ impl Store {
     /// back otherwise ([`Store::abort`] says what the failure means).
     fn transaction<T>(
         &mut self,
+        access: Access,
         mut body: impl FnMut(&Connection, usize) -> Result<Flow<T>, StoreError>,
     ) -> Result<T, StoreError> {
-        let result = self.begin().and_then(|()| {
+        let result = self.begin(access).and_then(|()| {
             let mut step = 0;
             let out = loop {
                 match self.step(&mut body, step)? {
@@ -380,17 +401,17 @@ impl Store {
     }
 
     /// Runs [`plan`] `plan` in one transaction, every step at once (see [`Store::transaction`]).
-    pub fn run(&mut self, plan: &mut Plan) -> Result<Value, StoreError> {
-        self.transaction(plan)
+    pub fn run(&mut self, access: Access, plan: &mut Plan) -> Result<Value, StoreError> {
+        self.transaction(access, plan)
     }
 
-    /// `BEGIN` as [`StoreConfig::begin`] says. `BEGIN`, `COMMIT` and `ROLLBACK` are cached
+    /// `BEGIN` as [`StoreConfig::begin_for`] says for `access`. `BEGIN`, `COMMIT` and `ROLLBACK` are cached
     /// statements: parsing them anew for every operation was a fifth of the simulation's time.
     /// A [`StoreError::is_busy`] failure leaves no transaction open: it may be retried.
-    pub fn begin(&mut self) -> Result<(), StoreError> {
+    pub fn begin(&mut self, access: Access) -> Result<(), StoreError> {
         self.begun_at = self.io.commit_points();
         let _scope = IoScope::enter(&self.io);
-        self.conn.prepare_cached(self.config.begin.sql())?.execute([])?;
+        self.conn.prepare_cached(self.config.begin_for(access).sql())?.execute([])?;
         Ok(())
     }
 
@@ -460,17 +481,17 @@ impl Store {
 
     /// The value of `key` (`nil` when absent).
     pub fn read(&mut self, key: &Value) -> Result<Value, StoreError> {
-        self.transaction(plan::read(key))
+        self.transaction(Access::ReadOnly, plan::read(key))
     }
 
     /// Sets `key` to `value`.
     pub fn write(&mut self, key: &Value, value: &Value) -> Result<(), StoreError> {
-        self.transaction(plan::write(key, value)).map(drop)
+        self.transaction(Access::ReadWrite, plan::write(key, value)).map(drop)
     }
 
     /// Sets `key` to `new` if it holds `expected` (`nil`: absent); returns whether it did.
     pub fn cas(&mut self, key: &Value, expected: &Value, new: &Value) -> Result<bool, StoreError> {
-        match self.transaction(plan::cas(key, expected, new)) {
+        match self.transaction(Access::ReadWrite, plan::cas(key, expected, new)) {
             Ok(_) => Ok(true),
             Err(StoreError::CasMismatch) => Ok(false),
             Err(error) => Err(error),
@@ -485,12 +506,12 @@ impl Store {
         if amount < 0 {
             return Err(StoreError::NegativeAmount(amount));
         }
-        self.transaction(plan::transfer(from, to, amount)).map(drop)
+        self.transaction(Access::ReadWrite, plan::transfer(from, to, amount)).map(drop)
     }
 
     /// The values of `keys`, in order, read in one transaction.
     pub fn read_many(&mut self, keys: &[Value]) -> Result<Vec<Value>, StoreError> {
-        match self.transaction(plan::read_many(keys))? {
+        match self.transaction(Access::ReadOnly, plan::read_many(keys))? {
             Value::List(values) => Ok(values),
             other => Ok(vec![other]),
         }
@@ -502,7 +523,7 @@ impl Store {
     /// (`[f k v]`, a read's `v` the list it saw). A key holding something other than a list
     /// refuses the transaction (rolled back: a definite failure).
     pub fn txn(&mut self, ops: &[sim::MicroOp]) -> Result<Vec<Value>, StoreError> {
-        match self.transaction(plan::txn(ops))? {
+        match self.transaction(txn_access(ops), plan::txn(ops))? {
             Value::List(completed) => Ok(completed),
             other => Ok(vec![other]),
         }
@@ -510,12 +531,12 @@ impl Store {
 
     /// Adds `element` to the set (adding a present element changes nothing).
     pub fn add(&mut self, element: &Value) -> Result<(), StoreError> {
-        self.transaction(plan::add(element)).map(drop)
+        self.transaction(Access::ReadWrite, plan::add(element)).map(drop)
     }
 
     /// The set's elements, sorted by [`Value`]'s order.
     pub fn read_set(&mut self) -> Result<Vec<Value>, StoreError> {
-        match self.transaction(plan::read_set())? {
+        match self.transaction(Access::ReadOnly, plan::read_set())? {
             Value::List(elements) => Ok(elements),
             other => Ok(vec![other]),
         }
@@ -565,6 +586,15 @@ fn expect_pragma(pragma: &'static str, expected: &str, actual: &str) -> Result<(
         Ok(())
     } else {
         Err(StoreError::Pragma { pragma, expected: expected.to_owned(), actual: actual.to_owned() })
+    }
+}
+
+/// A list-append transaction only reads when it has no append.
+pub fn txn_access(ops: &[sim::MicroOp]) -> Access {
+    if ops.iter().all(|op| matches!(op, sim::MicroOp::Read { .. })) {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
     }
 }
 

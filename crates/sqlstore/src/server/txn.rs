@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{failure, plan_of, statements, Shared, RESTARTING};
+use super::{access, failure, plan_of, statements, Shared, RESTARTING};
 use crate::busy::{self, BusyWait, Call};
-use crate::store::{Flow, Plan, Store, StoreError};
+use crate::store::{Access, BeginMode, Flow, Plan, Store, StoreError};
 use crate::wire::{Failure, Request, Response};
 use history::Value;
 
@@ -55,7 +55,9 @@ impl Shared {
             self.stores.borrow_mut().push_back(store);
             return restarting();
         }
-        let mut result = self.transact(&mut store, plan, statements(&request.op), cpu).await.map_err(failure);
+        let access = access(&request.op);
+        let statements = statements(&request.op);
+        let mut result = self.transact(&mut store, access, plan, statements, cpu).await.map_err(failure);
         if store.needs_restart() {
             result = Err(Failure::Storage(RESTARTING.to_owned()));
             self.fail();
@@ -70,18 +72,20 @@ impl Shared {
     async fn transact(
         &self,
         store: &mut Store,
+        access: Access,
         mut plan: Plan,
         statements: usize,
         cpu: Duration,
     ) -> Result<Value, StoreError> {
+        let mode = store.config().begin_for(access);
         let share = cpu / u32::try_from(statements.max(1)).unwrap_or(u32::MAX);
         let mut spent = Duration::ZERO;
-        let outcome = self.run_steps(store, &mut plan, share, &mut spent).await;
+        let outcome = self.run_steps(store, (access, mode), &mut plan, share, &mut spent).await;
         // What is left of the request's CPU time (a plan that ended early), locks still held.
         self.spend_cpu(cpu.saturating_sub(spent)).await;
         store.hold_locks();
         let ended = match outcome {
-            Ok(out) => match self.locked(store, Call::Commit, Store::commit).await {
+            Ok(out) => match self.locked(store, mode, Call::Commit, Store::commit).await {
                 Ok(()) => Ok(out),
                 Err(error) => Err(store.abort(error)),
             },
@@ -96,14 +100,15 @@ impl Shared {
     async fn run_steps(
         &self,
         store: &mut Store,
+        (access, mode): (Access, BeginMode),
         plan: &mut Plan,
         share: Duration,
         spent: &mut Duration,
     ) -> Result<Value, StoreError> {
-        self.locked(store, Call::Begin, Store::begin).await?;
+        self.locked(store, mode, Call::Begin, |store| store.begin(access)).await?;
         let mut index = 0;
         loop {
-            let flow = self.locked(store, Call::Step(index), |store| store.step(&mut *plan, index)).await?;
+            let flow = self.locked(store, mode, Call::Step(index), |store| store.step(&mut *plan, index)).await?;
             self.spend_cpu(share).await;
             *spent = spent.saturating_add(share);
             match flow {
@@ -113,11 +118,12 @@ impl Shared {
         }
     }
 
-    /// Runs `f` (one SQLite call of the transaction), retrying `SQLITE_BUSY` as SQLite's busy
-    /// handler would, in simulated time (see the module docs).
+    /// Runs `f` (one SQLite call of a transaction begun as `mode`), retrying `SQLITE_BUSY` as
+    /// SQLite's busy handler would, in simulated time (see the module docs).
     async fn locked<T>(
         &self,
         store: &mut Store,
+        mode: BeginMode,
         call: Call,
         mut f: impl FnMut(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -126,7 +132,7 @@ impl Shared {
             match f(store) {
                 Err(error) if error.is_busy() => {
                     let stats = &self.model.busy;
-                    if !busy::retries(self.begin, call) {
+                    if !busy::retries(mode, call) {
                         stats.deadlocks.set(stats.deadlocks.get().saturating_add(1));
                         return Err(StoreError::Deadlock);
                     }
