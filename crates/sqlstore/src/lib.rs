@@ -11,6 +11,8 @@
 //! - [`wire`]: the framed JSON protocol; pure encoder/decoder plus thin async adapters.
 //! - [`server`]: the server host's start-up future (open, recover, listen, serve, charge disk
 //!   time before replying).
+//! - [`busy`]: how long a transaction waits for a lock another connection holds (SQLite's
+//!   busy-handler delays, in simulated time), and when it does not wait at all.
 //! - [`client`]: [`SqlClient`], mapping typed operations ([`sim::Operation`]) to requests.
 //! - [`system`]: [`SqlSystem`], the [`sim::System`] the harness drives.
 //!
@@ -19,6 +21,7 @@
 //! and how a full disk is handled; [`server`] reopens a store that failed to open or whose
 //! sync failed, counted in [`server::Restarts`].
 
+pub mod busy;
 pub mod client;
 
 pub mod server;
@@ -30,5 +33,8 @@ pub mod wire;
 pub use client::SqlClient;
 pub use server::PORT;
 pub use sim::disk_cost::{self as cost, DiskCost, DiskWork};
-pub use store::{JournalMode, Store, StoreConfig, StoreError, Synchronous, DISK_FULL, IO_ERROR};
+pub use store::{
+    BeginMode, JournalMode, Store, StoreConfig, StoreError, Synchronous, DATABASE_LOCKED, DISK_FULL, IO_ERROR,
+    MAX_CONNECTIONS,
+};
 pub use system::SqlSystem;

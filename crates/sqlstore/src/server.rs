@@ -1,10 +1,27 @@
-//! The server host: one [`Store`] behind a TCP listener on [`PORT`].
+//! The server host: one [`Store`] (one or more SQLite connections) behind a TCP listener on
+//! [`PORT`].
 //!
 //! [`serve`] is the host's start-up future, re-run by turmoil after every crash: it opens the
-//! store (SQLite recovers on open), starts the write-back task if configured, and serves each
-//! connection in its own local task. All connections share the one store
-//! (`Rc<RefCell<Store>>`); operations are synchronous SQLite calls, so the borrow is never
-//! held across an `await`.
+//! store's connections (SQLite recovers on open), starts the write-back task if configured,
+//! and serves each client connection in its own local task. Client connections share the
+//! store's database connections as a pool: a request takes a free database connection, in
+//! arrival order (a FIFO semaphore), and gives it back once its reply is due.
+//!
+//! One database connection ([`StoreConfig::connections`] = 1, the default): a request's
+//! transaction runs whole, synchronously, as soon as it arrives; its CPU and disk time are
+//! then charged back to back on one serial timeline ([`Overlap::Serial`]: the one connection
+//! holds SQLite's lock through its commit). Nothing can contend, and this is exactly what the
+//! server did before it had several connections.
+//!
+//! Several connections ([`txn`]): a request's transaction runs statement by statement on its
+//! database connection, `BEGIN` as configured, each statement followed by its share of the
+//! request's CPU time, then `COMMIT`, whose disk time is charged while the locks it released
+//! stay visible to the other connections ([`Store::hold_locks`]), so the others really meet
+//! them. The VFS arbitrates the locks; `SQLITE_BUSY` is waited out in simulated time with
+//! SQLite's own delays up to the busy timeout ([`crate::busy`]), then the transaction is
+//! rolled back: a definite failure ([`crate::DATABASE_LOCKED`]). The host has one CPU and one
+//! disk timeline, shared by the connections ([`Overlap::Pipelined`]: one connection's CPU work
+//! overlaps another's disk work; each connection's own steps run one after the other).
 //!
 //! Disk failures: [`serve`] is its own supervisor. A store that cannot be opened (the disk
 //! failed during recovery) is opened again after [`RESTART_BACKOFF`], doubling up to
@@ -44,6 +61,7 @@
 //! other connections are unaffected.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +69,7 @@ use std::time::Duration;
 use history::Value;
 use turmoil::net::{TcpListener, TcpStream};
 
-use crate::store::{Store, StoreConfig, StoreError};
+use crate::store::{plan, txn_access, Access, Plan, Store, StoreConfig, StoreError};
 use crate::vfs::DiskIo;
 use crate::wire::{self, Failure, FrameDecoder, Op, Request, Response, WireError};
 use sim::capacity::{Admission, CpuCost, Network, NodeClock, Overlap, Usage, UsageLog};
@@ -79,6 +97,20 @@ pub struct ServerModel {
     /// File and directory syncs the store issued, over every incarnation (shared with the
     /// system: [`sim::System::disk_syncs`]).
     pub syncs: Rc<Cell<u64>>,
+    /// What lock conflicts cost, over every incarnation (several connections only).
+    pub busy: Rc<BusyStats>,
+}
+
+/// Lock conflicts between a store's connections, as the server handled them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusyStats {
+    /// `SQLITE_BUSY` answers waited out and retried.
+    pub retries: Cell<u64>,
+    /// Transactions rolled back when the busy timeout ran out.
+    pub timeouts: Cell<u64>,
+    /// Transactions rolled back because SQLite would not wait (a deferred transaction that
+    /// read and could not then write).
+    pub deadlocks: Cell<u64>,
 }
 
 /// Opens the store described by `config` and serves it until the host stops, reopening it
@@ -112,53 +144,70 @@ pub async fn serve_modelled(
                 }
                 Err(error) => restarts.failed_start(error.to_string()),
             },
-            Err(error @ (StoreError::Register(_) | StoreError::Pragma { .. })) => return Err(error.into()),
+            Err(error @ (StoreError::Register(_) | StoreError::Pragma { .. } | StoreError::Config(_))) => {
+                return Err(error.into())
+            }
             Err(error) => restarts.failed_start(format!("opening the store failed: {error}")),
         }
         sim::time::sleep(backoff.next_pause()).await;
     }
 }
 
-/// Opens the store; after a failed sync, also checkpoints it (see [`Store::checkpoint`]), so
-/// that nothing it serves rests on pages the failed write-back may have lost.
-fn open(config: &StoreConfig, after_failed_sync: bool) -> Result<Store, StoreError> {
-    let mut store = Store::open(config)?;
+/// Opens the store's connections; after a failed sync, also checkpoints it (see
+/// [`Store::checkpoint`]), so that nothing it serves rests on pages the failed write-back may
+/// have lost.
+fn open(config: &StoreConfig, after_failed_sync: bool) -> Result<Vec<Store>, StoreError> {
+    let mut stores = Store::open_pool(config)?;
     if after_failed_sync {
-        store.checkpoint()?;
+        for store in &mut stores {
+            store.checkpoint()?;
+        }
     }
-    Ok(store)
+    Ok(stores)
 }
 
 /// Serves an already opened store (tests use this to inspect the store first) until the host
 /// stops or the store needs a restart (a failed sync: see the module docs), which ends it.
 pub async fn serve_store(store: Store, messages: Rc<Cell<u64>>) -> turmoil::Result {
-    run(store, messages, ServerModel::default()).await?;
+    serve_pool(vec![store], messages).await
+}
+
+/// [`serve_store`] for a store's connections, already opened ([`Store::open_pool`]).
+pub async fn serve_pool(stores: Vec<Store>, messages: Rc<Cell<u64>>) -> turmoil::Result {
+    run(stores, messages, ServerModel::default()).await?;
     Ok(())
 }
 
-/// Serves `store` until it must be reopened; returns why.
-async fn run(store: Store, messages: Rc<Cell<u64>>, model: ServerModel) -> Result<String, std::io::Error> {
-    let writeback_period = store.config().writeback;
-    let io = store.disk_io();
-    let cost = store.config().disk;
+/// Serves the store's connections `stores` (see [`Store::open_pool`]; at least one) until it
+/// must be reopened; returns why.
+async fn run(stores: Vec<Store>, messages: Rc<Cell<u64>>, model: ServerModel) -> Result<String, std::io::Error> {
+    let Some(first) = stores.first() else {
+        return Err(std::io::Error::other("a store needs at least one connection"));
+    };
+    let config = first.config().clone();
+    let ios: Vec<Arc<DiskIo>> = stores.iter().map(Store::disk_io).collect();
     // One stream per incarnation: the run's seed, and the moment it started.
     let started = turmoil::sim_elapsed().unwrap_or_default().as_nanos() as u64;
-    let draws = SyncDraws::new(&cost.seeded(store.config().seed), started);
+    let draws = SyncDraws::new(&config.disk.seeded(config.seed), started);
+    let overlap = if stores.len() > 1 { Overlap::Pipelined } else { Overlap::Serial };
     let shared = Rc::new(Shared {
-        cost,
+        cost: config.disk,
         draws: RefCell::new(draws),
-        io: Arc::clone(&io),
-        cpu: store.config().cpu,
-        store: RefCell::new(store),
-        clock: Cell::new(NodeClock::new(Overlap::Serial)),
+        cpu: config.cpu,
+        busy_timeout: config.busy_timeout,
+        permits: tokio::sync::Semaphore::new(stores.len()),
+        pooled: stores.len() > 1,
+        stores: RefCell::new(stores.into()),
+        overlap,
+        clock: Cell::new(NodeClock::new(overlap)),
         messages,
         model,
         tasks: RefCell::new(Vec::new()),
         dead: Cell::new(false),
         stop: tokio::sync::Notify::new(),
     });
-    if let Some(period) = writeback_period {
-        shared.spawn(writeback(io, period, Rc::clone(&shared)));
+    if let Some(period) = config.writeback {
+        shared.spawn(writeback(ios, period, Rc::clone(&shared)));
     }
     let ended = accept(&shared).await;
     shared.halt();
@@ -184,30 +233,39 @@ async fn accept(shared: &Rc<Shared>) -> Result<String, std::io::Error> {
 /// (`sim::writeback`, from the run's `dirty_expire` and `dirty_writeback`), which writes back
 /// any file dirty for the expiry at its ticks: this one forces a sync of every open file each
 /// period whether it is old enough or not, so the two together lose at most what either would.
-async fn writeback(io: Arc<DiskIo>, period: Duration, shared: Rc<Shared>) {
+async fn writeback(ios: Vec<Arc<DiskIo>>, period: Duration, shared: Rc<Shared>) {
     loop {
         sim::time::sleep(period).await;
         // A kernel keeps flushing after a failed write-back; but the store has lost data it
         // believed written, and must be reopened. A dead store (its host crashed) ends the loop.
-        if io.writeback().is_err() {
-            if io.sync_failed() {
-                shared.fail();
-            }
-            if !io.is_alive() {
-                return;
+        for io in &ios {
+            if io.writeback().is_err() {
+                if io.sync_failed() {
+                    shared.fail();
+                }
+                if !io.is_alive() {
+                    return;
+                }
             }
         }
     }
 }
 
 struct Shared {
-    store: RefCell<Store>,
+    /// The free database connections, in the order they were given back.
+    stores: RefCell<VecDeque<Store>>,
+    /// One permit per database connection; FIFO, so requests get connections in arrival order.
+    permits: tokio::sync::Semaphore,
+    /// Several connections: transactions run statement by statement ([`txn`]).
+    pooled: bool,
+    /// How long transactions wait for locks ([`txn`]).
+    busy_timeout: Duration,
     cost: DiskCost,
     /// Where each sync's latency is drawn from.
     draws: RefCell<SyncDraws>,
-    /// The store's disk, which tells its syncs apart (in place or not).
-    io: Arc<DiskIo>,
     cpu: CpuCost,
+    /// Serial with one connection, pipelined with several (see the module docs).
+    overlap: Overlap,
     clock: Cell<NodeClock>,
     messages: Rc<Cell<u64>>,
     model: ServerModel,
@@ -249,7 +307,7 @@ impl Shared {
 
     /// Adds to the server's counters.
     fn record(&self, add: impl FnOnce(&mut Usage)) {
-        self.model.usage.record(&self.model.host, Overlap::Serial, add);
+        self.model.usage.record(&self.model.host, self.overlap, add);
     }
 
     /// Executes one request (its frame `bytes` long) and waits out its NIC, CPU and disk
@@ -274,17 +332,21 @@ impl Shared {
         if !admitted {
             return (Response { id: request.id, result: Err(Failure::Rejected(OVERLOADED.to_owned())) }, now);
         }
-        let (result, work) = {
-            let mut store = self.store.borrow_mut();
-            let mut result = execute(&mut store, &request.op);
-            if store.needs_restart() {
-                result = Err(Failure::Storage(RESTARTING.to_owned()));
-                self.fail();
-            }
-            (result, store.take_disk_work())
+        if self.pooled {
+            return self.handle_pooled(request, bytes, now).await;
+        }
+        // One connection: never taken across an await, so it is always free here.
+        let Some(mut store) = self.stores.borrow_mut().pop_front() else {
+            return (Response { id: request.id, result: Err(Failure::Storage(RESTARTING.to_owned())) }, now);
         };
+        let mut result = execute(&mut store, &request.op);
+        if store.needs_restart() {
+            result = Err(Failure::Storage(RESTARTING.to_owned()));
+            self.fail();
+        }
+        let (work, kinds) = (store.take_disk_work(), store.disk_io().take_sync_kinds());
+        self.stores.borrow_mut().push_back(store);
         self.model.syncs.set(self.model.syncs.get().saturating_add(work.syncs));
-        let kinds = self.io.take_sync_kinds();
         let disk = self.cost.charge_drawn(work, kinds, &mut self.draws.borrow_mut());
         let (rx, cpu) = (self.model.network.nic_time(bytes), self.cpu.charge(bytes));
         self.record(|u| {
@@ -376,38 +438,75 @@ fn bad_request(id: u64, error: &WireError) -> Response {
     Response { id, result: Err(Failure::BadRequest(error.to_string())) }
 }
 
-/// Runs one operation against the store and maps the outcome to the wire.
+/// Runs one operation against the store, in one transaction run whole, and maps the outcome
+/// to the wire.
 pub fn execute(store: &mut Store, op: &Op) -> Result<Value, Failure> {
-    let outcome = match op {
-        Op::Read { key } => store.read(key),
-        Op::Write { key, value } => store.write(key, value).map(|()| Value::Nil),
-        Op::Cas { key, expected, new } => match store.cas(key, expected, new) {
-            Ok(true) => Ok(Value::Nil),
-            Ok(false) => return Err(Failure::Rejected(CAS_MISMATCH.to_owned())),
-            Err(error) => Err(error),
-        },
-        Op::Transfer { from, to, amount } => store.transfer(from, to, *amount).map(|()| Value::Nil),
-        Op::ReadMany { keys } => store.read_many(keys).map(Value::List),
-        Op::Add { element } => store.add(element).map(|()| Value::Nil),
-        Op::ReadSet => store.read_set().map(Value::List),
+    let mut plan = plan_of(op)?;
+    store.run(access(op), &mut plan).map_err(failure)
+}
+
+/// Whether the operation may write (see [`Access`]).
+fn access(op: &Op) -> Access {
+    match op {
+        Op::Read { .. } | Op::ReadMany { .. } | Op::ReadSet => Access::ReadOnly,
+        Op::Write { .. } | Op::Cas { .. } | Op::Transfer { .. } | Op::Add { .. } => Access::ReadWrite,
+        Op::Txn { ops } => {
+            let parsed: Option<Vec<sim::MicroOp>> = ops.iter().map(sim::MicroOp::parse).collect();
+            parsed.map_or(Access::ReadWrite, |ops| txn_access(&ops))
+        }
+    }
+}
+
+/// The operation's plan ([`crate::store::plan`]); a malformed micro-operation is a bad
+/// request.
+fn plan_of(op: &Op) -> Result<Plan, Failure> {
+    Ok(match op {
+        Op::Read { key } => Box::new(plan::read(key)),
+        Op::Write { key, value } => Box::new(plan::write(key, value)),
+        Op::Cas { key, expected, new } => Box::new(plan::cas(key, expected, new)),
+        Op::Transfer { from, to, amount } => {
+            if *amount < 0 {
+                return Err(failure(StoreError::NegativeAmount(*amount)));
+            }
+            Box::new(plan::transfer(from, to, *amount))
+        }
+        Op::ReadMany { keys } => Box::new(plan::read_many(keys)),
+        Op::Add { element } => Box::new(plan::add(element)),
+        Op::ReadSet => Box::new(plan::read_set()),
         Op::Txn { ops } => {
             let parsed: Option<Vec<sim::MicroOp>> = ops.iter().map(sim::MicroOp::parse).collect();
             match parsed {
-                Some(parsed) => store.txn(&parsed).map(Value::List),
+                Some(parsed) => Box::new(plan::txn(&parsed)),
                 None => return Err(Failure::BadRequest("a micro-operation is not [f k v]".to_owned())),
             }
         }
-    };
-    outcome.map_err(failure)
+    })
+}
+
+/// How many statements (plan steps) an operation runs at most: its CPU time is shared
+/// between them ([`txn`]).
+fn statements(op: &Op) -> usize {
+    match op {
+        Op::Read { .. } | Op::Write { .. } | Op::Add { .. } | Op::ReadSet => 1,
+        Op::Cas { .. } => 2,
+        Op::Transfer { .. } => 4,
+        Op::ReadMany { keys } => keys.len().max(1),
+        Op::Txn { ops } => ops.len().max(1),
+    }
 }
 
 /// The reason a failed compare-and-set reports.
 pub const CAS_MISMATCH: &str = "cas mismatch";
 
 fn failure(error: StoreError) -> Failure {
+    if matches!(error, StoreError::CasMismatch) {
+        return Failure::Rejected(CAS_MISMATCH.to_owned());
+    }
     if error.is_definite() {
         Failure::Rejected(error.to_string())
     } else {
         Failure::Storage(error.to_string())
     }
 }
+
+mod txn;

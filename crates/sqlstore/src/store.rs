@@ -45,16 +45,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use history::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 
-use crate::vfs::{self, Disk, DiskIo, IoScope, SimDisk, VFS_NAME};
+use crate::vfs::{self, ConnId, Disk, DiskIo, IoScope, LockTable, SimDisk, VFS_NAME};
 use sim::capacity::CpuCost;
 use sim::disk_cost::{DiskCost, DiskWork};
 
 mod error;
+pub mod plan;
 
-use error::disk_failure;
-pub use error::{StoreError, DISK_FULL, IO_ERROR};
+use error::{disk_failure, is_busy};
+pub use error::{StoreError, DATABASE_LOCKED, DISK_FULL, IO_ERROR};
+pub use plan::{Flow, Plan};
 
 /// SQLite's `journal_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +106,51 @@ impl Synchronous {
     }
 }
 
+/// How a transaction begins (`BEGIN DEFERRED | IMMEDIATE | EXCLUSIVE`): which lock it takes
+/// at once (sqlite.org/lang_transaction.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BeginMode {
+    /// No lock until the first statement: SHARED at the first read, RESERVED at the first
+    /// write (a transaction that read and then cannot write gets `SQLITE_BUSY` at once).
+    Deferred,
+    /// RESERVED (WAL: the write lock) at `BEGIN`: one writer at a time, readers continue.
+    #[default]
+    Immediate,
+    /// EXCLUSIVE at `BEGIN` (WAL: as immediate): in rollback-journal mode, no readers either.
+    Exclusive,
+}
+
+impl BeginMode {
+    fn sql(self) -> &'static str {
+        match self {
+            BeginMode::Deferred => "BEGIN DEFERRED",
+            BeginMode::Immediate => "BEGIN IMMEDIATE",
+            BeginMode::Exclusive => "BEGIN EXCLUSIVE",
+        }
+    }
+}
+
+/// Whether a transaction may write: a read-only one always begins `DEFERRED` (it takes SHARED
+/// at its first read and never more), as drivers begin read transactions, whatever
+/// [`StoreConfig::begin`] says for the others; so readers are held up only by what holds
+/// readers out (PENDING and EXCLUSIVE in rollback-journal mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads.
+    ReadOnly,
+    /// May write.
+    ReadWrite,
+}
+
+/// The most database connections a store may have.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// How long a transaction waits for a lock by default: 5 s, as rusqlite (which sets
+/// `sqlite3_busy_timeout(5000)` on every connection it opens) and Python's `sqlite3` module
+/// (`timeout=5.0`) do; SQLite's own default (0: fail at once) is the `busy_timeout = "0s"`
+/// of an experiment.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How to open the store, and the disk model it runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -123,11 +170,22 @@ pub struct StoreConfig {
     pub disk: DiskCost,
     /// What each request the server receives costs in CPU time (free by default).
     pub cpu: CpuCost,
+    /// Database connections, each serving one request at a time (1 to [`MAX_CONNECTIONS`]);
+    /// their locks are arbitrated by the VFS ([`crate::vfs::locks`]).
+    pub connections: usize,
+    /// How every transaction begins.
+    pub begin: BeginMode,
+    /// How long a transaction retries a lock held by another connection, in simulated time,
+    /// before it is rolled back ([`crate::server`]'s busy handling).
+    pub busy_timeout: Duration,
+    /// Key/value pairs written (`INSERT OR IGNORE`) into `kv` whenever the store opens, and
+    /// made durable before it serves: a workload's initial state ([`sim::System::preload`]).
+    pub initial: Vec<(Value, Value)>,
 }
 
 impl Default for StoreConfig {
     /// WAL, `synchronous=FULL`, `/data/store.db`, seed 0, no write-back, measured disk cost,
-    /// free CPU.
+    /// free CPU, one connection, `BEGIN IMMEDIATE`, a 5 s busy timeout, nothing preloaded.
     fn default() -> Self {
         StoreConfig {
             journal_mode: JournalMode::Wal,
@@ -137,7 +195,40 @@ impl Default for StoreConfig {
             writeback: None,
             disk: DiskCost::default(),
             cpu: CpuCost::FREE,
+            connections: 1,
+            begin: BeginMode::Immediate,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            initial: Vec::new(),
         }
+    }
+}
+
+impl StoreConfig {
+    /// How a transaction with this access begins (see [`Access`]).
+    pub fn begin_for(&self, access: Access) -> BeginMode {
+        match access {
+            Access::ReadOnly => BeginMode::Deferred,
+            Access::ReadWrite => self.begin,
+        }
+    }
+
+    /// Checks what SQLite cannot check itself: the number of connections, and that several
+    /// connections run in a mode whose locks they can share.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.connections == 0 || self.connections > MAX_CONNECTIONS {
+            return Err(StoreError::Config(format!(
+                "connections is {}: it must be 1 to {MAX_CONNECTIONS}",
+                self.connections
+            )));
+        }
+        if self.connections > 1 && self.journal_mode == JournalMode::Wal {
+            return Err(StoreError::Config(format!(
+                "connections is {}: WAL mode serves one connection (it runs with locking_mode=EXCLUSIVE, \
+                 without a shared wal-index); use journal mode DELETE for several",
+                self.connections
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -156,6 +247,8 @@ pub struct Store {
     conn: ManuallyDrop<Connection>,
     io: Arc<DiskIo>,
     config: StoreConfig,
+    /// The commit points passed when the current transaction began.
+    begun_at: u64,
     _lifeline: Lifeline,
 }
 
@@ -175,34 +268,82 @@ impl Store {
 
     /// [`Store::open`] on `disk` (the VFS reaches its files through it).
     pub fn open_on(config: &StoreConfig, disk: Box<dyn Disk>) -> Result<Store, StoreError> {
+        Store::open_connection(config, disk, Arc::default(), 0)
+    }
+
+    /// Opens the store's `config.connections` connections on the current host's simulated
+    /// disk, sharing one lock table (a new one: the host's previous processes and their locks
+    /// are gone). The first creates the tables and writes the initial state.
+    pub fn open_pool(config: &StoreConfig) -> Result<Vec<Store>, StoreError> {
+        config.validate()?;
+        let locks = Arc::new(LockTable::default());
+        (0..config.connections)
+            .map(|conn| {
+                let conn = ConnId::try_from(conn).unwrap_or(ConnId::MAX);
+                Store::open_connection(config, Box::new(SimDisk), Arc::clone(&locks), conn)
+            })
+            .collect()
+    }
+
+    /// Opens connection `conn` (sharing `locks` with the store's other connections) on
+    /// `disk`. Connection 0 also creates the tables and writes `config.initial`.
+    pub fn open_connection(
+        config: &StoreConfig,
+        disk: Box<dyn Disk>,
+        locks: Arc<LockTable>,
+        conn: ConnId,
+    ) -> Result<Store, StoreError> {
+        config.validate()?;
         vfs::register()?;
-        let io = Arc::new(DiskIo::on(disk, config.seed));
+        let seed = config.seed.wrapping_add(conn);
+        let io = Arc::new(DiskIo::connection(disk, seed, locks, conn));
         let _scope = IoScope::enter(&io);
         prepare_directory(io.disk(), Path::new(&config.path))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags_and_vfs(&config.path, flags, VFS_NAME)?;
+        let sqlite = Connection::open_with_flags_and_vfs(&config.path, flags, VFS_NAME)?;
         let mut store = Store {
-            conn: ManuallyDrop::new(conn),
+            conn: ManuallyDrop::new(sqlite),
             io: Arc::clone(&io),
             config: config.clone(),
+            begun_at: 0,
             _lifeline: Lifeline(io),
         };
         store.configure()?;
-        store.transaction(|tx| {
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
-            )?;
-            Ok(())
-        })?;
+        if conn == 0 {
+            store.create_tables()?;
+        }
         // Opening is not an operation: its disk work is not charged to the first request.
         store.io.take_work();
         Ok(store)
     }
 
+    /// Creates the tables and writes the initial state, durably (see
+    /// [`StoreConfig::initial`]).
+    fn create_tables(&mut self) -> Result<(), StoreError> {
+        let initial: Vec<(String, String)> = self.config.initial.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+        self.transaction(Access::ReadWrite, |tx, _| {
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
+            )?;
+            for (key, value) in &initial {
+                tx.prepare_cached("INSERT OR IGNORE INTO kv(key, value) VALUES (?1, ?2)")?.execute([key, value])?;
+            }
+            Ok(Flow::Done(()))
+        })?;
+        if !initial.is_empty() {
+            // Durable whatever `synchronous` says: the workload starts from it.
+            self.io.writeback().map_err(StoreError::Preload)?;
+        }
+        Ok(())
+    }
+
     /// Sets and verifies the pragmas: locking mode before journal mode (WAL needs exclusive
     /// locking, see [`JournalMode`]), then `synchronous`, and temporary tables in memory.
+    /// SQLite's busy handler is turned off (rusqlite sets a 5 s one): it would sleep in wall
+    /// time, and the server waits for locks in simulated time instead.
     fn configure(&mut self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(Duration::ZERO)?;
         let mode = self.config.journal_mode;
         let locking: String =
             self.conn.query_row(&format!("PRAGMA locking_mode={}", mode.locking_mode()), [], |row| row.get(0))?;
@@ -237,75 +378,124 @@ impl Store {
         self.io.sync_failed()
     }
 
-    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns `Ok`, rolled
-    /// back otherwise. A disk failure before the commit point is [`StoreError::Aborted`]; a
-    /// full disk then also checkpoints the WAL to make room (see the module docs).
-    fn transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let commit_points = self.io.commit_points();
-        let result = self.run_transaction(body);
-        let error = match result {
-            Ok(out) => return Ok(out),
-            Err(error) => error,
-        };
-        let rolled_back = self.conn.is_autocommit() && self.io.commit_points() == commit_points;
+    /// Runs `body` (a plan: see [`plan`]) in one transaction begun as
+    /// [`StoreConfig::begin`] says, every step at once: committed if it returns `Ok`, rolled
+    /// back otherwise ([`Store::abort`] says what the failure means).
+    fn transaction<T>(
+        &mut self,
+        access: Access,
+        mut body: impl FnMut(&Connection, usize) -> Result<Flow<T>, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = self.begin(access).and_then(|()| {
+            let mut step = 0;
+            let out = loop {
+                match self.step(&mut body, step)? {
+                    Flow::Done(out) => break out,
+                    Flow::Next => step += 1,
+                }
+            };
+            self.commit()?;
+            Ok(out)
+        });
+        result.map_err(|error| self.abort(error))
+    }
+
+    /// Runs [`plan`] `plan` in one transaction, every step at once (see [`Store::transaction`]).
+    pub fn run(&mut self, access: Access, plan: &mut Plan) -> Result<Value, StoreError> {
+        self.transaction(access, plan)
+    }
+
+    /// `BEGIN` as [`StoreConfig::begin_for`] says for `access`. `BEGIN`, `COMMIT` and `ROLLBACK` are cached
+    /// statements: parsing them anew for every operation was a fifth of the simulation's time.
+    /// A [`StoreError::is_busy`] failure leaves no transaction open: it may be retried.
+    pub fn begin(&mut self, access: Access) -> Result<(), StoreError> {
+        self.begun_at = self.io.commit_points();
+        let _scope = IoScope::enter(&self.io);
+        self.conn.prepare_cached(self.config.begin_for(access).sql())?.execute([])?;
+        Ok(())
+    }
+
+    /// Runs step `index` of `body` inside the open transaction. A [`StoreError::is_busy`]
+    /// failure leaves the transaction as it was: the step may be retried.
+    pub fn step<T>(
+        &mut self,
+        body: &mut impl FnMut(&Connection, usize) -> Result<Flow<T>, StoreError>,
+        index: usize,
+    ) -> Result<Flow<T>, StoreError> {
+        let _scope = IoScope::enter(&self.io);
+        body(&self.conn, index)
+    }
+
+    /// `COMMIT`. A [`StoreError::is_busy`] failure (rollback-journal mode: readers still hold
+    /// SHARED, this connection keeps PENDING) leaves the transaction open: it may be retried.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let _scope = IoScope::enter(&self.io);
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    }
+
+    /// Ends a failed transaction: rolls back what SQLite left open, and says what the failure
+    /// means (see the table in the module docs). A disk failure or a lock conflict before the
+    /// commit point, rolled back, is definite ([`StoreError::Aborted`], [`StoreError::Busy`]);
+    /// a full disk then also checkpoints the WAL to make room. A definite refusal that could
+    /// not be rolled back becomes [`StoreError::Unsettled`].
+    pub fn abort(&mut self, error: StoreError) -> StoreError {
+        let _scope = IoScope::enter(&self.io);
+        if !self.conn.is_autocommit() {
+            // SQLite may have rolled back already (a failed COMMIT); what is left goes here.
+            let _ = self.conn.prepare_cached("ROLLBACK").and_then(|mut rollback| rollback.execute([]));
+        }
+        let rolled_back = self.conn.is_autocommit() && self.io.commit_points() == self.begun_at;
         let error = match error {
+            StoreError::Sqlite(source) if rolled_back && is_busy(&source) => StoreError::Busy { source: Some(source) },
             StoreError::Sqlite(source) if rolled_back => match disk_failure(&source) {
                 Some(reason) => StoreError::Aborted { reason, source },
                 None => StoreError::Sqlite(source),
             },
+            definite if !rolled_back && definite.is_definite() => StoreError::Unsettled(definite.to_string()),
             other => other,
         };
         if error.is_disk_full() && self.config.journal_mode == JournalMode::Wal {
-            let _scope = IoScope::enter(&self.io);
             // Best effort: if the checkpoint fails, the next full disk tries again.
             let _ = self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
         }
-        Err(error)
+        error
     }
 
-    /// `BEGIN` and `COMMIT` are cached statements: parsing them anew for every operation was a
-    /// fifth of the simulation's time.
-    fn run_transaction<T>(&mut self, body: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let _scope = IoScope::enter(&self.io);
-        let conn: &Connection = &self.conn;
-        let result = conn
-            .prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut begin| begin.execute([]))
-            .map_err(StoreError::from)
-            .and_then(|_| body(conn))
-            .and_then(|out| {
-                conn.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([])).map_err(StoreError::from)?;
-                Ok(out)
-            });
-        if result.is_err() && !conn.is_autocommit() {
-            // SQLite may have rolled back already (a failed COMMIT); what is left goes here.
-            let _ = conn.prepare_cached("ROLLBACK").and_then(|mut rollback| rollback.execute([]));
-        }
-        result
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    /// Keeps this connection's locks visible to the other connections after it releases them,
+    /// until [`Store::release_locks`] (see [`crate::vfs::locks`]): the server calls it before
+    /// `COMMIT`, whose disk time it charges afterwards.
+    pub fn hold_locks(&self) {
+        self.io.locks().hold(self.io.conn());
+    }
+
+    /// Ends [`Store::hold_locks`].
+    pub fn release_locks(&self) {
+        self.io.locks().release_held(self.io.conn());
     }
 
     /// The value of `key` (`nil` when absent).
     pub fn read(&mut self, key: &Value) -> Result<Value, StoreError> {
-        let key = encode(key);
-        self.transaction(|tx| get(tx, &key))
+        self.transaction(Access::ReadOnly, plan::read(key))
     }
 
     /// Sets `key` to `value`.
     pub fn write(&mut self, key: &Value, value: &Value) -> Result<(), StoreError> {
-        let (key, value) = (encode(key), encode(value));
-        self.transaction(|tx| put(tx, &key, &value))
+        self.transaction(Access::ReadWrite, plan::write(key, value)).map(drop)
     }
 
     /// Sets `key` to `new` if it holds `expected` (`nil`: absent); returns whether it did.
     pub fn cas(&mut self, key: &Value, expected: &Value, new: &Value) -> Result<bool, StoreError> {
-        let (key, new) = (encode(key), encode(new));
-        self.transaction(|tx| {
-            if get(tx, &key)? != *expected {
-                return Ok(false);
-            }
-            put(tx, &key, &new)?;
-            Ok(true)
-        })
+        match self.transaction(Access::ReadWrite, plan::cas(key, expected, new)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::CasMismatch) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Moves `amount` from account `from` to account `to` (absent accounts hold 0), in one
@@ -316,27 +506,15 @@ impl Store {
         if amount < 0 {
             return Err(StoreError::NegativeAmount(amount));
         }
-        let (from_key, to_key) = (encode(from), encode(to));
-        self.transaction(|tx| {
-            let from_balance = balance(tx, &from_key, from)?;
-            let to_balance = balance(tx, &to_key, to)?;
-            if from_balance < amount {
-                return Err(StoreError::InsufficientFunds { account: from.clone(), balance: from_balance, amount });
-            }
-            if from_key == to_key {
-                return Ok(());
-            }
-            let to_after =
-                to_balance.checked_add(amount).ok_or_else(|| StoreError::Overflow { account: to.clone() })?;
-            put(tx, &from_key, &encode(&Value::Int(from_balance - amount)))?;
-            put(tx, &to_key, &encode(&Value::Int(to_after)))
-        })
+        self.transaction(Access::ReadWrite, plan::transfer(from, to, amount)).map(drop)
     }
 
     /// The values of `keys`, in order, read in one transaction.
     pub fn read_many(&mut self, keys: &[Value]) -> Result<Vec<Value>, StoreError> {
-        let keys: Vec<String> = keys.iter().map(encode).collect();
-        self.transaction(|tx| keys.iter().map(|key| get(tx, key)).collect())
+        match self.transaction(Access::ReadOnly, plan::read_many(keys))? {
+            Value::List(values) => Ok(values),
+            other => Ok(vec![other]),
+        }
     }
 
     /// Runs a list-append transaction in one SQLite transaction: an append extends the list at
@@ -345,50 +523,23 @@ impl Store {
     /// (`[f k v]`, a read's `v` the list it saw). A key holding something other than a list
     /// refuses the transaction (rolled back: a definite failure).
     pub fn txn(&mut self, ops: &[sim::MicroOp]) -> Result<Vec<Value>, StoreError> {
-        self.transaction(|tx| {
-            let mut completed = Vec::with_capacity(ops.len());
-            for op in ops {
-                let key = encode(op.key());
-                let mut list = match get(tx, &key)? {
-                    Value::Nil => Vec::new(),
-                    Value::List(items) => items,
-                    found => return Err(StoreError::NotAList { key: op.key().clone(), found }),
-                };
-                match op {
-                    sim::MicroOp::Append { value, .. } => {
-                        list.push(value.clone());
-                        put(tx, &key, &encode(&Value::List(list)))?;
-                        completed.push(op.completed(value.clone()));
-                    }
-                    sim::MicroOp::Read { .. } => completed.push(op.completed(Value::List(list))),
-                }
-            }
-            Ok(completed)
-        })
+        match self.transaction(txn_access(ops), plan::txn(ops))? {
+            Value::List(completed) => Ok(completed),
+            other => Ok(vec![other]),
+        }
     }
 
     /// Adds `element` to the set (adding a present element changes nothing).
     pub fn add(&mut self, element: &Value) -> Result<(), StoreError> {
-        let element = encode(element);
-        self.transaction(|tx| {
-            tx.prepare_cached("INSERT OR IGNORE INTO set_elems(elem) VALUES (?1)")?.execute([&element])?;
-            Ok(())
-        })
+        self.transaction(Access::ReadWrite, plan::add(element)).map(drop)
     }
 
     /// The set's elements, sorted by [`Value`]'s order.
     pub fn read_set(&mut self) -> Result<Vec<Value>, StoreError> {
-        let mut elements = self.transaction(|tx| {
-            let mut statement = tx.prepare_cached("SELECT elem FROM set_elems")?;
-            let texts = statement.query_map([], |row| row.get::<_, String>(0))?;
-            let mut elements = Vec::new();
-            for text in texts {
-                elements.push(decode(&text?)?);
-            }
-            Ok(elements)
-        })?;
-        elements.sort();
-        Ok(elements)
+        match self.transaction(Access::ReadOnly, plan::read_set())? {
+            Value::List(elements) => Ok(elements),
+            other => Ok(vec![other]),
+        }
     }
 
     /// Checkpoints the WAL into the database file and truncates it (`PRAGMA
@@ -424,7 +575,7 @@ impl Store {
 
     /// Closes the connection cleanly (a graceful shutdown, not a crash: WAL is checkpointed).
     pub fn close(self) -> Result<(), StoreError> {
-        let Store { conn, io, config: _, _lifeline } = self;
+        let Store { conn, io, config: _, begun_at: _, _lifeline } = self;
         let _scope = IoScope::enter(&io);
         ManuallyDrop::into_inner(conn).close().map_err(|(_, error)| StoreError::Sqlite(error))
     }
@@ -435,6 +586,15 @@ fn expect_pragma(pragma: &'static str, expected: &str, actual: &str) -> Result<(
         Ok(())
     } else {
         Err(StoreError::Pragma { pragma, expected: expected.to_owned(), actual: actual.to_owned() })
+    }
+}
+
+/// A list-append transaction only reads when it has no append.
+pub fn txn_access(ops: &[sim::MicroOp]) -> Access {
+    if ops.iter().all(|op| matches!(op, sim::MicroOp::Read { .. })) {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
     }
 }
 
@@ -462,28 +622,6 @@ fn encode(value: &Value) -> String {
 fn decode(text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text)
         .map_err(|error| StoreError::Corrupt { text: text.to_owned(), message: error.to_string() })
-}
-
-fn get(tx: &Connection, key: &str) -> Result<Value, StoreError> {
-    let text: Option<String> =
-        tx.prepare_cached("SELECT value FROM kv WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?;
-    text.map_or(Ok(Value::Nil), |text| decode(&text))
-}
-
-fn put(tx: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO kv(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
-}
-
-fn balance(tx: &Connection, key: &str, account: &Value) -> Result<i64, StoreError> {
-    match get(tx, key)? {
-        Value::Nil => Ok(0),
-        Value::Int(balance) => Ok(balance),
-        found => Err(StoreError::NotAnInteger { account: account.clone(), found }),
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use sim::capacity::{Admission, ClusterUsage, Network, UsageLog};
 use sim::{Capacity, LocalFuture, System};
 
 use crate::client::SqlClient;
-use crate::server::{self, Restarts};
+use crate::server::{self, BusyStats, Restarts};
 use crate::store::StoreConfig;
 
 /// The SQL system under test: one server host running [`server::serve`].
@@ -33,6 +33,8 @@ pub struct SqlSystem {
     /// transaction each (`true`, the default) or step by step, one single-key request at a time
     /// (`false`: the non-transactional equivalent; see [`sim::steps`]).
     pub transactions: bool,
+    /// Lock conflicts between the store's connections.
+    pub busy: Rc<BusyStats>,
 }
 
 impl SqlSystem {
@@ -48,6 +50,7 @@ impl SqlSystem {
             usage: UsageLog::default(),
             syncs: Rc::default(),
             transactions: true,
+            busy: Rc::default(),
         }
     }
 
@@ -76,6 +79,7 @@ impl System for SqlSystem {
             usage: self.usage.clone(),
             host: self.host.clone(),
             syncs: Rc::clone(&self.syncs),
+            busy: Rc::clone(&self.busy),
         };
         Box::pin(server::serve_modelled(
             self.config.clone(),
@@ -108,6 +112,13 @@ impl System for SqlSystem {
     /// Nothing to do: one server, and SQLite orders transactions by its lock, never by a clock
     /// (the store uses no SQL time functions).
     fn skew_clock(&self, _host: &str, _offset_ms: i64) {}
+
+    /// The state goes into the store's configuration: written when the store opens (see
+    /// [`StoreConfig::initial`]).
+    fn preload(&mut self, state: &[(history::Value, history::Value)]) -> Result<(), String> {
+        self.config.initial = state.to_vec();
+        Ok(())
+    }
 
     fn messages_sent(&self) -> u64 {
         self.messages.get()

@@ -30,7 +30,9 @@
 //!   On the real disk the difference is the file system's journal commit: on this machine's
 //!   ext4, 4 KiB appended + `fdatasync` took about twice as long as 4 KiB overwritten +
 //!   `fdatasync` (`lab bench calibration` measures both);
-//! - locks are only recorded: one connection per host, nothing to arbitrate;
+//! - locks are arbitrated between the connections of the host's store by its
+//!   [`LockTable`] (SQLite's rollback-journal protocol, see [`locks`]): a conflict is
+//!   `SQLITE_BUSY` at once, never a wait;
 //! - `random` draws from a seeded RNG (but see the limit below: SQLite never asks this VFS)
 //!   and `sleep` returns at once.
 //!
@@ -73,10 +75,12 @@ use sqlite_vfs::{DatabaseHandle, LockKind, OpenAccess, OpenOptions, Vfs, WalDisa
 
 pub mod disk;
 mod disk_io;
+pub mod locks;
 mod sim_disk;
 
 pub use disk::{Access, Disk, DiskFile};
 pub use disk_io::DiskIo;
+pub use locks::{ConnId, LockTable};
 pub use sim_disk::{check_in_host, SimDisk};
 
 /// The name the VFS is registered under.
@@ -430,12 +434,19 @@ impl DatabaseHandle for VfsFile {
     }
 
     fn lock(&mut self, lock: LockKind) -> io::Result<bool> {
-        self.lock = lock;
+        let granted = self.io.locks().lock(&self.path, self.io.conn(), lock);
+        self.lock = self.io.locks().level(&self.path, self.io.conn());
+        Ok(granted)
+    }
+
+    fn unlock(&mut self, lock: LockKind) -> io::Result<bool> {
+        self.io.locks().unlock(&self.path, self.io.conn(), lock);
+        self.lock = self.io.locks().level(&self.path, self.io.conn());
         Ok(true)
     }
 
     fn reserved(&mut self) -> io::Result<bool> {
-        Ok(self.lock >= LockKind::Reserved)
+        Ok(self.io.locks().reserved(&self.path))
     }
 
     fn current_lock(&self) -> io::Result<LockKind> {

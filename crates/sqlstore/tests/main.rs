@@ -8,5 +8,6 @@ mod scenarios {
     mod determinism;
     mod disk_cost;
     mod disk_faults;
+    mod locks;
     mod system;
 }

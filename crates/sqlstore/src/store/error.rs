@@ -79,6 +79,33 @@ pub enum StoreError {
         /// The destination account.
         account: Value,
     },
+    /// A compare-and-set found another value (rolled back, having written nothing).
+    #[error("cas mismatch")]
+    CasMismatch,
+    /// Another connection held a lock this transaction needed for longer than the busy
+    /// timeout (or the timeout is zero), and the transaction was rolled back.
+    #[error("{DATABASE_LOCKED}")]
+    Busy {
+        /// SQLite's error, when it was the last word.
+        source: Option<rusqlite::Error>,
+    },
+    /// A transaction that holds a read lock needs the write lock another connection holds:
+    /// SQLite does not wait (its busy handler is not invoked: waiting could deadlock) and the
+    /// transaction was rolled back.
+    #[error(
+        "{DATABASE_LOCKED}: the transaction read, then could not take the write lock (deadlock; SQLite does not wait)"
+    )]
+    Deadlock,
+    /// A definite refusal (named here) whose transaction could not be rolled back: its
+    /// outcome is unknown.
+    #[error("not rolled back after: {0}")]
+    Unsettled(String),
+    /// The configuration is not usable.
+    #[error("store configuration: {0}")]
+    Config(String),
+    /// The initial state could not be made durable.
+    #[error("making the initial state durable: {0}")]
+    Preload(std::io::Error),
     /// A checkpoint did not complete.
     #[error("checkpoint incomplete: {0}")]
     Checkpoint(String),
@@ -98,6 +125,9 @@ pub enum StoreError {
 pub const DISK_FULL: &str = "disk full";
 /// The reason of a transaction aborted by a failed read or write.
 pub const IO_ERROR: &str = "I/O error";
+/// The reason of a transaction rolled back for a lock it could not get (SQLite's message for
+/// `SQLITE_BUSY`).
+pub const DATABASE_LOCKED: &str = "database is locked";
 
 impl StoreError {
     /// True when the operation certainly had no effect: it was refused inside its
@@ -112,7 +142,16 @@ impl StoreError {
                 | StoreError::InsufficientFunds { .. }
                 | StoreError::Overflow { .. }
                 | StoreError::Aborted { .. }
+                | StoreError::CasMismatch
+                | StoreError::Busy { .. }
+                | StoreError::Deadlock
         )
+    }
+
+    /// Whether SQLite answered `SQLITE_BUSY` (any extended code): another connection holds a
+    /// lock this one needs. The statement left the transaction as it was.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite(source) if is_busy(source))
     }
 
     /// Whether the disk was full ([`StoreError::Aborted`] with [`DISK_FULL`]).
@@ -128,4 +167,9 @@ pub(super) fn disk_failure(error: &rusqlite::Error) -> Option<&'static str> {
         Some(rusqlite::ErrorCode::SystemIoFailure) => Some(IO_ERROR),
         _ => None,
     }
+}
+
+/// Whether a SQLite error is `SQLITE_BUSY` (including `SQLITE_BUSY_SNAPSHOT` and the like).
+pub(super) fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use sim::disk_cost::{DiskWork, SyncKinds};
 
 use super::disk::{Disk, DiskFile};
+use super::locks::{ConnId, LockTable};
 use super::{lock, parent_of, SimDisk, SplitMix64};
 
 /// One store's view of its host's disk: liveness, counters, RNG and open files.
@@ -34,6 +35,10 @@ pub struct DiskIo {
     pub(super) next_temp: AtomicU64,
     next_file: AtomicU64,
     open: Mutex<BTreeMap<u64, OpenFile>>,
+    /// The host's file locks, shared by every connection of its store.
+    locks: Arc<LockTable>,
+    /// This connection, in `locks`.
+    conn: ConnId,
 }
 
 #[derive(Debug)]
@@ -49,8 +54,15 @@ impl DiskIo {
         DiskIo::on(Box::new(SimDisk), seed)
     }
 
-    /// A live store on `disk`; `seed` seeds the VFS's `random`.
+    /// A live store on `disk`; `seed` seeds the VFS's `random`. Its connection is alone on
+    /// its own lock table.
     pub fn on(disk: Box<dyn Disk>, seed: u64) -> Self {
+        DiskIo::connection(disk, seed, Arc::default(), 0)
+    }
+
+    /// Connection `conn` of a store whose connections share `locks`; `seed` seeds the VFS's
+    /// `random`.
+    pub fn connection(disk: Box<dyn Disk>, seed: u64, locks: Arc<LockTable>, conn: ConnId) -> Self {
         DiskIo {
             disk,
             alive: AtomicBool::new(true),
@@ -66,7 +78,19 @@ impl DiskIo {
             next_temp: AtomicU64::new(0),
             next_file: AtomicU64::new(0),
             open: Mutex::new(BTreeMap::new()),
+            locks,
+            conn,
         }
+    }
+
+    /// The host's lock table, shared by the store's connections.
+    pub fn locks(&self) -> &Arc<LockTable> {
+        &self.locks
+    }
+
+    /// This connection's id in [`DiskIo::locks`].
+    pub fn conn(&self) -> ConnId {
+        self.conn
     }
 
     /// Marks the store dead (its host crashed or it was closed): every later I/O is refused.

@@ -36,8 +36,8 @@ pub fn now() -> Duration {
     turmoil::sim_elapsed().unwrap_or_default()
 }
 
-/// Registers host `db`: opens the store, records `PRAGMA integrity_check` on every start,
-/// then serves.
+/// Registers host `db`: opens the store's connections, records `PRAGMA integrity_check` on
+/// every start, then serves.
 pub fn db_host(
     sim: &mut turmoil::Sim<'static>,
     config: StoreConfig,
@@ -50,9 +50,10 @@ pub fn db_host(
         let integrity = Rc::clone(&integrity);
         let messages = Rc::clone(&host_messages);
         async move {
-            let mut store = Store::open(&config)?;
-            integrity.borrow_mut().push(store.integrity_check()?);
-            server::serve_store(store, messages).await
+            let mut stores = Store::open_pool(&config)?;
+            let first = stores.first_mut().ok_or("no connection")?;
+            integrity.borrow_mut().push(first.integrity_check()?);
+            server::serve_pool(stores, messages).await
         }
     });
     messages

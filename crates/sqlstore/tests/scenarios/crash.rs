@@ -35,6 +35,32 @@ fn full_delete_keeps_every_acknowledged_write() -> turmoil::Result {
     full_keeps_every_acknowledged_write(JournalMode::Delete)
 }
 
+/// The same with four connections (each request statement by statement on one of them): a
+/// crash mid-transaction loses exactly what was not synced.
+#[test]
+fn full_delete_with_four_connections_keeps_every_acknowledged_write() -> turmoil::Result {
+    for seed in SEEDS {
+        let config = StoreConfig { connections: 4, ..config(JournalMode::Delete, Synchronous::Full, None) };
+        let run = crash_run(config, seed, CrashPlan::for_seed(seed))?;
+        let what = format!("DELETE FULL, 4 connections, seed {seed}");
+        assert!(run.lost.is_empty(), "{what}: lost acknowledged writes {:?}", run.lost);
+        assert_integrity_ok(&run, &what);
+        assert_eq!(run.integrity.len(), 2, "{what}");
+        assert!(!run.unknown.is_empty(), "{what}");
+        assert!(run.acked.len() > 100, "{what}: only {} writes acknowledged", run.acked.len());
+    }
+    // And what was not synced is lost, with several connections as with one.
+    let mut losses = Vec::new();
+    for seed in SEEDS {
+        let config = StoreConfig { connections: 4, ..config(JournalMode::Delete, Synchronous::Off, None) };
+        let run = crash_run(config, seed, CrashPlan::for_seed(seed))?;
+        assert_integrity_ok(&run, &format!("DELETE OFF, 4 connections, seed {seed}"));
+        losses.push(run.lost.len());
+    }
+    assert!(losses.iter().any(|&lost| lost > 0), "DELETE OFF, 4 connections: no loss observed {losses:?}");
+    Ok(())
+}
+
 #[test]
 fn full_wal_keeps_every_acknowledged_write() -> turmoil::Result {
     full_keeps_every_acknowledged_write(JournalMode::Wal)
