@@ -19,4 +19,5 @@ mod scaling;
 mod sql;
 mod staleness;
 mod support;
+mod transactions;
 mod txn_check;
