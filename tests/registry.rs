@@ -314,7 +314,7 @@ fn without_the_registration_the_file_is_refused_with_what_is_known() {
     let text = file("");
     let error = parse(&Registry::standard(), Path::new("examples.toml"), &text).expect_err("unregistered");
     assert_eq!((error.line, error.column), (7, 8), "{error}");
-    assert!(error.message.contains("expected `register`, `kv` or `set`"), "{error}");
+    assert!(error.message.contains("expected `register`, `kv`, `set`, `list-append` or `bank`"), "{error}");
     let with_workload = Registry::standard().with_workload(&BlindWrites);
     let error = parse(&with_workload, Path::new("examples.toml"), &text).expect_err("unregistered store");
     assert!(error.message.contains("expected `sqlite` or `quorum`"), "{error}");

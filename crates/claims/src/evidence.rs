@@ -381,7 +381,7 @@ pub const STALENESS: &str = "staleness";
 pub const ENGINES: &str = "engines";
 
 /// Loads everything under `dir`. A missing directory is an error (a mistyped path must not read
-/// as ten claims not measured); an empty one gives empty evidence.
+/// as twelve claims not measured); an empty one gives empty evidence.
 pub fn load(dir: &Path) -> Result<Evidence> {
     let mut evidence = Evidence::default();
     if !dir.exists() {

@@ -10,7 +10,7 @@
 //! - [`claim`] holds the judgments, pure functions of the evidence, one file per claim
 //!   (`claim/c01_memtable.rs` to `claim/c10_durable.rs`, each with its thresholds and unit
 //!   tests), and the helpers several claims share;
-//! - [`judge`] lists the ten claims in ledger order;
+//! - [`judge`] lists the twelve claims in ledger order;
 //! - [`render`] prints the ledger and writes `claims.md` and `claims.json` (no wall-clock time in
 //!   them: the same results give the same bytes);
 //! - `testing` (tests only) builds hand-made evidence for the unit tests.
