@@ -85,12 +85,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
             Ok(result) => result,
             Err(error) => {
                 tally.errors += 1;
-                out.flush()?;
-                eprintln!("lab: error: {error:#}");
-                if args.json {
-                    let line = serde_json::json!({"file": path.display().to_string(), "error": format!("{error:#}")});
-                    writeln!(out, "{line}")?;
-                }
+                report_error(&mut out, path, &error, args.json)?;
                 continue;
             }
         };
@@ -342,12 +337,7 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
             Ok(result) => result,
             Err(error) => {
                 errors += 1;
-                out.flush()?;
-                eprintln!("lab: error: {error:#}");
-                if args.json {
-                    let line = serde_json::json!({"file": path.display().to_string(), "error": format!("{error:#}")});
-                    writeln!(out, "{line}")?;
-                }
+                report_error(&mut out, path, &error, args.json)?;
                 continue;
             }
         };
@@ -380,4 +370,16 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Reports a file that could not be checked: on stderr, and as a JSON line with `--json`; the
+/// other files are still checked.
+fn report_error(out: &mut impl Write, path: &Path, error: &anyhow::Error, json: bool) -> Result<()> {
+    out.flush()?;
+    eprintln!("lab: error: {error:#}");
+    if json {
+        let line = serde_json::json!({"file": path.display().to_string(), "error": format!("{error:#}")});
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }

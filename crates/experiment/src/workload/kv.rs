@@ -28,12 +28,20 @@ pub const MAX_KEYS: usize = 10_000;
 #[derive(Debug, Clone, Copy)]
 pub struct Kv;
 
-/// `distribution = "uniform"` or `distribution = { zipf = 1.0 }`.
+/// `distribution = "uniform"` or `distribution = { zipf = 1.0 }` (also list-append's).
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-enum RawDistribution {
+pub(super) enum RawDistribution {
     Uniform,
     Zipf(f64),
+}
+
+/// The distribution a `distribution` key names (uniform when absent).
+pub(super) fn distribution(raw: Option<&Spanned<RawDistribution>>) -> KeyDistribution {
+    match raw.map(Spanned::get_ref) {
+        None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
+        Some(RawDistribution::Zipf(s)) => KeyDistribution::Zipf(*s),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,10 +72,7 @@ impl WorkloadKind for Kv {
         if let Some(span) = raw.keys.as_ref().map(Spanned::span).filter(|_| keys == 0 || keys > MAX_KEYS) {
             return source.fail(span, format!("keys: expected 1 to {MAX_KEYS} (each key gets a final read)"));
         }
-        let distribution = match raw.distribution.as_ref().map(Spanned::get_ref) {
-            None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
-            Some(RawDistribution::Zipf(s)) => KeyDistribution::Zipf(*s),
-        };
+        let distribution = distribution(raw.distribution.as_ref());
         let workload = KvWorkload { keys, distribution, mix: mix(source, raw.mix.as_ref(), OpMix::default())? };
         if let (Err(e), Some(span)) = (workload.sim_workload().validate(), raw.distribution.as_ref().map(Spanned::span))
         {

@@ -21,9 +21,10 @@ use std::time::Instant;
 
 use history::{Event, EventType};
 use serde::Deserialize;
-use sim::{KeyDistribution, OpMix};
+use sim::OpMix;
 use toml::Spanned;
 
+use super::kv::{distribution, RawDistribution};
 use super::{Check, Configured, Judged, Limits, TxnJudged, WorkloadKind, LISTED};
 use crate::source::{fields_of, Checked, Section};
 
@@ -33,14 +34,6 @@ pub const MAX_KEYS: usize = 10_000;
 /// The list-append workload.
 #[derive(Debug, Clone, Copy)]
 pub struct ListAppend;
-
-/// `distribution = "uniform"` or `distribution = { zipf = 1.0 }`.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum RawDistribution {
-    Uniform,
-    Zipf(f64),
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,10 +66,7 @@ impl WorkloadKind for ListAppend {
         if let Some(span) = raw.keys.as_ref().map(Spanned::span).filter(|_| keys == 0 || keys > MAX_KEYS) {
             return source.fail(span, format!("keys: expected 1 to {MAX_KEYS}"));
         }
-        let distribution = match raw.distribution.as_ref().map(Spanned::get_ref) {
-            None | Some(RawDistribution::Uniform) => KeyDistribution::Uniform,
-            Some(RawDistribution::Zipf(s)) => KeyDistribution::Zipf(*s),
-        };
+        let distribution = distribution(raw.distribution.as_ref());
         let shape = sim::ListAppend {
             keys,
             distribution,
