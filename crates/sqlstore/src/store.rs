@@ -462,6 +462,11 @@ impl Store {
         error
     }
 
+    /// The lock this connection holds on the database file.
+    pub fn lock_held(&self) -> sqlite_vfs::LockKind {
+        self.io.locks().level(Path::new(&self.config.path), self.io.conn())
+    }
+
     /// Whether a transaction is open on this connection.
     pub fn in_transaction(&self) -> bool {
         !self.conn.is_autocommit()
