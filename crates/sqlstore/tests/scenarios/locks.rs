@@ -127,6 +127,34 @@ fn with_a_busy_timeout_a_second_writer_waits_in_simulated_time() -> Result<(), B
     Ok(())
 }
 
+/// With free CPU, a commit's only time is its syncs (20 ms each here), charged after `COMMIT`
+/// returned: the locks it released stay held for the others until then, so a writer arriving
+/// meanwhile is refused (busy timeout 0), and one arriving after it is not.
+#[test]
+fn the_locks_stay_held_through_the_commits_disk_time() -> Result<(), Box<dyn std::error::Error>> {
+    let slow_syncs = sim::disk_cost::DiskCost {
+        per_sync: Duration::from_millis(20),
+        per_sync_in_place: None,
+        sync_p99: None,
+        ..sim::disk_cost::DiskCost::FREE
+    };
+    let config = StoreConfig { cpu: CpuCost::FREE, disk: slow_syncs, ..config(BeginMode::Immediate, Duration::ZERO) };
+    let seen = run(
+        config,
+        vec![
+            Script { start: Duration::ZERO, ops: vec![write("x", 1)] },
+            Script { start: Duration::from_millis(10), ops: vec![write("y", 2)] },
+            Script { start: AFTER_THE_OTHERS, ops: vec![write("z", 3)] },
+        ],
+    )?;
+    let (holder_done, holder) = &seen[0][0];
+    assert!(matches!(holder, Ok(Reply::Ok(_))), "{seen:?}");
+    assert!(*holder_done >= Duration::from_millis(60), "the commit's syncs took their time: {seen:?}");
+    assert!(locked(&seen[1][0].1), "refused during the holder's syncs: {seen:?}");
+    assert!(matches!(seen[2][0].1, Ok(Reply::Ok(_))), "free again afterwards: {seen:?}");
+    Ok(())
+}
+
 /// A writer holds its lock for 40 ms; a reader arrives 10 ms later.
 fn writer_then_reader(begin: BeginMode) -> Result<Seen, Box<dyn std::error::Error>> {
     run(
