@@ -10,15 +10,18 @@
 //! the simulation's thread in wall time (see [`crate::store::Store`]'s `configure`).
 //!
 //! When SQLite does not call its busy handler at all, neither does the server: a transaction
-//! that already holds a read lock (a deferred transaction after its first statement) and is
-//! refused the write lock gets `SQLITE_BUSY` at once (`sqlite3BtreeBeginTrans` invokes the
-//! handler only while the connection has no transaction open on the file: waiting while
-//! holding SHARED could deadlock with the RESERVED holder, who waits for readers to leave).
-//! [`retries`] says which statements are retried.
+//! that already holds a read lock (a deferred transaction that has read) and is refused the
+//! write lock gets `SQLITE_BUSY` at once (`sqlite3BtreeBeginTrans` invokes the handler only
+//! while the connection has no transaction open on the file: waiting while holding SHARED
+//! could deadlock with the RESERVED holder, who waits for readers to leave). A failed `BEGIN`
+//! or first statement releases what it took, and `COMMIT`'s wait for EXCLUSIVE (in
+//! `pager_wait_on_lock`) does call the handler. So [`retries`] asks the lock table what the
+//! connection holds after the refusal: SHARED alone means a reader asking to write, refused
+//! for good.
 
 use std::time::Duration;
 
-use crate::store::BeginMode;
+use sqlite_vfs::LockKind;
 
 /// SQLite's delays (`delays[]` in `sqliteDefaultBusyCallback`), in milliseconds.
 const DELAYS_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
@@ -61,24 +64,24 @@ impl BusyWait {
     }
 }
 
-/// Which statement of a transaction is being retried.
+/// Which call of a transaction got `SQLITE_BUSY`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
     /// `BEGIN`.
     Begin,
-    /// The plan's step with this index (0: the first statement after `BEGIN`).
-    Step(usize),
+    /// A step of the operation's plan (one or more statements).
+    Step,
     /// `COMMIT` (rollback-journal mode: waiting for readers to leave before EXCLUSIVE).
     Commit,
 }
 
-/// Whether SQLite would invoke its busy handler for `SQLITE_BUSY` on `call` of a
-/// transaction begun with `mode` (see the module docs): always, except for a deferred
-/// transaction's statements after its first, which hold a read lock.
-pub fn retries(mode: BeginMode, call: Call) -> bool {
+/// Whether SQLite would invoke its busy handler for `SQLITE_BUSY` on `call`, the
+/// connection holding `held` after the refusal (see the module docs): always, except for a
+/// statement of a transaction that holds only SHARED (it has read and now asks to write).
+pub fn retries(call: Call, held: LockKind) -> bool {
     match call {
         Call::Begin | Call::Commit => true,
-        Call::Step(index) => mode != BeginMode::Deferred || index == 0,
+        Call::Step => held != LockKind::Shared,
     }
 }
 
@@ -111,12 +114,11 @@ mod tests {
     }
 
     #[test]
-    fn a_deferred_transaction_that_read_is_not_retried() {
-        assert!(retries(BeginMode::Deferred, Call::Begin));
-        assert!(retries(BeginMode::Deferred, Call::Step(0)));
-        assert!(!retries(BeginMode::Deferred, Call::Step(1)));
-        assert!(retries(BeginMode::Deferred, Call::Commit));
-        assert!(retries(BeginMode::Immediate, Call::Step(3)));
-        assert!(retries(BeginMode::Exclusive, Call::Commit));
+    fn a_transaction_that_read_is_not_retried_when_it_asks_to_write() {
+        assert!(retries(Call::Begin, LockKind::None));
+        assert!(retries(Call::Step, LockKind::None), "a first statement released what it took");
+        assert!(!retries(Call::Step, LockKind::Shared), "a reader asking to write");
+        assert!(retries(Call::Step, LockKind::Reserved), "a writer waiting for EXCLUSIVE (a cache spill)");
+        assert!(retries(Call::Commit, LockKind::Pending));
     }
 }

@@ -13,7 +13,7 @@
 //! holds SQLite's lock through its commit). Nothing can contend, and this is exactly what the
 //! server did before it had several connections.
 //!
-//! Several connections ([`txn`]): a request's transaction runs statement by statement on its
+//! Several connections (module `txn`): a request's transaction runs statement by statement on its
 //! database connection, `BEGIN` as configured, each statement followed by its share of the
 //! request's CPU time, then `COMMIT`, whose disk time is charged while the locks it released
 //! stay visible to the other connections ([`Store::hold_locks`]), so the others really meet
@@ -256,9 +256,9 @@ struct Shared {
     stores: RefCell<VecDeque<Store>>,
     /// One permit per database connection; FIFO, so requests get connections in arrival order.
     permits: tokio::sync::Semaphore,
-    /// Several connections: transactions run statement by statement ([`txn`]).
+    /// Several connections: transactions run statement by statement (module `txn`).
     pooled: bool,
-    /// How long transactions wait for locks ([`txn`]).
+    /// How long transactions wait for locks (module `txn`).
     busy_timeout: Duration,
     cost: DiskCost,
     /// Where each sync's latency is drawn from.
@@ -484,7 +484,7 @@ fn plan_of(op: &Op) -> Result<Plan, Failure> {
 }
 
 /// How many statements (plan steps) an operation runs at most: its CPU time is shared
-/// between them ([`txn`]).
+/// between them (module `txn`).
 fn statements(op: &Op) -> usize {
     match op {
         Op::Read { .. } | Op::Write { .. } | Op::Add { .. } | Op::ReadSet => 1,

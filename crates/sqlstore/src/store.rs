@@ -5,10 +5,14 @@
 //! a [`Value`], so any value round-trips and `1` and `"1"` stay different keys. A key holding
 //! `nil` reads exactly like an absent key.
 //!
-//! Every operation is one SQLite transaction (`BEGIN IMMEDIATE` ... `COMMIT`) and returns once
-//! SQLite returned; what reached the disk by then depends on [`Synchronous`]. The disk work an
-//! operation caused is read with [`Store::take_disk_work`] so the server can charge simulated
-//! time for it (see [`crate::cost`]).
+//! Every operation is one SQLite transaction (`BEGIN <mode>` ... `COMMIT`; [`BeginMode`], and
+//! read-only operations always `DEFERRED`: [`Access`]) and returns once SQLite returned; what
+//! reached the disk by then depends on [`Synchronous`]. The disk work an operation caused is
+//! read with [`Store::take_disk_work`] so the server can charge simulated time for it (see
+//! [`crate::cost`]). Operations are plans ([`plan`]), run every step at once by the methods
+//! here, or step by step by the server ([`Store::begin`], [`Store::step`], [`Store::commit`],
+//! [`Store::abort`]) when several connections ([`Store::open_pool`]) share the database: their
+//! locks are arbitrated by the VFS ([`crate::vfs::locks`]).
 //!
 //! Crashes: `Sim::crash` drops the host's tasks, and with them the store. Closing the SQLite
 //! connection then would checkpoint and sync (WAL) or finish a journal, turning the crash into
@@ -22,6 +26,7 @@
 //! |---|---|---|---|
 //! | refused inside the transaction (insufficient funds, ...) | rolled back | e.g. [`StoreError::InsufficientFunds`] | definite: no effect |
 //! | disk full or I/O error before the transaction's commit point | rolled back | [`StoreError::Aborted`] (`"disk full"`, `"I/O error"`) | definite: no effect |
+//! | a lock held by another connection past the busy timeout, or a read transaction refused the write lock (SQLite does not wait) | rolled back | [`StoreError::Busy`], [`StoreError::Deadlock`] (`"database is locked"`) | definite: no effect |
 //! | any failure after the commit point, or SQLite did not roll back | ? | [`StoreError::Sqlite`] | unknown |
 //!
 //! The commit point is the VFS's ([`DiskIo::commit_points`]): in WAL mode, the write of the
@@ -400,7 +405,8 @@ impl Store {
         result.map_err(|error| self.abort(error))
     }
 
-    /// Runs [`plan`] `plan` in one transaction, every step at once (see [`Store::transaction`]).
+    /// Runs `plan` ([`plan`]) in one transaction with `access`, every step at once: committed
+    /// if it returns `Ok`, rolled back otherwise ([`Store::abort`] says what a failure means).
     pub fn run(&mut self, access: Access, plan: &mut Plan) -> Result<Value, StoreError> {
         self.transaction(access, plan)
     }
@@ -460,6 +466,11 @@ impl Store {
             let _ = self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
         }
         error
+    }
+
+    /// The lock this connection holds on the database file.
+    pub fn lock_held(&self) -> sqlite_vfs::LockKind {
+        self.io.locks().level(Path::new(&self.config.path), self.io.conn())
     }
 
     /// Whether a transaction is open on this connection.

@@ -3,7 +3,7 @@
 //!
 //! The sequence, for one request:
 //! 1. the frame's NIC receive time; then wait for a free database connection (FIFO);
-//! 2. `BEGIN` as configured ([`BeginMode`]), then each step of the operation's plan (a
+//! 2. `BEGIN` as configured ([`crate::BeginMode`]), then each step of the operation's plan (a
 //!    statement, or a list-append micro-operation), each followed by its share of the
 //!    request's CPU time on the host's CPU timeline;
 //! 3. `COMMIT` (or, after a failure, `ROLLBACK`); its disk time (the commit's syncs) is
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use super::{access, failure, plan_of, statements, Shared, RESTARTING};
 use crate::busy::{self, BusyWait, Call};
-use crate::store::{Access, BeginMode, Flow, Plan, Store, StoreError};
+use crate::store::{Access, Flow, Plan, Store, StoreError};
 use crate::wire::{Failure, Request, Response};
 use history::Value;
 
@@ -77,15 +77,14 @@ impl Shared {
         statements: usize,
         cpu: Duration,
     ) -> Result<Value, StoreError> {
-        let mode = store.config().begin_for(access);
         let share = cpu / u32::try_from(statements.max(1)).unwrap_or(u32::MAX);
         let mut spent = Duration::ZERO;
-        let outcome = self.run_steps(store, (access, mode), &mut plan, share, &mut spent).await;
+        let outcome = self.run_steps(store, access, &mut plan, share, &mut spent).await;
         // What is left of the request's CPU time (a plan that ended early), locks still held.
         self.spend_cpu(cpu.saturating_sub(spent)).await;
         store.hold_locks();
         let ended = match outcome {
-            Ok(out) => match self.locked(store, mode, Call::Commit, Store::commit).await {
+            Ok(out) => match self.locked(store, Call::Commit, Store::commit).await {
                 Ok(()) => Ok(out),
                 Err(error) => Err(store.abort(error)),
             },
@@ -100,15 +99,15 @@ impl Shared {
     async fn run_steps(
         &self,
         store: &mut Store,
-        (access, mode): (Access, BeginMode),
+        access: Access,
         plan: &mut Plan,
         share: Duration,
         spent: &mut Duration,
     ) -> Result<Value, StoreError> {
-        self.locked(store, mode, Call::Begin, |store| store.begin(access)).await?;
+        self.locked(store, Call::Begin, |store| store.begin(access)).await?;
         let mut index = 0;
         loop {
-            let flow = self.locked(store, mode, Call::Step(index), |store| store.step(&mut *plan, index)).await?;
+            let flow = self.locked(store, Call::Step, |store| store.step(&mut *plan, index)).await?;
             self.spend_cpu(share).await;
             *spent = spent.saturating_add(share);
             match flow {
@@ -118,12 +117,11 @@ impl Shared {
         }
     }
 
-    /// Runs `f` (one SQLite call of a transaction begun as `mode`), retrying `SQLITE_BUSY` as
-    /// SQLite's busy handler would, in simulated time (see the module docs).
+    /// Runs `f` (one SQLite call of a transaction), retrying `SQLITE_BUSY` as SQLite's busy
+    /// handler would, in simulated time (see the module docs).
     async fn locked<T>(
         &self,
         store: &mut Store,
-        mode: BeginMode,
         call: Call,
         mut f: impl FnMut(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -132,7 +130,7 @@ impl Shared {
             match f(store) {
                 Err(error) if error.is_busy() => {
                     let stats = &self.model.busy;
-                    if !busy::retries(mode, call) {
+                    if !busy::retries(call, store.lock_held()) {
                         stats.deadlocks.set(stats.deadlocks.get().saturating_add(1));
                         return Err(StoreError::Deadlock);
                     }

@@ -15,11 +15,15 @@ use sqlstore::{BeginMode, JournalMode, SqlSystem, StoreConfig, DATABASE_LOCKED};
 
 use super::common::{call, now, simulation};
 
-/// One client's operations, each sent when the previous one returned, the first at `start`.
+/// One client's operations, each sent when the previous one returned, the first at `start`
+/// (a script starting at [`AFTER_THE_OTHERS`] starts once every other script is done).
 struct Script {
     start: Duration,
     ops: Vec<Operation>,
 }
+
+/// A script's start meaning "when the others are done".
+const AFTER_THE_OTHERS: Duration = Duration::MAX;
 
 /// What each client saw: (simulated time of the answer, answer), in order.
 type Seen = Vec<Vec<(Duration, Result<Reply, CallError>)>>;
@@ -44,14 +48,23 @@ fn run(config: StoreConfig, scripts: Vec<Script>) -> Result<Seen, Box<dyn std::e
     let server = system.clone();
     sim.host("db", move || server.serve("db"));
     let seen: Rc<RefCell<Seen>> = Rc::new(RefCell::new(vec![Vec::new(); scripts.len()]));
+    let others = scripts.iter().filter(|script| script.start != AFTER_THE_OTHERS).count();
+    let done = Rc::new(std::cell::Cell::new(0));
     for (i, script) in scripts.into_iter().enumerate() {
-        let (seen, mut client) = (Rc::clone(&seen), system.client(i));
+        let (seen, done, mut client) = (Rc::clone(&seen), Rc::clone(&done), system.client(i));
         sim.client(format!("c{i}"), async move {
-            tokio::time::sleep(script.start).await;
+            if script.start == AFTER_THE_OTHERS {
+                while done.get() < others {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            } else {
+                tokio::time::sleep(script.start).await;
+            }
             for op in &script.ops {
                 let outcome = call(&mut client, op, Duration::from_secs(20)).await;
                 seen.borrow_mut()[i].push((now(), outcome));
             }
+            done.set(done.get() + 1);
             Ok(())
         });
     }
@@ -114,6 +127,34 @@ fn with_a_busy_timeout_a_second_writer_waits_in_simulated_time() -> Result<(), B
     Ok(())
 }
 
+/// With free CPU, a commit's only time is its syncs (20 ms each here), charged after `COMMIT`
+/// returned: the locks it released stay held for the others until then, so a writer arriving
+/// meanwhile is refused (busy timeout 0), and one arriving after it is not.
+#[test]
+fn the_locks_stay_held_through_the_commits_disk_time() -> Result<(), Box<dyn std::error::Error>> {
+    let slow_syncs = sim::disk_cost::DiskCost {
+        per_sync: Duration::from_millis(20),
+        per_sync_in_place: None,
+        sync_p99: None,
+        ..sim::disk_cost::DiskCost::FREE
+    };
+    let config = StoreConfig { cpu: CpuCost::FREE, disk: slow_syncs, ..config(BeginMode::Immediate, Duration::ZERO) };
+    let seen = run(
+        config,
+        vec![
+            Script { start: Duration::ZERO, ops: vec![write("x", 1)] },
+            Script { start: Duration::from_millis(10), ops: vec![write("y", 2)] },
+            Script { start: AFTER_THE_OTHERS, ops: vec![write("z", 3)] },
+        ],
+    )?;
+    let (holder_done, holder) = &seen[0][0];
+    assert!(matches!(holder, Ok(Reply::Ok(_))), "{seen:?}");
+    assert!(*holder_done >= Duration::from_millis(60), "the commit's syncs took their time: {seen:?}");
+    assert!(locked(&seen[1][0].1), "refused during the holder's syncs: {seen:?}");
+    assert!(matches!(seen[2][0].1, Ok(Reply::Ok(_))), "free again afterwards: {seen:?}");
+    Ok(())
+}
+
 /// A writer holds its lock for 40 ms; a reader arrives 10 ms later.
 fn writer_then_reader(begin: BeginMode) -> Result<Seen, Box<dyn std::error::Error>> {
     run(
@@ -148,7 +189,7 @@ fn deferred_transfers_that_both_read_first_deadlock_and_one_fails_definitely() -
         vec![
             Script { start: Duration::ZERO, ops: vec![transfer("a", "b")] },
             Script { start: Duration::from_millis(5), ops: vec![transfer("b", "a")] },
-            Script { start: Duration::from_millis(500), ops: vec![read_both] },
+            Script { start: AFTER_THE_OTHERS, ops: vec![read_both] },
         ],
     )?;
     let outcomes = [&seen[0][0].1, &seen[1][0].1];
@@ -219,10 +260,15 @@ fn completed(reply: &Value) -> Vec<(String, Value, Value)> {
 /// committed transaction's appends are in the final lists and no refused one's are, each
 /// value once; every read saw a prefix of the final list, ending with the transaction's own
 /// appends to that key.
-fn list_append_is_consistent(begin: BeginMode) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+/// Returns how many transactions committed, were refused, and were refused for a busy
+/// timeout.
+fn list_append_is_consistent(
+    begin: BeginMode,
+    busy_timeout: Duration,
+) -> Result<(u64, u64, u64), Box<dyn std::error::Error>> {
     let config = StoreConfig {
         connections: 4,
-        busy_timeout: Duration::from_millis(30),
+        busy_timeout,
         cpu: CpuCost { per_message: Duration::from_millis(3), per_byte: Duration::ZERO },
         ..config(begin, Duration::ZERO)
     };
@@ -233,7 +279,7 @@ fn list_append_is_consistent(begin: BeginMode) -> Result<(u64, u64), Box<dyn std
         })
         .collect();
     let read_all = (0..3).map(|k| MicroOp::Read { key: s(&format!("k{k}")) }).collect();
-    scripts.push(Script { start: Duration::from_secs(10), ops: vec![Operation::Txn { ops: read_all }] });
+    scripts.push(Script { start: AFTER_THE_OTHERS, ops: vec![Operation::Txn { ops: read_all }] });
     let seen = run(config, scripts)?;
     let Some((_, Ok(Reply::Ok(last)))) = seen[4].first() else { panic!("final read: {:?}", seen[4]) };
     let finals: std::collections::BTreeMap<Value, Vec<Value>> = completed(last)
@@ -245,7 +291,7 @@ fn list_append_is_consistent(begin: BeginMode) -> Result<(u64, u64), Box<dyn std
     let total = present.len();
     present.dedup();
     assert_eq!(present.len(), total, "a value appended twice: {finals:?}");
-    let (mut committed, mut refused) = (0, 0);
+    let (mut committed, mut refused, mut timeouts) = (0, 0, 0);
     for (i, client) in seen.iter().take(4).enumerate() {
         for (n, (_, outcome)) in client.iter().enumerate() {
             let Operation::Txn { ops } = list_txn(i, n) else { unreachable!() };
@@ -269,6 +315,7 @@ fn list_append_is_consistent(begin: BeginMode) -> Result<(u64, u64), Box<dyn std
                 Ok(Reply::Fail(why)) => {
                     assert!(why.starts_with(DATABASE_LOCKED), "unexpected refusal {why}");
                     refused += 1;
+                    timeouts += u64::from(why == DATABASE_LOCKED);
                     for op in &ops {
                         if let MicroOp::Append { key, value } = op {
                             let list = finals.get(key).cloned().unwrap_or_default();
@@ -280,15 +327,29 @@ fn list_append_is_consistent(begin: BeginMode) -> Result<(u64, u64), Box<dyn std
             }
         }
     }
-    Ok((committed, refused))
+    Ok((committed, refused, timeouts))
 }
 
 #[test]
 fn list_append_with_four_connections_has_no_simple_anomaly() -> Result<(), Box<dyn std::error::Error>> {
-    let (committed, refused) = list_append_is_consistent(BeginMode::Immediate)?;
+    let short = Duration::from_millis(30);
+    let (committed, refused, _) = list_append_is_consistent(BeginMode::Immediate, short)?;
     assert!(committed > 0, "immediate: nothing committed");
-    let (committed_deferred, refused_deferred) = list_append_is_consistent(BeginMode::Deferred)?;
+    let (committed_deferred, refused_deferred, _) = list_append_is_consistent(BeginMode::Deferred, short)?;
     assert!(committed_deferred > 0, "deferred: nothing committed");
     assert!(refused + refused_deferred > 0, "no contention at all: the test shows nothing");
+    Ok(())
+}
+
+/// Regression: a list-append step reads, then writes; a deferred transaction refused the
+/// write lock there holds SHARED, and waiting for it (as the server once did) deadlocked with
+/// the committer waiting for readers to leave, until the busy timeout. SQLite does not wait
+/// there: with a long timeout no transaction may be refused for a timeout.
+#[test]
+fn deferred_readers_that_ask_to_write_are_refused_at_once_not_after_the_timeout(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (committed, refused, timeouts) = list_append_is_consistent(BeginMode::Deferred, Duration::from_secs(5))?;
+    assert!(committed > 0 && refused > 0, "committed {committed}, refused {refused}");
+    assert_eq!(timeouts, 0, "refused after the busy timeout: a deadlock was waited out");
     Ok(())
 }
