@@ -79,6 +79,9 @@ pub fn injected(experiment: &str) -> &'static str {
         "random-nemesis" => "Jepsen's random nemesis: partitions, crashes, clock strobes, slow links",
         "disk-io-errors" => "random disk I/O errors",
         "quorum-caveats" => "random partitions of 5 nodes",
+        "bank" | "list-append" => "Jepsen's random nemesis, transactions",
+        "contention-light" => "no fault, hot keys, 4 clients",
+        "contention-heavy" => "no fault, hot keys, 64 clients",
         _ => "its faults",
     }
 }

@@ -27,9 +27,6 @@ pub const CONTENTION_LIGHT: &str = "contention-light";
 /// The same, heavy load.
 pub const CONTENTION_HEAVY: &str = "contention-heavy";
 
-/// What the integrity experiments inject, in a few words.
-pub const RANDOM_NEMESIS: &str = "Jepsen's random nemesis";
-
 /// Transactional integrity on one seed: `Some(true)` when the check failed (a bank invariant
 /// broken, an isolation anomaly), `Some(false)` when it passed and was decided, `None`
 /// otherwise (unknown verdict, failed run, no transaction results).
