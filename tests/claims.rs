@@ -397,8 +397,9 @@ fn missing_results_are_not_measured_with_the_command_to_run() {
     assert!(text.contains("lab run experiments/scaling.toml"), "{text}");
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(empty.join("claims.json")).expect("written")).expect("JSON");
-    assert_eq!(json["not_measured"], 9, "claim 4 is not testable, results or not");
-    assert_eq!(json["not_testable"], 1);
+    assert_eq!(json["not_measured"], 12, "every claim needs results");
+    assert_eq!(json["not_testable"], 0);
+    assert!(text.contains("lab run experiments/contention-light.toml"), "{text}");
 }
 
 #[test]

@@ -282,6 +282,17 @@ pub fn runs(system: &str, n: u64, edit: impl Fn(u64, &mut SeedRecord)) -> Vec<Se
         .collect()
 }
 
+/// The table's check label for these records, as `lab run` would name it from the workload:
+/// the transactional checks when the records carry them, else linearizability.
+fn check_label(records: &[SeedRecord]) -> &'static str {
+    match records.iter().map(|r| r.check).find(|c| *c != Check::Unknown && *c != Check::NotRun) {
+        Some(Check::Serializable | Check::NotSerializable) => "serializable",
+        Some(Check::BankValid | Check::BankInvalid) => "bank-valid",
+        Some(Check::SetValid | Check::SetInvalid) => "set-valid",
+        _ => "linearizable",
+    }
+}
+
 /// Evidence holding these experiments' records, aggregated into rows as `lab claims` does,
 /// each system with the properties it has in the standard experiments (also in its records).
 pub fn from_records(experiments: &[(&str, Vec<SeedRecord>)]) -> Evidence {
@@ -307,7 +318,7 @@ pub fn from_records(experiments: &[(&str, Vec<SeedRecord>)]) -> Evidence {
             Experiment {
                 name: (*name).to_owned(),
                 seeds,
-                rows: aggregate(&records, &systems, "linearizable"),
+                rows: aggregate(&records, &systems, check_label(&records)),
                 records,
                 configs: Vec::new(),
                 properties,

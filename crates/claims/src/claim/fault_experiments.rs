@@ -86,12 +86,17 @@ pub fn injected(experiment: &str) -> &'static str {
     }
 }
 
-/// The experiments present, known ones first in [`FAULT_EXPERIMENTS`] order, then the rest by
-/// name.
+/// The experiments present whose workload is judged one key at a time (linearizable, or a
+/// valid set), known ones first in [`FAULT_EXPERIMENTS`] order, then the rest by name. The
+/// transactional experiments (bank, list-append: judged by invariants and isolation, with no
+/// stale reads or lost writes to count) belong to claims 4, 11 and 12 ([`super::transactions`]).
 pub(crate) fn experiments(evidence: &Evidence) -> Vec<&Experiment> {
+    let per_key = |e: &&Experiment| !super::transactions::is_transactional(e);
     let mut list: Vec<&Experiment> =
-        FAULT_EXPERIMENTS.iter().filter_map(|name| evidence.experiments.get(*name)).collect();
-    list.extend(evidence.experiments.values().filter(|e| !FAULT_EXPERIMENTS.contains(&e.name.as_str())));
+        FAULT_EXPERIMENTS.iter().filter_map(|name| evidence.experiments.get(*name)).filter(per_key).collect();
+    list.extend(
+        evidence.experiments.values().filter(|e| !FAULT_EXPERIMENTS.contains(&e.name.as_str())).filter(per_key),
+    );
     list
 }
 

@@ -27,6 +27,15 @@ pub const CONTENTION_LIGHT: &str = "contention-light";
 /// The same, heavy load.
 pub const CONTENTION_HEAVY: &str = "contention-heavy";
 
+/// Whether `experiment` ran a transactional workload: its table's check is serializability
+/// (list-append) or the bank's invariants, whatever the experiment is called.
+pub fn is_transactional(experiment: &Experiment) -> bool {
+    experiment.rows.first().is_some_and(|row| TRANSACTIONAL_CHECKS.contains(&row.check))
+}
+
+/// The checks of the transactional workloads, as tables name them.
+pub const TRANSACTIONAL_CHECKS: [&str; 2] = ["serializable", "bank-valid"];
+
 /// Transactional integrity on one seed: `Some(true)` when the check failed (a bank invariant
 /// broken, an isolation anomaly), `Some(false)` when it passed and was decided, `None`
 /// otherwise (unknown verdict, failed run, no transaction results).
@@ -79,6 +88,14 @@ pub fn sqlite_words(s: &SqliteSettings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_per_key_claims_leave_the_transactional_experiments_out() {
+        use crate::testing::{txn_evidence, TxnRun};
+        let evidence = txn_evidence(&[TxnRun::broken("quorum", 5, &[1, 2, 3, 4, 5])]);
+        assert!(evidence.experiments.values().all(is_transactional));
+        assert!(super::super::fault_experiments::experiments(&evidence).is_empty());
+    }
 
     #[test]
     fn ratios_pair_seeds_and_skip_a_zero_denominator() {
