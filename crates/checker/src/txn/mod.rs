@@ -10,15 +10,15 @@
 //! Adya's dependency graph and looks for cycles in it.
 //!
 //! Map of the module:
-//! - [`parse`](self::parse): events -> transactions (`ok` committed, `fail` aborted, `info` or
+//! - [`parse`]: events -> transactions (`ok` committed, `fail` aborted, `info` or
 //!   never completed indeterminate), with input errors naming the event.
 //! - `list_append`: per-key version orders and the dependency edges (ww, wr, rw), plus the
 //!   anomalies that need no cycle (G1a, G1b, internal, lost update, incompatible order).
 //! - `realtime`: real-time precedence edges, as a frontier rather than all pairs.
 //! - `graph`: the dependency graph, Tarjan's strongly connected components, shortest paths.
 //! - `cycles`: which cycles to look for in which components, and their classes.
-//! - [`anomaly`](self::anomaly): anomaly classes, isolation levels, explanations.
-//! - [`bank`](self::bank): the bank invariant (constant total, no negative balance).
+//! - [`anomaly`]: anomaly classes, isolation levels, explanations.
+//! - [`bank`]: the bank invariant (constant total, no negative balance).
 //!
 //! # Inference rules (Elle's, for list-append)
 //! - Version order of a key: its longest `ok` read. Every other `ok` read must be a prefix of

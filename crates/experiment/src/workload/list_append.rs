@@ -14,7 +14,7 @@
 //!
 //! A store with transactions runs each one whole (SQLite: one SQLite transaction); a store
 //! without runs its micro-operations one request at a time, as an application would (the
-//! quorum store: see `quorum`'s `steps`).
+//! quorum store: see `sim::steps`).
 
 use std::sync::Arc;
 use std::time::Instant;
