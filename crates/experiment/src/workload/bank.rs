@@ -161,3 +161,23 @@ impl Configured for BankWorkload {
         Box::new(*self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::tests::assert_error;
+
+    /// A file whose workload is the bank, its table ending with `extra` (line 7 on).
+    fn file(extra: &str) -> String {
+        format!(
+            "name = \"t\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n[workload]\nkind = \"bank\"\n\
+             {extra}[[system]]\nname = \"s\"\nkind = \"sqlite\"\n"
+        )
+    }
+
+    #[test]
+    fn bad_banks_are_refused_where_they_are_written() {
+        assert_error(&file("accounts = 1\n"), 7, 12, "accounts");
+        assert_error(&file("max_transfer = 0\n"), 7, 16, "max_transfer");
+        assert_error(&file("total = -5\n"), 7, 9, "total");
+    }
+}

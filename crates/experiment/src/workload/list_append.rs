@@ -185,3 +185,24 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
     }
     judged
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::tests::assert_error;
+
+    /// A file whose workload is list-append, its table ending with `extra` (line 7 on).
+    fn file(extra: &str) -> String {
+        format!(
+            "name = \"t\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n[workload]\nkind = \"list-append\"\n\
+             {extra}[[system]]\nname = \"s\"\nkind = \"sqlite\"\n"
+        )
+    }
+
+    #[test]
+    fn bad_shapes_are_refused_where_they_are_written() {
+        assert_error(&file("max_ops = 0\n"), 7, 11, "max_ops");
+        assert_error(&file("keys = 3\ngeneration_txns = 0\n"), 8, 19, "generation_txns");
+        assert_error(&file("keys = 0\n"), 7, 8, "keys: expected 1 to");
+        assert_error(&file("mix = { read = 1, write = 1 }\n"), 7, 1, "mix");
+    }
+}
