@@ -20,6 +20,12 @@ use super::transactions::{CONTENTION_HEAVY, CONTENTION_LIGHT};
 /// The thresholds this judgment reads from the registration (`experiments/claims/registered.toml`).
 pub const THRESHOLDS: &[&str] = &["slowdown"];
 
+/// What the contention experiments leave out, said with every verdict that rests on them.
+pub const MODEL_LIMIT: &str = "Model limit: a transaction is one request and the contention experiments charge no CPU \
+     per statement, so locks are held only across the commit's disk time, never across client round trips; \
+     interactive transactions or a CPU cost would widen the lock windows (and make deferred transactions \
+     deadlock), which is not measured here";
+
 /// One system under both loads.
 struct Loaded {
     system: String,
@@ -134,7 +140,7 @@ fn decide(claim: Claim, sql: &[Loaded], slowdown: f64) -> Claim {
             format!(
                 "no transactional SQLite system slowed significantly: under heavy load each kept at least {slowdown} \
                  of its light-load rate ({}); the single database serializes its writers, so load queues (latency \
-                 grows) rather than throughput falling",
+                 grows) rather than throughput falling. {MODEL_LIMIT}",
                 names(&kept)
             ),
         );

@@ -163,8 +163,9 @@ fn decide(claim: Claim, pairs: &[Pair], much_higher: f64) -> Claim {
             format!(
                 "without transactions the same store did not commit {much_higher}x as fast ({}): running a \
                  transaction's steps as separate requests pays a round trip and a commit per step, which is more \
-                 work, not less",
-                slower.join(", ")
+                 work, not less. {}",
+                slower.join(", "),
+                super::c04_sql_bottleneck::MODEL_LIMIT
             ),
         );
     }
