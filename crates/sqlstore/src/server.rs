@@ -109,7 +109,8 @@ pub struct BusyStats {
     /// Transactions rolled back when the busy timeout ran out.
     pub timeouts: Cell<u64>,
     /// Transactions rolled back because SQLite would not wait (a deferred transaction that
-    /// read and could not then write).
+    /// read and could not then write: the write lock was taken, or, in WAL mode, its snapshot
+    /// was stale).
     pub deadlocks: Cell<u64>,
 }
 

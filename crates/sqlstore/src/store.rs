@@ -69,8 +69,10 @@ pub enum JournalMode {
     /// Rollback journal, deleted at each commit (`locking_mode=NORMAL`, so SQLite really
     /// creates and deletes `<db>-journal` per transaction).
     Delete,
-    /// Write-ahead log (`locking_mode=EXCLUSIVE`, so the wal-index lives in heap memory and
-    /// no shared memory is needed).
+    /// Write-ahead log. With one connection, `locking_mode=EXCLUSIVE`: SQLite keeps the
+    /// wal-index in its heap memory and needs no shared memory. With several,
+    /// `locking_mode=NORMAL`: the connections share one wal-index and its lock slots
+    /// ([`crate::vfs::shm`]), as the processes of a host share the `-shm` file.
     Wal,
 }
 
@@ -79,13 +81,6 @@ impl JournalMode {
         match self {
             JournalMode::Delete => "delete",
             JournalMode::Wal => "wal",
-        }
-    }
-
-    fn locking_mode(self) -> &'static str {
-        match self {
-            JournalMode::Delete => "normal",
-            JournalMode::Wal => "exclusive",
         }
     }
 }
@@ -217,8 +212,7 @@ impl StoreConfig {
         }
     }
 
-    /// Checks what SQLite cannot check itself: the number of connections, and that several
-    /// connections run in a mode whose locks they can share.
+    /// Checks what SQLite cannot check itself: the number of connections.
     pub fn validate(&self) -> Result<(), StoreError> {
         if self.connections == 0 || self.connections > MAX_CONNECTIONS {
             return Err(StoreError::Config(format!(
@@ -226,14 +220,16 @@ impl StoreConfig {
                 self.connections
             )));
         }
-        if self.connections > 1 && self.journal_mode == JournalMode::Wal {
-            return Err(StoreError::Config(format!(
-                "connections is {}: WAL mode serves one connection (it runs with locking_mode=EXCLUSIVE, \
-                 without a shared wal-index); use journal mode DELETE for several",
-                self.connections
-            )));
-        }
         Ok(())
+    }
+
+    /// SQLite's `locking_mode` for this store (see [`JournalMode`]): `exclusive` only for WAL
+    /// with a single connection.
+    fn locking_mode(&self) -> &'static str {
+        match (self.journal_mode, self.connections) {
+            (JournalMode::Wal, 1) => "exclusive",
+            _ => "normal",
+        }
     }
 }
 
@@ -343,16 +339,17 @@ impl Store {
         Ok(())
     }
 
-    /// Sets and verifies the pragmas: locking mode before journal mode (WAL needs exclusive
-    /// locking, see [`JournalMode`]), then `synchronous`, and temporary tables in memory.
+    /// Sets and verifies the pragmas: locking mode before journal mode (WAL with one
+    /// connection runs with exclusive locking, see [`JournalMode`]), then `synchronous`, and temporary tables in memory.
     /// SQLite's busy handler is turned off (rusqlite sets a 5 s one): it would sleep in wall
     /// time, and the server waits for locks in simulated time instead.
     fn configure(&mut self) -> Result<(), StoreError> {
         self.conn.busy_timeout(Duration::ZERO)?;
         let mode = self.config.journal_mode;
+        let locking_mode = self.config.locking_mode();
         let locking: String =
-            self.conn.query_row(&format!("PRAGMA locking_mode={}", mode.locking_mode()), [], |row| row.get(0))?;
-        expect_pragma("locking_mode", mode.locking_mode(), &locking)?;
+            self.conn.query_row(&format!("PRAGMA locking_mode={locking_mode}"), [], |row| row.get(0))?;
+        expect_pragma("locking_mode", locking_mode, &locking)?;
         let journal: String =
             self.conn.query_row(&format!("PRAGMA journal_mode={}", mode.sql()), [], |row| row.get(0))?;
         expect_pragma("journal_mode", mode.sql(), &journal)?;

@@ -33,6 +33,10 @@
 //! - locks are arbitrated between the connections of the host's store by its
 //!   [`LockTable`] (SQLite's rollback-journal protocol, see [`locks`]): a conflict is
 //!   `SQLITE_BUSY` at once, never a wait;
+//! - WAL mode's wal-index is one shared memory for all the store's connections, with its own
+//!   lock slots ([`shm`]; the SQLite methods that reach it are in `shm_methods`, the crate's
+//!   one unsafe module). With a single connection the store runs WAL with
+//!   `locking_mode=EXCLUSIVE`, where SQLite keeps the wal-index in its own heap memory instead;
 //! - `random` draws from a seeded RNG (but see the limit below: SQLite never asks this VFS)
 //!   and `sleep` returns at once.
 //!
@@ -64,6 +68,7 @@
 //! deterministic. `temp_store=MEMORY` keeps temporary files (and their names) off the disk.
 
 use std::cell::RefCell;
+use std::ffi::CStr;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -76,6 +81,8 @@ use sqlite_vfs::{DatabaseHandle, LockKind, OpenAccess, OpenOptions, Vfs, WalDisa
 pub mod disk;
 mod disk_io;
 pub mod locks;
+pub mod shm;
+mod shm_methods;
 mod sim_disk;
 
 pub use disk::{Access, Disk, DiskFile};
@@ -86,6 +93,10 @@ pub use sim_disk::{check_in_host, SimDisk};
 /// The name the VFS is registered under.
 pub const VFS_NAME: &str = "turmoil-simdisk";
 
+/// The name `sqlite-vfs`'s layer of it is registered under: the same VFS without shared
+/// memory (see [`shm_methods`]). SQLite is never opened on it directly.
+const FILES_VFS_NAME: &CStr = c"turmoil-simdisk-files";
+
 /// The VFS could not be registered with SQLite.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("registering the SQLite VFS {VFS_NAME:?}: {0}")]
@@ -95,7 +106,11 @@ pub struct RegisterError(String);
 pub fn register() -> Result<(), RegisterError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
-        .get_or_init(|| sqlite_vfs::register(VFS_NAME, DiskVfs::default(), false).map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            let files = FILES_VFS_NAME.to_str().map_err(|e| e.to_string())?;
+            sqlite_vfs::register(files, DiskVfs::default(), false).map_err(|e| e.to_string())?;
+            shm_methods::register(FILES_VFS_NAME, c"turmoil-simdisk")
+        })
         .clone()
         .map_err(RegisterError)
 }
@@ -454,7 +469,7 @@ impl DatabaseHandle for VfsFile {
     }
 
     fn wal_index(&self, _readonly: bool) -> io::Result<WalDisabled> {
-        // WAL runs with `locking_mode=EXCLUSIVE`, which keeps the wal-index in heap memory.
+        // Never asked: the VFS's shared-memory methods are `shm_methods`', not sqlite-vfs's.
         Ok(WalDisabled)
     }
 }

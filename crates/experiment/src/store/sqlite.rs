@@ -121,15 +121,6 @@ fn config(source: Source<'_>, raw: &RawSqlite) -> Checked<StoreConfig> {
         let max = u64::try_from(MAX_CONNECTIONS).unwrap_or(u64::MAX);
         let count = source.count(connections, "connections", max)?;
         config.connections = usize::try_from(count).unwrap_or(usize::MAX);
-        if config.connections > 1 && config.journal_mode == JournalMode::Wal {
-            return source.fail(
-                connections.span(),
-                format!(
-                    "connections = {count}: WAL mode serves one connection (it runs with \
-                     locking_mode=EXCLUSIVE, without a shared wal-index); set journal = \"delete\""
-                ),
-            );
-        }
     }
     if let Some(begin) = &raw.begin {
         config.begin = match begin.get_ref() {
@@ -266,6 +257,8 @@ mod tests {
         assert_eq!(config.busy_timeout, Duration::from_secs(5));
         let set = parsed("journal = \"delete\"\nconnections = 16\nbegin = \"deferred\"\nbusy_timeout = \"0s\"\n");
         assert_eq!((set.connections, set.begin, set.busy_timeout), (16, BeginMode::Deferred, Duration::ZERO));
+        let wal = parsed("connections = 4\n");
+        assert_eq!((wal.journal_mode, wal.connections), (JournalMode::Wal, 4), "WAL shares its wal-index");
         assert_eq!(
             parsed("begin = \"exclusive\"\nbusy_timeout = \"250ms\"\n").busy_timeout,
             Duration::from_millis(250)
@@ -286,7 +279,6 @@ mod tests {
     fn bad_concurrency_keys_are_refused_where_they_are_wrong() {
         assert_error(&file("journal = \"delete\"\nconnections = 0\n"), 11, 15, "connections = 0: expected 1 to 256");
         assert_error(&file("journal = \"delete\"\nconnections = 257\n"), 11, 15, "expected 1 to 256");
-        assert_error(&file("connections = 2\n"), 10, 15, "WAL mode serves one connection");
         assert_error(&file("begin = \"eventually\"\n"), 10, 9, "unknown variant");
         assert_error(&file("busy_timeout = \"forever\"\n"), 10, 16, "busy_timeout: `forever` is not a duration");
         assert_error(&file("busy_timeout = \"2m\"\n"), 10, 16, "busy_timeout: at most 60s");

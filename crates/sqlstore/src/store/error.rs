@@ -91,7 +91,9 @@ pub enum StoreError {
     },
     /// A transaction that holds a read lock needs the write lock another connection holds:
     /// SQLite does not wait (its busy handler is not invoked: waiting could deadlock) and the
-    /// transaction was rolled back.
+    /// transaction was rolled back. In WAL mode the same answer comes when the write lock is
+    /// free but another connection committed since this transaction's snapshot
+    /// (`SQLITE_BUSY_SNAPSHOT`): waiting would never make the snapshot current.
     #[error(
         "{DATABASE_LOCKED}: the transaction read, then could not take the write lock (deadlock; SQLite does not wait)"
     )]

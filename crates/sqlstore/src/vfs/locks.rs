@@ -31,6 +31,7 @@ use std::sync::Mutex;
 use sqlite_vfs::LockKind;
 
 use super::lock;
+use super::shm::SharedMemory;
 
 /// A connection of the host's store (its index in the server's pool).
 pub type ConnId = u64;
@@ -72,10 +73,12 @@ impl Held {
     }
 }
 
-/// The file locks of one host's database files, shared by its connections.
+/// The file locks of one host's database files, shared by its connections, and their WAL
+/// shared memory ([`SharedMemory`]: the `-shm` file's mapping and its lock slots).
 #[derive(Debug, Default)]
 pub struct LockTable {
     files: Mutex<BTreeMap<PathBuf, BTreeMap<ConnId, Held>>>,
+    shm: SharedMemory,
 }
 
 impl LockTable {
@@ -139,11 +142,17 @@ impl LockTable {
         files.get(path).is_some_and(|holders| holders.values().any(|held| held.seen() >= rank(LockKind::Reserved)))
     }
 
+    /// The WAL shared memory of the host's databases.
+    pub fn shm(&self) -> &SharedMemory {
+        &self.shm
+    }
+
     /// From now on, `conn`'s unlocks keep its highest level visible to the others until
     /// [`LockTable::release_held`] (see the module docs). Covers the files `conn` has locked
     /// so far (the server holds just before `COMMIT`, when every lock it will release is
     /// taken, except EXCLUSIVE, which is kept as it is reached).
     pub fn hold(&self, conn: ConnId) {
+        self.shm.hold(conn);
         let mut files = lock(&self.files);
         for holders in files.values_mut() {
             let held = holders.entry(conn).or_default();
@@ -151,8 +160,10 @@ impl LockTable {
         }
     }
 
-    /// Ends [`LockTable::hold`]: the others now see what `conn` really holds.
+    /// Ends [`LockTable::hold`]: the others now see what `conn` really holds (file locks and
+    /// WAL slots).
     pub fn release_held(&self, conn: ConnId) {
+        self.shm.release_held(conn);
         let mut files = lock(&self.files);
         for holders in files.values_mut() {
             if let Some(held) = holders.get_mut(&conn) {

@@ -61,6 +61,23 @@ fn full_delete_with_four_connections_keeps_every_acknowledged_write() -> turmoil
     Ok(())
 }
 
+/// WAL with four connections: they share one wal-index (`sqlstore::vfs::shm`); a crash
+/// zeroes it with the host's memory, and recovery rebuilds it from the log.
+#[test]
+fn full_wal_with_four_connections_keeps_every_acknowledged_write() -> turmoil::Result {
+    for seed in SEEDS {
+        let config = StoreConfig { connections: 4, ..config(JournalMode::Wal, Synchronous::Full, None) };
+        let run = crash_run(config, seed, CrashPlan::for_seed(seed))?;
+        let what = format!("WAL FULL, 4 connections, seed {seed}");
+        assert!(run.lost.is_empty(), "{what}: lost acknowledged writes {:?}", run.lost);
+        assert_integrity_ok(&run, &what);
+        assert_eq!(run.integrity.len(), 2, "{what}");
+        assert!(!run.unknown.is_empty(), "{what}");
+        assert!(run.acked.len() > 100, "{what}: only {} writes acknowledged", run.acked.len());
+    }
+    Ok(())
+}
+
 #[test]
 fn full_wal_keeps_every_acknowledged_write() -> turmoil::Result {
     full_keeps_every_acknowledged_write(JournalMode::Wal)

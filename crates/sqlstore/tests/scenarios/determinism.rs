@@ -18,16 +18,18 @@ fn same_seed_same_observations() -> turmoil::Result {
 
 #[test]
 fn same_seed_same_observations_with_four_connections() -> turmoil::Result {
-    let config = StoreConfig {
-        journal_mode: JournalMode::Delete,
-        synchronous: Synchronous::Full,
-        connections: 4,
-        seed: 11,
-        ..StoreConfig::default()
-    };
-    let first = crash_run(config.clone(), 5, CrashPlan::for_seed(5))?;
-    let second = crash_run(config, 5, CrashPlan::for_seed(5))?;
-    assert!(first.observations.len() > 100);
-    assert_eq!(first, second);
+    for journal_mode in [JournalMode::Delete, JournalMode::Wal] {
+        let config = StoreConfig {
+            journal_mode,
+            synchronous: Synchronous::Full,
+            connections: 4,
+            seed: 11,
+            ..StoreConfig::default()
+        };
+        let first = crash_run(config.clone(), 5, CrashPlan::for_seed(5))?;
+        let second = crash_run(config, 5, CrashPlan::for_seed(5))?;
+        assert!(first.observations.len() > 100, "{journal_mode:?}");
+        assert_eq!(first, second, "{journal_mode:?}");
+    }
     Ok(())
 }

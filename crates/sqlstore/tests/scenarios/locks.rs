@@ -28,10 +28,10 @@ const AFTER_THE_OTHERS: Duration = Duration::MAX;
 /// What each client saw: (simulated time of the answer, answer), in order.
 type Seen = Vec<Vec<(Duration, Result<Reply, CallError>)>>;
 
-/// Two connections, rollback-journal mode, `begin`, `busy_timeout`, 40 ms of CPU per request.
-fn config(begin: BeginMode, busy_timeout: Duration) -> StoreConfig {
+/// Two connections in journal mode `mode`, `begin`, `busy_timeout`, 40 ms of CPU per request.
+fn config_in(mode: JournalMode, begin: BeginMode, busy_timeout: Duration) -> StoreConfig {
     StoreConfig {
-        journal_mode: JournalMode::Delete,
+        journal_mode: mode,
         connections: 2,
         begin,
         busy_timeout,
@@ -90,9 +90,9 @@ fn locked(outcome: &Result<Reply, CallError>) -> bool {
 
 /// A long writer (4 appends, 40 ms) holds RESERVED from its `BEGIN IMMEDIATE`; a second
 /// writer arriving 10 ms later.
-fn writer_then_writer(busy_timeout: Duration) -> Result<Seen, Box<dyn std::error::Error>> {
+fn writer_then_writer(mode: JournalMode, busy_timeout: Duration) -> Result<Seen, Box<dyn std::error::Error>> {
     run(
-        config(BeginMode::Immediate, busy_timeout),
+        config_in(mode, BeginMode::Immediate, busy_timeout),
         vec![
             Script { start: Duration::ZERO, ops: vec![appends("l", 0..4)] },
             Script {
@@ -105,7 +105,14 @@ fn writer_then_writer(busy_timeout: Duration) -> Result<Seen, Box<dyn std::error
 
 #[test]
 fn without_a_busy_timeout_a_second_writer_fails_definitely() -> Result<(), Box<dyn std::error::Error>> {
-    let seen = writer_then_writer(Duration::ZERO)?;
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        second_writer_fails_definitely(mode)?;
+    }
+    Ok(())
+}
+
+fn second_writer_fails_definitely(mode: JournalMode) -> Result<(), Box<dyn std::error::Error>> {
+    let seen = writer_then_writer(mode, Duration::ZERO)?;
     assert!(matches!(seen[0][0].1, Ok(Reply::Ok(_))), "the holder commits: {:?}", seen[0]);
     assert!(locked(&seen[1][0].1), "the second writer is refused at once: {:?}", seen[1]);
     assert!(seen[1][0].0 < seen[0][0].0, "refused while the holder runs: {seen:?}");
@@ -116,7 +123,14 @@ fn without_a_busy_timeout_a_second_writer_fails_definitely() -> Result<(), Box<d
 
 #[test]
 fn with_a_busy_timeout_a_second_writer_waits_in_simulated_time() -> Result<(), Box<dyn std::error::Error>> {
-    let seen = writer_then_writer(Duration::from_secs(5))?;
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        second_writer_waits(mode)?;
+    }
+    Ok(())
+}
+
+fn second_writer_waits(mode: JournalMode) -> Result<(), Box<dyn std::error::Error>> {
+    let seen = writer_then_writer(mode, Duration::from_secs(5))?;
     let (holder_done, holder) = &seen[0][0];
     let (waiter_done, waiter) = &seen[1][0];
     assert!(matches!(holder, Ok(Reply::Ok(_))), "{seen:?}");
@@ -132,13 +146,21 @@ fn with_a_busy_timeout_a_second_writer_waits_in_simulated_time() -> Result<(), B
 /// meanwhile is refused (busy timeout 0), and one arriving after it is not.
 #[test]
 fn the_locks_stay_held_through_the_commits_disk_time() -> Result<(), Box<dyn std::error::Error>> {
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        locks_stay_held_through_the_commits_disk_time(mode)?;
+    }
+    Ok(())
+}
+
+fn locks_stay_held_through_the_commits_disk_time(mode: JournalMode) -> Result<(), Box<dyn std::error::Error>> {
     let slow_syncs = sim::disk_cost::DiskCost {
         per_sync: Duration::from_millis(20),
         per_sync_in_place: None,
         sync_p99: None,
         ..sim::disk_cost::DiskCost::FREE
     };
-    let config = StoreConfig { cpu: CpuCost::FREE, disk: slow_syncs, ..config(BeginMode::Immediate, Duration::ZERO) };
+    let config =
+        StoreConfig { cpu: CpuCost::FREE, disk: slow_syncs, ..config_in(mode, BeginMode::Immediate, Duration::ZERO) };
     let seen = run(
         config,
         vec![
@@ -149,16 +171,19 @@ fn the_locks_stay_held_through_the_commits_disk_time() -> Result<(), Box<dyn std
     )?;
     let (holder_done, holder) = &seen[0][0];
     assert!(matches!(holder, Ok(Reply::Ok(_))), "{seen:?}");
-    assert!(*holder_done >= Duration::from_millis(60), "the commit's syncs took their time: {seen:?}");
+    // Rollback journal: journal, database and directory syncs; WAL: the log's one sync (its
+    // directory was synced when the store opened).
+    let syncs = if mode == JournalMode::Wal { 20 } else { 60 };
+    assert!(*holder_done >= Duration::from_millis(syncs), "the commit's syncs took their time: {seen:?}");
     assert!(locked(&seen[1][0].1), "refused during the holder's syncs: {seen:?}");
     assert!(matches!(seen[2][0].1, Ok(Reply::Ok(_))), "free again afterwards: {seen:?}");
     Ok(())
 }
 
 /// A writer holds its lock for 40 ms; a reader arrives 10 ms later.
-fn writer_then_reader(begin: BeginMode) -> Result<Seen, Box<dyn std::error::Error>> {
+fn writer_then_reader(mode: JournalMode, begin: BeginMode) -> Result<Seen, Box<dyn std::error::Error>> {
     run(
-        config(begin, Duration::ZERO),
+        config_in(mode, begin, Duration::ZERO),
         vec![
             Script { start: Duration::ZERO, ops: vec![appends("l", 0..4)] },
             Script { start: Duration::from_millis(10), ops: vec![Operation::Read { key: Some(s("x")) }] },
@@ -168,19 +193,42 @@ fn writer_then_reader(begin: BeginMode) -> Result<Seen, Box<dyn std::error::Erro
 
 #[test]
 fn exclusive_blocks_readers_in_rollback_mode_and_immediate_does_not() -> Result<(), Box<dyn std::error::Error>> {
-    let exclusive = writer_then_reader(BeginMode::Exclusive)?;
+    let exclusive = writer_then_reader(JournalMode::Delete, BeginMode::Exclusive)?;
     assert!(matches!(exclusive[0][0].1, Ok(Reply::Ok(_))), "{exclusive:?}");
     assert!(locked(&exclusive[1][0].1), "EXCLUSIVE keeps the reader out: {exclusive:?}");
-    let immediate = writer_then_reader(BeginMode::Immediate)?;
+    let immediate = writer_then_reader(JournalMode::Delete, BeginMode::Immediate)?;
     assert_eq!(immediate[1][0].1, Ok(Reply::Ok(Value::Nil)), "RESERVED lets the reader in: {immediate:?}");
     assert!(immediate[1][0].0 < immediate[0][0].0, "the reader did not wait for the writer: {immediate:?}");
+    Ok(())
+}
+
+/// WAL: readers never wait for the writer, whatever its begin mode (`EXCLUSIVE` is
+/// `IMMEDIATE` there), and read the last committed state.
+#[test]
+fn in_wal_mode_no_writer_blocks_a_reader() -> Result<(), Box<dyn std::error::Error>> {
+    for begin in [BeginMode::Exclusive, BeginMode::Immediate, BeginMode::Deferred] {
+        let seen = writer_then_reader(JournalMode::Wal, begin)?;
+        assert!(matches!(seen[0][0].1, Ok(Reply::Ok(_))), "{begin:?}: {seen:?}");
+        assert_eq!(seen[1][0].1, Ok(Reply::Ok(Value::Nil)), "{begin:?}: the reader got in: {seen:?}");
+        assert!(seen[1][0].0 < seen[0][0].0, "{begin:?}: the reader did not wait: {seen:?}");
+    }
     Ok(())
 }
 
 #[test]
 fn deferred_transfers_that_both_read_first_deadlock_and_one_fails_definitely() -> Result<(), Box<dyn std::error::Error>>
 {
-    let mut config = config(BeginMode::Deferred, Duration::from_secs(5));
+    // Rollback journal: a deadlock (each holds SHARED, one wants EXCLUSIVE). WAL: the second
+    // to write finds the first holding the write slot, or its snapshot stale once the first
+    // committed (`SQLITE_BUSY_SNAPSHOT`); either way SQLite does not wait.
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        deferred_transfers_conflict(mode)?;
+    }
+    Ok(())
+}
+
+fn deferred_transfers_conflict(mode: JournalMode) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = config_in(mode, BeginMode::Deferred, Duration::from_secs(5));
     config.initial = vec![(s("a"), Value::Int(10)), (s("b"), Value::Int(10))];
     let transfer = |from: &str, to: &str| Operation::Transfer { from: s(from), to: s(to), amount: 3 };
     let read_both = Operation::ReadMany { keys: vec![s("a"), s("b")] };
@@ -205,7 +253,14 @@ fn deferred_transfers_that_both_read_first_deadlock_and_one_fails_definitely() -
 
 #[test]
 fn immediate_transfers_serialise_and_both_commit() -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = config(BeginMode::Immediate, Duration::from_secs(5));
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        immediate_transfers_serialise(mode)?;
+    }
+    Ok(())
+}
+
+fn immediate_transfers_serialise(mode: JournalMode) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = config_in(mode, BeginMode::Immediate, Duration::from_secs(5));
     config.initial = vec![(s("a"), Value::Int(10)), (s("b"), Value::Int(10))];
     let transfer = |from: &str, to: &str| Operation::Transfer { from: s(from), to: s(to), amount: 3 };
     let seen = run(
@@ -220,12 +275,15 @@ fn immediate_transfers_serialise_and_both_commit() -> Result<(), Box<dyn std::er
 }
 
 #[test]
-fn several_connections_are_refused_in_wal_mode() {
-    let config = StoreConfig { journal_mode: JournalMode::Wal, connections: 2, ..StoreConfig::default() };
-    let error = config.validate().expect_err("WAL serves one connection");
-    assert!(error.to_string().contains("WAL"), "{error}");
-    let none = StoreConfig { connections: 0, ..StoreConfig::default() };
-    assert!(none.validate().is_err());
+fn a_store_has_one_to_max_connections_in_either_mode() {
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        let two = StoreConfig { journal_mode: mode, connections: 2, ..StoreConfig::default() };
+        assert!(two.validate().is_ok(), "{mode:?}");
+        let none = StoreConfig { journal_mode: mode, connections: 0, ..StoreConfig::default() };
+        assert!(none.validate().is_err(), "{mode:?}");
+        let many = StoreConfig { journal_mode: mode, connections: sqlstore::MAX_CONNECTIONS + 1, ..two };
+        assert!(many.validate().is_err(), "{mode:?}");
+    }
 }
 
 /// Client `i`'s `n`-th list-append transaction: three micro-operations over keys k0..k2,
@@ -263,6 +321,7 @@ fn completed(reply: &Value) -> Vec<(String, Value, Value)> {
 /// Returns how many transactions committed, were refused, and were refused for a busy
 /// timeout.
 fn list_append_is_consistent(
+    mode: JournalMode,
     begin: BeginMode,
     busy_timeout: Duration,
 ) -> Result<(u64, u64, u64), Box<dyn std::error::Error>> {
@@ -270,7 +329,7 @@ fn list_append_is_consistent(
         connections: 4,
         busy_timeout,
         cpu: CpuCost { per_message: Duration::from_millis(3), per_byte: Duration::ZERO },
-        ..config(begin, Duration::ZERO)
+        ..config_in(mode, begin, Duration::ZERO)
     };
     let mut scripts: Vec<Script> = (0..4)
         .map(|i| Script {
@@ -333,11 +392,13 @@ fn list_append_is_consistent(
 #[test]
 fn list_append_with_four_connections_has_no_simple_anomaly() -> Result<(), Box<dyn std::error::Error>> {
     let short = Duration::from_millis(30);
-    let (committed, refused, _) = list_append_is_consistent(BeginMode::Immediate, short)?;
-    assert!(committed > 0, "immediate: nothing committed");
-    let (committed_deferred, refused_deferred, _) = list_append_is_consistent(BeginMode::Deferred, short)?;
-    assert!(committed_deferred > 0, "deferred: nothing committed");
-    assert!(refused + refused_deferred > 0, "no contention at all: the test shows nothing");
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        let (committed, refused, _) = list_append_is_consistent(mode, BeginMode::Immediate, short)?;
+        assert!(committed > 0, "{mode:?}, immediate: nothing committed");
+        let (committed_deferred, refused_deferred, _) = list_append_is_consistent(mode, BeginMode::Deferred, short)?;
+        assert!(committed_deferred > 0, "{mode:?}, deferred: nothing committed");
+        assert!(refused + refused_deferred > 0, "{mode:?}: no contention at all: the test shows nothing");
+    }
     Ok(())
 }
 
@@ -348,8 +409,11 @@ fn list_append_with_four_connections_has_no_simple_anomaly() -> Result<(), Box<d
 #[test]
 fn deferred_readers_that_ask_to_write_are_refused_at_once_not_after_the_timeout(
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (committed, refused, timeouts) = list_append_is_consistent(BeginMode::Deferred, Duration::from_secs(5))?;
-    assert!(committed > 0 && refused > 0, "committed {committed}, refused {refused}");
-    assert_eq!(timeouts, 0, "refused after the busy timeout: a deadlock was waited out");
+    for mode in [JournalMode::Delete, JournalMode::Wal] {
+        let (committed, refused, timeouts) =
+            list_append_is_consistent(mode, BeginMode::Deferred, Duration::from_secs(5))?;
+        assert!(committed > 0 && refused > 0, "{mode:?}: committed {committed}, refused {refused}");
+        assert_eq!(timeouts, 0, "{mode:?}: refused after the busy timeout: a deadlock was waited out");
+    }
     Ok(())
 }
