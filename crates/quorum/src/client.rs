@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use history::Value;
 use sim::frame::{self, FrameDecoder, MAX_REPLY_FRAME};
-use sim::steps::SingleKey;
+use sim::steps::{Guard, SingleKey};
 use sim::{CallError, Client, Operation, Reply};
 use turmoil::net::TcpStream;
 
@@ -89,6 +89,8 @@ pub struct QuorumClient {
     down_until: BTreeMap<usize, Duration>,
     next_id: u64,
     messages: Rc<Cell<u64>>,
+    /// How transfers and list-append steps write back what they read.
+    guard: Guard,
 }
 
 impl QuorumClient {
@@ -112,7 +114,14 @@ impl QuorumClient {
             down_until: BTreeMap::new(),
             next_id: 0,
             messages,
+            guard: Guard::Plain,
         }
+    }
+
+    /// The same client writing back steps' reads as `guard` says ([`sim::steps`]).
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// The same client routing by `routing`.
@@ -275,7 +284,8 @@ impl Client for QuorumClient {
     /// A transfer, a multi-key read or a transaction runs as an application without
     /// transactions runs it: its steps one request at a time ([`sim::steps`]).
     async fn call(&mut self, operation: &Operation) -> Result<Reply, CallError> {
-        match sim::steps::run_steps(self, operation).await {
+        let guard = self.guard;
+        match sim::steps::run_guarded(self, operation, guard).await {
             Some(outcome) => outcome,
             None => self.single(operation).await,
         }

@@ -23,6 +23,7 @@ use crate::config::NodeConfig;
 use crate::level::Level;
 use crate::ring::Ring;
 use crate::server::{self, CommitLogCounts, NodeSetup, Restarts};
+use sim::steps::Guard;
 
 /// How the cluster is built.
 #[derive(Debug, Clone)]
@@ -54,6 +55,9 @@ pub struct ClusterConfig {
     /// [`lsm::commit_log`]). A simulator economy for fault-free runs only: see
     /// [`crate::server::NodeSetup::log_buffer`].
     pub commitlog_buffer: usize,
+    /// How clients write back what a transfer or list-append step read ([`Guard::Plain`],
+    /// the default: a plain write; [`Guard::Cas`]: a compare-and-set through Paxos).
+    pub guard: Guard,
 }
 
 impl ClusterConfig {
@@ -74,6 +78,7 @@ impl ClusterConfig {
             write: None,
             token_aware: true,
             commitlog_buffer: 0,
+            guard: Guard::Plain,
         }
     }
 
@@ -201,7 +206,8 @@ impl System for QuorumSystem {
 
     fn client(&self, client: usize) -> QuorumClient {
         let quorum_client =
-            QuorumClient::new(self.servers(), client, (self.config.read, self.config.write), Rc::clone(&self.messages));
+            QuorumClient::new(self.servers(), client, (self.config.read, self.config.write), Rc::clone(&self.messages))
+                .with_guard(self.config.guard);
         if !self.config.token_aware {
             return quorum_client;
         }

@@ -27,6 +27,10 @@
 //! disk = "measured"        # every node's disk profile (see `store::disk`; default measured)
 //! token_aware = true       # clients send each operation to a replica of its key (default
 //!                          # true, as the common drivers); false: one coordinator per client
+//! guard = "cas"            # "plain" | "cas" (default plain): how a transfer's or list-append's
+//!                          # steps write back what they read: a plain write, or a
+//!                          # compare-and-set through Paxos, re-read and retried on a mismatch
+//!                          # (sim::steps)
 //! ```
 //!
 //! `read_path`: `cassandra` sends a read at level R to exactly R replicas in snitch order, one
@@ -45,6 +49,7 @@ use quorum::config::{ReadPath, SpeculativeRetry};
 use quorum::level::{self, Access, LevelError};
 use quorum::{ClusterConfig, Hints, Level, Mode, QuorumSystem, ReadRepair};
 use serde::Deserialize;
+use sim::steps::Guard;
 use sim::{SimConfig, SimError};
 use toml::Spanned;
 
@@ -97,6 +102,17 @@ struct RawQuorum {
     speculative_retry: Option<Spanned<String>>,
     disk: Option<Spanned<RawDisk>>,
     token_aware: Option<bool>,
+    guard: Option<RawGuard>,
+}
+
+/// `guard = "plain"` or `"cas"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawGuard {
+    /// Plain writes.
+    Plain,
+    /// Compare-and-sets.
+    Cas,
 }
 
 impl Store for Quorum {
@@ -175,6 +191,12 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     }
     if let Some(token_aware) = raw.token_aware {
         config.token_aware = token_aware;
+    }
+    if let Some(guard) = raw.guard {
+        config.guard = match guard {
+            RawGuard::Plain => Guard::Plain,
+            RawGuard::Cas => Guard::Cas,
+        };
     }
     if let Some(hints) = raw.hints {
         config.node.hints = hints;
@@ -309,6 +331,7 @@ impl Configured for QuorumStore {
         let anti_entropy = node.anti_entropy.map_or("off".to_owned(), seconds);
         let disk = self.disk.as_ref().map(|d| format!(", disk {d}")).unwrap_or_default();
         let routing = if cluster.token_aware { "" } else { ", clients not token-aware" };
+        let guard = if cluster.guard == Guard::Cas { ", steps guarded by compare-and-set" } else { "" };
         let text = format!(
             "quorum: {} nodes, N={}, R={:?} W={:?}, {:?}, commit log {:?}, hints {:?}, read repair {:?}, anti-entropy {anti_entropy}",
             cluster.nodes, node.replication, node.read, node.write, node.mode, cluster.sync, node.hints, node.read_repair
@@ -325,7 +348,7 @@ impl Configured for QuorumStore {
             SpeculativeRetry::Fixed(delay) => read.push_str(&format!(", speculative retry {}", seconds(delay))),
             SpeculativeRetry::Off => read.push_str(", speculative retry off"),
         }
-        text + &read + routing + &disk
+        text + &read + routing + guard + &disk
     }
 
     fn properties(&self) -> Properties {
@@ -424,6 +447,22 @@ mod tests {
         assert_error(&format!("{HEAD}commitlog_buffer_kib = 0\n"), 10, 24, "give 1 to 1024");
         assert_error(&format!("{HEAD}commitlog_buffer_kib = 2048\n"), 10, 24, "commitlog_buffer_kib = 2048");
         assert_error(&format!("{HEAD}commitlog_buffer_kib = -1\n"), 10, 24, "invalid value");
+    }
+
+    #[test]
+    fn the_guard_is_plain_unless_set_to_cas_and_shows_in_the_description() {
+        let cluster = |text: &str| {
+            let raw: RawQuorum = toml::from_str(text).expect("a system table");
+            config(Source::new(Path::new("q.toml"), text), 0..text.len(), &raw).expect("valid")
+        };
+        assert_eq!(cluster("").guard, Guard::Plain);
+        assert_eq!(cluster("guard = \"plain\"\n").guard, Guard::Plain);
+        let guarded = cluster("guard = \"cas\"\n");
+        assert_eq!(guarded.guard, Guard::Cas);
+        let describe = |config: ClusterConfig| QuorumStore { config, disk: None }.describe();
+        assert!(describe(guarded).ends_with(", steps guarded by compare-and-set"));
+        assert!(!describe(cluster("")).contains("guarded"));
+        assert_error(&format!("{HEAD}guard = \"lock\"\n"), 10, 9, "unknown variant `lock`");
     }
 
     #[test]
