@@ -217,7 +217,8 @@ fn claim_4_sqlite_queues_under_heavy_load_rather_than_slowing_down() {
     // slowdown; more connections only add lock waits.
     assert_eq!(verdict(4), "refuted", "{}", claim(4));
     let ratio = |system: &str| figure(4, &format!("contention/{system}/heavy_over_light"));
-    for system in ["sqlite-1", "sqlite-4", "sqlite-16", "sqlite-16-deferred"] {
+    for system in ["sqlite-1", "sqlite-4", "sqlite-16", "sqlite-16-deferred", "sqlite-wal-16", "sqlite-wal-16-deferred"]
+    {
         assert!(ratio(system) > 0.8, "{system}: {}", claim(4));
     }
 }
@@ -228,12 +229,20 @@ fn claim_11_sqlite_keeps_the_books_and_serializes_under_the_random_nemesis() {
     let seeds = |key: &str| figure(11, &format!("{key}/judged_seeds"));
     assert_eq!(seeds("bank/sqlite-full"), 5.0, "{}", claim(11));
     assert_eq!(seeds("list-append/sqlite-full"), 5.0, "{}", claim(11));
+    // Sixteen connections in WAL mode, deferred transactions included, stay serializable.
+    for experiment in ["contention-light", "contention-heavy"] {
+        for system in ["sqlite-wal-16", "sqlite-wal-16-deferred"] {
+            assert_eq!(seeds(&format!("{experiment}/{system}")), 5.0, "{}", claim(11));
+        }
+    }
     // The other side: the quorum store, without transactions, breaks them.
     let evidence = claim(11)["evidence"].to_string();
     assert!(
         evidence.contains("list-append, quorum-quorum (no transactions): integrity broken on 5 of 5"),
         "{evidence}"
     );
+    // Compare-and-set on each account stops lost writes, not half-done transfers.
+    assert!(evidence.contains("bank, quorum-cas (no transactions): integrity broken on 5 of 5"), "{evidence}");
 }
 
 #[test]

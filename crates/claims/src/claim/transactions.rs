@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use experiment::properties::{Properties, SqliteSettings};
+use experiment::properties::{Properties, SqliteJournal, SqliteSettings};
 use runner::run::record::SeedRecord;
 
 use super::fault_experiments::seed_verdict;
@@ -79,10 +79,12 @@ pub fn ratio_by_seed(numerator: &BTreeMap<u64, f64>, denominator: &BTreeMap<u64,
     Estimate::from_pairs(pairs)
 }
 
-/// SQLite's settings in words: `4 connections, immediate` or `16 connections, step by step`.
+/// SQLite's settings in words: `4 connection(s), immediate`, `16 connection(s), step by step,
+/// no transaction`; several connections in WAL mode say so (`16 connection(s), WAL, deferred`).
 pub fn sqlite_words(s: &SqliteSettings) -> String {
     let mode = if s.transactions { s.begin.name() } else { "step by step, no transaction" };
-    format!("{} connection(s), {mode}", s.connections)
+    let journal = if s.connections > 1 && s.journal == SqliteJournal::Wal { "WAL, " } else { "" };
+    format!("{} connection(s), {journal}{mode}", s.connections)
 }
 
 #[cfg(test)]
@@ -95,6 +97,24 @@ mod tests {
         let evidence = txn_evidence(&[TxnRun::broken("quorum", 5, &[1, 2, 3, 4, 5])]);
         assert!(evidence.experiments.values().all(is_transactional));
         assert!(super::super::fault_experiments::experiments(&evidence).is_empty());
+    }
+
+    #[test]
+    fn sqlite_words_name_connections_wal_and_begin() {
+        let settings = |journal, connections, transactions| SqliteSettings {
+            journal,
+            synchronous: experiment::properties::SqliteSynchronous::Full,
+            connections,
+            begin: experiment::properties::SqliteBegin::Immediate,
+            transactions,
+        };
+        assert_eq!(sqlite_words(&settings(SqliteJournal::Delete, 4, true)), "4 connection(s), immediate");
+        assert_eq!(sqlite_words(&settings(SqliteJournal::Wal, 16, true)), "16 connection(s), WAL, immediate");
+        assert_eq!(sqlite_words(&settings(SqliteJournal::Wal, 1, true)), "1 connection(s), immediate");
+        assert_eq!(
+            sqlite_words(&settings(SqliteJournal::Delete, 16, false)),
+            "16 connection(s), step by step, no transaction"
+        );
     }
 
     #[test]
