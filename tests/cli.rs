@@ -129,6 +129,47 @@ fn missing_files_wrong_formats_and_usage_errors_exit_two() {
 }
 
 #[test]
+fn an_empty_or_operation_free_history_is_an_error_in_every_format() {
+    let nemesis_only = "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"crash\",\"value\":\"n1\"}\n";
+    let cases = [
+        (write("empty.jsonl", ""), "auto"),
+        (write("blank.txt", "\n   \n"), "auto"),
+        (write("empty.edn", "[]\n"), "auto"),
+        (write("empty-vector.edn", "[]"), "edn"),
+        (write("empty.log", ""), "etcd-log"),
+        (write("nemesis.jsonl", nemesis_only), "auto"),
+        ("/dev/null".to_owned(), "auto"),
+    ];
+    for (path, format) in &cases {
+        for model in ["register", "list-append"] {
+            let output = lab(&["check", "--format", format, "--model", model, path]);
+            assert_eq!(output.status.code(), Some(2), "{path} ({format}, {model}): {}", stdout(&output));
+            assert!(stderr(&output).contains("no client operation in the history"), "{}", stderr(&output));
+        }
+    }
+}
+
+/// `lab check ... | head -0`: the reader is gone before anything is written; the exit status
+/// is still the verdict's (1: not linearizable) or the error's (2).
+#[test]
+fn a_closed_pipe_keeps_the_exit_status() {
+    let status = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("lab runs")
+            .code()
+    };
+    assert_eq!(status(&["check", &corpus_file("jepsen/etcd_000.log")]), Some(1), "not linearizable");
+    assert_eq!(status(&["check", &corpus_file("jepsen/etcd_002.log")]), Some(0), "linearizable");
+    assert_eq!(status(&["check", "/nonexistent/history.jsonl"]), Some(2), "an input error");
+}
+
+#[test]
 fn the_timeout_gives_unknown_on_a_history_too_hard_to_decide() {
     let path = write("hard.jsonl", &hard_kv_history(24));
     let start = std::time::Instant::now();

@@ -99,7 +99,7 @@ pub fn run(args: &ClaimsArgs) -> Result<ExitCode> {
     let registry = registry::load(&args.thresholds)?;
     let evidence = evidence::load(&args.results)?;
     let claims = judge(&evidence, &registry);
-    let mut out = std::io::stdout().lock();
+    let mut out = runner::output::stdout();
     out.write_all(render::text(&claims, &registry).as_bytes())?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
     write(&args.out.join("claims.md"), render::markdown(&claims, &args.results, &registry).as_bytes())?;

@@ -55,7 +55,7 @@ fn stores() -> Result<Vec<(&'static str, Box<dyn Configured>)>> {
 /// Runs `lab bench-sim`: the measurements alternate store by store, `--runs` times each, and
 /// medians are compared (the machine's noise moves single runs by ±20%).
 pub fn run(args: &BenchSimArgs) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.runs == 0 {
         anyhow::bail!("--runs must be at least 1");
     }

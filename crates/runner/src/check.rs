@@ -72,8 +72,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let jobs = default_jobs(args.jobs);
     let memory = args.memory_mib.saturating_mul(1 << 20);
     let mut tally = Tally::default();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     for path in &args.files {
         tally.files += 1;
         let checked = read_history(path, args.format).and_then(|history| {
@@ -326,8 +325,7 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     let model = model_name(args.model, &History::default());
     let (mut valid, mut invalid, mut unknown, mut errors) = (0, 0, 0, 0);
     let mut elapsed_total = Duration::ZERO;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     for path in &args.files {
         let checked = read_history(path, args.format).and_then(|history| {
             let (checked, elapsed) = check_transactional(path, &history, args)?;

@@ -85,7 +85,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 /// Runs `lab corpus`.
 pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     if args.repeat == 0 {
         bail!("--repeat must be at least 1");
     }

@@ -10,7 +10,7 @@ use crate::options::ExperimentCheckArgs;
 
 /// `lab experiment registry`: the stores and workloads experiment files may name.
 pub fn registry() -> Result<ExitCode> {
-    std::io::stdout().lock().write_all(Registry::standard().listing().as_bytes())?;
+    crate::output::stdout().write_all(Registry::standard().listing().as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -19,7 +19,7 @@ pub fn registry() -> Result<ExitCode> {
 pub fn check(args: &ExperimentCheckArgs) -> Result<ExitCode> {
     let registry = Registry::standard();
     let mut failed = false;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for file in &args.files {
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use history::{Format, History};
+use history::{EventType, Format, History, Process};
 
 use crate::options::FormatArg;
 
@@ -26,8 +26,22 @@ pub fn read_history(path: &Path, format: FormatArg) -> Result<History> {
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         anyhow::anyhow!("{}:{line}: not UTF-8 text", path.display())
     })?;
-    history::parse(&text, format.into())
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))
+    let history = history::parse(&text, format.into())
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.message))?;
+    if !has_operations(&history) {
+        anyhow::bail!(
+            "{}: no client operation in the history ({} events): nothing to check, which is not a pass",
+            path.display(),
+            history.events.len()
+        );
+    }
+    Ok(history)
+}
+
+/// Whether some client process invoked an operation (a history of nothing, or of nemesis
+/// events alone, says nothing about the system).
+fn has_operations(history: &History) -> bool {
+    history.events.iter().any(|e| matches!(e.process, Process::Client(_)) && e.kind == EventType::Invoke)
 }
 
 /// Where event `event` of `history` came from, as `FILE:LINE`.

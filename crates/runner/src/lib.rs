@@ -18,6 +18,7 @@ pub mod corpus;
 pub mod experiment_check;
 pub mod input;
 pub mod options;
+pub mod output;
 pub mod plot;
 
 pub mod run;

@@ -136,7 +136,7 @@ pub fn run(args: &SimArgs) -> Result<ExitCode> {
     if let Some(path) = &args.history {
         write_history(path, &history)?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     writeln!(out, "system      {}", system.spec.describe())?;
     report_run(&mut out, &experiment, &config, &result, wall)?;
     let limits = Limits { timeout: args.check_timeout, memory_limit_bytes: MEMORY_LIMIT };

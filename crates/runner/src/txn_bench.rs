@@ -130,7 +130,7 @@ fn counts(report: &TxnReport) -> String {
 /// Runs `lab bench txn-checker`. Exit status 1 when a goal is not met; an error when the
 /// checker's verdict is wrong (valid for the injected history, or invalid for the clean one).
 pub fn run(args: &BenchTxnArgs) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     let shape = format!(
         "{} transactions, {} processes, 1-4 micro-operations (half appends), {} keys uniform, seed {}",
         args.txns, args.processes, args.keys, args.seed

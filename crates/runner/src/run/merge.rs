@@ -37,7 +37,7 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
         groups.entry(meta.name.clone()).or_default().push((dir.clone(), meta, records));
     }
     let mut incomplete = false;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for (name, shards) in groups {
         let (meta, records, missing) = combine(&shards)?;
         let dir = args.out.join(&name);

@@ -65,7 +65,7 @@ struct Special {
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let (plans, specials) = plan(args)?;
     let mut code = run_fault_experiments(args, &plans)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for special in &specials {
         let completed = match &special.script {
             Script::Scaling(scaling) => crate::scaling::run(&special.file, scaling.clone(), args, &mut out)?,
@@ -161,7 +161,7 @@ fn run_fault_experiments(args: &RunArgs, plans: &[Planned]) -> Result<ExitCode> 
     })?;
     progress.clear();
 
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     for (planned, records) in plans.iter().zip(&records) {
         let rows = write_results(&planned.dir, &planned.meta, records)?;
         writeln!(out, "== {} ({}) ==", planned.meta.name, describe_seeds(&planned.seeds))?;
