@@ -169,6 +169,40 @@ fn a_closed_pipe_keeps_the_exit_status() {
     assert_eq!(status(&["check", "/nonexistent/history.jsonl"]), Some(2), "an input error");
 }
 
+/// Regression: a memory limit too small for one memo entry per partition (a tiny
+/// `--memory-mib`, or very many keys sharing the default) once made the search empty its memo
+/// and retry forever, past `--timeout`. Now the search runs without a memo and answers.
+#[test]
+fn a_tiny_memory_limit_still_answers() {
+    let mut text = String::new();
+    for key in 0..300 {
+        text.push_str(&format!("{{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"key\":{key},\"value\":1}}\n"));
+        text.push_str(&format!("{{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"key\":{key},\"value\":1}}\n"));
+    }
+    let many = write("many-keys.jsonl", &text);
+    let bad = corpus_file("jepsen/etcd_000.log");
+    for (file, memory, expected) in [(&many, "1", 0), (&many, "0", 0), (&bad, "0", 1)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args(["check", "--memory-mib", memory, "--timeout", "20s", file])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("lab runs");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for lab") {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                let _ = child.kill();
+                panic!("{file} with --memory-mib {memory}: still running after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(expected), "{file} with --memory-mib {memory}");
+    }
+}
+
 #[test]
 fn the_timeout_gives_unknown_on_a_history_too_hard_to_decide() {
     let path = write("hard.jsonl", &hard_kv_history(24));

@@ -7,7 +7,9 @@
 //! the bitset.
 //!
 //! Memory is bounded: when the table would pass its byte limit it is emptied. Forgetting
-//! configurations never makes the search wrong, only slower.
+//! configurations never makes the search wrong, only slower. A limit too small for even one
+//! entry (a tiny `--memory-mib`, or a limit shared by very many partitions) remembers
+//! nothing at all rather than emptying and retrying forever.
 
 /// A set of (bitset, state) keys with a byte limit.
 pub struct Memo {
@@ -22,6 +24,8 @@ pub struct Memo {
     limit_bytes: usize,
     /// How many times the table was emptied to stay under its limit.
     pub resets: u64,
+    /// Insertions not remembered because the limit cannot hold a single entry.
+    pub skipped: u64,
 }
 
 const INITIAL_SLOTS: usize = 1 << 10;
@@ -36,6 +40,7 @@ impl Memo {
             slots: vec![0; INITIAL_SLOTS],
             limit_bytes,
             resets: 0,
+            skipped: 0,
         }
     }
 
@@ -79,6 +84,12 @@ impl Memo {
             slot = (slot + 1) & mask;
         }
         if self.len() >= u32::MAX as usize - 1 || self.bytes_after_insert() > self.limit_bytes {
+            if self.is_empty() {
+                // Not even one entry fits: remember nothing. The configuration counts as new
+                // (the search explores it again, exact but slower) and the memory stays put.
+                self.skipped += 1;
+                return true;
+            }
             self.clear();
             return self.insert(bits, state, hash);
         }
@@ -141,6 +152,19 @@ mod tests {
         }
         assert_eq!(memo.len(), 10_000);
         assert_eq!(memo.resets, 0);
+    }
+
+    #[test]
+    fn a_limit_too_small_for_one_entry_remembers_nothing_and_returns() {
+        for limit in [0, 1, 4096] {
+            let mut memo = Memo::new(4, limit);
+            for i in 0..100u64 {
+                assert!(memo.insert(&[i, 0, 0, 0], 1, i), "limit {limit}: every key is new");
+                assert!(memo.insert(&[i, 0, 0, 0], 1, i), "limit {limit}: nothing is remembered");
+            }
+            assert!(memo.is_empty());
+            assert_eq!(memo.skipped, 200, "limit {limit}");
+        }
     }
 
     #[test]
