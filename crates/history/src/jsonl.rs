@@ -88,6 +88,12 @@ mod tests {
         assert!(misspelt.message.contains("vaule"), "{}", misspelt.message);
         let float = parse("{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1.5}").expect_err("float");
         assert!(float.message.contains("floating-point"), "{}", float.message);
+        for big in ["99999999999999999999", "-99999999999999999999"] {
+            let text = format!("{{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":{big}}}");
+            let error = parse(&text).expect_err("too large");
+            assert!(error.message.contains("does not fit in 64 signed bits"), "{}", error.message);
+            assert!(!error.message.contains("floating"), "{}", error.message);
+        }
         let truncated = parse("{\"process\":0,\"type\":\"ok\",\"f\":\"re").expect_err("truncated");
         assert_eq!(truncated.line, 1);
         assert!(truncated.message.contains("EOF"), "{}", truncated.message);

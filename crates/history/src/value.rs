@@ -154,6 +154,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, x: f64) -> Result<Value, E> {
+        // serde_json hands over an integer literal past u64 as a float: say what it was.
+        if x.is_finite() && x.fract() == 0.0 && x.abs() >= 9.0e18 {
+            return Err(E::custom(format!("integer of about {x:e} does not fit in 64 signed bits")));
+        }
         Err(E::custom(format!("floating-point value {x} is not supported; use an integer")))
     }
 
