@@ -121,14 +121,14 @@ fn kill_is_a_process_fault_apart_from_crash() {
 
 #[test]
 fn quorum_settings_reach_the_cluster_config() {
-    let system = "[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 5\nn = 3\nr = 2\nwrite = \"all\"\n\
+    let system = "[[system]]\nname = \"q\"\nkind = \"quorum\"\nnodes = 5\nn = 3\n\
                   mode = \"abd\"\ncommitlog = { group = \"50ms\" }\nhints = \"sloppy\"\nread_repair = \"off\"\n\
                   anti_entropy = \"1s\"\ntoken_aware = false\n";
     let experiment = ok(&format!("{HEAD}{system}"));
     let spec = &experiment.systems[0].spec;
     assert_eq!(
         spec.describe(),
-        "quorum: 5 nodes, n=3, r=count(2) w=all, abd, commit log group(50ms), hints sloppy, read repair off, \
+        "quorum: 5 nodes, n=3, r=quorum w=quorum, abd, commit log group(50ms), hints sloppy, read repair off, \
          anti-entropy 1s, clients not token-aware"
     );
     let default = ok(&format!("{HEAD}{SYSTEMS}"));
@@ -143,11 +143,11 @@ fn quorum_settings_reach_the_cluster_config() {
         Some(Quorums {
             n: 3,
             r: 2,
-            w: 3,
-            read_level: "r2".into(),
-            write_level: "all".into(),
+            w: 2,
+            read_level: "quorum".into(),
+            write_level: "quorum".into(),
             read_writes_back: true,
-            sloppy: true,
+            sloppy: false,
             anti_entropy: true,
         })
     );

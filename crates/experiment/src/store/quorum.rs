@@ -12,7 +12,9 @@
 //! serial = true            # lightweight transactions: reads and writes at SERIAL, through
 //!                          # Paxos (instead of read/write/level; also read = "serial" or
 //!                          # write = "serial" alone). A `cas` always runs through Paxos.
-//! mode = "lww"             # "lww" | "abd" (default lww)
+//! mode = "lww"             # "lww" | "abd" (default lww); abd reads and writes majorities and
+//!                          # has no compare-and-set, so it takes no read/write/r/w/level/
+//!                          # serial and no guard = "cas" (refused, not ignored)
 //! commitlog = "batch"      # "batch" | { periodic = "10s" } | { group = "50ms" }
 //! commitlog_buffer_kib = 16 # the commit log's write buffer, 1 to 1024 KiB (default off):
 //!                          # a simulator economy for runs without crashes, kills or disk
@@ -188,6 +190,27 @@ fn config(source: Source<'_>, span: Range<usize>, raw: &RawQuorum) -> Checked<Cl
     }
     if let Some(mode) = raw.mode {
         config.node.mode = mode;
+    }
+    if config.node.mode == Mode::Abd {
+        // ABD reads and writes majorities whatever a request asks for, and has no
+        // compare-and-set: a level or a guard would be accepted here and ignored there.
+        let ignored = [
+            (raw.level.as_ref().map(Spanned::span), "level"),
+            (raw.read.as_ref().map(Spanned::span), "read"),
+            (raw.write.as_ref().map(Spanned::span), "write"),
+            (raw.r.as_ref().map(Spanned::span), "r"),
+            (raw.w.as_ref().map(Spanned::span), "w"),
+            (raw.serial.as_ref().map(Spanned::span), "serial"),
+        ];
+        if let Some((at, name)) = ignored.into_iter().find_map(|(at, name)| at.map(|at| (at, name))) {
+            return source.fail(
+                at,
+                format!("`{name}` does not apply to mode = \"abd\": ABD reads and writes majority quorums whatever is asked; leave it out"),
+            );
+        }
+        if raw.guard == Some(RawGuard::Cas) {
+            return source.fail(span, "guard = \"cas\" needs compare-and-set, which mode = \"abd\" does not offer");
+        }
     }
     if let Some(token_aware) = raw.token_aware {
         config.token_aware = token_aware;
@@ -365,7 +388,8 @@ impl Configured for QuorumStore {
                 read_level: level_name(node.read, Access::Read),
                 write_level: level_name(node.write, Access::Write),
                 read_writes_back: node.mode == Mode::Abd || node.read_repair == ReadRepair::Blocking,
-                sloppy: node.hints == Hints::Sloppy,
+                // ABD hands sloppy hints off as strict ones (quorum-core's `handoff`).
+                sloppy: node.hints == Hints::Sloppy && node.mode != Mode::Abd,
                 anti_entropy: node.anti_entropy.is_some(),
             }),
             ordering: match node.mode {
@@ -463,6 +487,19 @@ mod tests {
         assert!(describe(guarded).ends_with(", steps guarded by compare-and-set"));
         assert!(!describe(cluster("")).contains("guarded"));
         assert_error(&format!("{HEAD}guard = \"lock\"\n"), 10, 9, "unknown variant `lock`");
+    }
+
+    #[test]
+    fn abd_refuses_the_levels_and_the_guard_it_would_ignore() {
+        for (key, column) in [("read = \"one\"", 1), ("write = \"all\"", 1), ("r = 2", 1), ("level = \"one\"", 1)] {
+            let text = format!("{HEAD}mode = \"abd\"\n{key}\n");
+            assert_error(&text, 11, column + key.find('=').map_or(0, |i| i + 2), "does not apply to mode = \"abd\"");
+        }
+        let serial = format!("{HEAD}mode = \"abd\"\nserial = true\n");
+        assert_error(&serial, 11, 10, "`serial` does not apply");
+        let cas = format!("{HEAD}mode = \"abd\"\nguard = \"cas\"\n");
+        let error = crate::parse(&Registry::standard(), Path::new("t.toml"), &cas).expect_err("refused");
+        assert!(error.to_string().contains("does not offer"), "{error}");
     }
 
     #[test]
