@@ -44,6 +44,9 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
         };
         history.push(parse_operation(line, line_no, at + MARKER.len())?, line_no);
     }
+    if let Some(cut) = cut_last_line(text, &history) {
+        return Err(cut);
+    }
     if history.is_empty() && saw_text {
         return Err(ParseError::new(
             1,
@@ -52,6 +55,27 @@ pub fn parse(text: &str) -> Result<History, ParseError> {
         ));
     }
     Ok(history)
+}
+
+/// A file that ends without a newline ends inside its last line: if that line has no
+/// operation marker while the lines before it had operations, it was cut off before its
+/// fields, and skipping it as "another logger's line" would lose an operation silently.
+fn cut_last_line(text: &str, history: &History) -> Option<ParseError> {
+    if text.ends_with('\n') || history.is_empty() {
+        return None;
+    }
+    let (number, last) = text.lines().enumerate().last()?;
+    if last.trim().is_empty() || last.contains(MARKER) {
+        return None;
+    }
+    Some(ParseError::new(
+        number + 1,
+        column_of(last, last.len()),
+        format!(
+            "the file ends inside this line ({:?}, no newline after it), before its operation fields: a cut-off log",
+            last.trim()
+        ),
+    ))
 }
 
 /// Parses the fields of an operation line, which start at byte `start` of `line`.
@@ -157,6 +181,19 @@ mod tests {
         for fragment in fragments {
             assert!(error.message.contains(fragment), "{fragment:?} missing from: {error}");
         }
+    }
+
+    #[test]
+    fn a_log_cut_inside_the_last_lines_prefix_is_an_error_not_a_skipped_line() {
+        let whole = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:ok\t:read\t3\n";
+        assert_eq!(parse(whole).expect("whole").events.len(), 2);
+        for cut in ["INFO  jepsen.ut", "INFO", "INFO  jepsen.util -"] {
+            let text = format!("INFO  jepsen.util - 0\t:invoke\t:read\tnil\n{cut}");
+            assert_error(&err(&text), 2, cut.chars().count() + 1, &["ends inside this line", "cut-off"]);
+        }
+        // Another logger's last line, complete with its newline, is still skipped.
+        let other = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.core - done\n";
+        assert_eq!(parse(other).expect("other logger").events.len(), 1);
     }
 
     /// 1-based column (in characters) of the first occurrence of `needle` in `text`.
