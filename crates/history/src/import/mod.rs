@@ -26,7 +26,7 @@ pub enum Format {
 
 impl Format {
     /// Picks a concrete format from the text: a first non-blank line starting with `{"` is
-    /// JSON Lines; one starting with `{` or `[` is EDN; a line containing `jepsen.util` is the
+    /// JSON Lines; one starting with `{`, `[`, `(`, `;` or `#` is EDN; a line containing `jepsen.util` is the
     /// etcd log. An empty text is JSON Lines (an empty history). `None` when nothing fits.
     pub fn detect(text: &str) -> Option<Format> {
         let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
@@ -39,7 +39,8 @@ impl Format {
             }
             return Some(Format::Edn);
         }
-        if first.starts_with('[') || first.starts_with(';') {
+        // A vector or a list of events, a comment, a discard (`#_`), a set or a tagged literal.
+        if first.starts_with(['[', '(', ';', '#']) {
             return Some(Format::Edn);
         }
         if first.contains("jepsen.util") {
@@ -56,7 +57,7 @@ pub fn parse(text: &str, format: Format) -> Result<History, ParseError> {
             ParseError::new(
                 1,
                 1,
-                "cannot tell the format: expected JSON Lines ({\"process\": ...}), EDN ({:process ...} or [{...}]) or a jepsen.util log line",
+                "cannot tell the format: expected JSON Lines ({\"process\": ...}), EDN ({:process ...}, [{...}] or ({...})) or a jepsen.util log line",
             )
         })?,
         other => other,
@@ -66,5 +67,30 @@ pub fn parse(text: &str, format: Format) -> Result<History, ParseError> {
         Format::Edn => edn::parse(text),
         Format::EtcdLog => etcd_log::parse(text),
         Format::Auto => unreachable!("resolved above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shape_jepsen_and_knossos_write_is_detected_as_edn() {
+        let event = "{:process 0, :type :invoke, :f :write, :value 1}";
+        for text in [
+            format!("[{event}]"),
+            format!("({event})"),
+            format!("(\n{event}\n)"),
+            format!("; a Knossos history\n({event})"),
+            format!("#_ {{:dropped 1}}\n[{event}]"),
+            format!("{event}\n{event}"),
+        ] {
+            assert_eq!(Format::detect(&text), Some(Format::Edn), "{text}");
+            let history = parse(&text, Format::Auto).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(!history.is_empty(), "{text}");
+        }
+        assert_eq!(Format::detect("{\"process\":0}"), Some(Format::Jsonl));
+        assert_eq!(Format::detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil"), Some(Format::EtcdLog));
+        assert_eq!(Format::detect("hello"), None);
     }
 }
