@@ -235,8 +235,6 @@ fn write_history(path: &Path, events: &[history::Event]) -> Result<()> {
     if path.as_os_str().is_empty() {
         bail!("--history needs a file name");
     }
-    let file = std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    history::jsonl::write(&mut writer, events).with_context(|| format!("{}: cannot write", path.display()))?;
-    writer.flush().with_context(|| format!("{}: cannot write", path.display()))
+    // Whole or not at all (see `run::output::write`).
+    crate::run::output::write(path, history::jsonl::to_string(events).as_bytes())
 }

@@ -174,11 +174,18 @@ pub fn write_results(dir: &Path, meta: &Meta, records: &[SeedRecord]) -> Result<
     Ok(rows)
 }
 
-/// Writes `bytes` to `path`, through a temporary file renamed into place.
+/// Writes `bytes` to `path`, through a temporary file renamed into place: `path` holds either
+/// its old contents or all of the new ones, never a part (a full disk, a crash). A failed
+/// write removes its temporary file.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let temporary: PathBuf = path.with_extension("partial");
-    fs::write(&temporary, bytes).with_context(|| format!("{}: cannot write", temporary.display()))?;
-    fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display()))
+    let written = fs::write(&temporary, bytes)
+        .with_context(|| format!("{}: cannot write", temporary.display()))
+        .and_then(|()| fs::rename(&temporary, path).with_context(|| format!("{}: cannot write", path.display())));
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Reads a results directory's `experiment.json` and `runs.jsonl`, and checks that the records
@@ -191,6 +198,23 @@ pub fn read_results(dir: &Path) -> Result<(Meta, Vec<SeedRecord>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("lab-output-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("scratch dir");
+        let path = dir.join("table.md");
+        write(&path, b"old").expect("first write");
+        // The rename fails (a directory stands where the file should go): nothing partial stays.
+        let blocked = dir.join("blocked.md");
+        fs::create_dir_all(blocked.join("inside")).expect("a directory in the way");
+        assert!(write(&blocked, b"new").is_err());
+        assert!(!blocked.with_extension("partial").exists(), "the temporary file was removed");
+        write(&path, b"new").expect("second write");
+        assert_eq!(fs::read(&path).expect("read"), b"new");
+        assert!(!path.with_extension("partial").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn fingerprints_are_fnv1a() {
