@@ -287,3 +287,31 @@ fn a_run_of_some_systems_leaves_the_full_results_alone() {
     assert_eq!(read(&out.join("small/runs.jsonl")), full);
     assert_eq!(read(&out.join("small/only-one/runs.jsonl")).lines().count(), 1);
 }
+
+/// Regression: `keys` at the kv workload's limit passed validation, then every run panicked in
+/// turmoil ("server socket buffer full"): each final read opens its own connection, all at
+/// once, and the listener backlog left no room for them. The largest key count the lab
+/// accepts must complete a run on both stores.
+#[test]
+fn the_largest_key_count_accepted_completes_a_run() {
+    let max = experiment::workload::kv::MAX_KEYS;
+    let file = scratch("max-keys.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"max-keys\"\nquestion = \"q\"\nseeds = 1\nduration = \"1s\"\n\
+             [workload]\nkind = \"kv\"\nkeys = {max}\n\
+             [[system]]\nname = \"sqlite\"\nkind = \"sqlite\"\n\
+             [[system]]\nname = \"quorum\"\nkind = \"quorum\"\n"
+        ),
+    )
+    .expect("scratch file");
+    let out = scratch("max-keys-results");
+    run_ok(&["run", "--quiet", "--out", &out.display().to_string(), &file.display().to_string()]);
+    let runs = read(&out.join("max-keys/runs.jsonl"));
+    assert_eq!(runs.lines().count(), 2, "{runs}");
+    for line in runs.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).expect("a record");
+        assert!(record["ok"].as_u64().is_some_and(|ok| ok > 0), "{line}");
+    }
+}

@@ -252,8 +252,10 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
 fn builder(config: &SimConfig, limit: Duration) -> turmoil::Builder {
     let mut builder = turmoil::Builder::new();
     let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(EPOCH_UNIX_SECS);
-    // The listener backlog panics when full: room for every client to connect at once, twice.
-    let tcp_capacity = config.total_clients().saturating_add(1).saturating_mul(2).max(4096);
+    // The listener backlog panics when full: room for every client and every final read
+    // (each opens its own connection, all at once) to connect at once, twice.
+    let connections = config.total_clients().saturating_add(1).saturating_add(config.workload.final_reads().len());
+    let tcp_capacity = connections.saturating_mul(2).max(4096);
     builder
         .rng_seed(config.seed)
         .epoch(epoch)
