@@ -123,6 +123,14 @@ impl SimConfig {
         self.client_hosts.saturating_mul(self.clients_per_host)
     }
 
+    /// The most TCP connections a client host may hold at once, with `servers` servers: each
+    /// of its clients may hold one to every server (a token-aware quorum client does), and
+    /// host 0 also opens one per final read. Each takes one of the host's ephemeral ports.
+    pub fn connections_per_client_host(&self, servers: usize) -> usize {
+        let final_reads = self.workload.final_reads().len();
+        self.clients_per_host.saturating_add(final_reads).saturating_mul(servers.max(1))
+    }
+
     /// The names of the client hosts: `client-0`, `client-1`, ...
     pub fn client_host_names(&self) -> Vec<String> {
         (0..self.client_hosts).map(client_host_name).collect()
@@ -199,6 +207,10 @@ impl SimConfig {
         if servers.is_empty() {
             return Err(ConfigError::NoServers);
         }
+        let connections = self.connections_per_client_host(servers.len());
+        if connections > PORTS_PER_HOST {
+            return Err(ConfigError::TooManyConnections { connections, ports: PORTS_PER_HOST });
+        }
         let clients = self.client_host_names();
         let mut seen = BTreeSet::new();
         for host in servers.iter().chain(&clients) {
@@ -250,6 +262,14 @@ pub fn client_host_name(index: usize) -> String {
 /// The most logical clients a run may have (a bound on tasks and connections).
 pub const MAX_CLIENTS: usize = 100_000;
 
+/// The ephemeral ports a client host has when it needs more than turmoil's default range
+/// (49152-65535, 16,384 ports): the harness then gives it 1024-65535.
+pub const PORTS_PER_HOST: usize = 65_535 - 1024 + 1;
+
+/// turmoil's default ephemeral port range, kept whenever it is enough (so that runs that fit
+/// in it allocate the same ports as always).
+pub const DEFAULT_EPHEMERAL_PORTS: usize = 65_535 - 49_152 + 1;
+
 /// A configuration that makes no sense.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -270,6 +290,16 @@ pub enum ConfigError {
         hosts: usize,
         /// `clients_per_host`.
         per_host: usize,
+    },
+    /// A client host would need more connections at once than it has ephemeral ports.
+    #[error(
+        "a client host may need {connections} connections at once (its clients times the servers, plus the final reads on the first host), more than its {ports} ports: use more client_hosts or fewer clients_per_host"
+    )]
+    TooManyConnections {
+        /// Connections one client host may hold at once.
+        connections: usize,
+        /// Its ephemeral ports.
+        ports: usize,
     },
     /// More logical clients than [`MAX_CLIENTS`].
     #[error("{clients} clients is more than the limit of {max}")]
@@ -455,6 +485,12 @@ mod tests {
         assert_eq!(c.validate_hosts(&servers), Ok(()));
 
         assert_eq!(c.validate_hosts(&[]), Err(ConfigError::NoServers));
+        // Each client may hold a connection to every server: too many for a host's ports.
+        let mut crowded = config();
+        crowded.clients_per_host = 8_000;
+        let nine: Vec<String> = (1..=9).map(|i| format!("n{i}")).collect();
+        assert!(matches!(crowded.validate_hosts(&nine), Err(ConfigError::TooManyConnections { .. })));
+        assert_eq!(crowded.validate_hosts(&nine[..3]), Ok(()), "24,000 connections fit in the wider range");
         assert_eq!(c.validate_hosts(&["client-0".to_owned()]), Err(ConfigError::DuplicateHost("client-0".into())));
         assert_eq!(c.validate_hosts(&["10.0.0.1".to_owned()]), Err(ConfigError::BadHostName("10.0.0.1".into())));
     }

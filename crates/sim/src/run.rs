@@ -158,7 +158,13 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     let system = Rc::new(system);
     let recorder = Recorder::default();
     let limit = config.time_limit();
-    let mut sim = builder(config, limit).build();
+    let mut builder = builder(config, limit);
+    if config.connections_per_client_host(servers.len()) > crate::config::DEFAULT_EPHEMERAL_PORTS {
+        // More clients on a host than turmoil's default port range holds (see
+        // `SimConfig::validate_hosts`, which bounds them by this wider range).
+        builder.ephemeral_ports(1024..=65_535);
+    }
+    let mut sim = builder.build();
     // The OS's write-back on every server host, for this run (see crate::writeback).
     let _os = writeback::install(&servers, config.writeback);
 
