@@ -265,3 +265,6 @@ impl RaftNode {
         self.raw.store()
     }
 }
+
+#[cfg(test)]
+mod tests;
