@@ -255,6 +255,11 @@ impl RaftNode {
         self.applied
     }
 
+    /// The current randomized election timeout, in ticks (drawn from the node's seeded RNG).
+    pub fn election_timeout(&self) -> usize {
+        self.raw.raft.randomized_election_timeout()
+    }
+
     /// The index of the last entry in the log.
     pub fn last_index(&self) -> u64 {
         self.raw.raft.raft_log.last_index()

@@ -137,3 +137,34 @@ fn id_outside_the_peers_is_refused() -> Result<(), LogError> {
     assert!(matches!(RaftNode::new(9, &[1, 2, 3], NodeConfig::default(), 1, store), Err(NodeError::Config(_))));
     Ok(())
 }
+
+/// The election timeouts a fresh node `id` draws over `ticks` ticks as a lone follower (its
+/// timer fires, it pre-campaigns, and each reset draws again).
+fn timeouts(name: &str, id: u64, seed: u64, ticks: usize) -> Result<Vec<usize>, NodeError> {
+    let dir = temp_dir(name);
+    let store = LogStore::open(Box::new(RealFs::default()), &dir)?;
+    let mut n = RaftNode::new(id, &[1, 2, 3], NodeConfig::default(), seed, store)?;
+    let mut seen = vec![n.election_timeout()];
+    for _ in 0..ticks {
+        n.tick();
+        n.drive()?;
+        if seen.last() != Some(&n.election_timeout()) {
+            seen.push(n.election_timeout());
+        }
+    }
+    Ok(seen)
+}
+
+/// Guards the override of raft-rs's `thread_rng` draw: were it lost (a raft-rs upgrade moving
+/// the draw), equal seeds would give different timeouts.
+#[test]
+fn election_timeouts_are_a_function_of_the_seed() -> Result<(), NodeError> {
+    let a = timeouts("seed-a", 1, 42, 200)?;
+    let b = timeouts("seed-b", 1, 42, 200)?;
+    assert!(a.len() > 5, "several elections were timed: {a:?}");
+    assert_eq!(a, b, "same seed, same timeouts");
+    assert!(a.iter().all(|t| (10..20).contains(t)), "in [e, 2e): {a:?}");
+    assert_ne!(a, timeouts("seed-c", 1, 43, 200)?, "another seed draws differently");
+    assert_ne!(a, timeouts("seed-d", 2, 42, 200)?, "another node draws differently");
+    Ok(())
+}
