@@ -26,6 +26,12 @@ use raft::{Config, RawNode, ReadState, StateRole};
 
 use crate::log_store::{DroppedEntry, LogError, LogStore};
 
+/// The most entry bytes one append message carries (raft-rs sends at least one entry).
+pub const MAX_APPEND_BYTES: u64 = 512 << 10;
+
+/// Appends a leader keeps in flight to one follower before waiting for responses.
+pub const MAX_INFLIGHT_APPENDS: usize = 256;
+
 /// Timing and protocol options of a node, in ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeConfig {
@@ -136,6 +142,10 @@ impl RaftNode {
             check_quorum: config.check_quorum,
             pre_vote: config.pre_vote,
             applied: 0,
+            // raft-rs's default (0) sends one entry per append; batch up to this many bytes
+            // so a restarted follower catches up in few messages (below base::frame's 1 MiB).
+            max_size_per_msg: MAX_APPEND_BYTES,
+            max_inflight_msgs: MAX_INFLIGHT_APPENDS,
             ..Config::default()
         };
         let logger = slog::Logger::root(slog::Discard, slog::o!());

@@ -159,13 +159,14 @@ fn restarted_node_recovers_from_its_directory_and_catches_up() {
     c.run_until(50, |c| c.converged_at(at)).expect("converged");
     let synced = c.node(follower).expect("up").last_index();
     c.crash(follower);
-    sent.extend(propose_many(&mut c, "y", 5));
+    sent.extend(propose_many(&mut c, "y", 50));
     c.restart(follower);
     let node = c.node(follower).expect("restarted");
     assert_eq!(node.last_index(), synced, "the restarted node recovered its synced log");
     assert_eq!(node.store().recovery().cut, None);
     let at = c.node(c.leader().expect("leader")).expect("up").last_index();
-    c.run_until(100, |c| c.converged_at(at)).expect("the restarted node catches up");
+    let took = c.run_until(100, |c| c.converged_at(at)).expect("the restarted node catches up");
+    eprintln!("restarted follower caught up on 50 missed entries in {took} ticks");
     assert_eq!(c.applied_data(follower), sent, "it re-applies its log and the missed entries, in order");
     assert!(c.violations.is_empty(), "{:?}", c.violations);
 }
