@@ -171,6 +171,29 @@ fn restarted_node_recovers_from_its_directory_and_catches_up() {
     assert!(c.violations.is_empty(), "{:?}", c.violations);
 }
 
+#[test]
+fn read_index_answers_at_the_leader_and_through_a_follower() {
+    let mut c = Cluster::new(3, 5, CONFIG);
+    let leader = elect(&mut c);
+    let follower = c.ids.iter().copied().find(|&id| id != leader).expect("a follower");
+    propose_many(&mut c, "r", 5);
+    let commit = c.node(leader).expect("up").commit_index();
+    c.read_index(leader, b"at-leader");
+    c.read_index(follower, b"at-follower");
+    c.run_until(2 * CONFIG.heartbeat_ticks as u64, |c| c.reads.len() == 2).expect("both reads answered");
+    for (node, ctx, index, _) in &c.reads {
+        let want = if ctx == b"at-leader" { leader } else { follower };
+        assert_eq!(*node, want, "the answer comes back at the node that asked");
+        assert!(*index >= commit, "read index {index} covers the commit {commit} before the read");
+    }
+    // A leader cut off from the majority cannot confirm its leadership: no answer.
+    let rest: Vec<u64> = c.ids.iter().copied().filter(|&id| id != leader).collect();
+    c.partition(&[&[leader], &rest]);
+    c.read_index(leader, b"isolated");
+    c.run_until(CONFIG.election_ticks as u64 / 2, |_| false);
+    assert_eq!(c.reads.len(), 2, "an isolated leader answered a ReadIndex");
+}
+
 /// A run with losses, a partition, a crash and a restart; returns its event log.
 fn scenario(seed: u64) -> String {
     let mut c = Cluster::new(3, seed, CONFIG);

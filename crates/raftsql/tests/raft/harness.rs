@@ -40,6 +40,8 @@ pub struct Cluster {
     pub dropped: BTreeMap<u64, Vec<DroppedEntry>>,
     /// The first entry any node applied at each index: all others must match it.
     pub committed: BTreeMap<u64, (u64, Vec<u8>)>,
+    /// ReadIndex answers: (node, context, read index, the node's commit index when answered).
+    pub reads: Vec<(u64, Vec<u8>, u64, u64)>,
     /// Broken safety or apply-order properties, with the tick they were seen at.
     pub violations: Vec<String>,
 }
@@ -67,6 +69,7 @@ impl Cluster {
             applied: BTreeMap::new(),
             dropped: BTreeMap::new(),
             committed: BTreeMap::new(),
+            reads: Vec::new(),
             violations: Vec::new(),
         };
         for id in ids {
@@ -137,6 +140,13 @@ impl Cluster {
         let _ = writeln!(self.events, "t={} n{id} propose {} ok={ok}", self.now, String::from_utf8_lossy(data));
         self.drive(id);
         ok
+    }
+
+    /// Asks node `id` for a ReadIndex with context `ctx`; answers land in `reads`.
+    pub fn read_index(&mut self, id: u64, ctx: &[u8]) {
+        let Some(Some(node)) = self.nodes.get_mut(&id) else { return };
+        node.read_index(ctx.to_vec());
+        self.drive(id);
     }
 
     /// One tick on every up node, then delivery rounds.
@@ -212,7 +222,18 @@ impl Cluster {
     }
 
     fn absorb(&mut self, id: u64, out: Output) {
-        let Output { messages, persisted_messages, committed, dropped, .. } = out;
+        let Output { messages, persisted_messages, committed, dropped, read_states } = out;
+        let commit = self.node(id).map_or(0, |n| n.commit_index());
+        for r in read_states {
+            let _ = writeln!(
+                self.events,
+                "t={} n{id} read {} at {}",
+                self.now,
+                String::from_utf8_lossy(&r.request_ctx),
+                r.index
+            );
+            self.reads.push((id, r.request_ctx, r.index, commit));
+        }
         for e in committed {
             let applied = self.applied.entry(id).or_default();
             let expected = applied.last().map_or(1, |p| p.index + 1);
