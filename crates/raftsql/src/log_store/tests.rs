@@ -147,3 +147,20 @@ fn hard_state_survives_reopen_only_after_sync() -> Result<(), LogError> {
     assert!(RealFs::default().exists(&dir.join(STATE_FILE)));
     Ok(())
 }
+
+#[test]
+fn checksummed_but_undecodable_record_is_an_error_naming_its_offset() -> Result<(), LogError> {
+    let dir = temp_dir("undecodable");
+    let mut bytes = write_log(&dir, 2)?;
+    let at = bytes.len() as u64;
+    bytes.extend_from_slice(&lsm::codec::frame(&[0xFF]));
+    std::fs::write(dir.join(LOG_FILE), &bytes).expect("append junk");
+    match open(&dir) {
+        Err(LogError::Undecodable { offset, path, .. }) => {
+            assert_eq!(offset, at);
+            assert!(path.ends_with(LOG_FILE));
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+    Ok(())
+}
