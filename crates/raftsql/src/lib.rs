@@ -1,0 +1,45 @@
+//! `raftsql`: SQLite replicated by Raft, rqlite-style, for issue 19 (the lab's "SQL store on a
+//! real consensus library" arm, compared against the quorum-replicated NoSQL store).
+//!
+//! This is **phase 1**: the Raft node and its durable log, sans-I/O and tested in-process.
+//!
+//! Map of the crate:
+//! - [`log_store`]: [`LogStore`], raft-rs's `Storage` over files on an [`lsm::FileSystem`]
+//!   (`lsm::RealFs` in tests, `sim::fs::SimFs` under turmoil): checksummed entry records,
+//!   an atomically replaced hard-state file, an explicit [`LogStore::sync`], and recovery that
+//!   keeps only what was synced and stops at the first torn or corrupt record.
+//! - [`node`]: [`RaftNode`], a sans-I/O wrapper over `raft::RawNode<LogStore>`: the caller
+//!   ticks it, steps messages into it and calls [`RaftNode::drive`], which runs raft-rs's Ready
+//!   protocol and returns an [`Output`] (messages to send now, messages to send only after the
+//!   sync it performed, committed entries to apply, ReadIndex answers, and entries the log
+//!   dropped when a new leader overwrote them).
+//!
+//! Why raft-rs (`raft` 0.7) and not openraft (see the spike note, /work/notes-raft-spike.md):
+//! - it builds here without `protoc` with `default-features = false, features =
+//!   ["protobuf-codec"]` (the prost codec needs `protoc`);
+//! - it is sans-I/O: every tick, message, disk sync and apply is a call made by our code, so a
+//!   run is a function of the seed and failover and rollback are observable entry by entry;
+//! - its one source of randomness, the election-timeout draw from `thread_rng`, can be
+//!   overridden after each call (see [`node`]); it reads no clock (time is `tick()` calls).
+//!
+//! openraft owns its tasks and timers, replicates with an unbiased `tokio::select!`, and would
+//! need a custom async runtime to be proven deterministic.
+//!
+//! Version pin: `raft = "=0.7.0"` exactly, because the override uses
+//! `Raft::set_randomized_election_timeout`, which is `#[doc(hidden)]` ("for testing") and may
+//! change without a semver bump. The determinism test in `tests/` would catch a moved draw.
+//!
+//! What phase 1 leaves out: the network server (turmoil TCP), the SQLite state machine, the
+//! `sim::System` implementation and experiments, snapshots and log compaction (the log grows
+//! without bound, [`LogStore`] refuses snapshot requests), and membership changes (the voter
+//! set is fixed when a store is first initialised).
+
+pub mod log_store;
+pub mod node;
+
+pub use log_store::{DroppedEntry, LogError, LogStore, Recovery};
+pub use node::{CommittedEntry, NodeConfig, NodeError, Output, RaftNode};
+
+/// raft-rs's protobuf types ([`raft::eraftpb::Message`] and friends), re-exported so callers
+/// need not depend on `raft` to encode messages.
+pub use raft::eraftpb;

@@ -1,0 +1,4 @@
+//! Integration tests of the Raft node on an in-process, deterministic cluster.
+
+mod cluster;
+mod harness;
