@@ -14,7 +14,7 @@
 //!   sync it performed, committed entries to apply, ReadIndex answers, and entries the log
 //!   dropped when a new leader overwrote them).
 //!
-//! Why raft-rs (`raft` 0.7) and not openraft (see the spike note, /work/notes-raft-spike.md):
+//! Why raft-rs (`raft` 0.7) and not openraft (facts, citations and measurements in `crates/raftsql/SPIKE.md`, the spike that chose it):
 //! - it builds here without `protoc` with `default-features = false, features =
 //!   ["protobuf-codec"]` (the prost codec needs `protoc`);
 //! - it is sans-I/O: every tick, message, disk sync and apply is a call made by our code, so a
