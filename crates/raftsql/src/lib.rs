@@ -34,9 +34,11 @@
 //! without bound, [`LogStore`] refuses snapshot requests), and membership changes (the voter
 //! set is fixed when a store is first initialised).
 
+pub mod config;
 pub mod log_store;
 pub mod node;
 
+pub use config::{AckMode, ConfigError, RaftConfig, ReadMode};
 pub use log_store::{DroppedEntry, LogError, LogStore, Recovery};
 pub use node::{CommittedEntry, NodeConfig, NodeError, Output, RaftNode};
 

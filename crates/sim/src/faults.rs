@@ -189,6 +189,30 @@ impl Fault {
         }
     }
 
+    /// This fault with every host name passed through `f` (for a placeholder such as
+    /// [`crate::LEADER`], resolved when the fault fires).
+    pub fn map_hosts(&self, f: impl Fn(&str) -> String) -> Fault {
+        let all = |hosts: &[String]| hosts.iter().map(|h| f(h)).collect::<Vec<_>>();
+        match self {
+            Fault::Partition { left, right } => Fault::Partition { left: all(left), right: all(right) },
+            Fault::Slow { left, right, latency_ms } => {
+                Fault::Slow { left: all(left), right: all(right), latency_ms: *latency_ms }
+            }
+            Fault::Flaky { left, right, fail_ppm } => {
+                Fault::Flaky { left: all(left), right: all(right), fail_ppm: *fail_ppm }
+            }
+            Fault::PartitionOneWay { from, to } => Fault::PartitionOneWay { from: all(from), to: all(to) },
+            Fault::Heal => Fault::Heal,
+            Fault::Crash(host) => Fault::Crash(f(host)),
+            Fault::Kill(host) => Fault::Kill(f(host)),
+            Fault::Restart(host) => Fault::Restart(f(host)),
+            Fault::Skew { host, offset_ms } => Fault::Skew { host: f(host), offset_ms: *offset_ms },
+            Fault::Strobe { host, offset_ms, period_ms } => {
+                Fault::Strobe { host: f(host), offset_ms: *offset_ms, period_ms: *period_ms }
+            }
+        }
+    }
+
     /// The two sides of a fault that acts on links (partition, one-way partition, slow, flaky):
     /// `(left, right)`, or `(from, to)`.
     pub fn sides(&self) -> Option<(&[String], &[String])> {

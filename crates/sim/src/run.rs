@@ -63,6 +63,8 @@ pub struct RunResult {
     pub steps: u64,
     /// What the servers booked on the capacity model ([`System::usage`] at the end).
     pub usage: crate::capacity::ClusterUsage,
+    /// Who led when ([`System::leaders`] at the end; `None` for a system without leaders).
+    pub leaders: Option<crate::LeaderLog>,
 }
 
 impl RunResult {
@@ -206,6 +208,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
     }
 
     let mut nemesis = Nemesis::new(config.latency);
+    let mut targets = crate::leadership::Targets::default();
     let mut applied = Vec::new();
     let mut schedule = config.faults.iter().peekable();
     let mut recovered = false;
@@ -221,6 +224,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
             recovered = true;
         }
         for fault in due {
+            let fault = targets.resolve(&fault, system.as_ref());
             for action in nemesis.apply(&fault, now) {
                 execute(&mut sim, system.as_ref(), &down, &action);
             }
@@ -249,6 +253,7 @@ pub fn run<S: System>(system: S, config: &SimConfig) -> Result<RunResult, SimErr
         elapsed: to_model(sim.elapsed()),
         steps,
         usage: system.usage(),
+        leaders: system.leaders(),
     })
 }
 

@@ -270,6 +270,19 @@ pub trait System: 'static {
         None
     }
 
+    /// The host that leads now, for a fault aimed at [`crate::LEADER`] (see
+    /// [`crate::leadership`]). The default: `None`, a system without a leader (the fault then
+    /// targets its first server).
+    fn leader(&self) -> Option<String> {
+        None
+    }
+
+    /// Who led when, and the acknowledged writes rolled back, for the failover figures
+    /// ([`crate::LeaderLog`]). The default: `None`, a system that elects no leader.
+    fn leaders(&self) -> Option<crate::LeaderLog> {
+        None
+    }
+
     /// What the servers booked on their capacity model so far, per server
     /// ([`crate::capacity::UsageLog`]). The default: nothing (a system that models no costs).
     fn usage(&self) -> crate::capacity::ClusterUsage {
