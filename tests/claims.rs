@@ -1,7 +1,9 @@
-//! `lab claims`: every verdict of the ledger, from seeded runs small enough for CI. The fault
-//! experiments are the real files of experiments/ at their 5 seeds (the registered
-//! `min_clean_seeds`); the scaling sweep is a smaller one (3 and 5 nodes, fewer points, 3 seeds). If a change to a store or the harness changes what the
-//! lab concludes, a test here fails. Also: missing results are "not measured" with the command
+//! `lab claims`: every verdict of the ledger. The fault and transaction experiments are the
+//! real files of experiments/ at their 5 seeds (the registered `min_clean_seeds`), as their
+//! records are committed under results/; a test re-runs seed 1 of each and requires the same
+//! records, so the committed results are what the code produces. The scaling sweep is a smaller
+//! one (3 and 5 nodes, fewer points, 3 seeds), run here. If a change to a store or the harness
+//! changes what the lab concludes, a test here fails. Also: missing results are "not measured" with the command
 //! to run (exit 1), a corrupt runs.jsonl is an error at its line (exit 2), and the same results
 //! give the same ledger, byte for byte.
 
@@ -69,30 +71,81 @@ fn show(output: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
-/// The results of every experiment the claims need, run once for all tests of this file.
+/// The results the ledger is judged on, assembled once for all tests of this file:
+/// - the fault and transaction experiments' records as committed under results/ (their five
+///   seeds, what README.md's ledger shows); [`committed_results_are_what_the_code_produces`]
+///   re-runs seed 1 of each and requires the same records, byte for byte, so a change that alters
+///   what a store does fails here until results/ is regenerated (`make run`);
+/// - the small scaling sweep, run here;
+/// - the engines on the real disk, briefly.
 fn results() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = scratch("claims-results");
+        for name in fault_files() {
+            copy_experiment(&repo().join("results").join(name), &dir.join(name));
+        }
         let scaling = scratch("scaling.toml");
         std::fs::write(&scaling, small_scaling()).expect("scratch file");
-        let mut args: Vec<String> = vec!["run".into(), "--quiet".into()];
-        args.extend(["--out".into(), dir.display().to_string()]);
-        args.extend(fault_files().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()));
-        args.push(scaling.display().to_string());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = lab(&args);
+        let out = dir.display().to_string();
+        let output = lab(&["run", "--quiet", "--out", &out, &scaling.display().to_string()]);
         assert_eq!(output.status.code(), Some(0), "{}", show(&output));
         // Claim 1's evidence: the engines on the real disk (the target directory, not a tmpfs),
         // briefly; its verdict rests on a gap of one to two orders of magnitude.
         let scratch_disk =
             Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("claims-engines-{}", std::process::id()));
-        let (out, disk) = (dir.display().to_string(), scratch_disk.display().to_string());
+        let disk = scratch_disk.display().to_string();
         let output = lab(&["bench", "engines", "--seconds", "0.1", "--out", &out, "--dir", &disk]);
         assert_eq!(output.status.code(), Some(0), "{}", show(&output));
         let _ = std::fs::remove_dir_all(&scratch_disk);
         dir
     })
+}
+
+/// Copies what `lab claims` reads of one experiment's results (its description and per-seed
+/// records).
+fn copy_experiment(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("scratch dir");
+    for file in ["experiment.json", "runs.jsonl"] {
+        std::fs::copy(from.join(file), to.join(file))
+            .unwrap_or_else(|e| panic!("{}: {e} (regenerate with `make run`)", from.join(file).display()));
+    }
+}
+
+/// The records of `runs.jsonl` for `seed`, one JSON value per system, in file order.
+fn records(runs: &Path, seed: u64) -> Vec<Value> {
+    let text = std::fs::read_to_string(runs).unwrap_or_else(|e| panic!("{}: {e}", runs.display()));
+    text.lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("runs.jsonl holds JSON lines"))
+        .filter(|record| record["seed"] == seed)
+        .collect()
+}
+
+#[test]
+fn committed_results_are_what_the_code_produces() {
+    // Seed 1 of every experiment the ledger reads from results/, run now: each system's record
+    // must equal the committed one (same history, same judgment, same figures).
+    let dir = scratch("claims-seed-1");
+    let mut args: Vec<String> = vec!["run".into(), "--quiet".into(), "--seed".into(), "1".into()];
+    args.extend(["--out".into(), dir.display().to_string()]);
+    args.extend(fault_files().map(|name| repo().join(format!("experiments/{name}.toml")).display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = lab(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    for name in fault_files() {
+        let fresh = records(&dir.join(name).join("seed-1/runs.jsonl"), 1);
+        let committed = records(&repo().join("results").join(name).join("runs.jsonl"), 1);
+        assert!(!fresh.is_empty(), "{name}: no record for seed 1");
+        assert_eq!(fresh.len(), committed.len(), "{name}: systems differ; regenerate results/ with `make run`");
+        for (fresh, committed) in fresh.iter().zip(&committed) {
+            assert!(
+                fresh == committed,
+                "{name}/{}: seed 1 no longer gives the committed record; if the change is intended, \
+                 regenerate results/ with `make run`\nnow:       {fresh}\ncommitted: {committed}",
+                fresh["system"]
+            );
+        }
+    }
 }
 
 /// `lab claims` on the shared results: its exit status, stdout and claims.json.

@@ -85,6 +85,7 @@ impl Configured for MemorySystem {
             ordering: Ordering::SingleWriter,
             durability: Durability::NeverSynced,
             sqlite: None,
+            replication: None,
         }
     }
 

@@ -45,6 +45,7 @@ fn sqlite(synchronous: SqliteSynchronous) -> Properties {
             begin: SqliteBegin::Immediate,
             transactions: true,
         }),
+        replication: None,
     }
 }
 
@@ -66,6 +67,7 @@ fn quorum(level: &str, k: usize, ordering: Ordering, durability: Durability) -> 
         ordering,
         durability,
         sqlite: None,
+        replication: None,
     }
 }
 

@@ -25,6 +25,32 @@ pub struct Properties {
     pub durability: Durability,
     /// SQLite's journal and `synchronous`, when the store is SQLite.
     pub sqlite: Option<SqliteSettings>,
+    /// How a leader-based store replicates (absent for stores without a leader, and in
+    /// records written before there was one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// How a leader-based store (SQLite on Raft) replicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replication {
+    /// When a write is acknowledged.
+    pub ack: Ack,
+    /// Whether reads may be served by followers (possibly stale).
+    pub follower_reads: bool,
+    /// Independent groups behind a hash router.
+    pub shards: usize,
+}
+
+/// When a leader acknowledges a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ack {
+    /// Once a majority of the group has it (committed).
+    Majority,
+    /// Once the leader alone has it: asynchronous replication.
+    Async,
 }
 
 /// N, R and W of a leaderless store, with how it repairs replicas.

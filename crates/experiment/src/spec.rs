@@ -33,6 +33,11 @@ pub const MAX_SKEW_MS: i64 = 3_600_000;
 /// The host name that means each system's first server (`db` for SQLite, `n1` for quorum).
 pub const FIRST_SERVER: &str = "server";
 
+/// The host name that means the system's leader when the fault fires ([`sim::LEADER`],
+/// resolved by the harness; a system without a leader: its first server). A restart, or a
+/// skew back to zero, of `leader` acts on the host the fault before it named.
+pub const LEADER: &str = "leader";
+
 /// The clients of a fault experiment when the file does not say: 2 hosts of 5, 1 s timeout.
 pub const DEFAULT_CLIENTS: Clients = Clients { hosts: 2, per_host: 5, timeout: Duration::from_secs(1) };
 
@@ -331,10 +336,14 @@ impl Source<'_> {
         Ok(parsed)
     }
 
-    /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server; any
-    /// other name must be one of its servers (or, unless `server_only`, client hosts).
+    /// Resolves a host name for one system: [`FIRST_SERVER`] means its first server,
+    /// [`LEADER`] its leader when the fault fires; any other name must be one of its servers
+    /// (or, unless `server_only`, client hosts).
     fn host(&self, name: &Spanned<String>, hosts: &Hosts<'_>, server_only: bool) -> Checked<String> {
         let text = name.get_ref();
+        if text == LEADER {
+            return Ok(sim::LEADER.to_owned());
+        }
         if text == FIRST_SERVER {
             if let Some(first) = hosts.servers.first() {
                 return Ok(first.clone());
@@ -352,7 +361,7 @@ impl Source<'_> {
         self.fail(
             name.span(),
             format!(
-                "unknown {} `{text}` in system `{}`: expected `{FIRST_SERVER}` (its first server) or one of {expected}",
+                "unknown {} `{text}` in system `{}`: expected `{FIRST_SERVER}` (its first server), `{LEADER}` (its leader when the fault fires) or one of {expected}",
                 if server_only { "server" } else { "host" },
                 hosts.system
             ),

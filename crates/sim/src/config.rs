@@ -222,7 +222,8 @@ impl SimConfig {
             }
         }
         for (at, fault) in &self.faults {
-            for host in fault.hosts() {
+            // The leader placeholder is a server, resolved when the fault fires.
+            for host in fault.hosts().into_iter().filter(|h| *h != crate::LEADER) {
                 let unknown =
                     if names_a_server(fault) { !servers.iter().any(|s| s == host) } else { !seen.contains(host) };
                 if unknown {

@@ -58,16 +58,18 @@ pub struct Failover {
 }
 
 impl LeaderLog {
-    /// The failover after a fault at `at`: see [`Failover`].
-    pub fn failover(&self, at: Duration) -> Failover {
-        let after: Vec<&Reign> = self.reigns.iter().filter(|r| r.elected_at >= at).collect();
+    /// The failover after a fault at `at`, counting leaders elected before `until` (the next
+    /// fault; `None`: the end of the run): see [`Failover`].
+    pub fn failover(&self, at: Duration, until: Option<Duration>) -> Failover {
+        let after: Vec<&Reign> =
+            self.reigns.iter().filter(|r| r.elected_at >= at && until.is_none_or(|u| r.elected_at < u)).collect();
         let unavailable = after.iter().filter_map(|r| r.first_write_ack).min().map(|ack| ack.saturating_sub(at));
         Failover { unavailable, elections: after.len() }
     }
 
     /// The leader of `group` at model time `at`: the last one elected by then.
     pub fn leader_at(&self, group: usize, at: Duration) -> Option<&Reign> {
-        self.reigns.iter().filter(|r| r.group == group && r.elected_at <= at).last()
+        self.reigns.iter().rev().find(|r| r.group == group && r.elected_at <= at)
     }
 }
 
@@ -81,15 +83,45 @@ impl Targets {
     /// `fault` with [`LEADER`] replaced by a host: the system's leader now (or its first
     /// server), or for a restart the host the last resolution named.
     pub(crate) fn resolve<S: System>(&mut self, fault: &Fault, system: &S) -> Fault {
+        self.resolve_with(fault, || system.leader().or_else(|| system.servers().into_iter().next()))
+    }
+
+    /// [`Targets::resolve`] with `current` answering who leads now.
+    fn resolve_with(&mut self, fault: &Fault, current: impl FnOnce() -> Option<String>) -> Fault {
         if !fault.hosts().contains(&LEADER) {
             return fault.clone();
         }
-        let host = match (fault, &self.last) {
-            (Fault::Restart(_), Some(last)) => last.clone(),
-            _ => system.leader().or_else(|| system.servers().into_iter().next()).unwrap_or_else(|| LEADER.to_owned()),
+        let ends = matches!(fault, Fault::Restart(_) | Fault::Skew { offset_ms: 0, .. });
+        let host = match (ends, &self.last) {
+            (true, Some(last)) => last.clone(),
+            _ => current().unwrap_or_else(|| LEADER.to_owned()),
         };
         self.last = Some(host.clone());
-        fault.map_hosts(|h| if h == LEADER { host.clone() } else { h.to_owned() })
+        let resolved = fault.map_hosts(|h| if h == LEADER { host.clone() } else { h.to_owned() });
+        // "The leader against everyone else": the other side listed every host but the
+        // placeholder, the leader's real name included; a host is never cut from itself.
+        let others = |side: &[String], placeholder_side: &[String]| -> Vec<String> {
+            if placeholder_side.iter().any(|h| h == LEADER) {
+                side.iter().filter(|h| **h != host).cloned().collect()
+            } else {
+                side.to_vec()
+            }
+        };
+        match (fault, resolved) {
+            (Fault::Partition { left, right }, Fault::Partition { left: l, right: r }) => {
+                Fault::Partition { left: others(&l, right), right: others(&r, left) }
+            }
+            (Fault::PartitionOneWay { from, to }, Fault::PartitionOneWay { from: f, to: t }) => {
+                Fault::PartitionOneWay { from: others(&f, to), to: others(&t, from) }
+            }
+            (Fault::Slow { left, right, .. }, Fault::Slow { left: l, right: r, latency_ms }) => {
+                Fault::Slow { left: others(&l, right), right: others(&r, left), latency_ms }
+            }
+            (Fault::Flaky { left, right, .. }, Fault::Flaky { left: l, right: r, fail_ppm }) => {
+                Fault::Flaky { left: others(&l, right), right: others(&r, left), fail_ppm }
+            }
+            (_, resolved) => resolved,
+        }
     }
 }
 
@@ -107,6 +139,27 @@ mod tests {
         }
     }
 
+    fn hosts(names: &[&str]) -> Vec<String> {
+        names.iter().map(|h| (*h).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_leader_is_resolved_when_the_fault_fires_and_restarted_as_resolved() {
+        let mut targets = Targets::default();
+        let isolate = Fault::Partition { left: hosts(&[LEADER]), right: hosts(&["n1", "n2", "n3", "client-0"]) };
+        assert_eq!(
+            targets.resolve_with(&isolate, || Some("n2".into())),
+            Fault::Partition { left: hosts(&["n2"]), right: hosts(&["n1", "n3", "client-0"]) }
+        );
+        assert_eq!(targets.resolve_with(&Fault::crash(LEADER), || Some("n3".into())), Fault::crash("n3"));
+        // The restart brings back the node that went down, whoever leads now.
+        assert_eq!(targets.resolve_with(&Fault::Restart(LEADER.into()), || Some("n1".into())), Fault::restart("n3"));
+        assert_eq!(targets.resolve_with(&Fault::skew(LEADER, 500), || Some("n1".into())), Fault::skew("n1", 500));
+        assert_eq!(targets.resolve_with(&Fault::skew(LEADER, 0), || Some("n2".into())), Fault::skew("n1", 0));
+        // Faults that name no placeholder are left alone.
+        assert_eq!(targets.resolve_with(&Fault::crash("n2"), || Some("n1".into())), Fault::crash("n2"));
+    }
+
     #[test]
     fn the_window_ends_at_the_first_write_a_new_leader_acknowledged() {
         let log = LeaderLog {
@@ -117,11 +170,14 @@ mod tests {
             ],
             rolled_back_acks: 0,
         };
-        let failover = log.failover(Duration::from_secs(3));
+        let failover = log.failover(Duration::from_secs(3), None);
         assert_eq!(failover.unavailable, Some(Duration::from_millis(2_050)));
         assert_eq!(failover.elections, 2);
+        // A leader elected after the next fault belongs to that fault's failover.
+        let until = Some(Duration::from_millis(4_500));
+        assert_eq!(log.failover(Duration::from_secs(3), until), Failover { unavailable: None, elections: 1 });
         // Before any election after the fault, the old leader's acknowledgements do not count.
-        assert_eq!(log.failover(Duration::from_secs(6)), Failover { unavailable: None, elections: 0 });
+        assert_eq!(log.failover(Duration::from_secs(6), None), Failover { unavailable: None, elections: 0 });
         assert_eq!(log.leader_at(0, Duration::from_millis(4_500)).map(|r| r.term), Some(4));
     }
 }

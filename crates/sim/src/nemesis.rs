@@ -93,9 +93,13 @@ impl Cluster {
         }
     }
 
-    /// Checks a named node: any host when `any_host`, else a server.
+    /// Checks a named node: any host when `any_host`, else a server; [`crate::LEADER`] is a
+    /// server (the one leading when the fault fires).
     fn check_node(&self, kind: &FaultKind, node: &str, any_host: bool) -> Result<(), NemesisError> {
-        if self.servers.iter().any(|s| s == node) || (any_host && self.clients.iter().any(|c| c == node)) {
+        if node == crate::LEADER
+            || self.servers.iter().any(|s| s == node)
+            || (any_host && self.clients.iter().any(|c| c == node))
+        {
             Ok(())
         } else if self.clients.iter().any(|c| c == node) {
             Err(NemesisError::NotAServer { kind: kind.name(), host: node.to_owned() })

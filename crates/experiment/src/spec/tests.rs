@@ -514,3 +514,18 @@ fn the_write_back_keys_are_read_and_each_impossible_value_refused() {
     assert_error(&disk("dirty_writeback = \"off\"\ndirty_expire = \"1s\"\n"), 18, 16, "no effect");
     assert_error(&disk("dirty_expire = 30\n"), 17, 16, "string");
 }
+
+#[test]
+fn a_fault_aimed_at_the_leader_names_the_placeholder_the_harness_resolves() {
+    let faults = "[[fault]]\nat = \"1s\"\nuntil = \"2s\"\nkind = \"isolate\"\nnode = \"leader\"\n\
+                  [[fault]]\nat = \"3s\"\nuntil = \"4s\"\nkind = \"crash\"\nnode = \"leader\"\n";
+    let experiment = ok(&format!("{HEAD}{SYSTEMS}{faults}"));
+    let [_, quorum] = &experiment.systems[..] else { panic!("two systems") };
+    let s = Duration::from_secs;
+    let expected = Schedule::new()
+        .at(s(1), Fault::partition([sim::LEADER], ["n1", "n2", "n3", "client-0", "client-1"]))
+        .at(s(2), Fault::Heal)
+        .at(s(3), Fault::crash(sim::LEADER))
+        .at(s(4), Fault::restart(sim::LEADER));
+    assert_eq!(experiment.schedule(quorum, 1).expect("drawn"), expected);
+}

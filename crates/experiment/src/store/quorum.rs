@@ -402,6 +402,7 @@ impl Configured for QuorumStore {
                 CommitLogSync::Periodic(_) => Durability::SyncedAfterAck,
             },
             sqlite: None,
+            replication: None,
         }
     }
 

@@ -210,6 +210,7 @@ impl Configured for SqliteSystem {
                 },
                 transactions: self.transactions,
             }),
+            replication: None,
         }
     }
 

@@ -22,7 +22,7 @@ use experiment::workload::Limits;
 use history::{Event, EventType, Process};
 use sim::Fault;
 
-use super::record::{Convergence, SeedRecord};
+use super::record::{Convergence, FailoverRecord, SeedRecord};
 
 /// How often a replicated store's replicas are compared, for convergence.
 const SAMPLE_EVERY: Duration = Duration::from_millis(20);
@@ -64,6 +64,7 @@ pub fn measure(experiment: &Experiment, system: &System, seed: u64, check_timeou
     record.messages = result.messages;
     record.faults = result.faults.iter().map(|(at, fault)| format!("{fault} at {}", seconds(*at))).collect();
     record.convergence = converged(ran.replicas, config.duration);
+    record.failover = result.leaders.as_ref().map(|log| FailoverRecord::from_log(log, &result.faults, config.duration));
 
     let limits = Limits { timeout: check_timeout, memory_limit_bytes: MEMORY_LIMIT };
     let judged = experiment.workload.judge(&history, &limits);

@@ -3,9 +3,11 @@
 //! from these records alone, so a table of shards merged equals the table of one run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use experiment::properties::Properties;
 use serde::{Deserialize, Serialize};
+use sim::Fault;
 
 /// The measurements of one system under one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +109,45 @@ pub struct SeedRecord {
     /// Every operation of the history, final reads included (the denominator of messages per
     /// operation).
     pub all_ops: u64,
+    /// How the leaders changed, for a store that elects them (absent for the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverRecord>,
+}
+
+/// The failovers of one run of a leader-based store ([`sim::LeaderLog`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverRecord {
+    /// For each fault that starts something (not a heal, a restart or a clock set back), in
+    /// order: milliseconds from the fault to the first write acknowledged by a leader elected
+    /// after it and before the next such fault (`None`: no new leader acknowledged a write).
+    pub windows_ms: Vec<Option<u64>>,
+    /// Leaders elected from the first fault to the end of the run (0 without faults).
+    pub elections: u64,
+    /// Writes acknowledged to a client and later rolled back by a new leader.
+    pub rolled_back_acks: u64,
+}
+
+impl FailoverRecord {
+    /// The failover figures of `log` for a run whose faults are `faults` (the harness's own
+    /// recovery at `duration` and later is not a fault).
+    pub fn from_log(log: &sim::LeaderLog, faults: &[(Duration, Fault)], duration: Duration) -> Self {
+        let starts: Vec<Duration> = faults
+            .iter()
+            .filter(|(at, fault)| {
+                *at < duration && !matches!(fault, Fault::Heal | Fault::Restart(_) | Fault::Skew { offset_ms: 0, .. })
+            })
+            .map(|(at, _)| *at)
+            .collect();
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let windows_ms = starts
+            .iter()
+            .enumerate()
+            .map(|(i, at)| log.failover(*at, starts.get(i + 1).copied()).unavailable.map(millis))
+            .collect();
+        let elections = starts.first().map_or(0, |at| log.failover(*at, None).elections as u64);
+        FailoverRecord { windows_ms, elections, rolled_back_acks: log.rolled_back_acks }
+    }
 }
 
 pub use experiment::workload::{Check, TxnJudged};
@@ -163,6 +204,7 @@ impl SeedRecord {
             duration_ms: 0,
             messages: 0,
             all_ops: 0,
+            failover: None,
         }
     }
 

@@ -86,6 +86,61 @@ pub struct Row {
     /// A transactional workload's results over all seeds (`None` for the others).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub txn: Option<TxnRow>,
+    /// A leader-based store's failovers over all seeds (`None` for the others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failover: Option<FailoverRow>,
+}
+
+/// A leader-based store's failovers over all seeds of one system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailoverRow {
+    /// Each seed's unavailability windows in milliseconds, one per fault, by seed (`None`: no
+    /// new leader acknowledged a write after that fault).
+    pub windows_ms: BTreeMap<u64, Vec<Option<u64>>>,
+    /// Leaders elected from the first fault on, over all seeds.
+    pub elections: u64,
+    /// Acknowledged writes rolled back, over all seeds.
+    pub rolled_back_acks: u64,
+}
+
+impl FailoverRow {
+    fn add(&mut self, seed: u64, record: &super::record::FailoverRecord) {
+        self.windows_ms.insert(seed, record.windows_ms.clone());
+        self.elections += record.elections;
+        self.rolled_back_acks += record.rolled_back_acks;
+    }
+
+    /// The median and largest window over every fault of every seed that had one.
+    pub fn window_ms(&self) -> Option<(u64, u64)> {
+        let mut windows: Vec<u64> = self.windows_ms.values().flatten().flatten().copied().collect();
+        windows.sort_unstable();
+        let max = *windows.last()?;
+        Some((windows[(windows.len() - 1) / 2], max))
+    }
+}
+
+/// The failover columns (when some row is a leader-based store): the unavailability window
+/// from each fault to the first write a newly elected leader acknowledged (median and largest
+/// over the faults of every seed, with how many faults had none), the elections held from the fault on
+/// (over all seeds), and the acknowledged writes rolled back by a new leader.
+pub const FAILOVER_HEADERS: [&str; 3] = ["failover p50/max", "elections", "acked rolled back"];
+
+/// The failover cells of a row (dashes for a store without leaders).
+pub fn failover_cells(row: &Row) -> Vec<String> {
+    let Some(failover) = &row.failover else {
+        return vec!["-".to_owned(); FAILOVER_HEADERS.len()];
+    };
+    let all: Vec<&Option<u64>> = failover.windows_ms.values().flatten().collect();
+    let missing = all.iter().filter(|w| w.is_none()).count();
+    let mut window = match failover.window_ms() {
+        Some((p50, max)) => format!("{p50}/{max} ms"),
+        None if all.is_empty() => "no fault".to_owned(),
+        None => "none".to_owned(),
+    };
+    if missing > 0 && failover.window_ms().is_some() {
+        window.push_str(&format!(" ({missing} of {} none)", all.len()));
+    }
+    vec![window, failover.elections.to_string(), failover.rolled_back_acks.to_string()]
 }
 
 /// A transactional workload's results over all seeds of one system.
@@ -179,6 +234,7 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, check: &
         messages_per_op: 0.0,
         violating_seeds: Vec::new(),
         txn: None,
+        failover: None,
     };
     let (mut ok, mut fail, mut info) = (0u64, 0u64, 0u64);
     let (mut faulty, mut faulty_ok, mut healthy, mut healthy_ok) = (0u64, 0u64, 0u64, 0u64);
@@ -250,6 +306,9 @@ fn row<'a>(system: &str, records: impl Iterator<Item = &'a SeedRecord>, check: &
         }
         if let Some(judged) = &record.txn {
             row.txn.get_or_insert_with(TxnRow::default).add(judged);
+        }
+        if let Some(failover) = &record.failover {
+            row.failover.get_or_insert_with(FailoverRow::default).add(record.seed, failover);
         }
     }
     row.violating_seeds.sort_unstable();
@@ -412,7 +471,15 @@ fn headers(rows: &[Row]) -> Vec<String> {
     if has_txn(rows) {
         headers.extend(TXN_HEADERS.iter().map(|h| (*h).to_owned()));
     }
+    if has_failover(rows) {
+        headers.extend(FAILOVER_HEADERS.iter().map(|h| (*h).to_owned()));
+    }
     headers
+}
+
+/// Whether the table shows failover columns: some row is a leader-based store.
+fn has_failover(rows: &[Row]) -> bool {
+    rows.iter().any(|row| row.failover.is_some())
 }
 
 /// Whether the table shows transaction columns: some row has transactions.
@@ -420,11 +487,14 @@ fn has_txn(rows: &[Row]) -> bool {
     rows.iter().any(|row| row.txn.is_some())
 }
 
-/// A row's cells, with the transaction columns when the table has them.
-fn all_cells(row: &Row, txn: bool) -> Vec<String> {
+/// A row's cells, with the transaction and failover columns when the table has them.
+fn all_cells(row: &Row, rows: &[Row]) -> Vec<String> {
     let mut cells = cells(row);
-    if txn {
+    if has_txn(rows) {
         cells.extend(txn_cells(row));
+    }
+    if has_failover(rows) {
+        cells.extend(failover_cells(row));
     }
     cells
 }
@@ -433,7 +503,7 @@ fn builder(rows: &[Row]) -> Builder {
     let mut builder = Builder::default();
     builder.push_record(headers(rows));
     for row in rows {
-        builder.push_record(all_cells(row, has_txn(rows)));
+        builder.push_record(all_cells(row, rows));
     }
     builder
 }
@@ -464,7 +534,7 @@ pub fn csv(rows: &[Row]) -> String {
     let line = |cells: Vec<String>| cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",") + "\n";
     let mut out = line(headers(rows));
     for row in rows {
-        out.push_str(&line(all_cells(row, has_txn(rows))));
+        out.push_str(&line(all_cells(row, rows)));
     }
     out
 }
@@ -493,6 +563,25 @@ mod tests {
         r.all_ops = ok + 2;
         r.convergence = Convergence::AfterMs(seed * 10);
         r
+    }
+
+    #[test]
+    fn failover_columns_appear_only_with_a_leader_based_store() {
+        use crate::run::record::FailoverRecord;
+        let plain = vec![record("a", 1, 8, &[(1000, 8)])];
+        let order = ["a".to_owned(), "raft".to_owned()];
+        assert!(!markdown(&aggregate(&plain, &order[..1], "linearizable")).contains("failover"));
+        let mut records = plain;
+        for (seed, window) in [(1, Some(1_200)), (2, Some(2_900)), (3, None)] {
+            let mut r = record("raft", seed, 5, &[(1000, 5)]);
+            r.failover = Some(FailoverRecord { windows_ms: vec![window], elections: 2, rolled_back_acks: seed });
+            records.push(r);
+        }
+        let rows = aggregate(&records, &order, "linearizable");
+        assert_eq!(failover_cells(&rows[0]), ["-", "-", "-"]);
+        assert_eq!(failover_cells(&rows[1]), ["1200/2900 ms (1 of 3 none)", "6", "6"]);
+        let table = markdown(&rows);
+        assert!(table.contains("failover p50/max") && table.contains("acked rolled back"), "{table}");
     }
 
     #[test]
