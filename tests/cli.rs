@@ -13,6 +13,10 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+fn show(output: &Output) -> String {
+    format!("{}{}", stdout(output), stderr(output))
+}
+
 fn corpus_file(file: &str) -> String {
     corpus_dir().join(file).display().to_string()
 }
@@ -172,6 +176,28 @@ fn a_closed_pipe_keeps_the_exit_status() {
 /// Regression: a memory limit too small for one memo entry per partition (a tiny
 /// `--memory-mib`, or very many keys sharing the default) once made the search empty its memo
 /// and retry forever, past `--timeout`. Now the search runs without a memo and answers.
+/// `--max-input` refuses a larger input before reading more than the limit: a file, and a
+/// device that never ends.
+#[test]
+fn inputs_larger_than_max_input_are_refused() {
+    let mut text = String::new();
+    for i in 0..100 {
+        text.push_str(&format!("{{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":{i}}}\n"));
+        text.push_str(&format!("{{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":{i}}}\n"));
+    }
+    let file = write("max-input.jsonl", &text);
+    let output = lab(&["check", "--max-input", "1KiB", &file]);
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+    assert!(show(&output).contains("larger than --max-input (1 KiB)"), "{}", show(&output));
+    let output = lab(&["check", "--max-input", "64KiB", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    let output = lab(&["check", "--max-input", "1MiB", "/dev/zero"]);
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+    assert!(show(&output).contains("/dev/zero: larger than --max-input (1 MiB)"), "{}", show(&output));
+    let output = lab(&["check", "--max-input", "1TB", &file]);
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+}
+
 #[test]
 fn a_tiny_memory_limit_still_answers() {
     let mut text = String::new();

@@ -75,7 +75,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let mut out = crate::output::stdout();
     for path in &args.files {
         tally.files += 1;
-        let checked = read_history(path, args.format).and_then(|history| {
+        let checked = read_history(path, args.format, args.max_input).and_then(|history| {
             let model = model_name(args.model, &history);
             let (verdict, elapsed) = check_history(path, &history, model, args.timeout, jobs, memory)?;
             Ok((history, model, verdict, elapsed))
@@ -327,7 +327,7 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     let mut elapsed_total = Duration::ZERO;
     let mut out = crate::output::stdout();
     for path in &args.files {
-        let checked = read_history(path, args.format).and_then(|history| {
+        let checked = read_history(path, args.format, args.max_input).and_then(|history| {
             let (checked, elapsed) = check_transactional(path, &history, args)?;
             Ok((history, checked, elapsed))
         });

@@ -96,7 +96,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
     let mut disagreements = 0;
     for row in &expected {
         let path: PathBuf = args.dir.join(&row.file);
-        let measured = read_history(&path, FormatArg::Auto).and_then(|history| {
+        let measured = read_history(&path, FormatArg::Auto, crate::options::DEFAULT_MAX_INPUT).and_then(|history| {
             let model = model_name(ModelArg::Auto, &history);
             let mut times = Vec::with_capacity(args.repeat);
             let mut outcome = Outcome::Unknown;

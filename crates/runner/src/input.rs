@@ -1,5 +1,6 @@
 //! Reading history files: the only place the CLI touches history files.
 
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -18,9 +19,11 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// Reads and parses one history file; errors name the file, line and column.
-pub fn read_history(path: &Path, format: FormatArg) -> Result<History> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+/// Reads and parses one history file of at most `max_input` bytes; errors name the file,
+/// line and column. A larger input (a huge file, a device that never ends) is refused before
+/// more than `max_input + 1` bytes are read.
+pub fn read_history(path: &Path, format: FormatArg, max_input: u64) -> Result<History> {
+    let bytes = read_at_most(path, max_input)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -36,6 +39,40 @@ pub fn read_history(path: &Path, format: FormatArg) -> Result<History> {
         );
     }
     Ok(history)
+}
+
+/// The bytes of `path`, refused when there are more than `max`.
+fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let too_large = || {
+        anyhow::anyhow!(
+            "{}: larger than --max-input ({}); raise --max-input to check it",
+            path.display(),
+            size_label(max)
+        )
+    };
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let known = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    if known.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(known.and_then(|len| usize::try_from(len).ok()).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    if bytes.len() as u64 > max {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// `1 GiB`, `64 KiB`, `1000 bytes`.
+fn size_label(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// Whether some client process invoked an operation (a history of nothing, or of nemesis

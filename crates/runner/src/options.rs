@@ -149,9 +149,32 @@ pub struct CheckArgs {
     /// bank: the total every read must sum to (default: the first ok read's sum).
     #[arg(long, allow_hyphen_values = true)]
     pub total: Option<i64>,
+    /// Refuse a history file larger than this (bytes, or with a unit: 64KiB, 512MiB, 1GiB).
+    #[arg(long, value_parser = parse_size, default_value = "1GiB")]
+    pub max_input: u64,
     /// History files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// The default `--max-input`: 1 GiB.
+pub const DEFAULT_MAX_INPUT: u64 = 1 << 30;
+
+/// A size in bytes: a whole number, optionally followed by `B`, `KiB`, `MiB`, `GiB` (or `K`,
+/// `M`, `G`, powers of 1024 too).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("`{text}` is not a size (e.g. 1048576, 64KiB, 1GiB)"))?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        other => return Err(format!("`{other}` is not a size unit (B, KiB, MiB or GiB)")),
+    };
+    number.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// `lab corpus`.
@@ -275,6 +298,18 @@ pub struct BenchTxnArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_binary_units_and_refuse_the_rest() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(DEFAULT_MAX_INPUT));
+        assert!(parse_size("1TB").unwrap_err().contains("not a size unit"));
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+        assert!(parse_size("99999999999999999999GiB").is_err());
+        assert!(parse_size("17179869184G").unwrap_err().contains("too large"));
+    }
 
     #[test]
     fn shards_parse() {
