@@ -174,13 +174,13 @@ mod tests {
         let bad = |f: fn(&mut RaftConfig)| {
             let mut c = RaftConfig::default();
             f(&mut c);
-            c.validate().unwrap_err()
+            c.validate().err()
         };
-        assert_eq!(bad(|c| c.nodes = 0), ConfigError::Nodes(0));
-        assert_eq!(bad(|c| c.nodes = 10), ConfigError::Nodes(10));
-        assert_eq!(bad(|c| c.shards = 17), ConfigError::Shards(17));
-        assert_eq!(bad(|c| c.tick = Duration::ZERO), ConfigError::Tick);
-        assert_eq!(bad(|c| c.node.heartbeat_ticks = 10), ConfigError::Timing { heartbeat: 10, election: 10 });
+        assert_eq!(bad(|c| c.nodes = 0), Some(ConfigError::Nodes(0)));
+        assert_eq!(bad(|c| c.nodes = 10), Some(ConfigError::Nodes(10)));
+        assert_eq!(bad(|c| c.shards = 17), Some(ConfigError::Shards(17)));
+        assert_eq!(bad(|c| c.tick = Duration::ZERO), Some(ConfigError::Tick));
+        assert_eq!(bad(|c| c.node.heartbeat_ticks = 10), Some(ConfigError::Timing { heartbeat: 10, election: 10 }));
     }
 
     #[test]
