@@ -198,6 +198,24 @@ fn inputs_larger_than_max_input_are_refused() {
     assert_eq!(output.status.code(), Some(2), "{}", show(&output));
 }
 
+/// The timeout covers reading: a file that never delivers (a named pipe nobody writes to) is
+/// `unknown` once `--timeout` has passed, for the linearizability and transactional checks.
+#[test]
+fn the_timeout_covers_reading_the_file() {
+    let fifo = scratch("never-written.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success(), "mkfifo");
+    let fifo = fifo.display().to_string();
+    for model in ["auto", "list-append"] {
+        let started = std::time::Instant::now();
+        let output = lab(&["check", "--timeout", "300ms", "--model", model, &fifo]);
+        let took = started.elapsed();
+        assert_eq!(output.status.code(), Some(1), "{model}: {}", show(&output));
+        assert!(stdout(&output).contains("unknown"), "{model}: {}", show(&output));
+        assert!(took < std::time::Duration::from_secs(5), "{model}: answered after {took:?}");
+    }
+}
+
 #[test]
 fn a_tiny_memory_limit_still_answers() {
     let mut text = String::new();

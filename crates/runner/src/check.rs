@@ -11,7 +11,7 @@ use anyhow::Result;
 use checker::{key_label, CheckOptions, Outcome, Verdict};
 use history::History;
 
-use crate::input::{event_location, read_history};
+use crate::input::{event_location, read_history_until};
 use crate::options::{CheckArgs, ModelArg};
 use experiment::explain as report;
 
@@ -41,7 +41,19 @@ pub fn check_history(
     jobs: usize,
     memory_limit_bytes: usize,
 ) -> Result<(Verdict, Duration)> {
-    let start = Instant::now();
+    check_history_from(Instant::now(), path, history, model, timeout, jobs, memory_limit_bytes)
+}
+
+/// [`check_history`] for a file whose `timeout` began at `start` (when its reading began).
+fn check_history_from(
+    start: Instant,
+    path: &Path,
+    history: &History,
+    model: &str,
+    timeout: Duration,
+    jobs: usize,
+    memory_limit_bytes: usize,
+) -> Result<(Verdict, Duration)> {
     let deadline = start + timeout;
     let passed = move || Instant::now() >= deadline;
     let options = CheckOptions { deadline: &passed, jobs, memory_limit_bytes };
@@ -75,9 +87,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let mut out = crate::output::stdout();
     for path in &args.files {
         tally.files += 1;
-        let checked = read_history(path, args.format, args.max_input).and_then(|history| {
+        // The timeout covers reading and parsing too: a file still being parsed at its deadline
+        // is `unknown`, as one whose search was cut off.
+        let start = Instant::now();
+        let checked = read_history_until(path, args.format, args.max_input, start + args.timeout).and_then(|read| {
+            let Some(history) = read else {
+                let verdict = Verdict { outcome: Outcome::Unknown, partitions: Vec::new() };
+                return Ok((History::default(), model_name(args.model, &History::default()), verdict, start.elapsed()));
+            };
             let model = model_name(args.model, &history);
-            let (verdict, elapsed) = check_history(path, &history, model, args.timeout, jobs, memory)?;
+            let (verdict, elapsed) = check_history_from(start, path, &history, model, args.timeout, jobs, memory)?;
             Ok((history, model, verdict, elapsed))
         });
         let (history, model, verdict, elapsed) = match checked {
@@ -187,8 +206,12 @@ impl TxnChecked {
 }
 
 /// Checks one history with the transactional model `args.model`.
-fn check_transactional(path: &Path, history: &History, args: &CheckArgs) -> Result<(TxnChecked, Duration)> {
-    let start = Instant::now();
+fn check_transactional(
+    start: Instant,
+    path: &Path,
+    history: &History,
+    args: &CheckArgs,
+) -> Result<(TxnChecked, Duration)> {
     let deadline = start + args.timeout;
     let passed = move || Instant::now() >= deadline;
     let located = |e: checker::TxnError| match e {
@@ -327,12 +350,31 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     let mut elapsed_total = Duration::ZERO;
     let mut out = crate::output::stdout();
     for path in &args.files {
-        let checked = read_history(path, args.format, args.max_input).and_then(|history| {
-            let (checked, elapsed) = check_transactional(path, &history, args)?;
-            Ok((history, checked, elapsed))
+        let start = Instant::now();
+        let checked = read_history_until(path, args.format, args.max_input, start + args.timeout).and_then(|read| {
+            let Some(history) = read else { return Ok(None) };
+            let (checked, elapsed) = check_transactional(start, path, &history, args)?;
+            Ok(Some((history, checked, elapsed)))
         });
         let (history, checked, elapsed) = match checked {
-            Ok(result) => result,
+            Ok(Some(result)) => result,
+            Ok(None) => {
+                // The deadline passed while the file was read or parsed.
+                unknown += 1;
+                let millis = start.elapsed().as_secs_f64() * 1000.0;
+                elapsed_total += start.elapsed();
+                if args.json {
+                    let line = serde_json::json!({"file": path.display().to_string(), "model": model, "verdict": "unknown", "ms": millis, "reason": "the timeout passed while the file was read"});
+                    writeln!(out, "{line}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}\tunknown\t{millis:.1}\t(the timeout passed while the file was read)",
+                        path.display()
+                    )?;
+                }
+                continue;
+            }
             Err(error) => {
                 errors += 1;
                 report_error(&mut out, path, &error, args.json)?;

@@ -41,6 +41,36 @@ pub fn read_history(path: &Path, format: FormatArg, max_input: u64) -> Result<Hi
     Ok(history)
 }
 
+/// [`read_history`], given until `deadline`: `Ok(None)` when the deadline passed first (the
+/// file's verdict is then `unknown`, as for a search cut off by `--timeout`). The file is read
+/// and parsed on a thread of its own, so that reading a slow device or parsing a large file
+/// never holds the answer past the deadline; a thread still parsing then is left to finish
+/// and its result dropped.
+pub fn read_history_until(
+    path: &Path,
+    format: FormatArg,
+    max_input: u64,
+    deadline: std::time::Instant,
+) -> Result<Option<History>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_owned();
+    std::thread::Builder::new()
+        .name("history-reader".to_owned())
+        .spawn(move || {
+            // The receiver may be gone (the deadline passed): nothing is waiting for the result.
+            let _ = tx.send(read_history(&owned, format, max_input));
+        })
+        .with_context(|| format!("{}: cannot start a reader thread", path.display()))?;
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(read) => read.map(Some),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            anyhow::bail!("{}: the reader thread stopped without an answer", path.display())
+        }
+    }
+}
+
 /// The bytes of `path`, refused when there are more than `max`.
 fn read_at_most(path: &Path, max: u64) -> Result<Vec<u8>> {
     let too_large = || {
