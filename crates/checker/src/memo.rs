@@ -11,12 +11,13 @@
 //! entry (a tiny `--memory-mib`, or a limit shared by very many partitions) remembers
 //! nothing at all rather than emptying and retrying forever.
 
-/// A set of (bitset, state) keys with a byte limit.
+/// A set of (bitset, state) keys with a byte limit. A key's bitset may have any number of
+/// words (the search passes a window of the linearized set: see `search`).
 pub struct Memo {
-    /// Words per key: the bitset's words plus one for the state id.
-    stride: usize,
-    /// Key words of every entry, `stride` apiece.
+    /// Key words of every entry, the state id first, then the bitset's words.
     arena: Vec<u64>,
+    /// Where each entry's words begin in the arena (an entry ends where the next begins).
+    starts: Vec<usize>,
     /// The full hash of every entry, for growth without rehashing and cheap mismatch tests.
     hashes: Vec<u64>,
     /// Open-addressing slots: 0 is empty, otherwise entry index + 1.
@@ -31,11 +32,11 @@ pub struct Memo {
 const INITIAL_SLOTS: usize = 1 << 10;
 
 impl Memo {
-    /// An empty memo for bitsets of `words` words, using at most about `limit_bytes`.
-    pub fn new(words: usize, limit_bytes: usize) -> Self {
+    /// An empty memo using at most about `limit_bytes`.
+    pub fn new(limit_bytes: usize) -> Self {
         Self {
-            stride: words + 1,
             arena: Vec::new(),
+            starts: Vec::new(),
             hashes: Vec::new(),
             slots: vec![0; INITIAL_SLOTS],
             limit_bytes,
@@ -61,12 +62,17 @@ impl Memo {
 
     /// Bytes held by the table.
     pub fn bytes(&self) -> usize {
-        self.arena.capacity() * 8 + self.hashes.capacity() * 8 + self.slots.capacity() * 4
+        self.arena.capacity() * 8 + self.starts.capacity() * 8 + self.hashes.capacity() * 8 + self.slots.capacity() * 4
+    }
+
+    /// The key words of entry `entry`.
+    fn key(&self, entry: usize) -> &[u64] {
+        let end = self.starts.get(entry + 1).copied().unwrap_or(self.arena.len());
+        &self.arena[self.starts[entry]..end]
     }
 
     /// Inserts (bits, state) with hash `hash`; true when it was not there before.
     pub fn insert(&mut self, bits: &[u64], state: u32, hash: u64) -> bool {
-        debug_assert_eq!(bits.len() + 1, self.stride);
         let mask = self.slots.len() - 1;
         let mut slot = (hash as usize) & mask;
         loop {
@@ -76,14 +82,14 @@ impl Memo {
             }
             let entry = occupant as usize - 1;
             if self.hashes[entry] == hash {
-                let key = &self.arena[entry * self.stride..(entry + 1) * self.stride];
-                if key[0..bits.len()] == *bits && key[bits.len()] == u64::from(state) {
+                let key = self.key(entry);
+                if key.len() == bits.len() + 1 && key[0] == u64::from(state) && key[1..] == *bits {
                     return false;
                 }
             }
             slot = (slot + 1) & mask;
         }
-        if self.len() >= u32::MAX as usize - 1 || self.bytes_after_insert() > self.limit_bytes {
+        if self.len() >= u32::MAX as usize - 1 || self.bytes_after_insert(bits.len() + 1) > self.limit_bytes {
             if self.is_empty() {
                 // Not even one entry fits: remember nothing. The configuration counts as new
                 // (the search explores it again, exact but slower) and the memory stays put.
@@ -94,8 +100,9 @@ impl Memo {
             return self.insert(bits, state, hash);
         }
         let entry = self.hashes.len();
-        self.arena.extend_from_slice(bits);
+        self.starts.push(self.arena.len());
         self.arena.push(u64::from(state));
+        self.arena.extend_from_slice(bits);
         self.hashes.push(hash);
         self.slots[slot] = entry as u32 + 1;
         if self.len() * 2 > self.slots.len() {
@@ -104,13 +111,17 @@ impl Memo {
         true
     }
 
-    /// What the table would hold after one more entry (and the growth it may trigger).
-    fn bytes_after_insert(&self) -> usize {
+    /// What the table would hold after one more entry of `words` key words (and the growth it
+    /// may trigger).
+    fn bytes_after_insert(&self, words: usize) -> usize {
         let entries = self.len() + 1;
         let slots = if entries * 2 > self.slots.len() { self.slots.len() * 2 } else { self.slots.len() };
         // Vec growth doubles: count the capacity the pushes would reserve.
         let grown = |len: usize, cap: usize| if len > cap { (cap * 2).max(len).max(4) } else { cap };
-        grown(entries * self.stride, self.arena.capacity()) * 8 + grown(entries, self.hashes.capacity()) * 8 + slots * 4
+        grown(self.arena.len() + words, self.arena.capacity()) * 8
+            + grown(entries, self.starts.capacity()) * 8
+            + grown(entries, self.hashes.capacity()) * 8
+            + slots * 4
     }
 
     fn grow(&mut self) {
@@ -131,6 +142,7 @@ impl Memo {
     pub fn clear(&mut self) {
         self.resets += 1;
         self.arena = Vec::new();
+        self.starts = Vec::new();
         self.hashes = Vec::new();
         self.slots = vec![0; INITIAL_SLOTS];
     }
@@ -142,7 +154,7 @@ mod tests {
 
     #[test]
     fn remembers_keys_and_tells_states_apart() {
-        let mut memo = Memo::new(2, 1 << 20);
+        let mut memo = Memo::new(1 << 20);
         for i in 0..5000u64 {
             assert!(memo.insert(&[i, !i], 1, i.wrapping_mul(77)));
         }
@@ -157,7 +169,7 @@ mod tests {
     #[test]
     fn a_limit_too_small_for_one_entry_remembers_nothing_and_returns() {
         for limit in [0, 1, 4096] {
-            let mut memo = Memo::new(4, limit);
+            let mut memo = Memo::new(limit);
             for i in 0..100u64 {
                 assert!(memo.insert(&[i, 0, 0, 0], 1, i), "limit {limit}: every key is new");
                 assert!(memo.insert(&[i, 0, 0, 0], 1, i), "limit {limit}: nothing is remembered");
@@ -169,17 +181,21 @@ mod tests {
 
     #[test]
     fn colliding_hashes_stay_distinct() {
-        let mut memo = Memo::new(1, 1 << 20);
+        let mut memo = Memo::new(1 << 20);
         assert!(memo.insert(&[1], 0, 42));
         assert!(memo.insert(&[2], 0, 42));
         assert!(!memo.insert(&[1], 0, 42));
         assert!(!memo.insert(&[2], 0, 42));
+        // Keys of different lengths are different keys, even when one is a prefix.
+        assert!(memo.insert(&[1, 0], 0, 42));
+        assert!(memo.insert(&[], 0, 42));
+        assert!(!memo.insert(&[1, 0], 0, 42));
     }
 
     #[test]
     fn stays_under_its_byte_limit() {
         let limit = 64 * 1024;
-        let mut memo = Memo::new(4, limit);
+        let mut memo = Memo::new(limit);
         for i in 0..100_000u64 {
             memo.insert(&[i, 0, 0, 0], 0, crate::hashing::mix(i));
             assert!(memo.bytes() <= limit, "{} bytes after {i} inserts", memo.bytes());

@@ -7,7 +7,13 @@
 //!   order cannot be extended, so it backtracks.
 //! - A configuration (set of linearized operations, model state) seen before is not explored
 //!   again ([`Memo`]). The set's hash is kept incrementally (Zobrist), and model states are
-//!   interned, so a configuration is a few machine words.
+//!   interned. The memo's key is the set's *window*: the first operation not yet linearized
+//!   (every one before it is), then the bitset's words from there to the last linearized
+//!   operation. Its length follows the history's concurrency, not its length, so a long
+//!   history is checked in time and memory linear in its operations (a whole bitset per key
+//!   made both quadratic).
+//! - The longest legal prefix (the witness of a violation) is saved when the search backtracks
+//!   from a deeper stack than any before, not at every step (which was quadratic too).
 //! - Operations with unknown outcome have no return entry: they never force a backtrack and
 //!   need not be linearized at all (they may never have happened). The search succeeds as soon
 //!   as every *completed* operation is linearized.
@@ -224,6 +230,12 @@ pub struct Searcher<'a, M: Model> {
     completed: Vec<bool>,
     bits: Vec<u64>,
     bits_hash: u64,
+    /// The first operation not linearized (every one before it is).
+    low: usize,
+    /// One past the last word of `bits` that is not zero.
+    high_words: usize,
+    /// The memo key of the current configuration (a buffer reused at every step).
+    key: Vec<u64>,
     state: u32,
     /// Completed operations not yet linearized.
     remaining: usize,
@@ -248,12 +260,15 @@ impl<'a, M: Model> Searcher<'a, M> {
             ops,
             list,
             states: States::new(model, ops.len()),
-            memo: Memo::new(words, memory_limit_bytes),
+            memo: Memo::new(memory_limit_bytes),
             zobrist: (0..ops.len() as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect(),
             remaining: completed.iter().filter(|c| **c).count(),
             completed,
             bits: vec![0; words],
             bits_hash: 0,
+            low: 0,
+            high_words: 0,
+            key: Vec::new(),
             state: 0,
             stack: Vec::with_capacity(ops.len()),
             best: Vec::new(),
@@ -322,42 +337,73 @@ impl<'a, M: Model> Searcher<'a, M> {
             return Some(Search::Linearizable(self.linearized()));
         }
         let entry = self.entry;
-        let list = &mut self.list;
-        if entry != list.tail && list.is_call[entry as usize] {
-            let op = list.op[entry as usize] as usize;
+        if entry != self.list.tail && self.list.is_call[entry as usize] {
+            let op = self.list.op[entry as usize] as usize;
             let next_state = self.states.step(self.state, op, &self.ops[op].op);
             if next_state != NONE {
-                self.bits[op / 64] |= 1 << (op % 64);
-                self.bits_hash ^= self.zobrist[op];
-                if self.memo.insert(&self.bits, next_state, mix(self.bits_hash ^ u64::from(next_state))) {
+                self.set(op);
+                self.fill_window();
+                let hash = mix(self.bits_hash ^ u64::from(next_state));
+                if self.memo.insert(&self.key, next_state, hash) {
                     self.stack.push((entry, self.state));
                     self.state = next_state;
-                    list.lift(entry);
+                    self.list.lift(entry);
                     self.remaining -= usize::from(self.completed[op]);
-                    if self.stack.len() > self.best.len() {
-                        self.best = self.linearized();
-                    }
                     self.entry = self.list.next[self.list.head as usize];
                     return None;
                 }
-                self.bits[op / 64] &= !(1 << (op % 64));
-                self.bits_hash ^= self.zobrist[op];
+                self.clear(op);
             }
-            self.entry = list.next[entry as usize];
+            self.entry = self.list.next[entry as usize];
         } else {
             // The return of an operation not yet linearized: this order is a dead end.
+            if self.stack.len() > self.best.len() {
+                self.best = self.linearized();
+            }
             let Some((call, before)) = self.stack.pop() else {
                 return Some(Search::Illegal(std::mem::take(&mut self.best)));
             };
-            let op = list.op[call as usize] as usize;
-            self.bits[op / 64] &= !(1 << (op % 64));
-            self.bits_hash ^= self.zobrist[op];
+            let op = self.list.op[call as usize] as usize;
+            self.clear(op);
             self.state = before;
-            list.unlift(call);
+            self.list.unlift(call);
             self.remaining += usize::from(self.completed[op]);
-            self.entry = list.next[call as usize];
+            self.entry = self.list.next[call as usize];
         }
         None
+    }
+
+    /// Marks `op` linearized: its bit, the set's hash, the window's bounds.
+    #[inline]
+    fn set(&mut self, op: usize) {
+        self.bits[op / 64] |= 1 << (op % 64);
+        self.bits_hash ^= self.zobrist[op];
+        self.high_words = self.high_words.max(op / 64 + 1);
+        while self.low < self.ops.len() && self.bits[self.low / 64] & (1 << (self.low % 64)) != 0 {
+            self.low += 1;
+        }
+    }
+
+    /// Marks `op` not linearized.
+    #[inline]
+    fn clear(&mut self, op: usize) {
+        self.bits[op / 64] &= !(1 << (op % 64));
+        self.bits_hash ^= self.zobrist[op];
+        self.low = self.low.min(op);
+        while self.high_words > 0 && self.bits[self.high_words - 1] == 0 {
+            self.high_words -= 1;
+        }
+    }
+
+    /// Sets `key` to the memo's key for the linearized set (see the module docs): the first
+    /// operation not linearized, then the words from its word to the last word that is not
+    /// zero.
+    #[inline]
+    fn fill_window(&mut self) {
+        let from = (self.low / 64).min(self.high_words);
+        self.key.clear();
+        self.key.push(self.low as u64);
+        self.key.extend_from_slice(&self.bits[from..self.high_words]);
     }
 
     /// The linearized operations, in order.
