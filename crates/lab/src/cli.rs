@@ -8,7 +8,8 @@ use engines::calibration::BenchCalibrationArgs;
 use engines::messages::BenchMessagesArgs;
 use engines::BenchEnginesArgs;
 use runner::options::{
-    BenchSimArgs, BenchTxnArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs, SimArgs,
+    BenchRegisterArgs, BenchSimArgs, BenchTxnArgs, CheckArgs, CorpusArgs, ExperimentCheckArgs, MergeArgs, RunArgs,
+    SimArgs,
 };
 
 /// A laboratory for the SQL-vs-NoSQL consistency trade-off.
@@ -84,6 +85,11 @@ pub enum BenchCommand {
     /// per check and the process's peak memory, against the goals of under 10 s and 1 GiB.
     /// Exit status 1 when a goal is not met.
     TxnChecker(BenchTxnArgs),
+    /// The linearizability checker on long register histories (1,000,000 operations by
+    /// default; one client, then `--clients`), linearizable by construction and with stale
+    /// reads injected: time per check and the process's peak memory, against the goals of
+    /// under 10 s and 1 GiB. Exit status 1 when a goal is not met.
+    RegisterChecker(BenchRegisterArgs),
 }
 
 /// `lab experiment ...`.

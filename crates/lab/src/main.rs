@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Calibration(args)) => engines::calibration::run(&args),
         Command::Bench(BenchCommand::Messages(args)) => engines::messages::run(&args),
         Command::Bench(BenchCommand::TxnChecker(args)) => runner::txn_bench::run(&args),
+        Command::Bench(BenchCommand::RegisterChecker(args)) => runner::register_bench::run(&args),
         Command::Experiment(ExperimentCommand::Check(args)) => runner::experiment_check::check(&args),
         Command::Experiment(ExperimentCommand::Registry) => runner::experiment_check::registry(),
         Command::Run(args) => runner::run::run(&args),

@@ -10,6 +10,8 @@
 //!   from elsewhere (verdicts are explained by `experiment::explain`).
 //! - [`simulate`]: `lab sim`, one simulation from the command line; [`bench`](mod@bench): `lab bench-sim`.
 //! - [`experiment_check`]: `lab experiment check`.
+//! - [`register_bench`]: `lab bench register-checker`, the linearizability checker on long
+//!   register histories.
 //! - [`txn_bench`]: `lab bench txn-checker`, the list-append checker on synthetic histories.
 
 pub mod bench;
@@ -21,6 +23,7 @@ pub mod options;
 pub mod output;
 pub mod plot;
 
+pub mod register_bench;
 pub mod run;
 pub mod scaling;
 pub mod simulate;

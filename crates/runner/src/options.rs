@@ -278,6 +278,20 @@ pub struct BenchSimArgs {
     pub resolution: Duration,
 }
 
+/// `lab bench register-checker`.
+#[derive(Debug, Args)]
+pub struct BenchRegisterArgs {
+    /// Operations in each synthetic history.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub ops: usize,
+    /// Concurrent clients of the second pair of histories (the first pair has one).
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
 /// `lab bench txn-checker`.
 #[derive(Debug, Args)]
 pub struct BenchTxnArgs {

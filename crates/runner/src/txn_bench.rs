@@ -27,10 +27,10 @@ const SECONDS_MAX: f64 = 10.0;
 const MEMORY_MIB_MAX: f64 = 1024.0;
 
 /// SplitMix64, seeded: the generator's only randomness.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -103,7 +103,7 @@ pub fn generate(args: &BenchTxnArgs, stale_per_mille: usize) -> Vec<Event> {
 }
 
 /// The process's peak resident memory in MiB, from /proc (Linux); `None` elsewhere.
-fn peak_memory_mib() -> Option<f64> {
+pub(crate) fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

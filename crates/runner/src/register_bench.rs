@@ -1,0 +1,149 @@
+//! `lab bench register-checker`: the linearizability checker on one long register history
+//! (1,000,000 operations by default), sequential (one client) and with concurrent clients,
+//! timed, with the process's peak memory, against the goals of under 10 s and under 1 GiB
+//! (issue 20). Porcupine, the baseline named in the Makefile, keeps a bitset of every
+//! operation per memoised configuration, so its time and memory per step grow with the
+//! history's length; the lab's memo keys a configuration by its window (see
+//! `checker::search`), whose length follows the concurrency.
+//!
+//! The generator runs `clients` clients on one register: a client invokes a read or a write
+//! (of a fresh value), the operation takes effect at a later random turn, and completes `ok`
+//! later still, so the history is linearizable by construction; the second history makes one
+//! read in a thousand return a value no one wrote.
+//!
+//! Wall time is measured here, around the check; it never enters the checker.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use checker::{CheckOptions, Outcome};
+use history::{Event, EventType, Process, Value};
+
+use crate::options::BenchRegisterArgs;
+use crate::txn_bench::{peak_memory_mib, Rng};
+
+/// Goal: seconds per check.
+const SECONDS_MAX: f64 = 10.0;
+/// Goal: peak resident memory, MiB.
+const MEMORY_MIB_MAX: f64 = 1024.0;
+
+enum Client {
+    Idle,
+    /// Invoked a write of the value, or a read (`None`).
+    Invoked(Option<i64>),
+    /// Took effect; the value to complete with.
+    Done(bool, Value),
+}
+
+/// A register history of `ops` operations by `clients` clients; with `bad_per_mille`, that
+/// many reads in a thousand return a value no one wrote (-1).
+pub fn generate(ops: usize, clients: usize, seed: u64, bad_per_mille: usize) -> Vec<Event> {
+    let mut rng = Rng(seed);
+    let mut states: Vec<Client> = (0..clients.max(1)).map(|_| Client::Idle).collect();
+    // The register starts empty (nil), as the model's initial state.
+    let (mut register, mut next) = (Value::Nil, 0i64);
+    let (mut invoked, mut events) = (0usize, Vec::with_capacity(ops * 2));
+    while invoked < ops || states.iter().any(|c| !matches!(c, Client::Idle)) {
+        let p = if states.len() == 1 { 0 } else { rng.below(states.len()) };
+        let process = Process::Client(p as u64);
+        states[p] = match std::mem::replace(&mut states[p], Client::Idle) {
+            Client::Idle if invoked < ops => {
+                invoked += 1;
+                if rng.below(2) == 0 {
+                    next += 1;
+                    events.push(Event::new(process, EventType::Invoke, "write", Value::Int(next)));
+                    Client::Invoked(Some(next))
+                } else {
+                    events.push(Event::new(process, EventType::Invoke, "read", Value::Nil));
+                    Client::Invoked(None)
+                }
+            }
+            Client::Idle => Client::Idle,
+            Client::Invoked(Some(value)) => {
+                register = Value::Int(value);
+                Client::Done(true, Value::Int(value))
+            }
+            Client::Invoked(None) => {
+                let bad = bad_per_mille > 0 && rng.below(1000) < bad_per_mille;
+                Client::Done(false, if bad { Value::Int(-1) } else { register.clone() })
+            }
+            Client::Done(write, value) => {
+                let f = if write { "write" } else { "read" };
+                events.push(Event::new(process, EventType::Ok, f, value));
+                Client::Idle
+            }
+        };
+    }
+    events
+}
+
+/// The outcome, the seconds it took and the search's work (steps, memo entries and resets).
+fn check(events: &[Event]) -> Result<(Outcome, f64, String)> {
+    let never = || false;
+    let options = CheckOptions { deadline: &never, jobs: 1, memory_limit_bytes: 512 << 20 };
+    let start = Instant::now();
+    let verdict = checker::check_named("register", events, &options)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let stat = |f: fn(&checker::SearchStats) -> u64| verdict.partitions.iter().map(|p| f(&p.stats)).sum::<u64>();
+    let work = format!(
+        "{} search steps, {} memo entries, {} memo resets",
+        stat(|s| s.steps),
+        stat(|s| s.memo_entries),
+        stat(|s| s.memo_resets)
+    );
+    Ok((verdict.outcome, seconds, work))
+}
+
+/// Runs `lab bench register-checker`. Exit status 1 when a goal is not met; an error when a
+/// verdict is wrong.
+pub fn run(args: &BenchRegisterArgs) -> Result<ExitCode> {
+    let mut out = crate::output::stdout();
+    let mut slowest: f64 = 0.0;
+    for clients in [1, args.clients] {
+        for (label, bad) in [("linearizable by construction", 0), ("1 read in 1,000 of a value never written", 1)] {
+            let events = generate(args.ops, clients, args.seed, bad);
+            let (outcome, seconds, work) = check(&events)?;
+            drop(events);
+            slowest = slowest.max(seconds);
+            writeln!(
+                out,
+                "register, {} operations, {clients} client(s), seed {}, {label}: {outcome} in {seconds:.2} s ({work})",
+                args.ops, args.seed
+            )?;
+            let expected = if bad == 0 { Outcome::Linearizable } else { Outcome::NotLinearizable };
+            if args.ops >= 10_000 && outcome != expected {
+                bail!("the checker's verdict is wrong: expected {expected}, got {outcome}");
+            }
+        }
+    }
+    let peak = peak_memory_mib();
+    let met = |ok: bool| if ok { "met" } else { "NOT met" };
+    let time_met = slowest < SECONDS_MAX;
+    let memory_met = peak.is_none_or(|mib| mib < MEMORY_MIB_MAX);
+    match peak {
+        Some(mib) => writeln!(out, "peak memory (VmHWM, whole process, generator included): {mib:.0} MiB")?,
+        None => writeln!(out, "peak memory: not available on this platform")?,
+    }
+    writeln!(out, "goal: each check under {SECONDS_MAX:.0} s ({slowest:.2} s): {}", met(time_met))?;
+    writeln!(out, "goal: peak memory under 1 GiB: {}", met(memory_met && peak.is_some()))?;
+    Ok(if time_met && memory_met { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_is_deterministic_and_its_verdicts_are_known() {
+        for clients in [1, 10] {
+            let a = generate(2_000, clients, 7, 0);
+            assert_eq!(a, generate(2_000, clients, 7, 0));
+            assert_eq!(a.len(), 4_000, "every operation invoked and completed");
+            assert_eq!(check(&a).expect("well-formed").0, Outcome::Linearizable, "{clients} clients");
+            let bad = generate(2_000, clients, 7, 50);
+            assert_eq!(check(&bad).expect("well-formed").0, Outcome::NotLinearizable, "{clients} clients");
+        }
+    }
+}
