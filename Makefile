@@ -2,7 +2,9 @@
 CORPUS ?= $(firstword $(wildcard ../shared/corpus/porcupine /work/shared/corpus/porcupine))
 LAB := target/release/lab
 
-.PHONY: all build run claims test check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
+FUZZ_CASES ?= 100000
+
+.PHONY: all build run claims test fuzz check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
 
 all: build
 
@@ -31,6 +33,11 @@ claims: build
 
 test:
 	cargo test --workspace --release
+
+# The fuzz targets (tests/fuzz.rs: history importers, experiment files, wire frames and peer
+# messages, the claims loader) with many cases each; `make test` runs them with 1,000.
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test integration -- fuzz::
 
 # The checker against every verdict of the corpus (also part of `make test`).
 check-corpus: build

@@ -9,6 +9,7 @@ mod corpus;
 mod durability;
 mod experiments;
 mod fault_tolerance;
+mod fuzz;
 mod lwt;
 mod oracle;
 mod quorum;
