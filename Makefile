@@ -4,7 +4,7 @@ LAB := target/release/lab
 
 FUZZ_CASES ?= 100000
 
-.PHONY: all build run claims test fuzz check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
+.PHONY: all build run claims test fuzz soak check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
 
 all: build
 
@@ -38,6 +38,20 @@ test:
 # messages, the claims loader) with many cases each; `make test` runs them with 1,000.
 fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --test integration -- fuzz::
+
+# The random nemesis over many seeds per system (SOAK_SEEDS, default 1,000), run in SOAK_SHARDS
+# deterministic shares one after the other, then merged: the table, then every failed run and
+# every unknown verdict by system and seed. Exit status 1 when a run failed (or a seed is
+# missing). Results in results/soak/.
+SOAK_SEEDS ?= 1000
+SOAK_SHARDS ?= 10
+SOAK_EXPERIMENT ?= experiments/random-nemesis.toml
+soak: build
+	rm -rf results/soak
+	for i in $$(seq 1 $(SOAK_SHARDS)); do \
+		$(LAB) run --quiet --seeds $(SOAK_SEEDS) --shard $$i/$(SOAK_SHARDS) --out results/soak/shards $(SOAK_EXPERIMENT) > /dev/null || true; \
+	done
+	$(LAB) merge --out results/soak results/soak/shards/*/shard-*
 
 # The checker against every verdict of the corpus (also part of `make test`).
 check-corpus: build

@@ -58,9 +58,28 @@ pub fn merge(args: &MergeArgs) -> Result<ExitCode> {
             incomplete = true;
             writeln!(out, "missing seeds (no shard ran them): {}", missing.join(" "))?;
         }
+        let (failed, unknown) = failures(&records);
+        incomplete |= !failed.is_empty();
+        writeln!(out, "failed runs: {}", if failed.is_empty() { "none".to_owned() } else { failed.join("; ") })?;
+        writeln!(out, "unknown verdicts: {}", if unknown.is_empty() { "none".to_owned() } else { unknown.join("; ") })?;
         writeln!(out, "results: {}\n", dir.join("summary.md").display())?;
     }
     Ok(if incomplete { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Every failed run (`SYSTEM seed N: ERROR`) and every run whose check found no verdict
+/// (`SYSTEM seed N`), in system and seed order: what a soak must report one by one.
+pub fn failures(records: &[SeedRecord]) -> (Vec<String>, Vec<String>) {
+    let mut sorted: Vec<&SeedRecord> = records.iter().collect();
+    sorted.sort_by(|a, b| (&a.system, a.seed).cmp(&(&b.system, b.seed)));
+    let failed =
+        sorted.iter().filter_map(|r| r.error.as_ref().map(|e| format!("{} seed {}: {e}", r.system, r.seed))).collect();
+    let unknown = sorted
+        .iter()
+        .filter(|r| r.error.is_none() && r.check == super::record::Check::Unknown)
+        .map(|r| format!("{} seed {}", r.system, r.seed))
+        .collect();
+    (failed, unknown)
 }
 
 /// The merged meta and records of one experiment's shards, and the seeds no shard ran.
@@ -136,4 +155,29 @@ fn copy_files(shards: &[(PathBuf, Meta, Vec<SeedRecord>)], meta: &Meta, dir: &Pa
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::record::Check;
+
+    #[test]
+    fn failures_list_every_failed_run_and_unknown_verdict_in_order() {
+        let record = |system: &str, seed: u64, error: Option<&str>, check: Check| {
+            let mut r = SeedRecord::failed(system, seed, error.unwrap_or_default().to_owned());
+            r.error = error.map(str::to_owned);
+            r.check = check;
+            r
+        };
+        let records = [
+            record("b", 2, None, Check::Unknown),
+            record("b", 1, Some("stuck"), Check::NotRun),
+            record("a", 3, None, Check::Linearizable),
+            record("a", 1, None, Check::Unknown),
+        ];
+        let (failed, unknown) = failures(&records);
+        assert_eq!(failed, ["b seed 1: stuck"]);
+        assert_eq!(unknown, ["a seed 1", "b seed 2"]);
+    }
 }
