@@ -4,7 +4,7 @@ LAB := target/release/lab
 
 FUZZ_CASES ?= 100000
 
-.PHONY: all build run claims test fuzz soak check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
+.PHONY: all build run claims test fuzz soak limits check-corpus bench bench-checker bench-sim bench-engines bench-lsm calibrate lint fmt clean
 
 all: build
 
@@ -52,6 +52,11 @@ soak: build
 		$(LAB) run --quiet --seeds $(SOAK_SEEDS) --shard $$i/$(SOAK_SHARDS) --out results/soak/shards $(SOAK_EXPERIMENT) > /dev/null || true; \
 	done
 	$(LAB) merge --out results/soak results/soak/shards/*/shard-*
+
+# The limits that are too slow for `make test` (tests/limits.rs, ignored there): the most
+# clients per host the lab accepts complete a run.
+limits:
+	cargo test --release --test integration -- --ignored limits::
 
 # The checker against every verdict of the corpus (also part of `make test`).
 check-corpus: build

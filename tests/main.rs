@@ -10,6 +10,7 @@ mod durability;
 mod experiments;
 mod fault_tolerance;
 mod fuzz;
+mod limits;
 mod lwt;
 mod oracle;
 mod quorum;
