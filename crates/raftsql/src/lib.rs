@@ -1,9 +1,9 @@
 //! `raftsql`: SQLite replicated by Raft, rqlite-style, for issue 19 (the lab's "SQL store on a
 //! real consensus library" arm, compared against the quorum-replicated NoSQL store).
 //!
-//! This is **phase 1**: the Raft node and its durable log, sans-I/O and tested in-process.
-//!
 //! Map of the crate:
+//! - [`config`]: [`RaftConfig`]: nodes and shards, acknowledgement ([`AckMode`]) and read
+//!   ([`ReadMode`]) modes, Raft's timing (etcd's defaults), the disk model.
 //! - [`log_store`]: [`LogStore`], raft-rs's `Storage` over files on an [`lsm::FileSystem`]
 //!   (`lsm::RealFs` in tests, `sim::fs::SimFs` under turmoil): checksummed entry records,
 //!   an atomically replaced hard-state file, an explicit [`LogStore::sync`], and recovery that
@@ -13,6 +13,16 @@
 //!   protocol and returns an [`Output`] (messages to send now, messages to send only after the
 //!   sync it performed, committed entries to apply, ReadIndex answers, and entries the log
 //!   dropped when a new leader overwrote them).
+//! - [`command`]: what an entry carries (the SQL store's wire operation).
+//! - [`state_machine`]: [`StateMachine`], each node's in-memory SQLite database applying the
+//!   log with the SQL store's own statements (rqlite-style), rebuilt from the log on start.
+//! - [`wire`]: the client protocol (requests, results, redirects) and peer frames.
+//! - [`server`]: one node's start-up future under turmoil (ticker, peer and client listeners,
+//!   the driver that charges the log's sync on the disk model and answers clients).
+//! - [`client`]: [`RaftClient`], routing by key to a shard and following redirects to the
+//!   leader; operations spanning shards are refused (no two-phase commit).
+//! - [`system`]: [`RaftSystem`], the `sim::System` the harness drives, with its leader log
+//!   ([`sim::LeaderLog`]) for the failover figures.
 //!
 //! Why raft-rs (`raft` 0.7) and not openraft (facts, citations and measurements in `crates/raftsql/SPIKE.md`, the spike that chose it):
 //! - it builds here without `protoc` with `default-features = false, features =
@@ -29,18 +39,28 @@
 //! `Raft::set_randomized_election_timeout`, which is `#[doc(hidden)]` ("for testing") and may
 //! change without a semver bump. The determinism test in `tests/` would catch a moved draw.
 //!
-//! What phase 1 leaves out: the network server (turmoil TCP), the SQLite state machine, the
-//! `sim::System` implementation and experiments, snapshots and log compaction (the log grows
-//! without bound, [`LogStore`] refuses snapshot requests), and membership changes (the voter
-//! set is fixed when a store is first initialised).
+//! What it leaves out: snapshots and log compaction (the log grows without bound, [`LogStore`]
+//! refuses snapshot requests, and a restarted node re-applies its whole log), membership
+//! changes (the voter set is fixed when a store is first initialised), leases (leader reads
+//! use ReadIndex), two-phase commit across shards, and the CPU and NIC costs of the capacity
+//! model (the log's sync is charged).
 
+pub mod client;
+pub mod command;
 pub mod config;
 pub mod log_store;
 pub mod node;
+pub mod server;
+pub mod state_machine;
+pub mod system;
+pub mod wire;
 
-pub use config::{AckMode, ConfigError, RaftConfig, ReadMode};
+pub use client::RaftClient;
+pub use config::{AckMode, ConfigError, RaftConfig, ReadMode, MAX_NODES, MAX_SHARDS};
 pub use log_store::{DroppedEntry, LogError, LogStore, Recovery};
 pub use node::{CommittedEntry, NodeConfig, NodeError, Output, RaftNode};
+pub use state_machine::StateMachine;
+pub use system::RaftSystem;
 
 /// raft-rs's protobuf types ([`raft::eraftpb::Message`] and friends), re-exported so callers
 /// need not depend on `raft` to encode messages.

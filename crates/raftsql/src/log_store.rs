@@ -2,9 +2,16 @@
 //!
 //! Layout of the directory:
 //! - `raft.log`: Raft entries, each a record `len: u32 | crc32: u32 | protobuf(Entry)` (the
-//!   framing of [`lsm::codec::frame`]). Records are only appended. Raft's truncation of a
-//!   conflicting suffix is a later record for an index already written: replay keeps the last
-//!   record for each index and drops every entry after it.
+//!   framing of [`lsm::codec::frame`]), as recovered at the last open: written whole, synced,
+//!   then renamed into place, so it is never torn.
+//! - `raft.log.tail`: the records appended since that open (created fresh at each open:
+//!   turmoil's simulated files cannot be written through a handle whose name was renamed, and
+//!   existing files open read-only). Records are only appended. Raft's truncation of a
+//!   conflicting suffix is a later record for an index already written: replay (of the log,
+//!   then the tail) keeps the last record for each index and drops every entry after it, so a
+//!   tail left behind by a crash during an open (its records already in the log) replays
+//!   harmlessly. Offsets in recovery reports and errors count through `raft.log`, then its
+//!   tail, as one stream.
 //! - `raft.state`: one record holding the hard state (term, vote, commit) and the conf state,
 //!   replaced atomically (write `raft.state.tmp`, sync it, rename, sync the directory).
 //!
@@ -27,6 +34,7 @@ use raft::{GetEntriesContext, RaftState, Storage, StorageError};
 
 const LOG_FILE: &str = "raft.log";
 const LOG_TMP: &str = "raft.log.tmp";
+const TAIL_FILE: &str = "raft.log.tail";
 const STATE_FILE: &str = "raft.state";
 const STATE_TMP: &str = "raft.state.tmp";
 
@@ -134,6 +142,11 @@ pub struct LogStore {
     failed: bool,
     dropped: Vec<DroppedEntry>,
     recovery: Recovery,
+    /// Disk work since the last [`LogStore::take_work`]: bytes written, and syncs counted as
+    /// one per [`LogStore::sync`] that had something to make durable (etcd writes its hard
+    /// state into the same WAL and syncs once; this store keeps it in its own file, whose
+    /// extra syncs are not charged).
+    work: base::disk_cost::DiskWork,
 }
 
 impl LogStore {
@@ -158,33 +171,43 @@ impl LogStore {
             (HardState::default(), ConfState::default())
         };
         let log_path = dir.join(LOG_FILE);
-        let bytes = if fs.exists(&log_path) { read_all(fs.as_ref(), &log_path)? } else { Vec::new() };
+        let tail_path = dir.join(TAIL_FILE);
+        let mut bytes = if fs.exists(&log_path) { read_all(fs.as_ref(), &log_path)? } else { Vec::new() };
+        if fs.exists(&tail_path) {
+            bytes.extend(read_all(fs.as_ref(), &tail_path)?);
+        }
         let (entries, mut recovery) = replay(&bytes, &log_path)?;
         let last_index = entries.len() as u64;
         if hard_state.commit > last_index {
             return Err(LogError::CommitBeyondLog { path: state_path, commit: hard_state.commit, last_index });
         }
-        // Rewrite the good prefix into a fresh file and swap it in: it cuts the bad tail and
-        // gives a writable handle (existing files open read-only on the lab's file systems).
+        // Rewrite the good prefix into a fresh file and swap it in (it cuts the bad tail), then
+        // start an empty tail for appends (see the module docs).
         let tmp = dir.join(LOG_TMP);
         if fs.exists(&tmp) {
             fs.remove_file(&tmp).map_err(io(&tmp))?;
         }
-        let log = fs.create_new(&tmp).map_err(io(&tmp))?;
+        let rewritten = fs.create_new(&tmp).map_err(io(&tmp))?;
         let mut buf = Vec::new();
         for e in &entries {
             buf.extend_from_slice(&encode_record(e)?);
         }
-        log.write_all_at(&buf, 0).map_err(io(&tmp))?;
-        log.sync().map_err(io(&tmp))?;
+        rewritten.write_all_at(&buf, 0).map_err(io(&tmp))?;
+        rewritten.sync().map_err(io(&tmp))?;
+        drop(rewritten);
         fs.rename(&tmp, &log_path).map_err(io(&log_path))?;
+        fs.sync_dir(dir).map_err(io(dir))?;
+        if fs.exists(&tail_path) {
+            fs.remove_file(&tail_path).map_err(io(&tail_path))?;
+        }
+        let log = fs.create_new(&tail_path).map_err(io(&tail_path))?;
         fs.sync_dir(dir).map_err(io(dir))?;
         recovery.bytes_dropped = (bytes.len() as u64).saturating_sub(buf.len() as u64);
         Ok(LogStore {
             fs,
             dir: dir.to_path_buf(),
             log,
-            log_len: buf.len() as u64,
+            log_len: 0,
             entries,
             hard_state,
             conf_state,
@@ -193,6 +216,7 @@ impl LogStore {
             failed: false,
             dropped: Vec::new(),
             recovery,
+            work: base::disk_cost::DiskWork::default(),
         })
     }
 
@@ -242,13 +266,14 @@ impl LogStore {
             self.dropped.push(DroppedEntry { index: old.index, term: old.term, data: old.data.to_vec() });
         }
         self.entries.extend_from_slice(entries);
-        let path = self.dir.join(LOG_FILE);
+        let path = self.dir.join(TAIL_FILE);
         if let Err(source) = self.log.write_all_at(&buf, self.log_len) {
             self.failed = true;
             return Err(LogError::Io { path, source });
         }
         self.log_len += buf.len() as u64;
         self.log_dirty = true;
+        self.work.bytes_written = self.work.bytes_written.saturating_add(buf.len() as u64);
         Ok(())
     }
 
@@ -285,8 +310,11 @@ impl LogStore {
     }
 
     fn sync_inner(&mut self) -> Result<(), LogError> {
+        if self.log_dirty || self.state_dirty {
+            self.work.syncs = self.work.syncs.saturating_add(1);
+        }
         if self.log_dirty {
-            let path = self.dir.join(LOG_FILE);
+            let path = self.dir.join(TAIL_FILE);
             self.log.sync().map_err(|source| LogError::Io { path, source })?;
             self.log_dirty = false;
         }
@@ -309,6 +337,21 @@ impl LogStore {
             self.state_dirty = false;
         }
         Ok(())
+    }
+
+    /// The disk work since the last call (see the field's docs), for the caller's cost model.
+    pub fn take_work(&mut self) -> base::disk_cost::DiskWork {
+        std::mem::take(&mut self.work)
+    }
+
+    /// The entries with indexes `low..=high` (fewer when the log is shorter), in order.
+    pub fn entries_between(&self, low: u64, high: u64) -> &[Entry] {
+        let len = self.entries.len() as u64;
+        let (low, high) = (low.max(1), high.min(len));
+        if low > high {
+            return &[];
+        }
+        &self.entries[(low - 1) as usize..high as usize]
     }
 
     /// Entries overwritten by later appends since the last call, in the order dropped.

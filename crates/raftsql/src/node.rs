@@ -279,6 +279,11 @@ impl RaftNode {
     pub fn store(&self) -> &LogStore {
         self.raw.store()
     }
+
+    /// The store, to take its disk work ([`LogStore::take_work`]).
+    pub fn store_mut(&mut self) -> &mut LogStore {
+        self.raw.mut_store()
+    }
 }
 
 #[cfg(test)]

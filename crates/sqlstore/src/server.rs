@@ -446,6 +446,36 @@ pub fn execute(store: &mut Store, op: &Op) -> Result<Value, Failure> {
     store.run(access(op), &mut plan).map_err(failure)
 }
 
+/// Runs one operation on a plain connection (not a [`Store`]: a replicated store's in-memory
+/// state machine), as one transaction run whole, with the same statements and outcomes as
+/// [`execute`]: rolled back when the plan fails.
+pub fn execute_on(conn: &rusqlite::Connection, op: &Op) -> Result<Value, Failure> {
+    let mut plan = plan_of(op)?;
+    let begin = match access(op) {
+        Access::ReadOnly => "BEGIN DEFERRED",
+        Access::ReadWrite => "BEGIN IMMEDIATE",
+    };
+    conn.execute_batch(begin).map_err(|e| failure(e.into()))?;
+    let mut step = 0;
+    let outcome = loop {
+        match plan(conn, step) {
+            Ok(plan::Flow::Next) => step += 1,
+            Ok(plan::Flow::Done(value)) => break Ok(value),
+            Err(error) => break Err(error),
+        }
+    };
+    match outcome {
+        Ok(value) => {
+            conn.execute_batch("COMMIT").map_err(|e| failure(e.into()))?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(failure(error))
+        }
+    }
+}
+
 /// Whether the operation may write (see [`Access`]).
 fn access(op: &Op) -> Access {
     match op {

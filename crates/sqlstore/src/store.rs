@@ -323,13 +323,7 @@ impl Store {
     fn create_tables(&mut self) -> Result<(), StoreError> {
         let initial: Vec<(String, String)> = self.config.initial.iter().map(|(k, v)| (encode(k), encode(v))).collect();
         self.transaction(Access::ReadWrite, |tx, _| {
-            tx.execute_batch(
-                "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
-            )?;
-            for (key, value) in &initial {
-                tx.prepare_cached("INSERT OR IGNORE INTO kv(key, value) VALUES (?1, ?2)")?.execute([key, value])?;
-            }
+            create_schema(tx, &initial)?;
             Ok(Flow::Done(()))
         })?;
         if !initial.is_empty() {
@@ -619,6 +613,34 @@ fn prepare_directory(disk: &dyn Disk, path: &Path) -> Result<(), StoreError> {
         disk.sync_dir(ancestor).map_err(fail)?;
     }
     Ok(())
+}
+
+/// The store's tables, with `initial` (key, value) pairs as stored text: on any connection
+/// (the SQL store's files, or a replicated store's in-memory database).
+fn create_schema(tx: &Connection, initial: &[(String, String)]) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS set_elems(elem TEXT PRIMARY KEY);",
+    )?;
+    for (key, value) in initial {
+        tx.prepare_cached("INSERT OR IGNORE INTO kv(key, value) VALUES (?1, ?2)")?.execute([key, value])?;
+    }
+    Ok(())
+}
+
+/// Creates the store's tables on `conn` holding `initial`, in one transaction: the same schema
+/// and encoding the SQL store uses, for a database that is not a [`Store`] (a replicated
+/// store's state machine).
+pub fn create_schema_on(conn: &Connection, initial: &[(Value, Value)]) -> Result<(), StoreError> {
+    let initial: Vec<(String, String)> = initial.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match create_schema(conn, &initial) {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// The JSON text a value is stored as.

@@ -6,7 +6,7 @@ use lsm::{FileSystem, RealFs};
 use raft::eraftpb::{Entry, HardState};
 use raft::{GetEntriesContext, Storage};
 
-use super::{LogError, LogStore, LOG_FILE, STATE_FILE};
+use super::{LogError, LogStore, STATE_FILE, TAIL_FILE};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("raftsql-log-{name}-{}", std::process::id()));
@@ -82,14 +82,14 @@ fn write_log(dir: &Path, n: u64) -> Result<Vec<u8>, LogError> {
     s.append(&entries)?;
     s.sync()?;
     drop(s);
-    Ok(std::fs::read(dir.join(LOG_FILE)).expect("read log"))
+    Ok(std::fs::read(dir.join(TAIL_FILE)).expect("read log"))
 }
 
 #[test]
 fn torn_last_record_is_cut() -> Result<(), LogError> {
     let dir = temp_dir("torn");
     let bytes = write_log(&dir, 3)?;
-    std::fs::write(dir.join(LOG_FILE), &bytes[..bytes.len() - 2]).expect("tear");
+    std::fs::write(dir.join(TAIL_FILE), &bytes[..bytes.len() - 2]).expect("tear");
     let s = open(&dir)?;
     assert_eq!(s.last_index().ok(), Some(2));
     assert!(s.recovery().cut.is_some());
@@ -107,7 +107,7 @@ fn corrupt_checksum_stops_replay_there() -> Result<(), LogError> {
     let mut bytes = write_log(&dir, 3)?;
     let record = bytes.len() / 3;
     bytes[record + 9] ^= 0xFF; // a body byte of the second record
-    std::fs::write(dir.join(LOG_FILE), &bytes).expect("corrupt");
+    std::fs::write(dir.join(TAIL_FILE), &bytes).expect("corrupt");
     let s = open(&dir)?;
     assert_eq!(s.last_index().ok(), Some(1), "entries from the corrupt record on are gone");
     let (offset, reason) = s.recovery().cut.clone().expect("a cut");
@@ -154,11 +154,11 @@ fn checksummed_but_undecodable_record_is_an_error_naming_its_offset() -> Result<
     let mut bytes = write_log(&dir, 2)?;
     let at = bytes.len() as u64;
     bytes.extend_from_slice(&lsm::codec::frame(&[0xFF]));
-    std::fs::write(dir.join(LOG_FILE), &bytes).expect("append junk");
+    std::fs::write(dir.join(TAIL_FILE), &bytes).expect("append junk");
     match open(&dir) {
         Err(LogError::Undecodable { offset, path, .. }) => {
             assert_eq!(offset, at);
-            assert!(path.ends_with(LOG_FILE));
+            assert!(path.ends_with("raft.log"), "offsets count through raft.log, then its tail");
         }
         other => panic!("expected Undecodable, got {other:?}"),
     }
