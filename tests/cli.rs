@@ -371,5 +371,5 @@ fn sim_refuses_options_the_system_does_not_have() {
     assert!(stderr(&output).contains("`nodes` applies only to kind = \"quorum\" systems"), "{}", stderr(&output));
     let output = lab(&["sim", "--system", "mysql"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("expected `sqlite` or `quorum`"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("expected `sqlite`, `quorum` or `sqlite-raft`"), "{}", stderr(&output));
 }

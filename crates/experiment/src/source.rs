@@ -334,7 +334,12 @@ mod tests {
     #[test]
     fn unknown_names_list_what_is_expected() {
         let kind = "[[system]]\nname = \"m\"\nkind = \"mysql\"\n";
-        assert_error(&format!("{HEAD}{kind}"), 9, 8, "unknown variant `mysql`, expected `sqlite` or `quorum`");
+        assert_error(
+            &format!("{HEAD}{kind}"),
+            9,
+            8,
+            "unknown variant `mysql`, expected `sqlite`, `quorum` or `sqlite-raft`",
+        );
         let commitlog = "[[system]]\nname = \"q\"\nkind = \"quorum\"\ncommitlog = { weekly = \"1s\" }\n";
         assert_error(&format!("{HEAD}{commitlog}"), 10, 15, "unknown variant `weekly`");
         assert_error(&format!("{}{SYSTEM}", HEAD.replace("\"set\"", "\"queue\"")), 6, 8, "unknown variant `queue`");

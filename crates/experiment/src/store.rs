@@ -8,6 +8,7 @@
 
 pub mod disk;
 pub mod quorum;
+pub mod raft;
 pub mod sqlite;
 
 use std::fmt;
@@ -107,6 +108,7 @@ impl Registry {
         Self::empty()
             .with_store(&sqlite::Sqlite)
             .with_store(&quorum::Quorum)
+            .with_store(&raft::SqliteRaft)
             .with_workload(&crate::workload::register::Register)
             .with_workload(&crate::workload::kv::Kv)
             .with_workload(&crate::workload::set::Set)
