@@ -368,7 +368,11 @@ fn sim_refuses_options_the_system_does_not_have() {
     assert!(stderr(&output).contains("3 to 9 nodes"), "{}", stderr(&output));
     let output = lab(&["sim", "--set", "nodes=3"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("`nodes` applies only to kind = \"quorum\" systems"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`nodes` applies only to kind = \"quorum\" or kind = \"sqlite-raft\" systems"),
+        "{}",
+        stderr(&output)
+    );
     let output = lab(&["sim", "--system", "mysql"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("expected `sqlite`, `quorum` or `sqlite-raft`"), "{}", stderr(&output));

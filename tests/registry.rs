@@ -319,7 +319,7 @@ fn without_the_registration_the_file_is_refused_with_what_is_known() {
     let with_workload = Registry::standard().with_workload(&BlindWrites);
     let error = parse(&with_workload, Path::new("examples.toml"), &text).expect_err("unregistered store");
     assert!(error.message.contains("expected `sqlite`, `quorum` or `sqlite-raft`"), "{error}");
-    assert_eq!(registry().store_kinds(), ["sqlite", "quorum", "memory"]);
+    assert_eq!(registry().store_kinds(), ["sqlite", "quorum", "sqlite-raft", "memory"]);
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The protocols over turmoil TCP, both in `sim::frame`'s length-prefixed frames:
-//! - clients speak JSON: a [`Request`] (the SQL store's wire [`Op`] and an id), answered by a
+//! - clients speak JSON: the SQL store's own [`Request`] (an [`Op`] and an id), answered by a
 //!   [`Response`]: the result, or a redirect to the leader, sent without executing anything;
 //! - peers send one raft-rs [`Message`](crate::eraftpb::Message) per connection, protobuf in
 //!   the frame's body (a connection per message: a partition drops segments and stalls a
@@ -7,23 +7,14 @@
 
 use history::Value;
 use serde::{Deserialize, Serialize};
-use sqlstore::wire::{Failure, Op};
+use sqlstore::wire::Failure;
+pub use sqlstore::wire::{Op, Request};
 
 /// The port clients connect to.
 pub const CLIENT_PORT: u16 = 5433;
 
 /// The port peers send Raft messages to.
 pub const PEER_PORT: u16 = 7000;
-
-/// One client request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Request {
-    /// Chosen by the client, echoed in the response.
-    pub id: u64,
-    /// What to do.
-    pub op: Op,
-}
 
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,12 +22,7 @@ use checker::{CheckOptions, Outcome};
 use history::{Event, EventType, Process, Value};
 
 use crate::options::BenchRegisterArgs;
-use crate::txn_bench::{peak_memory_mib, Rng};
-
-/// Goal: seconds per check.
-const SECONDS_MAX: f64 = 10.0;
-/// Goal: peak resident memory, MiB.
-const MEMORY_MIB_MAX: f64 = 1024.0;
+use crate::txn_bench::Rng;
 
 enum Client {
     Idle,
@@ -118,17 +113,7 @@ pub fn run(args: &BenchRegisterArgs) -> Result<ExitCode> {
             }
         }
     }
-    let peak = peak_memory_mib();
-    let met = |ok: bool| if ok { "met" } else { "NOT met" };
-    let time_met = slowest < SECONDS_MAX;
-    let memory_met = peak.is_none_or(|mib| mib < MEMORY_MIB_MAX);
-    match peak {
-        Some(mib) => writeln!(out, "peak memory (VmHWM, whole process, generator included): {mib:.0} MiB")?,
-        None => writeln!(out, "peak memory: not available on this platform")?,
-    }
-    writeln!(out, "goal: each check under {SECONDS_MAX:.0} s ({slowest:.2} s): {}", met(time_met))?;
-    writeln!(out, "goal: peak memory under 1 GiB: {}", met(memory_met && peak.is_some()))?;
-    Ok(if time_met && memory_met { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    crate::txn_bench::goals(&mut out, slowest)
 }
 
 #[cfg(test)]
