@@ -2,7 +2,7 @@
 //! fault at "the leader".
 //!
 //! A fault may name the placeholder host [`LEADER`]. The harness resolves it when the fault
-//! fires ([`Targets::resolve`]): a fault that starts something (a crash, a kill, a partition,
+//! fires (`Targets::resolve`): a fault that starts something (a crash, a kill, a partition,
 //! a skew...) asks the system for its current leader ([`System::leader`]); a restart of
 //! [`LEADER`] restarts the host the last resolution named, so `crash leader` then
 //! `restart leader` bring back the node that went down, not the one elected since. A system
