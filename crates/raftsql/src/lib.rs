@@ -42,8 +42,9 @@
 //! What it leaves out: snapshots and log compaction (the log grows without bound, [`LogStore`]
 //! refuses snapshot requests, and a restarted node re-applies its whole log), membership
 //! changes (the voter set is fixed when a store is first initialised), leases (leader reads
-//! use ReadIndex), two-phase commit across shards, and the CPU and NIC costs of the capacity
-//! model (the log's sync is charged).
+//! use ReadIndex) and two-phase commit across shards. The capacity model (CPU per frame and per
+//! applied entry, send CPU, NIC, disk, admission) is charged as the other stores charge it: see
+//! [`server`].
 
 pub mod client;
 pub mod command;

@@ -171,6 +171,14 @@ impl RaftNode {
         self.reseed();
     }
 
+    /// Starts an election now, without waiting for the election timeout (bootstrapping a new
+    /// group: see [`crate::server`]).
+    pub fn campaign(&mut self) -> Result<(), NodeError> {
+        let result = self.raw.campaign();
+        self.reseed();
+        Ok(result?)
+    }
+
     /// Hands the node a message received from a peer.
     pub fn step(&mut self, message: Message) -> Result<(), NodeError> {
         let result = self.raw.step(message);

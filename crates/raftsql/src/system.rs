@@ -56,8 +56,8 @@ impl System for RaftSystem {
     /// round), not a clock-based lease.
     fn skew_clock(&self, _host: &str, _offset_ms: i64) {}
 
-    /// The log's sync cost comes from the model's disk; its CPU, network and admission are
-    /// accepted and not charged (see [`crate::server`]).
+    /// The model's disk, CPU, network and admission, each charged by every node (see
+    /// [`crate::server`]).
     fn set_capacity(&mut self, capacity: &Capacity) {
         if let Some(disk) = capacity.disk {
             self.config.disk = disk;
@@ -94,5 +94,9 @@ impl System for RaftSystem {
 
     fn leaders(&self) -> Option<LeaderLog> {
         Some(self.shared.log.borrow().clone())
+    }
+
+    fn usage(&self) -> sim::capacity::ClusterUsage {
+        self.shared.usage.snapshot()
     }
 }

@@ -1,9 +1,9 @@
 //! The protocols over turmoil TCP, both in `sim::frame`'s length-prefixed frames:
 //! - clients speak JSON: the SQL store's own [`Request`] (an [`Op`] and an id), answered by a
 //!   [`Response`]: the result, or a redirect to the leader, sent without executing anything;
-//! - peers send one raft-rs [`Message`](crate::eraftpb::Message) per connection, protobuf in
-//!   the frame's body (a connection per message: a partition drops segments and stalls a
-//!   stream for good, and Raft tolerates lost and reordered messages).
+//! - peers send raft-rs [`Message`](crate::eraftpb::Message)s, one per frame, protobuf in the
+//!   frame's body, over one long-lived connection per peer (the server replaces a connection a
+//!   partition has stalled: `crate::server`).
 
 use history::Value;
 use serde::{Deserialize, Serialize};
