@@ -363,9 +363,9 @@ impl Scaling {
     }
 
     /// The bound of [`Scaling::sqlite_bound_ops_per_s`] for `series`, when it applies (a single
-    /// writer).
+    /// writer on one server; a replicated leader's work is not that formula's).
     pub fn single_writer_bound(&self, series: &Series) -> Option<f64> {
-        (series.properties.ordering == Ordering::SingleWriter)
+        (series.properties.ordering == Ordering::SingleWriter && series.properties.replicas == 1)
             .then(|| self.bound_on(series.disk.as_ref().unwrap_or(&self.disk), series.mix_of(&*self.workload)))
     }
 

@@ -223,9 +223,25 @@ impl SeedRecord {
     }
 
     /// True when the history violated a property: not linearizable, an invalid set, a
-    /// transaction anomaly, a broken bank invariant, a stale read or a lost acknowledged write.
+    /// transaction anomaly, a broken bank invariant, a stale read or a lost acknowledged write
+    /// (missing from the final reads, or rolled back by a new leader).
     pub fn violated(&self) -> bool {
-        self.check.failed() || self.stale_reads.is_some_and(|n| n > 0) || self.lost_writes.is_some_and(|n| n > 0)
+        self.check.failed()
+            || self.stale_reads.is_some_and(|n| n > 0)
+            || self.lost_writes.is_some_and(|n| n > 0)
+            || self.rolled_back_acks() > 0
+    }
+
+    /// Acknowledged writes a new leader rolled back (0 for a store without leaders).
+    pub fn rolled_back_acks(&self) -> u64 {
+        self.failover.as_ref().map_or(0, |f| f.rolled_back_acks)
+    }
+
+    /// Acknowledged writes lost, counting both ways of seeing a loss: missing from the final
+    /// reads, or rolled back by a new leader (a rolled-back write may also be missing from the
+    /// final reads, so the larger of the two); `None` when the final reads were not judged.
+    pub fn acknowledged_lost(&self) -> Option<u64> {
+        self.lost_writes.map(|lost| lost.max(self.rolled_back_acks()))
     }
 }
 
