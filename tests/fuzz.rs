@@ -123,6 +123,8 @@ fn decode_body(body: &[u8]) {
     let _ = sim::frame::decode::<quorum::Response>(body);
     let _ = sim::frame::decode::<quorum::PeerMessage>(body);
     let _ = sim::frame::decode::<quorum::server::Hello>(body);
+    let _ = sim::frame::decode::<raftsql::wire::Response>(body);
+    let _ = raftsql::wire::decode_message(body);
     let _ = sim::frame::salvage_id(body);
 }
 
@@ -132,7 +134,21 @@ fn wire_samples() -> Vec<Vec<u8>> {
     for body in [&sql[..], br#"{"id":2,"result":{"Ok":null}}"#] {
         framed.extend(sim::frame::frame(body).expect("small frame"));
     }
-    vec![framed, sql]
+    // A Raft peer frame (protobuf), as SQLite on Raft's nodes send them.
+    let mut append = raftsql::eraftpb::Message::default();
+    append.set_msg_type(raftsql::eraftpb::MessageType::MsgAppend);
+    append.from = 1;
+    append.to = 2;
+    append.term = 3;
+    append.index = 7;
+    append.commit = 6;
+    let mut entry = raftsql::eraftpb::Entry::default();
+    entry.index = 8;
+    entry.term = 3;
+    entry.data = br#"{"id":0,"op":{"Write":{"key":"k","value":3}}}"#.to_vec().into();
+    append.entries.push(entry);
+    let raft = raftsql::wire::encode_message(&append).expect("a small peer frame");
+    vec![framed, sql, raft]
 }
 
 /// A results directory holding one experiment's files as `lab run` writes them, mutated.

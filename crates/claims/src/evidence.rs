@@ -29,6 +29,9 @@ pub struct Evidence {
     pub experiments: BTreeMap<String, Experiment>,
     /// The scaling sweep.
     pub scaling: Option<Scaling>,
+    /// The SQL side of the scaling sweep (`scaling-sql`: one SQLite server and SQLite on Raft
+    /// under the same capacity model and seeds).
+    pub scaling_sql: Option<Scaling>,
     /// The staleness experiment.
     pub staleness: Option<Staleness>,
     /// The engines benchmark (real disk).
@@ -375,6 +378,8 @@ pub struct EngineOptions {
 
 /// Where the scaling, staleness and engines results live under a results directory.
 pub const SCALING: &str = "scaling";
+/// See [`SCALING`]: the SQL side of the sweep.
+pub const SCALING_SQL: &str = "scaling-sql";
 /// See [`SCALING`].
 pub const STALENESS: &str = "staleness";
 /// See [`SCALING`].
@@ -441,6 +446,10 @@ pub fn load(dir: &Path) -> Result<Evidence> {
     let scaling = dir.join(SCALING);
     if scaling.join("table.json").is_file() {
         evidence.scaling = Some(load_scaling(&scaling)?);
+    }
+    let scaling_sql = dir.join(SCALING_SQL);
+    if scaling_sql.join("table.json").is_file() {
+        evidence.scaling_sql = Some(load_scaling(&scaling_sql)?);
     }
     let staleness = dir.join(STALENESS);
     if staleness.join("table.json").is_file() {

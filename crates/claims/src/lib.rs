@@ -86,6 +86,9 @@ pub fn judge(evidence: &Evidence, registry: &Registry) -> Vec<Claim> {
         claim::c10_durable::acknowledged_durable(evidence, &r(10)),
         claim::c11_sql_transactions::sql_transactions(evidence, &r(11)),
         claim::c12_forgo_transactions::forgo_transactions(evidence, &r(12)),
+        claim::c13_replication_overhead::replication_overhead(evidence, &r(13)),
+        claim::c14_async_replication::async_replication(evidence, &r(14)),
+        claim::c15_write_concern::write_concern(evidence, &r(15)),
     ];
     for claim in &mut claims {
         claim.expected = r(claim.id).expected;
@@ -208,7 +211,7 @@ mod tests {
     #[test]
     fn nothing_measured_gives_not_measured_everywhere_with_a_command() {
         let claims = judge(&Evidence::default(), &registry::standard());
-        assert_eq!(claims.len(), 12);
+        assert_eq!(claims.len(), 15);
         for claim in &claims {
             let Verdict::NotMeasured { run } = &claim.verdict else { panic!("{claim:?}") };
             assert!(run.contains("lab run") || run.contains("lab bench"), "claim {}: {run}", claim.id);

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The thresholds each claim's judgment reads, by claim number.
-pub const NEEDS: [(usize, &[&str]); 12] = [
+pub const NEEDS: [(usize, &[&str]); 15] = [
     (1, crate::claim::c01_memtable::THRESHOLDS),
     (2, crate::claim::c02_linear_scaling::THRESHOLDS),
     (3, crate::claim::c03_eventual_throughput::THRESHOLDS),
@@ -40,6 +40,9 @@ pub const NEEDS: [(usize, &[&str]); 12] = [
     (10, crate::claim::c10_durable::THRESHOLDS),
     (11, crate::claim::c11_sql_transactions::THRESHOLDS),
     (12, crate::claim::c12_forgo_transactions::THRESHOLDS),
+    (13, crate::claim::c13_replication_overhead::THRESHOLDS),
+    (14, crate::claim::c14_async_replication::THRESHOLDS),
+    (15, crate::claim::c15_write_concern::THRESHOLDS),
 ];
 
 /// Where the standard registration lives, from the repository's top.
@@ -227,7 +230,7 @@ mod tests {
     #[test]
     fn the_standard_registration_covers_every_claim() {
         let registry = standard();
-        assert_eq!(registry.claims.len(), 12);
+        assert_eq!(registry.claims.len(), 15);
         assert!(registry.describe().starts_with("experiments/claims/registered.toml version "));
         for (id, needs) in NEEDS {
             for name in needs {
@@ -244,8 +247,8 @@ mod tests {
         let e = parse("c.toml", &good.replace("[claim.threshold.efficiency_floor]", "[claim.threshold.efficiency]"))
             .expect_err("renamed threshold");
         assert!(e.to_string().starts_with("c.toml: claim 2: "), "{e}");
-        let e = parse("c.toml", "version = 1\n[[claim]]\nid = 13\nexpected = \"x\"\n").expect_err("no claim 13");
-        assert!(e.to_string().contains("claim 13: no such claim"), "{e}");
+        let e = parse("c.toml", "version = 1\n[[claim]]\nid = 16\nexpected = \"x\"\n").expect_err("no claim 16");
+        assert!(e.to_string().contains("claim 16: no such claim"), "{e}");
         let e = parse("c.toml", "version = 1\n\n[[claim]]\nid = \"two\"\n").expect_err("not a number");
         assert!(e.to_string().starts_with("c.toml:4: "), "{e}");
         let e = parse("c.toml", "version = 1\n").expect_err("nothing registered");

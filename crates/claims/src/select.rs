@@ -7,15 +7,50 @@
 
 use std::collections::BTreeSet;
 
-use experiment::properties::{Durability, Ordering, Properties, Quorums};
+use experiment::properties::{Ack, Durability, Ordering, Properties, Quorums};
 use runner::run::table::Row;
 
 use crate::evidence::Experiment;
 
-/// SQLite (a single writer with SQLite's settings) that syncs every commit before it is
-/// acknowledged: the SQL side of the consistency claim.
+/// A SQL store: SQLite on one server (`sqlite`, with SQLite's settings) or replicated by a
+/// leader (`sqlite-raft`, whose records carry how it replicates). The store's kind is a
+/// recorded property, as the experiment file names it.
+pub fn sql(p: &Properties) -> bool {
+    p.sqlite.is_some() || (p.store.starts_with("sqlite") && p.replication.is_some())
+}
+
+/// A SQL store replicated by a leader (SQLite on Raft).
+pub fn replicated_sql(p: &Properties) -> bool {
+    sql(p) && p.replication.is_some()
+}
+
+/// A replicated store that is not SQL: the leaderless quorum store (NoSQL in the seed's sense).
+pub fn replicated_nosql(p: &Properties) -> bool {
+    p.replicas > 1 && !sql(p)
+}
+
+/// SQL (a single writer: one SQLite server, or a Raft leader) that syncs every commit before it
+/// is acknowledged: the SQL side of the consistency claim.
 pub fn sql_synced(p: &Properties) -> bool {
-    p.sqlite.is_some() && p.ordering == Ordering::SingleWriter && p.durability.synced_before_ack()
+    sql(p) && p.ordering == Ordering::SingleWriter && p.durability.synced_before_ack()
+}
+
+/// A write is acknowledged only once every copy that decides it has it: always for a store
+/// without a leader's replication (one server, or a quorum store whose W says it), and for a
+/// leader-based store only with majority acknowledgement (Raft's commit), not asynchronous.
+pub fn majority_acknowledged(p: &Properties) -> bool {
+    p.replication.is_none_or(|r| r.ack == Ack::Majority)
+}
+
+/// A leader-based store acknowledging writes before its followers have them.
+pub fn asynchronous_replication(p: &Properties) -> bool {
+    p.replication.is_some_and(|r| r.ack == Ack::Async)
+}
+
+/// Replicas compared for convergence: a leaderless replicated store (a leader-based one
+/// replicates its log and is judged by its history and lost writes instead).
+pub fn eventually_consistent(p: &Properties) -> bool {
+    p.replicas > 1 && p.replication.is_none()
 }
 
 /// Last-write-wins: the order of writes depends on clocks.
@@ -71,11 +106,14 @@ struct AvailabilityClass {
     ordering: Ordering,
     /// N, R, W, read write-back, sloppy.
     quorums: Option<(usize, usize, usize, bool, bool)>,
+    /// A leader's acknowledgement, follower reads and shards.
+    replication: Option<(Ack, bool, usize)>,
 }
 
 fn availability_class(p: &Properties) -> AvailabilityClass {
     let quorums = quorums(p).map(|q| (q.n, q.r, q.w, q.read_writes_back, q.sloppy));
-    AvailabilityClass { store: p.store.clone(), ordering: p.ordering, quorums }
+    let replication = p.replication.map(|r| (r.ack, r.follower_reads, r.shards));
+    AvailabilityClass { store: p.store.clone(), ordering: p.ordering, quorums, replication }
 }
 
 /// One system of each availability class, the first in file order: the systems whose

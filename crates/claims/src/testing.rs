@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use experiment::properties::{
-    Durability, Ordering, Properties, Quorums, SqliteBegin, SqliteJournal, SqliteSettings, SqliteSynchronous,
+    Ack, Durability, Ordering, Properties, Quorums, Replication, SqliteBegin, SqliteJournal, SqliteSettings,
+    SqliteSynchronous,
 };
 use runner::run::record::{Check, Convergence, SeedRecord, TxnJudged};
 use runner::run::table::{aggregate, Row};
@@ -71,6 +72,24 @@ fn quorum(level: &str, k: usize, ordering: Ordering, durability: Durability) -> 
     }
 }
 
+fn raft(ack: Ack) -> Properties {
+    Properties {
+        store: "sqlite-raft".into(),
+        servers: 3,
+        replicas: 3,
+        quorums: None,
+        ordering: Ordering::SingleWriter,
+        durability: Durability::SyncedBeforeAck,
+        sqlite: None,
+        replication: Some(Replication { ack, follower_reads: false, shards: 1 }),
+    }
+}
+
+/// SQLite on Raft, majority acknowledgement.
+pub const RAFT_MAJORITY: &str = "sqlite-raft-majority";
+/// SQLite on Raft, asynchronous acknowledgement.
+pub const RAFT_ASYNC: &str = "sqlite-raft-async";
+
 /// The properties `system` has in the standard experiment `experiment` (`None` for a name
 /// no standard experiment uses).
 pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
@@ -98,6 +117,8 @@ pub fn properties_of(system: &str, experiment: &str) -> Option<Properties> {
             p
         }
         "quorum" => quorum("quorum", 2, lww, Durability::SyncedBeforeAck),
+        RAFT_MAJORITY => raft(Ack::Majority),
+        RAFT_ASYNC => raft(Ack::Async),
         _ => return None,
     };
     if let Some(q) = properties.quorums.as_mut() {

@@ -2,6 +2,13 @@
 //! client's time availability during faults (the share of its fault time during which it could
 //! complete an operation: README.md, Metrics), per seed, for one system per availability class
 //! in each fault experiment ([`crate::select::availability_representatives`]).
+//!
+//! The contrast is NoSQL (a replicated store that is not SQL: [`select::replicated_nosql`])
+//! against SQL ([`select::sql`]): one SQLite server and, where the experiment ran it, replicated
+//! SQL (SQLite on Raft). A NoSQL system wins where it was available and every SQL system of the
+//! same experiment, replicated ones included, was not: the like-for-like comparison. Where
+//! replicated SQL was available and the single server was not, the ledger says so: that
+//! availability was bought by replication, not by giving up SQL.
 
 use crate::evidence::{Evidence, Experiment};
 use crate::ledger::{percent, Claim, Verdict};
@@ -64,9 +71,11 @@ pub fn time_availability(record: &SeedRecord) -> Option<f64> {
 struct Cell {
     experiment: String,
     system: String,
-    /// Its consistency levels in words (`ONE/ONE`), empty for a single server.
+    /// Its consistency levels in words (`ONE/ONE`, `majority acks`), empty for a single server.
     levels: String,
     replicated: bool,
+    /// A SQL store (one SQLite server, or SQLite on Raft).
+    sql: bool,
     availability: Estimate,
 }
 
@@ -96,14 +105,22 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
             let levels = properties
                 .and_then(|p| p.quorums.as_ref())
                 .map(|q| format!("{}/{}", q.read_level.to_uppercase(), q.write_level.to_uppercase()))
+                .or_else(|| {
+                    properties.and_then(|p| p.replication).map(|r| {
+                        let ack = if r.ack == experiment::properties::Ack::Majority { "majority" } else { "async" };
+                        format!("{ack} acks")
+                    })
+                })
                 .unwrap_or_default();
             let replicated = properties.is_some_and(|p| p.replicas > 1);
+            let sql = properties.is_some_and(select::sql);
             claim.estimate(format!("{}/{}/availability_time_faulty", experiment.name, row.system), &availability);
             here.push(Cell {
                 experiment: experiment.name.clone(),
                 system: row.system.clone(),
                 levels,
                 replicated,
+                sql,
                 availability,
             });
         }
@@ -122,38 +139,59 @@ fn measure(claim: &mut Claim, evidence: &Evidence) -> (Vec<Cell>, Option<(usize,
     (cells, failed)
 }
 
-/// The verdict's kind from each cell's side: refuted when no replicated system was available
-/// where every single server of the same experiment was not; holds when no replicated system
-/// was unavailable; otherwise holds only when.
+/// The verdict's kind from each cell's side: refuted when no NoSQL system was available where
+/// every SQL system of the same experiment (replicated SQL included) was not; holds when no NoSQL
+/// system was unavailable; otherwise holds only when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// No fault cut the single server off: nothing to compare the replicated systems with.
+    /// No fault cut a SQL system off: nothing to compare the NoSQL systems with.
     Untested,
     Refuted,
     Holds,
     OnlyWhen,
 }
 
-/// The wins (a replicated system available where every single server of its experiment was
-/// not) and the fails (a replicated system unavailable), by cell index, for `sides`.
+impl Cell {
+    /// A replicated store that is not SQL.
+    fn nosql(&self) -> bool {
+        self.replicated && !self.sql
+    }
+}
+
+/// The wins (a NoSQL system available where every SQL system of its experiment was not) and
+/// the fails (a NoSQL system unavailable), by cell index, for `sides`.
 fn wins_and_fails(cells: &[Cell], sides: &[Side]) -> (Vec<usize>, Vec<usize>) {
     let win = |i: usize| {
         let c = &cells[i];
-        let singles: Vec<usize> =
-            (0..cells.len()).filter(|&o| cells[o].experiment == c.experiment && !cells[o].replicated).collect();
-        c.replicated
-            && sides[i] == Side::Above
-            && !singles.is_empty()
-            && singles.iter().all(|&o| sides[o] == Side::Below)
+        let sql: Vec<usize> =
+            (0..cells.len()).filter(|&o| cells[o].experiment == c.experiment && cells[o].sql).collect();
+        c.nosql() && sides[i] == Side::Above && !sql.is_empty() && sql.iter().all(|&o| sides[o] == Side::Below)
     };
     let wins = (0..cells.len()).filter(|&i| win(i)).collect();
-    let fails = (0..cells.len()).filter(|&i| cells[i].replicated && sides[i] == Side::Below).collect();
+    let fails = (0..cells.len()).filter(|&i| cells[i].nosql() && sides[i] == Side::Below).collect();
     (wins, fails)
 }
 
+/// Replicated SQL available where the single SQL server of its experiment was not, by cell index.
+fn replication_wins(cells: &[Cell], sides: &[Side]) -> Vec<usize> {
+    (0..cells.len())
+        .filter(|&i| {
+            let c = &cells[i];
+            let singles: Vec<usize> = (0..cells.len())
+                .filter(|&o| cells[o].experiment == c.experiment && cells[o].sql && !cells[o].replicated)
+                .collect();
+            c.sql
+                && c.replicated
+                && sides[i] == Side::Above
+                && !singles.is_empty()
+                && singles.iter().all(|&o| sides[o] == Side::Below)
+        })
+        .collect()
+}
+
 fn kind(cells: &[Cell], sides: &[Side]) -> Kind {
-    let single_down = cells.iter().zip(sides).any(|(c, s)| !c.replicated && *s == Side::Below);
-    if !single_down {
+    let sql_down = cells.iter().zip(sides).any(|(c, s)| c.sql && *s == Side::Below);
+    if !sql_down {
         return Kind::Untested;
     }
     match wins_and_fails(cells, sides) {
@@ -193,11 +231,11 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
     } else {
         format!("; undecided, with the same verdict either way: {}", undecided.join("; "))
     };
-    let sql = "the SQL side tested is one SQLite server, not a replicated or clustered SQL setup";
+    let sql = sql_side(cells, &sides, &list);
     match kind {
         Kind::Untested => claim.judged(
             Verdict::inconclusive(format!(
-                "no fault made the single server unavailable, so no experiment tells whether replication bought \
+                "no fault made a SQL system unavailable, so no experiment tells whether NoSQL bought \
                  availability ({rule}){open}"
             )),
             sql,
@@ -205,15 +243,15 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
         Kind::Refuted => claim.judged(
             Verdict::Refuted,
             format!(
-                "no replicated configuration stayed available in an experiment where the single server did not \
+                "no NoSQL configuration stayed available in an experiment where every SQL system did not \
                  ({rule}){open}; {sql}"
             ),
         ),
         Kind::Holds => claim.judged(
             Verdict::Holds,
             format!(
-                "every replicated configuration stayed available under every fault, where the single server did not: \
-                 {} ({rule}){open}; {sql}",
+                "every NoSQL configuration stayed available under every fault, where every SQL system did not: {} \
+                 ({rule}){open}; {sql}",
                 list(&wins)
             ),
         ),
@@ -221,14 +259,14 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
             .judged(
                 Verdict::only_when(format!("{}{open}", by_level(cells, &sides))),
                 format!(
-                    "replicated systems were measured on both sides of the threshold: available {}; unavailable {} \
-                     ({rule}); {sql}",
+                    "NoSQL systems were measured on both sides of the threshold: available where every SQL system \
+                     was not {}; unavailable {} ({rule}); {sql}",
                     list(&wins),
                     list(&fails)
                 ),
             )
             .gist(format!(
-                "the system and fault are among those measured available ({} available where the single server was \
+                "the system and fault are among those measured available ({} available where every SQL system was \
                  not, {} unavailable)",
                 wins.len(),
                 fails.len()
@@ -236,12 +274,34 @@ fn decide(claim: Claim, cells: &[Cell], threshold: f64) -> Claim {
     }
 }
 
+/// What the SQL side was: one SQLite server, or also replicated SQL, and where replication
+/// alone bought availability.
+fn sql_side(cells: &[Cell], sides: &[Side], list: &dyn Fn(&[usize]) -> String) -> String {
+    let replicated: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].sql && cells[i].replicated).collect();
+    if replicated.is_empty() {
+        return "the SQL side tested is one SQLite server, not a replicated or clustered SQL setup".to_owned();
+    }
+    let bought = replication_wins(cells, sides);
+    let down: Vec<usize> = replicated.iter().copied().filter(|&i| sides[i] == Side::Below).collect();
+    let bought = if bought.is_empty() {
+        "replicated SQL was nowhere available where the single server was not".to_owned()
+    } else {
+        format!("replication, not NoSQL, kept SQL available where the single server was not: {}", list(&bought))
+    };
+    let down = if down.is_empty() { "none".to_owned() } else { list(&down) };
+    format!(
+        "the SQL side includes replicated SQL (SQLite on Raft: a leader and two followers, etcd's 1-2 s election \
+         timeout), so a NoSQL system wins only where every SQL system, replicated ones included, was unavailable; \
+         {bought}; replicated SQL unavailable: {down}"
+    )
+}
+
 /// The condition, from the contrast: for each replicated system (with its consistency levels),
 /// the faults it was measured available under and those it was not (`quorum-one (ONE/ONE)
 /// available under crash-restart (98.7 %), unavailable under isolate-one-node (85.4 %)`).
 fn by_level(cells: &[Cell], sides: &[Side]) -> String {
     let mut systems: Vec<(&str, &str)> = Vec::new();
-    for c in cells.iter().filter(|c| c.replicated) {
+    for c in cells.iter().filter(|c| c.nosql()) {
         if !systems.contains(&(c.system.as_str(), c.levels.as_str())) {
             systems.push((&c.system, &c.levels));
         }
@@ -250,7 +310,7 @@ fn by_level(cells: &[Cell], sides: &[Side]) -> String {
         let list: Vec<String> = cells
             .iter()
             .zip(sides)
-            .filter(|(c, s)| c.replicated && c.system == system && **s == side)
+            .filter(|(c, s)| c.nosql() && c.system == system && **s == side)
             .map(|(c, _)| format!("{} ({})", c.experiment, percent(c.availability.mean)))
             .collect();
         if list.is_empty() {
@@ -323,7 +383,7 @@ mod tests {
         assert_eq!(availability(&e).verdict, Verdict::Refuted, "the quorum store as unavailable as SQLite");
         let e = isolated(vec![available("sqlite-full", 100, 0), available("quorum-one", 99, 0)]);
         let Verdict::Inconclusive { why } = availability(&e).verdict else { panic!("no fault cut SQLite off") };
-        assert!(why.starts_with("no fault made the single server unavailable"), "{why}");
+        assert!(why.starts_with("no fault made a SQL system unavailable"), "{why}");
 
         // 93-97 % over the seeds against 95 %: the seeds do not decide.
         let e = isolated(vec![available("sqlite-full", 0, 0), available("quorum-one", 95, 2)]);
@@ -337,6 +397,34 @@ mod tests {
         let claim = availability(&isolated(vec![available("sqlite-full", 0, 0), broken]));
         let Verdict::Inconclusive { why } = &claim.verdict else { panic!("{claim:?}") };
         assert!(why.starts_with("1 run(s)") && why.contains("seed 5"), "{why}");
+    }
+
+    #[test]
+    fn replicated_sql_in_the_comparison_takes_the_win_from_nosql_where_it_stays_available() {
+        use crate::testing::RAFT_MAJORITY;
+        // Replicated SQL as available as the quorum store where the single server was not: no
+        // NoSQL win, and the ledger says replication bought it.
+        let e = isolated(vec![
+            available("sqlite-full", 0, 0),
+            available(RAFT_MAJORITY, 99, 0),
+            available("quorum-one", 99, 0),
+        ]);
+        let claim = availability(&e);
+        assert_eq!(claim.verdict, Verdict::Refuted, "{claim:?}");
+        assert!(claim.reasoning.contains("replication, not NoSQL, kept SQL available"), "{}", claim.reasoning);
+        assert!(claim.reasoning.contains("sqlite-raft-majority (majority acks)"), "{}", claim.reasoning);
+        // Replicated SQL down too (an election longer than the fault): the quorum store wins.
+        let e = isolated(vec![
+            available("sqlite-full", 0, 0),
+            available(RAFT_MAJORITY, 40, 0),
+            available("quorum-one", 99, 0),
+        ]);
+        let claim = availability(&e);
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
+        assert!(claim.reasoning.contains("replicated SQL unavailable: sqlite-raft-majority"), "{}", claim.reasoning);
+        // Replicated SQL is not NoSQL: it never counts as a NoSQL failure either.
+        let e = isolated(vec![available("sqlite-full", 0, 0), available(RAFT_MAJORITY, 40, 0)]);
+        assert_eq!(availability(&e).verdict, Verdict::Refuted, "no NoSQL system measured");
     }
 
     #[test]

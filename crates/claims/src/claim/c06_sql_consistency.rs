@@ -1,6 +1,8 @@
-//! Claim 6: SQL databases ensure strong consistency. Judged per seed on the SQLite systems of
-//! every fault experiment: the ones synced before the ack ([`crate::select::sql_synced`])
-//! against the weaker settings.
+//! Claim 6: SQL databases ensure strong consistency. Judged per seed on the SQL systems of
+//! every fault experiment (one SQLite server, and SQLite on Raft: [`crate::select::sql`]): the
+//! ones synced before the ack ([`crate::select::sql_synced`]) against the weaker settings, and
+//! replicated ones acknowledging once a majority has the write ([`MAJORITY_ACK`]) against
+//! asynchronous acknowledgement.
 
 use crate::evidence::Evidence;
 use crate::ledger::{Claim, Verdict};
@@ -9,8 +11,8 @@ use crate::select;
 use crate::{command, SEED_SOURCE};
 
 use super::fault_experiments::{
-    all_fault_commands, consistent, experiments, missing, outcome, outcome_verdict, tallies, tally_line, Condition,
-    Tally, FAULT_EXPERIMENTS, REQUIRED_FOR_CONSISTENCY,
+    all_fault_commands, consistent, experiments, how, missing, outcome, outcome_verdict, tallies, tally_line,
+    Condition, Tally, FAULT_EXPERIMENTS, MAJORITY_ACK, REQUIRED_FOR_CONSISTENCY,
 };
 
 /// What claim 6 counts on every seed.
@@ -48,21 +50,20 @@ pub fn sql_consistency(evidence: &Evidence, registered: &Registered) -> Claim {
     if let Some(verdict) = missing(evidence, &REQUIRED_FOR_CONSISTENCY) {
         return claim.judged(verdict, "SQLite's consistency needs the single-fault experiments and the power loss");
     }
-    let all: Vec<Tally> =
-        experiments(evidence).into_iter().flat_map(|e| tallies(e, |p| p.sqlite.is_some(), consistent)).collect();
+    let all: Vec<Tally> = experiments(evidence).into_iter().flat_map(|e| tallies(e, select::sql, consistent)).collect();
     if all.is_empty() {
         return claim.judged(
             Verdict::missing(format!("no SQLite system's results: run `lab run {}`", all_fault_commands())),
             "SQLite's consistency needs the fault experiments",
         );
     }
+    let conditions = [SYNCED, MAJORITY_ACK];
     for t in &all {
-        let how = if select::sql_synced(t.properties) { SYNCED.having } else { SYNCED.lacking };
-        claim.line(tally_line(t, how, PROPERTY));
+        claim.line(tally_line(t, &how(t.properties, &conditions), PROPERTY));
         t.figures(&mut claim);
     }
     let min = registered.value("min_clean_seeds") as usize;
-    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &[SYNCED], min, |_| None), PROPERTY, min);
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &conditions, min, |_| None), PROPERTY, min);
     claim.judged(verdict, reasoning).gist(gist)
 }
 

@@ -39,7 +39,7 @@ pub fn convergence(evidence: &Evidence, registered: &Registered) -> Claim {
         return claim.judged(verdict, "convergence needs the single-fault experiments and the power loss");
     }
     let all: Vec<Tally> =
-        experiments(evidence).into_iter().flat_map(|e| tallies(e, |p| p.replicas > 1, converged)).collect();
+        experiments(evidence).into_iter().flat_map(|e| tallies(e, select::eventually_consistent, converged)).collect();
     if all.is_empty() {
         return claim.judged(
             Verdict::missing(format!("no replicated system's results: run `lab run {}`", all_fault_commands())),

@@ -1,6 +1,7 @@
 //! Claim 10: an acknowledged write is durable. Judged per seed on the power-loss and disk-error
 //! experiments' lost writes, each system by whether it syncs before the ack (its recorded
-//! properties): a loss refutes unless the same experiment measured the contrast of [`SYNCED`]
+//! properties) and, replicated by a leader, whether a majority has the write before the ack
+//! ([`MAJORITY_ACK`]): a loss refutes unless the same experiment measured the contrast of [`SYNCED`] or [`MAJORITY_ACK`]
 //! (a system acknowledging before the sync lost writes, every system syncing first kept them on
 //! `min_clean_seeds` seeds). Power loss and disk errors are contrasted apart, each in its own
 //! experiment; unknown seeds make it inconclusive short of a refutation. The kill experiment,
@@ -15,7 +16,8 @@ use crate::registry::Registered;
 use crate::{command, no_results, SEED_SOURCE};
 
 use super::fault_experiments::{
-    durable, outcome, outcome_verdict, tallies, tally_line, Condition, Tally, DISK_ERRORS, KILL, POWER_LOSS,
+    durable, how, outcome, outcome_verdict, tallies, tally_line, Condition, Tally, DISK_ERRORS, KILL, MAJORITY_ACK,
+    POWER_LOSS,
 };
 
 /// Claim 10.
@@ -51,13 +53,13 @@ pub fn acknowledged_durable(evidence: &Evidence, registered: &Registered) -> Cla
             "durability needs systems whose records carry their properties",
         );
     }
+    let conditions = [SYNCED, MAJORITY_ACK];
     for t in &all {
-        let how = if (SYNCED.has)(t.properties) { SYNCED.having } else { SYNCED.lacking };
-        claim.line(format!("{}{}", tally_line(t, how, PROPERTY), lost_share(t)));
+        claim.line(format!("{}{}", tally_line(t, &how(t.properties, &conditions), PROPERTY), lost_share(t)));
         t.figures(&mut claim);
     }
     let min = registered.value("min_clean_seeds") as usize;
-    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &[SYNCED], min, |_| None), PROPERTY, min);
+    let (verdict, reasoning, gist) = outcome_verdict(&outcome(&all, &conditions, min, |_| None), PROPERTY, min);
     let reasoning = format!("{reasoning}; {}", split(&all));
     claim.judged(verdict, reasoning).gist(gist)
 }
@@ -87,7 +89,7 @@ fn lost_share(t: &Tally) -> String {
     let share = t
         .experiment
         .estimate(t.system, |r| {
-            r.lost_writes.filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
+            r.acknowledged_lost().filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
         })
         .map(|e| e.within(0.0, 1.0));
     share.map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))

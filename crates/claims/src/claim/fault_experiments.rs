@@ -82,6 +82,8 @@ pub fn injected(experiment: &str) -> &'static str {
         "bank" | "list-append" => "Jepsen's random nemesis, transactions",
         "contention-light" => "no fault, hot keys, 4 clients",
         "contention-heavy" => "no fault, hot keys, 64 clients",
+        "failover" => "the leader isolated, then powered off, then cut off from its peers",
+        "replication-overhead" => "no fault",
         _ => "its faults",
     }
 }
@@ -197,9 +199,9 @@ pub fn consistent(record: &SeedRecord) -> Option<bool> {
     seed_verdict(record, record.violated(), record.lost_writes.is_some())
 }
 
-/// No lost acknowledged write.
+/// No lost acknowledged write (missing from the final reads, or rolled back by a new leader).
 pub fn durable(record: &SeedRecord) -> Option<bool> {
-    seed_verdict(record, record.lost_writes.is_some_and(|n| n > 0), record.lost_writes.is_some())
+    seed_verdict(record, record.acknowledged_lost().is_some_and(|n| n > 0), record.lost_writes.is_some())
 }
 
 /// The replicas agreed by the end of the repair phase.
@@ -293,6 +295,27 @@ pub struct Condition {
     /// The property it is about, as [`other_differences`] names it (left out of the
     /// differences a contrast reports).
     pub property: &'static str,
+}
+
+/// The condition claims 6, 10 and 14 can name for a leader-based store: a write is acknowledged
+/// only once a majority of its group has it (Raft's commit), not by the leader alone.
+pub const MAJORITY_ACK: Condition = Condition {
+    words: "a replicated write is acknowledged only once a majority has it (not by the leader alone)",
+    having: "acknowledged once a majority has it",
+    lacking: "acknowledged by the leader alone",
+    has: crate::select::majority_acknowledged,
+    property: "replication",
+};
+
+/// How `p` stands on `conditions`, in words (`synced before the ack`), the replication
+/// condition said only of a replicated leader-based store.
+pub fn how(p: &Properties, conditions: &[Condition]) -> String {
+    conditions
+        .iter()
+        .filter(|c| c.property != MAJORITY_ACK.property || p.replication.is_some())
+        .map(|c| if (c.has)(p) { c.having } else { c.lacking })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a violation's contrast found.
@@ -397,6 +420,7 @@ pub fn other_differences(a: &Properties, b: &Properties) -> Vec<&'static str> {
         (a.store != b.store, "store"),
         (a.ordering != b.ordering, "ordering"),
         (a.durability != b.durability, "durability"),
+        (a.replication.map(|r| r.ack) != b.replication.map(|r| r.ack), "replication"),
     ];
     if let (Some(x), Some(y)) = (&a.quorums, &b.quorums) {
         differ.extend([

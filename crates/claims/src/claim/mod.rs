@@ -1,4 +1,4 @@
-//! The twelve claims, one file each, named `cNN_what.rs` so that the directory lists them in ledger
+//! The fifteen claims, one file each, named `cNN_what.rs` so that the directory lists them in ledger
 //! order: each file holds the claim's quote and source, the thresholds its verdict uses (named
 //! constants that say why they have their value), its judgment (a pure function of the
 //! [`Evidence`](crate::evidence::Evidence) returning a [`Claim`](crate::ledger::Claim)) and its
@@ -18,6 +18,9 @@
 //! | [`c10_durable`] | 10, acknowledged writes are durable | power-loss, disk-io-errors |
 //! | [`c11_sql_transactions`] | 11, SQL ensures transactional integrity | bank, list-append, contention (SQLite) |
 //! | [`c12_forgo_transactions`] | 12, forgoing transactions gives faster writes | contention (SQLite with and without transactions) |
+//! | [`c13_replication_overhead`] | 13, SQL high availability introduces overhead | replication-overhead (one SQLite server against SQLite on Raft) |
+//! | [`c14_async_replication`] | 14, asynchronous replication loses acknowledged writes on failover | failover, the fault experiments (SQLite on Raft) |
+//! | [`c15_write_concern`] | 15, MongoDB w:1 loses writes, w:majority does not | failover (SQLite on Raft, async and majority acknowledgement) |
 //!
 //! Shared by several claims: [`fault_experiments`] (the fault experiments' names, the ones a
 //! claim requires, what each injects, rows in words, each seed's faults and their kinds) and
@@ -38,6 +41,9 @@ pub mod c09_last_write_wins;
 pub mod c10_durable;
 pub mod c11_sql_transactions;
 pub mod c12_forgo_transactions;
+pub mod c13_replication_overhead;
+pub mod c14_async_replication;
+pub mod c15_write_concern;
 pub mod fault_experiments;
 pub mod scaling_sweep;
 pub mod transactions;
