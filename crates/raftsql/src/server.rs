@@ -412,10 +412,11 @@ async fn peer_link(host: Rc<Host>, name: String, mut frames: tokio::sync::mpsc::
             Some(open) => {
                 let mut broken = false;
                 // `biased`: tokio's select! draws which ready branch to poll first from a
-                // thread-local RNG, which would make runs differ between seeds' repeats.
+                // thread-local RNG, which would make runs differ between seeds' repeats. The
+                // acknowledgements first: under a steady stream of frames they would otherwise
+                // never be read, and the link would take itself for stalled.
                 let next = tokio::select! {
                     biased;
-                    frame = frames.recv() => frame,
                     read = open.read.read(&mut acks) => {
                         match read {
                             Ok(n) if n > 0 => {
@@ -429,6 +430,7 @@ async fn peer_link(host: Rc<Host>, name: String, mut frames: tokio::sync::mpsc::
                         }
                         continue;
                     }
+                    frame = frames.recv() => frame,
                 };
                 next
             }
