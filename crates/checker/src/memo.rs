@@ -2,7 +2,7 @@
 //!
 //! Reaching a configuration twice cannot lead anywhere new (Lowe's observation), so the search
 //! prunes it. Keys are a bitset plus an interned state id, stored in one flat arena; the table
-//! is open addressing over arena indices, and the caller supplies the key's hash (an
+//! is open addressing over arena offsets tagged with hash fingerprints, and the caller supplies the key's hash (an
 //! incremental Zobrist hash of the bitset), so inserting costs no allocation and no rehash of
 //! the bitset.
 //!
@@ -13,15 +13,17 @@
 
 /// A set of (bitset, state) keys with a byte limit. A key's bitset may have any number of
 /// words (the search passes a window of the linearized set: see `search`).
+///
+/// Layout, chosen so that inserting a new key touches one random cache line: each slot holds
+/// the upper half of the key's hash (a fingerprint) and where its entry begins in the arena;
+/// an entry is `[state | words << 32, hash, word...]`. A probe compares fingerprints in the
+/// slot array and reads the arena only when they agree.
 pub struct Memo {
-    /// Key words of every entry, the state id first, then the bitset's words.
+    /// Every entry's words, one after another.
     arena: Vec<u64>,
-    /// Where each entry's words begin in the arena (an entry ends where the next begins).
-    starts: Vec<usize>,
-    /// The full hash of every entry, for growth without rehashing and cheap mismatch tests.
-    hashes: Vec<u64>,
-    /// Open-addressing slots: 0 is empty, otherwise entry index + 1.
-    slots: Vec<u32>,
+    /// Open-addressing slots: 0 is empty, otherwise `fingerprint << 32 | (arena offset + 1)`.
+    slots: Vec<u64>,
+    entries: usize,
     limit_bytes: usize,
     /// How many times the table was emptied to stay under its limit.
     pub resets: u64,
@@ -30,19 +32,18 @@ pub struct Memo {
 }
 
 const INITIAL_SLOTS: usize = 1 << 10;
+/// Words an entry holds besides its bitset: the state (with the bitset's length) and the hash.
+const HEADER_WORDS: usize = 2;
+
+#[inline]
+fn fingerprint(hash: u64) -> u64 {
+    hash >> 32
+}
 
 impl Memo {
     /// An empty memo using at most about `limit_bytes`.
     pub fn new(limit_bytes: usize) -> Self {
-        Self {
-            arena: Vec::new(),
-            starts: Vec::new(),
-            hashes: Vec::new(),
-            slots: vec![0; INITIAL_SLOTS],
-            limit_bytes,
-            resets: 0,
-            skipped: 0,
-        }
+        Self { arena: Vec::new(), slots: vec![0; INITIAL_SLOTS], entries: 0, limit_bytes, resets: 0, skipped: 0 }
     }
 
     /// Changes the byte limit; it applies from the next insertion.
@@ -52,44 +53,45 @@ impl Memo {
 
     /// Number of configurations remembered.
     pub fn len(&self) -> usize {
-        self.hashes.len()
+        self.entries
     }
 
     /// True when nothing is remembered.
     pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.entries == 0
     }
 
     /// Bytes held by the table.
     pub fn bytes(&self) -> usize {
-        self.arena.capacity() * 8 + self.starts.capacity() * 8 + self.hashes.capacity() * 8 + self.slots.capacity() * 4
+        self.arena.capacity() * 8 + self.slots.capacity() * 8
     }
 
-    /// The key words of entry `entry`.
-    fn key(&self, entry: usize) -> &[u64] {
-        let end = self.starts.get(entry + 1).copied().unwrap_or(self.arena.len());
-        &self.arena[self.starts[entry]..end]
+    /// True when the entry at arena offset `at` is (bits, state).
+    #[inline]
+    fn holds(&self, at: usize, bits: &[u64], state: u32) -> bool {
+        let header = self.arena[at];
+        header == (u64::from(state) | (bits.len() as u64) << 32)
+            && self.arena[at + HEADER_WORDS..at + HEADER_WORDS + bits.len()] == *bits
     }
 
     /// Inserts (bits, state) with hash `hash`; true when it was not there before.
     pub fn insert(&mut self, bits: &[u64], state: u32, hash: u64) -> bool {
         let mask = self.slots.len() - 1;
+        let tag = fingerprint(hash);
         let mut slot = (hash as usize) & mask;
         loop {
             let occupant = self.slots[slot];
             if occupant == 0 {
                 break;
             }
-            let entry = occupant as usize - 1;
-            if self.hashes[entry] == hash {
-                let key = self.key(entry);
-                if key.len() == bits.len() + 1 && key[0] == u64::from(state) && key[1..] == *bits {
-                    return false;
-                }
+            if occupant >> 32 == tag && self.holds((occupant & u64::from(u32::MAX)) as usize - 1, bits, state) {
+                return false;
             }
             slot = (slot + 1) & mask;
         }
-        if self.len() >= u32::MAX as usize - 1 || self.bytes_after_insert(bits.len() + 1) > self.limit_bytes {
+        let words = bits.len() + HEADER_WORDS;
+        let too_long = bits.len() >= u32::MAX as usize || self.arena.len() + words >= u32::MAX as usize;
+        if too_long || self.bytes_after_insert(words) > self.limit_bytes {
             if self.is_empty() {
                 // Not even one entry fits: remember nothing. The configuration counts as new
                 // (the search explores it again, exact but slower) and the memory stays put.
@@ -99,41 +101,46 @@ impl Memo {
             self.clear();
             return self.insert(bits, state, hash);
         }
-        let entry = self.hashes.len();
-        self.starts.push(self.arena.len());
-        self.arena.push(u64::from(state));
+        let at = self.arena.len();
+        self.arena.push(u64::from(state) | (bits.len() as u64) << 32);
+        self.arena.push(hash);
         self.arena.extend_from_slice(bits);
-        self.hashes.push(hash);
-        self.slots[slot] = entry as u32 + 1;
-        if self.len() * 2 > self.slots.len() {
+        self.slots[slot] = tag << 32 | (at as u64 + 1);
+        self.entries += 1;
+        if self.entries * 2 > self.slots.len() {
             self.grow();
         }
         true
     }
 
-    /// What the table would hold after one more entry of `words` key words (and the growth it
-    /// may trigger).
+    /// What the table would hold after one more entry of `words` words (and the growth it may
+    /// trigger).
     fn bytes_after_insert(&self, words: usize) -> usize {
-        let entries = self.len() + 1;
+        let entries = self.entries + 1;
         let slots = if entries * 2 > self.slots.len() { self.slots.len() * 2 } else { self.slots.len() };
         // Vec growth doubles: count the capacity the pushes would reserve.
-        let grown = |len: usize, cap: usize| if len > cap { (cap * 2).max(len).max(4) } else { cap };
-        grown(self.arena.len() + words, self.arena.capacity()) * 8
-            + grown(entries, self.starts.capacity()) * 8
-            + grown(entries, self.hashes.capacity()) * 8
-            + slots * 4
+        let needed = self.arena.len() + words;
+        let arena = if needed > self.arena.capacity() {
+            (self.arena.capacity() * 2).max(needed).max(4)
+        } else {
+            self.arena.capacity()
+        };
+        arena * 8 + slots * 8
     }
 
     fn grow(&mut self) {
         let size = self.slots.len() * 2;
         let mask = size - 1;
-        let mut slots = vec![0u32; size];
-        for (entry, &hash) in self.hashes.iter().enumerate() {
+        let mut slots = vec![0u64; size];
+        let mut at = 0;
+        while at < self.arena.len() {
+            let hash = self.arena[at + 1];
             let mut slot = (hash as usize) & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            slots[slot] = entry as u32 + 1;
+            slots[slot] = fingerprint(hash) << 32 | (at as u64 + 1);
+            at += HEADER_WORDS + (self.arena[at] >> 32) as usize;
         }
         self.slots = slots;
     }
@@ -142,9 +149,8 @@ impl Memo {
     pub fn clear(&mut self) {
         self.resets += 1;
         self.arena = Vec::new();
-        self.starts = Vec::new();
-        self.hashes = Vec::new();
         self.slots = vec![0; INITIAL_SLOTS];
+        self.entries = 0;
     }
 }
 

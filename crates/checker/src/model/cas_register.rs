@@ -47,6 +47,10 @@ impl Model for CasRegister {
         }
     }
 
+    fn read_only(&self, op: &CasOp) -> bool {
+        matches!(op, CasOp::Plain(RegisterOp::Read(_)))
+    }
+
     fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<CasOp>, String> {
         if call.f != "cas" {
             return read_write(self.name(), call, completion)

@@ -105,6 +105,10 @@ impl Model for Kv {
         Fingerprint::default()
     }
 
+    fn read_only(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
+
     fn step(&self, state: &Fingerprint, op: &KvOp) -> Option<Fingerprint> {
         match op {
             KvOp::Get(seen) => (seen.fingerprint == *state).then_some(*state),

@@ -50,6 +50,15 @@ pub trait Model: Sync {
     /// nothing and changes nothing (a read whose result is unknown), so the search can skip it.
     fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<Self::Op>, String>;
 
+    /// True when `op` leaves every state it is accepted in unchanged (a read). The search
+    /// linearizes such an operation as soon as the model accepts it and never tries it later
+    /// instead: moving a read earlier within its interval changes what nothing else sees, so
+    /// a configuration that can be extended at all can be extended with the read first.
+    /// Default: false (no operation is treated so), which is always correct.
+    fn read_only(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
     /// The partition (independent object) an operation belongs to. Operations on different
     /// partitions are checked separately (P-compositionality). Default: the event's key.
     fn partition(&self, call: &Event) -> Option<Value> {

@@ -57,6 +57,10 @@ impl Model for Register {
         step_read_write(state, op)
     }
 
+    fn read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+
     fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<RegisterOp>, String> {
         read_write(self.name(), call, completion)
     }
