@@ -42,6 +42,35 @@ fn check_prints_one_tab_separated_line_per_file_and_a_summary() {
     assert!(lines[2].starts_with("total\t2 files: 1 linearizable, 1 not-linearizable, 0 unknown, 0 errors"), "{text}");
 }
 
+/// `lab check --json --explain` on `file` given as a path, and as a pipe on stdin (a pipe
+/// cannot be read twice: the lab keeps it in memory to infer the model, then reads it again).
+fn json_from_path_and_pipe(file: &str) -> (String, String) {
+    let from_path = lab(&["check", "--json", "--explain", file]);
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["check", "--json", "--explain", "/dev/stdin"])
+        .stdin(std::fs::File::open(file).expect("corpus file"))
+        .output()
+        .expect("lab runs");
+    assert_eq!(from_path.status.code(), piped.status.code(), "{}{}", show(&from_path), show(&piped));
+    // The same object but for the file's name and the time taken.
+    let strip = |output: &Output| {
+        let mut json: serde_json::Value = serde_json::from_str(stdout(output).trim()).expect("one JSON object");
+        json["file"] = serde_json::Value::Null;
+        json["ms"] = serde_json::Value::Null;
+        json.to_string()
+    };
+    (strip(&from_path), strip(&piped))
+}
+
+#[test]
+fn a_history_read_from_a_pipe_gets_the_verdict_of_the_file() {
+    for file in ["jepsen/etcd_000.log", "jepsen/etcd_002.log", "kv/c01-bad.txt", "kv/c10-ok.txt"] {
+        let (path, pipe) = json_from_path_and_pipe(&corpus_file(file));
+        assert_eq!(path, pipe, "{file}");
+        assert!(path.contains("\"verdict\""), "{path}");
+    }
+}
+
 #[test]
 fn all_linearizable_exits_zero() {
     let output = lab(&["check", "--model", "kv", &corpus_file("kv/c10-ok.txt"), &corpus_file("kv/c01-ok.txt")]);

@@ -98,7 +98,7 @@ fn the_deadline_holds_on_a_history_too_hard_to_decide() {
     let start = Instant::now();
     let deadline = start + Duration::from_millis(200);
     let passed = move || Instant::now() >= deadline;
-    let options = CheckOptions { deadline: &passed, jobs: 2, memory_limit_bytes: 64 << 20 };
+    let options = CheckOptions { deadline: &passed, jobs: 2, memory_limit_bytes: 64 << 20, orders: true };
     let verdict = check_named("kv", &history.events, &options).expect("checks");
     assert_eq!(verdict.outcome, Outcome::Unknown);
     assert!(start.elapsed() < Duration::from_secs(2), "gave up after {:?}", start.elapsed());

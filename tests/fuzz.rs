@@ -142,10 +142,12 @@ fn wire_samples() -> Vec<Vec<u8>> {
     append.term = 3;
     append.index = 7;
     append.commit = 6;
-    let mut entry = raftsql::eraftpb::Entry::default();
-    entry.index = 8;
-    entry.term = 3;
-    entry.data = br#"{"id":0,"op":{"Write":{"key":"k","value":3}}}"#.to_vec().into();
+    let entry = raftsql::eraftpb::Entry {
+        index: 8,
+        term: 3,
+        data: br#"{"id":0,"op":{"Write":{"key":"k","value":3}}}"#.to_vec().into(),
+        ..Default::default()
+    };
     append.entries.push(entry);
     let raft = raftsql::wire::encode_message(&append).expect("a small peer frame");
     vec![framed, sql, raft]

@@ -203,8 +203,12 @@ impl workload::Configured for BlindWritesWorkload {
     fn judge(&self, history: &[Event], limits: &Limits) -> Judged {
         let started = std::time::Instant::now();
         let passed = move || started.elapsed() >= limits.timeout;
-        let options =
-            checker::CheckOptions { deadline: &passed, jobs: 1, memory_limit_bytes: limits.memory_limit_bytes };
+        let options = checker::CheckOptions {
+            deadline: &passed,
+            jobs: 1,
+            memory_limit_bytes: limits.memory_limit_bytes,
+            orders: false,
+        };
         let check = match checker::check_named("register", history, &options).map(|v| v.outcome) {
             Ok(checker::Outcome::Linearizable) => Check::Linearizable,
             Ok(checker::Outcome::NotLinearizable) => Check::NotLinearizable,

@@ -36,7 +36,9 @@ use std::sync::Mutex;
 
 use history::{Event, Value};
 
-pub use model::{infer as infer_model, CasRegister, Completion, Kv, Model, Register, MODEL_NAMES};
+pub use model::{
+    infer as infer_model, infer_from_functions, CasRegister, Completion, Kv, Model, Register, MODEL_NAMES,
+};
 pub use search::SearchStats;
 pub use txn::{
     check_bank, check_list_append, Anomaly, AnomalyClass, BankReport, BankViolation, IsolationLevel, TxnError,
@@ -73,6 +75,10 @@ pub struct CheckOptions<'a> {
     /// Memory limit for the search tables (memo, interned states) of all partitions together,
     /// in bytes. Passing it costs time, never correctness.
     pub memory_limit_bytes: usize,
+    /// Report the linearization order of each linearizable partition
+    /// ([`PartitionResult::Linearizable`] is otherwise empty): one summary per operation, as
+    /// much memory again as the operations themselves on a long history.
+    pub orders: bool,
 }
 
 /// Never stops.
@@ -82,7 +88,7 @@ pub fn no_deadline() -> bool {
 
 impl Default for CheckOptions<'_> {
     fn default() -> Self {
-        Self { deadline: &no_deadline, jobs: 1, memory_limit_bytes: 256 << 20 }
+        Self { deadline: &no_deadline, jobs: 1, memory_limit_bytes: 256 << 20, orders: true }
     }
 }
 
@@ -93,6 +99,84 @@ pub fn check_named(model_name: &str, events: &[Event], options: &CheckOptions<'_
         "cas-register" => check(&CasRegister, events, options),
         "kv" => check(&Kv, events, options),
         other => Err(CheckError::UnknownModel(other.to_owned())),
+    }
+}
+
+/// A [`prepare::Preparer`] for one of the named models ([`MODEL_NAMES`]), for callers that
+/// pick the model at run time and stream the history in.
+pub enum NamedPreparer {
+    /// For [`Register`].
+    Register(prepare::Preparer<'static, Register>),
+    /// For [`CasRegister`].
+    CasRegister(prepare::Preparer<'static, CasRegister>),
+    /// For [`Kv`].
+    Kv(prepare::Preparer<'static, Kv>),
+}
+
+/// Operations prepared by a [`NamedPreparer`], ready for [`check_prepared_named`].
+pub enum NamedPrepared {
+    /// For [`Register`].
+    Register(Vec<Partition<<Register as Model>::Op>>),
+    /// For [`CasRegister`].
+    CasRegister(Vec<Partition<<CasRegister as Model>::Op>>),
+    /// For [`Kv`].
+    Kv(Vec<Partition<<Kv as Model>::Op>>),
+}
+
+impl NamedPreparer {
+    /// A preparer for the model called `model_name`.
+    pub fn new(model_name: &str) -> Result<Self, CheckError> {
+        match model_name {
+            "register" => Ok(Self::Register(prepare::Preparer::new(&Register))),
+            "cas-register" => Ok(Self::CasRegister(prepare::Preparer::new(&CasRegister))),
+            "kv" => Ok(Self::Kv(prepare::Preparer::new(&Kv))),
+            other => Err(CheckError::UnknownModel(other.to_owned())),
+        }
+    }
+
+    /// Takes the next event ([`prepare::Preparer::push`]).
+    pub fn push(&mut self, event: &Event) -> Result<(), CheckError> {
+        match self {
+            Self::Register(p) => p.push(event),
+            Self::CasRegister(p) => p.push(event),
+            Self::Kv(p) => p.push(event),
+        }
+    }
+
+    /// Events pushed so far.
+    pub fn events(&self) -> usize {
+        match self {
+            Self::Register(p) => p.events(),
+            Self::CasRegister(p) => p.events(),
+            Self::Kv(p) => p.events(),
+        }
+    }
+
+    /// Client invocations pushed so far.
+    pub fn invocations(&self) -> usize {
+        match self {
+            Self::Register(p) => p.invocations(),
+            Self::CasRegister(p) => p.invocations(),
+            Self::Kv(p) => p.invocations(),
+        }
+    }
+
+    /// The prepared operations ([`prepare::Preparer::finish`]).
+    pub fn finish(self) -> Result<NamedPrepared, CheckError> {
+        Ok(match self {
+            Self::Register(p) => NamedPrepared::Register(p.finish()?),
+            Self::CasRegister(p) => NamedPrepared::CasRegister(p.finish()?),
+            Self::Kv(p) => NamedPrepared::Kv(p.finish()?),
+        })
+    }
+}
+
+/// Checks operations a [`NamedPreparer`] prepared ([`check_prepared`]).
+pub fn check_prepared_named(prepared: NamedPrepared, options: &CheckOptions<'_>) -> Verdict {
+    match prepared {
+        NamedPrepared::Register(p) => check_prepared(&Register, p, options),
+        NamedPrepared::CasRegister(p) => check_prepared(&CasRegister, p, options),
+        NamedPrepared::Kv(p) => check_prepared(&Kv, p, options),
     }
 }
 
@@ -108,7 +192,12 @@ const FIRST_ROUND_STEPS: u64 = 1 << 14;
 /// in Porcupine. Because budgets count steps, not time, which partitions are decided when the
 /// check stops, and so the reported witness, does not depend on thread timing.
 pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) -> Result<Verdict, CheckError> {
-    let partitions = prepare::prepare(model, events)?;
+    Ok(check_prepared(model, prepare::prepare(model, events)?, options))
+}
+
+/// [`check`] on operations already prepared ([`prepare::Preparer`]: a history read as a stream
+/// never needs its events in memory).
+pub fn check_prepared<M: Model>(model: &M, partitions: Vec<Partition<M::Op>>, options: &CheckOptions<'_>) -> Verdict {
     let count = partitions.len();
     // A partition's searcher lives from its first round until it concludes.
     let searchers: Vec<Mutex<Option<Searcher<'_, M>>>> = partitions.iter().map(|_| Mutex::new(None)).collect();
@@ -150,12 +239,13 @@ pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) 
         budget = budget.saturating_mul(4);
     }
 
+    drop(searchers);
     let partitions: Vec<PartitionVerdict> = partitions
-        .iter()
+        .into_iter()
         .zip(outcomes)
         .map(|(partition, outcome)| {
             let outcome = outcome.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
-            partition_verdict(model, events, partition, outcome)
+            partition_verdict(model, partition, outcome, options.orders)
         })
         .collect();
     let outcome = if partitions.iter().any(|p| matches!(p.result, PartitionResult::Illegal(_))) {
@@ -165,39 +255,45 @@ pub fn check<M: Model>(model: &M, events: &[Event], options: &CheckOptions<'_>) 
     } else {
         Outcome::Linearizable
     };
-    Ok(Verdict { outcome, partitions })
+    Verdict { outcome, partitions }
 }
 
 /// Turns a partition's search outcome (`None`: never concluded) into its verdict.
 fn partition_verdict<M: Model>(
     model: &M,
-    events: &[Event],
-    partition: &Partition<M::Op>,
+    partition: Partition<M::Op>,
     outcome: Option<(Search, SearchStats)>,
+    orders: bool,
 ) -> PartitionVerdict {
-    let ops = &partition.ops;
-    let summary = |i: usize| summarize(events, &ops[i]);
+    let Partition { key, ops } = partition;
+    let operations = ops.len();
     let (result, stats) = match outcome {
         None => (PartitionResult::Skipped, SearchStats::default()),
         Some((Search::Stopped, stats)) => (PartitionResult::Unknown, stats),
         Some((Search::Illegal(prefix), stats)) => {
-            (PartitionResult::Illegal(Box::new(witness(model, events, ops, &prefix))), stats)
+            (PartitionResult::Illegal(Box::new(witness(model, &ops, &prefix))), stats)
         }
         Some((Search::Linearizable(order), stats)) => {
             let replay: Vec<&M::Op> = order.iter().map(|&i| &ops[i].op).collect();
             if model.verify(&replay) {
-                (PartitionResult::Linearizable(order.into_iter().map(summary).collect()), stats)
+                drop(replay);
+                // Each operation's origin moves into its summary: the order costs no copy of
+                // the values.
+                let mut ops = ops;
+                let order =
+                    if orders { order.into_iter().map(|i| take_summary(&mut ops[i])).collect() } else { Vec::new() };
+                (PartitionResult::Linearizable(order), stats)
             } else {
                 // Only a fingerprint collision can get here; say "unknown" rather than guess.
                 (PartitionResult::Unknown, stats)
             }
         }
     };
-    PartitionVerdict { key: partition.key.clone(), operations: ops.len(), result, stats }
+    PartitionVerdict { key, operations, result, stats }
 }
 
 /// Explains a failed search from its longest legal prefix.
-fn witness<M: Model>(model: &M, events: &[Event], ops: &[Operation<M::Op>], prefix: &[usize]) -> Witness {
+fn witness<M: Model>(model: &M, ops: &[Operation<M::Op>], prefix: &[usize]) -> Witness {
     let mut placed = vec![false; ops.len()];
     for &i in prefix {
         placed[i] = true;
@@ -212,28 +308,36 @@ fn witness<M: Model>(model: &M, events: &[Event], ops: &[Operation<M::Op>], pref
     let deadline = ops[blocked].return_at.unwrap_or(u64::MAX);
     let concurrent = (0..ops.len())
         .filter(|&i| !placed[i] && i != blocked && ops[i].call_at < deadline)
-        .map(|i| summarize(events, &ops[i]))
+        .map(|i| summarize(&ops[i]))
         .collect();
     Witness {
-        prefix: prefix.iter().map(|&i| summarize(events, &ops[i])).collect(),
+        prefix: prefix.iter().map(|&i| summarize(&ops[i])).collect(),
         state_after_prefix: model.describe_prefix(&replay),
-        blocked: summarize(events, &ops[blocked]),
+        blocked: summarize(&ops[blocked]),
         concurrent,
     }
 }
 
-fn summarize<O>(events: &[Event], op: &Operation<O>) -> OpSummary {
-    let call = &events[op.call_event];
+fn summarize<O>(op: &Operation<O>) -> OpSummary {
     OpSummary {
-        process: match call.process {
-            history::Process::Client(p) => p,
-            history::Process::Named(_) => u64::MAX,
-        },
-        f: call.f.clone(),
-        input: call.value.clone(),
-        output: op.return_event.map(|r| events[r].value.clone()),
-        call_event: op.call_event,
-        return_event: op.return_event,
+        process: op.origin.process,
+        f: op.origin.f.clone(),
+        input: op.origin.input.get().unwrap_or_default(),
+        output: op.origin.output.get(),
+        call_event: op.call_event as usize,
+        return_event: op.return_event.map(|e| e as usize),
+    }
+}
+
+/// [`summarize`], moving the operation's values out.
+fn take_summary<O>(op: &mut Operation<O>) -> OpSummary {
+    OpSummary {
+        process: op.origin.process,
+        f: op.origin.f.clone(),
+        input: op.origin.input.take().unwrap_or_default(),
+        output: op.origin.output.take(),
+        call_event: op.call_event as usize,
+        return_event: op.return_event.map(|e| e as usize),
     }
 }
 

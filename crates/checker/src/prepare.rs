@@ -12,11 +12,66 @@
 //! Otherwise the order of events in the history is the real-time order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use history::{Event, EventType, Process, Value};
 
 use crate::model::{Completion, Model};
 use crate::CheckError;
+
+/// A value kept for reports, in 16 bytes: nil and integers (nearly every register and key
+/// value) inline, anything else boxed. A long history keeps two per operation.
+#[derive(Debug, Clone, Default)]
+pub enum Kept {
+    /// No value (an operation whose outcome is unknown has no result).
+    #[default]
+    Absent,
+    /// `nil`.
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// Any other value.
+    Boxed(Box<Value>),
+}
+
+impl Kept {
+    fn new(value: Value) -> Self {
+        match value {
+            Value::Nil => Kept::Nil,
+            Value::Int(i) => Kept::Int(i),
+            other => Kept::Boxed(Box::new(other)),
+        }
+    }
+
+    /// The value, `None` when absent.
+    pub fn take(&mut self) -> Option<Value> {
+        match std::mem::take(self) {
+            Kept::Absent => None,
+            Kept::Nil => Some(Value::Nil),
+            Kept::Int(i) => Some(Value::Int(i)),
+            Kept::Boxed(value) => Some(*value),
+        }
+    }
+
+    /// A copy of the value, `None` when absent.
+    pub fn get(&self) -> Option<Value> {
+        self.clone().take()
+    }
+}
+
+/// Where an operation came from, as reports describe it: the invocation's process, function
+/// and argument, and the completion's result.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The client process (`u64::MAX` for a named one).
+    pub process: u64,
+    /// The function, shared by every operation of that name.
+    pub f: Arc<str>,
+    /// The invocation's value (never absent).
+    pub input: Kept,
+    /// The `ok` completion's value; absent when the outcome is unknown.
+    pub output: Kept,
+}
 
 /// One operation as the search sees it.
 #[derive(Debug)]
@@ -24,13 +79,15 @@ pub struct Operation<O> {
     /// The model's typed operation.
     pub op: O,
     /// Index of the invocation in the history's events.
-    pub call_event: usize,
+    pub call_event: u32,
     /// Index of the `ok` completion; `None` when the outcome is unknown.
-    pub return_event: Option<usize>,
+    pub return_event: Option<u32>,
     /// Position of the invocation in real-time order.
     pub call_at: u64,
     /// Position of the completion in real-time order; `None` while open.
     pub return_at: Option<u64>,
+    /// What the operation was, for reports.
+    pub origin: Origin,
 }
 
 /// The operations of one partition (one key), in invocation order.
@@ -42,57 +99,82 @@ pub struct Partition<O> {
     pub ops: Vec<Operation<O>>,
 }
 
-/// Pairs and translates the events of `events`, grouped by partition in key order.
-pub fn prepare<M: Model>(model: &M, events: &[Event]) -> Result<Vec<Partition<M::Op>>, CheckError> {
-    let timed = events.iter().filter(|e| matches!(e.process, Process::Client(_))).all(|e| e.time.is_some());
-    // Real-time positions: with times, a call at t sorts before a return at t (concurrent).
-    let at = |index: usize, kind: EventType| -> u64 {
-        match (timed, events[index].time) {
-            (true, Some(t)) => t.saturating_mul(2) + u64::from(kind != EventType::Invoke),
-            _ => index as u64,
+/// A pending invocation: its event index and the event.
+struct Pending {
+    index: usize,
+    event: Event,
+}
+
+/// Pairs and translates events one at a time, holding only the pending invocations and the
+/// operations made so far (never the history): [`Preparer::push`] each event in history
+/// order, then [`Preparer::finish`].
+pub struct Preparer<'m, M: Model> {
+    model: &'m M,
+    /// Events pushed so far (the index of the next one).
+    events: usize,
+    /// Client invocations pushed so far.
+    invocations: usize,
+    /// Every client event so far carried a `time`.
+    timed: bool,
+    pending: BTreeMap<u64, Pending>,
+    partitions: BTreeMap<Option<Value>, Vec<Operation<M::Op>>>,
+    /// One shared name per function.
+    names: BTreeMap<String, Arc<str>>,
+}
+
+impl<'m, M: Model> Preparer<'m, M> {
+    /// A preparer for histories checked against `model`.
+    pub fn new(model: &'m M) -> Self {
+        Self {
+            model,
+            events: 0,
+            invocations: 0,
+            timed: true,
+            pending: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+            names: BTreeMap::new(),
         }
-    };
+    }
 
-    let mut pending: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut partitions: BTreeMap<Option<Value>, Vec<Operation<M::Op>>> = BTreeMap::new();
-    let mut add = |call: usize, done: Option<usize>| -> Result<(), CheckError> {
-        let event = &events[call];
-        let completion = match done {
-            Some(d) if events[d].kind == EventType::Fail => return Ok(()),
-            Some(d) if events[d].kind == EventType::Ok => Completion::Ok(&events[d]),
-            _ => Completion::Unknown,
-        };
-        let op = model.operation(event, completion).map_err(|message| CheckError::Event { event: call, message })?;
-        let Some(op) = op else { return Ok(()) };
-        let return_event = done.filter(|d| events[*d].kind == EventType::Ok);
-        partitions.entry(model.partition(event)).or_default().push(Operation {
-            op,
-            call_event: call,
-            return_event,
-            call_at: at(call, EventType::Invoke),
-            return_at: return_event.map(|d| at(d, EventType::Ok)),
-        });
-        Ok(())
-    };
+    /// Events pushed so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
 
-    for (index, event) in events.iter().enumerate() {
-        let Process::Client(process) = event.process else { continue };
+    /// Client invocations pushed so far (a history without any has nothing to check).
+    pub fn invocations(&self) -> usize {
+        self.invocations
+    }
+
+    /// Takes the next event of the history.
+    pub fn push(&mut self, event: &Event) -> Result<(), CheckError> {
+        let index = self.events;
+        if index >= u32::MAX as usize {
+            return Err(CheckError::Event {
+                event: index,
+                message: format!("more than {} events: too long a history to check", u32::MAX),
+            });
+        }
+        self.events += 1;
+        let Process::Client(process) = event.process else { return Ok(()) };
+        self.timed &= event.time.is_some();
         if event.kind == EventType::Invoke {
-            if let Some(&open) = pending.get(&process) {
+            self.invocations += 1;
+            if let Some(open) = self.pending.get(&process) {
                 return Err(CheckError::Event {
                     event: index,
                     message: format!(
                         "process {process} invokes `{}` while its `{}` (event {}) is still pending",
                         event.f,
-                        events[open].f,
-                        open + 1
+                        open.event.f,
+                        open.index + 1
                     ),
                 });
             }
-            pending.insert(process, index);
-            continue;
+            self.pending.insert(process, Pending { index, event: event.clone() });
+            return Ok(());
         }
-        let Some(call) = pending.remove(&process) else {
+        let Some(call) = self.pending.remove(&process) else {
             return Err(CheckError::Event {
                 event: index,
                 message: format!(
@@ -101,18 +183,18 @@ pub fn prepare<M: Model>(model: &M, events: &[Event]) -> Result<Vec<Partition<M:
                 ),
             });
         };
-        if events[call].f != event.f {
+        if call.event.f != event.f {
             return Err(CheckError::Event {
                 event: index,
                 message: format!(
                     "process {process} completes `{}` but invoked `{}` (event {})",
                     event.f,
-                    events[call].f,
-                    call + 1
+                    call.event.f,
+                    call.index + 1
                 ),
             });
         }
-        if let (true, Some(start), Some(end)) = (timed, events[call].time, event.time) {
+        if let (Some(start), Some(end)) = (call.event.time, event.time) {
             if end < start {
                 return Err(CheckError::Event {
                     event: index,
@@ -120,18 +202,91 @@ pub fn prepare<M: Model>(model: &M, events: &[Event]) -> Result<Vec<Partition<M:
                 });
             }
         }
-        add(call, Some(index))?;
+        self.add(call, Some((index, event)))
     }
-    // Invocations never completed are indeterminate.
-    let open: Vec<usize> = pending.into_values().collect();
-    for call in open {
-        add(call, None)?;
+
+    /// Translates an invocation and its completion (`None`: never completed) into an operation.
+    fn add(&mut self, call: Pending, done: Option<(usize, &Event)>) -> Result<(), CheckError> {
+        let completion = match done {
+            Some((_, d)) if d.kind == EventType::Fail => return Ok(()),
+            Some((_, d)) if d.kind == EventType::Ok => Completion::Ok(d),
+            _ => Completion::Unknown,
+        };
+        let op = self
+            .model
+            .operation(&call.event, completion)
+            .map_err(|message| CheckError::Event { event: call.index, message })?;
+        let Some(op) = op else { return Ok(()) };
+        let returned = done.filter(|(_, d)| d.kind == EventType::Ok);
+        // Real-time positions: with times, a call at t sorts before a return at t (concurrent).
+        // They are event indices when some client event has no time ([`Preparer::finish`]).
+        let at = |event: &Event, index: usize| match event.time {
+            Some(t) => t.saturating_mul(2) + u64::from(event.kind != EventType::Invoke),
+            None => index as u64,
+        };
+        let f = match self.names.get(call.event.f.as_str()) {
+            Some(name) => Arc::clone(name),
+            None => {
+                let name: Arc<str> = Arc::from(call.event.f.as_str());
+                self.names.insert(call.event.f.clone(), Arc::clone(&name));
+                name
+            }
+        };
+        let key = self.model.partition(&call.event);
+        let operation = Operation {
+            op,
+            call_event: call.index as u32,
+            return_event: returned.map(|(i, _)| i as u32),
+            call_at: at(&call.event, call.index),
+            return_at: returned.map(|(i, d)| at(d, i)),
+            origin: Origin {
+                process: match call.event.process {
+                    Process::Client(p) => p,
+                    Process::Named(_) => u64::MAX,
+                },
+                f,
+                input: Kept::new(call.event.value),
+                output: returned.map_or(Kept::Absent, |(_, d)| Kept::new(d.value.clone())),
+            },
+        };
+        self.partitions.entry(key).or_default().push(operation);
+        Ok(())
     }
-    Ok(partitions
-        .into_iter()
-        .map(|(key, mut ops)| {
-            ops.sort_by_key(|o| (o.call_at, o.call_event));
-            Partition { key, ops }
-        })
-        .collect())
+
+    /// The operations, grouped by partition in key order, each partition in invocation order.
+    /// Invocations never completed are indeterminate.
+    pub fn finish(mut self) -> Result<Vec<Partition<M::Op>>, CheckError> {
+        let open: Vec<Pending> = std::mem::take(&mut self.pending).into_values().collect();
+        for call in open {
+            self.add(call, None)?;
+        }
+        let timed = self.timed;
+        Ok(self
+            .partitions
+            .into_iter()
+            .map(|(key, mut ops)| {
+                if !timed {
+                    for op in &mut ops {
+                        op.call_at = u64::from(op.call_event);
+                        op.return_at = op.return_event.map(u64::from);
+                    }
+                }
+                // Keys are unique (one call per event), so an unstable sort is exact, and it
+                // needs no buffer the size of the operations (a stable one does).
+                if !ops.windows(2).all(|w| (w[0].call_at, w[0].call_event) <= (w[1].call_at, w[1].call_event)) {
+                    ops.sort_unstable_by_key(|o| (o.call_at, o.call_event));
+                }
+                Partition { key, ops }
+            })
+            .collect())
+    }
+}
+
+/// Pairs and translates the events of `events`, grouped by partition in key order.
+pub fn prepare<M: Model>(model: &M, events: &[Event]) -> Result<Vec<Partition<M::Op>>, CheckError> {
+    let mut preparer = Preparer::new(model);
+    for event in events {
+        preparer.push(event)?;
+    }
+    preparer.finish()
 }

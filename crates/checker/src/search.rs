@@ -172,16 +172,20 @@ struct EntryList {
 
 impl EntryList {
     fn new<O>(ops: &[Operation<O>]) -> Self {
-        // (position, tie-break, op, is_call)
-        let mut order: Vec<(u64, u8, u32, bool)> = Vec::with_capacity(ops.len() * 2);
-        for (i, op) in ops.iter().enumerate() {
-            order.push((op.call_at, 0, i as u32, true));
-            if let Some(at) = op.return_at {
-                order.push((at, 1, i as u32, false));
-            }
+        // Calls in order of (position, op), then returns likewise; at one position calls come
+        // first (a call and a return at the same instant are concurrent). The partition's
+        // operations are normally in call order already; only the returns need sorting, so a
+        // long history costs one array of its returns, not of every entry.
+        let mut calls: Vec<u32> = Vec::new();
+        if !ops.windows(2).all(|w| w[0].call_at <= w[1].call_at) {
+            calls = (0..ops.len() as u32).collect();
+            calls.sort_unstable_by_key(|&i| (ops[i as usize].call_at, i));
         }
-        order.sort_unstable();
-        let n = order.len();
+        let call = |k: usize| if calls.is_empty() { k as u32 } else { calls[k] };
+        let mut returns: Vec<(u64, u32)> =
+            ops.iter().enumerate().filter_map(|(i, op)| op.return_at.map(|at| (at, i as u32))).collect();
+        returns.sort_unstable();
+        let n = ops.len() + returns.len();
         let (head, tail) = (n as u32, n as u32 + 1);
         let mut list = Self {
             op: Vec::with_capacity(n + 2),
@@ -194,8 +198,17 @@ impl EntryList {
         };
         let mut call_entry = vec![NONE; ops.len()];
         let mut last = head;
-        for (entry, &(_, _, op, is_call)) in order.iter().enumerate() {
-            let entry = entry as u32;
+        let (mut c, mut r) = (0, 0);
+        while c < ops.len() || r < returns.len() {
+            let take_call = c < ops.len() && (r == returns.len() || ops[call(c) as usize].call_at <= returns[r].0);
+            let (op, is_call) = if take_call {
+                c += 1;
+                (call(c - 1), true)
+            } else {
+                r += 1;
+                (returns[r - 1].1, false)
+            };
+            let entry = list.op.len() as u32;
             list.op.push(op);
             list.is_call.push(is_call);
             if is_call {
@@ -245,6 +258,13 @@ impl EntryList {
     }
 }
 
+/// The Zobrist key of operation `op` (computed, not stored: a table costs 8 bytes an
+/// operation on a long history).
+#[inline]
+fn zobrist(op: usize) -> u64 {
+    mix((op as u64).wrapping_add(0x9e37_79b9_7f4a_7c15))
+}
+
 /// A resumable search over one partition: [`Searcher::run`] advances it by a step budget, so
 /// a scheduler can interleave partitions (and stop them) deterministically.
 pub struct Searcher<'a, M: Model> {
@@ -252,7 +272,6 @@ pub struct Searcher<'a, M: Model> {
     list: EntryList,
     states: States<'a, M>,
     memo: Memo,
-    zobrist: Vec<u64>,
     completed: Vec<bool>,
     /// For each operation: the model says it is read-only (see the module docs).
     read_only: Vec<bool>,
@@ -279,6 +298,9 @@ pub struct Searcher<'a, M: Model> {
     entry: u32,
     steps: u64,
     memory_limit_bytes: usize,
+    /// What the tables held right after they were last emptied: the states the stack still
+    /// refers to, which no reset can free.
+    kept_bytes: usize,
     outcome: Option<Search>,
 }
 
@@ -295,7 +317,6 @@ impl<'a, M: Model> Searcher<'a, M> {
             list,
             states: States::new(model, ops.len()),
             memo: Memo::new(memory_limit_bytes),
-            zobrist: (0..ops.len() as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect(),
             remaining: completed.iter().filter(|c| **c).count(),
             completed,
             read_only: ops.iter().map(|o| model.read_only(&o.op)).collect(),
@@ -312,6 +333,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             entry,
             steps: 0,
             memory_limit_bytes,
+            kept_bytes: 0,
             outcome: None,
         }
     }
@@ -358,13 +380,20 @@ impl<'a, M: Model> Searcher<'a, M> {
     /// Keeps the memo and the interned states under the byte limit together: when they pass
     /// it, both are emptied, except the states the search stack still refers to. Forgetting
     /// only costs repeated work; the search stays exact.
+    ///
+    /// When the stack alone refers to more states than the limit holds (a long history with a
+    /// new state at every operation, under a small limit), emptying again at every poll would
+    /// free nothing and re-intern the whole stack each time: the tables are then emptied only
+    /// once they have doubled since the last time, so the work stays linear.
     fn bound_memory(&mut self) {
-        if self.memo.bytes() + self.states.bytes() <= self.memory_limit_bytes {
+        let bytes = self.memo.bytes() + self.states.bytes();
+        if bytes <= self.memory_limit_bytes.max(self.kept_bytes.saturating_mul(2)) {
             return;
         }
         self.memo.clear();
         let stack = self.stack.iter_mut().map(|(_, before, _)| before);
         self.states.compact(stack.chain(std::iter::once(&mut self.state)));
+        self.kept_bytes = self.memo.bytes() + self.states.bytes();
     }
 
     /// One step of the search: considers the current list entry.
@@ -445,7 +474,7 @@ impl<'a, M: Model> Searcher<'a, M> {
     #[inline]
     fn set(&mut self, op: usize) {
         self.bits[op / 64] |= 1 << (op % 64);
-        self.bits_hash ^= self.zobrist[op];
+        self.bits_hash ^= zobrist(op);
         self.high_words = self.high_words.max(op / 64 + 1);
         while self.low < self.ops.len() && self.bits[self.low / 64] & (1 << (self.low % 64)) != 0 {
             self.low += 1;
@@ -456,7 +485,7 @@ impl<'a, M: Model> Searcher<'a, M> {
     #[inline]
     fn clear(&mut self, op: usize) {
         self.bits[op / 64] &= !(1 << (op % 64));
-        self.bits_hash ^= self.zobrist[op];
+        self.bits_hash ^= zobrist(op);
         self.low = self.low.min(op);
         while self.high_words > 0 && self.bits[self.high_words - 1] == 0 {
             self.high_words -= 1;

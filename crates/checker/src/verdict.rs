@@ -39,7 +39,7 @@ pub struct OpSummary {
     /// The client process.
     pub process: u64,
     /// The operation's function.
-    pub f: String,
+    pub f: std::sync::Arc<str>,
     /// The invocation's value (argument).
     pub input: Value,
     /// The completion's value (result); `None` when the outcome is unknown.
@@ -68,7 +68,8 @@ pub struct Witness {
 /// The result for one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PartitionResult {
-    /// Linearizable, with a legal order of the searched operations.
+    /// Linearizable, with a legal order of the searched operations (empty when the check was
+    /// not asked for orders: `CheckOptions::orders`).
     Linearizable(Vec<OpSummary>),
     /// Not linearizable.
     Illegal(Box<Witness>),

@@ -33,7 +33,7 @@ fn row(role: &str, op: &OpSummary, history: &History) -> OpRow {
     OpRow {
         role: role.to_owned(),
         process: op.process.to_string(),
-        operation: if op.input.is_nil() { op.f.clone() } else { format!("{} {}", op.f, op.input) },
+        operation: if op.input.is_nil() { op.f.to_string() } else { format!("{} {}", op.f, op.input) },
         result: op.output.as_ref().map_or_else(|| "unknown (info)".to_owned(), ToString::to_string),
         invoked: line_of(history, op.call_event),
         completed: op.return_event.map_or_else(|| "-".to_owned(), |e| line_of(history, e)),
@@ -108,7 +108,7 @@ pub fn witness_json(key: &str, w: &Witness, history: &History) -> serde_json::Va
     let op = |op: &OpSummary| {
         serde_json::json!({
             "process": op.process,
-            "f": op.f,
+            "f": &*op.f,
             "input": op.input,
             "output": op.output,
             "invoke_line": history.lines.get(op.call_event),

@@ -14,17 +14,15 @@ use crate::{Event, History, ParseError};
 
 /// Parses a JSON Lines history.
 pub fn parse(text: &str) -> Result<History, ParseError> {
-    let mut history = History::default();
-    for (number, line) in text.lines().enumerate() {
-        let line_no = number + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let event: Event =
-            serde_json::from_str(line).map_err(|e| ParseError::new(line_no, e.column().max(1), describe(&e)))?;
-        history.push(event, line_no);
+    crate::stream::read_history(text, crate::Format::Jsonl)
+}
+
+/// Parses one line (`line_no`, 1-based) of a JSON Lines history: `None` for a blank line.
+pub(crate) fn parse_line(line: &str, line_no: usize) -> Result<Option<Event>, ParseError> {
+    if line.trim().is_empty() {
+        return Ok(None);
     }
-    Ok(history)
+    serde_json::from_str(line).map(Some).map_err(|e| ParseError::new(line_no, e.column().max(1), describe(&e)))
 }
 
 /// serde_json appends " at line L column C" to its messages; the line is always 1 here.

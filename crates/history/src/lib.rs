@@ -11,17 +11,20 @@
 //! - [`jsonl`]: the lab's native format, one JSON object per line.
 //! - [`import`]: importers for Jepsen/Knossos EDN, the Porcupine/etcd `jepsen.util` log, and
 //!   format detection ([`Format`]).
+//! - [`stream`]: the same parsers over any reader, handing each event to a sink as it is read.
 //!
-//! Parsers take `&str` and never open files; errors name the line (and column) at fault and
+//! Parsers take `&str` or a reader and never open files; errors name the line (and column) at fault and
 //! what was expected. Nothing here panics on bad input.
 
 pub mod event;
 pub mod import;
 pub mod jsonl;
+pub mod stream;
 pub mod value;
 
 pub use event::{Event, EventType, History, Process};
 pub use import::{parse, Format};
+pub use stream::{read, StreamError};
 pub use value::Value;
 
 /// A history could not be read: where, and what was expected there.

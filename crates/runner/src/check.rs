@@ -11,7 +11,7 @@ use anyhow::Result;
 use checker::{key_label, CheckOptions, Outcome, Verdict};
 use history::History;
 
-use crate::input::{event_location, read_history_until};
+use crate::input::{event_location, prepare_history_until, read_history_until};
 use crate::options::{CheckArgs, ModelArg};
 use experiment::explain as report;
 
@@ -56,7 +56,7 @@ fn check_history_from(
 ) -> Result<(Verdict, Duration)> {
     let deadline = start + timeout;
     let passed = move || Instant::now() >= deadline;
-    let options = CheckOptions { deadline: &passed, jobs, memory_limit_bytes };
+    let options = CheckOptions { deadline: &passed, jobs, memory_limit_bytes, orders: true };
     let verdict = checker::check_named(model, &history.events, &options).map_err(|e| match e {
         checker::CheckError::Event { event, message } => {
             anyhow::anyhow!("{}: {message}", event_location(path, history, event))
@@ -90,14 +90,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         // The timeout covers reading and parsing too: a file still being parsed at its deadline
         // is `unknown`, as one whose search was cut off.
         let start = Instant::now();
-        let checked = read_history_until(path, args.format, args.max_input, start + args.timeout).and_then(|read| {
-            let Some(history) = read else {
+        let deadline = start + args.timeout;
+        let checked = prepare_history_until(path, args.format, args.max_input, args.model, deadline).map(|read| {
+            let Some(file) = read else {
                 let verdict = Verdict { outcome: Outcome::Unknown, partitions: Vec::new() };
-                return Ok((History::default(), model_name(args.model, &History::default()), verdict, start.elapsed()));
+                return (History::default(), model_name(args.model, &History::default()), verdict, start.elapsed());
             };
-            let model = model_name(args.model, &history);
-            let (verdict, elapsed) = check_history_from(start, path, &history, model, args.timeout, jobs, memory)?;
-            Ok((history, model, verdict, elapsed))
+            let passed = move || Instant::now() >= deadline;
+            let options = CheckOptions { deadline: &passed, jobs, memory_limit_bytes: memory, orders: args.explain };
+            let verdict = checker::check_prepared_named(file.prepared, &options);
+            (file.lines, file.model, verdict, start.elapsed())
         });
         let (history, model, verdict, elapsed) = match checked {
             Ok(result) => result,
@@ -162,7 +164,7 @@ fn json_line(
         "model": model,
         "verdict": verdict.outcome.as_str(),
         "ms": (millis * 1000.0).round() / 1000.0,
-        "events": history.len(),
+        "events": history.lines.len(),
         "partitions": verdict.partitions.len(),
         "steps": verdict.steps(),
         "states": verdict.partitions.iter().map(|p| p.stats.states).sum::<u64>(),

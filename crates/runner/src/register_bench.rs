@@ -77,7 +77,7 @@ pub fn generate(ops: usize, clients: usize, seed: u64, bad_per_mille: usize) -> 
 /// The outcome, the seconds it took and the search's work (steps, memo entries and resets).
 fn check(events: &[Event]) -> Result<(Outcome, f64, String)> {
     let never = || false;
-    let options = CheckOptions { deadline: &never, jobs: 1, memory_limit_bytes: 512 << 20 };
+    let options = CheckOptions { deadline: &never, jobs: 1, memory_limit_bytes: 512 << 20, orders: false };
     let start = Instant::now();
     let verdict = checker::check_named("register", events, &options)?;
     let seconds = start.elapsed().as_secs_f64();

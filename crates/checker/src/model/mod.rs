@@ -100,9 +100,19 @@ pub trait Model: Sync {
 /// Picks a model from the functions a history uses: `get`/`put`/`append` mean `kv`, `cas`
 /// means `cas-register`, anything else `register`.
 pub fn infer(events: &[Event]) -> &'static str {
-    if events.iter().any(|e| matches!(e.f.as_str(), "get" | "put" | "append")) {
+    infer_from_functions(events.iter().map(|e| e.f.as_str()))
+}
+
+/// [`infer`] from the functions a history uses (each may come any number of times).
+pub fn infer_from_functions<'a>(functions: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let (mut kv, mut cas) = (false, false);
+    for f in functions {
+        kv |= matches!(f, "get" | "put" | "append");
+        cas |= f == "cas";
+    }
+    if kv {
         "kv"
-    } else if events.iter().any(|e| e.f == "cas") {
+    } else if cas {
         "cas-register"
     } else {
         "register"

@@ -18,7 +18,8 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
     let started = Instant::now();
     let timeout = limits.timeout;
     let passed = move || started.elapsed() >= timeout;
-    let options = CheckOptions { deadline: &passed, jobs: 1, memory_limit_bytes: limits.memory_limit_bytes };
+    let options =
+        CheckOptions { deadline: &passed, jobs: 1, memory_limit_bytes: limits.memory_limit_bytes, orders: false };
     let check = match check_named(MODEL, history, &options) {
         Ok(verdict) => {
             if verdict.outcome == Outcome::NotLinearizable {

@@ -31,51 +31,54 @@ const EXAMPLE: &str = "`INFO  jepsen.util - 0 :invoke :read nil` (process, type,
 /// An empty text (or one of blank lines only) is an empty history; a text with other lines but
 /// no operation line at all is an error on line 1, since it is almost certainly not this format.
 pub fn parse(text: &str) -> Result<History, ParseError> {
-    let mut history = History::default();
-    let mut saw_text = false;
-    for (number, line) in text.lines().enumerate() {
-        let line_no = number + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        saw_text = true;
-        let Some(at) = line.find(MARKER) else {
-            continue;
-        };
-        history.push(parse_operation(line, line_no, at + MARKER.len())?, line_no);
-    }
-    if let Some(cut) = cut_last_line(text, &history) {
-        return Err(cut);
-    }
-    if history.is_empty() && saw_text {
-        return Err(ParseError::new(
-            1,
-            1,
-            format!("no jepsen.util operation lines found; expected lines like {EXAMPLE}"),
-        ));
-    }
-    Ok(history)
+    crate::stream::read_history(text, crate::Format::EtcdLog)
 }
 
-/// A file that ends without a newline ends inside its last line: if that line has no
-/// operation marker while the lines before it had operations, it was cut off before its
-/// fields, and skipping it as "another logger's line" would lose an operation silently.
-fn cut_last_line(text: &str, history: &History) -> Option<ParseError> {
-    if text.ends_with('\n') || history.is_empty() {
-        return None;
+/// The log read one line at a time (see [`parse`] for the rules).
+#[derive(Default)]
+pub(crate) struct LineReader {
+    saw_text: bool,
+    operations: usize,
+}
+
+impl LineReader {
+    /// Reads line `line_no` (`ended`: a newline followed it): its event, if it is an operation
+    /// line. A last line that was cut off before its fields is an error: skipping it as
+    /// another logger's line would lose an operation silently.
+    pub fn line(&mut self, line: &str, line_no: usize, ended: bool) -> Result<Option<Event>, ParseError> {
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        self.saw_text = true;
+        let Some(at) = line.find(MARKER) else {
+            if !ended && self.operations > 0 {
+                return Err(ParseError::new(
+                    line_no,
+                    column_of(line, line.len()),
+                    format!(
+                        "the file ends inside this line ({:?}, no newline after it), before its operation fields: a cut-off log",
+                        line.trim()
+                    ),
+                ));
+            }
+            return Ok(None);
+        };
+        self.operations += 1;
+        parse_operation(line, line_no, at + MARKER.len()).map(Some)
     }
-    let (number, last) = text.lines().enumerate().last()?;
-    if last.trim().is_empty() || last.contains(MARKER) {
-        return None;
+
+    /// The end of the log: text without a single operation line is an error on line 1, since
+    /// it is almost certainly not this format.
+    pub fn finish(self) -> Result<(), ParseError> {
+        if self.operations == 0 && self.saw_text {
+            return Err(ParseError::new(
+                1,
+                1,
+                format!("no jepsen.util operation lines found; expected lines like {EXAMPLE}"),
+            ));
+        }
+        Ok(())
     }
-    Some(ParseError::new(
-        number + 1,
-        column_of(last, last.len()),
-        format!(
-            "the file ends inside this line ({:?}, no newline after it), before its operation fields: a cut-off log",
-            last.trim()
-        ),
-    ))
 }
 
 /// Parses the fields of an operation line, which start at byte `start` of `line`.

@@ -50,24 +50,12 @@ impl Format {
     }
 }
 
+/// The error when [`Format::detect`] finds nothing.
+pub(crate) const UNKNOWN_FORMAT: &str = "cannot tell the format: expected JSON Lines ({\"process\": ...}), EDN ({:process ...}, [{...}] or ({...})) or a jepsen.util log line";
+
 /// Parses `text` in `format` (detecting it when `Auto`).
 pub fn parse(text: &str, format: Format) -> Result<History, ParseError> {
-    let format = match format {
-        Format::Auto => Format::detect(text).ok_or_else(|| {
-            ParseError::new(
-                1,
-                1,
-                "cannot tell the format: expected JSON Lines ({\"process\": ...}), EDN ({:process ...}, [{...}] or ({...})) or a jepsen.util log line",
-            )
-        })?,
-        other => other,
-    };
-    match format {
-        Format::Jsonl => crate::jsonl::parse(text),
-        Format::Edn => edn::parse(text),
-        Format::EtcdLog => etcd_log::parse(text),
-        Format::Auto => unreachable!("resolved above"),
-    }
+    crate::stream::read_history(text, format)
 }
 
 #[cfg(test)]
