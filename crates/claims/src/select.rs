@@ -42,6 +42,11 @@ pub fn majority_acknowledged(p: &Properties) -> bool {
     p.replication.is_none_or(|r| r.ack == Ack::Majority)
 }
 
+/// A leader-based replicated store (its records say how it acknowledges).
+pub fn leader_based(p: &Properties) -> bool {
+    p.replication.is_some()
+}
+
 /// A leader-based store acknowledging writes before its followers have them.
 pub fn asynchronous_replication(p: &Properties) -> bool {
     p.replication.is_some_and(|r| r.ack == Ack::Async)

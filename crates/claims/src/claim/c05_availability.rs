@@ -158,35 +158,37 @@ impl Cell {
     }
 }
 
+/// The cells of class `winner` available where every cell of class `loser` in the same
+/// experiment was unavailable (and there was at least one), by cell index.
+fn available_where_unavailable(
+    cells: &[Cell],
+    sides: &[Side],
+    winner: impl Fn(&Cell) -> bool,
+    loser: impl Fn(&Cell) -> bool,
+) -> Vec<usize> {
+    (0..cells.len())
+        .filter(|&i| {
+            let losers: Vec<usize> =
+                (0..cells.len()).filter(|&o| cells[o].experiment == cells[i].experiment && loser(&cells[o])).collect();
+            winner(&cells[i])
+                && sides[i] == Side::Above
+                && !losers.is_empty()
+                && losers.iter().all(|&o| sides[o] == Side::Below)
+        })
+        .collect()
+}
+
 /// The wins (a NoSQL system available where every SQL system of its experiment was not) and
 /// the fails (a NoSQL system unavailable), by cell index, for `sides`.
 fn wins_and_fails(cells: &[Cell], sides: &[Side]) -> (Vec<usize>, Vec<usize>) {
-    let win = |i: usize| {
-        let c = &cells[i];
-        let sql: Vec<usize> =
-            (0..cells.len()).filter(|&o| cells[o].experiment == c.experiment && cells[o].sql).collect();
-        c.nosql() && sides[i] == Side::Above && !sql.is_empty() && sql.iter().all(|&o| sides[o] == Side::Below)
-    };
-    let wins = (0..cells.len()).filter(|&i| win(i)).collect();
+    let wins = available_where_unavailable(cells, sides, Cell::nosql, |c| c.sql);
     let fails = (0..cells.len()).filter(|&i| cells[i].nosql() && sides[i] == Side::Below).collect();
     (wins, fails)
 }
 
 /// Replicated SQL available where the single SQL server of its experiment was not, by cell index.
 fn replication_wins(cells: &[Cell], sides: &[Side]) -> Vec<usize> {
-    (0..cells.len())
-        .filter(|&i| {
-            let c = &cells[i];
-            let singles: Vec<usize> = (0..cells.len())
-                .filter(|&o| cells[o].experiment == c.experiment && cells[o].sql && !cells[o].replicated)
-                .collect();
-            c.sql
-                && c.replicated
-                && sides[i] == Side::Above
-                && !singles.is_empty()
-                && singles.iter().all(|&o| sides[o] == Side::Below)
-        })
-        .collect()
+    available_where_unavailable(cells, sides, |c| c.sql && c.replicated, |c| c.sql && !c.replicated)
 }
 
 fn kind(cells: &[Cell], sides: &[Side]) -> Kind {

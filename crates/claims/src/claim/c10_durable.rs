@@ -83,16 +83,8 @@ fn synced_before_ack(p: &Properties) -> bool {
 /// `; share of acknowledged writes lost per seed 12.0 % (min-max ...; 95 % CI ...)`, when `t`
 /// lost any.
 fn lost_share(t: &Tally) -> String {
-    if !t.violated() {
-        return String::new();
-    }
-    let share = t
-        .experiment
-        .estimate(t.system, |r| {
-            r.acknowledged_lost().filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
-        })
-        .map(|e| e.within(0.0, 1.0));
-    share.map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))
+    t.lost_share()
+        .map_or_else(String::new, |e| format!("; share of acknowledged writes lost per seed {}", e.text_with(percent)))
 }
 
 /// The power loss and the disk errors kept apart: per experiment, which systems lost writes.

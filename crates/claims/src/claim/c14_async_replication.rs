@@ -44,8 +44,8 @@ pub fn async_replication(evidence: &Evidence, registered: &Registered) -> Claim 
     for name in std::iter::once(FAILOVER).chain(FAULT_EXPERIMENTS) {
         claim = claim.tested_by(name, &command(name));
     }
-    let leader_based = |p: &experiment::properties::Properties| p.replication.is_some();
-    let all: Vec<Tally> = experiments(evidence).into_iter().flat_map(|e| tallies(e, leader_based, durable)).collect();
+    let all: Vec<Tally> =
+        experiments(evidence).into_iter().flat_map(|e| tallies(e, select::leader_based, durable)).collect();
     let asynchronous: Vec<&Tally> = all.iter().filter(|t| select::asynchronous_replication(t.properties)).collect();
     if asynchronous.is_empty() {
         return claim.judged(

@@ -46,8 +46,7 @@ pub fn write_concern(evidence: &Evidence, registered: &Registered) -> Claim {
     let Some(experiment) = evidence.experiments.get(FAILOVER) else {
         return claim.judged(no_results(&[FAILOVER]), "write concerns need the failover experiment");
     };
-    let leader_based = |p: &experiment::properties::Properties| p.replication.is_some();
-    let all = tallies(experiment, leader_based, durable);
+    let all = tallies(experiment, select::leader_based, durable);
     let (w1, majority): (Vec<&Tally>, Vec<&Tally>) =
         all.iter().partition(|t| select::asynchronous_replication(t.properties));
     if w1.is_empty() || majority.is_empty() {
@@ -119,16 +118,7 @@ pub fn write_concern(evidence: &Evidence, registered: &Registered) -> Claim {
 
 /// `; share of acknowledged writes lost per seed 1.2 % (...)` when `t` lost any; records it.
 fn share(claim: &mut Claim, t: &Tally) -> String {
-    if !t.violated() {
-        return String::new();
-    }
-    let estimate = t
-        .experiment
-        .estimate(t.system, |r| {
-            r.acknowledged_lost().filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
-        })
-        .map(|e| e.within(0.0, 1.0));
-    let Some(estimate) = estimate else { return String::new() };
+    let Some(estimate) = t.lost_share() else { return String::new() };
     claim.estimate(format!("{}/{}/lost_share", t.experiment.name, t.system), &estimate);
     format!("; share of acknowledged writes lost per seed {}", estimate.text_with(percent))
 }

@@ -234,6 +234,18 @@ impl Tally<'_> {
         !self.violated() && self.counted.unknown() == 0 && self.counted.judged.len() >= min
     }
 
+    /// The share of acknowledged writes lost (or rolled back) per seed, over the seeds that
+    /// acknowledged any; `None` when it lost none.
+    pub fn lost_share(&self) -> Option<crate::stats::Estimate> {
+        if !self.violated() {
+            return None;
+        }
+        let per_seed = |r: &SeedRecord| {
+            r.acknowledged_lost().filter(|_| r.acknowledged_writes > 0).map(|n| n as f64 / r.acknowledged_writes as f64)
+        };
+        self.experiment.estimate(self.system, per_seed).map(|e| e.within(0.0, 1.0))
+    }
+
     /// `EXPERIMENT/SYSTEM`.
     pub fn key(&self) -> String {
         format!("{}/{}", self.experiment.name, self.system)
