@@ -39,7 +39,8 @@ fn fault_files() -> impl Iterator<Item = &'static str> {
 /// SQLite server.
 fn small_scaling_sql() -> String {
     support::scaling_file(
-        r#"
+        &format!(
+            r#"
 kind = "scaling"
 name = "scaling-sql"
 question = "The SQL side of the scaling sweep, small enough for CI."
@@ -48,13 +49,9 @@ seeds = 3
 # sees the heartbeat rounds as throughput variation).
 warmup = "200ms"
 measure = "500ms"
-
-[stability]
-windows = 5
-max_cv = 0.1
-max_p99_growth = 1.5
-max_refused_share = 0.01
-"#,
+{stability}"#,
+            stability = support::STANDARD_STABILITY
+        ),
         r#"
 [[system]]
 name = "sqlite-raft"
@@ -79,7 +76,8 @@ clients_per_server = [4, 16, 64, 256]
 /// are [`support::scaling_file`]'s.
 fn small_scaling() -> String {
     support::scaling_file(
-        r#"
+        &format!(
+            r#"
 kind = "scaling"
 name = "scaling"
 question = "The scaling sweep, small enough for CI."
@@ -88,12 +86,9 @@ warmup = "100ms"
 measure = "300ms"
 
 # experiments/scaling.toml's steady-state bounds: only stable points count.
-[stability]
-windows = 5
-max_cv = 0.1
-max_p99_growth = 1.5
-max_refused_share = 0.01
-"#,
+{stability}"#,
+            stability = support::STANDARD_STABILITY
+        ),
         r#"
 [[system]]
 name = "quorum"
@@ -485,11 +480,14 @@ fn claim_10_acknowledged_writes_survive_only_if_synced_first() {
     }
     let reasoning = claim(10)["reasoning"].as_str().unwrap_or_default();
     assert!(reasoning.contains("under a process kill"), "{reasoning}");
-    // A sync on the leader alone does not make a write durable: async replication's synced
-    // writes are lost when a follower that lacks them is elected after the kill.
-    assert!(condition(10).contains("acknowledged only once a majority has it"), "{}", condition(10));
+    // Majority acknowledgement keeps every write through a kill. Whether the asynchronous
+    // leader's synced writes are lost depends on a kill catching some unreplicated: the
+    // condition names majority acknowledgement exactly when a durability experiment shows it.
     assert_eq!(figure(10, "kill/sqlite-raft-majority/violating_seeds"), 0.0);
-    assert!(figure(10, "kill/sqlite-raft-async/violating_seeds") > 0.0);
+    let async_lost = ["kill", "power-loss", "disk-io-errors"]
+        .iter()
+        .any(|e| figure(10, &format!("{e}/sqlite-raft-async/violating_seeds")) > 0.0);
+    assert_eq!(condition(10).contains("acknowledged only once a majority has it"), async_lost, "{}", condition(10));
 }
 
 #[test]

@@ -90,6 +90,16 @@ fsync_us = 150
 write_ns_per_kib = 650
 "#;
 
+/// experiments/scaling.toml's steady-state bounds (only stable points count), for the small
+/// sweeps' `head`s.
+pub const STANDARD_STABILITY: &str = r#"
+[stability]
+windows = 5
+max_cv = 0.1
+max_p99_growth = 1.5
+max_refused_share = 0.01
+"#;
+
 /// A small `kind = "scaling"` file: `head` (name, question, seeds, windows and any
 /// `[stability]`), the shared workload and costs, then `tail` (any `[mixes]` and the systems).
 pub fn scaling_file(head: &str, tail: &str) -> String {

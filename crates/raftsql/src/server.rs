@@ -22,8 +22,12 @@
 //! as rolled back ([`LeaderLog::rolled_back_acks`]).
 //!
 //! Reads ([`ReadMode`]): `Leader` asks raft-rs for a ReadIndex (a heartbeat round confirming
-//! the leadership; no clock involved) and answers once the database has applied that index;
-//! `Follower` answers from the node's own database at once. A node that is not the leader
+//! the leadership; no clock involved) and answers once the database has applied that index.
+//! As etcd's linearizable read loop does, reads are batched: one ReadIndex is in flight at a
+//! time, and every read that arrives meanwhile waits for the next one, which serves them all
+//! (a ReadIndex per read would cost a heartbeat round per read, which no deployment pays). A
+//! ReadIndex unanswered for an election timeout, or from an earlier term, no longer holds the
+//! next batch back. `Follower` answers from the node's own database at once. A node that is not the leader
 //! answers writes and leader reads with a redirect, executing nothing.
 //!
 //! The capacity model (`sim::capacity`, the same as the other stores'; free unless the run
@@ -129,8 +133,12 @@ struct Node {
     sm: StateMachine,
     /// Proposals waiting to be applied, by index.
     waiting: BTreeMap<u64, Waiter>,
-    /// Leader reads waiting for their ReadIndex, by context.
-    reads: BTreeMap<u64, (oneshot::Sender<Outcome>, Op)>,
+    /// Leader reads that arrived since the last ReadIndex was asked for: the next batch.
+    queued_reads: Vec<(oneshot::Sender<Outcome>, Op)>,
+    /// Batches of leader reads waiting for their ReadIndex, by context.
+    reads: BTreeMap<u64, Vec<(oneshot::Sender<Outcome>, Op)>>,
+    /// The ReadIndex in flight: its context, the term and the model time it was asked in.
+    read_in_flight: Option<(u64, u64, Duration)>,
     /// Leader reads whose index is known, waiting for the database to apply it.
     ready_reads: Vec<(u64, oneshot::Sender<Outcome>, Op)>,
     /// Async acknowledgements of entries not yet known committed: index -> term.
@@ -285,7 +293,9 @@ async fn incarnation(config: &RaftConfig, group: usize, id: u64, shared: &Rc<Sha
         raft,
         sm,
         waiting: BTreeMap::new(),
+        queued_reads: Vec::new(),
         reads: BTreeMap::new(),
+        read_in_flight: None,
         ready_reads: Vec::new(),
         acked_ahead: BTreeMap::new(),
         led: None,
@@ -518,10 +528,7 @@ async fn handle(host: &Rc<Host>, op: Op) -> Outcome {
         }
         let (reply, receiver) = oneshot::channel();
         if is_read(&op) {
-            let context = node.next_context;
-            node.next_context += 1;
-            node.raft.read_index(context.to_be_bytes().to_vec());
-            node.reads.insert(context, (reply, op));
+            node.queued_reads.push((reply, op));
         } else {
             let data = Command { id: 0, op }.encode();
             if node.raft.propose(data).is_err() {
@@ -547,6 +554,7 @@ async fn drive(host: &Rc<Host>) -> String {
         loop {
             let (out, work) = {
                 let mut node = host.node.borrow_mut();
+                ask_read_index(host, &mut node);
                 let out = match node.raft.drive() {
                     Ok(out) => out,
                     Err(error) => return format!("the Raft log failed: {error}"),
@@ -581,8 +589,11 @@ async fn drive(host: &Rc<Host>) -> String {
             }
             for state in read_states {
                 let context = u64::from_be_bytes(state.request_ctx.try_into().unwrap_or([0; 8]));
-                if let Some((reply, op)) = node.reads.remove(&context) {
+                for (reply, op) in node.reads.remove(&context).unwrap_or_default() {
                     node.ready_reads.push((state.index, reply, op));
+                }
+                if node.read_in_flight.is_some_and(|(asked, _, _)| asked == context) {
+                    node.read_in_flight = None;
                 }
             }
             answer_reads(node);
@@ -728,6 +739,33 @@ fn answer(host: &Host, node: &mut Node, index: u64, term: u64, result: Option<(u
         }
     }
     let _ = waiter.reply.send(Outcome::Done(outcome));
+}
+
+/// Asks for one ReadIndex for every queued leader read, unless one is in flight (see the
+/// module docs). Queued reads on a node that no longer leads are redirected: none was executed.
+fn ask_read_index(host: &Host, node: &mut Node) {
+    if node.queued_reads.is_empty() {
+        return;
+    }
+    if !node.raft.is_leader() {
+        let leader = node.raft.leader().and_then(|id| host.peers.get(&id).cloned());
+        for (reply, _) in node.queued_reads.drain(..) {
+            let _ = reply.send(Outcome::NotLeader(leader.clone()));
+        }
+        return;
+    }
+    let now = sim::time::now();
+    if let Some((_, term, asked_at)) = node.read_in_flight {
+        if term == node.raft.term() && now.saturating_sub(asked_at) < host.config.election_timeout() {
+            return;
+        }
+    }
+    let context = node.next_context;
+    node.next_context += 1;
+    node.raft.read_index(context.to_be_bytes().to_vec());
+    let batch = std::mem::take(&mut node.queued_reads);
+    node.reads.insert(context, batch);
+    node.read_in_flight = Some((context, node.raft.term(), now));
 }
 
 /// Answers the leader reads whose index the database has applied.

@@ -191,7 +191,8 @@ fn decide(claim: Claim, single: &str, pairs: &[Pair], throughput: &[(String, Est
         format!(
             "; at saturation (scaling-sql) replicated SQL was lower by the threshold in {} and higher by it in {}: \
              the messages and syncs per operation in the evidence say why (a Raft leader syncs a batch of entries at \
-             once where the single connection syncs each commit, and confirms each read with a heartbeat round)",
+             once where the single connection syncs each commit, and confirms a batch of reads with one heartbeat \
+             round)",
             if lower.is_empty() { "no mix".to_owned() } else { lower.join(", ") },
             if higher.is_empty() { "no mix".to_owned() } else { higher.join(", ") }
         )
