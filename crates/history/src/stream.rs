@@ -3,9 +3,8 @@
 //! the JSON Lines it came from).
 //!
 //! [`read`] takes any [`BufRead`] and a sink called with each event and its source line. The
-//! line formats (JSON Lines, the `jepsen.util` log) are read one line at a time. EDN is read
-//! whole and then handed over event by event: one top-level vector can span the file, and
-//! the EDN reader builds its forms from text in memory.
+//! line formats (JSON Lines, the `jepsen.util` log) are read one line at a time; EDN as a stream
+//! of characters, a top-level vector one element at a time (it may span the whole file).
 //!
 //! [`crate::parse`] on a `&str` is this same reader with a [`History`] as the sink, so the
 //! two agree on every input.
@@ -124,16 +123,36 @@ pub fn read<R: BufRead, E>(
             reader.finish()?;
         }
         Format::Edn => {
-            let mut text = String::new();
-            while let Some(line) = next()? {
-                text.push_str(&line.text);
-                text.push('\n');
+            // The characters of each line, then its newline; a read error ends the characters
+            // and is reported in place of whatever the reader made of the cut.
+            let mut failed: Option<StreamError<E>> = None;
+            let mut pending = Vec::new().into_iter();
+            let chars = std::iter::from_fn(|| loop {
+                if let Some(c) = pending.next() {
+                    return Some(c);
+                }
+                if failed.is_some() {
+                    return None;
+                }
+                match next() {
+                    Ok(Some(mut line)) => {
+                        if line.ended {
+                            line.text.push('\n');
+                        }
+                        pending = line.text.chars().collect::<Vec<char>>().into_iter();
+                    }
+                    Ok(None) => return None,
+                    Err(error) => {
+                        failed = Some(error);
+                        return None;
+                    }
+                }
+            });
+            let read = edn::read_events(chars, &mut sink);
+            if let Some(error) = failed {
+                return Err(error);
             }
-            let history = edn::parse(&text)?;
-            drop(text);
-            for (event, line) in history.events.into_iter().zip(history.lines) {
-                sink(event, line).map_err(StreamError::Sink)?;
-            }
+            read?;
         }
         Format::Auto => unreachable!("resolved above"),
     }
@@ -204,6 +223,26 @@ mod tests {
         bytes.clear();
         let cut = "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.u";
         assert_eq!(streamed(cut, Format::EtcdLog).expect_err("cut").line, 2);
+    }
+
+    #[test]
+    fn an_edn_vector_is_handed_over_one_event_at_a_time() {
+        // The vector never closes: read whole, it would be an error before any event.
+        let text = "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value 1}\n {:process";
+        let mut lines = Vec::new();
+        let result = read(io::BufReader::with_capacity(1, text.as_bytes()), Format::Auto, |_, line| {
+            lines.push(line);
+            if line == 2 {
+                Err("enough")
+            } else {
+                Ok(())
+            }
+        });
+        assert!(matches!(result, Err(StreamError::Sink("enough"))), "{result:?}");
+        assert_eq!(lines, vec![1, 2]);
+        // Read to the end, the cut map is an error.
+        let error = crate::parse(text, Format::Auto).expect_err("unterminated");
+        assert_eq!(error.line, 3, "{error}");
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! with an error if they reach a field that the history uses. Every error names the 1-based
 //! line and column (in characters) at fault.
 
+use crate::stream::StreamError;
 use crate::{Event, EventType, History, ParseError, Process, Value};
 
 /// Deeper nesting than this is refused (it keeps the recursive reader off the stack's edge).
@@ -45,51 +46,124 @@ const VALUE_SHAPES: &str = "nil, a boolean, an integer, a string, a keyword or a
 /// Each event records the line of its opening `{`. An empty text (or one holding only
 /// whitespace and comments) is an empty history.
 pub fn parse(text: &str) -> Result<History, ParseError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = Reader::new(text, 1, 1, false);
-    let mut history = History::default();
+    crate::stream::read_history(text, crate::Format::Edn)
+}
+
+/// Reads an EDN history from `chars`, handing each event and the line of its opening `{` to
+/// `sink` as soon as its map is read: a top-level vector (or list) is read one element at a
+/// time, never whole, so a long history never becomes one tree of forms.
+pub(crate) fn read_events<E>(
+    chars: impl Iterator<Item = char>,
+    mut sink: impl FnMut(Event, usize) -> Result<(), E>,
+) -> Result<(), StreamError<E>> {
+    let mut chars = chars.peekable();
+    if chars.peek() == Some(&'\u{feff}') {
+        chars.next();
+    }
+    let mut reader = Reader::new(chars, 1, 1, false);
+    let mut emit =
+        |node: &Node| -> Result<(), StreamError<E>> { sink(event_of(node)?, node.pos.line).map_err(StreamError::Sink) };
+    reader.skip_ws();
+    if let Some(open @ ('[' | '(')) = reader.peek() {
+        let coll = if open == '[' { Coll::Vector } else { Coll::List };
+        let kind = coll.name();
+        let pos = reader.pos();
+        reader.bump();
+        reader.open.push((coll, pos));
+        loop {
+            reader.skip_ws();
+            match reader.peek() {
+                None => {
+                    reader.open.pop();
+                    return Err(reader.unterminated(kind, pos, coll.close()).into());
+                }
+                Some(c) if c == coll.close() => {
+                    reader.bump();
+                    break;
+                }
+                Some(c) if is_closer(c) => {
+                    return Err(reader
+                        .error_here(format!(
+                            "unexpected `{c}`: expected `{}` to close the {kind} opened at line {}, column {}",
+                            coll.close(),
+                            pos.line,
+                            pos.column
+                        ))
+                        .into());
+                }
+                Some(_) => {
+                    let Some(item) = reader.read_form(1)? else { continue };
+                    if !matches!(item.form, Form::Map(_)) {
+                        return Err(item
+                            .error(format!(
+                                "expected every element of the top-level {kind} to be {EVENT_MAP}, found {}",
+                                describe(&item)
+                            ))
+                            .into());
+                    }
+                    emit(&item)?;
+                }
+            }
+        }
+        reader.open.pop();
+        if let Some(extra) = reader.next_top()? {
+            return Err(extra
+                .error(format!(
+                    "found {} after the top-level {kind}; expected the end of the input (a history is one {kind} \
+                     of event maps, or a sequence of event maps, not both)",
+                    describe(&extra)
+                ))
+                .into());
+        }
+        return Ok(());
+    }
     let Some(first) = reader.next_top()? else {
-        return Ok(history);
+        return Ok(());
     };
     match &first.form {
         Form::Vector(items) | Form::List(items) => {
+            // A collection after a discarded form (`#_ x [...]`): read whole, as it came.
             let kind = first.form.coll_name();
             for item in items {
                 if !matches!(item.form, Form::Map(_)) {
-                    return Err(item.error(format!(
-                        "expected every element of the top-level {kind} to be {EVENT_MAP}, \
-                         found {}",
-                        describe(item)
-                    )));
+                    return Err(item
+                        .error(format!(
+                            "expected every element of the top-level {kind} to be {EVENT_MAP}, found {}",
+                            describe(item)
+                        ))
+                        .into());
                 }
-                history.push(event_of(item)?, item.pos.line);
+                emit(item)?;
             }
             if let Some(extra) = reader.next_top()? {
-                return Err(extra.error(format!(
-                    "found {} after the top-level {kind}; expected the end of the input (a \
-                     history is one {kind} of event maps, or a sequence of event maps, not both)",
-                    describe(&extra)
-                )));
+                return Err(extra
+                    .error(format!(
+                        "found {} after the top-level {kind}; expected the end of the input (a history is one \
+                         {kind} of event maps, or a sequence of event maps, not both)",
+                        describe(&extra)
+                    ))
+                    .into());
             }
         }
         Form::Map(_) => {
             let mut next = Some(first);
             while let Some(node) = next {
                 if !matches!(node.form, Form::Map(_)) {
-                    return Err(node.error(format!("expected {EVENT_MAP} at the top level, found {}", describe(&node))));
+                    return Err(node
+                        .error(format!("expected {EVENT_MAP} at the top level, found {}", describe(&node)))
+                        .into());
                 }
-                history.push(event_of(&node)?, node.pos.line);
+                emit(&node)?;
                 next = reader.next_top()?;
             }
         }
         _ => {
-            return Err(first.error(format!(
-                "expected {EVENT_MAP} or a vector of them at the top level, found {}",
-                describe(&first)
-            )));
+            return Err(first
+                .error(format!("expected {EVENT_MAP} or a vector of them at the top level, found {}", describe(&first)))
+                .into());
         }
     }
-    Ok(history)
+    Ok(())
 }
 
 /// Parses `text`, a fragment of one source line that starts at `line`, `column`, as exactly
@@ -105,14 +179,14 @@ pub(crate) fn parse_value_fragment(text: &str, line: usize, column: usize) -> Re
 /// Reads `text`, a fragment of one source line that starts at `line`, `column`, as exactly one
 /// EDN form. `what` names the fragment in messages ("the value").
 pub(crate) fn read_fragment(text: &str, line: usize, column: usize, what: &str) -> Result<Node, ParseError> {
-    let mut reader = Reader::new(text, line, column, true);
+    let mut reader = Reader::new(text.chars(), line, column, true);
     let Some(node) = reader.next_top()? else {
         return Err(ParseError::new(line, column, format!("missing {what}")));
     };
     reader.skip_ws();
     if reader.peek().is_some() {
-        let rest: String = reader.chars.get(reader.at..).unwrap_or_default().iter().collect();
         let pos = reader.pos();
+        let rest: String = std::iter::from_fn(|| reader.bump()).collect();
         return Err(ParseError::new(
             pos.line,
             pos.column,
@@ -421,10 +495,12 @@ impl Coll {
     }
 }
 
-/// The EDN reader: a cursor over the characters of the input with its line and column.
-struct Reader {
-    chars: Vec<char>,
-    at: usize,
+/// The EDN reader: a cursor over the characters of the input with its line and column. It
+/// looks at most two characters ahead, so it reads from any character stream.
+struct Reader<I: Iterator<Item = char>> {
+    chars: I,
+    /// Characters taken from `chars` and not yet consumed (at most two).
+    ahead: std::collections::VecDeque<char>,
     line: usize,
     column: usize,
     /// Collections opened and not yet closed, outermost first.
@@ -433,13 +509,22 @@ struct Reader {
     fragment: bool,
 }
 
-impl Reader {
-    fn new(text: &str, line: usize, column: usize, fragment: bool) -> Self {
-        Self { chars: text.chars().collect(), at: 0, line, column, open: Vec::new(), fragment }
+impl<I: Iterator<Item = char>> Reader<I> {
+    fn new(chars: I, line: usize, column: usize, fragment: bool) -> Self {
+        Self { chars, ahead: std::collections::VecDeque::new(), line, column, open: Vec::new(), fragment }
     }
 
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.at).copied()
+    /// The character `n` places ahead (0: the next one).
+    fn look(&mut self, n: usize) -> Option<char> {
+        while self.ahead.len() <= n {
+            let c = self.chars.next()?;
+            self.ahead.push_back(c);
+        }
+        self.ahead.get(n).copied()
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.look(0)
     }
 
     fn pos(&self) -> Pos {
@@ -447,8 +532,8 @@ impl Reader {
     }
 
     fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.at += 1;
+        self.look(0)?;
+        let c = self.ahead.pop_front()?;
         if c == '\n' {
             self.line += 1;
             self.column = 1;
@@ -745,10 +830,7 @@ impl Reader {
     /// (`\uD83D\uDE00`) are combined.
     fn read_unicode_escape(&mut self, at: Pos) -> Result<char, ParseError> {
         let first = self.read_hex4(at)?;
-        let code = if (0xD800..0xDC00).contains(&first)
-            && self.peek() == Some('\\')
-            && self.chars.get(self.at + 1) == Some(&'u')
-        {
+        let code = if (0xD800..0xDC00).contains(&first) && self.peek() == Some('\\') && self.look(1) == Some('u') {
             self.bump();
             self.bump();
             let second = self.read_hex4(at)?;
