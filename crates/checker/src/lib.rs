@@ -318,24 +318,29 @@ fn witness<M: Model>(model: &M, ops: &[Operation<M::Op>], prefix: &[usize]) -> W
     }
 }
 
+/// The summary of `op`, its values copied.
 fn summarize<O>(op: &Operation<O>) -> OpSummary {
-    OpSummary {
-        process: op.origin.process,
-        f: op.origin.f.clone(),
-        input: op.origin.input.get().unwrap_or_default(),
-        output: op.origin.output.get(),
-        call_event: op.call_event as usize,
-        return_event: op.return_event.map(|e| e as usize),
-    }
+    summary(op, op.origin.clone())
 }
 
 /// [`summarize`], moving the operation's values out.
 fn take_summary<O>(op: &mut Operation<O>) -> OpSummary {
-    OpSummary {
+    let origin = prepare::Origin {
         process: op.origin.process,
         f: op.origin.f.clone(),
-        input: op.origin.input.take().unwrap_or_default(),
-        output: op.origin.output.take(),
+        input: std::mem::take(&mut op.origin.input),
+        output: std::mem::take(&mut op.origin.output),
+    };
+    summary(op, origin)
+}
+
+/// The summary of `op` with the values of `origin`.
+fn summary<O>(op: &Operation<O>, mut origin: prepare::Origin) -> OpSummary {
+    OpSummary {
+        process: origin.process,
+        f: origin.f,
+        input: origin.input.take().unwrap_or_default(),
+        output: origin.output.take(),
         call_event: op.call_event as usize,
         return_event: op.return_event.map(|e| e as usize),
     }
