@@ -31,11 +31,7 @@ pub fn read_history(path: &Path, format: FormatArg, max_input: u64) -> Result<Hi
         Ok(())
     })?;
     if !has_operations(&history) {
-        anyhow::bail!(
-            "{}: no client operation in the history ({} events): nothing to check, which is not a pass",
-            path.display(),
-            history.events.len()
-        );
+        return Err(no_operations(path, history.events.len()));
     }
     Ok(history)
 }
@@ -76,9 +72,7 @@ pub fn prepare_history(path: &Path, format: FormatArg, max_input: u64, model: Mo
         ModelArg::Auto => {
             let mut functions: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
             source.stream(path, format, |event, _| -> Result<(), std::convert::Infallible> {
-                if !functions.contains(&event.f) {
-                    functions.insert(event.f);
-                }
+                functions.insert(event.f);
                 Ok(())
             })?;
             checker::infer_from_functions(functions.iter().map(String::as_str))
@@ -103,11 +97,7 @@ pub fn prepare_history(path: &Path, format: FormatArg, max_input: u64, model: Mo
         Err(StreamFailure::Other(error)) => return Err(error),
     }
     if preparer.invocations() == 0 {
-        anyhow::bail!(
-            "{}: no client operation in the history ({} events): nothing to check, which is not a pass",
-            path.display(),
-            preparer.events()
-        );
+        return Err(no_operations(path, preparer.events()));
     }
     let prepared = preparer.finish().map_err(located)?;
     Ok(PreparedFile { model, prepared, lines })
@@ -229,6 +219,15 @@ impl Source {
             history::StreamError::Io(e) => other(anyhow::anyhow!("{}: cannot read: {e}", path.display())),
         })
     }
+}
+
+/// A history of `events` events, none a client invocation: nothing was checked, which is not
+/// a pass.
+fn no_operations(path: &Path, events: usize) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: no client operation in the history ({events} events): nothing to check, which is not a pass",
+        path.display()
+    )
 }
 
 fn too_large(path: &Path, max: u64) -> anyhow::Error {
