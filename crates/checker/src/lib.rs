@@ -302,10 +302,10 @@ fn witness<M: Model>(model: &M, ops: &[Operation<M::Op>], prefix: &[usize]) -> W
     // A failed search always leaves a completed operation unplaced.
     let blocked = (0..ops.len())
         .filter(|&i| !placed[i])
-        .filter_map(|i| ops[i].return_at.map(|at| (at, i)))
+        .filter_map(|i| ops[i].return_at().map(|at| (at, i)))
         .min()
         .map_or(0, |(_, i)| i);
-    let deadline = ops[blocked].return_at.unwrap_or(u64::MAX);
+    let deadline = ops[blocked].return_at().unwrap_or(u64::MAX);
     let concurrent = (0..ops.len())
         .filter(|&i| !placed[i] && i != blocked && ops[i].call_at < deadline)
         .map(|i| summarize(&ops[i]))
@@ -342,7 +342,7 @@ fn summary<O>(op: &Operation<O>, mut origin: prepare::Origin) -> OpSummary {
         input: origin.input.take().unwrap_or_default(),
         output: origin.output.take(),
         call_event: op.call_event as usize,
-        return_event: op.return_event.map(|e| e as usize),
+        return_event: op.return_event().map(|e| e as usize),
     }
 }
 

@@ -80,14 +80,32 @@ pub struct Operation<O> {
     pub op: O,
     /// Index of the invocation in the history's events.
     pub call_event: u32,
-    /// Index of the `ok` completion; `None` when the outcome is unknown.
-    pub return_event: Option<u32>,
+    /// Index of the `ok` completion; [`OPEN`] when the outcome is unknown (a sentinel, not an
+    /// `Option`: a long history keeps an operation per two events).
+    returned_event: u32,
     /// Position of the invocation in real-time order.
     pub call_at: u64,
-    /// Position of the completion in real-time order; `None` while open.
-    pub return_at: Option<u64>,
+    /// Position of the completion in real-time order; [`OPEN_AT`] when the outcome is unknown.
+    returned_at: u64,
     /// What the operation was, for reports.
     pub origin: Origin,
+}
+
+/// `Operation::returned_event` of an operation whose outcome is unknown.
+const OPEN: u32 = u32::MAX;
+/// `Operation::returned_at` of an operation whose outcome is unknown.
+const OPEN_AT: u64 = u64::MAX;
+
+impl<O> Operation<O> {
+    /// Index of the `ok` completion; `None` when the outcome is unknown.
+    pub fn return_event(&self) -> Option<u32> {
+        (self.returned_event != OPEN).then_some(self.returned_event)
+    }
+
+    /// Position of the completion in real-time order; `None` when the outcome is unknown.
+    pub fn return_at(&self) -> Option<u64> {
+        (self.returned_at != OPEN_AT).then_some(self.returned_at)
+    }
 }
 
 /// The operations of one partition (one key), in invocation order.
@@ -221,7 +239,8 @@ impl<'m, M: Model> Preparer<'m, M> {
         // Real-time positions: with times, a call at t sorts before a return at t (concurrent).
         // They are event indices when some client event has no time ([`Preparer::finish`]).
         let at = |event: &Event, index: usize| match event.time {
-            Some(t) => t.saturating_mul(2) + u64::from(event.kind != EventType::Invoke),
+            // Times past 2^63 (never real) are clamped, keeping positions below OPEN_AT.
+            Some(t) => t.min((OPEN_AT >> 1) - 1) * 2 + u64::from(event.kind != EventType::Invoke),
             None => index as u64,
         };
         let f = match self.names.get(call.event.f.as_str()) {
@@ -236,9 +255,9 @@ impl<'m, M: Model> Preparer<'m, M> {
         let operation = Operation {
             op,
             call_event: call.index as u32,
-            return_event: returned.map(|(i, _)| i as u32),
+            returned_event: returned.map_or(OPEN, |(i, _)| i as u32),
             call_at: at(&call.event, call.index),
-            return_at: returned.map(|(i, d)| at(d, i)),
+            returned_at: returned.map_or(OPEN_AT, |(i, d)| at(d, i)),
             origin: Origin {
                 process: match call.event.process {
                     Process::Client(p) => p,
@@ -268,7 +287,7 @@ impl<'m, M: Model> Preparer<'m, M> {
                 if !timed {
                     for op in &mut ops {
                         op.call_at = u64::from(op.call_event);
-                        op.return_at = op.return_event.map(u64::from);
+                        op.returned_at = op.return_event().map_or(OPEN_AT, u64::from);
                     }
                 }
                 // Keys are unique (one call per event), so an unstable sort is exact, and it

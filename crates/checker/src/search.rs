@@ -30,7 +30,9 @@
 //! The search is pure: the caller passes a `stop` function (deadline, cancellation) polled
 //! every [`POLL_EVERY`] steps, and a byte limit for its tables.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use crate::hashing::{mix, FxBuild};
 use crate::memo::Memo;
@@ -70,10 +72,19 @@ pub struct SearchStats {
 }
 
 /// Interned model states and memoised transitions.
+///
+/// States have ids (positions in `states`). The index finds the id of a state met since the
+/// last [`States::compact`]; the states kept by a compaction (those the search stack refers
+/// to) are stored but not indexed, so meeting one again gives it a second id. That costs no
+/// memo hit: the memo is emptied by the same compaction, and every configuration it keys
+/// afterwards has a state that [`States::step`] interned since. The stack of a long history
+/// can refer to a state per operation; not indexing them keeps a compaction from holding
+/// an index as large as the stack.
 struct States<'m, M: Model> {
     model: &'m M,
     states: Vec<M::State>,
-    ids: HashMap<M::State, u32, FxBuild>,
+    /// Ids of the states interned since the last compaction, by their hash.
+    index: HashTable<u32>,
     /// `transitions[state * ops + op]`: the state after `op`, `NONE`, or `UNCACHED`.
     transitions: Vec<u32>,
     /// Operations in the partition (the row length of `transitions`).
@@ -87,7 +98,7 @@ impl<'m, M: Model> States<'m, M> {
         let mut states = Self {
             model,
             states: Vec::new(),
-            ids: HashMap::default(),
+            index: HashTable::new(),
             transitions: Vec::new(),
             ops,
             last: vec![(NONE, NONE); ops],
@@ -98,31 +109,46 @@ impl<'m, M: Model> States<'m, M> {
 
     /// Bytes held, counting states by their inline size (heap data they own is not seen).
     fn bytes(&self) -> usize {
-        let state = std::mem::size_of::<M::State>();
-        self.states.capacity() * state
-            + self.ids.capacity() * (state + 5)
+        self.states.capacity() * std::mem::size_of::<M::State>()
+            + self.index.capacity() * 5
             + self.transitions.capacity() * 4
             + self.last.capacity() * 8
     }
 
-    /// Forgets every state except those `keep` refers to, which are renumbered in place.
+    /// Forgets every state except those `keep` refers to, which are renumbered in place
+    /// (stored once each, not indexed: see the type's docs).
     fn compact<'k>(&mut self, keep: impl Iterator<Item = &'k mut u32>) {
         let old = std::mem::take(&mut self.states);
-        self.ids = HashMap::default();
+        self.index = HashTable::new();
+        let mut renumbered = vec![NONE; old.len()];
+        for id in keep {
+            let new = &mut renumbered[*id as usize];
+            if *new == NONE {
+                *new = self.states.len() as u32;
+                self.states.push(old[*id as usize].clone());
+            }
+            *id = *new;
+        }
+        drop(old);
+        self.states.shrink_to_fit();
         self.transitions = Vec::new();
         self.last.fill((NONE, NONE));
-        for id in keep {
-            *id = self.intern(old[*id as usize].clone());
-        }
+    }
+
+    fn hash(state: &M::State) -> u64 {
+        FxBuild::default().hash_one(state)
     }
 
     fn intern(&mut self, state: M::State) -> u32 {
-        if let Some(&id) = self.ids.get(&state) {
+        let hash = Self::hash(&state);
+        let states = &self.states;
+        if let Some(&id) = self.index.find(hash, |&id| states[id as usize] == state) {
             return id;
         }
         let id = self.states.len() as u32;
-        self.states.push(state.clone());
-        self.ids.insert(state, id);
+        self.states.push(state);
+        let states = &self.states;
+        self.index.insert_unique(hash, id, |&id| Self::hash(&states[id as usize]));
         id
     }
 
@@ -183,7 +209,7 @@ impl EntryList {
         }
         let call = |k: usize| if calls.is_empty() { k as u32 } else { calls[k] };
         let mut returns: Vec<(u64, u32)> =
-            ops.iter().enumerate().filter_map(|(i, op)| op.return_at.map(|at| (at, i as u32))).collect();
+            ops.iter().enumerate().filter_map(|(i, op)| op.return_at().map(|at| (at, i as u32))).collect();
         returns.sort_unstable();
         let n = ops.len() + returns.len();
         let (head, tail) = (n as u32, n as u32 + 1);
@@ -310,7 +336,7 @@ impl<'a, M: Model> Searcher<'a, M> {
     pub fn new(model: &'a M, ops: &'a [Operation<M::Op>], memory_limit_bytes: usize) -> Self {
         let list = EntryList::new(ops);
         let words = ops.len().div_ceil(64).max(1);
-        let completed: Vec<bool> = ops.iter().map(|o| o.return_at.is_some()).collect();
+        let completed: Vec<bool> = ops.iter().map(|o| o.return_at().is_some()).collect();
         let entry = list.next[list.head as usize];
         Self {
             ops,
@@ -387,9 +413,13 @@ impl<'a, M: Model> Searcher<'a, M> {
     /// once they have doubled since the last time, so the work stays linear.
     fn bound_memory(&mut self) {
         let bytes = self.memo.bytes() + self.states.bytes();
-        if bytes <= self.memory_limit_bytes.max(self.kept_bytes.saturating_mul(2)) {
-            return;
+        if bytes > self.memory_limit_bytes.max(self.kept_bytes.saturating_mul(2)) {
+            self.forget();
         }
+    }
+
+    /// Empties the memo and the interned states, except the states the stack refers to.
+    fn forget(&mut self) {
         self.memo.clear();
         let stack = self.stack.iter_mut().map(|(_, before, _)| before);
         self.states.compact(stack.chain(std::iter::once(&mut self.state)));
@@ -564,6 +594,74 @@ mod tests {
         let mut prefixed = vec![(0, Invoke, "write", 9), (0, Ok, "write", 9)];
         prefixed.extend(race);
         assert_eq!(searched(&prefixed), Search::Illegal(vec![0, 2, 1, 3]));
+    }
+
+    /// A random register history: each step is (process, value, flag, choice); an idle
+    /// process invokes a read or a write of `value`, a pending one completes `ok` (a read
+    /// with `value` as its result, so some histories are illegal) or, now and then, `info`.
+    /// Values are few, so that states repeat and the memo has something to remember.
+    fn random_history(steps: &[(u64, i64, bool, u8)]) -> Vec<Event> {
+        let mut pending: [Option<(bool, i64)>; 4] = [None; 4];
+        let mut out = Vec::new();
+        for &(p, value, write, choice) in steps {
+            let process = Process::Client(p);
+            match pending[p as usize].take() {
+                None => {
+                    let (f, v) = if write { ("write", Value::Int(value)) } else { ("read", Value::Nil) };
+                    out.push(Event::new(process, EventType::Invoke, f, v));
+                    pending[p as usize] = Some((write, value));
+                }
+                Some((was_write, written)) => {
+                    let (f, v) = if was_write { ("write", Value::Int(written)) } else { ("read", Value::Int(value)) };
+                    let kind = if choice == 0 { EventType::Info } else { EventType::Ok };
+                    out.push(Event::new(process, kind, f, v));
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 3_000,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Forgetting is only ever slower: a search that empties its memo and its states every
+        /// few steps (the stack's states kept, unindexed) reaches the verdict of one that
+        /// forgets nothing. (Forgetting at every step alone would not catch a compaction that
+        /// renumbers wrongly: the states would then be the stack's, in the stack's order.)
+        #[test]
+        fn forgetting_every_few_steps_keeps_the_verdict(
+            steps in proptest::collection::vec((0u64..4, 0i64..3, proptest::bool::ANY, 0u8..8), 1..40),
+            every in 1u64..6,
+        ) {
+            let partitions = prepare(&Register, &random_history(&steps)).expect("well-formed");
+            let Some(partition) = partitions.first() else { return Ok(()) };
+            let (remembered, _) = search(&Register, &partition.ops, &|| false, 1 << 20);
+            let mut forgetful = Searcher::new(&Register, &partition.ops, 0);
+            let mut taken = 0;
+            let forgot = loop {
+                taken += every;
+                if let Some(outcome) = forgetful.run(taken, &|| false) {
+                    break outcome.clone();
+                }
+                forgetful.forget();
+            };
+            proptest::prop_assert_eq!(
+                matches!(forgot, Search::Linearizable(_)),
+                matches!(remembered, Search::Linearizable(_)),
+                "forgetful {:?}, remembering {:?}", forgot, remembered
+            );
+            if let Search::Linearizable(order) = &forgot {
+                // The order is legal: each operation's state follows from the one before.
+                let mut state = Value::Nil;
+                for &op in order {
+                    state = crate::model::Model::step(&Register, &state, &partition.ops[op].op).expect("legal order");
+                }
+            }
+        }
     }
 
     #[test]

@@ -108,15 +108,22 @@ impl Event {
 pub struct History {
     /// The events, in the order the source gave them.
     pub events: Vec<Event>,
-    /// `lines[i]` is the source line of `events[i]`.
-    pub lines: Vec<usize>,
+    /// `lines[i]` is the source line of `events[i]` (4 bytes: a long history keeps one per
+    /// event; see [`History::push_line`]).
+    pub lines: Vec<u32>,
 }
 
 impl History {
     /// Appends an event read from source line `line`.
     pub fn push(&mut self, event: Event, line: usize) {
         self.events.push(event);
-        self.lines.push(line);
+        self.push_line(line);
+    }
+
+    /// Appends the source line of the next event alone (a reader that keeps the lines, not
+    /// the events). A line past `u32::MAX`, beyond 4 GiB of text, is kept as `u32::MAX`.
+    pub fn push_line(&mut self, line: usize) {
+        self.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
     }
 
     /// Number of events.

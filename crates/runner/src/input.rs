@@ -82,7 +82,7 @@ pub fn prepare_history(path: &Path, format: FormatArg, max_input: u64, model: Mo
     let mut preparer = checker::NamedPreparer::new(model).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut lines = History::default();
     let pushed = source.stream(path, format, |event, line| {
-        lines.lines.push(line);
+        lines.push_line(line);
         preparer.push(&event)
     });
     let located = |error: checker::CheckError| match error {

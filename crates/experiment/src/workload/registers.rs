@@ -23,7 +23,7 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
     let check = match check_named(MODEL, history, &options) {
         Ok(verdict) => {
             if verdict.outcome == Outcome::NotLinearizable {
-                let as_history = History { lines: (1..=history.len()).collect(), events: history.to_vec() };
+                let as_history = History { lines: (1..=history.len() as u32).collect(), events: history.to_vec() };
                 explanation.push_str(&format!("not linearizable ({MODEL} model):\n"));
                 explanation.push_str(&explain::explain(&verdict, &as_history));
             }

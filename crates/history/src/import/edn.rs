@@ -1111,8 +1111,12 @@ mod tests {
         assert_eq!(files.len(), 6, "c01/c10/c50, ok and bad");
         for (name, text) in files {
             let history = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let op_lines: Vec<usize> =
-                text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()).map(|(i, _)| i + 1).collect();
+            let op_lines: Vec<u32> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+                .map(|(i, _)| i as u32 + 1)
+                .collect();
             assert_eq!(history.len(), op_lines.len(), "{name}");
             assert_eq!(history.lines, op_lines, "{name}");
             for event in &history.events {

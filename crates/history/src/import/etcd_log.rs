@@ -217,11 +217,11 @@ mod tests {
         let mut total = 0;
         for (name, text) in files {
             let history = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let op_lines: Vec<usize> = text
+            let op_lines: Vec<u32> = text
                 .lines()
                 .enumerate()
                 .filter(|(_, line)| line.starts_with("INFO  jepsen.util - "))
-                .map(|(i, _)| i + 1)
+                .map(|(i, _)| i as u32 + 1)
                 .collect();
             // The corpus holds nothing but operation lines.
             assert_eq!(op_lines.len(), text.lines().count(), "{name}");
