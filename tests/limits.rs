@@ -49,3 +49,25 @@ fn the_most_clients_per_host_accepted_complete_a_run() {
     let over = sim::config::PORTS_PER_HOST.to_string();
     refused(&["--client-hosts", "1", "--clients-per-host", &over], "ports");
 }
+
+/// Peak memory of `lab check` stays under twice the input plus the memo limit (issue 20), on
+/// the densest input the lab reads: 1,000,000 register operations by 10 clients as JSON Lines
+/// without times (48 bytes an event), under the smallest memo limit, where what the search
+/// holds besides its memo is most of the peak. (`make bench-checker` prints the figure at three
+/// limits.)
+#[test]
+fn checking_a_long_dense_history_takes_under_twice_its_size_plus_the_memo_limit() {
+    let events = runner::register_bench::generate(1_000_000, 10, 1, 0);
+    let path = crate::support::scratch("long-dense-history.jsonl");
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).expect("scratch file"));
+    history::jsonl::write(file, &events).expect("written");
+    drop(events);
+    let input_mib = std::fs::metadata(&path).expect("written").len() as f64 / f64::from(1 << 20);
+    let lab = std::path::Path::new(env!("CARGO_BIN_EXE_lab"));
+    let (verdict, peak_mib) = runner::register_bench::checked_by_child(lab, &path, 1).expect("lab check runs");
+    assert_eq!(verdict, "linearizable");
+    assert!(input_mib > 90.0, "a long history: {input_mib:.0} MiB");
+    let goal = 2.0 * input_mib + 1.0;
+    assert!(peak_mib < goal, "peak {peak_mib:.0} MiB for {input_mib:.0} MiB of input (goal: under {goal:.0} MiB)");
+    let _ = std::fs::remove_file(&path);
+}

@@ -16,46 +16,30 @@ use std::sync::Arc;
 
 use history::{Event, EventType, Process, Value};
 
-use crate::model::{Completion, Model};
+use crate::model::{Completion, Model, SmallValue};
 use crate::CheckError;
 
-/// A value kept for reports, in 16 bytes: nil and integers (nearly every register and key
-/// value) inline, anything else boxed. A long history keeps two per operation.
+/// A value kept for reports, or none (an operation whose outcome is unknown has no result),
+/// in 16 bytes ([`SmallValue`]). A long history keeps two per operation.
 #[derive(Debug, Clone, Default)]
-pub enum Kept {
-    /// No value (an operation whose outcome is unknown has no result).
-    #[default]
-    Absent,
-    /// `nil`.
-    Nil,
-    /// An integer.
-    Int(i64),
-    /// Any other value.
-    Boxed(Box<Value>),
-}
+pub struct Kept(Option<SmallValue>);
 
 impl Kept {
+    /// No value.
+    pub const ABSENT: Kept = Kept(None);
+
     fn new(value: Value) -> Self {
-        match value {
-            Value::Nil => Kept::Nil,
-            Value::Int(i) => Kept::Int(i),
-            other => Kept::Boxed(Box::new(other)),
-        }
+        Self(Some(SmallValue::new(value)))
     }
 
     /// The value, `None` when absent.
     pub fn take(&mut self) -> Option<Value> {
-        match std::mem::take(self) {
-            Kept::Absent => None,
-            Kept::Nil => Some(Value::Nil),
-            Kept::Int(i) => Some(Value::Int(i)),
-            Kept::Boxed(value) => Some(*value),
-        }
+        self.0.take().map(SmallValue::into_value)
     }
 
     /// A copy of the value, `None` when absent.
     pub fn get(&self) -> Option<Value> {
-        self.clone().take()
+        self.0.as_ref().map(SmallValue::to_value)
     }
 }
 
@@ -90,6 +74,10 @@ pub struct Operation<O> {
     /// What the operation was, for reports.
     pub origin: Origin,
 }
+
+/// The most events a history may have: the search numbers its entries (a call and a return
+/// per operation, at most one per event) in 31 bits, and keeps a flag in the 32nd.
+pub const MAX_EVENTS: usize = (1 << 31) - 4;
 
 /// `Operation::returned_event` of an operation whose outcome is unknown.
 const OPEN: u32 = u32::MAX;
@@ -167,10 +155,10 @@ impl<'m, M: Model> Preparer<'m, M> {
     /// Takes the next event of the history.
     pub fn push(&mut self, event: &Event) -> Result<(), CheckError> {
         let index = self.events;
-        if index >= u32::MAX as usize {
+        if index >= MAX_EVENTS {
             return Err(CheckError::Event {
                 event: index,
-                message: format!("more than {} events: too long a history to check", u32::MAX),
+                message: format!("more than {MAX_EVENTS} events: too long a history to check"),
             });
         }
         self.events += 1;
@@ -265,7 +253,7 @@ impl<'m, M: Model> Preparer<'m, M> {
                 },
                 f,
                 input: Kept::new(call.event.value),
-                output: returned.map_or(Kept::Absent, |(_, d)| Kept::new(d.value.clone())),
+                output: returned.map_or(Kept::ABSENT, |(_, d)| Kept::new(d.value.clone())),
             },
         };
         self.partitions.entry(key).or_default().push(operation);
@@ -295,6 +283,8 @@ impl<'m, M: Model> Preparer<'m, M> {
                 if !ops.windows(2).all(|w| (w[0].call_at, w[0].call_event) <= (w[1].call_at, w[1].call_event)) {
                     ops.sort_unstable_by_key(|o| (o.call_at, o.call_event));
                 }
+                // The growth's spare capacity (up to half) would stay for the whole check.
+                ops.shrink_to_fit();
                 Partition { key, ops }
             })
             .collect())

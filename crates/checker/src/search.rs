@@ -115,24 +115,30 @@ impl<'m, M: Model> States<'m, M> {
             + self.last.capacity() * 8
     }
 
-    /// Forgets every state except those `keep` refers to, which are renumbered in place
-    /// (stored once each, not indexed: see the type's docs).
-    fn compact<'k>(&mut self, keep: impl Iterator<Item = &'k mut u32>) {
-        let old = std::mem::take(&mut self.states);
+    /// Forgets every state except those in `kept`, which move down in place, in id order
+    /// (stored once each, not indexed: see the type's docs). Returns each old id's new id
+    /// (`NONE` for a forgotten state), for the caller to renumber what it holds. In place,
+    /// because a copy would hold the old states and the kept ones at once.
+    fn compact(&mut self, kept: impl Iterator<Item = u32>) -> Vec<u32> {
         self.index = HashTable::new();
-        let mut renumbered = vec![NONE; old.len()];
-        for id in keep {
-            let new = &mut renumbered[*id as usize];
-            if *new == NONE {
-                *new = self.states.len() as u32;
-                self.states.push(old[*id as usize].clone());
-            }
-            *id = *new;
+        let mut renumbered = vec![NONE; self.states.len()];
+        for id in kept {
+            renumbered[id as usize] = 0;
         }
-        drop(old);
+        let mut next = 0;
+        for (old, new) in renumbered.iter_mut().enumerate() {
+            if *new != NONE {
+                // Every slot from `next` to `old` holds a forgotten state.
+                self.states.swap(next, old);
+                *new = next as u32;
+                next += 1;
+            }
+        }
+        self.states.truncate(next);
         self.states.shrink_to_fit();
         self.transitions = Vec::new();
         self.last.fill((NONE, NONE));
+        renumbered
     }
 
     fn hash(state: &M::State) -> u64 {
@@ -185,11 +191,10 @@ impl<'m, M: Model> States<'m, M> {
 
 /// The real-time list of call and return entries, with O(1) lift and unlift.
 struct EntryList {
-    /// For each entry: its operation.
+    /// For each entry: its operation, with [`CALL`] set on a call entry.
     op: Vec<u32>,
-    /// For each call entry: its return entry, or `NONE` for an open operation.
-    partner: Vec<u32>,
-    is_call: Vec<bool>,
+    /// For each operation: its return entry, or `NONE` for an open operation.
+    ret: Vec<u32>,
     next: Vec<u32>,
     prev: Vec<u32>,
     head: u32,
@@ -215,14 +220,12 @@ impl EntryList {
         let (head, tail) = (n as u32, n as u32 + 1);
         let mut list = Self {
             op: Vec::with_capacity(n + 2),
-            partner: vec![NONE; n + 2],
-            is_call: Vec::with_capacity(n + 2),
+            ret: vec![NONE; ops.len()],
             next: vec![NONE; n + 2],
             prev: vec![NONE; n + 2],
             head,
             tail,
         };
-        let mut call_entry = vec![NONE; ops.len()];
         let mut last = head;
         let (mut c, mut r) = (0, 0);
         while c < ops.len() || r < returns.len() {
@@ -235,12 +238,11 @@ impl EntryList {
                 (returns[r - 1].1, false)
             };
             let entry = list.op.len() as u32;
-            list.op.push(op);
-            list.is_call.push(is_call);
             if is_call {
-                call_entry[op as usize] = entry;
+                list.op.push(op | CALL);
             } else {
-                list.partner[call_entry[op as usize] as usize] = entry;
+                list.op.push(op);
+                list.ret[op as usize] = entry;
             }
             list.next[last as usize] = entry;
             list.prev[entry as usize] = last;
@@ -248,9 +250,21 @@ impl EntryList {
         }
         list.next[last as usize] = tail;
         list.prev[tail as usize] = last;
-        list.op.extend([NONE, NONE]);
-        list.is_call.extend([false, false]);
+        // Head and tail: neither a call nor an operation.
+        list.op.extend([NONE & !CALL, NONE & !CALL]);
         list
+    }
+
+    /// True when `entry` is a call entry.
+    #[inline]
+    fn is_call(&self, entry: u32) -> bool {
+        self.op[entry as usize] & CALL != 0
+    }
+
+    /// The operation of `entry`.
+    #[inline]
+    fn op(&self, entry: u32) -> usize {
+        (self.op[entry as usize] & !CALL) as usize
     }
 
     fn unlink(&mut self, e: u32) {
@@ -268,7 +282,7 @@ impl EntryList {
     /// Removes a call entry and its return entry.
     fn lift(&mut self, call: u32) {
         self.unlink(call);
-        let ret = self.partner[call as usize];
+        let ret = self.ret[self.op(call)];
         if ret != NONE {
             self.unlink(ret);
         }
@@ -276,11 +290,41 @@ impl EntryList {
 
     /// Undoes [`EntryList::lift`] (in reverse order, as dancing links require).
     fn unlift(&mut self, call: u32) {
-        let ret = self.partner[call as usize];
+        let ret = self.ret[self.op(call)];
         if ret != NONE {
             self.relink(ret);
         }
         self.relink(call);
+    }
+}
+
+/// The high bit of an [`EntryList`] entry's operation, and of a [`Frame`]'s call: a call entry,
+/// and a read linearized first. Operations and entries stay below it: a history has fewer than
+/// 2^31 events ([`crate::prepare::MAX_EVENTS`]).
+const CALL: u32 = 1 << 31;
+
+/// One linearized call on the search stack, in 8 bytes (a long history's stack holds one per
+/// operation).
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// The call entry, with [`CALL`] set when it was a read linearized in a reads-first pass
+    /// (which is never replaced by another choice).
+    call_and_flag: u32,
+    /// The state before it.
+    before: u32,
+}
+
+impl Frame {
+    fn new(call: u32, before: u32, read_first: bool) -> Self {
+        Self { call_and_flag: call | if read_first { CALL } else { 0 }, before }
+    }
+
+    fn call(self) -> u32 {
+        self.call_and_flag & !CALL
+    }
+
+    fn read_first(self) -> bool {
+        self.call_and_flag & CALL != 0
     }
 }
 
@@ -314,10 +358,9 @@ pub struct Searcher<'a, M: Model> {
     state: u32,
     /// Completed operations not yet linearized.
     remaining: usize,
-    /// The linearized calls, with the state before each and whether it was a read linearized
-    /// in a reads-first pass (which is never replaced by another choice).
-    stack: Vec<(u32, u32, bool)>,
-    best: Vec<usize>,
+    /// The linearized calls.
+    stack: Vec<Frame>,
+    best: Vec<u32>,
     /// How much of `best` still equals the bottom of the stack: the stack's smallest length
     /// since `best` was saved.
     best_valid: usize,
@@ -327,6 +370,8 @@ pub struct Searcher<'a, M: Model> {
     /// What the tables held right after they were last emptied: the states the stack still
     /// refers to, which no reset can free.
     kept_bytes: usize,
+    /// The stats when the search concluded (its tables are freed then).
+    final_stats: Option<SearchStats>,
     outcome: Option<Search>,
 }
 
@@ -360,6 +405,7 @@ impl<'a, M: Model> Searcher<'a, M> {
             steps: 0,
             memory_limit_bytes,
             kept_bytes: 0,
+            final_stats: None,
             outcome: None,
         }
     }
@@ -377,12 +423,23 @@ impl<'a, M: Model> Searcher<'a, M> {
 
     /// Work done so far.
     pub fn stats(&self) -> SearchStats {
-        SearchStats {
+        self.final_stats.unwrap_or(SearchStats {
             steps: self.steps,
             memo_entries: self.memo.len() as u64,
             memo_resets: self.memo.resets,
             states: self.states.states.len() as u64,
-        }
+        })
+    }
+
+    /// On concluding: records the stats and frees the tables, so that the result is built
+    /// beside the stack and the list alone.
+    fn conclude(&mut self) {
+        self.final_stats = Some(self.stats());
+        self.memo = Memo::new(0);
+        self.states.states = Vec::new();
+        self.states.index = HashTable::new();
+        self.states.transitions = Vec::new();
+        self.states.last = Vec::new();
     }
 
     /// Searches until the search concludes, `steps_total` steps have been taken in all, or
@@ -421,8 +478,12 @@ impl<'a, M: Model> Searcher<'a, M> {
     /// Empties the memo and the interned states, except the states the stack refers to.
     fn forget(&mut self) {
         self.memo.clear();
-        let stack = self.stack.iter_mut().map(|(_, before, _)| before);
-        self.states.compact(stack.chain(std::iter::once(&mut self.state)));
+        let stack = self.stack.iter().map(|frame| frame.before);
+        let renumbered = self.states.compact(stack.chain(std::iter::once(self.state)));
+        for frame in &mut self.stack {
+            frame.before = renumbered[frame.before as usize];
+        }
+        self.state = renumbered[self.state as usize];
         self.kept_bytes = self.memo.bytes() + self.states.bytes();
     }
 
@@ -430,11 +491,13 @@ impl<'a, M: Model> Searcher<'a, M> {
     #[inline]
     fn step(&mut self) -> Option<Search> {
         if self.remaining == 0 {
+            self.conclude();
+            self.best = Vec::new();
             return Some(Search::Linearizable(self.linearized()));
         }
         let entry = self.entry;
-        if entry != self.list.tail && self.list.is_call[entry as usize] {
-            let op = self.list.op[entry as usize] as usize;
+        if entry != self.list.tail && self.list.is_call(entry) {
+            let op = self.list.op(entry);
             if self.read_only[op] != self.reads_first {
                 // A write in the reads-first pass waits for the second pass; a read in the
                 // second pass was refused by this very state in the first.
@@ -447,7 +510,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                 self.fill_window();
                 let hash = mix(self.bits_hash ^ u64::from(next_state));
                 if self.memo.insert(&self.key, next_state, hash) {
-                    self.stack.push((entry, self.state, self.reads_first));
+                    self.stack.push(Frame::new(entry, self.state, self.reads_first));
                     self.state = next_state;
                     self.list.lift(entry);
                     self.remaining -= usize::from(self.completed[op]);
@@ -474,11 +537,14 @@ impl<'a, M: Model> Searcher<'a, M> {
             if self.stack.len() > self.best.len() {
                 self.save_best();
             }
-            let Some((call, before, read_first)) = self.stack.pop() else {
-                return Some(Search::Illegal(std::mem::take(&mut self.best)));
+            let Some(frame) = self.stack.pop() else {
+                self.conclude();
+                let best = std::mem::take(&mut self.best);
+                return Some(Search::Illegal(best.into_iter().map(|op| op as usize).collect()));
             };
+            let (call, before, read_first) = (frame.call(), frame.before, frame.read_first());
             self.best_valid = self.best_valid.min(self.stack.len());
-            let op = self.list.op[call as usize] as usize;
+            let op = self.list.op(call);
             self.clear(op);
             self.state = before;
             self.list.unlift(call);
@@ -496,7 +562,7 @@ impl<'a, M: Model> Searcher<'a, M> {
         let keep = self.best_valid.min(self.best.len());
         self.best.truncate(keep);
         let list = &self.list;
-        self.best.extend(self.stack[keep..].iter().map(|&(call, _, _)| list.op[call as usize] as usize));
+        self.best.extend(self.stack[keep..].iter().map(|frame| list.op(frame.call()) as u32));
         self.best_valid = self.stack.len();
     }
 
@@ -535,7 +601,7 @@ impl<'a, M: Model> Searcher<'a, M> {
 
     /// The linearized operations, in order.
     fn linearized(&self) -> Vec<usize> {
-        self.stack.iter().map(|&(call, _, _)| self.list.op[call as usize] as usize).collect()
+        self.stack.iter().map(|frame| self.list.op(frame.call())).collect()
     }
 }
 
@@ -656,7 +722,7 @@ mod tests {
             );
             if let Search::Linearizable(order) = &forgot {
                 // The order is legal: each operation's state follows from the one before.
-                let mut state = Value::Nil;
+                let mut state = crate::model::Model::init(&Register);
                 for &op in order {
                     state = crate::model::Model::step(&Register, &state, &partition.ops[op].op).expect("legal order");
                 }

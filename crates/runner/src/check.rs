@@ -169,6 +169,8 @@ fn json_line(
         "steps": verdict.steps(),
         "states": verdict.partitions.iter().map(|p| p.stats.states).sum::<u64>(),
         "memo_entries": verdict.partitions.iter().map(|p| p.stats.memo_entries).sum::<u64>(),
+        // The whole process's peak so far: with several files, the largest check up to this one.
+        "peak_mib": crate::output::peak_memory_mib().map(|mib| mib.round()),
         "witness": witness,
     });
     if order {

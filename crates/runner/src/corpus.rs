@@ -70,14 +70,6 @@ struct Measured {
     ms: f64,
 }
 
-/// The process's peak resident memory, from /proc (Linux); `None` elsewhere.
-fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -159,7 +151,7 @@ pub fn run(args: &CorpusArgs) -> Result<ExitCode> {
             }
         }
     }
-    match peak_memory_mib() {
+    match crate::output::peak_memory_mib() {
         Some(mib) => writeln!(out, "peak memory (VmHWM, whole process): {mib:.1} MiB")?,
         None => writeln!(out, "peak memory: not available on this platform")?,
     }

@@ -61,6 +61,15 @@ pub fn stdout() -> PipeTolerant<StdoutLock<'static>> {
     PipeTolerant::new(io::stdout().lock())
 }
 
+/// The process's peak resident memory so far (VmHWM) in MiB, from /proc (Linux); `None`
+/// elsewhere.
+pub fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,13 +11,19 @@
 //! later still, so the history is linearizable by construction; the second history makes one
 //! read in a thousand return a value no one wrote.
 //!
+//! Then `lab check` itself, as a child process, on the concurrent history written as JSON Lines
+//! (the densest format the lab reads, 65 bytes an event), under three memo limits: its peak
+//! memory against the goal of under twice the input plus the memo limit (issue 20). The child
+//! reports its own peak (`--json`'s `peak_mib`, the whole process's VmHWM).
+//!
 //! Wall time is measured here, around the check; it never enters the checker.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use checker::{CheckOptions, Outcome};
 use history::{Event, EventType, Process, Value};
 
@@ -91,6 +97,65 @@ fn check(events: &[Event]) -> Result<(Outcome, f64, String)> {
     Ok((verdict.outcome, seconds, work))
 }
 
+/// Memo limits under which `lab check`'s peak memory is measured, in MiB: the smallest, a
+/// small one, and the default.
+const MEMO_LIMITS_MIB: [usize; 3] = [1, 16, 512];
+
+/// A file removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `lab check --json --memory-mib MEMORY_MIB FILE` run by `lab` (this binary): its verdict and
+/// its peak memory in MiB, as it reports them.
+pub fn checked_by_child(lab: &Path, file: &Path, memory_mib: usize) -> Result<(String, f64)> {
+    let output = std::process::Command::new(lab)
+        .args(["check", "--json", "--timeout", "120s", "--memory-mib", &memory_mib.to_string()])
+        .arg(file)
+        .output()
+        .with_context(|| format!("running {}", lab.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value = serde_json::from_str(stdout.trim()).with_context(|| {
+        format!("lab check printed no JSON object: {stdout}{}", String::from_utf8_lossy(&output.stderr))
+    })?;
+    let verdict = json["verdict"].as_str().unwrap_or("error").to_owned();
+    let peak = json["peak_mib"].as_f64().context("lab check reported no peak memory (not Linux?)")?;
+    Ok((verdict, peak))
+}
+
+/// The memory figures: `lab check` on the `clients`-client history as JSON Lines, one line
+/// per memo limit. True when every one meets its goal.
+fn memory_of_check(out: &mut impl Write, args: &BenchRegisterArgs) -> Result<bool> {
+    let events = generate(args.ops, args.clients, args.seed, 0);
+    let file = TempFile(std::env::temp_dir().join(format!("lab-register-bench-{}.jsonl", std::process::id())));
+    let writer = std::io::BufWriter::new(std::fs::File::create(&file.0).context("creating the history file")?);
+    history::jsonl::write(writer, &events).context("writing the history file")?;
+    drop(events);
+    let input_mib = std::fs::metadata(&file.0)?.len() as f64 / f64::from(1 << 20);
+    let lab = std::env::current_exe().context("finding the lab binary")?;
+    let mut met = true;
+    for limit in MEMO_LIMITS_MIB {
+        let (verdict, peak) = checked_by_child(&lab, &file.0, limit)?;
+        if verdict != "linearizable" {
+            bail!("lab check --memory-mib {limit} on a linearizable history said {verdict}");
+        }
+        let goal = 2.0 * input_mib + limit as f64;
+        met &= peak < goal;
+        writeln!(
+            out,
+            "lab check, {} clients as JSON Lines ({input_mib:.0} MiB), --memory-mib {limit}: peak {peak:.0} MiB \
+             (goal: under twice the input plus the limit, {goal:.0} MiB): {}",
+            args.clients,
+            if peak < goal { "met" } else { "NOT met" }
+        )?;
+    }
+    Ok(met)
+}
+
 /// Runs `lab bench register-checker`. Exit status 1 when a goal is not met; an error when a
 /// verdict is wrong.
 pub fn run(args: &BenchRegisterArgs) -> Result<ExitCode> {
@@ -113,7 +178,9 @@ pub fn run(args: &BenchRegisterArgs) -> Result<ExitCode> {
             }
         }
     }
-    crate::txn_bench::goals(&mut out, slowest)
+    let in_process = crate::txn_bench::goals(&mut out, slowest)?;
+    let memory_met = memory_of_check(&mut out, args)?;
+    Ok(if memory_met { in_process } else { ExitCode::from(1) })
 }
 
 #[cfg(test)]

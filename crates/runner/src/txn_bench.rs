@@ -102,14 +102,6 @@ pub fn generate(args: &BenchTxnArgs, stale_per_mille: usize) -> Vec<Event> {
     events
 }
 
-/// The process's peak resident memory in MiB, from /proc (Linux); `None` elsewhere.
-fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 fn check(events: &[Event]) -> Result<(TxnReport, f64)> {
     let never = || false;
     let options = TxnOptions { deadline: &never, memory_limit_bytes: 4 << 30, realtime: true };
@@ -159,7 +151,7 @@ pub fn run(args: &BenchTxnArgs) -> Result<ExitCode> {
 /// The checker benchmarks' goals (each check under 10 s, the process's peak memory under
 /// 1 GiB), printed with the figures: exit status 1 when one is not met.
 pub(crate) fn goals(out: &mut impl Write, slowest: f64) -> Result<ExitCode> {
-    let peak = peak_memory_mib();
+    let peak = crate::output::peak_memory_mib();
     let met = |ok: bool| if ok { "met" } else { "NOT met" };
     let time_met = slowest < SECONDS_MAX;
     let memory_met = peak.is_none_or(|mib| mib < MEMORY_MIB_MAX);

@@ -1,9 +1,9 @@
 //! A register with compare-and-set, the object of the etcd corpus.
 
-use history::{Event, Value};
+use history::Event;
 
 use super::register::{read_write, step_read_write, RegisterOp};
-use super::{shape_error, Completion, Model};
+use super::{shape_error, Completion, Model, SmallValue};
 
 /// A register with `read`, `write` and `cas` (`value` is `[expected new]`), initially `nil`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,29 +18,29 @@ pub enum CasOp {
     /// register holds `expected`. (A failed one certainly had no effect and is never searched.)
     Cas {
         /// The value compared against.
-        expected: Value,
+        expected: SmallValue,
         /// The value written when the compare holds.
-        new: Value,
+        new: SmallValue,
     },
 }
 
 impl Model for CasRegister {
-    type State = Value;
+    type State = SmallValue;
     type Op = CasOp;
 
     fn name(&self) -> &'static str {
         "cas-register"
     }
 
-    fn init(&self) -> Value {
-        Value::Nil
+    fn init(&self) -> SmallValue {
+        SmallValue::Nil
     }
 
-    fn show_state(&self, state: &Value) -> String {
+    fn show_state(&self, state: &SmallValue) -> String {
         state.to_string()
     }
 
-    fn step(&self, state: &Value, op: &CasOp) -> Option<Value> {
+    fn step(&self, state: &SmallValue, op: &CasOp) -> Option<SmallValue> {
         match op {
             CasOp::Plain(plain) => step_read_write(state, plain),
             CasOp::Cas { expected, new } => (expected == state).then(|| new.clone()),
@@ -58,7 +58,9 @@ impl Model for CasRegister {
                 .map(|op| op.map(CasOp::Plain));
         }
         match call.value.as_list() {
-            Some([expected, new]) => Ok(Some(CasOp::Cas { expected: expected.clone(), new: new.clone() })),
+            Some([expected, new]) => {
+                Ok(Some(CasOp::Cas { expected: SmallValue::new(expected.clone()), new: SmallValue::new(new.clone()) }))
+            }
             _ => Err(shape_error(self.name(), "cas", "[expected new]", &call.value)),
         }
     }
@@ -67,14 +69,14 @@ impl Model for CasRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use history::{EventType, Process};
+    use history::{EventType, Process, Value};
 
     #[test]
     fn cas_applies_only_on_match() {
         let m = CasRegister;
-        let op = CasOp::Cas { expected: Value::Int(1), new: Value::Int(2) };
-        assert_eq!(m.step(&Value::Int(1), &op), Some(Value::Int(2)));
-        assert_eq!(m.step(&Value::Int(3), &op), None);
+        let op = CasOp::Cas { expected: SmallValue::Int(1), new: SmallValue::Int(2) };
+        assert_eq!(m.step(&SmallValue::Int(1), &op), Some(SmallValue::Int(2)));
+        assert_eq!(m.step(&SmallValue::Int(3), &op), None);
     }
 
     #[test]

@@ -7,10 +7,12 @@
 mod cas_register;
 mod kv;
 mod register;
+mod small;
 
 pub use cas_register::CasRegister;
 pub use kv::Kv;
 pub use register::Register;
+pub use small::SmallValue;
 
 use std::fmt::Debug;
 use std::hash::Hash;

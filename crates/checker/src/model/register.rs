@@ -1,10 +1,10 @@
 //! A read/write register.
 
-use history::{Event, Value};
+use history::Event;
 
-use super::{unknown_function, Completion, Model};
+use super::{unknown_function, Completion, Model, SmallValue};
 
-/// A register holding one [`Value`], initially `nil`, with `read` and `write`.
+/// A register holding one value, initially `nil`, with `read` and `write`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Register;
 
@@ -12,25 +12,25 @@ pub struct Register;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOp {
     /// A read that returned this value.
-    Read(Value),
+    Read(SmallValue),
     /// A write of this value.
-    Write(Value),
+    Write(SmallValue),
 }
 
 /// Translates `read` and `write`, shared with [`super::CasRegister`].
 pub(crate) fn read_write(model: &str, call: &Event, completion: Completion<'_>) -> Result<Option<RegisterOp>, String> {
     match call.f.as_str() {
         "read" => Ok(match completion {
-            Completion::Ok(done) => Some(RegisterOp::Read(done.value.clone())),
+            Completion::Ok(done) => Some(RegisterOp::Read(SmallValue::new(done.value.clone()))),
             Completion::Unknown => None,
         }),
-        "write" => Ok(Some(RegisterOp::Write(call.value.clone()))),
+        "write" => Ok(Some(RegisterOp::Write(SmallValue::new(call.value.clone())))),
         other => Err(unknown_function(model, other, "read or write")),
     }
 }
 
 /// Steps a register state, shared with [`super::CasRegister`].
-pub(crate) fn step_read_write(state: &Value, op: &RegisterOp) -> Option<Value> {
+pub(crate) fn step_read_write(state: &SmallValue, op: &RegisterOp) -> Option<SmallValue> {
     match op {
         RegisterOp::Read(seen) => (seen == state).then(|| state.clone()),
         RegisterOp::Write(value) => Some(value.clone()),
@@ -38,22 +38,22 @@ pub(crate) fn step_read_write(state: &Value, op: &RegisterOp) -> Option<Value> {
 }
 
 impl Model for Register {
-    type State = Value;
+    type State = SmallValue;
     type Op = RegisterOp;
 
     fn name(&self) -> &'static str {
         "register"
     }
 
-    fn init(&self) -> Value {
-        Value::Nil
+    fn init(&self) -> SmallValue {
+        SmallValue::Nil
     }
 
-    fn show_state(&self, state: &Value) -> String {
+    fn show_state(&self, state: &SmallValue) -> String {
         state.to_string()
     }
 
-    fn step(&self, state: &Value, op: &RegisterOp) -> Option<Value> {
+    fn step(&self, state: &SmallValue, op: &RegisterOp) -> Option<SmallValue> {
         step_read_write(state, op)
     }
 
@@ -73,9 +73,9 @@ mod tests {
     #[test]
     fn reads_see_the_last_write() {
         let m = Register;
-        let s = m.step(&m.init(), &RegisterOp::Write(Value::Int(3))).expect("write always applies");
-        assert_eq!(m.step(&s, &RegisterOp::Read(Value::Int(3))), Some(Value::Int(3)));
-        assert_eq!(m.step(&s, &RegisterOp::Read(Value::Int(4))), None);
-        assert_eq!(m.step(&m.init(), &RegisterOp::Read(Value::Nil)), Some(Value::Nil));
+        let s = m.step(&m.init(), &RegisterOp::Write(SmallValue::Int(3))).expect("write always applies");
+        assert_eq!(m.step(&s, &RegisterOp::Read(SmallValue::Int(3))), Some(SmallValue::Int(3)));
+        assert_eq!(m.step(&s, &RegisterOp::Read(SmallValue::Int(4))), None);
+        assert_eq!(m.step(&m.init(), &RegisterOp::Read(SmallValue::Nil)), Some(SmallValue::Nil));
     }
 }
