@@ -280,8 +280,11 @@ fn partition_verdict<M: Model>(
                 // Each operation's origin moves into its summary: the order costs no copy of
                 // the values.
                 let mut ops = ops;
-                let order =
-                    if orders { order.into_iter().map(|i| take_summary(&mut ops[i])).collect() } else { Vec::new() };
+                let order = if orders {
+                    order.into_iter().map(|i| take_summary(model, &mut ops[i])).collect()
+                } else {
+                    Vec::new()
+                };
                 (PartitionResult::Linearizable(order), stats)
             } else {
                 // Only a fingerprint collision can get here; say "unknown" rather than guess.
@@ -308,39 +311,40 @@ fn witness<M: Model>(model: &M, ops: &[Operation<M::Op>], prefix: &[usize]) -> W
     let deadline = ops[blocked].return_at().unwrap_or(u64::MAX);
     let concurrent = (0..ops.len())
         .filter(|&i| !placed[i] && i != blocked && ops[i].call_at < deadline)
-        .map(|i| summarize(&ops[i]))
+        .map(|i| summarize(model, &ops[i]))
         .collect();
     Witness {
-        prefix: prefix.iter().map(|&i| summarize(&ops[i])).collect(),
+        prefix: prefix.iter().map(|&i| summarize(model, &ops[i])).collect(),
         state_after_prefix: model.describe_prefix(&replay),
-        blocked: summarize(&ops[blocked]),
+        blocked: summarize(model, &ops[blocked]),
         concurrent,
     }
 }
 
 /// The summary of `op`, its values copied.
-fn summarize<O>(op: &Operation<O>) -> OpSummary {
-    summary(op, op.origin.clone())
+fn summarize<M: Model>(model: &M, op: &Operation<M::Op>) -> OpSummary {
+    summary(model, op, op.origin.clone())
 }
 
 /// [`summarize`], moving the operation's values out.
-fn take_summary<O>(op: &mut Operation<O>) -> OpSummary {
+fn take_summary<M: Model>(model: &M, op: &mut Operation<M::Op>) -> OpSummary {
     let origin = prepare::Origin {
         process: op.origin.process,
         f: op.origin.f.clone(),
         input: std::mem::take(&mut op.origin.input),
         output: std::mem::take(&mut op.origin.output),
     };
-    summary(op, origin)
+    summary(model, op, origin)
 }
 
-/// The summary of `op` with the values of `origin`.
-fn summary<O>(op: &Operation<O>, mut origin: prepare::Origin) -> OpSummary {
+/// The summary of `op` with the values of `origin` (those it does not keep are the ones the
+/// model implies).
+fn summary<M: Model>(model: &M, op: &Operation<M::Op>, origin: prepare::Origin) -> OpSummary {
     OpSummary {
         process: origin.process,
         f: origin.f,
-        input: origin.input.take().unwrap_or_default(),
-        output: origin.output.take(),
+        input: origin.input.resolve(|| model.implied_values(&op.op).0).unwrap_or_default(),
+        output: origin.output.resolve(|| model.implied_values(&op.op).1),
         call_event: op.call_event as usize,
         return_event: op.return_event().map(|e| e as usize),
     }
@@ -349,4 +353,68 @@ fn summary<O>(op: &Operation<O>, mut origin: prepare::Origin) -> OpSummary {
 /// The key of a partition as reports print it (`-` for a history without keys).
 pub fn key_label(key: &Option<Value>) -> String {
     key.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use history::{EventType, Process};
+
+    /// Every summary in `verdict`'s orders carries its events' own values.
+    fn summaries_match(verdict: &Verdict, events: &[Event]) -> usize {
+        let mut checked = 0;
+        for partition in &verdict.partitions {
+            let PartitionResult::Linearizable(order) = &partition.result else { panic!("{:?}", partition.result) };
+            for summary in order {
+                assert_eq!(summary.input, events[summary.call_event].value, "{summary:?}");
+                let output = summary.return_event.map(|e| events[e].value.clone());
+                assert_eq!(summary.output, output, "{summary:?}");
+                checked += 1;
+            }
+        }
+        checked
+    }
+
+    /// Reports show the events' values whether the preparer kept them or left them implied by
+    /// the operation (`Model::implied_values`): writes completed with their value or with
+    /// another, reads invoked with nil or with a value, strings, nil and lists.
+    #[test]
+    fn summaries_carry_the_events_values_implied_or_kept() {
+        let event = |p: u64, kind: EventType, f: &str, value: Value| Event::new(Process::Client(p), kind, f, value);
+        let s = |text: &str| Value::Str(text.to_owned());
+        use EventType::{Invoke, Ok};
+        let register = vec![
+            event(0, Invoke, "write", Value::Int(1)),
+            event(0, Ok, "write", Value::Int(1)),
+            event(0, Invoke, "write", s("two")),
+            event(0, Ok, "write", Value::Nil),
+            event(1, Invoke, "read", Value::Nil),
+            event(1, Ok, "read", s("two")),
+            event(1, Invoke, "read", Value::Int(9)),
+            event(1, Ok, "read", s("two")),
+        ];
+        let mut cas = register.clone();
+        let pair = Value::List(vec![s("two"), Value::Int(3)]);
+        cas.extend([event(2, Invoke, "cas", pair.clone()), event(2, Ok, "cas", pair)]);
+        cas.extend([
+            event(2, Invoke, "cas", Value::List(vec![Value::Int(3), Value::Int(4)])),
+            event(2, Ok, "cas", Value::Nil),
+        ]);
+        let kv = vec![
+            event(0, Invoke, "put", s("a")),
+            event(0, Ok, "put", s("a")),
+            event(0, Invoke, "append", s("b")),
+            event(0, Ok, "append", Value::Nil),
+            event(1, Invoke, "get", Value::Nil),
+            event(1, Ok, "get", s("ab")),
+            event(1, Invoke, "put", Value::Nil),
+            event(1, Ok, "put", Value::Nil),
+            event(1, Invoke, "get", s("x")),
+            event(1, Ok, "get", Value::Nil),
+        ];
+        for (model, events, operations) in [("register", &register, 4), ("cas-register", &cas, 6), ("kv", &kv, 5)] {
+            let verdict = check_named(model, events, &CheckOptions::default()).expect("well-formed");
+            assert_eq!(summaries_match(&verdict, events), operations, "{model}");
+        }
+    }
 }

@@ -19,27 +19,38 @@ use history::{Event, EventType, Process, Value};
 use crate::model::{Completion, Model, SmallValue};
 use crate::CheckError;
 
-/// A value kept for reports, or none (an operation whose outcome is unknown has no result),
-/// in 16 bytes ([`SmallValue`]). A long history keeps two per operation.
+/// An event's value as kept for reports, in 16 bytes ([`SmallValue`]): none (an operation
+/// whose outcome is unknown has no result), the value, or "implied": the one the model says
+/// the operation implies ([`Model::implied_values`]), asked again when a report needs it. A
+/// long history keeps two per operation.
 #[derive(Debug, Clone, Default)]
-pub struct Kept(Option<SmallValue>);
+pub enum Kept {
+    /// No value.
+    #[default]
+    Absent,
+    /// The value the model implies.
+    Implied,
+    /// The value.
+    Value(SmallValue),
+}
 
 impl Kept {
-    /// No value.
-    pub const ABSENT: Kept = Kept(None);
-
-    fn new(value: Value) -> Self {
-        Self(Some(SmallValue::new(value)))
+    /// `value`, or [`Kept::Implied`] when it is `implied`.
+    fn unless_implied(value: &Value, implied: Option<&Value>) -> Self {
+        if implied == Some(value) {
+            Kept::Implied
+        } else {
+            Kept::Value(SmallValue::new(value.clone()))
+        }
     }
 
-    /// The value, `None` when absent.
-    pub fn take(&mut self) -> Option<Value> {
-        self.0.take().map(SmallValue::into_value)
-    }
-
-    /// A copy of the value, `None` when absent.
-    pub fn get(&self) -> Option<Value> {
-        self.0.as_ref().map(SmallValue::to_value)
+    /// The value, `None` when absent; `implied` gives it for [`Kept::Implied`].
+    pub fn resolve(self, implied: impl FnOnce() -> Option<Value>) -> Option<Value> {
+        match self {
+            Kept::Absent => None,
+            Kept::Implied => implied(),
+            Kept::Value(value) => Some(value.into_value()),
+        }
     }
 }
 
@@ -240,6 +251,7 @@ impl<'m, M: Model> Preparer<'m, M> {
             }
         };
         let key = self.model.partition(&call.event);
+        let implied = self.model.implied_values(&op);
         let operation = Operation {
             op,
             call_event: call.index as u32,
@@ -252,8 +264,8 @@ impl<'m, M: Model> Preparer<'m, M> {
                     Process::Named(_) => u64::MAX,
                 },
                 f,
-                input: Kept::new(call.event.value),
-                output: returned.map_or(Kept::ABSENT, |(_, d)| Kept::new(d.value.clone())),
+                input: Kept::unless_implied(&call.event.value, implied.0.as_ref()),
+                output: returned.map_or(Kept::Absent, |(_, d)| Kept::unless_implied(&d.value, implied.1.as_ref())),
             },
         };
         self.partitions.entry(key).or_default().push(operation);

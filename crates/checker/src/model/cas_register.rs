@@ -1,8 +1,8 @@
 //! A register with compare-and-set, the object of the etcd corpus.
 
-use history::Event;
+use history::{Event, Value};
 
-use super::register::{read_write, step_read_write, RegisterOp};
+use super::register::{implied_read_write, read_write, step_read_write, RegisterOp};
 use super::{shape_error, Completion, Model, SmallValue};
 
 /// A register with `read`, `write` and `cas` (`value` is `[expected new]`), initially `nil`.
@@ -51,6 +51,16 @@ impl Model for CasRegister {
         matches!(op, CasOp::Plain(RegisterOp::Read(_)))
     }
 
+    fn implied_values(&self, op: &CasOp) -> (Option<Value>, Option<Value>) {
+        match op {
+            CasOp::Plain(plain) => implied_read_write(plain),
+            CasOp::Cas { expected, new } => {
+                let pair = Value::List(vec![expected.to_value(), new.to_value()]);
+                (Some(pair.clone()), Some(pair))
+            }
+        }
+    }
+
     fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<CasOp>, String> {
         if call.f != "cas" {
             return read_write(self.name(), call, completion)
@@ -69,7 +79,7 @@ impl Model for CasRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use history::{EventType, Process, Value};
+    use history::{EventType, Process};
 
     #[test]
     fn cas_applies_only_on_match() {

@@ -109,6 +109,18 @@ impl Model for Kv {
         matches!(op, KvOp::Get(_))
     }
 
+    /// A get is invoked with nil and completes with the string it read; a put or an append is
+    /// invoked with its string and completes with it. (An empty string stands for nil too:
+    /// only the string is implied.)
+    fn implied_values(&self, op: &KvOp) -> (Option<Value>, Option<Value>) {
+        match op {
+            KvOp::Get(seen) => (Some(Value::Nil), Some(Value::Str(seen.text.clone()))),
+            KvOp::Put(text) | KvOp::Append(text) => {
+                (Some(Value::Str(text.text.clone())), Some(Value::Str(text.text.clone())))
+            }
+        }
+    }
+
     fn step(&self, state: &Fingerprint, op: &KvOp) -> Option<Fingerprint> {
         match op {
             KvOp::Get(seen) => (seen.fingerprint == *state).then_some(*state),

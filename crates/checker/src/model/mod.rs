@@ -72,6 +72,15 @@ pub trait Model: Sync {
         format!("{state:?}")
     }
 
+    /// The invocation's and the completion's values that `op` implies, where it implies them
+    /// (a write of `v` was invoked with `v`). An event whose value is the implied one is not
+    /// kept for reports: the report asks again. Without this a long history held each value
+    /// three times (the operation, and the invocation and completion for reports).
+    fn implied_values(&self, op: &Self::Op) -> (Option<Value>, Option<Value>) {
+        let _ = op;
+        (None, None)
+    }
+
     /// The state after running `prefix` (a legal order) from the initial state, as reports
     /// print it. Models whose states are fingerprints override this with an exact replay.
     fn describe_prefix(&self, prefix: &[&Self::Op]) -> String {

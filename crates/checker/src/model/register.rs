@@ -1,6 +1,6 @@
 //! A read/write register.
 
-use history::Event;
+use history::{Event, Value};
 
 use super::{unknown_function, Completion, Model, SmallValue};
 
@@ -26,6 +26,16 @@ pub(crate) fn read_write(model: &str, call: &Event, completion: Completion<'_>) 
         }),
         "write" => Ok(Some(RegisterOp::Write(SmallValue::new(call.value.clone())))),
         other => Err(unknown_function(model, other, "read or write")),
+    }
+}
+
+/// What a read or write implies of its events, shared with [`super::CasRegister`]: a read is
+/// invoked with nil and completes with what it read; a write is invoked with its value and
+/// (as Jepsen writes it) completes with it too.
+pub(crate) fn implied_read_write(op: &RegisterOp) -> (Option<Value>, Option<Value>) {
+    match op {
+        RegisterOp::Read(seen) => (Some(Value::Nil), Some(seen.to_value())),
+        RegisterOp::Write(value) => (Some(value.to_value()), Some(value.to_value())),
     }
 }
 
@@ -59,6 +69,10 @@ impl Model for Register {
 
     fn read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
+    }
+
+    fn implied_values(&self, op: &RegisterOp) -> (Option<Value>, Option<Value>) {
+        implied_read_write(op)
     }
 
     fn operation(&self, call: &Event, completion: Completion<'_>) -> Result<Option<RegisterOp>, String> {
