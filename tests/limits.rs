@@ -51,23 +51,29 @@ fn the_most_clients_per_host_accepted_complete_a_run() {
 }
 
 /// Peak memory of `lab check` stays under twice the input plus the memo limit (issue 20), on
-/// the densest input the lab reads: 1,000,000 register operations by 10 clients as JSON Lines
-/// without times (48 bytes an event), under the smallest memo limit, where what the search
-/// holds besides its memo is most of the peak. (`make bench-checker` prints the figure at three
-/// limits.)
+/// the densest inputs the lab reads: 1,000,000 operations by 10 clients as JSON Lines without
+/// times, on a register (48 bytes an event) and on a kv store of short strings, under the
+/// smallest memo limit, where what the search holds besides its memo is most of the peak.
+/// (`make bench-checker` prints these figures, and the register's at two more limits.)
 #[test]
 fn checking_a_long_dense_history_takes_under_twice_its_size_plus_the_memo_limit() {
-    let events = runner::register_bench::generate(1_000_000, 10, 1, 0);
-    let path = crate::support::scratch("long-dense-history.jsonl");
-    let file = std::io::BufWriter::new(std::fs::File::create(&path).expect("scratch file"));
-    history::jsonl::write(file, &events).expect("written");
-    drop(events);
-    let input_mib = std::fs::metadata(&path).expect("written").len() as f64 / f64::from(1 << 20);
-    let lab = std::path::Path::new(env!("CARGO_BIN_EXE_lab"));
-    let (verdict, peak_mib) = runner::register_bench::checked_by_child(lab, &path, 1).expect("lab check runs");
-    assert_eq!(verdict, "linearizable");
-    assert!(input_mib > 90.0, "a long history: {input_mib:.0} MiB");
-    let goal = 2.0 * input_mib + 1.0;
-    assert!(peak_mib < goal, "peak {peak_mib:.0} MiB for {input_mib:.0} MiB of input (goal: under {goal:.0} MiB)");
-    let _ = std::fs::remove_file(&path);
+    for kv in [false, true] {
+        let events = runner::register_bench::generate(1_000_000, 10, 1, 0);
+        let events = if kv { runner::register_bench::as_kv(events) } else { events };
+        let path = crate::support::scratch("long-dense-history.jsonl");
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).expect("scratch file"));
+        history::jsonl::write(file, &events).expect("written");
+        drop(events);
+        let input_mib = std::fs::metadata(&path).expect("written").len() as f64 / f64::from(1 << 20);
+        let lab = std::path::Path::new(env!("CARGO_BIN_EXE_lab"));
+        let (verdict, peak_mib) = runner::register_bench::checked_by_child(lab, &path, 1).expect("lab check runs");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(verdict, "linearizable", "kv: {kv}");
+        assert!(input_mib > 90.0, "a long history: {input_mib:.0} MiB");
+        let goal = 2.0 * input_mib + 1.0;
+        assert!(
+            peak_mib < goal,
+            "kv: {kv}: peak {peak_mib:.0} MiB for {input_mib:.0} MiB of input (goal: under {goal:.0} MiB)"
+        );
+    }
 }

@@ -330,7 +330,6 @@ fn summarize<M: Model>(model: &M, op: &Operation<M::Op>) -> OpSummary {
 fn take_summary<M: Model>(model: &M, op: &mut Operation<M::Op>) -> OpSummary {
     let origin = prepare::Origin {
         process: op.origin.process,
-        f: op.origin.f.clone(),
         input: std::mem::take(&mut op.origin.input),
         output: std::mem::take(&mut op.origin.output),
     };
@@ -342,7 +341,7 @@ fn take_summary<M: Model>(model: &M, op: &mut Operation<M::Op>) -> OpSummary {
 fn summary<M: Model>(model: &M, op: &Operation<M::Op>, origin: prepare::Origin) -> OpSummary {
     OpSummary {
         process: origin.process,
-        f: origin.f,
+        f: model.function(&op.op),
         input: origin.input.resolve(|| model.implied_values(&op.op).0).unwrap_or_default(),
         output: origin.output.resolve(|| model.implied_values(&op.op).1),
         call_event: op.call_event as usize,

@@ -12,7 +12,6 @@
 //! Otherwise the order of events in the history is the real-time order.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use history::{Event, EventType, Process, Value};
 
@@ -54,14 +53,13 @@ impl Kept {
     }
 }
 
-/// Where an operation came from, as reports describe it: the invocation's process, function
-/// and argument, and the completion's result.
+/// Where an operation came from, as reports describe it: the invocation's process and
+/// argument, and the completion's result. (The function is the operation's own:
+/// [`Model::function`].)
 #[derive(Debug, Clone)]
 pub struct Origin {
     /// The client process (`u64::MAX` for a named one).
     pub process: u64,
-    /// The function, shared by every operation of that name.
-    pub f: Arc<str>,
     /// The invocation's value (never absent).
     pub input: Kept,
     /// The `ok` completion's value; absent when the outcome is unknown.
@@ -135,22 +133,12 @@ pub struct Preparer<'m, M: Model> {
     timed: bool,
     pending: BTreeMap<u64, Pending>,
     partitions: BTreeMap<Option<Value>, Vec<Operation<M::Op>>>,
-    /// One shared name per function.
-    names: BTreeMap<String, Arc<str>>,
 }
 
 impl<'m, M: Model> Preparer<'m, M> {
     /// A preparer for histories checked against `model`.
     pub fn new(model: &'m M) -> Self {
-        Self {
-            model,
-            events: 0,
-            invocations: 0,
-            timed: true,
-            pending: BTreeMap::new(),
-            partitions: BTreeMap::new(),
-            names: BTreeMap::new(),
-        }
+        Self { model, events: 0, invocations: 0, timed: true, pending: BTreeMap::new(), partitions: BTreeMap::new() }
     }
 
     /// Events pushed so far.
@@ -242,14 +230,6 @@ impl<'m, M: Model> Preparer<'m, M> {
             Some(t) => t.min((OPEN_AT >> 1) - 1) * 2 + u64::from(event.kind != EventType::Invoke),
             None => index as u64,
         };
-        let f = match self.names.get(call.event.f.as_str()) {
-            Some(name) => Arc::clone(name),
-            None => {
-                let name: Arc<str> = Arc::from(call.event.f.as_str());
-                self.names.insert(call.event.f.clone(), Arc::clone(&name));
-                name
-            }
-        };
         let key = self.model.partition(&call.event);
         let implied = self.model.implied_values(&op);
         let operation = Operation {
@@ -263,7 +243,6 @@ impl<'m, M: Model> Preparer<'m, M> {
                     Process::Client(p) => p,
                     Process::Named(_) => u64::MAX,
                 },
-                f,
                 input: Kept::unless_implied(&call.event.value, implied.0.as_ref()),
                 output: returned.map_or(Kept::Absent, |(_, d)| Kept::unless_implied(&d.value, implied.1.as_ref())),
             },

@@ -39,7 +39,7 @@ pub struct OpSummary {
     /// The client process.
     pub process: u64,
     /// The operation's function.
-    pub f: std::sync::Arc<str>,
+    pub f: &'static str,
     /// The invocation's value (argument).
     pub input: Value,
     /// The completion's value (result); `None` when the outcome is unknown.

@@ -108,7 +108,7 @@ pub fn witness_json(key: &str, w: &Witness, history: &History) -> serde_json::Va
     let op = |op: &OpSummary| {
         serde_json::json!({
             "process": op.process,
-            "f": &*op.f,
+            "f": op.f,
             "input": op.input,
             "output": op.output,
             "invoke_line": history.lines.get(op.call_event),

@@ -80,6 +80,22 @@ pub fn generate(ops: usize, clients: usize, seed: u64, bad_per_mille: usize) -> 
     events
 }
 
+/// `events` as a `kv` history on one key: reads become gets and writes puts, integers their
+/// decimal strings (a kv store of short strings, the kind a kv history holds most).
+pub fn as_kv(events: Vec<Event>) -> Vec<Event> {
+    events
+        .into_iter()
+        .map(|mut event| {
+            event.f = if event.f == "read" { "get" } else { "put" }.to_owned();
+            event.key = Some(Value::Str("k".to_owned()));
+            if let Value::Int(n) = event.value {
+                event.value = Value::Str(n.to_string());
+            }
+            event
+        })
+        .collect()
+}
+
 /// The outcome, the seconds it took and the search's work (steps, memo entries and resets).
 fn check(events: &[Event]) -> Result<(Outcome, f64, String)> {
     let never = || false;
@@ -128,17 +144,35 @@ pub fn checked_by_child(lab: &Path, file: &Path, memory_mib: usize) -> Result<(S
 }
 
 /// The memory figures: `lab check` on the `clients`-client history as JSON Lines, one line
-/// per memo limit. True when every one meets its goal.
+/// per memo limit, then on the same history as a kv store of short strings. True when every
+/// one meets its goal.
 fn memory_of_check(out: &mut impl Write, args: &BenchRegisterArgs) -> Result<bool> {
-    let events = generate(args.ops, args.clients, args.seed, 0);
+    let mut met = true;
+    for kv in [false, true] {
+        let events = generate(args.ops, args.clients, args.seed, 0);
+        let events = if kv { as_kv(events) } else { events };
+        let label = if kv { "kv of short strings" } else { "register" };
+        let limits: &[usize] = if kv { &MEMO_LIMITS_MIB[..1] } else { &MEMO_LIMITS_MIB };
+        met &= memory_of_one(out, &events, label, limits, args.clients)?;
+    }
+    Ok(met)
+}
+
+/// [`memory_of_check`] on one history.
+fn memory_of_one(
+    out: &mut impl Write,
+    events: &[Event],
+    label: &str,
+    limits: &[usize],
+    clients: usize,
+) -> Result<bool> {
     let file = TempFile(std::env::temp_dir().join(format!("lab-register-bench-{}.jsonl", std::process::id())));
     let writer = std::io::BufWriter::new(std::fs::File::create(&file.0).context("creating the history file")?);
-    history::jsonl::write(writer, &events).context("writing the history file")?;
-    drop(events);
+    history::jsonl::write(writer, events).context("writing the history file")?;
     let input_mib = std::fs::metadata(&file.0)?.len() as f64 / f64::from(1 << 20);
     let lab = std::env::current_exe().context("finding the lab binary")?;
     let mut met = true;
-    for limit in MEMO_LIMITS_MIB {
+    for &limit in limits {
         let (verdict, peak) = checked_by_child(&lab, &file.0, limit)?;
         if verdict != "linearizable" {
             bail!("lab check --memory-mib {limit} on a linearizable history said {verdict}");
@@ -147,9 +181,8 @@ fn memory_of_check(out: &mut impl Write, args: &BenchRegisterArgs) -> Result<boo
         met &= peak < goal;
         writeln!(
             out,
-            "lab check, {} clients as JSON Lines ({input_mib:.0} MiB), --memory-mib {limit}: peak {peak:.0} MiB \
-             (goal: under twice the input plus the limit, {goal:.0} MiB): {}",
-            args.clients,
+            "lab check, {label}, {clients} clients as JSON Lines ({input_mib:.0} MiB), --memory-mib {limit}: \
+             peak {peak:.0} MiB (goal: under twice the input plus the limit, {goal:.0} MiB): {}",
             if peak < goal { "met" } else { "NOT met" }
         )?;
     }

@@ -51,6 +51,13 @@ impl Model for CasRegister {
         matches!(op, CasOp::Plain(RegisterOp::Read(_)))
     }
 
+    fn function(&self, op: &CasOp) -> &'static str {
+        match op {
+            CasOp::Plain(plain) => plain.function(),
+            CasOp::Cas { .. } => "cas",
+        }
+    }
+
     fn implied_values(&self, op: &CasOp) -> (Option<Value>, Option<Value>) {
         match op {
             CasOp::Plain(plain) => implied_read_write(plain),

@@ -11,7 +11,7 @@
 
 use history::{Event, Value};
 
-use super::{shape_error, unknown_function, Completion, Model};
+use super::{shape_error, unknown_function, Completion, Model, SmallText};
 
 /// Porcupine's key-value model: each key holds a string, initially `""`; `get` returns it (a
 /// `nil` result counts as `""`), `put` replaces it, `append` extends it. Keys are independent,
@@ -53,14 +53,20 @@ pub struct Fingerprint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
     /// The string itself, for reports and exact replays.
-    pub text: String,
-    fingerprint: Fingerprint,
+    pub text: SmallText,
+    /// The fingerprint's hashes (its length is the text's: [`Text::fingerprint`]).
+    hashes: [u64; 2],
     /// BASE^len for each base: appending shifts the prefix by this factor.
     shift: [u64; 2],
 }
 
 impl Text {
-    fn new(text: String) -> Self {
+    /// The fingerprint of the text.
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint { len: self.text.len() as u64, hashes: self.hashes }
+    }
+
+    fn new(text: &str) -> Self {
         let mut hashes = [0u64; 2];
         let mut shift = [1u64; 2];
         for byte in text.bytes() {
@@ -69,8 +75,7 @@ impl Text {
                 shift[i] = mul_mod(shift[i], BASES[i]);
             }
         }
-        let fingerprint = Fingerprint { len: text.len() as u64, hashes };
-        Self { text, fingerprint, shift }
+        Self { text: SmallText::new(text), hashes, shift }
     }
 }
 
@@ -87,8 +92,8 @@ pub enum KvOp {
 
 fn text_of(f: &str, value: &Value) -> Result<Text, String> {
     match value {
-        Value::Str(s) => Ok(Text::new(s.clone())),
-        Value::Nil => Ok(Text::new(String::new())),
+        Value::Str(s) => Ok(Text::new(s)),
+        Value::Nil => Ok(Text::new("")),
         other => Err(shape_error("kv", f, "a string", other)),
     }
 }
@@ -109,26 +114,34 @@ impl Model for Kv {
         matches!(op, KvOp::Get(_))
     }
 
+    fn function(&self, op: &KvOp) -> &'static str {
+        match op {
+            KvOp::Get(_) => "get",
+            KvOp::Put(_) => "put",
+            KvOp::Append(_) => "append",
+        }
+    }
+
     /// A get is invoked with nil and completes with the string it read; a put or an append is
     /// invoked with its string and completes with it. (An empty string stands for nil too:
     /// only the string is implied.)
     fn implied_values(&self, op: &KvOp) -> (Option<Value>, Option<Value>) {
         match op {
-            KvOp::Get(seen) => (Some(Value::Nil), Some(Value::Str(seen.text.clone()))),
+            KvOp::Get(seen) => (Some(Value::Nil), Some(Value::Str(seen.text.as_str().to_owned()))),
             KvOp::Put(text) | KvOp::Append(text) => {
-                (Some(Value::Str(text.text.clone())), Some(Value::Str(text.text.clone())))
+                let text = text.text.as_str();
+                (Some(Value::Str(text.to_owned())), Some(Value::Str(text.to_owned())))
             }
         }
     }
 
     fn step(&self, state: &Fingerprint, op: &KvOp) -> Option<Fingerprint> {
         match op {
-            KvOp::Get(seen) => (seen.fingerprint == *state).then_some(*state),
-            KvOp::Put(value) => Some(value.fingerprint),
+            KvOp::Get(seen) => (seen.fingerprint() == *state).then_some(*state),
+            KvOp::Put(value) => Some(value.fingerprint()),
             KvOp::Append(suffix) => Some(Fingerprint {
-                len: state.len + suffix.fingerprint.len,
-                hashes: [0, 1]
-                    .map(|i| add_mod(mul_mod(state.hashes[i], suffix.shift[i]), suffix.fingerprint.hashes[i])),
+                len: state.len + suffix.text.len() as u64,
+                hashes: [0, 1].map(|i| add_mod(mul_mod(state.hashes[i], suffix.shift[i]), suffix.hashes[i])),
             }),
         }
     }
@@ -159,10 +172,13 @@ fn replay(ops: &[&KvOp]) -> Option<String> {
     let mut value = String::new();
     for op in ops {
         match op {
-            KvOp::Get(seen) if seen.text != value => return None,
+            KvOp::Get(seen) if seen.text.as_str() != value => return None,
             KvOp::Get(_) => {}
-            KvOp::Put(text) => value.clone_from(&text.text),
-            KvOp::Append(text) => value.push_str(&text.text),
+            KvOp::Put(text) => {
+                value.clear();
+                value.push_str(text.text.as_str());
+            }
+            KvOp::Append(text) => value.push_str(text.text.as_str()),
         }
     }
     Some(value)
@@ -173,7 +189,7 @@ mod tests {
     use super::*;
 
     fn text(s: &str) -> Text {
-        Text::new(s.to_owned())
+        Text::new(s)
     }
 
     #[test]
@@ -181,14 +197,14 @@ mod tests {
         let m = Kv;
         let s = m.step(&m.init(), &KvOp::Append(text("x 0 0 y"))).expect("append applies");
         let s = m.step(&s, &KvOp::Append(text("x 1 0 y"))).expect("append applies");
-        assert_eq!(s, text("x 0 0 yx 1 0 y").fingerprint);
+        assert_eq!(s, text("x 0 0 yx 1 0 y").fingerprint());
         assert!(m.step(&s, &KvOp::Get(text("x 0 0 y"))).is_none());
         assert!(m.step(&s, &KvOp::Get(text("x 0 0 yx 1 0 y"))).is_some());
         // Same characters, different split: the same state.
         let t = m.step(&m.init(), &KvOp::Append(text("x 0 0 yx 1"))).expect("append applies");
         let t = m.step(&t, &KvOp::Append(text(" 0 y"))).expect("append applies");
         assert_eq!(s, t);
-        assert_eq!(m.step(&s, &KvOp::Put(text("z"))), Some(text("z").fingerprint));
+        assert_eq!(m.step(&s, &KvOp::Put(text("z"))), Some(text("z").fingerprint()));
     }
 
     #[test]

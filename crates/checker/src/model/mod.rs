@@ -12,7 +12,7 @@ mod small;
 pub use cas_register::CasRegister;
 pub use kv::Kv;
 pub use register::Register;
-pub use small::SmallValue;
+pub use small::{SmallText, SmallValue};
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -71,6 +71,11 @@ pub trait Model: Sync {
     fn show_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
     }
+
+    /// The function of the invocation `op` was made from. [`Model::operation`] makes each
+    /// kind of operation from one function name, so the operation implies it and the checker
+    /// keeps no name per operation.
+    fn function(&self, op: &Self::Op) -> &'static str;
 
     /// The invocation's and the completion's values that `op` implies, where it implies them
     /// (a write of `v` was invoked with `v`). An event whose value is the implied one is not

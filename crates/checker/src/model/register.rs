@@ -17,6 +17,16 @@ pub enum RegisterOp {
     Write(SmallValue),
 }
 
+impl RegisterOp {
+    /// `read` or `write`.
+    pub(crate) fn function(&self) -> &'static str {
+        match self {
+            RegisterOp::Read(_) => "read",
+            RegisterOp::Write(_) => "write",
+        }
+    }
+}
+
 /// Translates `read` and `write`, shared with [`super::CasRegister`].
 pub(crate) fn read_write(model: &str, call: &Event, completion: Completion<'_>) -> Result<Option<RegisterOp>, String> {
     match call.f.as_str() {
@@ -69,6 +79,10 @@ impl Model for Register {
 
     fn read_only(&self, op: &RegisterOp) -> bool {
         matches!(op, RegisterOp::Read(_))
+    }
+
+    fn function(&self, op: &RegisterOp) -> &'static str {
+        op.function()
     }
 
     fn implied_values(&self, op: &RegisterOp) -> (Option<Value>, Option<Value>) {
