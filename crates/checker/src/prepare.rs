@@ -290,3 +290,18 @@ pub fn prepare<M: Model>(model: &M, events: &[Event]) -> Result<Vec<Partition<M:
     }
     preparer.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kv, Register};
+
+    /// A long history keeps one operation per two events: their size is most of what a check
+    /// holds besides its memo (issue 20's memory goal rests on these figures).
+    #[test]
+    fn operations_stay_small() {
+        assert_eq!(std::mem::size_of::<Kept>(), 16);
+        assert_eq!(std::mem::size_of::<Operation<<Register as Model>::Op>>(), 88);
+        assert_eq!(std::mem::size_of::<Operation<<Kv as Model>::Op>>(), 128);
+    }
+}
