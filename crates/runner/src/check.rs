@@ -170,7 +170,7 @@ fn json_line(
         "states": verdict.partitions.iter().map(|p| p.stats.states).sum::<u64>(),
         "memo_entries": verdict.partitions.iter().map(|p| p.stats.memo_entries).sum::<u64>(),
         // The whole process's peak so far: with several files, the largest check up to this one.
-        "peak_mib": crate::output::peak_memory_mib().map(|mib| mib.round()),
+        "peak_mib": crate::output::peak_memory_mib().map(|mib| (mib * 10.0).round() / 10.0),
         "witness": witness,
     });
     if order {

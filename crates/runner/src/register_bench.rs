@@ -12,9 +12,10 @@
 //! read in a thousand return a value no one wrote.
 //!
 //! Then `lab check` itself, as a child process, on the concurrent history written as JSON Lines
-//! (the densest format the lab reads, 65 bytes an event), under three memo limits: its peak
-//! memory against the goal of under twice the input plus the memo limit (issue 20). The child
-//! reports its own peak (`--json`'s `peak_mib`, the whole process's VmHWM).
+//! without times (the densest input the lab reads, 48 bytes an event) under three memo limits,
+//! and on the same history as a kv store of short strings under the smallest: its peak memory
+//! against the goal of under twice the input plus the memo limit (issue 20). The child reports
+//! its own peak (`--json`'s `peak_mib`, the whole process's VmHWM).
 //!
 //! Wall time is measured here, around the check; it never enters the checker.
 
