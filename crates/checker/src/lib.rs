@@ -41,8 +41,8 @@ pub use model::{
 };
 pub use search::SearchStats;
 pub use txn::{
-    check_bank, check_list_append, Anomaly, AnomalyClass, BankReport, BankViolation, IsolationLevel, TxnError,
-    TxnOptions, TxnOutcome, TxnReport,
+    check_bank, check_list_append, check_transactions, Anomaly, AnomalyClass, BankReader, BankReport, BankViolation,
+    IsolationLevel, ListAppendReader, TxnError, TxnOptions, TxnOutcome, TxnReport,
 };
 pub use verdict::{OpSummary, Outcome, PartitionResult, PartitionVerdict, Verdict, Witness};
 

@@ -11,7 +11,7 @@ use anyhow::Result;
 use checker::{key_label, CheckOptions, Outcome, Verdict};
 use history::History;
 
-use crate::input::{event_location, prepare_history_until, read_history_until};
+use crate::input::{event_location, prepare_history_until, read_transactions_until, TxnFile, TxnModel, TxnRead};
 use crate::options::{CheckArgs, ModelArg};
 use experiment::explain as report;
 
@@ -209,36 +209,37 @@ impl TxnChecked {
     }
 }
 
-/// Checks one history with the transactional model `args.model`.
+/// Checks one history file, read, with the transactional model `args.model`.
 fn check_transactional(
     start: Instant,
     path: &Path,
-    history: &History,
+    file: &TxnFile,
     args: &CheckArgs,
 ) -> Result<(TxnChecked, Duration)> {
     let deadline = start + args.timeout;
     let passed = move || Instant::now() >= deadline;
     let located = |e: checker::TxnError| match e {
         checker::TxnError::Event { event, message } => {
-            anyhow::anyhow!("{}: {message}", event_location(path, history, event))
+            anyhow::anyhow!("{}: {message}", event_location(path, &file.lines, event))
         }
         other => anyhow::anyhow!("{}: {other}", path.display()),
     };
-    let checked = if args.model == ModelArg::Bank {
-        TxnChecked::Bank(checker::check_bank(&history.events, args.total).map_err(located)?)
-    } else {
-        let options = checker::TxnOptions {
-            deadline: &passed,
-            memory_limit_bytes: args.memory_mib.saturating_mul(1 << 20),
-            realtime: !args.no_realtime,
-        };
-        TxnChecked::ListAppend(checker::check_list_append(&history.events, &options).map_err(located)?)
+    let checked = match &file.read {
+        TxnRead::Bank(report) => TxnChecked::Bank(report.clone()),
+        TxnRead::ListAppend(parsed) => {
+            let options = checker::TxnOptions {
+                deadline: &passed,
+                memory_limit_bytes: args.memory_mib.saturating_mul(1 << 20),
+                realtime: !args.no_realtime,
+            };
+            TxnChecked::ListAppend(checker::check_transactions(parsed, &options).map_err(located)?)
+        }
     };
     Ok((checked, start.elapsed()))
 }
 
 /// `T12 = FILE:LINE (process 3)` for each transaction of an anomaly.
-fn legend(path: &Path, history: &History, txns: &[usize]) -> String {
+fn legend(path: &Path, file: &TxnFile, txns: &[usize]) -> String {
     let mut seen = Vec::new();
     for &t in txns {
         if !seen.contains(&t) {
@@ -246,13 +247,16 @@ fn legend(path: &Path, history: &History, txns: &[usize]) -> String {
         }
     }
     let name = |t: usize| {
-        let process = history.events.get(t).map(|e| e.process.to_string()).unwrap_or_default();
-        format!("T{t} = {} (process {process})", event_location(path, history, t))
+        let process = match &file.read {
+            TxnRead::ListAppend(parsed) => parsed.process_of(t).map(|p| p.to_string()).unwrap_or_default(),
+            TxnRead::Bank(_) => String::new(),
+        };
+        format!("T{t} = {} (process {process})", event_location(path, &file.lines, t))
     };
     seen.into_iter().map(name).collect::<Vec<_>>().join(", ")
 }
 
-fn write_text(out: &mut dyn Write, path: &Path, history: &History, checked: &TxnChecked) -> Result<()> {
+fn write_text(out: &mut dyn Write, path: &Path, file: &TxnFile, checked: &TxnChecked) -> Result<()> {
     match checked {
         TxnChecked::ListAppend(report) => {
             let strongest = report.strongest.map_or("unknown", |level| level.name());
@@ -269,7 +273,7 @@ fn write_text(out: &mut dyn Write, path: &Path, history: &History, checked: &Txn
             }
             for (i, anomaly) in report.anomalies.iter().take(ANOMALIES_SHOWN).enumerate() {
                 writeln!(out, "  {}. {anomaly}", i + 1)?;
-                writeln!(out, "     {}", legend(path, history, &anomaly.txns))?;
+                writeln!(out, "     {}", legend(path, file, &anomaly.txns))?;
             }
             if report.anomalies.len() > ANOMALIES_SHOWN {
                 writeln!(out, "  ... and {} more (--json lists them all)", report.anomalies.len() - ANOMALIES_SHOWN)?;
@@ -283,7 +287,7 @@ fn write_text(out: &mut dyn Write, path: &Path, history: &History, checked: &Txn
                 report.transfers_ok, report.transfers_failed, report.transfers_indeterminate, report.reads_ok
             )?;
             for violation in report.violations.iter().take(ANOMALIES_SHOWN) {
-                writeln!(out, "  {}: {violation}", event_location(path, history, violation.event))?;
+                writeln!(out, "  {}: {violation}", event_location(path, &file.lines, violation.event))?;
             }
             if report.violations.len() > ANOMALIES_SHOWN {
                 writeln!(out, "  ... and {} more (--json lists them all)", report.violations.len() - ANOMALIES_SHOWN)?;
@@ -293,14 +297,15 @@ fn write_text(out: &mut dyn Write, path: &Path, history: &History, checked: &Txn
     Ok(())
 }
 
-fn txn_json(path: &Path, history: &History, checked: &TxnChecked, model: &str, millis: f64) -> serde_json::Value {
-    let line_of = |event: usize| history.lines.get(event).copied();
+fn txn_json(path: &Path, file: &TxnFile, checked: &TxnChecked, model: &str, millis: f64) -> serde_json::Value {
+    let line_of = |event: usize| file.lines.lines.get(event).copied();
     let mut line = serde_json::json!({
         "file": path.display().to_string(),
         "model": model,
         "verdict": checked.verdict(),
         "ms": (millis * 1000.0).round() / 1000.0,
-        "events": history.len(),
+        "events": file.lines.lines.len(),
+        "peak_mib": crate::output::peak_memory_mib().map(|mib| (mib * 10.0).round() / 10.0),
     });
     match checked {
         TxnChecked::ListAppend(report) => {
@@ -350,17 +355,23 @@ fn txn_json(path: &Path, history: &History, checked: &TxnChecked, model: &str, m
 /// invalid or unknown, 2 an input error.
 fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     let model = model_name(args.model, &History::default());
+    let txn_model = match args.model {
+        ModelArg::Bank => TxnModel::Bank { total: args.total },
+        _ => TxnModel::ListAppend,
+    };
     let (mut valid, mut invalid, mut unknown, mut errors) = (0, 0, 0, 0);
     let mut elapsed_total = Duration::ZERO;
     let mut out = crate::output::stdout();
     for path in &args.files {
         let start = Instant::now();
-        let checked = read_history_until(path, args.format, args.max_input, start + args.timeout).and_then(|read| {
-            let Some(history) = read else { return Ok(None) };
-            let (checked, elapsed) = check_transactional(start, path, &history, args)?;
-            Ok(Some((history, checked, elapsed)))
+        let deadline = start + args.timeout;
+        let read = read_transactions_until(path, args.format, args.max_input, txn_model, deadline);
+        let checked = read.and_then(|read| {
+            let Some(file) = read else { return Ok(None) };
+            let (checked, elapsed) = check_transactional(start, path, &file, args)?;
+            Ok(Some((file, checked, elapsed)))
         });
-        let (history, checked, elapsed) = match checked {
+        let (file, checked, elapsed) = match checked {
             Ok(Some(result)) => result,
             Ok(None) => {
                 // The deadline passed while the file was read or parsed.
@@ -393,10 +404,10 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
         }
         let millis = elapsed.as_secs_f64() * 1000.0;
         if args.json {
-            writeln!(out, "{}", txn_json(path, &history, &checked, model, millis))?;
+            writeln!(out, "{}", txn_json(path, &file, &checked, model, millis))?;
         } else {
             writeln!(out, "{}\t{}\t{millis:.1}", path.display(), checked.verdict())?;
-            write_text(&mut out, path, &history, &checked)?;
+            write_text(&mut out, path, &file, &checked)?;
         }
     }
     if !args.json {

@@ -91,11 +91,7 @@ pub fn prepare_history(path: &Path, format: FormatArg, max_input: u64, model: Mo
         }
         other => anyhow::anyhow!("{}: {other}", path.display()),
     };
-    match pushed {
-        Ok(()) => {}
-        Err(StreamFailure::Sink(error)) => return Err(located(error)),
-        Err(StreamFailure::Other(error)) => return Err(error),
-    }
+    ended(pushed, located)?;
     if preparer.invocations() == 0 {
         return Err(no_operations(path, preparer.events()));
     }
@@ -113,6 +109,86 @@ pub fn prepare_history_until(
 ) -> Result<Option<PreparedFile>> {
     let owned = path.to_owned();
     until(path, deadline, move || prepare_history(&owned, format, max_input, model))
+}
+
+/// A transactional history file, read as a stream: what its check needs, never its events.
+pub struct TxnFile {
+    /// The transactions (list-append) or the finished report (bank: judged while read).
+    pub read: TxnRead,
+    /// The source line of every event (a history without events).
+    pub lines: History,
+}
+
+/// What a transactional history file holds for its check.
+pub enum TxnRead {
+    /// A list-append history's transactions.
+    ListAppend(checker::txn::Parsed),
+    /// A bank history's report: the bank invariant is judged read by read as the file is read.
+    Bank(checker::BankReport),
+}
+
+/// Which transactional checker reads a file.
+#[derive(Debug, Clone, Copy)]
+pub enum TxnModel {
+    /// Elle's list-append inference.
+    ListAppend,
+    /// The bank invariant, against `total` (or the first `ok` read's sum).
+    Bank {
+        /// The total every read must sum to.
+        total: Option<i64>,
+    },
+}
+
+/// Reads one list-append or bank history file as a stream straight into its checker's reader
+/// ([`checker::ListAppendReader`], [`checker::BankReader`]): what stays in memory is the
+/// transactions (or only the pending invocations) and each event's line number.
+pub fn read_transactions(path: &Path, format: FormatArg, max_input: u64, model: TxnModel) -> Result<TxnFile> {
+    let source = Source::open(path, max_input)?;
+    let mut lines = History::default();
+    let located = |lines: &History, error: checker::TxnError| match error {
+        checker::TxnError::Event { event, message } => {
+            anyhow::anyhow!("{}: {message}", event_location(path, lines, event))
+        }
+        other => anyhow::anyhow!("{}: {other}", path.display()),
+    };
+    let (read, invocations, events) = match model {
+        TxnModel::Bank { total } => {
+            let mut reader = checker::BankReader::new(total);
+            let pushed = source.stream(path, format, |event, line| {
+                lines.push_line(line);
+                reader.push(&event)
+            });
+            ended(pushed, |error| located(&lines, error))?;
+            let (invocations, events) = (reader.invocations(), reader.events());
+            (TxnRead::Bank(reader.finish()), invocations, events)
+        }
+        TxnModel::ListAppend => {
+            let mut reader = checker::ListAppendReader::new();
+            let pushed = source.stream(path, format, |event, line| {
+                lines.push_line(line);
+                reader.push(&event)
+            });
+            ended(pushed, |error| located(&lines, error))?;
+            let (invocations, events) = (reader.transactions(), reader.events());
+            (TxnRead::ListAppend(reader.finish()), invocations, events)
+        }
+    };
+    if invocations == 0 {
+        return Err(no_operations(path, events));
+    }
+    Ok(TxnFile { read, lines })
+}
+
+/// [`read_transactions`] given until `deadline`, as [`read_history_until`].
+pub fn read_transactions_until(
+    path: &Path,
+    format: FormatArg,
+    max_input: u64,
+    model: TxnModel,
+    deadline: std::time::Instant,
+) -> Result<Option<TxnFile>> {
+    let owned = path.to_owned();
+    until(path, deadline, move || read_transactions(&owned, format, max_input, model))
 }
 
 /// Runs `work` on a thread of its own and waits for it until `deadline` (`Ok(None)` then).
@@ -136,6 +212,15 @@ fn until<T: Send + 'static>(
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
             anyhow::bail!("{}: the reader thread stopped without an answer", path.display())
         }
+    }
+}
+
+/// The end of a streamed read: a sink's error described by `located`, any other as it is.
+fn ended<E>(pushed: std::result::Result<(), StreamFailure<E>>, located: impl FnOnce(E) -> anyhow::Error) -> Result<()> {
+    match pushed {
+        Ok(()) => Ok(()),
+        Err(StreamFailure::Sink(error)) => Err(located(error)),
+        Err(StreamFailure::Other(error)) => Err(error),
     }
 }
 

@@ -127,11 +127,11 @@ impl Drop for TempFile {
     }
 }
 
-/// `lab check --json --memory-mib MEMORY_MIB FILE` run by `lab` (this binary): its verdict and
-/// its peak memory in MiB, as it reports them.
-pub fn checked_by_child(lab: &Path, file: &Path, memory_mib: usize) -> Result<(String, f64)> {
+/// `lab check --json --model MODEL --memory-mib MEMORY_MIB FILE` run by `lab` (this binary):
+/// its verdict and its peak memory in MiB, as it reports them.
+pub fn checked_by_child(lab: &Path, file: &Path, model: &str, memory_mib: usize) -> Result<(String, f64)> {
     let output = std::process::Command::new(lab)
-        .args(["check", "--json", "--timeout", "120s", "--memory-mib", &memory_mib.to_string()])
+        .args(["check", "--json", "--timeout", "120s", "--model", model, "--memory-mib", &memory_mib.to_string()])
         .arg(file)
         .output()
         .with_context(|| format!("running {}", lab.display()))?;
@@ -154,35 +154,41 @@ fn memory_of_check(out: &mut impl Write, args: &BenchRegisterArgs) -> Result<boo
         let events = if kv { as_kv(events) } else { events };
         let label = if kv { "kv of short strings" } else { "register" };
         let limits: &[usize] = if kv { &MEMO_LIMITS_MIB[..1] } else { &MEMO_LIMITS_MIB };
-        met &= memory_of_one(out, &events, label, limits, args.clients)?;
+        let label = format!("{label}, {} clients", args.clients);
+        let model = if kv { "kv" } else { "register" };
+        met &= memory_of_check_on(out, &events, &label, model, limits, |_| "linearizable")?;
     }
     Ok(met)
 }
 
-/// [`memory_of_check`] on one history.
-fn memory_of_one(
+/// `lab check --model MODEL` as a child process on `events` written as JSON Lines, once per
+/// memory limit in `limits`: one line each, with the peak against its goal (under twice the
+/// input plus the limit). True when every one meets its goal; an error when the verdict at a
+/// limit is not `expected(limit)`.
+pub(crate) fn memory_of_check_on(
     out: &mut impl Write,
     events: &[Event],
     label: &str,
+    model: &str,
     limits: &[usize],
-    clients: usize,
+    expected: impl Fn(usize) -> &'static str,
 ) -> Result<bool> {
-    let file = TempFile(std::env::temp_dir().join(format!("lab-register-bench-{}.jsonl", std::process::id())));
+    let file = TempFile(std::env::temp_dir().join(format!("lab-checker-bench-{}.jsonl", std::process::id())));
     let writer = std::io::BufWriter::new(std::fs::File::create(&file.0).context("creating the history file")?);
     history::jsonl::write(writer, events).context("writing the history file")?;
     let input_mib = std::fs::metadata(&file.0)?.len() as f64 / f64::from(1 << 20);
     let lab = std::env::current_exe().context("finding the lab binary")?;
     let mut met = true;
     for &limit in limits {
-        let (verdict, peak) = checked_by_child(&lab, &file.0, limit)?;
-        if verdict != "linearizable" {
-            bail!("lab check --memory-mib {limit} on a linearizable history said {verdict}");
+        let (verdict, peak) = checked_by_child(&lab, &file.0, model, limit)?;
+        if verdict != expected(limit) {
+            bail!("lab check --memory-mib {limit} on the {label} history said {verdict}, not {}", expected(limit));
         }
         let goal = 2.0 * input_mib + limit as f64;
         met &= peak < goal;
         writeln!(
             out,
-            "lab check, {label}, {clients} clients as JSON Lines ({input_mib:.0} MiB), --memory-mib {limit}: \
+            "lab check, {label}, as JSON Lines ({input_mib:.0} MiB), --memory-mib {limit}: \
              peak {peak:.0} MiB (goal: under twice the input plus the limit, {goal:.0} MiB): {}",
             if peak < goal { "met" } else { "NOT met" }
         )?;

@@ -66,45 +66,100 @@ pub struct BankReport {
 
 /// Checks a bank history against `total` (or the first `ok` read's sum).
 pub fn check_bank(events: &[Event], total: Option<i64>) -> Result<BankReport, TxnError> {
-    let mut report = BankReport { total, ..BankReport::default() };
-    let mut pending: BTreeMap<u64, usize> = BTreeMap::new();
-    for (index, event) in events.iter().enumerate() {
-        let Process::Client(process) = event.process else { continue };
+    let mut reader = BankReader::new(total);
+    for event in events {
+        reader.push(event)?;
+    }
+    Ok(reader.finish())
+}
+
+/// A pending invocation: whether it is a transfer, and for a read the accounts it named.
+#[derive(Debug)]
+struct Pending {
+    transfer: bool,
+    accounts: Value,
+}
+
+/// Checks a bank history one event at a time, holding only the invocations still pending
+/// (one per process) and the report: a history read as a stream is never held whole.
+#[derive(Debug, Default)]
+pub struct BankReader {
+    report: BankReport,
+    pending: BTreeMap<u64, Pending>,
+    events: usize,
+    invocations: usize,
+}
+
+impl BankReader {
+    /// A reader with nothing read, judging reads against `total` (or the first `ok` read's
+    /// sum).
+    pub fn new(total: Option<i64>) -> Self {
+        Self { report: BankReport { total, ..BankReport::default() }, ..Self::default() }
+    }
+
+    /// How many events were pushed so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// How many client invocations were pushed so far.
+    pub fn invocations(&self) -> usize {
+        self.invocations
+    }
+
+    /// Reads (and judges) the next event. An error names the event (0-based, counting every
+    /// event pushed).
+    pub fn push(&mut self, event: &Event) -> Result<(), TxnError> {
+        let index = self.events;
+        self.events += 1;
+        let Process::Client(process) = event.process else { return Ok(()) };
         if !matches!(event.f.as_str(), "transfer" | "read" | "read-many") {
             return Err(TxnError::at(
                 index,
                 format!("expected f = transfer or read in a bank history, found `{}`", event.f),
             ));
         }
+        let transfer = event.f == "transfer";
         if event.kind == EventType::Invoke {
-            if pending.insert(process, index).is_some() {
+            if self.pending.contains_key(&process) {
                 return Err(TxnError::at(
                     index,
                     format!("process {process} invoked again while an invocation is pending"),
                 ));
             }
-            if event.f == "transfer" {
-                transfer(&event.value).map_err(|m| TxnError::at(index, m))?;
-            }
-            continue;
+            let accounts = if transfer {
+                self::transfer(&event.value).map_err(|m| TxnError::at(index, m))?;
+                Value::Nil
+            } else {
+                event.value.clone()
+            };
+            self.pending.insert(process, Pending { transfer, accounts });
+            self.invocations += 1;
+            return Ok(());
         }
-        let Some(invoke) = pending.remove(&process) else {
+        let Some(invoke) = self.pending.remove(&process) else {
             return Err(TxnError::at(index, format!("a completion of process {process} without an invocation")));
         };
+        let report = &mut self.report;
         match (event.f.as_str(), event.kind) {
             ("transfer", EventType::Ok) => report.transfers_ok += 1,
             ("transfer", EventType::Fail) => report.transfers_failed += 1,
             ("transfer", _) => report.transfers_indeterminate += 1,
             (_, EventType::Ok) => {
                 report.reads_ok += 1;
-                let balances = balances(&events[invoke].value, &event.value).map_err(|m| TxnError::at(index, m))?;
-                judge(&mut report, index, &balances);
+                let balances = balances(&invoke.accounts, &event.value).map_err(|m| TxnError::at(index, m))?;
+                judge(report, index, &balances);
             }
             _ => {}
         }
+        Ok(())
     }
-    report.transfers_indeterminate += pending.values().filter(|&&i| events[i].f == "transfer").count();
-    Ok(report)
+
+    /// The report, once every event was pushed.
+    pub fn finish(mut self) -> BankReport {
+        self.report.transfers_indeterminate += self.pending.values().filter(|p| p.transfer).count();
+        self.report
+    }
 }
 
 fn judge(report: &mut BankReport, event: usize, balances: &[(Value, Option<i64>)]) {

@@ -21,11 +21,11 @@ pub(crate) struct Append {
 
 /// What is known of one key.
 #[derive(Debug, Default)]
-pub(crate) struct KeyState {
+pub(crate) struct KeyState<'a> {
     /// Every append to the key, by value.
     pub(crate) appends: HashMap<i64, Append>,
     /// The version order: the longest `ok` read.
-    pub(crate) order: Vec<i64>,
+    pub(crate) order: &'a [i64],
     /// Position of each value in `order`.
     pub(crate) position: HashMap<i64, usize>,
     /// Whether every `ok` read is a prefix of `order` (otherwise the key gives no edges).
@@ -33,8 +33,8 @@ pub(crate) struct KeyState {
 }
 
 /// The result of inference.
-pub(crate) struct Inferred {
-    pub(crate) keys: Vec<KeyState>,
+pub(crate) struct Inferred<'a> {
+    pub(crate) keys: Vec<KeyState<'a>>,
     pub(crate) anomalies: Vec<Anomaly>,
     pub(crate) graph: Graph,
 }
@@ -44,24 +44,28 @@ pub(crate) fn name(parsed: &Parsed, txn: u32) -> String {
     format!("T{}", parsed.txns[txn as usize].event())
 }
 
-fn read_values(txn: &Txn, op: u32) -> &[i64] {
-    match &txn.ops[op as usize] {
-        Mop::Read { values: Some(values), .. } => values,
-        _ => &[],
-    }
+/// The values of read `op` of transaction `t` (empty when unknown).
+fn read_values(parsed: &Parsed, t: u32, op: u32) -> &[i64] {
+    let txn = &parsed.txns[t as usize];
+    parsed.read(&parsed.ops(txn)[op as usize]).map_or(&[], |(_, values)| values)
 }
 
 /// Infers version orders, edges (and real-time edges when asked) and cycle-free anomalies.
-pub(crate) fn infer(parsed: &Parsed, realtime: bool, poll: &mut Poll<'_>) -> Result<Inferred, Halt> {
-    let mut keys: Vec<KeyState> =
+pub(crate) fn infer<'a>(
+    parsed: &'a Parsed,
+    realtime: bool,
+    edge_limit: usize,
+    poll: &mut Poll<'_>,
+) -> Result<Inferred<'a>, Halt> {
+    let mut keys: Vec<KeyState<'a>> =
         (0..parsed.keys.len()).map(|_| KeyState { compatible: true, ..Default::default() }).collect();
     collect_appends(parsed, &mut keys, poll)?;
     // Per key, the committed reads: (txn, op).
     let mut reads: Vec<Vec<(u32, u32)>> = vec![Vec::new(); parsed.keys.len()];
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
-        for (o, op) in txn.ops.iter().enumerate() {
-            if let Mop::Read { key, values: Some(_) } = op {
-                reads[*key as usize].push((t as u32, o as u32));
+        for (o, op) in parsed.ops(txn).iter().enumerate() {
+            if let Some((key, _)) = parsed.read(op) {
+                reads[key as usize].push((t as u32, o as u32));
             }
         }
     }
@@ -79,18 +83,19 @@ pub(crate) fn infer(parsed: &Parsed, realtime: bool, poll: &mut Poll<'_>) -> Res
         dependency_edges(parsed, &keys[k], key_reads, &mut edges, poll)?;
     }
     if realtime {
-        realtime::edges(parsed, &mut edges, poll)?;
+        realtime::edges(parsed, &mut edges, edge_limit, poll)?;
     }
     let graph = Graph::new(parsed.txns.len(), edges);
     Ok(Inferred { keys, anomalies, graph })
 }
 
-fn collect_appends(parsed: &Parsed, keys: &mut [KeyState], poll: &mut Poll<'_>) -> Result<(), Halt> {
+fn collect_appends(parsed: &Parsed, keys: &mut [KeyState<'_>], poll: &mut Poll<'_>) -> Result<(), Halt> {
     for (t, txn) in parsed.txns.iter().enumerate() {
         poll.tick()?;
-        for (i, op) in txn.ops.iter().enumerate() {
+        let ops = parsed.ops(txn);
+        for (i, op) in ops.iter().enumerate() {
             let Mop::Append { key, value } = *op else { continue };
-            let is_final = !txn.ops[i + 1..].iter().any(|o| matches!(o, Mop::Append { key: k, .. } if *k == key));
+            let is_final = !ops[i + 1..].iter().any(|o| matches!(o, Mop::Append { key: k, .. } if *k == key));
             match keys[key as usize].appends.entry(value) {
                 Entry::Occupied(first) => {
                     let other = parsed.txns[first.get().txn as usize].event();
@@ -115,7 +120,7 @@ fn collect_appends(parsed: &Parsed, keys: &mut [KeyState], poll: &mut Poll<'_>) 
 
 /// Checks a read that is not known to be a prefix of the version order: every value explained
 /// by an append, none twice.
-fn validate_read(parsed: &Parsed, k: usize, state: &KeyState, txn: &Txn, values: &[i64]) -> Result<(), TxnError> {
+fn validate_read(parsed: &Parsed, k: usize, state: &KeyState<'_>, txn: &Txn, values: &[i64]) -> Result<(), TxnError> {
     let mut seen = HashSet::with_capacity(values.len());
     for v in values {
         if !state.appends.contains_key(v) {
@@ -135,31 +140,31 @@ fn validate_read(parsed: &Parsed, k: usize, state: &KeyState, txn: &Txn, values:
 }
 
 /// Sets the key's version order (its longest read) and checks every read against it.
-fn version_order(
-    parsed: &Parsed,
+fn version_order<'a>(
+    parsed: &'a Parsed,
     k: usize,
-    state: &mut KeyState,
+    state: &mut KeyState<'a>,
     reads: &[(u32, u32)],
     poll: &mut Poll<'_>,
 ) -> Result<Option<Anomaly>, Halt> {
     let mut longest: Option<(u32, u32)> = None;
     for &(t, o) in reads {
-        let len = read_values(&parsed.txns[t as usize], o).len();
-        if longest.is_none_or(|(lt, lo)| len > read_values(&parsed.txns[lt as usize], lo).len()) {
+        let len = read_values(parsed, t, o).len();
+        if longest.is_none_or(|(lt, lo)| len > read_values(parsed, lt, lo).len()) {
             longest = Some((t, o));
         }
     }
     let Some((lt, lo)) = longest else { return Ok(None) };
     let long_txn = &parsed.txns[lt as usize];
-    let order = read_values(long_txn, lo);
+    let order = read_values(parsed, lt, lo);
     validate_read(parsed, k, state, long_txn, order)?;
-    state.order = order.to_vec();
+    state.order = order;
     state.position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
     let mut conflict = None;
     for &(t, o) in reads {
         poll.tick()?;
         let txn = &parsed.txns[t as usize];
-        let values = read_values(txn, o);
+        let values = read_values(parsed, t, o);
         if values.len() <= order.len() && order[..values.len()] == *values {
             continue;
         }
@@ -191,7 +196,7 @@ fn version_order(
 /// non-final append to the key).
 fn aborted_and_intermediate_reads(
     parsed: &Parsed,
-    keys: &[KeyState],
+    keys: &[KeyState<'_>],
     reads: &[Vec<(u32, u32)>],
     anomalies: &mut Vec<Anomaly>,
     poll: &mut Poll<'_>,
@@ -202,7 +207,7 @@ fn aborted_and_intermediate_reads(
         for &(t, o) in &reads[k] {
             poll.tick()?;
             let reader = &parsed.txns[t as usize];
-            let values = read_values(reader, o);
+            let values = read_values(parsed, t, o);
             let appender = |v: &i64| state.appends.get(v).copied();
             if has_aborted {
                 for v in values {
@@ -241,9 +246,10 @@ fn aborted_and_intermediate_reads(
 /// Internal: a committed read (op `i` of `t`) that holds a value its transaction appends later.
 fn read_of_a_later_append(parsed: &Parsed, t: u32, i: usize) -> Option<Anomaly> {
     let txn = &parsed.txns[t as usize];
-    let Mop::Read { key, values: Some(values) } = &txn.ops[i] else { return None };
-    let value = txn.ops[i + 1..].iter().find_map(|later| match later {
-        Mop::Append { key: k, value } if k == key && values.contains(value) => Some(*value),
+    let ops = parsed.ops(txn);
+    let (key, values) = parsed.read(&ops[i])?;
+    let value = ops[i + 1..].iter().find_map(|later| match *later {
+        Mop::Append { key: k, value } if k == key && values.contains(&value) => Some(value),
         _ => None,
     })?;
     Some(Anomaly {
@@ -252,7 +258,7 @@ fn read_of_a_later_append(parsed: &Parsed, t: u32, i: usize) -> Option<Anomaly> 
         steps: vec![format!(
             "{} read key {} including {value}, which it appended only later",
             name(parsed, t),
-            parsed.keys[*key as usize]
+            parsed.keys[key as usize]
         )],
     })
 }
@@ -265,16 +271,17 @@ fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) 
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
         poll.tick()?;
         let mut known: Vec<Known<'_>> = Vec::new();
-        for (i, op) in txn.ops.iter().enumerate() {
+        for (i, op) in parsed.ops(txn).iter().enumerate() {
             anomalies.extend(read_of_a_later_append(parsed, t as u32, i));
-            match op {
-                Mop::Append { key, value } => match known.iter_mut().find(|e| e.0 == *key) {
-                    Some(entry) => entry.2.push(*value),
-                    None => known.push((*key, None, vec![*value])),
+            match *op {
+                Mop::Append { key, value } => match known.iter_mut().find(|e| e.0 == key) {
+                    Some(entry) => entry.2.push(value),
+                    None => known.push((key, None, vec![value])),
                 },
-                Mop::Read { key, values: Some(values) } => {
-                    let Some(entry) = known.iter_mut().find(|e| e.0 == *key) else {
-                        known.push((*key, Some(values), Vec::new()));
+                Mop::Read { key, seen } => {
+                    let Some(values) = parsed.values(seen) else { continue };
+                    let Some(entry) = known.iter_mut().find(|e| e.0 == key) else {
+                        known.push((key, Some(values), Vec::new()));
                         continue;
                     };
                     let expected = match entry.1 {
@@ -291,14 +298,13 @@ fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) 
                             steps: vec![format!(
                                 "{} read key {} as {values:?}, but its own earlier operations imply {expected}",
                                 name(parsed, t as u32),
-                                parsed.keys[*key as usize]
+                                parsed.keys[key as usize]
                             )],
                         });
                     }
                     entry.1 = Some(values);
                     entry.2.clear();
                 }
-                Mop::Read { values: None, .. } => {}
             }
         }
     }
@@ -312,20 +318,21 @@ fn lost_updates(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
         poll.tick()?;
         let mut first_seen: Vec<u32> = Vec::new();
-        for (i, op) in txn.ops.iter().enumerate() {
-            let Mop::Read { key, values: Some(values) } = op else {
+        let ops = parsed.ops(txn);
+        for (i, op) in ops.iter().enumerate() {
+            let Some((key, values)) = parsed.read(op) else {
                 if let Mop::Append { key, .. } = op {
                     first_seen.push(*key);
                 }
                 continue;
             };
-            if first_seen.contains(key) {
+            if first_seen.contains(&key) {
                 continue;
             }
-            first_seen.push(*key);
-            let appends_later = txn.ops[i + 1..].iter().any(|o| matches!(o, Mop::Append { key: k, .. } if k == key));
+            first_seen.push(key);
+            let appends_later = ops[i + 1..].iter().any(|o| matches!(o, Mop::Append { key: k, .. } if *k == key));
             if appends_later {
-                groups.entry((*key, values.last().copied())).or_default().push(t as u32);
+                groups.entry((key, values.last().copied())).or_default().push(t as u32);
             }
         }
     }
@@ -351,7 +358,7 @@ fn lost_updates(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'
 /// ww, wr and rw edges of one key (none when its reads are incompatible).
 fn dependency_edges(
     parsed: &Parsed,
-    state: &KeyState,
+    state: &KeyState<'_>,
     reads: &[(u32, u32)],
     edges: &mut Vec<(u32, u32, u8)>,
     poll: &mut Poll<'_>,
@@ -372,7 +379,7 @@ fn dependency_edges(
     }
     for &(t, o) in reads {
         poll.tick()?;
-        let len = read_values(&parsed.txns[t as usize], o).len();
+        let len = read_values(parsed, t, o).len();
         if let Some(a) = len.checked_sub(1).and_then(|i| appender(&state.order[i])).filter(|&a| a != t) {
             edges.push((a, t, WR));
         }
@@ -384,19 +391,17 @@ fn dependency_edges(
 }
 
 /// Why `from < to` by a ww, wr or rw edge (`kind` one of them), in words.
-pub(crate) fn explain(parsed: &Parsed, inferred: &Inferred, (from, to): (u32, u32), kind: u8) -> String {
+pub(crate) fn explain(parsed: &Parsed, inferred: &Inferred<'_>, (from, to): (u32, u32), kind: u8) -> String {
     let (a, b) = (name(parsed, from), name(parsed, to));
     let key_name = |k: u32| &parsed.keys[k as usize];
     let appender = |k: u32, v: &i64| inferred.keys[k as usize].appends.get(v).map(|x| x.txn);
     let reads = |t: u32| {
-        parsed.txns[t as usize].ops.iter().filter_map(|op| match op {
-            Mop::Read { key, values: Some(values) } if inferred.keys[*key as usize].compatible => Some((*key, values)),
-            _ => None,
-        })
+        let ops = parsed.ops(&parsed.txns[t as usize]).iter();
+        ops.filter_map(|op| parsed.read(op)).filter(|(key, _)| inferred.keys[*key as usize].compatible)
     };
     match kind {
-        WW => parsed.txns[from as usize]
-            .ops
+        WW => parsed
+            .ops(&parsed.txns[from as usize])
             .iter()
             .find_map(|op| {
                 let Mop::Append { key, value } = op else { return None };

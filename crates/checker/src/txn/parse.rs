@@ -1,9 +1,21 @@
-//! Events -> list-append transactions.
+//! Events -> list-append transactions, one event at a time.
 //!
+//! [`ListAppendReader`] takes the events of a history in order (from a file read as a stream,
+//! or a slice) and keeps only the transactions: the events themselves are never needed again.
 //! Client events are paired per process (a process has at most one outstanding invocation);
 //! named processes (`nemesis`) are ignored. A transaction's micro-operations come from its `ok`
 //! completion (which carries the values read), else from its invocation. Keys are interned in
 //! order of first appearance. Every malformed micro-operation is an error naming its event.
+//!
+//! # What is kept, and its size
+//! A transaction is 32 bytes and a micro-operation 16; the micro-operations of all
+//! transactions share one vector. A list read is not kept once per read: each key keeps a few
+//! *versions* (lists of values), and a read is a length into one of them. A read that is a
+//! prefix of a version takes no room; one that extends a version extends it in place; one
+//! that agrees with none of its key's last [`VERSIONS_TRIED`] versions starts a version of its
+//! own. So when reads agree (in every valid history) each key holds one list, its longest
+//! read, and memory grows with the values appended, not with the lengths of the reads: a
+//! history of 100,000 transactions that read lists of hundreds of values is a few MiB.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,8 +34,28 @@ pub enum Status {
     Info,
 }
 
+/// The values a read returned: the first `len` values of version `version` (see
+/// [`Parsed::values`]); unknown when the read did not complete `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    version: u32,
+    len: u32,
+}
+
+impl Seen {
+    /// A read whose values are not known (it did not complete `ok`).
+    pub const UNKNOWN: Seen = Seen { version: u32::MAX, len: 0 };
+    /// The empty list.
+    const EMPTY: Seen = Seen { version: u32::MAX - 1, len: 0 };
+
+    /// Whether the read's values are known.
+    pub fn is_known(self) -> bool {
+        self != Seen::UNKNOWN
+    }
+}
+
 /// One micro-operation, keys interned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mop {
     /// `[append k v]`.
     Append {
@@ -32,44 +64,62 @@ pub enum Mop {
         /// The value appended.
         value: i64,
     },
-    /// `[r k v]`: `values` is the list read (`None` when not known: not `ok`).
+    /// `[r k v]`: what the read returned is `seen` (see [`Parsed::values`]).
     Read {
         /// Interned key.
         key: u32,
         /// What the read returned.
-        values: Option<Vec<i64>>,
+        seen: Seen,
     },
 }
+
+/// An event number, or none (a transaction that never completed).
+const OPEN: u32 = u32::MAX;
 
 /// One transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Txn {
-    /// Index of the invocation event.
-    pub invoke: usize,
-    /// Index of the completion event, if any.
-    pub complete: Option<usize>,
-    /// Outcome.
-    pub status: Status,
     /// The client process.
     pub process: u64,
-    /// Micro-operations in order.
-    pub ops: Vec<Mop>,
+    pub(crate) invoke: u32,
+    pub(crate) complete: u32,
+    /// Its micro-operations: `Parsed::mops[first..first + count]`.
+    pub(crate) first: u32,
+    pub(crate) count: u32,
+    /// Outcome.
+    pub status: Status,
 }
 
 impl Txn {
+    /// Index of the invocation event.
+    pub fn invoke(&self) -> usize {
+        self.invoke as usize
+    }
+
+    /// Index of the completion event, if any.
+    pub fn complete(&self) -> Option<usize> {
+        (self.complete != OPEN).then_some(self.complete as usize)
+    }
+
     /// The event that names the transaction: its completion, else its invocation.
     pub fn event(&self) -> usize {
-        self.complete.unwrap_or(self.invoke)
+        self.complete().unwrap_or(self.invoke())
     }
 }
 
-/// A parsed history: transactions in invocation order and the interned keys.
+/// A parsed history: transactions in invocation order, their micro-operations, the interned
+/// keys and the versions reads refer to.
 #[derive(Debug, Clone, Default)]
 pub struct Parsed {
     /// Transactions, ordered by invocation.
     pub txns: Vec<Txn>,
     /// `keys[k]` is the key interned as `k`.
     pub keys: Vec<Value>,
+    pub(crate) mops: Vec<Mop>,
+    /// Lists that reads are prefixes of.
+    pub(crate) versions: Vec<Vec<i64>>,
+    /// How many events the history had.
+    pub(crate) events: usize,
 }
 
 impl Parsed {
@@ -79,68 +129,273 @@ impl Parsed {
         (count(Status::Ok), count(Status::Fail), count(Status::Info))
     }
 
-    /// A generous estimate of the bytes the inference and the graph need: per transaction its
-    /// record and graph node, per micro-operation an index entry and up to three edges, per
-    /// value read 8 bytes (version orders and prefix checks), per transaction a few real-time
-    /// edges.
-    pub fn estimated_bytes(&self, realtime: bool) -> usize {
-        let mops: usize = self.txns.iter().map(|t| t.ops.len()).sum();
-        let read_values: usize = self
-            .txns
-            .iter()
-            .flat_map(|t| &t.ops)
-            .map(|op| match op {
-                Mop::Read { values: Some(v), .. } => v.len(),
-                _ => 0,
-            })
-            .sum();
-        let rt_edges = if realtime { 40 } else { 0 };
-        self.txns.len() * (64 + rt_edges * 12) + mops * (48 + 3 * 24) + read_values * 8
+    /// The micro-operations of `txn`, in order.
+    pub fn ops(&self, txn: &Txn) -> &[Mop] {
+        &self.mops[txn.first as usize..txn.first as usize + txn.count as usize]
+    }
+
+    /// The values a read returned (`None` when they are not known).
+    pub fn values(&self, seen: Seen) -> Option<&[i64]> {
+        match seen {
+            Seen::UNKNOWN => None,
+            Seen::EMPTY => Some(&[]),
+            Seen { version, len } => Some(&self.versions[version as usize][..len as usize]),
+        }
+    }
+
+    /// `(key, values)` when `mop` is a read whose values are known.
+    pub fn read(&self, mop: &Mop) -> Option<(u32, &[i64])> {
+        match *mop {
+            Mop::Read { key, seen } => self.values(seen).map(|values| (key, values)),
+            Mop::Append { .. } => None,
+        }
+    }
+
+    /// The client process of the transaction that event `event` invoked or completed.
+    pub fn process_of(&self, event: usize) -> Option<u64> {
+        self.txns.iter().find(|t| t.invoke() == event || t.complete() == Some(event)).map(|t| t.process)
+    }
+
+    /// How many events the history had.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Bytes held (capacities, not lengths), for the memory estimate of the check.
+    pub fn held_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.txns.capacity() * size_of::<Txn>()
+            + self.mops.capacity() * size_of::<Mop>()
+            + self.keys.capacity() * size_of::<Value>()
+            + self.versions.iter().map(|v| v.capacity() * 8 + size_of::<Vec<i64>>()).sum::<usize>()
+    }
+
+    /// A generous estimate of the bytes the inference and the graph need beyond the parsed
+    /// history, structure by structure (hash tables counted at their worst load, vectors at
+    /// twice their length: both grow by doubling):
+    /// - per append, its entry in its key's append table (16 bytes) and in the position table
+    ///   of the version order (16 bytes): 80 bytes;
+    /// - per committed read, its place in its key's read list (8 bytes, 16 with slack);
+    /// - per micro-operation, up to two edges (12 bytes each while collected, 24 with slack,
+    ///   5 in the graph): 58 bytes;
+    /// - per transaction, the graph's offsets and the component search's six per-node arrays
+    ///   (index, low, on-stack, component, stack, call frame; two searches' results at once),
+    ///   and the breadth-first search's parents: 80 bytes;
+    /// - per key, its state and read list headers: 160 bytes.
+    ///
+    /// Real-time edges are not in the estimate: their number is counted as they are made, and
+    /// the check stops when they would pass the limit.
+    pub fn estimated_bytes(&self) -> usize {
+        let appends = self.mops.iter().filter(|m| matches!(m, Mop::Append { .. })).count();
+        let reads = self.mops.len() - appends;
+        appends * (80 + 29) + reads * (16 + 58) + self.txns.len() * 80 + self.keys.len() * 160
     }
 }
 
-/// Parses the client events of a list-append history.
-pub fn parse(events: &[Event]) -> Result<Parsed, TxnError> {
-    let mut parsed = Parsed::default();
-    let mut keys: HashMap<Value, u32> = HashMap::new();
-    let mut pending: BTreeMap<u64, usize> = BTreeMap::new();
-    for (index, event) in events.iter().enumerate() {
-        let Process::Client(process) = event.process else { continue };
+/// How many of a key's versions (the most recent first) a read is compared with before it
+/// starts a version of its own.
+pub const VERSIONS_TRIED: usize = 4;
+
+/// Reads the events of a list-append history one at a time (see the module docs).
+#[derive(Debug, Default)]
+pub struct ListAppendReader {
+    parsed: Parsed,
+    /// Key -> interned number.
+    interned: HashMap<Value, u32>,
+    /// Per key, its versions, the most recently made or extended last.
+    key_versions: Vec<Vec<u32>>,
+    /// Process -> its transaction awaiting completion.
+    pending: BTreeMap<u64, u32>,
+    /// Scratch: a completion's micro-operations, and a read's values.
+    completed: Vec<Mop>,
+    read: Vec<i64>,
+}
+
+impl ListAppendReader {
+    /// A reader with nothing read.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many transactions were invoked so far.
+    pub fn transactions(&self) -> usize {
+        self.parsed.txns.len()
+    }
+
+    /// How many events were pushed so far.
+    pub fn events(&self) -> usize {
+        self.parsed.events
+    }
+
+    /// Reads the next event of the history. An error names the event (0-based, counting
+    /// every event pushed).
+    pub fn push(&mut self, event: &Event) -> Result<(), TxnError> {
+        let index = self.parsed.events;
+        if index >= OPEN as usize {
+            return Err(TxnError::at(index, format!("more than {OPEN} events: too many to check")));
+        }
+        let number = index as u32;
+        self.parsed.events += 1;
+        let Process::Client(process) = event.process else { return Ok(()) };
         if event.f != "txn" {
             return Err(TxnError::at(index, format!("expected f = txn in a list-append history, found `{}`", event.f)));
         }
         if event.kind == EventType::Invoke {
-            if let Some(&open) = pending.get(&process) {
-                let at = parsed.txns[open].invoke;
+            if let Some(&open) = self.pending.get(&process) {
+                let at = self.parsed.txns[open as usize].invoke;
                 return Err(TxnError::at(
                     index,
                     format!("process {process} invoked again while its invocation at event {} is pending", at + 1),
                 ));
             }
-            let ops = mops(&event.value, index, false, &mut parsed.keys, &mut keys)?;
-            pending.insert(process, parsed.txns.len());
-            parsed.txns.push(Txn { invoke: index, complete: None, status: Status::Info, process, ops });
-            continue;
+            let first = self.parsed.mops.len();
+            let mut ops = std::mem::take(&mut self.parsed.mops);
+            let parsed = self.mops(&event.value, index, false, &mut ops);
+            self.parsed.mops = ops;
+            parsed?;
+            let count = self.parsed.mops.len() - first;
+            let (Ok(first), Ok(count), Ok(txn)) =
+                (u32::try_from(first), u32::try_from(count), u32::try_from(self.parsed.txns.len()))
+            else {
+                return Err(TxnError::at(index, "too many micro-operations to check"));
+            };
+            self.pending.insert(process, txn);
+            self.parsed.txns.push(Txn { process, invoke: number, complete: OPEN, first, count, status: Status::Info });
+            return Ok(());
         }
-        let Some(open) = pending.remove(&process) else {
+        let Some(open) = self.pending.remove(&process) else {
             return Err(TxnError::at(index, format!("a completion of process {process} without an invocation")));
         };
-        let txn = &mut parsed.txns[open];
-        txn.complete = Some(index);
-        txn.status = match event.kind {
+        let status = match event.kind {
             EventType::Ok => Status::Ok,
             EventType::Fail => Status::Fail,
             _ => Status::Info,
         };
-        if txn.status == Status::Ok {
-            let ops = mops(&event.value, index, true, &mut parsed.keys, &mut keys)?;
-            if !same_shape(&txn.ops, &ops) {
-                return Err(TxnError::at(index, "the completion's micro-operations differ from the invocation's"));
+        let txn = &mut self.parsed.txns[open as usize];
+        txn.complete = number;
+        txn.status = status;
+        if status == Status::Ok {
+            let mut completed = std::mem::take(&mut self.completed);
+            completed.clear();
+            let parsed = self.mops(&event.value, index, true, &mut completed);
+            let txn = &self.parsed.txns[open as usize];
+            let invoked = &mut self.parsed.mops[txn.first as usize..txn.first as usize + txn.count as usize];
+            let result = parsed.and_then(|()| {
+                if !same_shape(invoked, &completed) {
+                    return Err(TxnError::at(index, "the completion's micro-operations differ from the invocation's"));
+                }
+                invoked.copy_from_slice(&completed);
+                Ok(())
+            });
+            self.completed = completed;
+            result?;
+        }
+        Ok(())
+    }
+
+    /// The transactions read, once every event was pushed.
+    pub fn finish(mut self) -> Parsed {
+        for version in &mut self.parsed.versions {
+            version.shrink_to_fit();
+        }
+        self.parsed.mops.shrink_to_fit();
+        self.parsed.txns.shrink_to_fit();
+        self.parsed
+    }
+
+    fn mops(&mut self, value: &Value, event: usize, completed: bool, out: &mut Vec<Mop>) -> Result<(), TxnError> {
+        let Value::List(items) = value else {
+            return Err(TxnError::at(event, format!("expected a list of micro-operations, found {}", value.shape())));
+        };
+        for item in items {
+            let mop = self.mop(item, event, completed)?;
+            out.push(mop);
+        }
+        Ok(())
+    }
+
+    fn mop(&mut self, item: &Value, event: usize, completed: bool) -> Result<Mop, TxnError> {
+        let bad = |why: &str| TxnError::at(event, format!("malformed micro-operation {item}: {why}"));
+        let Some([f, k, v]) = item.as_list().and_then(|l| <&[Value; 3]>::try_from(l).ok()) else {
+            return Err(bad("expected [f k v]"));
+        };
+        let key = match self.interned.get(k) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.parsed.keys.len()).map_err(|_| bad("too many keys"))?;
+                self.interned.insert(k.clone(), id);
+                self.parsed.keys.push(k.clone());
+                self.key_versions.push(Vec::new());
+                id
             }
-            txn.ops = ops;
+        };
+        match f.as_str() {
+            Some("append") => match v {
+                Value::Int(value) => Ok(Mop::Append { key, value: *value }),
+                _ => Err(bad("an appended value must be an integer")),
+            },
+            Some("r") => {
+                let seen = match (completed, v) {
+                    (false, _) => Seen::UNKNOWN,
+                    (true, Value::Nil) => Seen::EMPTY,
+                    (true, Value::List(read)) => {
+                        let mut values = std::mem::take(&mut self.read);
+                        values.clear();
+                        let ints = read.iter().try_for_each(|x| {
+                            values.push(x.as_int().ok_or_else(|| bad("a read returns a list of integers"))?);
+                            Ok(())
+                        });
+                        let seen = ints.and_then(|()| self.record(key, &values).ok_or_else(|| bad("too many values")));
+                        self.read = values;
+                        seen?
+                    }
+                    (true, _) => return Err(bad("a read returns a list of integers or nil")),
+                };
+                Ok(Mop::Read { key, seen })
+            }
+            Some("w") => Err(bad("rw-register writes (`w`) are not supported: this is the list-append checker")),
+            _ => Err(bad("the function must be append or r")),
         }
     }
-    Ok(parsed)
+
+    /// Where a read of `key` that returned `values` is kept: a prefix of one of the key's
+    /// versions (extended when the read goes further), else a version of its own. `None` when
+    /// the numbers overflow.
+    fn record(&mut self, key: u32, values: &[i64]) -> Option<Seen> {
+        if values.is_empty() {
+            return Some(Seen::EMPTY);
+        }
+        let len = u32::try_from(values.len()).ok().filter(|&l| l < u32::MAX)?;
+        let versions = &mut self.key_versions[key as usize];
+        let tried = versions.len().saturating_sub(VERSIONS_TRIED);
+        for slot in (tried..versions.len()).rev() {
+            let id = versions[slot];
+            let version = &mut self.parsed.versions[id as usize];
+            let common = version.len().min(values.len());
+            if version[..common] != values[..common] {
+                continue;
+            }
+            if values.len() > version.len() {
+                version.extend_from_slice(&values[common..]);
+                // The most recently extended version is tried first next time.
+                versions[slot..].rotate_left(1);
+            }
+            return Some(Seen { version: id, len });
+        }
+        let id = u32::try_from(self.parsed.versions.len()).ok().filter(|&id| id < u32::MAX - 1)?;
+        self.parsed.versions.push(values.to_vec());
+        versions.push(id);
+        Some(Seen { version: id, len })
+    }
+}
+
+/// Parses the client events of a list-append history.
+pub fn parse(events: &[Event]) -> Result<Parsed, TxnError> {
+    let mut reader = ListAppendReader::new();
+    for event in events {
+        reader.push(event)?;
+    }
+    Ok(reader.finish())
 }
 
 /// Same functions on the same keys, and the same appended values.
@@ -151,62 +406,6 @@ fn same_shape(invoked: &[Mop], completed: &[Mop]) -> bool {
             (Mop::Read { key: a, .. }, Mop::Read { key: b, .. }) => a == b,
             _ => false,
         })
-}
-
-fn mops(
-    value: &Value,
-    event: usize,
-    completed: bool,
-    names: &mut Vec<Value>,
-    keys: &mut HashMap<Value, u32>,
-) -> Result<Vec<Mop>, TxnError> {
-    let Value::List(items) = value else {
-        return Err(TxnError::at(event, format!("expected a list of micro-operations, found {}", value.shape())));
-    };
-    items.iter().map(|item| mop(item, event, completed, names, keys)).collect()
-}
-
-fn mop(
-    item: &Value,
-    event: usize,
-    completed: bool,
-    names: &mut Vec<Value>,
-    keys: &mut HashMap<Value, u32>,
-) -> Result<Mop, TxnError> {
-    let bad = |why: &str| TxnError::at(event, format!("malformed micro-operation {item}: {why}"));
-    let Some([f, k, v]) = item.as_list().and_then(|l| <&[Value; 3]>::try_from(l).ok()) else {
-        return Err(bad("expected [f k v]"));
-    };
-    let key = match keys.get(k) {
-        Some(&id) => id,
-        None => {
-            let id = u32::try_from(names.len()).map_err(|_| bad("too many keys"))?;
-            keys.insert(k.clone(), id);
-            names.push(k.clone());
-            id
-        }
-    };
-    match f.as_str() {
-        Some("append") => match v {
-            Value::Int(value) => Ok(Mop::Append { key, value: *value }),
-            _ => Err(bad("an appended value must be an integer")),
-        },
-        Some("r") => {
-            let values = match (completed, v) {
-                (false, _) => None,
-                (true, Value::Nil) => Some(Vec::new()),
-                (true, Value::List(read)) => Some(
-                    read.iter()
-                        .map(|x| x.as_int().ok_or_else(|| bad("a read returns a list of integers")))
-                        .collect::<Result<_, _>>()?,
-                ),
-                (true, _) => return Err(bad("a read returns a list of integers or nil")),
-            };
-            Ok(Mop::Read { key, values })
-        }
-        Some("w") => Err(bad("rw-register writes (`w`) are not supported: this is the list-append checker")),
-        _ => Err(bad("the function must be append or r")),
-    }
 }
 
 #[cfg(test)]
@@ -232,10 +431,14 @@ mod tests {
         let parsed = parse(&events).expect("valid");
         assert_eq!(parsed.txns.len(), 2);
         assert_eq!(parsed.txns[0].status, Status::Ok);
-        assert_eq!(parsed.txns[0].complete, Some(3));
-        assert_eq!(parsed.txns[0].ops[1], Mop::Read { key: 0, values: Some(vec![5]) });
+        assert_eq!(parsed.txns[0].complete(), Some(3));
+        assert_eq!(parsed.read(&parsed.ops(&parsed.txns[0])[1]), Some((0, &[5][..])));
         assert_eq!(parsed.txns[1].status, Status::Info);
-        assert_eq!(parsed.txns[1].ops[0], Mop::Read { key: 1, values: None });
+        assert_eq!(parsed.ops(&parsed.txns[1])[0], Mop::Read { key: 1, seen: Seen::UNKNOWN });
+        assert_eq!(parsed.process_of(3), Some(0));
+        assert_eq!(parsed.process_of(2), Some(1));
+        assert_eq!(parsed.process_of(1), None, "the nemesis");
+        assert_eq!(parsed.events(), 4);
         assert_eq!(parsed.tally(), (1, 0, 1));
     }
 
@@ -264,5 +467,47 @@ mod tests {
             txn(0, EventType::Ok, vec![op("r", 1, "oops".into())]),
         ];
         assert!(matches!(parse(&events), Err(TxnError::Event { event: 1, .. })));
+    }
+
+    fn reads(parsed: &Parsed) -> Vec<Vec<i64>> {
+        let ops = parsed.txns.iter().flat_map(|t| parsed.ops(t));
+        ops.filter_map(|op| parsed.read(op)).map(|(_, values)| values.to_vec()).collect()
+    }
+
+    #[test]
+    fn agreeing_reads_share_one_version_and_disagreeing_ones_keep_their_own() {
+        let ok_read = |p: u64, values: &[i64]| {
+            let list =
+                if values.is_empty() { Value::Nil } else { Value::List(values.iter().map(|&v| v.into()).collect()) };
+            [txn(p, EventType::Invoke, vec![op("r", 1, Value::Nil)]), txn(p, EventType::Ok, vec![op("r", 1, list)])]
+        };
+        let lists: [&[i64]; 8] = [&[1, 2], &[1], &[], &[1, 2, 3, 4], &[1, 2, 3], &[2, 1], &[1, 2, 3, 4, 5], &[2, 1, 7]];
+        let events: Vec<Event> = lists.iter().enumerate().flat_map(|(p, l)| ok_read(p as u64, l)).collect();
+        let parsed = parse(&events).expect("valid");
+        let expected: Vec<Vec<i64>> = lists.iter().map(|l| l.to_vec()).collect();
+        assert_eq!(reads(&parsed), expected, "every read returns what it read");
+        assert_eq!(parsed.versions, vec![vec![1, 2, 3, 4, 5], vec![2, 1, 7]], "two versions, each extended in place");
+    }
+
+    #[test]
+    fn a_read_is_compared_with_its_keys_last_few_versions_only() {
+        // Versions [i] for i in 0..=VERSIONS_TRIED, then [0] again: the first version is no
+        // longer tried, so [0] gets a version of its own, and still reads as [0].
+        let mut events = Vec::new();
+        let lists: Vec<i64> = (0..=VERSIONS_TRIED as i64).chain([0, VERSIONS_TRIED as i64]).collect();
+        for (p, v) in lists.iter().enumerate() {
+            events.push(txn(p as u64, EventType::Invoke, vec![op("r", 1, Value::Nil)]));
+            events.push(txn(p as u64, EventType::Ok, vec![op("r", 1, Value::List(vec![(*v).into()]))]));
+        }
+        let parsed = parse(&events).expect("valid");
+        let expected: Vec<Vec<i64>> = lists.iter().map(|&v| vec![v]).collect();
+        assert_eq!(reads(&parsed), expected);
+        assert_eq!(parsed.versions.len(), VERSIONS_TRIED + 2);
+    }
+
+    #[test]
+    fn transactions_and_micro_operations_stay_small() {
+        assert_eq!(std::mem::size_of::<Mop>(), 16);
+        assert_eq!(std::mem::size_of::<Txn>(), 32);
     }
 }

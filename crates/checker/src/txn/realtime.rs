@@ -14,13 +14,20 @@ use super::list_append::name;
 use super::parse::{Parsed, Status};
 use super::{Halt, Poll};
 
-/// Appends the real-time edges of `parsed` to `edges`. Aborted transactions take no part.
-pub(crate) fn edges(parsed: &Parsed, edges: &mut Vec<(u32, u32, u8)>, poll: &mut Poll<'_>) -> Result<(), Halt> {
-    let mut points: Vec<(usize, u32)> = Vec::with_capacity(parsed.txns.len() * 2);
+/// Appends the real-time edges of `parsed` to `edges`, at most `limit` of them (then
+/// `Halt::Memory`). Aborted transactions take no part.
+pub(crate) fn edges(
+    parsed: &Parsed,
+    edges: &mut Vec<(u32, u32, u8)>,
+    limit: usize,
+    poll: &mut Poll<'_>,
+) -> Result<(), Halt> {
+    let start = edges.len();
+    let mut points: Vec<(u32, u32)> = Vec::with_capacity(parsed.txns.len() * 2);
     for (t, txn) in parsed.txns.iter().enumerate() {
-        match (txn.status, txn.complete) {
+        match (txn.status, txn.complete()) {
             (Status::Fail, _) => {}
-            (Status::Ok, Some(done)) => points.extend([(txn.invoke, t as u32), (done, t as u32)]),
+            (Status::Ok, Some(_)) => points.extend([(txn.invoke, t as u32), (txn.complete, t as u32)]),
             _ => points.push((txn.invoke, t as u32)),
         }
     }
@@ -32,6 +39,9 @@ pub(crate) fn edges(parsed: &Parsed, edges: &mut Vec<(u32, u32, u8)>, poll: &mut
         let txn = &parsed.txns[t as usize];
         if event == txn.invoke {
             edges.extend(frontier.iter().map(|&f| (f, t, RT)));
+            if edges.len() - start > limit {
+                return Err(Halt::Memory);
+            }
             if txn.status == Status::Ok {
                 seen_at_invoke.insert(t, frontier.clone());
             }
@@ -59,26 +69,41 @@ mod tests {
         false
     }
 
-    fn txn(invoke: usize, complete: usize) -> Txn {
-        Txn { invoke, complete: Some(complete), status: Status::Ok, process: 0, ops: Vec::new() }
+    fn txn(invoke: u32, complete: u32) -> Txn {
+        Txn { invoke, complete, status: Status::Ok, process: 0, first: 0, count: 0 }
+    }
+
+    fn parsed(txns: Vec<Txn>) -> Parsed {
+        Parsed { txns, ..Parsed::default() }
     }
 
     #[test]
     fn keeps_the_frontier_not_every_pair() {
         // T0 [0,1], T1 [2,3], T2 [4,5], T3 [6,7]: a chain of three edges, not six.
-        let parsed = Parsed { txns: vec![txn(0, 1), txn(2, 3), txn(4, 5), txn(6, 7)], keys: Vec::new() };
+        let parsed = parsed(vec![txn(0, 1), txn(2, 3), txn(4, 5), txn(6, 7)]);
         let mut out = Vec::new();
-        edges(&parsed, &mut out, &mut Poll::new(&never)).expect("no deadline");
+        edges(&parsed, &mut out, usize::MAX, &mut Poll::new(&never)).expect("no deadline");
         assert_eq!(out, vec![(0, 1, RT), (1, 2, RT), (2, 3, RT)]);
     }
 
     #[test]
     fn concurrent_transactions_have_no_edge_between_them() {
         // T0 [0,2] and T1 [1,3] overlap; T2 [4,5] follows both.
-        let parsed = Parsed { txns: vec![txn(0, 2), txn(1, 3), txn(4, 5)], keys: Vec::new() };
+        let parsed = parsed(vec![txn(0, 2), txn(1, 3), txn(4, 5)]);
         let mut out = Vec::new();
-        edges(&parsed, &mut out, &mut Poll::new(&never)).expect("no deadline");
+        edges(&parsed, &mut out, usize::MAX, &mut Poll::new(&never)).expect("no deadline");
         out.sort_unstable();
         assert_eq!(out, vec![(0, 2, RT), (1, 2, RT)]);
+    }
+
+    #[test]
+    fn more_edges_than_the_limit_halt_for_memory() {
+        // Three transactions that overlap, then one after them all: three edges.
+        let parsed = parsed(vec![txn(0, 3), txn(1, 4), txn(2, 5), txn(6, 7)]);
+        let mut out = Vec::new();
+        assert!(matches!(edges(&parsed, &mut out, 2, &mut Poll::new(&never)), Err(Halt::Memory)));
+        let mut out = Vec::new();
+        edges(&parsed, &mut out, 3, &mut Poll::new(&never)).expect("within the limit");
+        assert_eq!(out.len(), 3);
     }
 }
