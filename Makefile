@@ -70,7 +70,7 @@ bench-checker: build
 	$(LAB) corpus $(CORPUS) --repeat 5 --jobs 1
 	@echo "== all cores =="
 	$(LAB) corpus $(CORPUS) --repeat 5
-	@echo "== list-append transaction checker, 100,000 transactions (goals: < 10 s, < 1 GiB) =="
+	@echo "== list-append transaction checker, 100,000 transactions (goals: < 10 s, < 1 GiB; lab check under 2x its input + memory limit) =="
 	$(LAB) bench txn-checker --txns 100000
 	@echo "== linearizability checker, one register, 1,000,000 operations, 1 and 10 clients (goals: < 10 s, < 1 GiB; lab check under 2x its input + memo limit) =="
 	$(LAB) bench register-checker --ops 1000000 --clients 10

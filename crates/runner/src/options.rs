@@ -139,7 +139,8 @@ pub struct CheckArgs {
     /// Worker threads for partitions (default: the machine's cores).
     #[arg(long)]
     pub jobs: Option<usize>,
-    /// Memory limit for the search's memo (list-append: for the whole check), in MiB.
+    /// Memory limit for the search's memo (list-append: for what the check adds to the
+    /// transactions read: version orders, edges, graph), in MiB.
     #[arg(long, default_value_t = 512)]
     pub memory_mib: usize,
     /// list-append: do not check the real-time order (look for serializability, not strict

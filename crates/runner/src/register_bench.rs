@@ -156,26 +156,27 @@ fn memory_of_check(out: &mut impl Write, args: &BenchRegisterArgs) -> Result<boo
         let limits: &[usize] = if kv { &MEMO_LIMITS_MIB[..1] } else { &MEMO_LIMITS_MIB };
         let label = format!("{label}, {} clients", args.clients);
         let model = if kv { "kv" } else { "register" };
-        met &= memory_of_check_on(out, &events, &label, model, limits, |_| "linearizable")?;
+        let write = |out: &mut dyn Write| history::jsonl::write(out, &events);
+        met &= memory_of_check_on(out, write, &label, model, limits, |_| "linearizable")?;
     }
     Ok(met)
 }
 
-/// `lab check --model MODEL` as a child process on `events` written as JSON Lines, once per
-/// memory limit in `limits`: one line each, with the peak against its goal (under twice the
-/// input plus the limit). True when every one meets its goal; an error when the verdict at a
-/// limit is not `expected(limit)`.
+/// `lab check --model MODEL` as a child process on the history that `write` writes as JSON
+/// Lines, once per memory limit in `limits`: one line each, with the peak against its goal
+/// (under twice the input plus the limit). True when every one meets its goal; an error when
+/// the verdict at a limit is not `expected(limit)`.
 pub(crate) fn memory_of_check_on(
     out: &mut impl Write,
-    events: &[Event],
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     label: &str,
     model: &str,
     limits: &[usize],
     expected: impl Fn(usize) -> &'static str,
 ) -> Result<bool> {
     let file = TempFile(std::env::temp_dir().join(format!("lab-checker-bench-{}.jsonl", std::process::id())));
-    let writer = std::io::BufWriter::new(std::fs::File::create(&file.0).context("creating the history file")?);
-    history::jsonl::write(writer, events).context("writing the history file")?;
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&file.0).context("creating the history file")?);
+    write(&mut writer).and_then(|()| writer.flush()).context("writing the history file")?;
     let input_mib = std::fs::metadata(&file.0)?.len() as f64 / f64::from(1 << 20);
     let lab = std::env::current_exe().context("finding the lab binary")?;
     let mut met = true;
@@ -218,7 +219,7 @@ pub fn run(args: &BenchRegisterArgs) -> Result<ExitCode> {
             }
         }
     }
-    let in_process = crate::txn_bench::goals(&mut out, slowest)?;
+    let in_process = crate::txn_bench::goals(&mut out, slowest, "generator included")?;
     let memory_met = memory_of_check(&mut out, args)?;
     Ok(if memory_met { in_process } else { ExitCode::from(1) })
 }

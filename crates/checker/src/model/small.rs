@@ -69,7 +69,7 @@ const INLINE: usize = 22;
 /// A string in 24 bytes, stored inline up to 22 bytes (a `kv` operation's text: most are
 /// short, and a heap string costs a 32-byte allocation besides its 24 bytes).
 ///
-/// Invariant: a string of up to [`INLINE`] bytes is always inline, its unused bytes zero, so
+/// Invariant: a string of up to `INLINE` (22) bytes is always inline, its unused bytes zero, so
 /// equality of the enum is that of the strings.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum SmallText {

@@ -161,15 +161,6 @@ impl Parsed {
         self.events
     }
 
-    /// Bytes held (capacities, not lengths), for the memory estimate of the check.
-    pub fn held_bytes(&self) -> usize {
-        use std::mem::size_of;
-        self.txns.capacity() * size_of::<Txn>()
-            + self.mops.capacity() * size_of::<Mop>()
-            + self.keys.capacity() * size_of::<Value>()
-            + self.versions.iter().map(|v| v.capacity() * 8 + size_of::<Vec<i64>>()).sum::<usize>()
-    }
-
     /// A generous estimate of the bytes the inference and the graph need beyond the parsed
     /// history, structure by structure (hash tables counted at their worst load, vectors at
     /// twice their length: both grow by doubling):
@@ -503,6 +494,32 @@ mod tests {
         let expected: Vec<Vec<i64>> = lists.iter().map(|&v| vec![v]).collect();
         assert_eq!(reads(&parsed), expected);
         assert_eq!(parsed.versions.len(), VERSIONS_TRIED + 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever the reads of a key (prefixes of one another, extensions, divergent lists,
+        /// empty ones, in any order), each read gives back exactly the list it read, and the
+        /// versions never hold more values than the reads did.
+        #[test]
+        fn every_read_gives_back_what_it_read(
+            lists in proptest::collection::vec(
+                (0..3i64, proptest::collection::vec(0..4i64, 0..6)), 1..40),
+        ) {
+            let mut events = Vec::new();
+            for (p, (key, list)) in lists.iter().enumerate() {
+                let read = if list.is_empty() { Value::Nil } else { Value::List(list.iter().map(|&v| v.into()).collect()) };
+                events.push(txn(p as u64, EventType::Invoke, vec![op("r", *key, Value::Nil)]));
+                events.push(txn(p as u64, EventType::Ok, vec![op("r", *key, read)]));
+            }
+            let parsed = parse(&events).expect("valid");
+            let expected: Vec<Vec<i64>> = lists.iter().map(|(_, list)| list.clone()).collect();
+            proptest::prop_assert_eq!(reads(&parsed), expected);
+            let held: usize = parsed.versions.iter().map(Vec::len).sum();
+            let read: usize = lists.iter().map(|(_, list)| list.len()).sum();
+            proptest::prop_assert!(held <= read, "versions hold {} values for {} read", held, read);
+        }
     }
 
     #[test]
