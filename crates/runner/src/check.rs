@@ -276,7 +276,16 @@ fn write_text(out: &mut dyn Write, path: &Path, file: &TxnFile, checked: &TxnChe
                 writeln!(out, "     {}", legend(path, file, &anomaly.txns))?;
             }
             if report.anomalies.len() > ANOMALIES_SHOWN {
-                writeln!(out, "  ... and {} more (--json lists them all)", report.anomalies.len() - ANOMALIES_SHOWN)?;
+                let more = report.anomalies.len() - ANOMALIES_SHOWN;
+                let all = if report.anomalies_not_kept > 0 { "the kept ones" } else { "them all" };
+                writeln!(out, "  ... and {more} more (--json lists {all})")?;
+            }
+            if report.anomalies_not_kept > 0 {
+                writeln!(
+                    out,
+                    "  ... and {} more found and counted, not kept: their explanations would pass the memory limit",
+                    report.anomalies_not_kept
+                )?;
             }
         }
         TxnChecked::Bank(report) => {
@@ -329,6 +338,7 @@ fn txn_json(path: &Path, file: &TxnFile, checked: &TxnChecked, model: &str, mill
             line["strongest"] = report.strongest.map(|level| level.name()).into();
             line["counts"] = counts.into();
             line["anomalies"] = anomalies.into();
+            line["anomalies_not_kept"] = report.anomalies_not_kept.into();
             if let checker::TxnOutcome::Unknown { reason } = &report.outcome {
                 line["reason"] = reason.as_str().into();
             }

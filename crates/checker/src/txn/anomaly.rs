@@ -4,6 +4,7 @@
 //! completion, or of its invocation when it never completed; the `lab` command line maps these
 //! to file lines.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The kind of an anomaly (see the module docs of [`txn`](super) for each class's meaning).
@@ -158,6 +159,59 @@ impl fmt::Display for Anomaly {
     }
 }
 
+impl Anomaly {
+    /// Bytes it holds, its place in a growing vector included (twice its size: vectors grow
+    /// by doubling).
+    fn held_bytes(&self) -> usize {
+        2 * std::mem::size_of::<Anomaly>()
+            + self.txns.capacity() * std::mem::size_of::<usize>()
+            + self.steps.iter().map(|s| std::mem::size_of::<String>() + s.capacity()).sum::<usize>()
+    }
+}
+
+/// The anomalies a check found: every one counted, and kept (with its explanation) while they
+/// fit in a byte budget; past it, each is counted but not kept, so that a history with
+/// millions of anomalies is still judged within the memory limit.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub(crate) kept: Vec<Anomaly>,
+    pub(crate) counts: BTreeMap<AnomalyClass, usize>,
+    pub(crate) not_kept: usize,
+    bytes_left: usize,
+}
+
+impl Found {
+    /// Nothing found yet; `budget` bytes for the anomalies kept.
+    pub(crate) fn new(budget: usize) -> Self {
+        Self { kept: Vec::new(), counts: BTreeMap::new(), not_kept: 0, bytes_left: budget }
+    }
+
+    /// Counts `anomaly`, and keeps it if it fits.
+    pub(crate) fn push(&mut self, anomaly: Anomaly) {
+        *self.counts.entry(anomaly.class).or_default() += 1;
+        match self.bytes_left.checked_sub(anomaly.held_bytes()) {
+            Some(left) => {
+                self.bytes_left = left;
+                self.kept.push(anomaly);
+            }
+            None => self.not_kept += 1,
+        }
+    }
+
+    /// Whether anything was found.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+}
+
+impl Extend<Anomaly> for Found {
+    fn extend<I: IntoIterator<Item = Anomaly>>(&mut self, anomalies: I) {
+        for anomaly in anomalies {
+            self.push(anomaly);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +237,18 @@ mod tests {
         assert_eq!(IsolationLevel::SnapshotIsolation.name(), "snapshot-isolation");
         let anomaly = Anomaly { class: AnomalyClass::G0, txns: vec![1, 3], steps: vec!["a".into(), "b".into()] };
         assert_eq!(anomaly.to_string(), "G0: a; b");
+    }
+
+    #[test]
+    fn past_the_budget_anomalies_are_counted_not_kept() {
+        let anomaly = |class| Anomaly { class, txns: vec![1], steps: vec!["x".repeat(100)] };
+        let one = anomaly(AnomalyClass::G0).held_bytes();
+        let mut found = Found::new(2 * one);
+        found.extend([anomaly(AnomalyClass::G0), anomaly(AnomalyClass::G1a), anomaly(AnomalyClass::G1a)]);
+        assert_eq!(found.kept.len(), 2);
+        assert_eq!(found.not_kept, 1);
+        assert_eq!(found.counts, BTreeMap::from([(AnomalyClass::G0, 1), (AnomalyClass::G1a, 2)]));
+        assert!(!found.is_empty());
+        assert!(Found::new(0).is_empty());
     }
 }

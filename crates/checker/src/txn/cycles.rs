@@ -18,7 +18,7 @@
 //! practice. The class of a cycle is read off its edges (each edge takes the first of its
 //! kinds in the order ww, wr, rw, rt), so a cycle is never called worse than it is.
 
-use super::anomaly::{Anomaly, AnomalyClass};
+use super::anomaly::{Anomaly, AnomalyClass, Found};
 use super::graph::{Bfs, Components, Graph, ALL, DEP, RT, RW, WR, WW};
 use super::list_append::{self, Inferred};
 use super::parse::Parsed;
@@ -94,7 +94,7 @@ fn shortest(
     Ok(best)
 }
 
-fn explain(parsed: &Parsed, inferred: &Inferred, cycle: &Cycle) -> Anomaly {
+fn explain(parsed: &Parsed, inferred: &Inferred<'_>, cycle: &Cycle) -> Anomaly {
     let n = cycle.nodes.len();
     let steps = (0..n)
         .map(|i| {
@@ -112,13 +112,14 @@ fn explain(parsed: &Parsed, inferred: &Inferred, cycle: &Cycle) -> Anomaly {
     }
 }
 
-/// Every cycle anomaly of the inferred graph.
+/// Every cycle anomaly of the inferred graph, into `found`.
 pub(crate) fn find(
     parsed: &Parsed,
-    inferred: &Inferred,
+    inferred: &Inferred<'_>,
     realtime: bool,
+    found: &mut Found,
     poll: &mut Poll<'_>,
-) -> Result<Vec<Anomaly>, Halt> {
+) -> Result<(), Halt> {
     let graph = &inferred.graph;
     let mut bfs = Bfs::new(graph.len());
     let mut cycles = Vec::new();
@@ -151,7 +152,8 @@ pub(crate) fn find(
             cycles.extend(shortest(graph, (&all, c as u32), &timed, &mut bfs, poll)?);
         }
     }
-    Ok(cycles.iter().map(|cycle| explain(parsed, inferred, cycle)).collect())
+    found.extend(cycles.iter().map(|cycle| explain(parsed, inferred, cycle)));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -227,3 +227,22 @@ fn a_malformed_micro_operation_is_an_input_error_naming_the_event() {
     assert_eq!(event, 1);
     assert!(message.contains("malformed micro-operation"), "{message}");
 }
+
+#[test]
+fn past_the_memory_limit_anomalies_are_counted_but_not_kept() {
+    // An aborted append, then 3,000 committed reads of it: 3,000 G1a anomalies.
+    let mut events = concurrent(&[(EventType::Fail, "a 1 1")]);
+    for p in 1..=3000u64 {
+        events.push(invoke(p, "r 1"));
+        events.push(complete(p, OK, "r 1 1"));
+    }
+    let estimate = parse::parse(&events).expect("well-formed").estimated_bytes();
+    let tight = TxnOptions { deadline: &never, memory_limit_bytes: estimate + 40_000, realtime: false };
+    let report = check_list_append(&events, &tight).expect("well-formed");
+    assert_eq!(report.outcome, TxnOutcome::Invalid);
+    assert_eq!(report.counts.get(&AnomalyClass::G1a), Some(&3000), "every anomaly counted");
+    assert!(report.anomalies_not_kept > 0 && !report.anomalies.is_empty(), "{}", report.anomalies_not_kept);
+    assert_eq!(report.anomalies.len() + report.anomalies_not_kept, 3000);
+    let report = check(&events);
+    assert_eq!((report.anomalies.len(), report.anomalies_not_kept), (3000, 0), "all kept within a roomy limit");
+}

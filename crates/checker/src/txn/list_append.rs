@@ -4,10 +4,11 @@
 //! Input errors found here: a value appended twice to a key, a read of a value nobody
 //! appended ("unexplained read"), a value twice in one read.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::anomaly::{Anomaly, AnomalyClass};
+use super::anomaly::{Anomaly, AnomalyClass, Found};
 use super::graph::{Graph, RW, WR, WW};
 use super::parse::{Mop, Parsed, Status, Txn};
 use super::{realtime, Halt, Poll, TxnError};
@@ -25,7 +26,7 @@ pub(crate) struct KeyState<'a> {
     /// Every append to the key, by value.
     pub(crate) appends: HashMap<i64, Append>,
     /// The version order: the longest `ok` read.
-    pub(crate) order: &'a [i64],
+    pub(crate) order: Cow<'a, [i64]>,
     /// Position of each value in `order`.
     pub(crate) position: HashMap<i64, usize>,
     /// Whether every `ok` read is a prefix of `order` (otherwise the key gives no edges).
@@ -35,7 +36,7 @@ pub(crate) struct KeyState<'a> {
 /// The result of inference.
 pub(crate) struct Inferred<'a> {
     pub(crate) keys: Vec<KeyState<'a>>,
-    pub(crate) anomalies: Vec<Anomaly>,
+    pub(crate) anomalies: Found,
     pub(crate) graph: Graph,
 }
 
@@ -45,16 +46,24 @@ pub(crate) fn name(parsed: &Parsed, txn: u32) -> String {
 }
 
 /// The values of read `op` of transaction `t` (empty when unknown).
-fn read_values(parsed: &Parsed, t: u32, op: u32) -> &[i64] {
+fn read_values(parsed: &Parsed, t: u32, op: u32) -> Cow<'_, [i64]> {
     let txn = &parsed.txns[t as usize];
-    parsed.read(&parsed.ops(txn)[op as usize]).map_or(&[], |(_, values)| values)
+    parsed.read(&parsed.ops(txn)[op as usize]).map_or(Cow::Borrowed(&[]), |(_, values)| values)
+}
+
+/// How many values read `op` of transaction `t` returned (0 when unknown), without them.
+fn read_len(parsed: &Parsed, t: u32, op: u32) -> usize {
+    match parsed.ops(&parsed.txns[t as usize])[op as usize] {
+        Mop::Read { seen, .. } => seen.len(),
+        Mop::Append { .. } => 0,
+    }
 }
 
 /// Infers version orders, edges (and real-time edges when asked) and cycle-free anomalies.
 pub(crate) fn infer<'a>(
     parsed: &'a Parsed,
     realtime: bool,
-    edge_limit: usize,
+    (anomaly_budget, edge_limit): (usize, usize),
     poll: &mut Poll<'_>,
 ) -> Result<Inferred<'a>, Halt> {
     let mut keys: Vec<KeyState<'a>> =
@@ -69,7 +78,7 @@ pub(crate) fn infer<'a>(
             }
         }
     }
-    let mut anomalies = Vec::new();
+    let mut anomalies = Found::new(anomaly_budget);
     for (k, key_reads) in reads.iter().enumerate() {
         if let Some(anomaly) = version_order(parsed, k, &mut keys[k], key_reads, poll)? {
             anomalies.push(anomaly);
@@ -149,16 +158,15 @@ fn version_order<'a>(
 ) -> Result<Option<Anomaly>, Halt> {
     let mut longest: Option<(u32, u32)> = None;
     for &(t, o) in reads {
-        let len = read_values(parsed, t, o).len();
-        if longest.is_none_or(|(lt, lo)| len > read_values(parsed, lt, lo).len()) {
+        let len = read_len(parsed, t, o);
+        if longest.is_none_or(|(lt, lo)| len > read_len(parsed, lt, lo)) {
             longest = Some((t, o));
         }
     }
     let Some((lt, lo)) = longest else { return Ok(None) };
     let long_txn = &parsed.txns[lt as usize];
     let order = read_values(parsed, lt, lo);
-    validate_read(parsed, k, state, long_txn, order)?;
-    state.order = order;
+    validate_read(parsed, k, state, long_txn, &order)?;
     state.position = order.iter().enumerate().map(|(i, v)| (*v, i)).collect();
     let mut conflict = None;
     for &(t, o) in reads {
@@ -168,10 +176,10 @@ fn version_order<'a>(
         if values.len() <= order.len() && order[..values.len()] == *values {
             continue;
         }
-        validate_read(parsed, k, state, txn, values)?;
+        validate_read(parsed, k, state, txn, &values)?;
         state.compatible = false;
         if conflict.is_none() {
-            let at = values.iter().zip(order).position(|(a, b)| a != b).unwrap_or(values.len().min(order.len()));
+            let at = values.iter().zip(order.iter()).position(|(a, b)| a != b).unwrap_or(values.len().min(order.len()));
             let (short, long) = (name(parsed, t), name(parsed, lt));
             let step = format!(
                 "{short} read key {} as {} values and {long} as {}: they differ at position {at} ({} vs {}), so \
@@ -189,6 +197,7 @@ fn version_order<'a>(
             });
         }
     }
+    state.order = order;
     Ok(conflict)
 }
 
@@ -198,7 +207,7 @@ fn aborted_and_intermediate_reads(
     parsed: &Parsed,
     keys: &[KeyState<'_>],
     reads: &[Vec<(u32, u32)>],
-    anomalies: &mut Vec<Anomaly>,
+    anomalies: &mut Found,
     poll: &mut Poll<'_>,
 ) -> Result<(), Halt> {
     let status = |t: u32| parsed.txns[t as usize].status;
@@ -210,7 +219,7 @@ fn aborted_and_intermediate_reads(
             let values = read_values(parsed, t, o);
             let appender = |v: &i64| state.appends.get(v).copied();
             if has_aborted {
-                for v in values {
+                for v in values.iter() {
                     let Some(a) = appender(v).filter(|a| status(a.txn) == Status::Fail) else { continue };
                     anomalies.push(Anomaly {
                         class: AnomalyClass::G1a,
@@ -264,10 +273,10 @@ fn read_of_a_later_append(parsed: &Parsed, t: u32, i: usize) -> Option<Anomaly> 
 }
 
 /// Within one transaction: a key, the values of its last read, its own appends since.
-type Known<'a> = (u32, Option<&'a [i64]>, Vec<i64>);
+type Known<'a> = (u32, Option<Cow<'a, [i64]>>, Vec<i64>);
 
 /// A committed transaction's reads must agree with its own earlier reads and appends.
-fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) -> Result<(), Halt> {
+fn internal(parsed: &Parsed, anomalies: &mut Found, poll: &mut Poll<'_>) -> Result<(), Halt> {
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
         poll.tick()?;
         let mut known: Vec<Known<'_>> = Vec::new();
@@ -284,7 +293,7 @@ fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) 
                         known.push((key, Some(values), Vec::new()));
                         continue;
                     };
-                    let expected = match entry.1 {
+                    let expected = match &entry.1 {
                         Some(before) => {
                             let whole: Vec<i64> = before.iter().chain(&entry.2).copied().collect();
                             (*values != whole).then(|| format!("exactly {whole:?}"))
@@ -313,7 +322,7 @@ fn internal(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) 
 
 /// Two committed transactions that read the same version of a key (before appending to it)
 /// and both appended to it.
-fn lost_updates(parsed: &Parsed, anomalies: &mut Vec<Anomaly>, poll: &mut Poll<'_>) -> Result<(), Halt> {
+fn lost_updates(parsed: &Parsed, anomalies: &mut Found, poll: &mut Poll<'_>) -> Result<(), Halt> {
     let mut groups: BTreeMap<(u32, Option<i64>), Vec<u32>> = BTreeMap::new();
     for (t, txn) in parsed.txns.iter().enumerate().filter(|(_, t)| t.status == Status::Ok) {
         poll.tick()?;
@@ -379,7 +388,7 @@ fn dependency_edges(
     }
     for &(t, o) in reads {
         poll.tick()?;
-        let len = read_values(parsed, t, o).len();
+        let len = read_len(parsed, t, o);
         if let Some(a) = len.checked_sub(1).and_then(|i| appender(&state.order[i])).filter(|&a| a != t) {
             edges.push((a, t, WR));
         }

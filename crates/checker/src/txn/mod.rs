@@ -73,6 +73,7 @@ mod graph;
 mod list_append;
 pub mod parse;
 mod realtime;
+pub mod versions;
 
 #[cfg(test)]
 mod examples;
@@ -152,10 +153,14 @@ pub struct TxnReport {
     pub aborted: usize,
     /// Transactions completed `info` or never completed.
     pub indeterminate: usize,
-    /// Every anomaly found, ordered by class, then by the transactions involved.
+    /// The anomalies found, ordered by class, then by the transactions involved: every one,
+    /// unless their explanations would pass half the room the memory limit leaves the check
+    /// (then the first ones found, and [`TxnReport::anomalies_not_kept`] says how many more).
     pub anomalies: Vec<Anomaly>,
-    /// How many anomalies of each class.
+    /// How many anomalies of each class were found (kept or not).
     pub counts: BTreeMap<AnomalyClass, usize>,
+    /// Anomalies found and counted but not kept, past the memory limit.
+    pub anomalies_not_kept: usize,
     /// The strongest isolation level the history may satisfy; `None` when unknown.
     pub strongest: Option<IsolationLevel>,
     /// The verdict.
@@ -212,6 +217,7 @@ pub fn check_transactions(parsed: &Parsed, options: &TxnOptions<'_>) -> Result<T
         indeterminate,
         anomalies: Vec::new(),
         counts: BTreeMap::new(),
+        anomalies_not_kept: 0,
         strongest: None,
         outcome: TxnOutcome::Valid,
     };
@@ -227,12 +233,16 @@ pub fn check_transactions(parsed: &Parsed, options: &TxnOptions<'_>) -> Result<T
         report.outcome = over(estimate);
         return Ok(report);
     }
-    // A real-time edge: 12 bytes while collected (24 with the vector's slack), 5 in the graph.
-    let edge_limit = (options.memory_limit_bytes - estimate) / 29;
+    // What the estimate leaves: half for the anomalies kept, half for the real-time edges (12
+    // bytes each while collected, 24 with the vector's slack, 5 in the graph).
+    let spare = (options.memory_limit_bytes - estimate) / 2;
     let mut poll = Poll::new(options.deadline);
-    let found = list_append::infer(parsed, options.realtime, edge_limit, &mut poll)
-        .and_then(|inferred| cycles::find(parsed, &inferred, options.realtime, &mut poll).map(|c| (inferred, c)));
-    let (inferred, found_cycles) = match found {
+    let found =
+        list_append::infer(parsed, options.realtime, (spare, spare / 29), &mut poll).and_then(|mut inferred| {
+            let mut found = std::mem::replace(&mut inferred.anomalies, anomaly::Found::new(0));
+            cycles::find(parsed, &inferred, options.realtime, &mut found, &mut poll).map(|()| found)
+        });
+    let found = match found {
         Ok(found) => found,
         Err(Halt::Input(error)) => return Err(error),
         Err(Halt::Deadline) => {
@@ -248,14 +258,12 @@ pub fn check_transactions(parsed: &Parsed, options: &TxnOptions<'_>) -> Result<T
             return Ok(report);
         }
     };
-    let mut anomalies = inferred.anomalies.clone();
-    anomalies.extend(found_cycles);
+    report.outcome = if found.is_empty() { TxnOutcome::Valid } else { TxnOutcome::Invalid };
+    let mut anomalies = found.kept;
     anomalies.sort_by(|a, b| (a.class, &a.txns, &a.steps).cmp(&(b.class, &b.txns, &b.steps)));
-    for anomaly in &anomalies {
-        *report.counts.entry(anomaly.class).or_default() += 1;
-    }
-    report.strongest = Some(IsolationLevel::strongest(report.counts.keys().copied(), options.realtime));
-    report.outcome = if anomalies.is_empty() { TxnOutcome::Valid } else { TxnOutcome::Invalid };
     report.anomalies = anomalies;
+    report.counts = found.counts;
+    report.anomalies_not_kept = found.not_kept;
+    report.strongest = Some(IsolationLevel::strongest(report.counts.keys().copied(), options.realtime));
     Ok(report)
 }

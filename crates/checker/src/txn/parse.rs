@@ -9,18 +9,19 @@
 //!
 //! # What is kept, and its size
 //! A transaction is 32 bytes and a micro-operation 16; the micro-operations of all
-//! transactions share one vector. A list read is not kept once per read: each key keeps a few
-//! *versions* (lists of values), and a read is a length into one of them. A read that is a
-//! prefix of a version takes no room; one that extends a version extends it in place; one
-//! that agrees with none of its key's last [`VERSIONS_TRIED`] versions starts a version of its
-//! own. So when reads agree (in every valid history) each key holds one list, its longest
-//! read, and memory grows with the values appended, not with the lengths of the reads: a
-//! history of 100,000 transactions that read lists of hundreds of values is a few MiB.
+//! transactions share one vector. A list read is not kept once per read but as a length into
+//! one of a few lists its key keeps ([`super::versions`]): when reads agree (in every valid
+//! history) each key holds one list, its longest read, and memory grows with the values
+//! appended, not with the lengths of the reads: a history of 100,000 transactions that read
+//! lists of hundreds of values is a few MiB.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use history::{Event, EventType, Process, Value};
 
+use super::versions::Versions;
+pub use super::versions::{Seen, VERSIONS_TRIED};
 use super::TxnError;
 
 /// What became of a transaction.
@@ -32,26 +33,6 @@ pub enum Status {
     Fail,
     /// Completed `info`, or never completed: may have happened.
     Info,
-}
-
-/// The values a read returned: the first `len` values of version `version` (see
-/// [`Parsed::values`]); unknown when the read did not complete `ok`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seen {
-    version: u32,
-    len: u32,
-}
-
-impl Seen {
-    /// A read whose values are not known (it did not complete `ok`).
-    pub const UNKNOWN: Seen = Seen { version: u32::MAX, len: 0 };
-    /// The empty list.
-    const EMPTY: Seen = Seen { version: u32::MAX - 1, len: 0 };
-
-    /// Whether the read's values are known.
-    pub fn is_known(self) -> bool {
-        self != Seen::UNKNOWN
-    }
 }
 
 /// One micro-operation, keys interned.
@@ -117,7 +98,7 @@ pub struct Parsed {
     pub keys: Vec<Value>,
     pub(crate) mops: Vec<Mop>,
     /// Lists that reads are prefixes of.
-    pub(crate) versions: Vec<Vec<i64>>,
+    pub(crate) versions: Versions,
     /// How many events the history had.
     pub(crate) events: usize,
 }
@@ -134,17 +115,14 @@ impl Parsed {
         &self.mops[txn.first as usize..txn.first as usize + txn.count as usize]
     }
 
-    /// The values a read returned (`None` when they are not known).
-    pub fn values(&self, seen: Seen) -> Option<&[i64]> {
-        match seen {
-            Seen::UNKNOWN => None,
-            Seen::EMPTY => Some(&[]),
-            Seen { version, len } => Some(&self.versions[version as usize][..len as usize]),
-        }
+    /// The values a read returned (`None` when they are not known): borrowed, unless the
+    /// read disagreed with its key's other reads (then decoded).
+    pub fn values(&self, seen: Seen) -> Option<Cow<'_, [i64]>> {
+        self.versions.values(seen)
     }
 
     /// `(key, values)` when `mop` is a read whose values are known.
-    pub fn read(&self, mop: &Mop) -> Option<(u32, &[i64])> {
+    pub fn read(&self, mop: &Mop) -> Option<(u32, Cow<'_, [i64]>)> {
         match *mop {
             Mop::Read { key, seen } => self.values(seen).map(|values| (key, values)),
             Mop::Append { .. } => None,
@@ -182,10 +160,6 @@ impl Parsed {
         appends * (80 + 29) + reads * (16 + 58) + self.txns.len() * 80 + self.keys.len() * 160
     }
 }
-
-/// How many of a key's versions (the most recent first) a read is compared with before it
-/// starts a version of its own.
-pub const VERSIONS_TRIED: usize = 4;
 
 /// Reads the events of a list-append history one at a time (see the module docs).
 #[derive(Debug, Default)]
@@ -286,9 +260,7 @@ impl ListAppendReader {
 
     /// The transactions read, once every event was pushed.
     pub fn finish(mut self) -> Parsed {
-        for version in &mut self.parsed.versions {
-            version.shrink_to_fit();
-        }
+        self.parsed.versions.shrink_to_fit();
         self.parsed.mops.shrink_to_fit();
         self.parsed.txns.shrink_to_fit();
         self.parsed
@@ -336,7 +308,10 @@ impl ListAppendReader {
                             values.push(x.as_int().ok_or_else(|| bad("a read returns a list of integers"))?);
                             Ok(())
                         });
-                        let seen = ints.and_then(|()| self.record(key, &values).ok_or_else(|| bad("too many values")));
+                        let versions = &mut self.key_versions[key as usize];
+                        let seen = ints.and_then(|()| {
+                            self.parsed.versions.record(versions, &values).ok_or_else(|| bad("too many values"))
+                        });
                         self.read = values;
                         seen?
                     }
@@ -347,36 +322,6 @@ impl ListAppendReader {
             Some("w") => Err(bad("rw-register writes (`w`) are not supported: this is the list-append checker")),
             _ => Err(bad("the function must be append or r")),
         }
-    }
-
-    /// Where a read of `key` that returned `values` is kept: a prefix of one of the key's
-    /// versions (extended when the read goes further), else a version of its own. `None` when
-    /// the numbers overflow.
-    fn record(&mut self, key: u32, values: &[i64]) -> Option<Seen> {
-        if values.is_empty() {
-            return Some(Seen::EMPTY);
-        }
-        let len = u32::try_from(values.len()).ok().filter(|&l| l < u32::MAX)?;
-        let versions = &mut self.key_versions[key as usize];
-        let tried = versions.len().saturating_sub(VERSIONS_TRIED);
-        for slot in (tried..versions.len()).rev() {
-            let id = versions[slot];
-            let version = &mut self.parsed.versions[id as usize];
-            let common = version.len().min(values.len());
-            if version[..common] != values[..common] {
-                continue;
-            }
-            if values.len() > version.len() {
-                version.extend_from_slice(&values[common..]);
-                // The most recently extended version is tried first next time.
-                versions[slot..].rotate_left(1);
-            }
-            return Some(Seen { version: id, len });
-        }
-        let id = u32::try_from(self.parsed.versions.len()).ok().filter(|&id| id < u32::MAX - 1)?;
-        self.parsed.versions.push(values.to_vec());
-        versions.push(id);
-        Some(Seen { version: id, len })
     }
 }
 
@@ -423,7 +368,7 @@ mod tests {
         assert_eq!(parsed.txns.len(), 2);
         assert_eq!(parsed.txns[0].status, Status::Ok);
         assert_eq!(parsed.txns[0].complete(), Some(3));
-        assert_eq!(parsed.read(&parsed.ops(&parsed.txns[0])[1]), Some((0, &[5][..])));
+        assert_eq!(parsed.read(&parsed.ops(&parsed.txns[0])[1]), Some((0, Cow::Borrowed(&[5][..]))));
         assert_eq!(parsed.txns[1].status, Status::Info);
         assert_eq!(parsed.ops(&parsed.txns[1])[0], Mop::Read { key: 1, seen: Seen::UNKNOWN });
         assert_eq!(parsed.process_of(3), Some(0));
@@ -462,7 +407,7 @@ mod tests {
 
     fn reads(parsed: &Parsed) -> Vec<Vec<i64>> {
         let ops = parsed.txns.iter().flat_map(|t| parsed.ops(t));
-        ops.filter_map(|op| parsed.read(op)).map(|(_, values)| values.to_vec()).collect()
+        ops.filter_map(|op| parsed.read(op)).map(|(_, values)| values.into_owned()).collect()
     }
 
     #[test]
@@ -477,13 +422,15 @@ mod tests {
         let parsed = parse(&events).expect("valid");
         let expected: Vec<Vec<i64>> = lists.iter().map(|l| l.to_vec()).collect();
         assert_eq!(reads(&parsed), expected, "every read returns what it read");
-        assert_eq!(parsed.versions, vec![vec![1, 2, 3, 4, 5], vec![2, 1, 7]], "two versions, each extended in place");
+        // [1 2 3 4 5] in place; [2 1] and [2 1 7] packed (the second extends the first: its own).
+        assert_eq!(parsed.versions.held(), (5, 5), "one plain version, two packed");
     }
 
     #[test]
     fn a_read_is_compared_with_its_keys_last_few_versions_only() {
-        // Versions [i] for i in 0..=VERSIONS_TRIED, then [0] again: the first version is no
-        // longer tried, so [0] gets a version of its own, and still reads as [0].
+        // Versions [i] for i in 0..=VERSIONS_TRIED (the first plain, the rest packed), then [0]
+        // again: the first version is no longer tried, so [0] gets a version of its own, and
+        // still reads as [0]; then [VERSIONS_TRIED], tried and shared.
         let mut events = Vec::new();
         let lists: Vec<i64> = (0..=VERSIONS_TRIED as i64).chain([0, VERSIONS_TRIED as i64]).collect();
         for (p, v) in lists.iter().enumerate() {
@@ -493,7 +440,7 @@ mod tests {
         let parsed = parse(&events).expect("valid");
         let expected: Vec<Vec<i64>> = lists.iter().map(|&v| vec![v]).collect();
         assert_eq!(reads(&parsed), expected);
-        assert_eq!(parsed.versions.len(), VERSIONS_TRIED + 2);
+        assert_eq!(parsed.versions.held(), (1, VERSIONS_TRIED + 1), "one plain version, the rest packed");
     }
 
     proptest::proptest! {
@@ -516,9 +463,9 @@ mod tests {
             let parsed = parse(&events).expect("valid");
             let expected: Vec<Vec<i64>> = lists.iter().map(|(_, list)| list.clone()).collect();
             proptest::prop_assert_eq!(reads(&parsed), expected);
-            let held: usize = parsed.versions.iter().map(Vec::len).sum();
+            let (plain, packed) = parsed.versions.held();
             let read: usize = lists.iter().map(|(_, list)| list.len()).sum();
-            proptest::prop_assert!(held <= read, "versions hold {} values for {} read", held, read);
+            proptest::prop_assert!(plain + packed <= read, "versions hold {} values and {} bytes for {} read", plain, packed, read);
         }
     }
 

@@ -162,10 +162,10 @@ pub fn judge(history: &[Event], limits: &Limits) -> Judged {
                 }
                 _ => Check::NotSerializable,
             };
-            if !report.anomalies.is_empty() {
+            let found: usize = report.counts.values().sum();
+            if found > 0 {
                 judged.explanation.push_str(&format!(
-                    "{} anomalies; strongest level consistent with the history: {}\n",
-                    report.anomalies.len(),
+                    "{found} anomalies; strongest level consistent with the history: {}\n",
                     strongest.as_deref().unwrap_or("unknown")
                 ));
                 for anomaly in report.anomalies.iter().take(LISTED) {
