@@ -145,30 +145,29 @@ pub enum TxnModel {
 pub fn read_transactions(path: &Path, format: FormatArg, max_input: u64, model: TxnModel) -> Result<TxnFile> {
     let source = Source::open(path, max_input)?;
     let mut lines = History::default();
-    let located = |lines: &History, error: checker::TxnError| match error {
-        checker::TxnError::Event { event, message } => {
-            anyhow::anyhow!("{}: {message}", event_location(path, lines, event))
-        }
-        other => anyhow::anyhow!("{}: {other}", path.display()),
+    // Streams the file into `push`, each event's line into `lines`.
+    let mut stream = |push: &mut dyn FnMut(&history::Event) -> Result<(), checker::TxnError>| {
+        let pushed = source.stream(path, format, |event, line| {
+            lines.push_line(line);
+            push(&event)
+        });
+        ended(pushed, |error| match error {
+            checker::TxnError::Event { event, message } => {
+                anyhow::anyhow!("{}: {message}", event_location(path, &lines, event))
+            }
+            other => anyhow::anyhow!("{}: {other}", path.display()),
+        })
     };
     let (read, invocations, events) = match model {
         TxnModel::Bank { total } => {
             let mut reader = checker::BankReader::new(total);
-            let pushed = source.stream(path, format, |event, line| {
-                lines.push_line(line);
-                reader.push(&event)
-            });
-            ended(pushed, |error| located(&lines, error))?;
+            stream(&mut |event| reader.push(event))?;
             let (invocations, events) = (reader.invocations(), reader.events());
             (TxnRead::Bank(reader.finish()), invocations, events)
         }
         TxnModel::ListAppend => {
             let mut reader = checker::ListAppendReader::new();
-            let pushed = source.stream(path, format, |event, line| {
-                lines.push_line(line);
-                reader.push(&event)
-            });
-            ended(pushed, |error| located(&lines, error))?;
+            stream(&mut |event| reader.push(event))?;
             let (invocations, events) = (reader.transactions(), reader.events());
             (TxnRead::ListAppend(reader.finish()), invocations, events)
         }

@@ -63,8 +63,11 @@
 //! # Memory
 //! A history can be read as a stream ([`ListAppendReader`]): then only the transactions are
 //! held (see [`parse`] for their size), never the events. The memory limit covers what the
-//! check adds to them, which is estimated before it starts ([`Parsed::estimated_bytes`]);
-//! real-time edges, whose number depends on concurrency, are counted as they are made.
+//! check adds to them, which is estimated before it starts ([`Parsed::estimated_bytes`]).
+//! What the limit leaves beyond the estimate is shared by two things whose size the history's
+//! shape decides: the real-time edges (their number grows with concurrency), counted as they
+//! are made, and the anomalies' explanations, which past their share are counted, not kept
+//! ([`TxnReport::anomalies_not_kept`]).
 
 pub mod anomaly;
 pub mod bank;
@@ -222,15 +225,13 @@ pub fn check_transactions(parsed: &Parsed, options: &TxnOptions<'_>) -> Result<T
         outcome: TxnOutcome::Valid,
     };
     let estimate = parsed.estimated_bytes();
-    let over = |needed: usize| TxnOutcome::Unknown {
-        reason: format!(
-            "the check would need about {} MiB, over the limit of {} MiB",
-            needed.div_ceil(1 << 20),
-            options.memory_limit_bytes >> 20
-        ),
-    };
     if estimate > options.memory_limit_bytes {
-        report.outcome = over(estimate);
+        let reason = format!(
+            "the check would need about {} MiB, over the limit of {} MiB",
+            estimate.div_ceil(1 << 20),
+            options.memory_limit_bytes >> 20
+        );
+        report.outcome = TxnOutcome::Unknown { reason };
         return Ok(report);
     }
     // What the estimate leaves: half for the anomalies kept, half for the real-time edges (12
