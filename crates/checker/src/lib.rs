@@ -37,7 +37,7 @@ use std::sync::Mutex;
 use history::{Event, Value};
 
 pub use model::{
-    infer as infer_model, infer_from_functions, CasRegister, Completion, Kv, Model, Register, MODEL_NAMES,
+    infer as infer_model, infer_from_functions, CasRegister, Completion, Implied, Kv, Model, Register, MODEL_NAMES,
 };
 pub use search::SearchStats;
 pub use txn::{
@@ -342,8 +342,8 @@ fn summary<M: Model>(model: &M, op: &Operation<M::Op>, origin: prepare::Origin) 
     OpSummary {
         process: origin.process,
         f: model.function(&op.op),
-        input: origin.input.resolve(|| model.implied_values(&op.op).0).unwrap_or_default(),
-        output: origin.output.resolve(|| model.implied_values(&op.op).1),
+        input: origin.input.resolve(|| model.implied_values(&op.op).0.map(|v| v.to_value())).unwrap_or_default(),
+        output: origin.output.resolve(|| model.implied_values(&op.op).1.map(|v| v.to_value())),
         call_event: op.call_event as usize,
         return_event: op.return_event().map(|e| e as usize),
     }

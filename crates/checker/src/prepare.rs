@@ -11,11 +11,12 @@
 //! completion time is strictly less than B's invocation time (equal times are concurrent).
 //! Otherwise the order of events in the history is the real-time order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use history::{Event, EventType, Process, Value};
 
-use crate::model::{Completion, Model, SmallValue};
+use crate::model::{Completion, Implied, Model, SmallValue};
 use crate::CheckError;
 
 /// An event's value as kept for reports, in 16 bytes ([`SmallValue`]): none (an operation
@@ -35,11 +36,11 @@ pub enum Kept {
 
 impl Kept {
     /// `value`, or [`Kept::Implied`] when it is `implied`.
-    fn unless_implied(value: &Value, implied: Option<&Value>) -> Self {
-        if implied == Some(value) {
+    fn unless_implied(value: Cow<'_, Value>, implied: Option<Implied<'_>>) -> Self {
+        if implied.is_some_and(|implied| implied.is(&value)) {
             Kept::Implied
         } else {
-            Kept::Value(SmallValue::new(value.clone()))
+            Kept::Value(SmallValue::new(value.into_owned()))
         }
     }
 
@@ -231,21 +232,23 @@ impl<'m, M: Model> Preparer<'m, M> {
             None => index as u64,
         };
         let key = self.model.partition(&call.event);
-        let implied = self.model.implied_values(&op);
+        let call_at = at(&call.event, call.index);
+        let process = match call.event.process {
+            Process::Client(p) => p,
+            Process::Named(_) => u64::MAX,
+        };
+        let (implied_input, implied_output) = self.model.implied_values(&op);
+        // The invocation is this operation's own: its value moves, never copied.
+        let input = Kept::unless_implied(Cow::Owned(call.event.value), implied_input);
+        let output =
+            returned.map_or(Kept::Absent, |(_, d)| Kept::unless_implied(Cow::Borrowed(&d.value), implied_output));
         let operation = Operation {
             op,
             call_event: call.index as u32,
             returned_event: returned.map_or(OPEN, |(i, _)| i as u32),
-            call_at: at(&call.event, call.index),
+            call_at,
             returned_at: returned.map_or(OPEN_AT, |(i, d)| at(d, i)),
-            origin: Origin {
-                process: match call.event.process {
-                    Process::Client(p) => p,
-                    Process::Named(_) => u64::MAX,
-                },
-                input: Kept::unless_implied(&call.event.value, implied.0.as_ref()),
-                output: returned.map_or(Kept::Absent, |(_, d)| Kept::unless_implied(&d.value, implied.1.as_ref())),
-            },
+            origin: Origin { process, input, output },
         };
         self.partitions.entry(key).or_default().push(operation);
         Ok(())

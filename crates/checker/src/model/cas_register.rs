@@ -1,9 +1,9 @@
 //! A register with compare-and-set, the object of the etcd corpus.
 
-use history::{Event, Value};
+use history::Event;
 
 use super::register::{implied_read_write, read_write, step_read_write, RegisterOp};
-use super::{shape_error, Completion, Model, SmallValue};
+use super::{shape_error, Completion, Implied, Model, SmallValue};
 
 /// A register with `read`, `write` and `cas` (`value` is `[expected new]`), initially `nil`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,13 +58,10 @@ impl Model for CasRegister {
         }
     }
 
-    fn implied_values(&self, op: &CasOp) -> (Option<Value>, Option<Value>) {
+    fn implied_values<'a>(&self, op: &'a CasOp) -> (Option<Implied<'a>>, Option<Implied<'a>>) {
         match op {
             CasOp::Plain(plain) => implied_read_write(plain),
-            CasOp::Cas { expected, new } => {
-                let pair = Value::List(vec![expected.to_value(), new.to_value()]);
-                (Some(pair.clone()), Some(pair))
-            }
+            CasOp::Cas { expected, new } => (Some(Implied::Pair(expected, new)), Some(Implied::Pair(expected, new))),
         }
     }
 
@@ -86,7 +83,7 @@ impl Model for CasRegister {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use history::{EventType, Process};
+    use history::{EventType, Process, Value};
 
     #[test]
     fn cas_applies_only_on_match() {

@@ -11,7 +11,7 @@
 
 use history::{Event, Value};
 
-use super::{shape_error, unknown_function, Completion, Model, SmallText};
+use super::{shape_error, unknown_function, Completion, Implied, Model, SmallText};
 
 /// Porcupine's key-value model: each key holds a string, initially `""`; `get` returns it (a
 /// `nil` result counts as `""`), `put` replaces it, `append` extends it. Keys are independent,
@@ -125,12 +125,12 @@ impl Model for Kv {
     /// A get is invoked with nil and completes with the string it read; a put or an append is
     /// invoked with its string and completes with it. (An empty string stands for nil too:
     /// only the string is implied.)
-    fn implied_values(&self, op: &KvOp) -> (Option<Value>, Option<Value>) {
+    fn implied_values<'a>(&self, op: &'a KvOp) -> (Option<Implied<'a>>, Option<Implied<'a>>) {
         match op {
-            KvOp::Get(seen) => (Some(Value::Nil), Some(Value::Str(seen.text.as_str().to_owned()))),
+            KvOp::Get(seen) => (Some(Implied::Nil), Some(Implied::Text(seen.text.as_str()))),
             KvOp::Put(text) | KvOp::Append(text) => {
-                let text = text.text.as_str();
-                (Some(Value::Str(text.to_owned())), Some(Value::Str(text.to_owned())))
+                let text = Implied::Text(text.text.as_str());
+                (Some(text), Some(text))
             }
         }
     }

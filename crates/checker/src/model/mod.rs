@@ -78,10 +78,11 @@ pub trait Model: Sync {
     fn function(&self, op: &Self::Op) -> &'static str;
 
     /// The invocation's and the completion's values that `op` implies, where it implies them
-    /// (a write of `v` was invoked with `v`). An event whose value is the implied one is not
-    /// kept for reports: the report asks again. Without this a long history held each value
-    /// three times (the operation, and the invocation and completion for reports).
-    fn implied_values(&self, op: &Self::Op) -> (Option<Value>, Option<Value>) {
+    /// (a write of `v` was invoked with `v`), borrowed from `op`. An event whose value is the
+    /// implied one is not kept for reports: the report asks again. Without this a long history
+    /// held each value three times (the operation, and the invocation and completion for
+    /// reports).
+    fn implied_values<'a>(&self, op: &'a Self::Op) -> (Option<Implied<'a>>, Option<Implied<'a>>) {
         let _ = op;
         (None, None)
     }
@@ -146,4 +147,83 @@ pub(crate) fn shape_error(model: &str, f: &str, expected: &str, found: &Value) -
 /// The error for a function the model does not know.
 pub(crate) fn unknown_function(model: &str, f: &str, known: &str) -> String {
     format!("{model} model: unknown function `{f}` (expected {known})")
+}
+
+/// A value an operation implies ([`Model::implied_values`]), borrowed from the operation: the
+/// preparer compares it with each event's value for every operation of a long history, so it
+/// costs no allocation; only a report makes a [`Value`] of it.
+#[derive(Debug, Clone, Copy)]
+pub enum Implied<'a> {
+    /// `nil`.
+    Nil,
+    /// A value the operation holds.
+    Small(&'a SmallValue),
+    /// A string the operation holds.
+    Text(&'a str),
+    /// A pair of values the operation holds (`[expected new]`).
+    Pair(&'a SmallValue, &'a SmallValue),
+}
+
+impl Implied<'_> {
+    /// Whether `value` is this value.
+    pub fn is(&self, value: &Value) -> bool {
+        fn small_is(small: &SmallValue, value: &Value) -> bool {
+            match (small, value) {
+                (SmallValue::Nil, Value::Nil) => true,
+                (SmallValue::Int(a), Value::Int(b)) => a == b,
+                (SmallValue::Boxed(boxed), value) => **boxed == *value,
+                _ => false,
+            }
+        }
+        match (self, value) {
+            (Implied::Nil, Value::Nil) => true,
+            (Implied::Small(small), value) => small_is(small, value),
+            (Implied::Text(text), Value::Str(s)) => s == text,
+            (Implied::Pair(a, b), Value::List(items)) => {
+                matches!(items.as_slice(), [x, y] if small_is(a, x) && small_is(b, y))
+            }
+            _ => false,
+        }
+    }
+
+    /// The value.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Implied::Nil => Value::Nil,
+            Implied::Small(small) => small.to_value(),
+            Implied::Text(text) => Value::Str((*text).to_owned()),
+            Implied::Pair(a, b) => Value::List(vec![a.to_value(), b.to_value()]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod implied_tests {
+    use super::*;
+
+    #[test]
+    fn an_implied_value_is_its_own_value_and_no_other() {
+        let (one, text) = (SmallValue::Int(1), SmallValue::new(Value::Str("a".into())));
+        let cases =
+            [Implied::Nil, Implied::Small(&one), Implied::Small(&text), Implied::Text("a"), Implied::Pair(&one, &text)];
+        let values: Vec<Value> = cases.iter().map(Implied::to_value).collect();
+        assert_eq!(
+            values,
+            vec![
+                Value::Nil,
+                Value::Int(1),
+                Value::Str("a".into()),
+                Value::Str("a".into()),
+                Value::List(vec![Value::Int(1), Value::Str("a".into())])
+            ]
+        );
+        let others = [Value::Int(2), Value::Str("b".into()), Value::List(vec![Value::Int(1)]), Value::Bool(true)];
+        for implied in cases {
+            assert!(implied.is(&implied.to_value()), "{implied:?}");
+            for other in &others {
+                assert!(!implied.is(other), "{implied:?} is not {other:?}");
+            }
+        }
+        assert!(!Implied::Nil.is(&Value::Int(0)) && !Implied::Small(&one).is(&Value::Nil));
+    }
 }

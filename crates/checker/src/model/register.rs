@@ -1,8 +1,8 @@
 //! A read/write register.
 
-use history::{Event, Value};
+use history::Event;
 
-use super::{unknown_function, Completion, Model, SmallValue};
+use super::{unknown_function, Completion, Implied, Model, SmallValue};
 
 /// A register holding one value, initially `nil`, with `read` and `write`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -42,10 +42,10 @@ pub(crate) fn read_write(model: &str, call: &Event, completion: Completion<'_>) 
 /// What a read or write implies of its events, shared with [`super::CasRegister`]: a read is
 /// invoked with nil and completes with what it read; a write is invoked with its value and
 /// (as Jepsen writes it) completes with it too.
-pub(crate) fn implied_read_write(op: &RegisterOp) -> (Option<Value>, Option<Value>) {
+pub(crate) fn implied_read_write(op: &RegisterOp) -> (Option<Implied<'_>>, Option<Implied<'_>>) {
     match op {
-        RegisterOp::Read(seen) => (Some(Value::Nil), Some(seen.to_value())),
-        RegisterOp::Write(value) => (Some(value.to_value()), Some(value.to_value())),
+        RegisterOp::Read(seen) => (Some(Implied::Nil), Some(Implied::Small(seen))),
+        RegisterOp::Write(value) => (Some(Implied::Small(value)), Some(Implied::Small(value))),
     }
 }
 
@@ -85,7 +85,7 @@ impl Model for Register {
         op.function()
     }
 
-    fn implied_values(&self, op: &RegisterOp) -> (Option<Value>, Option<Value>) {
+    fn implied_values<'a>(&self, op: &'a RegisterOp) -> (Option<Implied<'a>>, Option<Implied<'a>>) {
         implied_read_write(op)
     }
 
