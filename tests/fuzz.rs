@@ -1,6 +1,7 @@
 //! Fuzz targets, driven by proptest: every input the lab reads from outside (history files in
-//! each format, experiment files, both stores' wire frames and peer messages, the claims'
-//! results directories) gets arbitrary bytes and mutations of valid samples, and must answer
+//! each format, and the transaction checkers that read them; experiment files; both stores'
+//! wire frames and peer messages; the claims' results directories) gets arbitrary bytes and
+//! mutations of valid samples, and must answer
 //! with a value or an error: no panic, no hang.
 //!
 //! `make test` runs a short pass (`FUZZ_CASES`, default 1,000 cases per target, under a second each);
@@ -83,6 +84,52 @@ fn parse_every_format(bytes: &[u8]) {
     for format in [history::Format::Auto, history::Format::Jsonl, history::Format::Edn, history::Format::EtcdLog] {
         let _ = bounded("history::parse", || history::parse(&text, format));
     }
+}
+
+/// Transactional history samples: the list-append and bank files under `tests/data/txn`, and a
+/// list-append history in JSON Lines with an aborted, an indeterminate and a pending
+/// transaction, and reads that disagree.
+fn txn_samples() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/txn");
+    let mut samples: Vec<Vec<u8>> = ["list-append-g-single.edn", "list-append-valid.edn", "bank.edn"]
+        .iter()
+        .filter_map(|f| std::fs::read(dir.join(f)).ok())
+        .collect();
+    samples.push(
+        br#"{"process":0,"type":"invoke","f":"txn","value":[["append",1,1],["r",1,null]]}
+{"process":1,"type":"invoke","f":"txn","value":[["append",1,2]]}
+{"process":0,"type":"ok","f":"txn","value":[["append",1,1],["r",1,[1]]]}
+{"process":1,"type":"fail","f":"txn","value":[["append",1,2]]}
+{"process":2,"type":"invoke","f":"txn","value":[["r",1,null],["r",2,null]]}
+{"process":2,"type":"ok","f":"txn","value":[["r",1,[2,1]],["r",2,[]]]}
+{"process":3,"type":"invoke","f":"txn","value":[["append",2,-7],["r",1,null]]}
+{"process":3,"type":"info","f":"txn","value":null}
+{"process":4,"type":"invoke","f":"txn","value":[["r",1,null]]}
+"#
+        .to_vec(),
+    );
+    samples
+}
+
+/// Parses `bytes` and hands whatever parses to both transactional readers and the check, as
+/// `lab check --model list-append|bank` does, at a roomy and a tiny memory limit.
+fn check_transactions(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(history) = history::parse(&text, history::Format::Auto) else { return };
+    bounded("transaction checkers", || {
+        let mut reader = checker::ListAppendReader::new();
+        if history.events.iter().all(|event| reader.push(event).is_ok()) {
+            let parsed = reader.finish();
+            for memory_limit_bytes in [1 << 30, 64] {
+                let options = checker::TxnOptions { deadline: &|| false, memory_limit_bytes, realtime: true };
+                let _ = checker::check_transactions(&parsed, &options);
+            }
+        }
+        let mut bank = checker::BankReader::new(None);
+        if history.events.iter().all(|event| bank.push(event).is_ok()) {
+            let _ = bank.finish();
+        }
+    });
 }
 
 fn experiment_samples() -> Vec<Vec<u8>> {
@@ -188,6 +235,11 @@ proptest! {
     #[test]
     fn history_importers_survive_mutated_histories(bytes in one_of(history_samples())) {
         parse_every_format(&bytes);
+    }
+
+    #[test]
+    fn the_transaction_checkers_survive_mutated_histories(bytes in one_of(txn_samples())) {
+        check_transactions(&bytes);
     }
 
     #[test]
