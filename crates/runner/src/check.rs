@@ -193,13 +193,13 @@ fn json_line(
 /// Anomalies printed per file in text mode (`--json` lists them all).
 const ANOMALIES_SHOWN: usize = 5;
 
-/// One transactional check's result.
-enum TxnChecked {
+/// One transactional check's result (a bank history's report was made as the file was read).
+enum TxnChecked<'a> {
     ListAppend(checker::TxnReport),
-    Bank(checker::BankReport),
+    Bank(&'a checker::BankReport),
 }
 
-impl TxnChecked {
+impl TxnChecked<'_> {
     fn verdict(&self) -> &'static str {
         match self {
             TxnChecked::ListAppend(report) => report.outcome.as_str(),
@@ -210,12 +210,12 @@ impl TxnChecked {
 }
 
 /// Checks one history file, read, with the transactional model `args.model`.
-fn check_transactional(
+fn check_transactional<'a>(
     start: Instant,
     path: &Path,
-    file: &TxnFile,
+    file: &'a TxnFile,
     args: &CheckArgs,
-) -> Result<(TxnChecked, Duration)> {
+) -> Result<(TxnChecked<'a>, Duration)> {
     let deadline = start + args.timeout;
     let passed = move || Instant::now() >= deadline;
     let located = |e: checker::TxnError| match e {
@@ -225,7 +225,7 @@ fn check_transactional(
         other => anyhow::anyhow!("{}: {other}", path.display()),
     };
     let checked = match &file.read {
-        TxnRead::Bank(report) => TxnChecked::Bank(report.clone()),
+        TxnRead::Bank(report) => TxnChecked::Bank(report),
         TxnRead::ListAppend(parsed) => {
             let options = checker::TxnOptions {
                 deadline: &passed,
@@ -375,14 +375,8 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
     for path in &args.files {
         let start = Instant::now();
         let deadline = start + args.timeout;
-        let read = read_transactions_until(path, args.format, args.max_input, txn_model, deadline);
-        let checked = read.and_then(|read| {
-            let Some(file) = read else { return Ok(None) };
-            let (checked, elapsed) = check_transactional(start, path, &file, args)?;
-            Ok(Some((file, checked, elapsed)))
-        });
-        let (file, checked, elapsed) = match checked {
-            Ok(Some(result)) => result,
+        let file = match read_transactions_until(path, args.format, args.max_input, txn_model, deadline) {
+            Ok(Some(file)) => file,
             Ok(None) => {
                 // The deadline passed while the file was read or parsed.
                 unknown += 1;
@@ -400,6 +394,14 @@ fn run_transactional(args: &CheckArgs) -> Result<ExitCode> {
                 }
                 continue;
             }
+            Err(error) => {
+                errors += 1;
+                report_error(&mut out, path, &error, args.json)?;
+                continue;
+            }
+        };
+        let (checked, elapsed) = match check_transactional(start, path, &file, args) {
+            Ok(checked) => checked,
             Err(error) => {
                 errors += 1;
                 report_error(&mut out, path, &error, args.json)?;
